@@ -1,0 +1,34 @@
+import { describeSizes, validSizes } from '../compiler/index.js';
+import { diagnosticsJson, reportDiagnostics, type CliIO, type DiagnosticFormat } from './io.js';
+import { loadSpec } from './load.js';
+
+export interface CheckOptions {
+  readonly format: DiagnosticFormat;
+  readonly quiet: boolean;
+}
+
+/** `unetc check SPEC...`: every problem of every file; exit 1 when any file has an error. */
+export function runCheck(io: CliIO, files: readonly string[], options: CheckOptions): number {
+  let failed = false;
+  const json: unknown[] = [];
+  for (const file of files) {
+    const result = loadSpec(file);
+    failed ||= !result.ok;
+    reportDiagnostics(io, result.diagnostics, options.format);
+    const g = result.graph;
+    if (options.format === 'json') {
+      json.push({ file, ok: result.ok, diagnostics: diagnosticsJson(result.diagnostics), ...(g ? { name: g.name, ops: g.ops.length } : {}) });
+    } else if (g && !options.quiet) {
+      const size = g.inputSize === 'any' ? describeAxes(g) : `${g.inputSize[0]}x${g.inputSize[1]}`;
+      io.stdout(`${file}: ok: ${g.name}, ${g.ops.length} ops, input ${g.inputChannels}ch ${size}, output ${g.classes} class${g.classes === 1 ? '' : 'es'} (${g.activation})\n`);
+    }
+  }
+  if (options.format === 'json') io.stdout(`${JSON.stringify(files.length === 1 ? json[0] : json, null, 2)}\n`);
+  return failed ? 1 : 0;
+}
+
+function describeAxes(g: Parameters<typeof validSizes>[0]): string {
+  const h = describeSizes(validSizes(g, 0));
+  const w = describeSizes(validSizes(g, 1));
+  return h === w ? `of any size (sides: ${h})` : `of any size (height: ${h}; width: ${w})`;
+}

@@ -1,0 +1,55 @@
+import { existsSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bodyCommentCount, formatOf, formatSpec, hasErrors, headerComments, parseSpec, validateSchema, type SpecFormat } from '../compiler/index.js';
+import { isDiagnostic, readSource, reportDiagnostics, UsageError, writeFileAtomic, type CliIO, type DiagnosticFormat } from './io.js';
+
+export interface FmtOptions {
+  readonly to?: string;
+  readonly write: boolean;
+  readonly check: boolean;
+  readonly output?: string;
+  readonly format: DiagnosticFormat;
+}
+
+const schemaFile = fileURLToPath(new URL('../../schema/unetc.schema.json', import.meta.url));
+const extensionOf: Record<SpecFormat, string> = { yaml: '.yaml', dsl: '.unet' };
+
+/** `unetc fmt SPEC`: canonical text, in the same format or converted (--to), printed or written. */
+export function runFmt(io: CliIO, file: string, options: FmtOptions): number {
+  if (options.to !== undefined && options.to !== 'yaml' && options.to !== 'dsl') throw new UsageError(`--to takes 'yaml' or 'dsl', found '${options.to}'`);
+  if (options.write && options.output !== undefined) throw new UsageError('give --write or --output, not both');
+  const from = formatOf(file);
+  const source = readSource(file);
+  if (isDiagnostic(source)) {
+    reportDiagnostics(io, [source], options.format);
+    return 1;
+  }
+  const parsed = parseSpec(source, from);
+  const diagnostics = [...parsed.diagnostics, ...(parsed.value ? validateSchema(parsed.value) : [])];
+  if (!parsed.value || hasErrors(diagnostics)) {
+    reportDiagnostics(io, diagnostics, options.format);
+    return 1;
+  }
+  const to = (options.to as SpecFormat | undefined) ?? from ?? 'yaml';
+  const target = options.output ?? (options.write ? (to === from ? file : file.replace(/\.(ya?ml|unet)$/i, '') + extensionOf[to]) : undefined);
+  const schemaPath = relative(dirname(resolve(target ?? file)), schemaFile).split('\\').join('/');
+  const text = formatSpec(parsed.value.value, { to, header: headerComments(source.body), schemaPath });
+
+  if (options.check) {
+    if (to !== from) throw new UsageError('--check compares a file with its own canonical form; leave out --to');
+    if (text === source.body) return 0;
+    io.stderr(`${file}: not in canonical form (run unetc fmt --write ${file})\n`);
+    return 1;
+  }
+  const lost = bodyCommentCount(source.body);
+  if (target === undefined) {
+    io.stdout(text);
+  } else {
+    if (to !== from && target !== file && existsSync(target) && options.output === undefined) io.stderr(`note: overwriting ${target}\n`);
+    writeFileAtomic(target, text);
+    io.stderr(`wrote ${target}\n`);
+  }
+  if (lost > 0) io.stderr(`note: ${lost} comment line${lost === 1 ? '' : 's'} inside the spec ${lost === 1 ? 'is' : 'are'} not kept by canonical formatting (header comments are)\n`);
+  return 0;
+}

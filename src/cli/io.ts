@@ -1,0 +1,69 @@
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, basename, join } from 'node:path';
+import { Codes, error, formatFrame, formatOneLine, summarize, toJson, type Diagnostic, type Source } from '../compiler/index.js';
+
+/** Where the CLI writes; tests pass their own. */
+export interface CliIO {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Color code frames (off under NO_COLOR or when stderr is not a terminal). */
+  readonly color: boolean;
+}
+
+export const processIO: CliIO = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  color: !process.env.NO_COLOR && process.stderr.isTTY === true,
+};
+
+/** A usage error (exit 2): wrong flags or arguments, as opposed to a bad spec (exit 1). */
+export class UsageError extends Error {}
+
+/** Reads a spec file; a missing or unreadable file is a diagnostic, not an exception. */
+export function readSource(path: string): Source | Diagnostic {
+  try {
+    return { name: path, body: readFileSync(path, 'utf8') };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : String((e as Error).message);
+    return error(Codes.unreadable, `cannot read '${path}': ${why}`);
+  }
+}
+
+export function isDiagnostic(x: unknown): x is Diagnostic {
+  return typeof x === 'object' && x !== null && 'code' in x && 'severity' in x;
+}
+
+/**
+ * Writes a file atomically: a temporary file next to it, then a rename, so readers never see
+ * half a file and a failed write leaves nothing behind. The folder must exist.
+ */
+export function writeFileAtomic(path: string, text: string): void {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+export type DiagnosticFormat = 'frame' | 'short' | 'json';
+
+/** Prints diagnostics to stderr (frames, one line each, or a JSON document on stdout). */
+export function reportDiagnostics(io: CliIO, diagnostics: readonly Diagnostic[], format: DiagnosticFormat): void {
+  if (format === 'json') return; // the command includes them in its JSON output
+  if (diagnostics.length === 0) return;
+  if (format === 'short') {
+    io.stderr(diagnostics.map((d) => `${formatOneLine(d)}\n`).join(''));
+    return;
+  }
+  io.stderr(diagnostics.map((d) => `${formatFrame(d, { color: io.color })}\n\n`).join(''));
+  if (diagnostics.some((d) => d.severity === 'error')) io.stderr(`${summarize(diagnostics)}\n`);
+}
+
+export function diagnosticsJson(diagnostics: readonly Diagnostic[]): Record<string, unknown>[] {
+  return diagnostics.map(toJson);
+}

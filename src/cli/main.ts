@@ -1,0 +1,75 @@
+import { Command, CommanderError, Option } from 'commander';
+import { runCheck } from './check.js';
+import { runFmt } from './fmt.js';
+import { runInspect } from './inspect.js';
+import { processIO, UsageError, type CliIO, type DiagnosticFormat } from './io.js';
+import { VERSION } from './version.js';
+
+/** Exit codes: 0 ok, 1 a bad spec or a failed check, 2 a usage error, 70 a bug in unetc. */
+export const Exit = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;
+
+interface Common {
+  json?: boolean;
+  short?: boolean;
+}
+
+const diagFormat = (o: Common): DiagnosticFormat => (o.json ? 'json' : o.short ? 'short' : 'frame');
+
+/**
+ * Runs the CLI and returns the exit code; never calls process.exit, so tests can call it.
+ * Usage errors exit 2, bad specs 1; only a bug in unetc prints a stack trace (with UNETC_DEBUG=1).
+ */
+export async function main(argv: readonly string[], io: CliIO = processIO): Promise<number> {
+  let code: number = Exit.ok;
+  const program = new Command('unetc')
+    .description('Compiler and toolchain for declarative U-Net segmentation specs (YAML or the unetc DSL).')
+    .version(VERSION, '-V, --version')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
+    .showSuggestionAfterError(true);
+
+  const withDiagnostics = (cmd: Command) =>
+    cmd.option('--json', 'machine-readable output (diagnostics included)').option('--short', 'one line per diagnostic: file:line:col: error[CODE] message');
+
+  withDiagnostics(program.command('check').description('check specs: syntax, schema, meaning and shapes').argument('<spec...>', 'spec files (.yaml, .yml or .unet)'))
+    .option('-q, --quiet', 'print nothing when a spec is fine')
+    .action((files: string[], o: Common & { quiet?: boolean }) => {
+      code = runCheck(io, files, { format: diagFormat(o), quiet: o.quiet === true });
+    });
+
+  withDiagnostics(program.command('inspect').description('per-layer shapes, parameters and MACs; totals and training memory').argument('<spec>', 'spec file'))
+    .option('--input <HxW>', 'input height x width (default: the spec\'s size, or 256x256 when it fits)')
+    .option('--batch <N>', 'batch size for the memory estimate', '1')
+    .option('--summary', 'totals only, no per-layer table')
+    .action((file: string, o: Common & { input?: string; batch?: string; summary?: boolean }) => {
+      code = runInspect(io, file, { input: o.input, batch: o.batch, format: diagFormat(o), summary: o.summary === true });
+    });
+
+  withDiagnostics(program.command('fmt').description('print a spec in canonical form, or convert it between YAML and the DSL').argument('<spec>', 'spec file'))
+    .addOption(new Option('--to <format>', 'output format').choices(['yaml', 'dsl']))
+    .option('-w, --write', 'write the result (to the same file, or beside it with the new extension)')
+    .option('-o, --output <file>', 'write the result to this file')
+    .option('--check', 'exit 1 when the file is not in canonical form')
+    .action((file: string, o: Common & { to?: string; write?: boolean; output?: string; check?: boolean }) => {
+      code = runFmt(io, file, { to: o.to, write: o.write === true, check: o.check === true, output: o.output, format: diagFormat(o) });
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? Exit.ok : Exit.usage;
+    if (e instanceof UsageError) {
+      io.stderr(`error: ${e.message}\n`);
+      return Exit.usage;
+    }
+    const err = e as NodeJS.ErrnoException;
+    if (err && typeof err.code === 'string' && typeof err.path === 'string') {
+      io.stderr(`error: cannot write '${err.path}': ${err.code === 'EACCES' ? 'permission denied' : err.code === 'ENOENT' ? 'no such folder' : err.code === 'ENOTDIR' ? 'a part of the path is not a folder' : err.message}\n`);
+      return Exit.failed;
+    }
+    io.stderr(`unetc: internal error: ${err?.message ?? String(e)}\nThis is a bug in unetc; please report it with the spec that caused it.\n`);
+    if (process.env.UNETC_DEBUG) io.stderr(`${err?.stack ?? ''}\n`);
+    return Exit.internal;
+  }
+}

@@ -1,0 +1,102 @@
+import { assertNever, type Graph, type Op } from '../ir/index.js';
+import type { Shape } from '../shape/index.js';
+
+/** Parameters of one op. BatchNorm's moving mean and variance are non-trainable. */
+export interface ParamCount {
+  readonly trainable: number;
+  readonly nonTrainable: number;
+}
+
+export function opParams(op: Op, inputChannels: number): ParamCount {
+  switch (op.kind) {
+    case 'Conv':
+    case 'ConvTranspose':
+      return { trainable: op.kernel[0] * op.kernel[1] * inputChannels * op.channels + (op.bias ? op.channels : 0), nonTrainable: 0 };
+    case 'BatchNorm':
+      return { trainable: 2 * op.channels, nonTrainable: 2 * op.channels };
+    case 'Input':
+    case 'Activation':
+    case 'Dropout':
+    case 'Pool':
+    case 'Upsample':
+    case 'Concat':
+    case 'Add':
+    case 'Crop':
+    case 'Output':
+      return { trainable: 0, nonTrainable: 0 };
+    default:
+      return assertNever(op);
+  }
+}
+
+/**
+ * Multiply-adds of one op for one image. Counted: convolutions (output pixels x kernel area x
+ * input channels x output channels) and transposed convolutions (input pixels x kernel area x
+ * input channels x output channels). Bias adds, BatchNorm, activations, pooling, resizing and
+ * merges are elementwise and not counted, as in the usual "GMACs" of papers and model zoos.
+ */
+export function opMacs(op: Op, input: Shape | undefined, output: Shape): number {
+  if (op.kind === 'Conv') return output.h * output.w * op.kernel[0] * op.kernel[1] * (input?.c ?? 0) * op.channels;
+  if (op.kind === 'ConvTranspose') return (input?.h ?? 0) * (input?.w ?? 0) * op.kernel[0] * op.kernel[1] * (input?.c ?? 0) * op.channels;
+  return 0;
+}
+
+export interface LayerCost {
+  readonly op: Op;
+  readonly shape: Shape;
+  readonly params: ParamCount;
+  readonly macs: number;
+}
+
+export interface MemoryEstimate {
+  readonly batch: number;
+  /** Bytes of every op output kept for the backward pass (float32), for the whole batch. */
+  readonly activations: number;
+  readonly parameters: number;
+  readonly gradients: number;
+  /** Adam's two moments. */
+  readonly optimizer: number;
+  readonly total: number;
+}
+
+export interface Cost {
+  readonly layers: readonly LayerCost[];
+  readonly params: ParamCount & { readonly total: number };
+  readonly macs: number;
+  readonly memory: MemoryEstimate;
+}
+
+const FLOAT = 4;
+
+/** Parameters, multiply-adds and a training-memory estimate for given shapes (from inferShapes). */
+export function analyze(graph: Graph, shapes: ReadonlyMap<string, Shape>, batch: number): Cost {
+  const layers: LayerCost[] = [];
+  let trainable = 0;
+  let nonTrainable = 0;
+  let macs = 0;
+  let activationFloats = 0;
+  const byName = new Map(graph.ops.map((op) => [op.name, op]));
+  for (const op of graph.ops) {
+    const shape = shapes.get(op.name);
+    if (!shape) continue;
+    const input = op.inputs[0] !== undefined ? shapes.get(op.inputs[0]) : undefined;
+    const params = opParams(op, byName.get(op.inputs[0] ?? '')?.channels ?? 0);
+    const m = opMacs(op, input, shape);
+    trainable += params.trainable;
+    nonTrainable += params.nonTrainable;
+    macs += m;
+    // Output markers alias their input; every other op's output is a tensor the backward pass keeps.
+    if (op.kind !== 'Output') activationFloats += shape.h * shape.w * shape.c;
+    layers.push({ op, shape, params, macs: m });
+  }
+  const parameters = (trainable + nonTrainable) * FLOAT;
+  const gradients = trainable * FLOAT;
+  const optimizer = 2 * trainable * FLOAT;
+  const activations = activationFloats * FLOAT * batch;
+  return {
+    layers,
+    params: { trainable, nonTrainable, total: trainable + nonTrainable },
+    macs,
+    memory: { batch, activations, parameters, gradients, optimizer, total: activations + parameters + gradients + optimizer },
+  };
+}

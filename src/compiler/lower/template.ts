@@ -1,0 +1,132 @@
+import type { Span } from '../diagnostics/index.js';
+import type { Graph, Pair } from '../ir/index.js';
+import { keySpan, pointer, valueSpan, type SpecDocument } from '../spec/document.js';
+import { bottleneckFilters, defaults, levelFilters, type BlockTemplate, type Kernel, type NetworkSpec, type SpecValue } from '../spec/model.js';
+import { GraphBuilder } from './builder.js';
+import { appendHead, graphHeader } from './head.js';
+
+/** A block's settings after the template, per-level rates and its override are merged. */
+interface BlockSettings {
+  readonly name: string;
+  readonly filters: number;
+  readonly convs: number;
+  readonly kernel: Pair;
+  readonly padding: 'same' | 'valid';
+  readonly order: readonly string[];
+  readonly dropout: number;
+  readonly dropoutAt: 'conv' | 'block';
+  readonly bias: boolean;
+  readonly span: Span | undefined;
+}
+
+const toPair = (k: Kernel): Pair => (typeof k === 'number' ? [k, k] : [k[0], k[1]]);
+
+function settings(doc: SpecDocument, net: NetworkSpec, name: string, filters: number, level: number): BlockSettings {
+  const t: BlockTemplate = net.block ?? {};
+  const o = net.blocks?.[name] ?? {};
+  const rates = t.dropout ?? defaults.dropout;
+  const levelRate = typeof rates === 'number' ? rates : (rates[level] ?? 0);
+  const overridePath = pointer(['network', 'blocks', name]);
+  return {
+    name,
+    filters: o.filters ?? filters,
+    convs: o.convs ?? t.convs ?? defaults.convs,
+    kernel: toPair(o.kernel ?? t.kernel ?? defaults.kernel),
+    padding: o.padding ?? t.padding ?? defaults.padding,
+    order: o.order ?? t.order ?? defaults.order,
+    dropout: o.dropout ?? levelRate,
+    dropoutAt: o.dropout_at ?? t.dropout_at ?? defaults.dropout_at,
+    bias: o.bias ?? t.bias ?? defaults.bias,
+    span: net.blocks?.[name] ? keySpan(doc, overridePath) : (valueSpan(doc, '/network/block') ?? valueSpan(doc, '/network')),
+  };
+}
+
+/** Lowers a template network: encoder levels, bottleneck, decoder levels, head. */
+export function lowerTemplate(doc: SpecDocument, spec: SpecValue): Graph {
+  const net = spec.network!;
+  const t = net.block ?? {};
+  const b = new GraphBuilder();
+  const filters = levelFilters(net);
+  const leakyAlpha = t.leaky_alpha ?? defaults.leaky_alpha;
+  const bn = { epsilon: t.bn_epsilon ?? defaults.bn_epsilon, momentum: t.bn_momentum ?? defaults.bn_momentum };
+
+  /** The conv units of one block; returns the block's output op. */
+  const block = (s: BlockSettings, input: string): string => {
+    let x = input;
+    const prefix = s.name;
+    for (let u = 1; u <= s.convs; u++) {
+      for (const step of s.order) {
+        const c = b.channels(x);
+        switch (step) {
+          case 'conv':
+            x = b.add(`${prefix}.conv${u}`, [x], s.filters, s.span, { kind: 'Conv', kernel: s.kernel, stride: [1, 1], padding: s.padding, bias: s.bias });
+            break;
+          case 'relu':
+            x = b.add(`${prefix}.relu${u}`, [x], c, s.span, { kind: 'Activation', fn: 'relu', alpha: 0 });
+            break;
+          case 'leaky-relu':
+            x = b.add(`${prefix}.lrelu${u}`, [x], c, s.span, { kind: 'Activation', fn: 'leaky-relu', alpha: leakyAlpha });
+            break;
+          case 'elu':
+            x = b.add(`${prefix}.elu${u}`, [x], c, s.span, { kind: 'Activation', fn: 'elu', alpha: defaults.elu_alpha });
+            break;
+          case 'batchnorm':
+            x = b.add(`${prefix}.bn${u}`, [x], c, s.span, { kind: 'BatchNorm', ...bn });
+            break;
+          case 'dropout':
+            if (s.dropout > 0 && s.dropoutAt === 'conv') x = b.add(`${prefix}.drop${u}`, [x], c, s.span, { kind: 'Dropout', rate: s.dropout });
+            break;
+        }
+      }
+    }
+    if (s.dropout > 0 && s.dropoutAt === 'block') x = b.add(`${prefix}.drop`, [x], b.channels(x), s.span, { kind: 'Dropout', rate: s.dropout });
+    return x;
+  };
+
+  let x = b.add('input', [], spec.input.channels, valueSpan(doc, '/input'), { kind: 'Input' });
+  const skips: string[] = [];
+  const downSpan = valueSpan(doc, '/network/down') ?? valueSpan(doc, '/network/depth');
+  const down = net.down ?? defaults.down;
+  for (let level = 1; level <= net.depth; level++) {
+    const out = block(settings(doc, net, `enc${level}`, filters[level - 1] ?? 1, level - 1), x);
+    skips.push(out);
+    const c = b.channels(out);
+    x =
+      down === 'conv'
+        ? b.add(`enc${level}.down`, [out], c, downSpan, { kind: 'Conv', kernel: [2, 2], stride: [2, 2], padding: 'valid', bias: true })
+        : b.add(`enc${level}.pool`, [out], c, downSpan, { kind: 'Pool', mode: down === 'maxpool' ? 'max' : 'avg', size: [2, 2], stride: [2, 2] });
+  }
+  x = block(settings(doc, net, 'bottleneck', bottleneckFilters(net), net.depth), x);
+
+  // Unpadded convs shrink the decoder path more than the encoder's: skips are center-cropped.
+  const anyValid = t.padding === 'valid' || Object.values(net.blocks ?? {}).some((o) => o.padding === 'valid');
+  const up = net.up ?? defaults.up;
+  const skip = net.skip ?? defaults.skip;
+  const upSpan = valueSpan(doc, '/network/up') ?? valueSpan(doc, '/network/depth');
+  const skipSpan = valueSpan(doc, '/network/skip') ?? valueSpan(doc, '/network/depth');
+  for (let level = net.depth; level >= 1; level--) {
+    const s = settings(doc, net, `dec${level}`, filters[level - 1] ?? 1, level - 1);
+    const name = s.name;
+    let y =
+      up === 'transpose'
+        ? b.add(`${name}.up`, [x], s.filters, upSpan, { kind: 'ConvTranspose', kernel: [2, 2], stride: [2, 2], padding: 'same', bias: true })
+        : b.add(`${name}.up`, [b.add(`${name}.resize`, [x], b.channels(x), upSpan, { kind: 'Upsample', scale: [2, 2], mode: up })], s.filters, upSpan, {
+            kind: 'Conv',
+            kernel: [2, 2],
+            stride: [1, 1],
+            padding: 'same',
+            bias: true,
+          });
+    if (skip !== 'none') {
+      let from = skips[level - 1]!;
+      if (anyValid) from = b.add(`${name}.crop`, [from, y], b.channels(from), skipSpan, { kind: 'Crop' });
+      y =
+        skip === 'concat'
+          ? b.add(`${name}.concat`, [from, y], b.channels(from) + b.channels(y), skipSpan, { kind: 'Concat' })
+          : b.add(`${name}.add`, [from, y], b.channels(y), skipSpan, { kind: 'Add' });
+    }
+    x = block(s, y);
+  }
+  appendHead(b, doc, spec, x);
+  return { ...graphHeader(spec), ops: b.ops };
+}

@@ -1,0 +1,3 @@
+export * from './ops.js';
+export * from './infer.js';
+export * from './check.js';

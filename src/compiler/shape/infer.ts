@@ -1,0 +1,105 @@
+import { assertNever, type Graph, type Op } from '../ir/index.js';
+import { convAxis, convTransposeAxis, cropAxis, mergeAxis, poolAxis, upsampleAxis, type AxisResult } from './ops.js';
+
+/** One op's output: height, width, channels. */
+export interface Shape {
+  readonly h: number;
+  readonly w: number;
+  readonly c: number;
+}
+
+export type Axis = 0 | 1;
+export const axisName = (axis: Axis) => (axis === 0 ? 'height' : 'width');
+
+export interface AxisFailure {
+  readonly op: Op;
+  readonly axis: Axis;
+  readonly reason: string;
+  /** The size this op received on the failing axis. */
+  readonly size: number;
+}
+
+function opAxis(op: Op, axis: Axis, inputs: readonly number[], size: number): AxisResult {
+  const x = inputs[0] ?? size;
+  switch (op.kind) {
+    case 'Input':
+      return { ok: true, size };
+    case 'Conv':
+      return convAxis(x, op.kernel[axis], op.stride[axis], op.padding);
+    case 'ConvTranspose':
+      return convTransposeAxis(x, op.kernel[axis], op.stride[axis], op.padding);
+    case 'Pool':
+      return poolAxis(x, op.size[axis], op.stride[axis]);
+    case 'Upsample':
+      return upsampleAxis(x, op.scale[axis]);
+    case 'Concat':
+    case 'Add':
+      return mergeAxis(inputs);
+    case 'Crop':
+      return cropAxis(x, inputs[1] ?? x);
+    case 'BatchNorm':
+    case 'Activation':
+    case 'Dropout':
+    case 'Output':
+      return { ok: true, size: x };
+    default:
+      return assertNever(op);
+  }
+}
+
+/** Sizes along one axis for an input of `size`, or the first op that fails. */
+export function inferAxis(graph: Graph, axis: Axis, size: number): { sizes: Map<string, number>; failure?: AxisFailure } {
+  const sizes = new Map<string, number>();
+  for (const op of graph.ops) {
+    const ins = op.inputs.map((n) => sizes.get(n) ?? 0);
+    const r = opAxis(op, axis, ins, size);
+    if (!r.ok) return { sizes, failure: { op, axis, reason: r.reason, size: ins[0] ?? size } };
+    sizes.set(op.name, r.size);
+  }
+  return { sizes };
+}
+
+/** Every op's output shape for an input of height x width, or the first failure. */
+export function inferShapes(graph: Graph, height: number, width: number): { shapes: Map<string, Shape>; failure?: AxisFailure } {
+  const hs = inferAxis(graph, 0, height);
+  const ws = inferAxis(graph, 1, width);
+  const failure = hs.failure ?? ws.failure;
+  const shapes = new Map<string, Shape>();
+  for (const op of graph.ops) {
+    const h = hs.sizes.get(op.name);
+    const w = ws.sizes.get(op.name);
+    if (h === undefined || w === undefined) break;
+    shapes.set(op.name, { h, w, c: op.channels });
+  }
+  return failure ? { shapes, failure } : { shapes };
+}
+
+/** The largest size searched for sizes that work. */
+export const SIZE_LIMIT = 4096;
+
+/** Every input size in 1..limit that the network accepts along one axis. */
+export function validSizes(graph: Graph, axis: Axis, limit = SIZE_LIMIT): number[] {
+  const out: number[] = [];
+  for (let s = 1; s <= limit; s++) if (!inferAxis(graph, axis, s).failure) out.push(s);
+  return out;
+}
+
+/** "multiples of 16" / "188 + 16k (188, 204, 220, ...)" / a plain list. */
+export function describeSizes(sizes: readonly number[]): string {
+  if (sizes.length === 0) return 'none';
+  const [a, b] = sizes;
+  if (b === undefined) return `only ${a}`;
+  const step = b - a!;
+  const regular = sizes.every((s, i) => s === a! + i * step);
+  if (!regular) return `${sizes.slice(0, 6).join(', ')}${sizes.length > 6 ? ', ...' : ''}`;
+  if (a === step) return `multiples of ${step}`;
+  if (step === 1) return `${a} or more`;
+  return `${a} + ${step}k (${sizes.slice(0, 3).join(', ')}, ...)`;
+}
+
+/** The sizes that work just below and above `size`. */
+export function nearestSizes(sizes: readonly number[], size: number): number[] {
+  const below = [...sizes].reverse().find((s) => s < size);
+  const above = sizes.find((s) => s > size);
+  return [below, above].filter((s): s is number => s !== undefined);
+}

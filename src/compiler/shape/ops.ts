@@ -1,0 +1,44 @@
+/**
+ * Pure per-axis shape functions (tfjs-layers' computeOutputShape, one spatial axis at a time):
+ * no tensors, no runtime imports. Each returns the output size or why there is none.
+ */
+export type AxisResult = { readonly ok: true; readonly size: number } | { readonly ok: false; readonly reason: string };
+
+const ok = (size: number): AxisResult => ({ ok: true, size });
+const fail = (reason: string): AxisResult => ({ ok: false, reason });
+
+export function convAxis(size: number, kernel: number, stride: number, padding: 'same' | 'valid'): AxisResult {
+  if (padding === 'same') return ok(Math.ceil(size / stride));
+  if (size < kernel) return fail(`${size} is smaller than the ${kernel}-wide kernel of an unpadded conv`);
+  return ok(Math.floor((size - kernel) / stride) + 1);
+}
+
+export function convTransposeAxis(size: number, kernel: number, stride: number, padding: 'same' | 'valid'): AxisResult {
+  return ok(padding === 'same' ? size * stride : (size - 1) * stride + kernel);
+}
+
+/**
+ * Pooling must tile the input exactly: a U-Net's decoder restores size * stride, so a dropped
+ * row or column here would make the skip connection mismatch later.
+ */
+export function poolAxis(size: number, window: number, stride: number): AxisResult {
+  if (size < window) return fail(`${size} is smaller than the ${window}-wide pooling window`);
+  if ((size - window) % stride !== 0) return fail(`${size} is not divisible by ${stride}, so pooling would drop ${(size - window) % stride} row(s)`);
+  return ok((size - window) / stride + 1);
+}
+
+export function upsampleAxis(size: number, scale: number): AxisResult {
+  return ok(size * scale);
+}
+
+/** Merging (concat, add) needs equal sizes. */
+export function mergeAxis(sizes: readonly number[]): AxisResult {
+  const first = sizes[0] ?? 0;
+  const other = sizes.find((s) => s !== first);
+  return other === undefined ? ok(first) : fail(`joins sizes ${sizes.join(' and ')}`);
+}
+
+/** Center crop of `size` to `target`. */
+export function cropAxis(size: number, target: number): AxisResult {
+  return target <= size ? ok(target) : fail(`cannot crop ${size} to a larger ${target}`);
+}

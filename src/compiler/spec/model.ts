@@ -1,0 +1,121 @@
+/**
+ * The spec value after schema validation, typed. Field names follow the YAML form; every optional
+ * field has its default in `defaults` below, applied when lowering (never written back).
+ */
+export type Kernel = number | readonly [number, number];
+export type Step = 'conv' | 'relu' | 'leaky-relu' | 'elu' | 'batchnorm' | 'dropout';
+
+export interface BlockTemplate {
+  readonly convs?: number;
+  readonly kernel?: Kernel;
+  readonly padding?: 'same' | 'valid';
+  readonly order?: readonly Step[];
+  readonly dropout?: number | readonly number[];
+  readonly dropout_at?: 'conv' | 'block';
+  readonly bias?: boolean;
+  readonly leaky_alpha?: number;
+  readonly bn_epsilon?: number;
+  readonly bn_momentum?: number;
+}
+
+export interface BlockOverride {
+  readonly filters?: number;
+  readonly convs?: number;
+  readonly kernel?: Kernel;
+  readonly padding?: 'same' | 'valid';
+  readonly order?: readonly Step[];
+  readonly dropout?: number;
+  readonly dropout_at?: 'conv' | 'block';
+  readonly bias?: boolean;
+}
+
+export interface NetworkSpec {
+  readonly depth: number;
+  readonly filters: readonly number[] | { readonly base: number; readonly growth?: number };
+  readonly bottleneck?: number;
+  readonly block?: BlockTemplate;
+  readonly down?: 'maxpool' | 'avgpool' | 'conv';
+  readonly up?: 'transpose' | 'nearest' | 'bilinear';
+  readonly skip?: 'concat' | 'add' | 'none';
+  readonly blocks?: { readonly [name: string]: BlockOverride };
+}
+
+export interface NodeSpec {
+  readonly name: string;
+  readonly op: string;
+  readonly inputs?: readonly string[];
+  readonly [attr: string]: unknown;
+}
+
+export interface TrainSpec {
+  readonly loss?: string;
+  readonly optimizer?: string;
+  readonly momentum?: number;
+  readonly [key: string]: unknown;
+}
+
+export interface SpecValue {
+  readonly unetc?: 1;
+  readonly name: string;
+  readonly description?: string;
+  readonly input: { readonly channels: number; readonly size?: 'any' | readonly [number, number] };
+  readonly output: {
+    readonly classes: number;
+    readonly activation?: 'sigmoid' | 'softmax' | 'none';
+    readonly class_names?: readonly string[];
+    readonly threshold?: number;
+    readonly from?: string;
+  };
+  readonly network?: NetworkSpec;
+  readonly graph?: readonly NodeSpec[];
+  readonly train?: TrainSpec;
+}
+
+/** Defaults of every optional field (documented in the README's spec reference). */
+export const defaults = {
+  convs: 2,
+  kernel: 3,
+  padding: 'same',
+  order: ['conv', 'relu', 'batchnorm', 'dropout'] as readonly Step[],
+  dropout: 0,
+  dropout_at: 'conv',
+  bias: true,
+  leaky_alpha: 0.01,
+  elu_alpha: 1,
+  bn_epsilon: 1e-3,
+  bn_momentum: 0.99,
+  growth: 2,
+  down: 'maxpool',
+  up: 'transpose',
+  skip: 'concat',
+  threshold: 0.5,
+} as const;
+
+export const activationSteps: readonly Step[] = ['relu', 'leaky-relu', 'elu'];
+
+/** The head's activation when the spec does not say: sigmoid for one class, softmax for several. */
+export function outputActivation(spec: SpecValue): 'sigmoid' | 'softmax' | 'none' {
+  return spec.output.activation ?? (spec.output.classes === 1 ? 'sigmoid' : 'softmax');
+}
+
+/** Filters of levels 1..depth. */
+export function levelFilters(net: NetworkSpec): number[] {
+  if (Array.isArray(net.filters)) return [...(net.filters as readonly number[])];
+  const { base, growth = defaults.growth } = net.filters as { base: number; growth?: number };
+  return Array.from({ length: net.depth }, (_, i) => Math.round(base * growth ** i));
+}
+
+/** The bottleneck's filters: given, or the last level's times growth (2 for a list). */
+export function bottleneckFilters(net: NetworkSpec): number {
+  if (net.bottleneck !== undefined) return net.bottleneck;
+  const f = levelFilters(net);
+  const growth = Array.isArray(net.filters) ? 2 : ((net.filters as { growth?: number }).growth ?? defaults.growth);
+  return Math.round((f[f.length - 1] ?? 1) * growth);
+}
+
+/** Block names of a template network, in data-flow order. */
+export function blockNames(depth: number): string[] {
+  const enc = Array.from({ length: depth }, (_, i) => `enc${i + 1}`);
+  const dec = Array.from({ length: depth }, (_, i) => `dec${depth - i}`);
+  return [...enc, 'bottleneck', ...dec];
+}

@@ -1,0 +1,133 @@
+import { Codes, error, warning, type Diagnostic } from '../diagnostics/index.js';
+import { keySpan, pointer, valueSpan, type SpecDocument } from './document.js';
+import { activationSteps, blockNames, defaults, outputActivation, type BlockOverride, type BlockTemplate, type SpecValue, type Step } from './model.js';
+
+/**
+ * Rules across fields that a JSON Schema cannot say well: network vs graph, filters vs depth,
+ * classes vs activation, block orders, dropout placement, override names, loss vs head.
+ * Runs on a schema-valid value; returns every problem found.
+ */
+export function checkSemantics(doc: SpecDocument, spec: SpecValue): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  checkNetworkOrGraph(doc, spec, out);
+  checkOutput(doc, spec, out);
+  if (spec.network) checkNetwork(doc, spec, out);
+  checkTrain(doc, spec, out);
+  return out;
+}
+
+function checkNetworkOrGraph(doc: SpecDocument, spec: SpecValue, out: Diagnostic[]): void {
+  if (spec.network && spec.graph) {
+    out.push(error(Codes.networkOrGraph, "a spec has either 'network' (a U-Net template) or 'graph' (explicit nodes), not both", keySpan(doc, '/graph')));
+  } else if (!spec.network && !spec.graph) {
+    out.push(error(Codes.networkOrGraph, "missing 'network': describe the U-Net as a template (network) or as explicit nodes (graph)", valueSpan(doc, '')));
+  }
+  if (spec.network && spec.output.from !== undefined) {
+    out.push(error(Codes.networkOrGraph, "'output.from' names a graph node; template networks end in their own head", keySpan(doc, '/output/from')));
+  }
+}
+
+function checkOutput(doc: SpecDocument, spec: SpecValue, out: Diagnostic[]): void {
+  const { classes, class_names } = spec.output;
+  const activation = outputActivation(spec);
+  if (activation === 'softmax' && classes === 1) {
+    out.push(
+      error(Codes.classesVsActivation, 'softmax over 1 class is always 1.0', valueSpan(doc, '/output/activation') ?? valueSpan(doc, '/output/classes'), [
+        'use sigmoid for a binary mask, or classes: 2 (background and foreground) with softmax',
+      ]),
+    );
+  }
+  if (activation === 'sigmoid' && classes > 1) {
+    out.push(warning(Codes.multiLabel, `sigmoid with ${classes} classes makes independent (multi-label) masks`, valueSpan(doc, '/output/activation') ?? valueSpan(doc, '/output'), ['use softmax when each pixel has exactly one class']));
+  }
+  if (class_names && class_names.length !== classes) {
+    out.push(error(Codes.classNames, `output.class_names has ${class_names.length} name${class_names.length === 1 ? '' : 's'} but classes is ${classes}`, valueSpan(doc, '/output/class_names')));
+  }
+  if (class_names) {
+    const seen = new Set<string>();
+    class_names.forEach((n, i) => {
+      if (seen.has(n)) out.push(error(Codes.classNames, `class name '${n}' is given twice`, valueSpan(doc, `/output/class_names/${i}`)));
+      seen.add(n);
+    });
+  }
+}
+
+function checkNetwork(doc: SpecDocument, spec: SpecValue, out: Diagnostic[]): void {
+  const net = spec.network!;
+  if (Array.isArray(net.filters) && net.filters.length !== net.depth) {
+    out.push(
+      error(Codes.filtersVsDepth, `network.filters has ${net.filters.length} entr${net.filters.length === 1 ? 'y' : 'ies'} but depth is ${net.depth}`, valueSpan(doc, '/network/filters'), [
+        `give one number per level (${net.depth}), or {base, growth} to derive them`,
+      ]),
+    );
+  }
+  const template = net.block ?? {};
+  checkBlock(doc, '/network/block', template, out);
+  const levels = net.depth + 1;
+  if (Array.isArray(template.dropout) && template.dropout.length !== levels) {
+    out.push(
+      error(Codes.dropoutLevels, `network.block.dropout lists ${template.dropout.length} rates but there are ${levels} levels (depth ${net.depth} and the bottleneck)`, valueSpan(doc, '/network/block/dropout'), [
+        'decoder blocks use the rate of the encoder level they mirror',
+      ]),
+    );
+  }
+  const names = new Set(blockNames(net.depth));
+  for (const [name, override] of Object.entries(net.blocks ?? {})) {
+    const path = pointer(['network', 'blocks', name]);
+    if (!names.has(name)) {
+      out.push(error(Codes.unknownBlock, `no block '${name}' in a network of depth ${net.depth}`, keySpan(doc, path), [`blocks are enc1..enc${net.depth}, bottleneck and dec1..dec${net.depth}`]));
+      continue;
+    }
+    checkBlock(doc, path, { ...template, ...override }, out, override);
+  }
+}
+
+/** Checks one block's effective settings; errors point at the override when it set the field. */
+function checkBlock(doc: SpecDocument, path: string, block: BlockTemplate, out: Diagnostic[], override?: BlockOverride): void {
+  const orderPath = override?.order ? `${path}/order` : '/network/block/order';
+  const order: readonly Step[] = block.order ?? defaults.order;
+  const counts = new Map<string, number>();
+  order.forEach((step, i) => {
+    const kind = activationSteps.includes(step) ? 'activation' : step;
+    const n = (counts.get(kind) ?? 0) + 1;
+    counts.set(kind, n);
+    if (n === 2) {
+      const what = kind === 'activation' ? 'an activation' : `'${step}'`;
+      out.push(error(Codes.badOrder, `block order has ${what} twice`, valueSpan(doc, `${orderPath}/${i}`), ['each unit is one conv, at most one activation, one batchnorm and one dropout']));
+    }
+  });
+  if (!counts.has('conv')) {
+    out.push(error(Codes.badOrder, "block order has no 'conv' step", valueSpan(doc, orderPath) ?? valueSpan(doc, path), ['the reference order is [conv, relu, batchnorm, dropout]']));
+  }
+  const at = block.dropout_at ?? defaults.dropout_at;
+  const rates: readonly number[] = typeof block.dropout === 'number' ? [block.dropout] : (block.dropout ?? [0]);
+  const hasStep = order.includes('dropout');
+  const dropoutPath = override?.dropout !== undefined ? `${path}/dropout` : '/network/block/dropout';
+  if (at === 'conv' && !hasStep && rates.some((r) => r > 0)) {
+    out.push(
+      error(Codes.dropoutWithoutStep, `dropout rate ${Math.max(...rates)} is set but the block order has no 'dropout' step`, valueSpan(doc, dropoutPath), [
+        "add 'dropout' to the order, or set dropout_at: block to drop once at the end of the block",
+      ]),
+    );
+  }
+  if (at === 'block' && hasStep) {
+    const atPath = override?.dropout_at ? `${path}/dropout_at` : '/network/block/dropout_at';
+    out.push(error(Codes.badOrder, "dropout_at: block puts dropout after the block's last unit, but the order also lists 'dropout'", valueSpan(doc, atPath), ["remove 'dropout' from the order, or use dropout_at: conv"]));
+  }
+}
+
+function checkTrain(doc: SpecDocument, spec: SpecValue, out: Diagnostic[]): void {
+  const train = spec.train;
+  if (!train) return;
+  const activation = outputActivation(spec);
+  const loss = train.loss;
+  if ((loss === 'ce' || loss === 'ce-dice') && activation !== 'softmax') {
+    out.push(error(Codes.trainMismatch, `loss '${loss}' needs a softmax head, but output.activation is ${activation}`, valueSpan(doc, '/train/loss'), ["use 'bce' or 'bce-dice' for sigmoid heads"]));
+  }
+  if ((loss === 'bce' || loss === 'bce-dice' || loss === 'focal') && activation === 'softmax') {
+    out.push(error(Codes.trainMismatch, `loss '${loss}' is for sigmoid heads, but output.activation is softmax`, valueSpan(doc, '/train/loss'), ["use 'ce' or 'ce-dice' for softmax heads"]));
+  }
+  if (train.momentum !== undefined && train.optimizer !== 'sgd') {
+    out.push(error(Codes.trainMismatch, "train.momentum applies to the 'sgd' optimizer only", keySpan(doc, '/train/momentum')));
+  }
+}

@@ -1,0 +1,181 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { readFileSync } from 'node:fs';
+import { Codes, didYouMean, error, orList, type Diagnostic } from '../diagnostics/index.js';
+import { keySpan, pointerParts, valueSpan, type JsonValue, type SpecDocument } from './document.js';
+
+type Schema = Record<string, unknown>;
+
+/** The shipped JSON Schema (also what editors use through the yaml-language-server modeline). */
+export const specSchema: Schema = JSON.parse(readFileSync(new URL('../../../schema/unetc.schema.json', import.meta.url), 'utf8')) as Schema;
+
+let compiled: ValidateFunction | undefined;
+function validator(): ValidateFunction {
+  compiled ??= new Ajv({ allErrors: true, verbose: true, strict: false }).compile(specSchema);
+  return compiled;
+}
+
+/** Validates a document against the schema; every error becomes a located diagnostic. */
+export function validateSchema(doc: SpecDocument): Diagnostic[] {
+  const validate = validator();
+  if (validate(doc.value)) return [];
+  const errors = selectErrors(validate.errors ?? []);
+  const seen = new Set<string>();
+  const out: Diagnostic[] = [];
+  for (const e of errors) {
+    const d = translate(doc, e);
+    if (!d) continue;
+    const key = `${d.code}|${d.span?.start}|${d.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(d);
+  }
+  return out;
+}
+
+/** A oneOf whose branches all failed on the value's type: reported as one "expected X or Y". */
+interface OneOfMismatch {
+  readonly keyword: 'oneOf-type';
+  readonly error: ErrorObject;
+}
+
+/**
+ * ajv reports every failing branch of a oneOf. Keep only the branch that matches the value's
+ * type (its errors are the useful ones); when none does, report a single type error.
+ * `if` errors only say that a `then` failed, whose own errors are kept.
+ */
+function selectErrors(errors: readonly ErrorObject[]): (ErrorObject | OneOfMismatch)[] {
+  const oneOfs = errors.filter((e) => e.keyword === 'oneOf').sort((a, b) => a.schemaPath.length - b.schemaPath.length);
+  let remaining: (ErrorObject | OneOfMismatch)[] = errors.filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'if');
+  for (const o of oneOfs) {
+    const prefix = `${o.schemaPath}/`;
+    const inside = remaining.filter((e): e is ErrorObject => !('error' in e) && e.schemaPath.startsWith(prefix));
+    if (inside.length === 0 && (o.params as { passingSchemas?: unknown }).passingSchemas != null) continue;
+    remaining = remaining.filter((e) => !inside.includes(e as ErrorObject));
+    const branches = new Map<number, ErrorObject[]>();
+    for (const e of inside) {
+      const branch = Number(e.schemaPath.slice(prefix.length).split('/')[0]);
+      branches.set(branch, [...(branches.get(branch) ?? []), e]);
+    }
+    const fits = [...branches.entries()].filter(([, errs]) => !errs.some((e) => e.instancePath === o.instancePath && (e.keyword === 'type' || e.keyword === 'const')));
+    if (fits.length > 0) remaining.push(...fits[0]![1]);
+    else remaining.push({ keyword: 'oneOf-type', error: o });
+  }
+  return remaining;
+}
+
+function translate(doc: SpecDocument, e: ErrorObject | OneOfMismatch): Diagnostic | undefined {
+  if ('error' in e) {
+    const o = e.error;
+    const branches = (o.schema as Schema[]).map((b) => describeSchema(resolve(b)));
+    return error(Codes.wrongType, `${label(o.instancePath)} must be ${branches.join(' or ')}, found ${describeValue(o.data as JsonValue)}`, valueSpan(doc, o.instancePath));
+  }
+  const path = e.instancePath;
+  const where = valueSpan(doc, path);
+  const params = e.params as Record<string, unknown>;
+  const parent = (e.parentSchema ?? {}) as Schema;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String(params.additionalProperty);
+      const allowed = Object.keys((parent.properties as Schema | undefined) ?? {});
+      const at = `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+      const suggestion = didYouMean(key, allowed);
+      const notes = allowed.length > 0 && !suggestion ? [`expected one of ${orList(allowed)}`] : [];
+      return error(Codes.unknownKey, `unknown key '${key}'${path ? ` in ${label(path)}` : ''}`, keySpan(doc, at), notes, suggestion);
+    }
+    case 'propertyNames':
+      return undefined; // reported through the `pattern` error on the name itself
+    case 'required': {
+      const key = String(params.missingProperty);
+      const op = nodeOp(doc, path);
+      return error(Codes.missingKey, `missing key '${key}' in ${path ? label(path) : 'the spec'}${op ? ` (a ${op} node)` : ''}`, path ? keySpan(doc, path) : where);
+    }
+    case 'type':
+      return error(Codes.wrongType, `${label(path)} must be ${article(String(params.type))}, found ${describeValue(e.data as JsonValue)}`, where);
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum': {
+      const bound = { minimum: 'at least', maximum: 'at most', exclusiveMinimum: 'greater than', exclusiveMaximum: 'less than' }[e.keyword];
+      return error(Codes.outOfRange, `${label(path)} must be ${bound} ${String(params.limit)}, found ${describeValue(e.data as JsonValue)}`, where);
+    }
+    case 'enum':
+    case 'const': {
+      const allowed = (e.keyword === 'enum' ? (params.allowedValues as unknown[]) : [params.allowedValue]).map(String);
+      const found = e.data as JsonValue;
+      const suggestion = typeof found === 'string' ? didYouMean(found, allowed) : undefined;
+      return error(Codes.notAllowed, `${label(path)} must be ${orList(allowed)}, found ${describeValue(found)}`, where, [], suggestion);
+    }
+    case 'minItems':
+    case 'maxItems': {
+      const n = Array.isArray(e.data) ? e.data.length : 0;
+      const limit = Number(params.limit);
+      const exact = parent.minItems === parent.maxItems;
+      const need = exact ? `exactly ${limit}` : e.keyword === 'minItems' ? `at least ${limit}` : `at most ${limit}`;
+      return error(Codes.badLength, `${label(path)} must have ${need} item${limit === 1 ? '' : 's'}, found ${n}`, where);
+    }
+    case 'minProperties':
+      return error(Codes.badLength, `${label(path)} is empty: give at least one key`, where);
+    case 'minLength':
+      return error(Codes.badLength, `${label(path)} must not be empty`, where);
+    case 'maxLength':
+      return error(Codes.badLength, `${label(path)} must be at most ${String(params.limit)} characters long`, where);
+    case 'pattern': {
+      if (params.propertyName !== undefined || e.propertyName !== undefined) {
+        const name = String(e.propertyName ?? params.propertyName);
+        const at = `${path}/${name}`;
+        return error(Codes.unknownBlock, `unknown block '${name}' in ${label(path)}`, keySpan(doc, at), ['blocks are named enc1..encN, bottleneck and dec1..decN, where N is the depth']);
+      }
+      return error(Codes.badName, `${label(path)} is not a valid name: ${describeValue(e.data as JsonValue)}`, where, ['use a letter or _ first, then letters, digits, _ (and - or . in model names)']);
+    }
+    default:
+      return error(Codes.wrongType, `${label(path)}: ${e.message ?? 'is invalid'}`, where);
+  }
+}
+
+/** 'network.filters[2]' for '/network/filters/2'. */
+export function label(path: string): string {
+  let out = '';
+  for (const p of pointerParts(path)) out += /^\d+$/.test(p) ? `[${p}]` : out ? `.${p}` : p;
+  return out || 'the spec';
+}
+
+function nodeOp(doc: SpecDocument, path: string): string | undefined {
+  const parts = pointerParts(path);
+  if (parts[0] !== 'graph' || parts.length !== 2) return undefined;
+  const v = doc.value as { graph?: { op?: unknown }[] };
+  const op = v.graph?.[Number(parts[1])]?.op;
+  return typeof op === 'string' ? op : undefined;
+}
+
+function resolve(schema: Schema): Schema {
+  const ref = schema.$ref;
+  if (typeof ref !== 'string' || !ref.startsWith('#/definitions/')) return schema;
+  const defs = specSchema.definitions as Record<string, Schema>;
+  return resolve(defs[ref.slice('#/definitions/'.length)] ?? {});
+}
+
+function describeSchema(s: Schema): string {
+  if ('const' in s) return `'${String(s.const)}'`;
+  if (s.type === 'array') {
+    const n = s.minItems !== undefined && s.minItems === s.maxItems ? `${String(s.minItems)} ` : '';
+    const items = resolve((s.items as Schema | undefined) ?? {});
+    return `a list of ${n}${items.type === 'integer' ? 'integers' : items.type === 'number' ? 'numbers' : 'values'}`;
+  }
+  if (s.type === 'object') return 'a mapping';
+  if (typeof s.type === 'string') return article(s.type);
+  return 'a value';
+}
+
+function article(type: string): string {
+  const names: Record<string, string> = { integer: 'an integer', number: 'a number', string: 'a string', boolean: 'true or false', array: 'a list', object: 'a mapping', null: 'nothing' };
+  return names[type] ?? type;
+}
+
+/** How a found value is quoted in messages. */
+export function describeValue(v: JsonValue): string {
+  if (v === null) return 'nothing';
+  if (typeof v === 'string') return `'${v.length > 40 ? `${v.slice(0, 37)}...` : v}'`;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return `a list of ${v.length}`;
+  return 'a mapping';
+}

@@ -1,0 +1,109 @@
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { Codes, error, span, type Diagnostic, type Result, type Source, type Span } from '../diagnostics/index.js';
+import { pointer, type JsonValue, type SpecDocument } from '../spec/document.js';
+
+/**
+ * Parses a YAML spec into a SpecDocument, keeping the range of every key and value so that
+ * schema and semantic errors point into the YAML text. Never throws.
+ */
+export function parseYaml(source: Source): Result<SpecDocument> {
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(source.body, { prettyErrors: false, uniqueKeys: true, lineCounter: new LineCounter() });
+  } catch (e) {
+    return { value: undefined, diagnostics: [error(Codes.yamlSyntax, `cannot parse YAML: ${String(e)}`, span(source, 0, 0))] };
+  }
+  const diagnostics: Diagnostic[] = doc.errors.map((e) => {
+    const [start, end] = e.pos;
+    const isDuplicate = e.code === 'DUPLICATE_KEY';
+    return error(isDuplicate ? Codes.duplicateKey : Codes.yamlSyntax, yamlMessage(e.message, e.code), span(source, start, Math.max(end, start + 1)));
+  });
+  if (diagnostics.length > 0) return { value: undefined, diagnostics };
+
+  const spans = new Map<string, Span>();
+  const keySpans = new Map<string, Span>();
+  const walker = new Walker(source, doc, spans, keySpans);
+  const value = doc.contents ? walker.walk(doc.contents as YamlNode, []) : null;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    const where = doc.contents?.range ? span(source, doc.contents.range[0], doc.contents.range[1]) : span(source, 0, 0);
+    return {
+      value: undefined,
+      diagnostics: [error(Codes.notAMapping, value === null ? 'the spec is empty' : 'the spec must be a mapping of keys (name, input, output, network, ...)', where)],
+    };
+  }
+  if (!spans.has('')) spans.set('', span(source, 0, 0));
+  return { value: { source, format: 'yaml', value, spans, keySpans }, diagnostics: walker.diagnostics };
+}
+
+/** The yaml package's messages end with a location and a code frame of its own: keep the first sentence. */
+function yamlMessage(message: string, code: string): string {
+  const first = message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').trim();
+  if (code === 'DUPLICATE_KEY') return `duplicate key: ${first.replace(/^Map keys must be unique$/, 'a key is given twice in this mapping')}`;
+  return `YAML syntax: ${first.charAt(0).toLowerCase()}${first.slice(1)}`;
+}
+
+class Walker {
+  readonly diagnostics: Diagnostic[] = [];
+  private depth = 0;
+
+  constructor(
+    private readonly source: Source,
+    private readonly doc: Document.Parsed,
+    private readonly spans: Map<string, Span>,
+    private readonly keySpans: Map<string, Span>,
+  ) {}
+
+  walk(node: YamlNode, path: (string | number)[]): JsonValue {
+    // Aliases may form cycles; specs never need deep nesting, so a depth cap keeps this total.
+    if (++this.depth > 64) {
+      this.depth--;
+      return null;
+    }
+    try {
+      return this.walkNode(node, path);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private walkNode(node: YamlNode, path: (string | number)[]): JsonValue {
+    const here = pointer(path);
+    if (node.range) this.spans.set(here, span(this.source, node.range[0], node.range[1]));
+    if (isAlias(node)) {
+      const target = node.resolve(this.doc);
+      return target ? this.walk(target as YamlNode, path) : null;
+    }
+    if (isScalar(node)) return scalarValue(node.value);
+    if (isSeq(node)) return node.items.map((item, i) => (item && typeof item === 'object' ? this.walk(item as YamlNode, [...path, i]) : null));
+    if (isMap(node)) {
+      const out: Record<string, JsonValue> = {};
+      for (const pair of node.items) {
+        if (!isPair(pair)) continue;
+        const keyNode = pair.key as YamlNode | null;
+        const key = isScalar(keyNode) ? String(keyNode.value) : keyNode ? String(keyNode) : '';
+        const childPath = [...path, key];
+        const childPointer = pointer(childPath);
+        if (keyNode?.range) this.keySpans.set(childPointer, span(this.source, keyNode.range[0], keyNode.range[1]));
+        const valueNode = pair.value as YamlNode | null;
+        if (valueNode && typeof valueNode === 'object') out[key] = this.walk(valueNode, childPath);
+        else {
+          out[key] = null;
+          // `key:` with nothing after it: point at the key.
+          const ks = this.keySpans.get(childPointer);
+          if (ks) this.spans.set(childPointer, ks);
+        }
+      }
+      return out;
+    }
+    return null;
+  }
+}
+
+function scalarValue(v: unknown): JsonValue {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'boolean' || typeof v === 'string') return v;
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof Date) return v.toISOString();
+  return String(v);
+}
