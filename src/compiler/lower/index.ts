@@ -1,12 +1,35 @@
-import type { Result } from '../diagnostics/index.js';
+import { Codes, error, type Diagnostic, type Result } from '../diagnostics/index.js';
 import type { Graph } from '../ir/index.js';
 import type { SpecDocument } from '../spec/document.js';
 import type { SpecValue } from '../spec/model.js';
 import { lowerGraph } from './graph.js';
 import { lowerTemplate } from './template.js';
 
-/** Lowers a checked spec to the IR (template networks cannot fail here; explicit graphs can). */
+/** Lowers a checked spec to the IR. */
 export function lower(doc: SpecDocument, spec: SpecValue): Result<Graph> {
-  if (spec.network) return { value: lowerTemplate(doc, spec), diagnostics: [] };
-  return lowerGraph(doc, spec);
+  if (!spec.network) return lowerGraph(doc, spec);
+  const graph = lowerTemplate(doc, spec);
+  const diagnostics = checkAddChannels(graph);
+  return { value: diagnostics.length > 0 ? undefined : graph, diagnostics };
+}
+
+/**
+ * Additive skips need the decoder's filters to equal the encoder's at each level; per-block
+ * filter overrides can break that, and the template cannot know until it is lowered.
+ */
+function checkAddChannels(graph: Graph): Diagnostic[] {
+  const channels = new Map(graph.ops.map((op) => [op.name, op.channels]));
+  const out: Diagnostic[] = [];
+  for (const op of graph.ops) {
+    if (op.kind !== 'Add') continue;
+    const [skip, up] = op.inputs.map((n) => channels.get(n) ?? 0);
+    if (skip === up) continue;
+    const level = op.name.split('.')[0]!;
+    out.push(
+      error(Codes.skipChannels, `${op.name} adds the encoder's ${skip} channels to the decoder's ${up}; skip: add needs them equal`, graph.ops.find((o) => o.name === `${level}.conv1`)?.span ?? op.span, [
+        `give ${level} and enc${level.slice(3)} the same filters, or use skip: concat`,
+      ]),
+    );
+  }
+  return out;
 }

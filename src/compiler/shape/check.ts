@@ -1,6 +1,6 @@
 import { Codes, error, type Diagnostic, type Span } from '../diagnostics/index.js';
 import type { Graph } from '../ir/index.js';
-import { axisName, describeSizes, inferShapes, nearestSizes, SIZE_LIMIT, validSizes, type Axis } from './infer.js';
+import { axisName, describeSizes, inferShapes, nearestSizes, SIZE_LIMIT, someSizeFits, validSizes, type Axis } from './infer.js';
 
 /**
  * Checks one input size; on failure says which op (and so which level) fails, why, and which
@@ -33,7 +33,7 @@ export function checkInputSize(graph: Graph, height: number, width: number, span
 export function checkSomeSizeFits(graph: Graph, span: Span | undefined): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const axis of [0, 1] as const) {
-    if (validSizes(graph, axis).length > 0) continue;
+    if (someSizeFits(graph, axis)) continue;
     // Report the failure of the largest size: it gets deepest before failing.
     const { failure } = inferShapes(graph, SIZE_LIMIT, SIZE_LIMIT);
     const where = failure ? ` (at ${SIZE_LIMIT}, ${failure.op.name} fails: ${failure.reason})` : '';

@@ -84,6 +84,12 @@ export function validSizes(graph: Graph, axis: Axis, limit = SIZE_LIMIT): number
   return out;
 }
 
+/** Whether some input size in 1..limit works along one axis (stops at the first). */
+export function someSizeFits(graph: Graph, axis: Axis, limit = SIZE_LIMIT): boolean {
+  for (let s = 1; s <= limit; s++) if (!inferAxis(graph, axis, s).failure) return true;
+  return false;
+}
+
 /** "multiples of 16" / "188 + 16k (188, 204, 220, ...)" / a plain list. */
 export function describeSizes(sizes: readonly number[]): string {
   if (sizes.length === 0) return 'none';

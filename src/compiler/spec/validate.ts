@@ -8,9 +8,22 @@ type Schema = Record<string, unknown>;
 /** The shipped JSON Schema (also what editors use through the yaml-language-server modeline). */
 export const specSchema: Schema = JSON.parse(readFileSync(new URL('../../../schema/unetc.schema.json', import.meta.url), 'utf8')) as Schema;
 
+/**
+ * The schema with every local $ref replaced by its definition (the schema has no recursion).
+ * ajv reports errors inside a $ref by the definition's path, which would hide which oneOf
+ * branch an error belongs to; inlined, every error's schemaPath runs through its branch.
+ */
+function inlineRefs(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(inlineRefs);
+  if (node === null || typeof node !== 'object') return node;
+  const obj = node as Schema;
+  if (typeof obj.$ref === 'string') return inlineRefs(resolve(obj));
+  return Object.fromEntries(Object.entries(obj).filter(([k]) => k !== 'definitions').map(([k, v]) => [k, inlineRefs(v)]));
+}
+
 let compiled: ValidateFunction | undefined;
 function validator(): ValidateFunction {
-  compiled ??= new Ajv({ allErrors: true, verbose: true, strict: false }).compile(specSchema);
+  compiled ??= new Ajv({ allErrors: true, verbose: true, strict: false }).compile(inlineRefs(specSchema) as Schema);
   return compiled;
 }
 
@@ -18,7 +31,7 @@ function validator(): ValidateFunction {
 export function validateSchema(doc: SpecDocument): Diagnostic[] {
   const validate = validator();
   if (validate(doc.value)) return [];
-  const errors = selectErrors(validate.errors ?? []);
+  const errors = withoutMisspeltRequired(selectErrors(validate.errors ?? []));
   const seen = new Set<string>();
   const out: Diagnostic[] = [];
   for (const e of errors) {
@@ -30,6 +43,21 @@ export function validateSchema(doc: SpecDocument): Diagnostic[] {
     out.push(d);
   }
   return out;
+}
+
+/**
+ * `filtres: [...]` is one mistake, not two: when an unknown key is a near miss of a missing
+ * required key of the same mapping, only the unknown key (with its did-you-mean) is reported.
+ */
+function withoutMisspeltRequired(errors: (ErrorObject | OneOfMismatch)[]): (ErrorObject | OneOfMismatch)[] {
+  const misspelt = new Set<string>();
+  for (const e of errors) {
+    if ('error' in e || e.keyword !== 'additionalProperties') continue;
+    const allowed = Object.keys(((e.parentSchema as Schema | undefined)?.properties as Schema | undefined) ?? {});
+    const meant = didYouMean(String((e.params as Record<string, unknown>).additionalProperty), allowed);
+    if (meant) misspelt.add(`${e.instancePath}/${meant}`);
+  }
+  return errors.filter((e) => 'error' in e || e.keyword !== 'required' || !misspelt.has(`${e.instancePath}/${String((e.params as Record<string, unknown>).missingProperty)}`));
 }
 
 /** A oneOf whose branches all failed on the value's type: reported as one "expected X or Y". */
@@ -125,7 +153,7 @@ function translate(doc: SpecDocument, e: ErrorObject | OneOfMismatch): Diagnosti
         const at = `${path}/${name}`;
         return error(Codes.unknownBlock, `unknown block '${name}' in ${label(path)}`, keySpan(doc, at), ['blocks are named enc1..encN, bottleneck and dec1..decN, where N is the depth']);
       }
-      return error(Codes.badName, `${label(path)} is not a valid name: ${describeValue(e.data as JsonValue)}`, where, ['use a letter or _ first, then letters, digits, _ (and - or . in model names)']);
+      return error(Codes.badName, `${label(path)} ${describeValue(e.data as JsonValue)} is not a valid name`, where, ['use a letter or _ first, then letters, digits, _ (and - or . in model names)']);
     }
     default:
       return error(Codes.wrongType, `${label(path)}: ${e.message ?? 'is invalid'}`, where);

@@ -13,7 +13,10 @@ export function parseYaml(source: Source): Result<SpecDocument> {
   } catch (e) {
     return { value: undefined, diagnostics: [error(Codes.yamlSyntax, `cannot parse YAML: ${String(e)}`, span(source, 0, 0))] };
   }
-  const diagnostics: Diagnostic[] = doc.errors.map((e) => {
+  // One malformed line often yields several parser errors at the same place: keep the first.
+  const seenAt = new Set<number>();
+  const errors = doc.errors.filter((e) => !seenAt.has(e.pos[0]) && seenAt.add(e.pos[0]));
+  const diagnostics: Diagnostic[] = errors.map((e) => {
     const [start, end] = e.pos;
     const isDuplicate = e.code === 'DUPLICATE_KEY';
     return error(isDuplicate ? Codes.duplicateKey : Codes.yamlSyntax, yamlMessage(e.message, e.code), span(source, start, Math.max(end, start + 1)));
