@@ -74,7 +74,7 @@ function inspectText(file: string, g: Graph, cost: Cost, h: number, w: number, s
   const m = cost.memory;
   const sides = [describeSizes(validSizes(g, 0)), describeSizes(validSizes(g, 1))];
   out.push(
-    `params:      ${thousands(cost.params.total)} total, ${thousands(cost.params.trainable)} trainable, ${thousands(cost.params.nonTrainable)} non-trainable (BatchNorm moving statistics)\n`,
+    `params:      ${thousands(cost.params.total)} total, ${thousands(cost.params.trainable)} trainable, ${thousands(cost.params.nonTrainable)} non-trainable${cost.params.nonTrainable > 0 ? ' (BatchNorm moving statistics)' : ''}\n`,
     `MACs:        ${si(cost.macs)} per image at ${h}x${w} (${thousands(cost.macs)}; multiply-adds of convs and transposed convs, elementwise ops not counted)\n`,
     `memory:      training at batch ${m.batch}, float32, estimated: ${bytes(m.total)} = activations ${bytes(m.activations)} + parameters ${bytes(m.parameters)} + gradients ${bytes(m.gradients)} + Adam state ${bytes(m.optimizer)}\n`,
     `             (every op output kept for the backward pass; engine workspace comes on top)\n`,

@@ -38,7 +38,7 @@ export function isDiagnostic(x: unknown): x is Diagnostic {
  * Writes a file atomically: a temporary file next to it, then a rename, so readers never see
  * half a file and a failed write leaves nothing behind. The folder must exist.
  */
-export function writeFileAtomic(path: string, text: string): void {
+export function writeFileAtomic(path: string, text: string | Uint8Array): void {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
   try {

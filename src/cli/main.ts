@@ -1,5 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
+import { CheckpointError } from '../runtime/checkpoint/index.js';
+import { EngineError } from '../runtime/backend/index.js';
 import { runCheck } from './check.js';
+import { CompileError, runCompile } from './compile.js';
 import { runFmt } from './fmt.js';
 import { runInspect } from './inspect.js';
 import { processIO, UsageError, type CliIO, type DiagnosticFormat } from './io.js';
@@ -54,11 +57,32 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       code = runFmt(io, file, { to: o.to, write: o.write === true, check: o.check === true, output: o.output, format: diagFormat(o) });
     });
 
+  program
+    .command('compile')
+    .description('compile a spec to ONNX (verified against the tfjs graph in onnxruntime) or to tfjs model files')
+    .argument('<spec>', 'spec file')
+    .option('-t, --target <target>', 'onnx or tfjs')
+    .option('-o, --output <path>', 'the .onnx file, or the folder for tfjs model files')
+    .option('--weights <checkpoint>', 'a checkpoint folder (model.json, weights.bin, unetc.json) trained from this spec')
+    .option('--seed <N>', 'seed of the initial weights when no checkpoint is given', '0')
+    .option('--no-verify', 'skip the numerical check of the export')
+    .option('--opset <N>', 'ONNX opset, 13 to 17', '13')
+    .option('--fold-bn', 'fold BatchNorms into the convs right before them')
+    .option('--backend <name>', 'tfjs engine: auto, gpu, node, wasm or cpu (default: $UNETC_BACKEND, else auto)')
+    .option('--short', 'one line per diagnostic')
+    .action(async (file: string, o: { target?: string; output?: string; weights?: string; seed?: string; verify: boolean; opset?: string; foldBn?: boolean; backend?: string; short?: boolean }) => {
+      code = await runCompile(io, file, { ...o, foldBn: o.foldBn === true, format: o.short ? 'short' : 'frame' });
+    });
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? Exit.ok : Exit.usage;
+    if (e instanceof CompileError || e instanceof EngineError || e instanceof CheckpointError) {
+      io.stderr(`error: ${e.message}\n`);
+      return Exit.failed;
+    }
     if (e instanceof UsageError) {
       io.stderr(`error: ${e.message}\n`);
       return Exit.usage;

@@ -10,6 +10,7 @@ describe('per-axis shape functions', () => {
     ['conv valid stride 2', () => convAxis(9, 3, 2, 'valid'), 4],
     ['conv-transpose same 2/2', () => convTransposeAxis(28, 2, 2, 'same'), 56],
     ['conv-transpose valid 3/2', () => convTransposeAxis(28, 3, 2, 'valid'), 57],
+    ['conv-transpose valid 1/2 (kernel < stride)', () => convTransposeAxis(28, 1, 2, 'valid'), 56],
     ['pool 2/2', () => poolAxis(64, 2, 2), 32],
   ])('%s', (_n, f, size) => {
     expect(f()).toEqual({ ok: true, size });

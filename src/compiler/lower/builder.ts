@@ -17,6 +17,16 @@ export class GraphBuilder {
     return name;
   }
 
+  /** A builder that continues from ops already built (e.g. after pruning). */
+  static from(ops: readonly Op[]): GraphBuilder {
+    const b = new GraphBuilder();
+    for (const op of ops) {
+      b.ops.push(op);
+      b.byName.set(op.name, op);
+    }
+    return b;
+  }
+
   channels(name: string): number {
     return this.byName.get(name)?.channels ?? 0;
   }

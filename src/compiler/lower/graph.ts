@@ -81,13 +81,20 @@ export function lowerGraph(doc: SpecDocument, spec: SpecValue): Result<Graph> {
       ]),
     );
   }
-  const used = new Set(resolved.flatMap((r) => r.inputs));
-  for (const r of resolved) {
-    if (r.node.name !== last && !used.has(r.node.name)) out.push(warning(Codes.unusedNode, `node '${r.node.name}' is never used`, at(r.index, 'name')));
+  // Nodes the output does not depend on are left out, so the IR, its parameter count and every
+  // backend agree on one network.
+  const needed = new Set<string>(['input', last]);
+  for (let i = b.ops.length - 1; i >= 0; i--) {
+    const op = b.ops[i]!;
+    if (needed.has(op.name)) op.inputs.forEach((n) => needed.add(n));
   }
-  appendHead(b, doc, spec, last, false);
+  for (const r of resolved) {
+    if (!needed.has(r.node.name)) out.push(warning(Codes.unusedNode, `node '${r.node.name}' does not lead to the output and is left out`, at(r.index, 'name')));
+  }
+  const head = GraphBuilder.from(b.ops.filter((op) => needed.has(op.name)));
+  appendHead(head, doc, spec, last, false);
   const errors = out.some((d) => d.severity === 'error');
-  return { value: errors ? undefined : { ...graphHeader(spec), ops: b.ops }, diagnostics: out };
+  return { value: errors ? undefined : { ...graphHeader(spec), ops: head.ops }, diagnostics: out };
 }
 
 function opBody(n: NodeSpec): OpBody {

@@ -98,6 +98,7 @@ export function describeSizes(sizes: readonly number[]): string {
   const step = b - a!;
   const regular = sizes.every((s, i) => s === a! + i * step);
   if (!regular) return `${sizes.slice(0, 6).join(', ')}${sizes.length > 6 ? ', ...' : ''}`;
+  if (a === 1 && step === 1) return 'any';
   if (a === step) return `multiples of ${step}`;
   if (step === 1) return `${a} or more`;
   return `${a} + ${step}k (${sizes.slice(0, 3).join(', ')}, ...)`;

@@ -13,8 +13,12 @@ export function convAxis(size: number, kernel: number, stride: number, padding: 
   return ok(Math.floor((size - kernel) / stride) + 1);
 }
 
+/**
+ * Keras/tfjs convention: 'valid' gives (size - 1) * stride + kernel, or size * stride when the
+ * kernel is smaller than the stride (ONNX matches it with output_padding = stride - kernel).
+ */
 export function convTransposeAxis(size: number, kernel: number, stride: number, padding: 'same' | 'valid'): AxisResult {
-  return ok(padding === 'same' ? size * stride : (size - 1) * stride + kernel);
+  return ok(padding === 'same' ? size * stride : size * stride + Math.max(kernel - stride, 0));
 }
 
 /**

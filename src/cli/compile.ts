@@ -1,0 +1,156 @@
+import type { LayersModel } from '@tensorflow/tfjs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { countInitializerValues, exportOnnxDetailed } from '../compiler/backends/onnx/index.js';
+import { buildModel, getWeights, setWeights } from '../compiler/backends/tfjs/index.js';
+import { initialWeights, type WeightMap } from '../compiler/backends/weights.js';
+import type { Graph } from '../compiler/index.js';
+import { selectEngine, type Engine } from '../runtime/backend/index.js';
+import { checkSpecMatches, FILES, loadCheckpoint, saveCheckpoint, UNETC_VERSION } from '../runtime/checkpoint/index.js';
+import { closeOnnxSession, createOnnxSession } from '../runtime/infer/onnx.js';
+import { compare, onnxParity, PARITY_TOLERANCE, predictTfjs, randomInput, verificationSizes, type ParityResult } from '../runtime/verify/index.js';
+import { bytes, thousands } from './format.js';
+import { reportDiagnostics, UsageError, writeFileAtomic, type CliIO, type DiagnosticFormat } from './io.js';
+import { loadSpec } from './load.js';
+
+export interface CompileOptions {
+  readonly target?: string;
+  readonly output?: string;
+  readonly weights?: string;
+  readonly seed?: string;
+  readonly verify: boolean;
+  readonly opset?: string;
+  readonly foldBn: boolean;
+  readonly backend?: string;
+  readonly format: DiagnosticFormat;
+}
+
+/** A failure the user can act on: printed as `error: ...`, exit 1, nothing written. */
+export class CompileError extends Error {}
+
+/**
+ * `unetc compile SPEC --target onnx|tfjs -o PATH`: builds the tfjs graph (with a checkpoint's
+ * weights or seeded initial ones), exports, verifies numerically, and only then writes.
+ */
+export async function runCompile(io: CliIO, file: string, options: CompileOptions): Promise<number> {
+  const target = options.target;
+  if (target !== 'onnx' && target !== 'tfjs') throw new CompileError(`unknown target '${target ?? ''}': use --target onnx or --target tfjs`);
+  if (!options.output) throw new UsageError('give the output path with -o PATH');
+  const seed = options.seed === undefined ? 0 : Number(options.seed);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UsageError(`--seed takes a whole number from 0 to 4294967295, found '${options.seed}'`);
+  const opset = options.opset === undefined ? undefined : Number(options.opset);
+  if (opset !== undefined && !(Number.isInteger(opset) && opset >= 13 && opset <= 17)) throw new UsageError(`--opset takes 13 to 17, found '${options.opset}'`);
+
+  const spec = loadSpec(file);
+  reportDiagnostics(io, spec.diagnostics, options.format);
+  if (!spec.graph || !spec.document) return 1;
+  const graph = spec.graph;
+  const specText = spec.document.source.body;
+
+  const engine = await selectEngine(options.backend);
+  io.stderr(`engine: ${engine.description}\n`);
+  const model = buildModel(engine.tf, graph);
+  try {
+    const weights = await chooseWeights(io, engine, graph, specText, file, options.weights, seed);
+    setWeights(model, weights, engine.tf);
+    if (target === 'onnx') return await compileOnnx(io, engine, graph, model, weights, specText, options.output, { opset, foldBn: options.foldBn, verify: options.verify });
+    return await compileTfjs(io, engine, graph, model, { name: graph.name, file, text: specText }, seed, options.output, options.verify);
+  } finally {
+    model.dispose();
+  }
+}
+
+async function chooseWeights(io: CliIO, engine: Engine, graph: Graph, specText: string, specFile: string, checkpoint: string | undefined, seed: number): Promise<WeightMap> {
+  if (checkpoint === undefined) {
+    io.stderr(`weights: initial (He-normal, seed ${seed})\n`);
+    return initialWeights(graph, seed);
+  }
+  const { model, manifest } = await loadCheckpoint(engine.tf, checkpoint);
+  try {
+    checkSpecMatches(manifest, specText, specFile);
+    io.stderr(`weights: ${checkpoint} (trained from ${manifest.spec.file ?? manifest.spec.name}, seed ${manifest.seed})\n`);
+    return getWeights(model);
+  } finally {
+    model.dispose();
+  }
+}
+
+function describeParity(results: readonly ParityResult[]): string {
+  return results.map((r) => `${r.relative.toExponential(1)} at ${r.height}x${r.width}`).join(', ');
+}
+
+async function compileOnnx(
+  io: CliIO,
+  engine: Engine,
+  graph: Graph,
+  model: LayersModel,
+  weights: WeightMap,
+  specText: string,
+  output: string,
+  o: { opset: number | undefined; foldBn: boolean; verify: boolean },
+): Promise<number> {
+  const exported = exportOnnxDetailed(graph, weights, { producerVersion: UNETC_VERSION, specSource: specText, opset: o.opset, foldBn: o.foldBn });
+  if (o.foldBn) io.stderr(`fold-bn: ${exported.foldedBatchNorms.length} BatchNorm${exported.foldedBatchNorms.length === 1 ? '' : 's'} folded into their convs\n`);
+  if (o.verify) {
+    const session = await createOnnxSession(exported.bytes);
+    try {
+      const results = await onnxParity(engine.tf, model, session, graph, verificationSizes(graph));
+      const worst = Math.max(...results.map((r) => r.relative));
+      const line = `parity (onnxruntime vs tfjs ${engine.name}): max|diff|/max|ref| = ${describeParity(results)}`;
+      if (!(worst <= PARITY_TOLERANCE)) {
+        io.stderr(`${line}\nerror: the ONNX model does not match the tfjs graph (tolerance ${PARITY_TOLERANCE}); nothing was written\n`);
+        return 1;
+      }
+      io.stdout(`${line}: ok (<= ${PARITY_TOLERANCE})\n`);
+    } finally {
+      await closeOnnxSession(session);
+    }
+  }
+  writeFileAtomic(output, exported.bytes);
+  const values = countInitializerValues(exported.bytes);
+  io.stdout(`wrote ${output} (${bytes(exported.bytes.length)}, opset ${exported.opset}, IR ${exported.irVersion}, ${thousands(values)} weight values${o.verify ? '' : ', not verified'})\n`);
+  return 0;
+}
+
+async function compileTfjs(
+  io: CliIO,
+  engine: Engine,
+  graph: Graph,
+  model: LayersModel,
+  spec: { name: string; file: string; text: string },
+  seed: number,
+  output: string,
+  verify: boolean,
+): Promise<number> {
+  if (existsSync(output) && !statSync(output).isDirectory()) throw new CompileError(`cannot write '${output}': it is a file; --target tfjs writes a folder`);
+  const parent = dirname(resolve(output));
+  if (!existsSync(parent)) throw new CompileError(`cannot write '${output}': no such folder '${parent}'`);
+  // Save into a fresh folder beside the target, check it, then move the files in (manifest last).
+  const staging = mkdtempSync(join(parent, `.${basename(output)}.`));
+  try {
+    await saveCheckpoint(engine.tf, staging, model, { spec, seed, engine: engine.name });
+    if (verify) {
+      const [h, w] = verificationSizes(graph)[0]!;
+      const input = randomInput(1, h, w, graph.inputChannels, seed + 1);
+      const dims = [1, h, w, graph.inputChannels] as const;
+      const loaded = await loadCheckpoint(engine.tf, staging);
+      try {
+        const diff = compare(await predictTfjs(engine.tf, model, input, dims), await predictTfjs(engine.tf, loaded.model, input, dims));
+        if (diff.maxAbsDiff !== 0) {
+          io.stderr(`error: the saved model predicts differently after loading (max|diff| ${diff.maxAbsDiff}); nothing was written\n`);
+          return 1;
+        }
+        io.stdout(`round trip: tf.loadLayersModel predicts bit-identically at ${h}x${w}: ok\n`);
+      } finally {
+        loaded.model.dispose();
+      }
+    }
+    mkdirSync(output, { recursive: true });
+    rmSync(join(output, FILES.manifest), { force: true });
+    for (const f of [FILES.model, FILES.weights, FILES.manifest]) renameSync(join(staging, f), join(output, f));
+    io.stdout(`wrote ${output}/{${FILES.model},${FILES.weights},${FILES.manifest}}\n`);
+    return 0;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Small deterministic builders over onnx-proto (onnx `helper.py`'s make_node / make_graph /
+ * make_model): every message is built from plain values, attributes are sorted by name, and
+ * nothing depends on time or map iteration order, so the same inputs give the same bytes.
+ */
+import onnxProto from 'onnx-proto';
+import type { onnx as O } from 'onnx-proto';
+
+export const { onnx } = onnxProto;
+export type NodeProto = O.INodeProto;
+export type TensorProto = O.ITensorProto;
+export type AttributeProto = O.IAttributeProto;
+export type ValueInfoProto = O.IValueInfoProto;
+export type GraphProto = O.IGraphProto;
+export type ModelProto = O.IModelProto;
+
+/** TensorProto.DataType values used here. */
+export const DataType = { FLOAT: 1, INT64: 7 } as const;
+
+const AttrType = onnx.AttributeProto.AttributeType;
+
+/** An attribute value: a number is an INT unless given with `float()`; arrays are INTS. */
+export type AttrValue = number | string | readonly number[] | { readonly float: number } | TensorProto;
+
+/** Marks a number as a FLOAT attribute (epsilon, alpha), which JS numbers cannot tell apart from INT. */
+export const float = (value: number) => ({ float: value });
+
+function isTensor(v: AttrValue): v is TensorProto {
+  return typeof v === 'object' && !Array.isArray(v) && !('float' in v);
+}
+
+function attribute(name: string, value: AttrValue): AttributeProto {
+  if (typeof value === 'number') return { name, type: AttrType.INT, i: value };
+  if (typeof value === 'string') return { name, type: AttrType.STRING, s: new TextEncoder().encode(value) };
+  if (Array.isArray(value)) return { name, type: AttrType.INTS, ints: [...(value as readonly number[])] };
+  if (isTensor(value)) return { name, type: AttrType.TENSOR, t: value };
+  return { name, type: AttrType.FLOAT, f: (value as { float: number }).float };
+}
+
+/** A node; attributes are emitted in sorted name order whatever order the caller lists them in. */
+export function node(opType: string, inputs: readonly string[], outputs: readonly string[], name: string, attrs: Record<string, AttrValue> = {}): NodeProto {
+  const attribute_ = Object.keys(attrs)
+    .sort()
+    .map((k) => attribute(k, attrs[k]!));
+  return { opType, input: [...inputs], output: [...outputs], name, ...(attribute_.length > 0 ? { attribute: attribute_ } : {}) };
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Little-endian bytes of a float32 array (ONNX raw_data is little-endian on every host). On a
+ * little-endian host this is a view, not a copy: the encoder copies it into the file anyway.
+ */
+export function floatBytes(data: Float32Array): Uint8Array {
+  if (LITTLE_ENDIAN) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const out = new Uint8Array(data.length * 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i]!, true);
+  return out;
+}
+
+/** A float tensor stored as raw_data: compact and fast for the 31 M values of a full U-Net. */
+export function floatTensor(name: string, dims: readonly number[], data: Float32Array): TensorProto {
+  return { name, dims: [...dims], dataType: DataType.FLOAT, rawData: floatBytes(data) };
+}
+
+export function int64Tensor(name: string, dims: readonly number[], values: readonly number[]): TensorProto {
+  return { name, dims: [...dims], dataType: DataType.INT64, int64Data: [...values] };
+}
+
+/** A float [N, C, H, W] value info; a string dim is a dim_param, a number a fixed dim_value. */
+export function tensorValueInfo(name: string, dims: readonly (number | string)[]): ValueInfoProto {
+  const dim = dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d }));
+  return { name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim } } } };
+}
+
+export interface ModelFields {
+  readonly irVersion: number;
+  readonly opset: number;
+  readonly producerVersion: string;
+  readonly modelVersion: number;
+  readonly docString: string | undefined;
+  readonly graph: GraphProto;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** Encodes a ModelProto; metadata_props come out sorted by key. */
+export function encodeModel(m: ModelFields): Uint8Array {
+  const metadataProps = Object.keys(m.metadata)
+    .sort()
+    .map((key) => ({ key, value: m.metadata[key]! }));
+  const model = onnx.ModelProto.create({
+    irVersion: m.irVersion,
+    opsetImport: [{ domain: '', version: m.opset }],
+    producerName: 'unetc',
+    producerVersion: m.producerVersion,
+    modelVersion: m.modelVersion,
+    ...(m.docString ? { docString: m.docString } : {}),
+    graph: m.graph,
+    metadataProps,
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/** Decodes a ModelProto (int64 fields come back as Long: wrap them in Number()). */
+export function decodeModel(bytes: Uint8Array): O.ModelProto {
+  return onnx.ModelProto.decode(bytes);
+}

@@ -1,0 +1,102 @@
+import { availableParallelism } from 'node:os';
+
+/** The tfjs namespace; an engine may bring its own copy (tfjs-node re-exports tfjs). */
+export type Tf = typeof import('@tensorflow/tfjs');
+
+export type EngineName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
+
+/** Tried in this order when nothing is asked for: the fastest engine that loads wins. */
+export const engineOrder: readonly EngineName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+
+const aliases: Record<string, EngineName | 'auto'> = {
+  auto: 'auto',
+  gpu: 'tfjs-node-gpu',
+  'tfjs-node-gpu': 'tfjs-node-gpu',
+  node: 'tfjs-node',
+  'tfjs-node': 'tfjs-node',
+  wasm: 'wasm',
+  cpu: 'cpu',
+};
+
+export interface Engine {
+  readonly name: EngineName;
+  readonly tf: Tf;
+  /** Threads the engine computes with (as far as it tells). */
+  readonly threads: number;
+  /** For the "engine:" line commands print. */
+  readonly description: string;
+}
+
+/** An engine that was asked for by name but cannot be loaded here (exit 1, with the reason). */
+export class EngineError extends Error {}
+
+/** 'gpu' -> 'tfjs-node-gpu'; undefined for an unknown name. */
+export function parseEngineName(text: string): EngineName | 'auto' | undefined {
+  return aliases[text.trim().toLowerCase()];
+}
+
+/** The accepted names, for usage messages. */
+export const engineNames = Object.keys(aliases);
+
+type Loader = () => Promise<Engine>;
+
+async function loadNode(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node', name: EngineName): Promise<Engine> {
+  // Optional peers: absent on most machines, and their native library may fail to load (no CUDA).
+  const tf = (await import(pkg)) as unknown as Tf;
+  await tf.ready();
+  if (tf.getBackend() !== 'tensorflow') throw new Error(`${pkg} loaded but its 'tensorflow' backend is not active`);
+  return { name, tf, threads: availableParallelism(), description: `${name} (libtensorflow${name === 'tfjs-node-gpu' ? ', CUDA' : ''})` };
+}
+
+async function loadJs(backend: 'wasm' | 'cpu'): Promise<Engine> {
+  const tf = await import('@tensorflow/tfjs');
+  if (backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+  if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend did not initialize`);
+  await tf.ready();
+  // In Node the wasm backend runs its single-threaded SIMD build (see shared/FACTS.md).
+  return { name: backend, tf, threads: 1, description: backend === 'wasm' ? 'wasm (tfjs WebAssembly, SIMD, 1 thread)' : 'cpu (tfjs pure JavaScript, slow)' };
+}
+
+const loaders: Record<EngineName, Loader> = {
+  'tfjs-node-gpu': () => loadNode('@tensorflow/tfjs-node-gpu', 'tfjs-node-gpu'),
+  'tfjs-node': () => loadNode('@tensorflow/tfjs-node', 'tfjs-node'),
+  wasm: () => loadJs('wasm'),
+  cpu: () => loadJs('cpu'),
+};
+
+const installHint: Record<EngineName, string> = {
+  'tfjs-node-gpu': 'install it with `npm install @tensorflow/tfjs-node-gpu` on a machine with CUDA',
+  'tfjs-node': 'install it with `npm install @tensorflow/tfjs-node`',
+  wasm: 'reinstall unetc (npm ci): @tensorflow/tfjs-backend-wasm is one of its dependencies',
+  cpu: 'reinstall unetc (npm ci)',
+};
+
+/**
+ * Picks the compute engine: the one asked for (flag, then the UNETC_BACKEND variable), or the
+ * first of tfjs-node-gpu, tfjs-node, wasm, cpu that loads. Asking for one that cannot load is
+ * an EngineError naming why.
+ */
+export async function selectEngine(requested: string | undefined = process.env.UNETC_BACKEND): Promise<Engine> {
+  const name = requested === undefined || requested === '' ? 'auto' : parseEngineName(requested);
+  if (name === undefined) throw new EngineError(`unknown backend '${requested}': use ${engineNames.join(', ')}`);
+  if (name !== 'auto') {
+    try {
+      return await loaders[name]();
+    } catch (e) {
+      throw new EngineError(`backend '${name}' cannot be loaded here: ${firstLine(e)}; ${installHint[name]}`);
+    }
+  }
+  const failures: string[] = [];
+  for (const candidate of engineOrder) {
+    try {
+      return await loaders[candidate]();
+    } catch (e) {
+      failures.push(`${candidate}: ${firstLine(e)}`);
+    }
+  }
+  throw new EngineError(`no tfjs engine could be loaded (${failures.join('; ')})`);
+}
+
+function firstLine(e: unknown): string {
+  return String(e instanceof Error ? e.message : e).split('\n')[0]!;
+}

@@ -1,0 +1,1 @@
+export { selectEngine, parseEngineName, engineNames, engineOrder, EngineError, type Engine, type EngineName, type Tf } from './engine.js';

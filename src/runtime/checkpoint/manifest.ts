@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { CheckpointError } from './error.js';
+
+/** The files of a checkpoint directory. */
+export const FILES = { model: 'model.json', weights: 'weights.bin', manifest: 'unetc.json' } as const;
+
+export const CHECKPOINT_FORMAT = 'unetc-checkpoint';
+export const CHECKPOINT_VERSION = 1;
+
+/** unetc.json: what produced the weights, so a checkpoint can be traced and checked. */
+export interface CheckpointManifest {
+  readonly format: typeof CHECKPOINT_FORMAT;
+  readonly version: typeof CHECKPOINT_VERSION;
+  readonly spec: {
+    readonly name: string;
+    readonly file?: string;
+    /** SHA-256 (hex) of `text`. */
+    readonly sha256: string;
+    /** The spec's full text, so the checkpoint is self-contained. */
+    readonly text: string;
+  };
+  readonly seed: number;
+  /** SHA-256 (hex) of weights.bin. */
+  readonly weightsSha256: string;
+  /** The unetc version that wrote it (package.json). */
+  readonly unetc: string;
+  /** The tfjs version that wrote it. */
+  readonly tfjs: string;
+  /** The tfjs backend that trained it ('cpu', 'wasm', 'tensorflow', ...). */
+  readonly engine: string;
+  readonly step?: number;
+  readonly epoch?: number;
+}
+
+/** What the caller of saveCheckpoint says; hashes and versions are filled in. */
+export interface CheckpointInfo {
+  readonly spec: { readonly name: string; readonly file?: string; readonly text: string };
+  readonly seed: number;
+  /** Default: the current tfjs backend. */
+  readonly engine?: string;
+  readonly step?: number;
+  readonly epoch?: number;
+}
+
+export const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
+
+/** The package version. Same relative path from src/runtime/checkpoint and dist/runtime/checkpoint. */
+export const UNETC_VERSION: string = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/**
+ * Checks that unetc.json's parsed value is a manifest this version can read; the error says which
+ * field is wrong. `file` is the path used in messages.
+ */
+export function validateManifest(value: unknown, file: string): CheckpointManifest {
+  const m = value as Partial<Record<keyof CheckpointManifest, unknown>> | null;
+  if (typeof m !== 'object' || m === null || Array.isArray(m) || m.format !== CHECKPOINT_FORMAT) {
+    const found = typeof m === 'object' && m !== null && 'format' in m ? `format is ${JSON.stringify(m.format)}` : 'no format field';
+    throw new CheckpointError(file, `not a unetc checkpoint manifest (expected format "${CHECKPOINT_FORMAT}", ${found})`);
+  }
+  if (m.version !== CHECKPOINT_VERSION) {
+    throw new CheckpointError(file, `unsupported checkpoint version ${JSON.stringify(m.version)} (this unetc reads version ${CHECKPOINT_VERSION})`);
+  }
+  const spec = m.spec as Record<string, unknown> | undefined;
+  const bad = (field: string, expected: string) => new CheckpointError(file, `field '${field}' should be ${expected}`);
+  if (typeof spec !== 'object' || spec === null) throw bad('spec', 'an object {name, sha256, text}');
+  for (const k of ['name', 'sha256', 'text'] as const) if (typeof spec[k] !== 'string') throw bad(`spec.${k}`, 'a string');
+  if (spec.file !== undefined && typeof spec.file !== 'string') throw bad('spec.file', 'a string');
+  for (const k of ['weightsSha256', 'unetc', 'tfjs', 'engine'] as const) if (typeof m[k] !== 'string') throw bad(k, 'a string');
+  if (typeof m.seed !== 'number') throw bad('seed', 'a number');
+  for (const k of ['step', 'epoch'] as const) if (m[k] !== undefined && typeof m[k] !== 'number') throw bad(k, 'a number');
+  return m as unknown as CheckpointManifest;
+}
+
+/**
+ * Throws a CheckpointError when `specText` is not the spec the checkpoint was trained from
+ * (compared by SHA-256 of the exact text, so any edit counts, comments and whitespace included).
+ */
+export function checkSpecMatches(manifest: CheckpointManifest, specText: string, specFile?: string): void {
+  const given = sha256(specText);
+  if (given === manifest.spec.sha256) return;
+  const trained = `'${manifest.spec.name}'${manifest.spec.file ? ` (${manifest.spec.file})` : ''}, sha256 ${manifest.spec.sha256.slice(0, 12)}`;
+  throw new CheckpointError(
+    FILES.manifest,
+    `the checkpoint was trained from a different spec: it records spec ${trained}, but ${specFile ?? 'the given spec'} has sha256 ${given.slice(0, 12)}; ` +
+      `use the spec it was trained from (unetc.json keeps its text) or retrain`,
+  );
+}

@@ -1,0 +1,2 @@
+/** Inference engines for exported models. */
+export * from './onnx.js';
