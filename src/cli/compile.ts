@@ -4,9 +4,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { countInitializerValues, exportOnnxDetailed } from '../compiler/backends/onnx/index.js';
 import { buildModel, getWeights, setWeights } from '../compiler/backends/tfjs/index.js';
 import { initialWeights, type WeightMap } from '../compiler/backends/weights.js';
-import type { Graph } from '../compiler/index.js';
+import { compileSpec, printGraph, type Graph } from '../compiler/index.js';
 import { selectEngine, type Engine } from '../runtime/backend/index.js';
-import { checkSpecMatches, FILES, loadCheckpoint, saveCheckpoint, UNETC_VERSION } from '../runtime/checkpoint/index.js';
+import { FILES, loadCheckpoint, saveCheckpoint, sha256, UNETC_VERSION } from '../runtime/checkpoint/index.js';
 import { closeOnnxSession, createOnnxSession } from '../runtime/infer/onnx.js';
 import { compare, onnxParity, PARITY_TOLERANCE, predictTfjs, randomInput, verificationSizes, type ParityResult } from '../runtime/verify/index.js';
 import { bytes, thousands } from './format.js';
@@ -34,7 +34,8 @@ export class CompileError extends Error {}
  */
 export async function runCompile(io: CliIO, file: string, options: CompileOptions): Promise<number> {
   const target = options.target;
-  if (target !== 'onnx' && target !== 'tfjs') throw new CompileError(`unknown target '${target ?? ''}': use --target onnx or --target tfjs`);
+  if (target === undefined) throw new CompileError('give the target: --target onnx or --target tfjs');
+  if (target !== 'onnx' && target !== 'tfjs') throw new CompileError(`unknown target '${target}': use --target onnx or --target tfjs`);
   if (!options.output) throw new UsageError('give the output path with -o PATH');
   const seed = options.seed === undefined ? 0 : Number(options.seed);
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UsageError(`--seed takes a whole number from 0 to 4294967295, found '${options.seed}'`);
@@ -67,12 +68,27 @@ async function chooseWeights(io: CliIO, engine: Engine, graph: Graph, specText: 
   }
   const { model, manifest } = await loadCheckpoint(engine.tf, checkpoint);
   try {
-    checkSpecMatches(manifest, specText, specFile);
+    if (sha256(specText) !== manifest.spec.sha256) sameNetworkOrThrow(graph, manifest.spec, specFile, join(checkpoint, FILES.manifest));
     io.stderr(`weights: ${checkpoint} (trained from ${manifest.spec.file ?? manifest.spec.name}, seed ${manifest.seed})\n`);
     return getWeights(model);
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * A checkpoint fits a spec whose text differs (reformatted, comments edited) when both lower to
+ * the same IR; otherwise the first differing op is named.
+ */
+function sameNetworkOrThrow(graph: Graph, trained: { name: string; file?: string; text: string }, specFile: string, manifestFile: string): void {
+  const theirs = compileSpec({ name: trained.file ?? `${trained.name}.yaml`, body: trained.text }).graph;
+  // The first line is the model's name, which may change without changing the network.
+  const mine = printGraph(graph).split('\n').slice(1);
+  const other = theirs ? printGraph(theirs).split('\n').slice(1) : [];
+  const i = mine.findIndex((line, k) => line !== other[k]);
+  if (i < 0 && mine.length === other.length) return;
+  const detail = i >= 0 ? `: ${specFile} has '${mine[i]!.trim()}' where the checkpoint's spec has '${(other[i] ?? '(nothing)').trim()}'` : '';
+  throw new CompileError(`${manifestFile}: the checkpoint was trained from a different network (spec '${trained.name}'${trained.file ? `, ${trained.file}` : ''})${detail}`);
 }
 
 function describeParity(results: readonly ParityResult[]): string {

@@ -1,0 +1,69 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { exportOnnxDetailed } from '../../src/compiler/backends/onnx/index.js';
+import { buildModel, setWeights } from '../../src/compiler/backends/tfjs/index.js';
+import { randomWeights } from '../../src/compiler/backends/weights.js';
+import type { Graph } from '../../src/compiler/index.js';
+import { selectEngine, type Engine } from '../../src/runtime/backend/index.js';
+import { closeOnnxSession, createOnnxSession } from '../../src/runtime/infer/onnx.js';
+import { onnxParity, PARITY_TOLERANCE, verificationSizes } from '../../src/runtime/verify/index.js';
+import { compileFile } from '../helpers.js';
+import { graphOf, tamper } from './onnx/helpers.js';
+import { inlineCases, numericGraph, stridedGraph, transposeGraph } from './onnx/specs.js';
+
+/**
+ * The export's promise, checked end to end: tfjs (wasm) and onnxruntime give the same numbers
+ * for random weights and randomized BatchNorm statistics, for every op variant, at two sizes.
+ */
+let engine: Engine;
+beforeAll(async () => {
+  engine = await selectEngine('wasm');
+});
+
+async function worstParity(graph: Graph, bytes?: (b: Uint8Array) => Uint8Array, options: { opset?: number; foldBn?: boolean } = {}): Promise<number> {
+  const weights = randomWeights(graph, 11);
+  const model = buildModel(engine.tf, graph);
+  setWeights(model, weights, engine.tf);
+  let onnx = exportOnnxDetailed(graph, weights, { producerVersion: 'test', specSource: graph.name, ...options }).bytes;
+  if (bytes) onnx = bytes(onnx);
+  const session = await createOnnxSession(onnx, { threads: 1 });
+  try {
+    const results = await onnxParity(engine.tf, model, session, graph, verificationSizes(graph), 3);
+    expect(results.length).toBeGreaterThan(0);
+    return Math.max(...results.map((r) => r.relative));
+  } finally {
+    await closeOnnxSession(session);
+    model.dispose();
+  }
+}
+
+describe('ONNX export matches the tfjs graph', () => {
+  const cases: [string, () => Graph, { opset?: number; foldBn?: boolean }][] = [
+    ...inlineCases.map((c): [string, () => Graph, { opset?: number; foldBn?: boolean }] => [c.name, () => graphOf(c.yaml), { opset: c.opset, foldBn: c.foldBn }]),
+    ['stride-2 same conv, any size (auto_pad)', () => graphOf(stridedGraph()), {}],
+    ['stride-2 same conv, fixed odd size (explicit pads)', () => graphOf(stridedGraph(', size: [13, 17]')), {}],
+    ['transposed convs, kernel < and > stride', () => graphOf(transposeGraph), {}],
+    ['specs/tiny.yaml', () => compileFile('specs/tiny.yaml').graph!, {}],
+    ['specs/graph-tiny.yaml', () => compileFile('specs/graph-tiny.yaml').graph!, {}],
+    ['examples/variants.yaml (RGB, 3-class softmax, fixed 320x480)', () => compileFile('examples/variants.yaml').graph!, {}],
+  ];
+  it.each(cases)('%s', async (_name, graph, options) => {
+    expect(await worstParity(graph(), undefined, options)).toBeLessThanOrEqual(PARITY_TOLERANCE);
+  }, 60_000);
+
+  it.each([
+    ['BatchNorm epsilon left at the ONNX default', (b: Uint8Array) =>
+      tamper(b, (m) => {
+        for (const n of m.graph!.node!) if (n.opType === 'BatchNormalization') n.attribute = n.attribute!.filter((a) => a.name !== 'epsilon');
+      })],
+    ['one conv weight changed', (b: Uint8Array) =>
+      tamper(b, (m) => {
+        const t = m.graph!.initializer!.find((i) => i.name === 'c1/kernel')!;
+        const raw = new Float32Array(new Uint8Array(t.rawData!).slice().buffer);
+        raw[0] = raw[0]! + 0.5;
+        t.rawData = new Uint8Array(raw.buffer);
+      })],
+  ])('negative control: %s fails the same check', async (_name, corrupt) => {
+    expect(await worstParity(graphOf(numericGraph), corrupt)).toBeGreaterThan(PARITY_TOLERANCE);
+  }, 60_000);
+});
+

@@ -1,0 +1,108 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import type { CliIO } from '../../src/cli/io.js';
+import { countInitializerValues } from '../../src/compiler/backends/onnx/index.js';
+import { buildModel, setWeights } from '../../src/compiler/backends/tfjs/index.js';
+import { initialWeights } from '../../src/compiler/backends/weights.js';
+import { selectEngine } from '../../src/runtime/backend/index.js';
+import { loadCheckpoint } from '../../src/runtime/checkpoint/index.js';
+import { predictTfjs, randomInput } from '../../src/runtime/verify/index.js';
+import { compileFile, root } from '../helpers.js';
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: CliIO = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), color: false };
+  const code = await main(argv, io);
+  return { code, out, err };
+}
+
+const spec = (name: string) => join(root, 'specs', name);
+const tmp = () => mkdtempSync(join(tmpdir(), 'unetc-compile-'));
+
+describe('unetc compile --target onnx', () => {
+  it('the canonical U-Net: verified, exactly 31,054,145 weight values', async () => {
+    const out = join(tmp(), 'unet.onnx');
+    const r = await run('compile', spec('unet.yaml'), '--target', 'onnx', '-o', out, '--backend', 'wasm');
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('engine: wasm');
+    expect(r.out).toMatch(/parity \(onnxruntime vs tfjs wasm\): max\|diff\|\/max\|ref\| = \S+ at 48x48, \S+ at 64x80: ok/);
+    expect(r.out).toContain('31,054,145 weight values');
+    expect(countInitializerValues(readFileSync(out))).toBe(31_054_145);
+  }, 120_000);
+
+  it('the same spec, seed and weights give byte-identical files; another seed does not', async () => {
+    const dir = tmp();
+    const files = ['a', 'b', 'c'].map((n) => join(dir, `${n}.onnx`));
+    expect((await run('compile', spec('tiny.yaml'), '-t', 'onnx', '-o', files[0]!, '--seed', '5')).code).toBe(0);
+    expect((await run('compile', spec('tiny.yaml'), '-t', 'onnx', '-o', files[1]!, '--seed', '5', '--no-verify')).code).toBe(0);
+    expect((await run('compile', spec('tiny.yaml'), '-t', 'onnx', '-o', files[2]!, '--seed', '6')).code).toBe(0);
+    const [a, b, c] = files.map((f) => readFileSync(f));
+    expect(Buffer.compare(a!, b!)).toBe(0);
+    expect(Buffer.compare(a!, c!)).not.toBe(0);
+  }, 60_000);
+
+  it.each([
+    [['-t', 'pytorch'], /error: unknown target 'pytorch'/],
+    [['-t', 'onnx', '--weights', '/no/such/checkpoint'], /no\/such\/checkpoint/],
+  ])('%j is exit 1 and writes nothing', async (args, message) => {
+    const out = join(tmp(), 'x.onnx');
+    const r = await run('compile', spec('tiny.yaml'), '-o', out, ...args);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(message);
+    expect(r.err).not.toMatch(/\.(ts|js):\d+:\d+/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('an unwritable output path is exit 1 and leaves no temporary file', async () => {
+    const dir = tmp();
+    const notAFolder = join(dir, 'file');
+    writeFileSync(notAFolder, '');
+    const r = await run('compile', spec('tiny.yaml'), '-t', 'onnx', '-o', join(notAFolder, 'x.onnx'));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/cannot write/);
+    expect(readdirSync(dir)).toEqual(['file']);
+  });
+});
+
+describe('unetc compile --target tfjs', () => {
+  it('writes model files that tf.loadLayersModel loads and that predict bit-identically', async () => {
+    const out = join(tmp(), 'tiny-model');
+    const r = await run('compile', spec('tiny.yaml'), '--target', 'tfjs', '-o', out, '--seed', '3');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('predicts bit-identically');
+    expect(readdirSync(out).sort()).toEqual(['model.json', 'unetc.json', 'weights.bin']);
+
+    const engine = await selectEngine('wasm');
+    const graph = compileFile('specs/tiny.yaml').graph!;
+    const fresh = buildModel(engine.tf, graph);
+    setWeights(fresh, initialWeights(graph, 3), engine.tf);
+    const { model, manifest } = await loadCheckpoint(engine.tf, out);
+    expect(manifest.seed).toBe(3);
+    const input = randomInput(1, 32, 40, 1, 9);
+    const [a, b] = await Promise.all([predictTfjs(engine.tf, fresh, input, [1, 32, 40, 1]), predictTfjs(engine.tf, model, input, [1, 32, 40, 1])]);
+    expect(Buffer.compare(Buffer.from(a.buffer), Buffer.from(b.buffer))).toBe(0);
+    fresh.dispose();
+    model.dispose();
+
+    // The checkpoint then feeds an ONNX export; a different spec refuses it.
+    const onnx = join(tmp(), 'from-ckpt.onnx');
+    const ok = await run('compile', spec('tiny.yaml'), '-t', 'onnx', '-o', onnx, '--weights', out);
+    expect(ok.code).toBe(0);
+    expect(ok.err).toContain(`weights: ${out}`);
+    const other = join(tmp(), 'other.onnx');
+    const bad = await run('compile', spec('small.yaml'), '-t', 'onnx', '-o', other, '--weights', out);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/^error: .*unetc\.json: the checkpoint was trained from a different network/m);
+    expect(existsSync(other)).toBe(false);
+
+    // A reformatted copy of the same spec (comments edited, keys reordered) still fits.
+    const reformatted = join(tmp(), 'tiny.unet');
+    expect((await run('fmt', spec('tiny.yaml'), '--to', 'dsl', '-o', reformatted)).code).toBe(0);
+    const same = await run('compile', reformatted, '-t', 'onnx', '-o', join(tmp(), 'same.onnx'), '--weights', out);
+    expect([same.code, same.err]).toEqual([0, expect.stringContaining(`weights: ${out}`)]);
+  }, 60_000);
+});
