@@ -1,0 +1,70 @@
+import type { Scalar, Tensor } from '@tensorflow/tfjs';
+import type { Tf } from '../backend/index.js';
+
+/** Loss names of the spec's `train.loss`. */
+export type LossName = 'bce' | 'dice' | 'bce-dice' | 'focal' | 'tversky' | 'ce' | 'ce-dice';
+
+/** Probabilities are clipped away from 0 and 1 before logs (the model outputs probabilities). */
+const EPS = 1e-7;
+/** Smoothing of soft Dice / Tversky: an empty mask predicted empty scores 1, not 0/0. */
+const SMOOTH = 1;
+
+/** A loss over a batch: predictions and targets are [N, H, W, C] in [0, 1]; returns a scalar. */
+export type Loss = (tf: Tf, prediction: Tensor, target: Tensor) => Scalar;
+
+/** Mean binary cross-entropy over every pixel and channel. */
+export const bce: Loss = (tf, p, t) =>
+  tf.tidy(() => {
+    const q = tf.clipByValue(p, EPS, 1 - EPS);
+    return tf.neg(tf.mean(tf.add(tf.mul(t, tf.log(q)), tf.mul(tf.sub(1, t), tf.log(tf.sub(1, q)))))) as Scalar;
+  });
+
+/** Mean categorical cross-entropy (softmax heads, one-hot targets over channels). */
+export const ce: Loss = (tf, p, t) => tf.tidy(() => tf.neg(tf.mean(tf.sum(tf.mul(t, tf.log(tf.clipByValue(p, EPS, 1))), -1))) as Scalar);
+
+/**
+ * 1 - soft Dice, per image and channel, then averaged: (2|P∩T| + s) / (|P| + |T| + s). Per
+ * image so that small objects in one image are not drowned by large ones in another.
+ */
+export const dice: Loss = (tf, p, t) =>
+  tf.tidy(() => {
+    const inter = tf.sum(tf.mul(p, t), [1, 2]);
+    const total = tf.add(tf.sum(p, [1, 2]), tf.sum(t, [1, 2]));
+    return tf.sub(1, tf.mean(tf.div(tf.add(tf.mul(2, inter), SMOOTH), tf.add(total, SMOOTH)))) as Scalar;
+  });
+
+/** Focal loss (Lin et al. 2017), gamma 2, alpha 0.25, on sigmoid outputs. */
+export const focal: Loss = (tf, p, t) =>
+  tf.tidy(() => {
+    const q = tf.clipByValue(p, EPS, 1 - EPS);
+    const pt = tf.add(tf.mul(t, q), tf.mul(tf.sub(1, t), tf.sub(1, q)));
+    const alpha = tf.add(tf.mul(t, 0.25), tf.mul(tf.sub(1, t), 0.75));
+    return tf.mean(tf.mul(tf.mul(alpha, tf.pow(tf.sub(1, pt), 2)), tf.neg(tf.log(pt)))) as Scalar;
+  });
+
+/** 1 - Tversky index with alpha 0.3 (false positives), beta 0.7 (false negatives). */
+export const tversky: Loss = (tf, p, t) =>
+  tf.tidy(() => {
+    const tp = tf.sum(tf.mul(p, t), [1, 2]);
+    const fp = tf.sum(tf.mul(p, tf.sub(1, t)), [1, 2]);
+    const fn = tf.sum(tf.mul(tf.sub(1, p), t), [1, 2]);
+    const index = tf.div(tf.add(tp, SMOOTH), tf.add(tf.add(tf.add(tp, tf.mul(0.3, fp)), tf.mul(0.7, fn)), SMOOTH));
+    return tf.sub(1, tf.mean(index)) as Scalar;
+  });
+
+const sum = (a: Loss, b: Loss): Loss => (tf, p, t) => tf.tidy(() => tf.add(a(tf, p, t), b(tf, p, t)) as Scalar);
+
+export const losses: Record<LossName, Loss> = {
+  bce,
+  dice,
+  'bce-dice': sum(bce, dice),
+  focal,
+  tversky,
+  ce,
+  'ce-dice': sum(ce, dice),
+};
+
+/** The loss a spec trains with when it does not say: BCE + Dice for sigmoid heads, CE + Dice for softmax. */
+export function defaultLoss(activation: 'sigmoid' | 'softmax' | 'none'): LossName {
+  return activation === 'softmax' ? 'ce-dice' : 'bce-dice';
+}
