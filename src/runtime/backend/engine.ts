@@ -50,6 +50,8 @@ async function loadNode(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-nod
 
 async function loadJs(backend: 'wasm' | 'cpu'): Promise<Engine> {
   const tf = await import('@tensorflow/tfjs');
+  // Only silences tfjs' console banners (e.g. "install the node backend"): the library must not print.
+  tf.env().set('PROD', true);
   if (backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
   if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend did not initialize`);
   await tf.ready();

@@ -1,0 +1,31 @@
+/** Named benchmark configurations (shared/FACTS.md: A, B, C). */
+export interface BenchConfig {
+  readonly name: string;
+  readonly base: number;
+  readonly depth: number;
+  readonly size: number;
+  readonly batch: number;
+  /** Whether the training step is measured (C is forward only: wasm32's 4 GB would not hold it). */
+  readonly train: boolean;
+  readonly reps: number;
+}
+
+export const configs: readonly BenchConfig[] = [
+  { name: 'A', base: 16, depth: 4, size: 128, batch: 4, train: true, reps: 5 },
+  { name: 'B', base: 32, depth: 4, size: 256, batch: 2, train: true, reps: 3 },
+  { name: 'C', base: 64, depth: 4, size: 256, batch: 1, train: false, reps: 3 },
+];
+
+/** The spec every engine runs: the canonical template at a given base and depth. */
+export function specText(c: BenchConfig): string {
+  return [
+    `name: bench-${c.name.toLowerCase()}`,
+    'input: {channels: 1}',
+    'output: {classes: 1, activation: sigmoid}',
+    'network:',
+    `  depth: ${c.depth}`,
+    `  filters: {base: ${c.base}, growth: 2}`,
+    '  block: {convs: 2, kernel: 3, order: [conv, relu, batchnorm, dropout], dropout: 0.1}',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,89 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { exportOnnx } from '../src/compiler/backends/onnx/index.js';
+import { buildModel, setWeights } from '../src/compiler/backends/tfjs/index.js';
+import { initialWeights } from '../src/compiler/backends/weights.js';
+import type { Graph } from '../src/compiler/index.js';
+import type { Engine } from '../src/runtime/backend/index.js';
+import { closeOnnxSession, createOnnxSession, runOnnx } from '../src/runtime/infer/onnx.js';
+import { makeTrainStep } from '../src/runtime/train/index.js';
+import { randomInput } from '../src/runtime/verify/index.js';
+import type { BenchConfig } from './configs.js';
+import { timeIt } from './stats.js';
+
+/** What one engine measured for one configuration (ms per iteration), or why it could not. */
+export interface Measured {
+  readonly engine: string;
+  readonly threads: number;
+  readonly forward?: number[];
+  readonly train?: number[];
+  readonly error?: string;
+}
+
+const why = (e: unknown) => String(e instanceof Error ? e.message : e).split('\n')[0]!;
+
+/** unetc's tfjs engine: predict (inference mode) and a full training step (Adam, BCE + Dice). */
+export async function measureTfjs(engine: Engine, graph: Graph, c: BenchConfig, warmup: number): Promise<Measured> {
+  const { tf } = engine;
+  const model = buildModel(tf, graph);
+  setWeights(model, initialWeights(graph, 0), tf);
+  const x = tf.tensor(randomInput(c.batch, c.size, c.size, 1, 1), [c.batch, c.size, c.size, 1]);
+  const y = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([c.batch, c.size, c.size, 1], 0, 1, 'float32', 2), 0.5), 'float32'));
+  const base = { engine: `unetc ${engine.name}`, threads: engine.threads };
+  try {
+    const forward = await timeIt(async () => {
+      const out = tf.tidy(() => model.predict(x) as import('@tensorflow/tfjs').Tensor);
+      await out.data();
+      out.dispose();
+    }, c.reps, warmup);
+    if (!c.train) return { ...base, forward };
+    try {
+      const step = makeTrainStep(tf, model, 'bce-dice', { name: 'adam', learningRate: 1e-3 });
+      const train = await timeIt(() => step.run(x, y), c.reps, warmup);
+      step.dispose();
+      return { ...base, forward, train };
+    } catch (e) {
+      return { ...base, forward, error: `train: ${why(e)}` };
+    }
+  } catch (e) {
+    return { ...base, error: why(e) };
+  } finally {
+    x.dispose();
+    y.dispose();
+    model.dispose();
+  }
+}
+
+/** onnxruntime-node on the exported model (inference only). */
+export async function measureOnnx(graph: Graph, c: BenchConfig, threads: number, warmup: number): Promise<Measured> {
+  try {
+    const bytes = exportOnnx(graph, initialWeights(graph, 0), { producerVersion: 'bench', specSource: graph.name });
+    const session = await createOnnxSession(bytes, { threads });
+    const input = randomInput(c.batch, c.size, c.size, 1, 1);
+    const forward = await timeIt(() => runOnnx(session, input, [c.batch, 1, c.size, c.size]), c.reps, warmup);
+    await closeOnnxSession(session);
+    return { engine: 'onnxruntime-node', threads, forward };
+  } catch (e) {
+    return { engine: 'onnxruntime-node', threads, error: why(e) };
+  }
+}
+
+const reference = fileURLToPath(new URL('./reference/unet.py', import.meta.url));
+
+/** The python3 that has torch: Debian's first (another python3 on PATH may shadow it). */
+export function torchPython(): string | undefined {
+  for (const py of ['/usr/bin/python3', 'python3']) {
+    if (spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return py;
+  }
+  return undefined;
+}
+
+/** The PyTorch reference of the same architecture, in a child process. */
+export function measureTorch(python: string, c: BenchConfig, threads: number, warmup: number): Measured {
+  const args = [reference, '--base', String(c.base), '--depth', String(c.depth), '--size', String(c.size), '--batch', String(c.batch), '--reps', String(c.reps), '--warmup', String(warmup), '--threads', String(threads)];
+  if (!c.train) args.push('--no-train');
+  const r = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.status !== 0) return { engine: 'pytorch', threads, error: (r.stderr || 'failed').trim().split('\n').pop()! };
+  const j = JSON.parse(r.stdout) as { engine: string; threads: number; forward_ms: number[]; train_ms?: number[] };
+  return { engine: j.engine, threads: j.threads, forward: j.forward_ms, train: j.train_ms };
+}
