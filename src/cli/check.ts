@@ -14,7 +14,7 @@ export function runCheck(io: CliIO, files: readonly string[], options: CheckOpti
   for (const file of files) {
     const result = loadSpec(file);
     failed ||= !result.ok;
-    reportDiagnostics(io, result.diagnostics, options.format);
+    reportDiagnostics(io, result.diagnostics, options.format, result.omitted);
     const g = result.graph;
     if (options.format === 'json') {
       json.push({ file, ok: result.ok, diagnostics: diagnosticsJson(result.diagnostics), ...(g ? { name: g.name, ops: g.ops.length } : {}) });

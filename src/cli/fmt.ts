@@ -32,6 +32,10 @@ export function runFmt(io: CliIO, file: string, options: FmtOptions): number {
     return 1;
   }
   const to = (options.to as SpecFormat | undefined) ?? from ?? 'yaml';
+  const outputFormat = options.output !== undefined ? formatOf(options.output) : undefined;
+  if (outputFormat !== undefined && outputFormat !== to) {
+    throw new UsageError(`'${options.output}' names a ${outputFormat === 'yaml' ? 'YAML' : 'DSL'} file, but the output is ${to === 'yaml' ? 'YAML' : 'DSL'}: use a ${extensionOf[to]} name or --to ${outputFormat}`);
+  }
   const target = options.output ?? (options.write ? (to === from ? file : file.replace(/\.(ya?ml|unet)$/i, '') + extensionOf[to]) : undefined);
   const schemaPath = relative(dirname(resolve(target ?? file)), schemaFile).split('\\').join('/');
   const text = formatSpec(parsed.value.value, { to, header: headerComments(source.body), schemaPath });

@@ -14,8 +14,8 @@ export interface InspectOptions {
 export function runInspect(io: CliIO, file: string, options: InspectOptions): number {
   const size = options.input !== undefined ? parseSize(options.input) : undefined;
   if (options.input !== undefined && !size) throw new UsageError(`--input takes HxW (e.g. 256x256) or one number, found '${options.input}'`);
-  const batch = options.batch !== undefined ? Number(options.batch) : 1;
-  if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch takes a whole number of at least 1, found '${options.batch}'`);
+  if (options.batch !== undefined && !/^\d+$/.test(options.batch.trim())) throw new UsageError(`--batch takes a whole number of at least 1, found '${options.batch}'`);
+  if (options.batch !== undefined && Number(options.batch) < 1) throw new UsageError(`--batch takes a whole number of at least 1, found '${options.batch}'`);
 
   const result = loadSpec(file);
   const g = result.graph;
@@ -33,7 +33,9 @@ export function runInspect(io: CliIO, file: string, options: InspectOptions): nu
     return 1;
   }
   const { shapes } = inferShapes(g, h, w);
-  const cost = analyze(g, shapes, batch);
+  const train = result.spec?.train;
+  const batch = options.batch !== undefined ? Number(options.batch) : ((train?.batch as number | undefined) ?? 1);
+  const cost = analyze(g, shapes, batch, { name: train?.optimizer, momentum: train?.momentum });
   if (options.format === 'json') io.stdout(`${JSON.stringify(inspectJson(file, g, cost, h, w, diagnostics), null, 2)}\n`);
   else io.stdout(inspectText(file, g, cost, h, w, options.summary));
   return 0;
@@ -76,7 +78,7 @@ function inspectText(file: string, g: Graph, cost: Cost, h: number, w: number, s
   out.push(
     `params:      ${thousands(cost.params.total)} total, ${thousands(cost.params.trainable)} trainable, ${thousands(cost.params.nonTrainable)} non-trainable${cost.params.nonTrainable > 0 ? ' (BatchNorm moving statistics)' : ''}\n`,
     `MACs:        ${si(cost.macs)} per image at ${h}x${w} (${thousands(cost.macs)}; multiply-adds of convs and transposed convs, elementwise ops not counted)\n`,
-    `memory:      training at batch ${m.batch}, float32, estimated: ${bytes(m.total)} = activations ${bytes(m.activations)} + parameters ${bytes(m.parameters)} + gradients ${bytes(m.gradients)} + Adam state ${bytes(m.optimizer)}\n`,
+    `memory:      training at batch ${m.batch}, float32, estimated: ${bytes(m.total)} = activations ${bytes(m.activations)} + parameters ${bytes(m.parameters)} + gradients ${bytes(m.gradients)} + ${m.optimizerName} state ${bytes(m.optimizer)}\n`,
     `             (every op output kept for the backward pass; engine workspace comes on top)\n`,
     `input sizes: ${sides[0] === sides[1] ? `height and width: ${sides[0]}` : `height: ${sides[0]}; width: ${sides[1]}`}${g.inputSize === 'any' ? '' : ` (this spec fixes ${g.inputSize[0]}x${g.inputSize[1]})`}\n`,
   );

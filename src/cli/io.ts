@@ -22,7 +22,11 @@ export class UsageError extends Error {}
 /** Reads a spec file; a missing or unreadable file is a diagnostic, not an exception. */
 export function readSource(path: string): Source | Diagnostic {
   try {
-    return { name: path, body: readFileSync(path, 'utf8') };
+    const bytes = readFileSync(path);
+    if (bytes.includes(0)) return error(Codes.unreadable, `cannot read '${path}': it is not a text file`);
+    // A UTF-8 byte-order mark is not part of the spec (and would shift every column on line 1).
+    const body = bytes.toString('utf8');
+    return { name: path, body: body.charCodeAt(0) === 0xfeff ? body.slice(1) : body };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : String((e as Error).message);
@@ -46,14 +50,15 @@ export function writeFileAtomic(path: string, text: string | Uint8Array): void {
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw e;
+    // Report the file the user named, not the temporary one.
+    throw Object.assign(new Error(`cannot write '${path}'`), { code: (e as NodeJS.ErrnoException).code, path });
   }
 }
 
 export type DiagnosticFormat = 'frame' | 'short' | 'json';
 
 /** Prints diagnostics to stderr (frames, one line each, or a JSON document on stdout). */
-export function reportDiagnostics(io: CliIO, diagnostics: readonly Diagnostic[], format: DiagnosticFormat): void {
+export function reportDiagnostics(io: CliIO, diagnostics: readonly Diagnostic[], format: DiagnosticFormat, omitted = 0): void {
   if (format === 'json') return; // the command includes them in its JSON output
   if (diagnostics.length === 0) return;
   if (format === 'short') {
@@ -61,7 +66,7 @@ export function reportDiagnostics(io: CliIO, diagnostics: readonly Diagnostic[],
     return;
   }
   io.stderr(diagnostics.map((d) => `${formatFrame(d, { color: io.color })}\n\n`).join(''));
-  if (diagnostics.some((d) => d.severity === 'error')) io.stderr(`${summarize(diagnostics)}\n`);
+  if (diagnostics.some((d) => d.severity === 'error')) io.stderr(`${summarize(diagnostics, omitted)}\n`);
 }
 
 export function diagnosticsJson(diagnostics: readonly Diagnostic[]): Record<string, unknown>[] {

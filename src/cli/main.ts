@@ -42,7 +42,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
 
   withDiagnostics(program.command('inspect').description('per-layer shapes, parameters and MACs; totals and training memory').argument('<spec>', 'spec file'))
     .option('--input <HxW>', 'input height x width (default: the spec\'s size, or 256x256 when it fits)')
-    .option('--batch <N>', 'batch size for the memory estimate', '1')
+    .option('--batch <N>', "batch size for the memory estimate (default: the spec's train.batch, else 1)")
     .option('--summary', 'totals only, no per-layer table')
     .action((file: string, o: Common & { input?: string; batch?: string; summary?: boolean }) => {
       code = runInspect(io, file, { input: o.input, batch: o.batch, format: diagFormat(o), summary: o.summary === true });

@@ -15,6 +15,22 @@ export function formatOf(fileName: string): SpecFormat | undefined {
   return undefined;
 }
 
+/** The same problem reported twice (same code, place and message) is shown once. */
+function dedupe(diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const key = `${d.code}|${d.span?.start}|${d.span?.end}|${d.message}`;
+    return !seen.has(key) && seen.add(key) !== undefined;
+  });
+}
+
+/** The training patch must be a size the network accepts. */
+function checkPatch(doc: SpecDocument, spec: SpecValue, graph: Graph): Diagnostic[] {
+  const patch = spec.train?.patch as readonly [number, number] | undefined;
+  if (!patch) return [];
+  return checkInputSize(graph, patch[0], patch[1], valueSpan(doc, '/train/patch'), ' (train.patch)');
+}
+
 /** Parses a spec in either front end. */
 export function parseSpec(source: Source, format: SpecFormat | undefined = formatOf(source.name)): Result<SpecDocument> {
   if (format === 'yaml') return parseYaml(source);
@@ -30,6 +46,8 @@ export interface Compiled {
   /** The checked IR, when there are no errors. */
   readonly graph: Graph | undefined;
   readonly diagnostics: readonly Diagnostic[];
+  /** How many diagnostics past MAX_DIAGNOSTICS were left out. */
+  readonly omitted: number;
 }
 
 /**
@@ -37,32 +55,37 @@ export interface Compiled {
  * when the one before it had no errors, so every reported error is a real one.
  */
 export function compileSpec(source: Source, format?: SpecFormat): Compiled {
-  const diagnostics: Diagnostic[] = [];
-  const done = (document?: SpecDocument, spec?: SpecValue, graph?: Graph): Compiled => ({
-    document,
-    spec,
-    graph: hasErrors(diagnostics) ? undefined : graph,
-    diagnostics: sortDiagnostics(diagnostics).slice(0, MAX_DIAGNOSTICS),
-  });
+  let diagnostics: Diagnostic[] = [];
+  const done = (document?: SpecDocument, spec?: SpecValue, graph?: Graph): Compiled => {
+    const unique = dedupe(sortDiagnostics(diagnostics));
+    return {
+      document,
+      spec,
+      graph: hasErrors(unique) ? undefined : graph,
+      diagnostics: unique.slice(0, MAX_DIAGNOSTICS),
+      omitted: Math.max(0, unique.length - MAX_DIAGNOSTICS),
+    };
+  };
   const parsed = parseSpec(source, format);
-  diagnostics.push(...parsed.diagnostics);
+  diagnostics = diagnostics.concat(parsed.diagnostics);
   const doc = parsed.value;
   if (!doc || hasErrors(diagnostics)) return done(doc);
 
-  diagnostics.push(...validateSchema(doc));
+  diagnostics = diagnostics.concat(validateSchema(doc));
   if (hasErrors(diagnostics)) return done(doc);
   const spec = doc.value as unknown as SpecValue;
 
-  diagnostics.push(...checkSemantics(doc, spec));
+  diagnostics = diagnostics.concat(checkSemantics(doc, spec));
   if (hasErrors(diagnostics)) return done(doc, spec);
 
   const lowered = lower(doc, spec);
-  diagnostics.push(...lowered.diagnostics);
+  diagnostics = diagnostics.concat(lowered.diagnostics);
   const graph = lowered.value;
   if (!graph || hasErrors(diagnostics)) return done(doc, spec);
 
   const size = graph.inputSize;
-  if (size === 'any') diagnostics.push(...checkSomeSizeFits(graph, valueSpan(doc, '/network')));
-  else diagnostics.push(...checkInputSize(graph, size[0], size[1], valueSpan(doc, '/input/size'), ''));
+  if (size === 'any') diagnostics = diagnostics.concat(checkSomeSizeFits(graph, valueSpan(doc, '/network'), spec.network !== undefined));
+  else diagnostics = diagnostics.concat(checkInputSize(graph, size[0], size[1], valueSpan(doc, '/input/size'), ''));
+  diagnostics = diagnostics.concat(checkPatch(doc, spec, graph));
   return done(doc, spec, graph);
 }

@@ -68,7 +68,25 @@ describe('unetc check', () => {
     expect(r.err).toMatch(/error\[E902\] cannot tell the spec format/);
   });
 
+  it('a binary file is refused as not text; a byte-order mark does not shift columns', async () => {
+    const bin = tempFile('bin.yaml', '');
+    writeFileSync(bin, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2]));
+    const r = await run('check', '--short', bin);
+    expect([r.code, r.err]).toEqual([1, `unetc: error[E901] cannot read '${bin}': it is not a text file\n`]);
+    const bom = tempFile('bom.yaml', '\ufeffname: my model\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 2, filters: [8, 16]}\n');
+    expect((await run('check', '--short', bom)).err).toBe(`${bom}:1:7: error[E207] name 'my model' is not a valid name\n`);
+  });
+
+  it('more errors than are shown are counted', async () => {
+    const keys = Array.from({ length: 80 }, (_, i) => `  k${i}: 1`).join('\n');
+    const file = tempFile('many.yaml', `name: x\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 2, filters: [8, 16]}\ntrain:\n${keys}\n`);
+    const r = await run('check', file);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/50 errors shown, 30 more not shown\n$/);
+  });
+
   it.each([
+    [['fmt', spec('tiny.yaml'), '--to', 'dsl', '-o', 'out.yaml']],
     [['check', '--bogus', 'x.yaml']],
     [['nosuchcommand']],
     [['check']],

@@ -54,8 +54,9 @@ export interface MemoryEstimate {
   readonly activations: number;
   readonly parameters: number;
   readonly gradients: number;
-  /** Adam's two moments. */
+  /** The optimizer's state: Adam's two moments, SGD momentum's one, plain SGD none. */
   readonly optimizer: number;
+  readonly optimizerName: string;
   readonly total: number;
 }
 
@@ -69,7 +70,13 @@ export interface Cost {
 const FLOAT = 4;
 
 /** Parameters, multiply-adds and a training-memory estimate for given shapes (from inferShapes). */
-export function analyze(graph: Graph, shapes: ReadonlyMap<string, Shape>, batch: number): Cost {
+/** Floats of optimizer state per trainable parameter. */
+export function optimizerSlots(optimizer: string | undefined, momentum: number | undefined): number {
+  if (optimizer === 'sgd') return momentum ? 1 : 0;
+  return 2;
+}
+
+export function analyze(graph: Graph, shapes: ReadonlyMap<string, Shape>, batch: number, optimizer: { name?: string; momentum?: number } = {}): Cost {
   const layers: LayerCost[] = [];
   let trainable = 0;
   let nonTrainable = 0;
@@ -91,12 +98,13 @@ export function analyze(graph: Graph, shapes: ReadonlyMap<string, Shape>, batch:
   }
   const parameters = (trainable + nonTrainable) * FLOAT;
   const gradients = trainable * FLOAT;
-  const optimizer = 2 * trainable * FLOAT;
+  const optimizerBytes = optimizerSlots(optimizer.name, optimizer.momentum) * trainable * FLOAT;
+  const optimizerName = optimizer.name === 'sgd' ? (optimizer.momentum ? 'SGD momentum' : 'SGD') : 'Adam';
   const activations = activationFloats * FLOAT * batch;
   return {
     layers,
     params: { trainable, nonTrainable, total: trainable + nonTrainable },
     macs,
-    memory: { batch, activations, parameters, gradients, optimizer, total: activations + parameters + gradients + optimizer },
+    memory: { batch, activations, parameters, gradients, optimizer: optimizerBytes, optimizerName, total: activations + parameters + gradients + optimizerBytes },
   };
 }

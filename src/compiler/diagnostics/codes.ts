@@ -30,6 +30,7 @@ export const Codes = {
   trainMismatch: 'E310',
   multiLabel: 'W301',
   dropoutZero: 'W302',
+  doubleActivation: 'W303',
 
   sizeDoesNotFit: 'E401',
   sizeVanishes: 'E402',

@@ -46,7 +46,9 @@ export function formatFrame(d: Diagnostic, options: FrameOptions): string {
     const gutter = String(start.line).length;
     const pad = ' '.repeat(gutter);
     out.push(`${pad}${c(ansi.cyan, '-->')} ${d.span.source.name}:${start.line}:${start.column}`);
-    const text = lineText(d.span.source, start.line).replace(/\t/g, ' ');
+    // Tabs become one space and control characters a visible dot, one column each, so the caret stays aligned
+    // and a hostile file cannot drive the terminal.
+    const text = lineText(d.span.source, start.line).replace(/\t/g, ' ').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '\u00b7');
     out.push(`${pad} ${c(ansi.cyan, '|')}`);
     out.push(`${c(ansi.cyan, `${start.line} |`)} ${text}`);
     const lastCol = end.line === start.line ? end.column : text.length;
@@ -74,10 +76,10 @@ export function toJson(d: Diagnostic): Record<string, unknown> {
 }
 
 /** "2 errors, 1 warning" */
-export function summarize(diagnostics: readonly Diagnostic[]): string {
+export function summarize(diagnostics: readonly Diagnostic[], omitted = 0): string {
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = diagnostics.filter((d) => d.severity === 'warning').length;
   const parts = [`${errors} error${errors === 1 ? '' : 's'}`];
   if (warnings > 0) parts.push(`${warnings} warning${warnings === 1 ? '' : 's'}`);
-  return parts.join(', ');
+  return `${parts.join(', ')}${omitted > 0 ? ` shown, ${omitted} more not shown` : ''}`;
 }

@@ -1,7 +1,7 @@
 import { Codes, didYouMean, error, warning, type Diagnostic, type Result, type Span } from '../diagnostics/index.js';
 import type { Graph, Pair } from '../ir/index.js';
 import { valueSpan, type SpecDocument } from '../spec/document.js';
-import { defaults, type Kernel, type NodeSpec, type SpecValue } from '../spec/model.js';
+import { defaults, outputActivation, type Kernel, type NodeSpec, type SpecValue } from '../spec/model.js';
 import { GraphBuilder, type OpBody } from './builder.js';
 import { appendHead, graphHeader } from './head.js';
 
@@ -51,7 +51,8 @@ export function lowerGraph(doc: SpecDocument, spec: SpecValue): Result<Graph> {
 
   const order = topologicalOrder(resolved, index);
   if ('cycle' in order) {
-    const names = order.cycle.map((i) => nodes[i]!.name);
+    // The walk followed inputs backwards; print it in data-flow order.
+    const names = order.cycle.map((i) => nodes[i]!.name).reverse();
     return { value: undefined, diagnostics: [error(Codes.cycle, `the graph has a cycle: ${[...names, names[0]].join(' -> ')}`, at(order.cycle[0]!, 'inputs'))] };
   }
 
@@ -76,10 +77,17 @@ export function lowerGraph(doc: SpecDocument, spec: SpecValue): Result<Graph> {
   }
   if (b.channels(last) !== spec.output.classes) {
     out.push(
-      error(Codes.mergeMismatch, `the graph's output '${last}' has ${b.channels(last)} channels but output.classes is ${spec.output.classes}`, valueSpan(doc, '/output/classes'), [
+      error(Codes.mergeMismatch, `the graph's output '${last}' has ${b.channels(last)} channel${b.channels(last) === 1 ? '' : 's'} but output.classes is ${spec.output.classes}`, valueSpan(doc, '/output/classes'), [
         'end the graph with a 1x1 conv to the number of classes',
       ]),
     );
+  }
+  const lastOp = nodes[index.get(last) ?? -1]?.op;
+  if ((lastOp === 'sigmoid' || lastOp === 'softmax') && outputActivation(spec) !== 'none') {
+    out.push(warning(Codes.doubleActivation, `the graph ends in a ${lastOp} node and output.activation adds ${outputActivation(spec)} on top`, valueSpan(doc, '/output/activation') ?? at(index.get(last)!, 'op'), ["set output.activation: none, or end the graph before the activation"]));
+  }
+  for (const r of resolved) {
+    if (r.node.op === 'softmax' && b.channels(r.inputs[0] ?? '') === 1) out.push(error(Codes.classesVsActivation, `softmax node '${r.node.name}' normalizes over 1 channel: its output is always 1.0`, at(r.index, 'op')));
   }
   // Nodes the output does not depend on are left out, so the IR, its parameter count and every
   // backend agree on one network.

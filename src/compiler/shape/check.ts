@@ -29,17 +29,16 @@ export function checkInputSize(graph: Graph, height: number, width: number, span
   ];
 }
 
-/** For specs that accept any size: at least one size must work on each axis. */
-export function checkSomeSizeFits(graph: Graph, span: Span | undefined): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  for (const axis of [0, 1] as const) {
-    if (someSizeFits(graph, axis)) continue;
-    // Report the failure of the largest size: it gets deepest before failing.
-    const { failure } = inferShapes(graph, SIZE_LIMIT, SIZE_LIMIT);
-    const where = failure ? ` (at ${SIZE_LIMIT}, ${failure.op.name} fails: ${failure.reason})` : '';
-    out.push(error(Codes.noSizeFits, `no input ${axisName(axis)} up to ${SIZE_LIMIT} fits this network${where}`, failure?.op.span ?? span, ['reduce the depth, or use same padding']));
-  }
-  return out;
+/** For specs that accept any size: at least one size must work on each axis (one error for both). */
+export function checkSomeSizeFits(graph: Graph, span: Span | undefined, template: boolean): Diagnostic[] {
+  const failing = ([0, 1] as const).filter((axis) => !someSizeFits(graph, axis));
+  if (failing.length === 0) return [];
+  const sides = failing.length === 2 ? 'height or width' : axisName(failing[0]!);
+  // The largest size gets deepest before failing: its failure names the op that runs out of room.
+  const { failure } = inferShapes(graph, SIZE_LIMIT, SIZE_LIMIT);
+  const where = failure ? `; even at ${SIZE_LIMIT}, ${failure.op.name} fails: ${failure.reason}` : '';
+  const notes = template ? ['reduce the depth, or use same padding'] : [];
+  return [error(Codes.noSizeFits, `no input ${sides} from 1 to ${SIZE_LIMIT} fits this network${where}`, failure?.op.span ?? span, notes)];
 }
 
 /** A size to show when the spec accepts any: 256 if it fits, else the nearest that does. */

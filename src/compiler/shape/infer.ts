@@ -53,7 +53,7 @@ export function inferAxis(graph: Graph, axis: Axis, size: number): { sizes: Map<
   for (const op of graph.ops) {
     const ins = op.inputs.map((n) => sizes.get(n) ?? 0);
     const r = opAxis(op, axis, ins, size);
-    if (!r.ok) return { sizes, failure: { op, axis, reason: r.reason, size: ins[0] ?? size } };
+    if (!r.ok) return { sizes, failure: { op, axis, reason: axis === 1 ? r.reason.replace('row(s)', 'column(s)') : r.reason, size: ins[0] ?? size } };
     sizes.set(op.name, r.size);
   }
   return { sizes };

@@ -7,10 +7,16 @@ export type AxisResult = { readonly ok: true; readonly size: number } | { readon
 const ok = (size: number): AxisResult => ({ ok: true, size });
 const fail = (reason: string): AxisResult => ({ ok: false, reason });
 
+/**
+ * A strided unpadded conv must tile its input exactly, like pooling: rows it would skip at the
+ * end make the decoder's output smaller than the image (or the skips mismatch).
+ */
 export function convAxis(size: number, kernel: number, stride: number, padding: 'same' | 'valid'): AxisResult {
   if (padding === 'same') return ok(Math.ceil(size / stride));
   if (size < kernel) return fail(`${size} is smaller than the ${kernel}-wide kernel of an unpadded conv`);
-  return ok(Math.floor((size - kernel) / stride) + 1);
+  const rest = (size - kernel) % stride;
+  if (rest !== 0) return fail(`${size} does not tile with a ${kernel}-wide kernel at stride ${stride}, so the conv would drop ${rest} row(s)`);
+  return ok((size - kernel) / stride + 1);
 }
 
 /**

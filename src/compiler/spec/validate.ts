@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { readFileSync } from 'node:fs';
-import { Codes, didYouMean, error, orList, type Diagnostic } from '../diagnostics/index.js';
+import { Codes, didYouMean, error, MAX_DIAGNOSTICS, orList, printable, type Diagnostic } from '../diagnostics/index.js';
+import { blockNames } from './model.js';
 import { keySpan, pointerParts, valueSpan, type JsonValue, type SpecDocument } from './document.js';
 
 type Schema = Record<string, unknown>;
@@ -31,7 +32,8 @@ function validator(): ValidateFunction {
 export function validateSchema(doc: SpecDocument): Diagnostic[] {
   const validate = validator();
   if (validate(doc.value)) return [];
-  const errors = withoutMisspeltRequired(selectErrors(validate.errors ?? []));
+  // A file with 100,000 unknown keys must not take the checker down: a few hundred are plenty.
+  const errors = withoutMisspeltRequired(selectErrors((validate.errors ?? []).slice(0, 20 * MAX_DIAGNOSTICS)));
   const seen = new Set<string>();
   const out: Diagnostic[] = [];
   for (const e of errors) {
@@ -85,7 +87,7 @@ function selectErrors(errors: readonly ErrorObject[]): (ErrorObject | OneOfMisma
       branches.set(branch, [...(branches.get(branch) ?? []), e]);
     }
     const fits = [...branches.entries()].filter(([, errs]) => !errs.some((e) => e.instancePath === o.instancePath && (e.keyword === 'type' || e.keyword === 'const')));
-    if (fits.length > 0) remaining.push(...fits[0]![1]);
+    if (fits.length > 0) remaining = remaining.concat(fits[0]![1]);
     else remaining.push({ keyword: 'oneOf-type', error: o });
   }
   return remaining;
@@ -108,7 +110,7 @@ function translate(doc: SpecDocument, e: ErrorObject | OneOfMismatch): Diagnosti
       const at = `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
       const suggestion = didYouMean(key, allowed);
       const notes = allowed.length > 0 && !suggestion ? [`expected one of ${orList(allowed)}`] : [];
-      return error(Codes.unknownKey, `unknown key '${key}'${path ? ` in ${label(path)}` : ''}`, keySpan(doc, at), notes, suggestion);
+      return error(Codes.unknownKey, `unknown key '${printable(key)}'${path ? ` in ${label(path)}` : ''}`, keySpan(doc, at), notes, suggestion);
     }
     case 'propertyNames':
       return undefined; // reported through the `pattern` error on the name itself
@@ -151,7 +153,9 @@ function translate(doc: SpecDocument, e: ErrorObject | OneOfMismatch): Diagnosti
       if (params.propertyName !== undefined || e.propertyName !== undefined) {
         const name = String(e.propertyName ?? params.propertyName);
         const at = `${path}/${name}`;
-        return error(Codes.unknownBlock, `unknown block '${name}' in ${label(path)}`, keySpan(doc, at), ['blocks are named enc1..encN, bottleneck and dec1..decN, where N is the depth']);
+        const depth = (doc.value as { network?: { depth?: unknown } }).network?.depth;
+        const suggestion = typeof depth === 'number' ? didYouMean(name, blockNames(depth)) : undefined;
+        return error(Codes.unknownBlock, `unknown block '${printable(name)}' in ${label(path)}`, keySpan(doc, at), ['blocks are named enc1..encN, bottleneck and dec1..decN, where N is the depth'], suggestion);
       }
       return error(Codes.badName, `${label(path)} ${describeValue(e.data as JsonValue)} is not a valid name`, where, ['use a letter or _ first, then letters, digits, _ (and - or . in model names)']);
     }
@@ -202,7 +206,11 @@ function article(type: string): string {
 /** How a found value is quoted in messages. */
 export function describeValue(v: JsonValue): string {
   if (v === null) return 'nothing';
-  if (typeof v === 'string') return `'${v.length > 40 ? `${v.slice(0, 37)}...` : v}'`;
+  if (typeof v === 'string') {
+    const shown = v.length > 40 ? `${v.slice(0, 37)}...` : v;
+    // Control characters are shown escaped: a message must not drive the terminal.
+    return `'${printable(shown)}'`;
+  }
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (Array.isArray(v)) return `a list of ${v.length}`;
   return 'a mapping';

@@ -10,6 +10,7 @@ import * as T from './tokens.js';
 const valueStarts: readonly TokenType[] = [T.NumberLiteral, T.SizeLiteral, T.StringLiteral, T.LBracket, T.LCurly, T.Equals];
 const startsValue = (t: TokenType) => valueStarts.includes(t);
 const outputKeywords: readonly TokenType[] = [T.Classes, T.Names, T.Threshold, T.From];
+const activations: readonly string[] = ['sigmoid', 'softmax', 'none'];
 
 export { messages } from './parser-base.js';
 
@@ -86,7 +87,11 @@ export class DslParser extends BaseRules {
       ERR_MSG: "'classes'",
       // A bare name followed by a value starts the next (perhaps misspelt) statement, as in
       // `output classes 1` then `dephth 4`: it is not this statement's activation.
-      GATE: () => outputKeywords.includes(this.LA(1).tokenType) || !startsValue(this.LA(2).tokenType),
+      // Two bare names in a row (`dwon maxpool`) start a statement too, unless the first is an activation.
+      GATE: () =>
+        outputKeywords.includes(this.LA(1).tokenType) ||
+        activations.includes(this.LA(1).image) ||
+        !(startsValue(this.LA(2).tokenType) || this.LA(2).tokenType === T.Identifier),
       DEF: () => this.SUBRULE(this.outputItem),
     });
   });
