@@ -62,7 +62,7 @@ export function reportDiagnostics(io: CliIO, diagnostics: readonly Diagnostic[],
   if (format === 'json') return; // the command includes them in its JSON output
   if (diagnostics.length === 0) return;
   if (format === 'short') {
-    io.stderr(diagnostics.map((d) => `${formatOneLine(d)}\n`).join(''));
+    io.stderr(diagnostics.map((d) => `${formatOneLine(d)}${d.suggestion !== undefined ? ` (did you mean '${d.suggestion}'?)` : ''}\n`).join(''));
     return;
   }
   io.stderr(diagnostics.map((d) => `${formatFrame(d, { color: io.color })}\n\n`).join(''));
