@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { registerWasmTrainingKernels } from './wasm/index.js';
 
 /** The tfjs namespace; an engine may bring its own copy (tfjs-node re-exports tfjs). */
 export type Tf = typeof import('@tensorflow/tfjs');
@@ -55,6 +56,9 @@ async function loadJs(backend: 'wasm' | 'cpu'): Promise<Engine> {
   if (backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
   if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend did not initialize`);
   await tf.ready();
+  // tfjs-backend-wasm lacks Conv2DBackpropFilter (it cannot train without it) and has a slow
+  // Conv2DBackpropInput: install ours before anything runs.
+  if (backend === 'wasm') registerWasmTrainingKernels(tf);
   // In Node the wasm backend runs its single-threaded SIMD build (see shared/FACTS.md).
   return { name: backend, tf, threads: 1, description: backend === 'wasm' ? 'wasm (tfjs WebAssembly, SIMD, 1 thread)' : 'cpu (tfjs pure JavaScript, slow)' };
 }
