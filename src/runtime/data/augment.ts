@@ -1,0 +1,153 @@
+/**
+ * Seeded augmentation of an (image, mask) pair, in two steps: `planAugmentation` draws every random
+ * choice into a plain, recordable plan, and `applyAugmentation` applies a plan deterministically.
+ * Order: crop, flips, rotation, elastic deformation (geometry on image and mask alike), then
+ * gamma, brightness/contrast and noise (image only). Inputs are never modified.
+ */
+import { Random } from '../../compiler/backends/random.js';
+import { crop, elasticField, flip, rotate90, warp, type HWC } from './geometry.js';
+
+/** Elastic deformation settings (the 2015 U-Net paper: a 3x3 grid, 10 px standard deviation). */
+export interface ElasticOptions {
+  /** Control points per side (default 3). */
+  readonly grid?: number;
+  /** Standard deviation of the control-point displacements, in pixels (default 10). */
+  readonly sigma?: number;
+  /** A multiplier on the displacements (default 1; 0 turns the deformation into the identity). */
+  readonly alpha?: number;
+}
+
+/** The spec's `train.augment`, plus the patch size to crop. */
+export interface AugmentOptions {
+  /** Crop a random [height, width] patch (reflection-padded when the image is smaller). */
+  readonly patch?: readonly [number, number];
+  readonly flip?: boolean;
+  /** Rotations by multiples of 90 degrees; non-square patches only get 0 or 180 to keep their shape. */
+  readonly rotate90?: boolean;
+  readonly elastic?: boolean | ElasticOptions;
+  /** Brightness shift in [-i, i] and contrast factor in [1-i, 1+i]. */
+  readonly intensity?: number;
+  /** Gamma in [1-g, 1+g] (at least 0.05), applied between the image's min and max. */
+  readonly gamma?: number;
+  /** Gaussian noise with a standard deviation drawn in [0, noise]. */
+  readonly noise?: number;
+}
+
+/** Every random choice of one augmentation, ready to record or replay. */
+export interface AugmentPlan {
+  readonly crop: { readonly top: number; readonly left: number; readonly height: number; readonly width: number } | undefined;
+  readonly flipHorizontal: boolean;
+  readonly flipVertical: boolean;
+  /** Counter-clockwise quarter turns. */
+  readonly rotate: 0 | 1 | 2 | 3;
+  readonly elastic: { readonly grid: number; readonly dx: readonly number[]; readonly dy: readonly number[] } | undefined;
+  readonly gamma: number;
+  readonly contrast: number;
+  readonly brightness: number;
+  readonly noiseStd: number;
+  readonly noiseSeed: number;
+}
+
+/** Draws a plan for an image of the given size; the same seed and options give the same plan. */
+export function planAugmentation(seed: number, size: { readonly height: number; readonly width: number }, options: AugmentOptions): AugmentPlan {
+  const rng = new Random(seed);
+  // Every draw is made whatever the options, so switching one augmentation off leaves the others' values as they were.
+  const [ph, pw] = options.patch ?? [size.height, size.width];
+  const top = Math.floor(rng.uniform(Math.min(0, size.height - ph), Math.max(0, size.height - ph) + 1));
+  const left = Math.floor(rng.uniform(Math.min(0, size.width - pw), Math.max(0, size.width - pw) + 1));
+  const flipHorizontal = rng.next() < 0.5 && options.flip === true;
+  const flipVertical = rng.next() < 0.5 && options.flip === true;
+  const turns = Math.floor(rng.next() * 4);
+  const rotate = !options.rotate90 ? 0 : ph === pw ? (turns as 0 | 1 | 2 | 3) : turns % 2 === 0 ? 0 : 2;
+  const e: ElasticOptions = typeof options.elastic === 'object' ? options.elastic : {};
+  const grid = e.grid ?? 3;
+  const scale = (e.sigma ?? 10) * (e.alpha ?? 1);
+  const dx = Array.from({ length: grid * grid }, () => scale * rng.normal());
+  const dy = Array.from({ length: grid * grid }, () => scale * rng.normal());
+  const g = options.gamma ?? 0;
+  const i = options.intensity ?? 0;
+  const gamma = Math.max(0.05, rng.uniform(1 - g, 1 + g));
+  const contrast = Math.max(0, rng.uniform(1 - i, 1 + i));
+  const brightness = rng.uniform(-i, i);
+  const noiseStd = rng.uniform(0, options.noise ?? 0);
+  const noiseSeed = Math.floor(rng.next() * 4294967296);
+  return {
+    crop: options.patch ? { top, left, height: ph, width: pw } : undefined,
+    flipHorizontal,
+    flipVertical,
+    rotate,
+    elastic: options.elastic ? { grid, dx, dy } : undefined,
+    gamma,
+    contrast,
+    brightness,
+    noiseStd,
+    noiseSeed,
+  };
+}
+
+function minMax(data: Float32Array): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of data) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
+/** Gamma, then brightness/contrast around the image mean, then noise: a new array. */
+function intensity(data: Float32Array, plan: AugmentPlan): Float32Array {
+  const out = data.slice();
+  if (plan.gamma !== 1) {
+    const [lo, hi] = minMax(out);
+    if (hi > lo) for (let p = 0; p < out.length; p++) out[p] = lo + (hi - lo) * (((out[p] ?? 0) - lo) / (hi - lo)) ** plan.gamma;
+  }
+  if (plan.contrast !== 1 || plan.brightness !== 0) {
+    let mean = 0;
+    for (const v of out) mean += v;
+    mean /= out.length || 1;
+    for (let p = 0; p < out.length; p++) out[p] = ((out[p] ?? 0) - mean) * plan.contrast + mean + plan.brightness;
+  }
+  if (plan.noiseStd > 0) {
+    const rng = new Random(plan.noiseSeed);
+    for (let p = 0; p < out.length; p++) out[p] = (out[p] ?? 0) + plan.noiseStd * rng.normal();
+  }
+  return out;
+}
+
+/** Applies a plan to an image and its mask (same height and width; the mask usually has 1 channel). */
+export function applyAugmentation<M extends Uint8Array | Uint16Array>(
+  plan: AugmentPlan,
+  image: HWC<Float32Array>,
+  mask: HWC<M>,
+): { image: HWC<Float32Array>; mask: HWC<M> } {
+  if (image.height !== mask.height || image.width !== mask.width) {
+    throw new RangeError(`applyAugmentation: image ${image.height}x${image.width} and mask ${mask.height}x${mask.width} differ`);
+  }
+  let im = image;
+  let mk = mask;
+  if (plan.crop) {
+    const { top, left, height, width } = plan.crop;
+    im = crop(im, top, left, height, width);
+    mk = crop(mk, top, left, height, width);
+  }
+  if (plan.flipHorizontal) [im, mk] = [flip(im, 'horizontal'), flip(mk, 'horizontal')];
+  if (plan.flipVertical) [im, mk] = [flip(im, 'vertical'), flip(mk, 'vertical')];
+  if (plan.rotate !== 0) [im, mk] = [rotate90(im, plan.rotate), rotate90(mk, plan.rotate)];
+  if (plan.elastic) {
+    const field = elasticField(plan.elastic.dx, plan.elastic.dy, plan.elastic.grid, im.height, im.width);
+    [im, mk] = [warp(im, field, 'bilinear'), warp(mk, field, 'nearest')];
+  }
+  return { image: { ...im, data: intensity(im.data, plan) }, mask: mk };
+}
+
+/** Plans and applies in one call: the same seed gives the same result. */
+export function augment<M extends Uint8Array | Uint16Array>(
+  seed: number,
+  image: HWC<Float32Array>,
+  mask: HWC<M>,
+  options: AugmentOptions,
+): { image: HWC<Float32Array>; mask: HWC<M>; plan: AugmentPlan } {
+  const plan = planAugmentation(seed, image, options);
+  return { ...applyAugmentation(plan, image, mask), plan };
+}

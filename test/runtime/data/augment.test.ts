@@ -1,0 +1,177 @@
+import { describe, expect, it } from 'vitest';
+import { applyAugmentation, augment, planAugmentation, type AugmentOptions } from '../../../src/runtime/data/augment.js';
+import { crop, elasticField, flip, reflectIndex, rotate90, transpose, warp, type HWC } from '../../../src/runtime/data/geometry.js';
+import { applyNormalization, normalize } from '../../../src/runtime/data/normalize.js';
+import { generateSample } from '../../../src/runtime/data/synthetic.js';
+
+const sample = generateSample(11, { height: 48, width: 64, scene: 'dense' });
+const image: HWC<Float32Array> = { height: 48, width: 64, channels: 1, data: sample.image };
+const mask: HWC<Uint8Array> = { height: 48, width: 64, channels: 1, data: sample.mask };
+const rgb: HWC<Float32Array> = { height: 5, width: 4, channels: 3, data: Float32Array.from({ length: 60 }, (_, i) => i) };
+const small: HWC<Uint16Array> = { height: 2, width: 3, channels: 1, data: Uint16Array.from([1, 2, 3, 4, 5, 6]) };
+
+const same = (a: HWC<Float32Array | Uint8Array | Uint16Array>, b: HWC<Float32Array | Uint8Array | Uint16Array>) =>
+  a.height === b.height && a.width === b.width && a.channels === b.channels && Buffer.from(a.data.buffer).equals(Buffer.from(b.data.buffer));
+
+const all: AugmentOptions = { patch: [32, 32], flip: true, rotate90: true, elastic: true, intensity: 0.2, gamma: 0.3, noise: 0.05 };
+
+describe('geometry', () => {
+  it.each([
+    [-3, 4, 3],
+    [-1, 4, 1],
+    [0, 4, 0],
+    [3, 4, 3],
+    [4, 4, 2],
+    [7, 4, 1],
+    [9, 4, 3],
+    [5, 1, 0],
+  ])('reflectIndex(%i, %i) = %i', (i, n, expected) => expect(reflectIndex(i, n)).toBe(expected));
+
+  it('crop reflects outside the image (a patch larger than the image)', () => {
+    const out = crop(small, -1, -1, 4, 5);
+    expect([out.height, out.width, ...out.data]).toEqual([4, 5, 5, 4, 5, 6, 5, 2, 1, 2, 3, 2, 5, 4, 5, 6, 5, 2, 1, 2, 3, 2]);
+  });
+
+  it.each([
+    ['flip horizontal twice', (x: HWC<Float32Array>) => flip(flip(x, 'horizontal'), 'horizontal')],
+    ['flip vertical twice', (x: HWC<Float32Array>) => flip(flip(x, 'vertical'), 'vertical')],
+    ['rotate90 four times', (x: HWC<Float32Array>) => rotate90(rotate90(rotate90(rotate90(x, 1), 1), 1), 1)],
+    ['rotate 1 then 3', (x: HWC<Float32Array>) => rotate90(rotate90(x, 1), 3)],
+    ['rotate 2 = both flips', (x: HWC<Float32Array>) => flip(flip(rotate90(x, 2), 'horizontal'), 'vertical')],
+    ['transpose twice', (x: HWC<Float32Array>) => transpose(transpose(x))],
+    ['zero elastic field', (x: HWC<Float32Array>) => warp(x, elasticField(Array(9).fill(0), Array(9).fill(0), 3, x.height, x.width), 'bilinear')],
+  ])('%s is the identity (RGB, HWC)', (_, fn) => {
+    expect(same(fn(rgb), rgb)).toBe(true);
+  });
+
+  it.each([
+    ['one flip', (x: HWC<Float32Array>) => flip(x, 'horizontal')],
+    ['one rotation', (x: HWC<Float32Array>) => rotate90(x, 1)],
+    ['a non-zero elastic field', (x: HWC<Float32Array>) => warp(x, elasticField(Array(9).fill(1.5), Array(9).fill(0), 3, x.height, x.width), 'bilinear')],
+  ])('%s is not (negative control)', (_, fn) => {
+    expect(same(fn(rgb), rgb)).toBe(false);
+  });
+
+  it('rotate90 turns counter-clockwise and swaps the shape', () => {
+    const out = rotate90(small, 1);
+    expect([out.height, out.width, ...out.data]).toEqual([3, 2, 3, 6, 2, 5, 1, 4]);
+  });
+
+  it('a constant elastic field is a shift (bicubic interpolation reproduces constants)', () => {
+    const field = elasticField(Array(16).fill(2), Array(16).fill(-1), 4, 6, 7);
+    expect([...field.dx].every((v) => Math.abs(v - 2) < 1e-6) && [...field.dy].every((v) => Math.abs(v + 1) < 1e-6)).toBe(true);
+  });
+});
+
+describe('augment', () => {
+  it.each([0, 1, 99, 2 ** 31])('seed %i: the same plan and bytes twice', (seed) => {
+    const a = augment(seed, image, mask, all);
+    const b = augment(seed, image, mask, all);
+    expect(a.plan).toEqual(b.plan);
+    expect(same(a.image, b.image) && same(a.mask, b.mask)).toBe(true);
+  });
+
+  it('different seeds give different results', () => {
+    expect(same(augment(1, image, mask, all).image, augment(2, image, mask, all).image)).toBe(false);
+  });
+
+  it('does not modify its inputs', () => {
+    const before = [Float32Array.from(image.data), Uint8Array.from(mask.data)];
+    augment(5, image, mask, all);
+    expect([Buffer.from(image.data.buffer).equals(Buffer.from(before[0]!.buffer)), Buffer.from(mask.data).equals(Buffer.from(before[1]!))]).toEqual([true, true]);
+  });
+
+  it('masks stay binary, patches have the requested shape, and the mask moves with the image', () => {
+    for (let seed = 0; seed < 30; seed++) {
+      const out = augment(seed, image, mask, { ...all, intensity: 0, gamma: 0, noise: 0 });
+      expect([out.image.height, out.image.width, out.mask.height, out.mask.width]).toEqual([32, 32, 32, 32]);
+      expect(out.mask.data.every((v) => v === 0 || v === 1)).toBe(true);
+      // Nuclei are bright: with intensity changes off, masked pixels stay brighter on average.
+      let inside = 0;
+      let outside = 0;
+      const n = out.mask.data.reduce((a, v) => a + v, 0);
+      out.image.data.forEach((v, p) => (out.mask.data[p] ? (inside += v) : (outside += v)));
+      if (n > 20) expect(inside / n).toBeGreaterThan((2 * outside) / (out.mask.data.length - n));
+    }
+  });
+
+  it('non-square patches are only rotated by 0 or 180 degrees and keep their shape', () => {
+    const rotations = new Set<number>();
+    for (let seed = 0; seed < 40; seed++) {
+      const plan = planAugmentation(seed, image, { patch: [16, 40], rotate90: true });
+      rotations.add(plan.rotate);
+      const out = applyAugmentation(plan, image, mask);
+      expect([out.image.height, out.image.width]).toEqual([16, 40]);
+    }
+    expect([...rotations].sort()).toEqual([0, 2]);
+  });
+
+  it('square patches get all four rotations', () => {
+    const rotations = new Set(Array.from({ length: 40 }, (_, seed) => planAugmentation(seed, image, { patch: [16, 16], rotate90: true }).rotate));
+    expect([...rotations].sort()).toEqual([0, 1, 2, 3]);
+  });
+
+  it('with everything off, the result is the input', () => {
+    const out = augment(3, image, mask, {});
+    expect(same(out.image, image) && same(out.mask, mask)).toBe(true);
+  });
+
+  it('elastic alpha 0 is the identity (positive control), alpha 1 is not (negative control)', () => {
+    const off = augment(3, image, mask, { elastic: { alpha: 0 } });
+    const on = augment(3, image, mask, { elastic: { alpha: 1 } });
+    expect(same(off.image, image) && same(off.mask, mask)).toBe(true);
+    expect(same(on.image, image)).toBe(false);
+    expect(same(on.mask, mask)).toBe(false);
+  });
+
+  it('a patch larger than the image is reflection-padded', () => {
+    const out = augment(4, image, mask, { patch: [80, 96] });
+    expect([out.image.height, out.image.width, out.plan.crop!.top <= 0, out.plan.crop!.left <= 0]).toEqual([80, 96, true, true]);
+  });
+
+  it('gamma keeps the image range, intensity shifts and scales it', () => {
+    const lo = Math.min(...image.data);
+    const hi = Math.max(...image.data);
+    const g = augment(8, image, mask, { gamma: 0.5 });
+    expect(g.plan.gamma).not.toBe(1);
+    expect([Math.min(...g.image.data), Math.max(...g.image.data)].map((v) => +v.toFixed(5))).toEqual([lo, hi].map((v) => +v.toFixed(5)));
+    const i = augment(8, image, mask, { intensity: 0.3 });
+    expect(Math.max(...i.image.data)).not.toBeCloseTo(hi, 3);
+  });
+
+  it('changing one option leaves the other random choices as they were', () => {
+    const a = planAugmentation(21, image, { patch: [32, 32], flip: true, rotate90: true });
+    const b = planAugmentation(21, image, { patch: [32, 32], flip: true, rotate90: true, elastic: true, gamma: 0.2 });
+    expect([a.crop, a.flipHorizontal, a.flipVertical, a.rotate]).toEqual([b.crop, b.flipHorizontal, b.flipVertical, b.rotate]);
+  });
+});
+
+describe('normalize', () => {
+  it('zscore gives mean 0 and std 1, and records the parameters', () => {
+    const { data, params } = normalize(image, { mode: 'zscore' });
+    const mean = data.reduce((a, v) => a + v, 0) / data.length;
+    const std = Math.sqrt(data.reduce((a, v) => a + (v - mean) ** 2, 0) / data.length);
+    expect([Math.abs(mean) < 1e-5, Math.abs(std - 1) < 1e-4, params.mode, params.offset.length]).toEqual([true, true, 'zscore', 1]);
+    expect(Buffer.from(applyNormalization(image, params).buffer).equals(Buffer.from(data.buffer))).toBe(true);
+  });
+
+  it('minmax maps to [0, 1]; per channel gives one offset per channel', () => {
+    const { data, params } = normalize(rgb, { mode: 'minmax', perChannel: true });
+    expect([Math.min(...data), Math.max(...data)]).toEqual([0, 1]);
+    expect([params.offset, params.scale]).toEqual([
+      [0, 1, 2],
+      [57, 57, 57],
+    ]);
+  });
+
+  it.each(['zscore', 'minmax'] as const)('%s of a flat image is all zeros (epsilon, no NaN)', (mode) => {
+    const flat: HWC<Float32Array> = { height: 2, width: 2, channels: 1, data: new Float32Array(4).fill(0.3) };
+    const { data, params } = normalize(flat, { mode });
+    expect([...data]).toEqual([0, 0, 0, 0]);
+    expect(params.scale).toEqual([1e-6]);
+  });
+
+  it('none is the identity', () => {
+    expect(normalize(rgb, { mode: 'none' })).toEqual({ data: rgb.data, params: { mode: 'none', offset: [0], scale: [1] } });
+  });
+});
