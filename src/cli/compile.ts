@@ -1,14 +1,14 @@
 import type { LayersModel } from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { countInitializerValues, exportOnnxDetailed } from '../compiler/backends/onnx/index.js';
+import { countInitializerValues } from '../compiler/backends/onnx/index.js';
+import { describeParity, exportVerifiedOnnx } from '../runtime/export/onnx.js';
 import { buildModel, getWeights, setWeights } from '../compiler/backends/tfjs/index.js';
 import { initialWeights, type WeightMap } from '../compiler/backends/weights.js';
 import { compileSpec, printGraph, type Graph } from '../compiler/index.js';
 import { selectEngine, type Engine } from '../runtime/backend/index.js';
-import { FILES, loadCheckpoint, saveCheckpoint, sha256, UNETC_VERSION } from '../runtime/checkpoint/index.js';
-import { closeOnnxSession, createOnnxSession } from '../runtime/infer/onnx.js';
-import { compare, onnxParity, PARITY_TOLERANCE, predictTfjs, randomInput, verificationSizes, type ParityResult } from '../runtime/verify/index.js';
+import { FILES, loadCheckpoint, saveCheckpoint, sha256 } from '../runtime/checkpoint/index.js';
+import { compare, PARITY_TOLERANCE, predictTfjs, randomInput, verificationSizes } from '../runtime/verify/index.js';
 import { bytes, thousands } from './format.js';
 import { reportDiagnostics, UsageError, writeFileAtomic, type CliIO, type DiagnosticFormat } from './io.js';
 import { loadSpec } from './load.js';
@@ -91,10 +91,6 @@ function sameNetworkOrThrow(graph: Graph, trained: { name: string; file?: string
   throw new CompileError(`${manifestFile}: the checkpoint was trained from a different network (spec '${trained.name}'${trained.file ? `, ${trained.file}` : ''})${detail}`);
 }
 
-function describeParity(results: readonly ParityResult[]): string {
-  return results.map((r) => `${r.relative.toExponential(1)} at ${r.height}x${r.width}`).join(', ');
-}
-
 async function compileOnnx(
   io: CliIO,
   engine: Engine,
@@ -105,22 +101,15 @@ async function compileOnnx(
   output: string,
   o: { opset: number | undefined; foldBn: boolean; verify: boolean },
 ): Promise<number> {
-  const exported = exportOnnxDetailed(graph, weights, { producerVersion: UNETC_VERSION, specSource: specText, opset: o.opset, foldBn: o.foldBn });
+  const { exported, parity, ok } = await exportVerifiedOnnx(engine, graph, model, weights, { specText, opset: o.opset, foldBn: o.foldBn, verify: o.verify });
   if (o.foldBn) io.stderr(`fold-bn: ${exported.foldedBatchNorms.length} BatchNorm${exported.foldedBatchNorms.length === 1 ? '' : 's'} folded into their convs\n`);
   if (o.verify) {
-    const session = await createOnnxSession(exported.bytes);
-    try {
-      const results = await onnxParity(engine.tf, model, session, graph, verificationSizes(graph));
-      const worst = Math.max(...results.map((r) => r.relative));
-      const line = `parity (onnxruntime vs tfjs ${engine.name}): max|diff|/max|ref| = ${describeParity(results)}`;
-      if (!(worst <= PARITY_TOLERANCE)) {
-        io.stderr(`${line}\nerror: the ONNX model does not match the tfjs graph (tolerance ${PARITY_TOLERANCE}); nothing was written\n`);
-        return 1;
-      }
-      io.stdout(`${line}: ok (<= ${PARITY_TOLERANCE})\n`);
-    } finally {
-      await closeOnnxSession(session);
+    const line = `parity (onnxruntime vs tfjs ${engine.name}): max|diff|/max|ref| = ${describeParity(parity)}`;
+    if (!ok) {
+      io.stderr(`${line}\nerror: the ONNX model does not match the tfjs graph (tolerance ${PARITY_TOLERANCE}); nothing was written\n`);
+      return 1;
     }
+    io.stdout(`${line}: ok (<= ${PARITY_TOLERANCE})\n`);
   }
   writeFileAtomic(output, exported.bytes);
   const values = countInitializerValues(exported.bytes);

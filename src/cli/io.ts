@@ -8,12 +8,15 @@ export interface CliIO {
   stderr(text: string): void;
   /** Color code frames (off under NO_COLOR or when stderr is not a terminal). */
   readonly color: boolean;
+  /** stdout is a terminal (progress rewrites one line). */
+  readonly tty?: boolean;
 }
 
 export const processIO: CliIO = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
   color: !process.env.NO_COLOR && process.stderr.isTTY === true,
+  tty: process.stdout.isTTY === true,
 };
 
 /** A usage error (exit 2): wrong flags or arguments, as opposed to a bad spec (exit 1). */

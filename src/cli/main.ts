@@ -3,6 +3,8 @@ import { CheckpointError } from '../runtime/checkpoint/index.js';
 import { EngineError } from '../runtime/backend/index.js';
 import { runCheck } from './check.js';
 import { CompileError, runCompile } from './compile.js';
+import { runTrain, type TrainOptions } from './train.js';
+import { DataProblems } from '../runtime/train/data.js';
 import { runFmt } from './fmt.js';
 import { runInspect } from './inspect.js';
 import { processIO, UsageError, type CliIO, type DiagnosticFormat } from './io.js';
@@ -74,12 +76,37 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       code = await runCompile(io, file, { ...o, foldBn: o.foldBn === true, format: o.short ? 'short' : 'frame' });
     });
 
+  program
+    .command('train')
+    .description('train a spec on a data folder (images/, masks/) or on the built-in synthetic nuclei')
+    .argument('[spec]', 'spec file (optional with --resume)')
+    .option('--data <dir>', 'data folder with images/ and masks/ (default: built-in synthetic nuclei)')
+    .option('--val <dir>', 'validation folder (default: a split of --data, train.val_split)')
+    .option('--out <dir>', 'run folder (default: runs/<name>-<time>)')
+    .option('--resume <run>', 'continue an interrupted run exactly')
+    .option('--epochs <N>', 'override train.epochs')
+    .option('--steps-per-epoch <N>', 'override train.steps_per_epoch')
+    .option('--batch <N>', 'override train.batch')
+    .option('--lr <X>', 'override train.learning_rate')
+    .option('--max-steps <N>', 'stop after N steps in all')
+    .option('--seed <N>', 'override train.seed')
+    .option('--dry-run', 'check the spec and data and run one step and a validation; keep nothing')
+    .option('--no-export', 'do not export model.onnx at the end')
+    .option('--backend <name>', 'tfjs engine: auto, gpu, node, wasm or cpu (default: $UNETC_BACKEND, else auto)')
+    .action(async (file: string | undefined, o: Omit<TrainOptions, 'tty' | 'dryRun'> & { dryRun?: boolean }) => {
+      code = await runTrain(io, file, { ...o, dryRun: o.dryRun === true, tty: io.tty === true });
+    });
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? Exit.ok : Exit.usage;
-    if (e instanceof CompileError || e instanceof EngineError || e instanceof CheckpointError) {
+    if (e instanceof DataProblems) {
+      io.stderr(`${e.lines.map((l) => `error: ${l}`).join('\n')}\n${e.message}: nothing was trained\n`);
+      return Exit.failed;
+    }
+    if (e instanceof CompileError || e instanceof EngineError || e instanceof CheckpointError || (e instanceof Error && e.name === 'DataError')) {
       io.stderr(`error: ${e.message}\n`);
       return Exit.failed;
     }

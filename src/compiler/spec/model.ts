@@ -83,7 +83,9 @@ export const defaults = {
   leaky_alpha: 0.01,
   elu_alpha: 1,
   bn_epsilon: 1e-3,
-  bn_momentum: 0.99,
+  // 0.9 (PyTorch's 0.1): moving statistics settle within a few hundred steps, as short runs need;
+  // Keras' 0.99 leaves them stale and validation in inference mode poor.
+  bn_momentum: 0.9,
   growth: 2,
   down: 'maxpool',
   up: 'transpose',

@@ -1,0 +1,173 @@
+import type { LayersModel } from '@tensorflow/tfjs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildModel, getWeights, setWeights } from '../compiler/backends/tfjs/index.js';
+import { initialWeights } from '../compiler/backends/weights.js';
+import { compileSpec, validSizes, type Graph, type SpecValue } from '../compiler/index.js';
+import { selectEngine, type Engine } from '../runtime/backend/index.js';
+import { sha256 } from '../runtime/checkpoint/index.js';
+import { writeFileAtomic as writeBytesAtomic } from '../runtime/data/index.js';
+import { describeParity, exportVerifiedOnnx } from '../runtime/export/onnx.js';
+import { DataProblems, folderData, INPUT_NORMALIZATION, syntheticData, type TrainingData } from '../runtime/train/data.js';
+import { defaultLoss, type LossName } from '../runtime/train/losses.js';
+import { trainLoop, type TrainSettings } from '../runtime/train/loop.js';
+import { defaultRunDir, makeRunManifest, readRunManifest, writeRunManifest } from '../runtime/train/run.js';
+import { readTrainCheckpoint } from '../runtime/train/state.js';
+import { Progress } from './progress.js';
+import { reportDiagnostics, UsageError, type CliIO } from './io.js';
+import { loadSpec } from './load.js';
+
+export interface TrainOptions {
+  readonly data?: string;
+  readonly val?: string;
+  readonly out?: string;
+  readonly resume?: string;
+  readonly epochs?: string;
+  readonly stepsPerEpoch?: string;
+  readonly batch?: string;
+  readonly lr?: string;
+  readonly maxSteps?: string;
+  readonly seed?: string;
+  readonly backend?: string;
+  readonly dryRun: boolean;
+  readonly export: boolean;
+  readonly tty: boolean;
+}
+
+function int(name: string, text: string | undefined, min = 1): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text.trim()) || Number(text) < min) throw new UsageError(`--${name} takes a whole number of at least ${min}, found '${text}'`);
+  return Number(text);
+}
+
+/** The patch to train on: the spec's, else the size the network accepts nearest to 128. */
+function defaultPatch(graph: Graph): [number, number] {
+  const near = (axis: 0 | 1) => validSizes(graph, axis, 512).reduce((best, s) => (Math.abs(s - 128) < Math.abs(best - 128) ? s : best), 128);
+  return [near(0), near(1)];
+}
+
+function settingsFrom(spec: SpecValue, graph: Graph, o: TrainOptions, trainCount: number): TrainSettings {
+  const t = spec.train ?? {};
+  const batch = int('batch', o.batch) ?? (t.batch as number | undefined) ?? 4;
+  const lr = o.lr !== undefined ? Number(o.lr) : ((t.learning_rate as number | undefined) ?? 1e-3);
+  if (!(lr > 0 && lr < 10)) throw new UsageError(`--lr takes a positive number below 10, found '${o.lr}'`);
+  const patch = (t.patch as [number, number] | undefined) ?? defaultPatch(graph);
+  const augment = (t.augment as Record<string, unknown> | undefined) ?? { flip: true, rotate90: true };
+  return {
+    epochs: int('epochs', o.epochs) ?? (t.epochs as number | undefined) ?? 10,
+    stepsPerEpoch: int('steps-per-epoch', o.stepsPerEpoch) ?? (t.steps_per_epoch as number | undefined) ?? Math.max(1, Math.ceil(trainCount / batch)),
+    batch,
+    patch,
+    loss: (t.loss as LossName | undefined) ?? defaultLoss(graph.activation),
+    optimizer: { name: (t.optimizer as 'adam' | 'sgd' | undefined) ?? 'adam', learningRate: lr, momentum: t.momentum as number | undefined },
+    schedule: (t.schedule as TrainSettings['schedule'] | undefined) ?? 'constant',
+    earlyStopping: t.early_stopping as number | undefined,
+    seed: int('seed', o.seed, 0) ?? (t.seed as number | undefined) ?? 0,
+    augmentation: augment,
+    maxSteps: int('max-steps', o.maxSteps),
+  };
+}
+
+async function loadData(spec: SpecValue, graph: Graph, seed: number, dir: string | undefined, valDir: string | undefined): Promise<TrainingData> {
+  if (dir === undefined) return syntheticData(seed, graph.inputChannels);
+  const valSplit = (spec.train?.val_split as number | undefined) ?? 0.2;
+  return folderData(dir, { valDir, valSplit, seed, channels: graph.inputChannels, classes: graph.classes });
+}
+
+/**
+ * `unetc train SPEC`: trains on a data folder or the built-in synthetic nuclei, writing a run
+ * folder (run.json, metrics.jsonl, best/, last/, model.onnx). Exit 0 when it finishes or stops
+ * early, 130 when interrupted (a checkpoint is written), 1 on bad input or a non-finite loss.
+ */
+export async function runTrain(io: CliIO, file: string | undefined, o: TrainOptions): Promise<number> {
+  const resumed = o.resume !== undefined ? readRunManifest(o.resume) : undefined;
+  const specFile = file ?? resumed?.spec.file;
+  if (specFile === undefined) throw new UsageError('give a spec, or --resume RUN_DIR');
+  const compiled = file !== undefined ? loadSpec(file) : { ...compileSpec({ name: resumed!.spec.file, body: resumed!.spec.text }), ok: true };
+  reportDiagnostics(io, compiled.diagnostics, 'frame');
+  if (!compiled.graph || !compiled.spec || !compiled.document) return 1;
+  const graph = compiled.graph;
+  const specText = compiled.document.source.body;
+  if (resumed && sha256(specText) !== resumed.spec.sha256 && file !== undefined) {
+    io.stderr(`note: ${file} differs from the spec the run started with; resuming with the run's own spec\n`);
+  }
+
+  const engine = await selectEngine(o.backend);
+  io.stdout(`engine: ${engine.description}, ${engine.threads} thread${engine.threads === 1 ? '' : 's'}\n`);
+  const seedForData = resumed?.settings.seed ?? int('seed', o.seed, 0) ?? (compiled.spec.train?.seed as number | undefined) ?? 0;
+  const data = await loadData(compiled.spec, graph, seedForData, resumed?.data.dir ?? o.data, resumed?.data.valDir ?? o.val);
+  if (resumed && data.fingerprint !== resumed.data.fingerprint) throw new UsageError(`the data changed since the run started (${data.source}); resume needs the same data`);
+  const settings = resumed?.settings ?? settingsFrom(compiled.spec, graph, o, data.train.length);
+  io.stdout(`data: ${data.source}: ${data.train.length} training, ${data.val.length} validation images\n`);
+  io.stdout(
+    `training: ${settings.epochs} epochs x ${settings.stepsPerEpoch} steps, batch ${settings.batch}, patch ${settings.patch[0]}x${settings.patch[1]}, ${settings.loss}, ${settings.optimizer.name} lr ${settings.optimizer.learningRate} (${settings.schedule}), seed ${settings.seed}\n`,
+  );
+
+  const runDir = o.dryRun ? mkdtempSync(join(tmpdir(), 'unetc-dry-run-')) : (o.resume ?? o.out ?? defaultRunDir(graph.name));
+  if (!o.dryRun && !resumed && existsSync(join(runDir, 'run.json'))) throw new UsageError(`${runDir} already holds a run: continue it with --resume ${runDir}, or choose another --out`);
+  const specInfo = { name: graph.name, file: specFile, text: specText };
+  if (!resumed) {
+    await writeRunManifest(runDir, makeRunManifest(specInfo, settings, { source: data.source, fingerprint: data.fingerprint, dir: o.data, valDir: o.val, valSplit: (compiled.spec.train?.val_split as number | undefined) ?? 0.2, train: data.train.length, val: data.val.length }, engine.name, engine.tf.version.tfjs));
+  }
+
+  const checkpoint = resumed ? await readTrainCheckpoint(engine.tf, join(runDir, 'last')) : undefined;
+  const model = buildModel(engine.tf, graph);
+  setWeights(model, checkpoint ? getWeights(checkpoint.model) : initialWeights(graph, settings.seed), engine.tf);
+  checkpoint?.model.dispose();
+  if (checkpoint) io.stdout(`resuming ${runDir} at step ${checkpoint.state.step} (epoch ${checkpoint.state.epoch}, best validation Dice ${checkpoint.state.bestDice.toFixed(4)})\n`);
+
+  const signal = { stop: false };
+  const onSigint = () => {
+    if (signal.stop) process.exit(130);
+    signal.stop = true;
+    io.stderr('\ninterrupt: finishing this step and writing a checkpoint (Ctrl-C again to quit at once)\n');
+  };
+  process.on('SIGINT', onSigint);
+  const progress = new Progress(io, o.tty);
+  let code = 0;
+  try {
+    const loop = trainLoop({ engine, graph, model, data, runDir, signal, settings: o.dryRun ? { ...settings, maxSteps: 1, stepsPerEpoch: 1, epochs: 1 } : settings, checkpointInfo: { spec: specInfo, seed: settings.seed, engine: engine.name }, resume: checkpoint });
+    for await (const e of loop) {
+      if (e.kind === 'step') progress.step(e);
+      else if (e.kind === 'epoch') progress.epoch(e);
+      else {
+        progress.done();
+        io.stdout(`${e.reason === 'not-finite' ? 'error: ' : ''}${e.message}\n`);
+        if (e.reason === 'interrupted') code = 130;
+        if (e.reason === 'not-finite') code = 1;
+      }
+    }
+    if (o.dryRun) {
+      io.stdout('dry run: the spec, the data and one training step and validation work; nothing was kept\n');
+      return code;
+    }
+    if (code === 0 && o.export) code = await exportBest(io, engine, graph, specText, runDir);
+    io.stdout(`run: ${runDir}\n`);
+    if (code === 130) io.stdout(`continue with: unetc train --resume ${runDir}\n`);
+    return code;
+  } finally {
+    process.off('SIGINT', onSigint);
+    model.dispose();
+    if (o.dryRun) rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+/** The best checkpoint (else the last) as a verified model.onnx in the run folder. */
+async function exportBest(io: CliIO, engine: Engine, graph: Graph, specText: string, runDir: string): Promise<number> {
+  const from = existsSync(join(runDir, 'best', 'unetc.json')) ? 'best' : 'last';
+  const { model, state } = await readTrainCheckpoint(engine.tf, join(runDir, from));
+  try {
+    const weights = getWeights(model);
+    const { exported, parity, ok } = await exportVerifiedOnnx(engine, graph, model as LayersModel, weights, { specText, inputNormalization: INPUT_NORMALIZATION, verify: true });
+    if (!ok) {
+      io.stderr(`error: the exported model does not match the trained one (${describeParity(parity)}); model.onnx not written\n`);
+      return 1;
+    }
+    await writeBytesAtomic(join(runDir, 'model.onnx'), exported.bytes);
+    io.stdout(`model: ${join(runDir, 'model.onnx')} (${from} checkpoint, epoch ${state.epoch}, validation Dice ${state.bestDice.toFixed(4)}; onnxruntime parity ${describeParity(parity)})\n`);
+    return 0;
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,147 @@
+import { Random, seedFor } from '../../compiler/backends/random.js';
+import { validSizes, type Graph } from '../../compiler/index.js';
+import {
+  applyNormalization,
+  augment,
+  formatProblems,
+  generateSample,
+  loadSample,
+  normalizationParams,
+  scanDataset,
+  type AugmentOptions,
+  type HWC,
+  type NormalizationParams,
+} from '../data/index.js';
+
+/** How inputs are normalized, recorded in run.json and the ONNX metadata (`input_normalization`). */
+export const INPUT_NORMALIZATION = 'zscore-per-image';
+
+/** One image with its mask (class ids) and the normalization computed on the whole image. */
+export interface Example {
+  readonly name: string;
+  readonly image: HWC<Float32Array>;
+  readonly mask: HWC<Uint16Array>;
+  readonly norm: NormalizationParams;
+}
+
+export interface TrainingData {
+  readonly train: readonly Example[];
+  readonly val: readonly Example[];
+  /** Where the data came from, for run.json. */
+  readonly source: string;
+  /** A hash of the data, for run.json (folders: content hashes; synthetic: the generator seed). */
+  readonly fingerprint: string;
+}
+
+/** Every problem found in the data, each naming its file: nothing trains until they are fixed. */
+export class DataProblems extends Error {
+  constructor(readonly lines: readonly string[]) {
+    super(`${lines.length} problem${lines.length === 1 ? '' : 's'} in the data`);
+  }
+}
+
+function example(name: string, image: Float32Array, mask: Uint16Array, height: number, width: number, channels: number): Example {
+  const hwc = { height, width, channels, data: image };
+  return { name, image: hwc, mask: { height, width, channels: 1, data: mask }, norm: normalizationParams(hwc, { mode: 'zscore' }) };
+}
+
+/** The built-in data: seeded synthetic fluorescence nuclei (train and validation never share a seed). */
+export function syntheticData(seed: number, channels: number, count = { train: 64, val: 16 }, size = 192): TrainingData {
+  const make = (split: string, n: number) =>
+    Array.from({ length: n }, (_, i) => {
+      const s = generateSample(seedFor(seed, `${split}:${i}`), { height: size, width: size });
+      const image = new Float32Array(size * size * channels);
+      for (let p = 0; p < size * size; p++) for (let c = 0; c < channels; c++) image[p * channels + c] = s.image[p]!;
+      return example(`synthetic-${split}-${i}`, image, Uint16Array.from(s.mask), size, size, channels);
+    });
+  return { train: make('train', count.train), val: make('val', count.val), source: `synthetic nuclei (seed ${seed}, ${count.train} + ${count.val} images of ${size}x${size})`, fingerprint: `synthetic:${seed}:${count.train}:${count.val}:${size}` };
+}
+
+async function folderExamples(dir: string, channels: number, classes: number): Promise<{ examples: Example[]; fingerprint: string }> {
+  const scan = await scanDataset(dir, { classes });
+  if (scan.problems.length > 0) throw new DataProblems(formatProblems(scan.problems));
+  const examples: Example[] = [];
+  for (const s of scan.samples) {
+    const l = await loadSample(s, channels);
+    examples.push(example(s.stem, l.image, l.mask, l.height, l.width, channels));
+  }
+  return { examples, fingerprint: scan.fingerprint };
+}
+
+/**
+ * A data folder (images/, masks/), split into train and validation by `valSplit` (seeded), or
+ * with a separate validation folder. Throws DataProblems listing every problem of both folders.
+ */
+export async function folderData(dir: string, options: { valDir?: string; valSplit: number; seed: number; channels: number; classes: number }): Promise<TrainingData> {
+  const main = await folderExamples(dir, options.channels, options.classes);
+  if (options.valDir) {
+    const val = await folderExamples(options.valDir, options.channels, options.classes);
+    return { train: main.examples, val: val.examples, source: `${dir} (validation: ${options.valDir})`, fingerprint: `${main.fingerprint}+${val.fingerprint}` };
+  }
+  // A seeded shuffle, then the last valSplit share (at least one image) validates.
+  const order = main.examples.map((e, i) => ({ e, k: new Random(seedFor(options.seed, `split:${i}`)).next() })).sort((a, b) => a.k - b.k);
+  const nVal = Math.max(1, Math.round(order.length * options.valSplit));
+  if (order.length < 2) throw new DataProblems([`${dir}: needs at least 2 images to split off a validation set (or give --val DIR)`]);
+  return {
+    train: order.slice(0, order.length - nVal).map((o) => o.e),
+    val: order.slice(order.length - nVal).map((o) => o.e),
+    source: `${dir} (${Math.round(options.valSplit * 100)}% for validation)`,
+    fingerprint: main.fingerprint,
+  };
+}
+
+/** A batch as flat NHWC arrays: normalized images and one-hot (or 0/1) targets. */
+export interface Batch {
+  readonly images: Float32Array;
+  readonly targets: Float32Array;
+  readonly shape: readonly [number, number, number];
+}
+
+/** Targets for the head: one channel of 0/1 for one class, one-hot over `classes` otherwise. */
+export function targetsOf(mask: Uint16Array, classes: number, out: Float32Array, offset: number): void {
+  for (let p = 0; p < mask.length; p++) {
+    if (classes === 1) out[offset + p] = mask[p]! > 0 ? 1 : 0;
+    else out[offset + p * classes + Math.min(mask[p]!, classes - 1)] = 1;
+  }
+}
+
+/**
+ * The batch of step `step`: examples and augmentations drawn from seeds derived from (seed,
+ * step), so a resumed run draws exactly the batches the interrupted one would have.
+ */
+export function makeBatch(data: readonly Example[], step: number, batch: number, patch: readonly [number, number], classes: number, seed: number, augmentation: AugmentOptions): Batch {
+  const [h, w] = patch;
+  const channels = data[0]!.image.channels;
+  const k = classes === 1 ? 1 : classes;
+  const images = new Float32Array(batch * h * w * channels);
+  const targets = new Float32Array(batch * h * w * k);
+  const rng = new Random(seedFor(seed, `batch:${step}`));
+  for (let b = 0; b < batch; b++) {
+    const e = data[Math.floor(rng.next() * data.length)]!;
+    const a = augment(seedFor(seed, `augment:${step}:${b}`), e.image, e.mask, { ...augmentation, patch });
+    images.set(applyNormalization(a.image, e.norm), b * h * w * channels);
+    targetsOf(a.mask.data, classes, targets, b * h * w * k);
+  }
+  return { images, targets, shape: [h, w, channels] };
+}
+
+/** The largest size the network accepts that fits in `size`, per axis (validation crops). */
+export function fittingSize(graph: Graph, height: number, width: number): [number, number] {
+  const fit = (axis: 0 | 1, s: number) => [...validSizes(graph, axis, s)].pop() ?? s;
+  return [fit(0, height), fit(1, width)];
+}
+
+/** A center crop of an example to a size the network accepts. */
+export function centerCrop(e: Example, height: number, width: number): { image: Float32Array; mask: Uint16Array } {
+  const top = (e.image.height - height) >> 1;
+  const left = (e.image.width - width) >> 1;
+  const c = e.image.channels;
+  const image = new Float32Array(height * width * c);
+  const mask = new Uint16Array(height * width);
+  for (let y = 0; y < height; y++) {
+    const src = ((top + y) * e.image.width + left) * c;
+    image.set(e.image.data.subarray(src, src + width * c), y * width * c);
+    mask.set(e.mask.data.subarray((top + y) * e.image.width + left, (top + y) * e.image.width + left + width), y * width);
+  }
+  return { image: applyNormalization({ height, width, channels: c, data: image }, e.norm), mask };
+}

@@ -1,0 +1,70 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../data/index.js';
+
+const encoder = new TextEncoder();
+import { CheckpointError, sha256, UNETC_VERSION } from '../checkpoint/index.js';
+import { INPUT_NORMALIZATION } from './data.js';
+import type { TrainSettings } from './loop.js';
+
+/** run.json: what produced a run, and what `--resume` needs to continue it. */
+export interface RunManifest {
+  readonly format: 'unetc-run';
+  readonly version: 1;
+  readonly spec: { readonly name: string; readonly file: string; readonly sha256: string; readonly text: string };
+  readonly settings: TrainSettings;
+  readonly data: { readonly source: string; readonly fingerprint: string; readonly dir?: string; readonly valDir?: string; readonly valSplit: number; readonly train: number; readonly val: number };
+  readonly engine: string;
+  readonly inputNormalization: string;
+  readonly versions: { readonly unetc: string; readonly tfjs: string };
+  readonly created: string;
+}
+
+export const RUN_FILE = 'run.json';
+
+export function makeRunManifest(
+  spec: { name: string; file: string; text: string },
+  settings: TrainSettings,
+  data: RunManifest['data'],
+  engine: string,
+  tfjsVersion: string,
+): RunManifest {
+  return {
+    format: 'unetc-run',
+    version: 1,
+    spec: { ...spec, sha256: sha256(spec.text) },
+    settings,
+    data,
+    engine,
+    inputNormalization: INPUT_NORMALIZATION,
+    versions: { unetc: UNETC_VERSION, tfjs: tfjsVersion },
+    created: new Date().toISOString(),
+  };
+}
+
+export async function writeRunManifest(dir: string, m: RunManifest): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  await writeFileAtomic(join(dir, RUN_FILE), encoder.encode(`${JSON.stringify(m, null, 2)}\n`));
+}
+
+/** Reads a run folder's run.json; every problem names the file. */
+export function readRunManifest(dir: string): RunManifest {
+  const file = join(dir, RUN_FILE);
+  if (!existsSync(file)) throw new CheckpointError(file, existsSync(dir) ? 'not a unetc run folder (no run.json)' : 'no such run folder');
+  let m: RunManifest;
+  try {
+    m = JSON.parse(readFileSync(file, 'utf8')) as RunManifest;
+  } catch (e) {
+    throw new CheckpointError(file, `invalid JSON: ${(e as Error).message}`);
+  }
+  if (m.format !== 'unetc-run' || m.version !== 1) throw new CheckpointError(file, 'not a unetc run manifest (format unetc-run, version 1)');
+  return m;
+}
+
+/** runs/<name>-<yyyymmdd-hhmmss>, unique. */
+export function defaultRunDir(name: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  let dir = join('runs', `${name}-${stamp}`);
+  for (let i = 2; existsSync(dir); i++) dir = join('runs', `${name}-${stamp}-${i}`);
+  return dir;
+}

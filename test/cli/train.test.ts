@@ -1,0 +1,121 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import type { CliIO } from '../../src/cli/io.js';
+import { generateSample, writeGray, writeMask } from '../../src/runtime/data/index.js';
+import { root } from '../helpers.js';
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: CliIO = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), color: false };
+  const code = await main(argv, io);
+  return { code, out, err };
+}
+
+const tiny = join(root, 'specs/tiny.yaml');
+const tmp = () => mkdtempSync(join(tmpdir(), 'unetc-train-'));
+const metrics = (dir: string) =>
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { epoch: number; step: number; val_dice: number });
+
+/** Starts the CLI in a child process; resolves when `ready` holds, with a handle to stop it. */
+function child(args: string[]) {
+  const p = spawn(process.execPath, ['--import', 'tsx', join(root, 'test/cli/run-cli.ts'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => p.on('exit', (code, signal) => resolve(signal === 'SIGKILL' ? -9 : code)));
+  const until = async (ready: () => boolean) => {
+    for (let i = 0; i < 600 && !ready(); i++) await new Promise((r) => setTimeout(r, 100));
+  };
+  return { p, exited, until, output: () => out };
+}
+
+describe('unetc train', () => {
+  it('trains on the built-in data and writes a complete run folder', async () => {
+    const dir = join(tmp(), 'run');
+    const r = await run('train', tiny, '--out', dir, '--epochs', '2', '--steps-per-epoch', '4');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^engine: wasm/m);
+    expect(r.out).toMatch(/epoch 2: loss [\d.]+, validation Dice [\d.]+/);
+    expect(readdirSync(dir).sort()).toEqual(['best', 'last', 'metrics.jsonl', 'model.onnx', 'run.json']);
+    expect(metrics(dir).map((m) => [m.epoch, m.step])).toEqual([
+      [1, 4],
+      [2, 8],
+    ]);
+    const manifest = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { spec: { sha256: string }; inputNormalization: string; data: { fingerprint: string } };
+    expect(manifest.inputNormalization).toBe('zscore-per-image');
+    expect(manifest.data.fingerprint).toMatch(/^synthetic:/);
+    expect(r.out).toMatch(/onnxruntime parity \S+ at/);
+  });
+
+  it('kill -9, then --resume: the run finishes and its metrics continue the same series', async () => {
+    const dir = join(tmp(), 'run');
+    const c = child(['train', tiny, '--out', dir, '--epochs', '5', '--steps-per-epoch', '3', '--no-export']);
+    await c.until(() => existsSync(join(dir, 'metrics.jsonl')) && metrics(dir).length >= 2);
+    c.p.kill('SIGKILL');
+    expect(await c.exited).toBe(-9);
+    const before = metrics(dir).length;
+    expect(before).toBeGreaterThanOrEqual(2);
+    expect(before).toBeLessThan(5);
+
+    const r = await run('train', '--resume', dir);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/resuming .* at step \d+/);
+    expect(metrics(dir).map((m) => [m.epoch, m.step])).toEqual([1, 2, 3, 4, 5].map((e) => [e, 3 * e]));
+    expect(existsSync(join(dir, 'model.onnx'))).toBe(true);
+  });
+
+  it('Ctrl-C writes a checkpoint and exits 130 with how to continue', async () => {
+    const dir = join(tmp(), 'run');
+    const c = child(['train', tiny, '--out', dir, '--epochs', '50', '--steps-per-epoch', '2', '--no-export']);
+    await c.until(() => existsSync(join(dir, 'metrics.jsonl')));
+    c.p.kill('SIGINT');
+    expect(await c.exited).toBe(130);
+    expect(c.output()).toMatch(/interrupted at step \d+/);
+    expect(c.output()).toContain(`continue with: unetc train --resume ${dir}`);
+    const state = JSON.parse(readFileSync(join(dir, 'last', 'train-state.json'), 'utf8')) as { step: number };
+    expect(state.step).toBeGreaterThan(0);
+  });
+
+  it('--dry-run checks everything and keeps nothing', async () => {
+    const cwd = tmp();
+    const r = await run('train', tiny, '--dry-run', '--out', join(cwd, 'run'));
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('dry run: the spec, the data and one training step and validation work');
+    expect(existsSync(join(cwd, 'run'))).toBe(false);
+  });
+
+  it('every data problem is reported with its file before anything trains', async () => {
+    const data = tmp();
+    mkdirSync(join(data, 'images'));
+    mkdirSync(join(data, 'masks'));
+    for (const name of ['a', 'b', 'c']) {
+      const s = generateSample(name.charCodeAt(0), { height: 64, width: 64 });
+      await writeGray(join(data, 'images', `${name}.png`), { height: 64, width: 64, data: s.image });
+      if (name !== 'b') await writeMask(join(data, 'masks', `${name}.png`), { height: 64, width: 64, data: s.mask });
+    }
+    writeFileSync(join(data, 'images', 'c.png'), readFileSync(join(data, 'images', 'c.png')).subarray(0, 40));
+    const out = join(tmp(), 'run');
+    const r = await run('train', tiny, '--data', data, '--out', out);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(join(data, 'images', 'b.png'));
+    expect(r.err).toContain(join(data, 'images', 'c.png'));
+    expect(r.err).toMatch(/nothing was trained/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('a folder that already holds a run is refused (no overwrite)', async () => {
+    const dir = join(tmp(), 'run');
+    expect((await run('train', tiny, '--out', dir, '--max-steps', '1', '--no-export')).code).toBe(0);
+    const again = await run('train', tiny, '--out', dir);
+    expect(again.code).toBe(2);
+    expect(again.err).toMatch(/already holds a run: continue it with --resume/);
+  });
+});
