@@ -102,11 +102,18 @@ describe('unetc train', () => {
       if (name !== 'b') await writeMask(join(data, 'masks', `${name}.png`), { height: 64, width: 64, data: s.mask });
     }
     writeFileSync(join(data, 'images', 'c.png'), readFileSync(join(data, 'images', 'c.png')).subarray(0, 40));
+    // d: a binary spec's mask with a value that is neither 0 nor 255.
+    const d = generateSample(7, { height: 64, width: 64 });
+    await writeGray(join(data, 'images', 'd.png'), { height: 64, width: 64, data: d.image });
+    const odd = Uint8Array.from(d.mask, (v) => v * 255);
+    odd[5] = 128;
+    await writeMask(join(data, 'masks', 'd.png'), { height: 64, width: 64, data: odd }, { binary: false });
     const out = join(tmp(), 'run');
     const r = await run('train', tiny, '--data', data, '--out', out);
     expect(r.code).toBe(1);
     expect(r.err).toContain(join(data, 'images', 'b.png'));
     expect(r.err).toContain(join(data, 'images', 'c.png'));
+    expect(r.err).toMatch(new RegExp(`${join(data, 'masks', 'd.png').replace(/[.]/g, '\\.')}: .*128`));
     expect(r.err).toMatch(/nothing was trained/);
     expect(existsSync(out)).toBe(false);
   });

@@ -39,6 +39,9 @@ export async function writeTrainCheckpoint(tf: Tf, dir: string, model: LayersMod
     if (optimizer) {
       const weights = await optimizer.getWeights();
       const { data, specs } = await tf.io.encodeWeights(weights);
+      // getWeights makes a fresh scalar for the iteration count each call (the moments are the
+      // optimizer's own variables): release it, or every checkpoint leaks a tensor.
+      for (const w of weights) if (!('trainable' in w.tensor)) w.tensor.dispose();
       await saveCheckpoint(tf, staging, model, info);
       writeFileSync(join(staging, OPTIMIZER_DATA), new Uint8Array(data));
       writeFileSync(join(staging, OPTIMIZER_SPECS), JSON.stringify(specs));
