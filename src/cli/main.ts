@@ -4,6 +4,8 @@ import { EngineError } from '../runtime/backend/index.js';
 import { runCheck } from './check.js';
 import { CompileError, runCompile } from './compile.js';
 import { runTrain, type TrainOptions } from './train.js';
+import { PREDICT_HELP, runPredict } from './predict.js';
+import { EVAL_HELP, runEval } from './eval.js';
 import { DataProblems } from '../runtime/train/data.js';
 import { runFmt } from './fmt.js';
 import { runInspect } from './inspect.js';
@@ -95,6 +97,41 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     .option('--backend <name>', 'tfjs engine: auto, gpu, node, wasm or cpu (default: $UNETC_BACKEND, else auto)')
     .action(async (file: string | undefined, o: Omit<TrainOptions, 'tty' | 'dryRun'> & { dryRun?: boolean }) => {
       code = await runTrain(io, file, { ...o, dryRun: o.dryRun === true, tty: io.tty === true });
+    });
+
+  const inference = (c: Command) =>
+    c
+      .option('--tile <N>', 'largest tile side in px (default 512)')
+      .option('--overlap <F>', 'tile overlap, a fraction from 0 to below 1 (default 0.25)')
+      .option('--threshold <T>', 'foreground threshold (one-class models; default: the model\'s)')
+      .option('--min-size <N>', 'drop connected components below N px')
+      .option('--connectivity <4|8>', 'instance connectivity (default 8)')
+      .option('--backend <name>', 'tfjs engine, for tfjs checkpoints');
+  inference(
+    program
+      .command('predict')
+      .description('write masks (and instance label maps) for images, with a run folder, a checkpoint or an .onnx file')
+      .argument('<model>', 'run folder, tfjs checkpoint folder or .onnx file')
+      .option('--input <path>', 'a PNG file or a folder of PNGs (or its images/)')
+      .option('--out <dir>', 'where the masks go')
+      .option('--instances', 'also write 16-bit instance label maps and instances.csv')
+      .option('--probabilities', 'also write probability maps'),
+  )
+    .addHelpText('after', PREDICT_HELP)
+    .action(async (m: string, o: Parameters<typeof runPredict>[2]) => {
+      code = await runPredict(io, m, o);
+    });
+  inference(
+    program
+      .command('eval')
+      .description('Dice, IoU and instance F1 of a model on a data folder (images/, masks/, optional labels/)')
+      .argument('<model>', 'run folder, tfjs checkpoint folder or .onnx file')
+      .option('--data <dir>', 'data folder')
+      .option('--out <file.csv>', 'write per-image scores as CSV'),
+  )
+    .addHelpText('after', EVAL_HELP)
+    .action(async (m: string, o: Parameters<typeof runEval>[2]) => {
+      code = await runEval(io, m, o);
     });
 
   try {

@@ -1,0 +1,95 @@
+import { basename } from 'node:path';
+import { formatProblems, scanDataset } from '../runtime/data/index.js';
+import { evalCsv, evaluateDataset, type EvalReport, type ImageEval } from '../runtime/eval/index.js';
+import type { SegmentationModel } from '../runtime/infer/index.js';
+import { UsageError, writeFileAtomic, type CliIO } from './io.js';
+import { openModel, parseInferenceFlags, reportError, type InferenceFlags } from './predict.js';
+
+/** `unetc eval` flags, as Commander gives them. */
+export interface EvalCommandOptions extends InferenceFlags {
+  readonly data?: string;
+  readonly out?: string;
+}
+
+/** Text for `--help` (added by main.ts with `addHelpText('after', ...)`). */
+export const EVAL_HELP = `
+DIR holds images/ and masks/ (and optionally labels/, 16-bit instance label maps) matched by file
+name, as for training. Every problem in it is reported before anything runs. Each image is
+predicted as \`unetc predict\` would (same --tile, --overlap, --threshold, --min-size) and scored:
+  Dice, IoU, pixel accuracy   per image; "mean per image" averages them (every image counts the
+                              same), "pooled" scores all pixels of all images as one
+  instance precision/recall/F1  when labels/ exist: a predicted component matches a true
+                              instance when their IoU is above 0.5; per image, their mean, and
+                              pooled (from the summed counts)
+Empty-mask rule: a class absent from both the mask and the prediction scores 1 (Dice and IoU),
+and an image with no true and no predicted instances has F1 1.
+--out FILE.csv writes one row per image and two summary rows, "(mean per image)" and "(pooled)".
+`;
+
+const f3 = (v: number) => v.toFixed(3);
+
+function imageLine(r: ImageEval, index: number, total: number): string {
+  const inst = r.instances ? `  F1 ${f3(r.instances.f1)} (${r.instances.matched} of ${r.instances.truth} matched, ${r.instances.predicted} predicted)` : '';
+  return `[${index + 1}/${total}] ${basename(r.image)} ${r.width}x${r.height} ${Math.round(r.ms)} ms  Dice ${f3(r.dice)}  IoU ${f3(r.iou)}${inst}\n`;
+}
+
+/** The printed summary: segmentation scores (mean and pooled), per class when several, then instances. */
+export function summaryTable(report: EvalReport, classes: number, classNames?: readonly string[]): string {
+  const pad = (s: string, n: number) => s.padEnd(n);
+  const W = 24;
+  const rows = [
+    `${pad('', W)}${pad('Dice', 9)}${pad('IoU', 9)}pixel accuracy`,
+    `${pad('mean per image', W)}${pad(f3(report.mean.dice), 9)}${pad(f3(report.mean.iou), 9)}${f3(report.mean.pixelAccuracy)}`,
+    `${pad('pooled (all pixels)', W)}${pad(f3(report.pooled.dice), 9)}${pad(f3(report.pooled.iou), 9)}${f3(report.pooled.pixelAccuracy)}`,
+  ];
+  if (classes >= 3) {
+    for (let c = 1; c < classes; c++) {
+      const name = classNames?.[c] ?? `class ${c}`;
+      rows.push(`${pad(`  ${name}`, W)}Dice ${f3(report.mean.perClass[c]!.dice)} (mean), ${f3(report.pooled.perClass[c]!.dice)} (pooled)`);
+    }
+  }
+  const inst = report.instances;
+  if (inst) {
+    const p = inst.pooled;
+    rows.push(
+      `instances (IoU > 0.5), ${inst.images} image${inst.images === 1 ? '' : 's'} with labels/:`,
+      `${pad('', W)}${pad('precision', 11)}${pad('recall', 9)}F1`,
+      `${pad('mean per image', W)}${pad(f3(inst.mean.precision), 11)}${pad(f3(inst.mean.recall), 9)}${f3(inst.mean.f1)}`,
+      `${pad('pooled (all instances)', W)}${pad(f3(p.precision), 11)}${pad(f3(p.recall), 9)}${f3(p.f1)}  (${p.matched} matched, ${p.predicted - p.matched} false positive, ${p.truth - p.matched} missed)`,
+    );
+  } else rows.push('instances: no labels/ in the data folder, so no instance F1');
+  return `${rows.join('\n')}\n`;
+}
+
+/**
+ * `unetc eval MODEL --data DIR [--out FILE.csv]`: scores the model's masks against the data
+ * set's. Exit 0, 1 (a model or data problem: every data problem is listed first), 2 (usage).
+ */
+export async function runEval(io: CliIO, modelPath: string, options: EvalCommandOptions): Promise<number> {
+  let model: SegmentationModel | undefined;
+  try {
+    if (!options.data) throw new UsageError('give the data folder with --data DIR (images/ and masks/, optionally labels/)');
+    if (options.out !== undefined && !/\.csv$/i.test(options.out)) throw new UsageError(`--out takes a .csv file, found '${options.out}'`);
+    const flags = parseInferenceFlags(options);
+    model = await openModel(io, modelPath, flags, options.backend);
+    const { classes, classNames } = model.info;
+    const scan = await scanDataset(options.data, { classes });
+    if (scan.problems.length > 0) {
+      for (const line of formatProblems(scan.problems)) io.stderr(`error: ${line}\n`);
+      io.stderr(`error: ${scan.problems.length} problem${scan.problems.length === 1 ? '' : 's'} in ${options.data}; nothing was evaluated\n`);
+      return 1;
+    }
+    const total = scan.samples.length;
+    const report = await evaluateDataset(model, scan.samples, flags, (r, i) => io.stdout(imageLine(r, i, total)));
+    io.stdout(summaryTable(report, Math.max(2, classes), classNames));
+    if (options.out !== undefined) {
+      writeFileAtomic(options.out, evalCsv(report, Math.max(2, classes), classNames));
+      io.stdout(`wrote ${options.out}\n`);
+    }
+    return 0;
+  } catch (e) {
+    return reportError(io, e);
+  } finally {
+    await model?.close();
+  }
+}

@@ -1,0 +1,212 @@
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { EngineError } from '../runtime/backend/index.js';
+import { CheckpointError } from '../runtime/checkpoint/index.js';
+import { DataError, readImage, toChannels, writeGray, writeLabels, writeMask, type HWC } from '../runtime/data/index.js';
+import {
+  areaSummary,
+  connectedComponents,
+  isBinary,
+  loadModel,
+  locateModel,
+  ModelError,
+  planTiles,
+  predictImage,
+  probabilityPlane,
+  removeSmall,
+  TilingError,
+  type SegmentationModel,
+} from '../runtime/infer/index.js';
+import { csvField } from '../runtime/eval/index.js';
+import { UsageError, writeFileAtomic, type CliIO } from './io.js';
+
+/** The flags `predict` and `eval` share, as Commander gives them (strings). */
+export interface InferenceFlags {
+  readonly tile?: string;
+  readonly overlap?: string;
+  readonly threshold?: string;
+  readonly minSize?: string;
+  readonly connectivity?: string;
+  readonly backend?: string;
+}
+
+/** `unetc predict` flags. */
+export interface PredictCommandOptions extends InferenceFlags {
+  readonly input?: string;
+  readonly out?: string;
+  readonly instances?: boolean;
+  readonly probabilities?: boolean;
+}
+
+/** Text for `--help` (the lead's main.ts adds it with `addHelpText('after', ...)`). */
+export const PREDICT_HELP = `
+MODEL is a run folder (its model.onnx is used), a .onnx file (run with onnxruntime-node), or a tfjs
+checkpoint folder (model.json, weights.bin, unetc.json; run with --backend). Images of any size
+work: they are reflection-padded to a size the network accepts, and images larger than --tile run
+as overlapping tiles blended with a cosine window.
+
+Writes, for each input PNG (a folder's *.png, or its images/ subfolder when there is one):
+  <stem>.png          mask: 0/255 for a binary model, class ids for several classes
+  <stem>_prob.png     with --probabilities: the foreground probability, 16-bit (0..65535)
+                      (models with 3+ classes: <stem>_prob_<k>.png per class k >= 1)
+  <stem>_labels.png   with --instances: 16-bit instance label map (0 background, 1..K)
+  instances.csv       with --instances: per image, the count and mean/median/min/max area
+An unreadable or corrupt PNG is reported (naming the file) and skipped; the others are still
+written, and the exit code is 1 when any image failed.
+`;
+
+const num = (flag: string, text: string, ok: (v: number) => boolean, expected: string): number => {
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v) || !ok(v)) throw new UsageError(`${flag} takes ${expected}, found '${text}'`);
+  return v;
+};
+
+/** Parsed shared flags; a UsageError (exit 2) for a malformed one. */
+export function parseInferenceFlags(o: InferenceFlags): { tile?: number; overlap?: number; threshold?: number; minSize: number; connectivity: 4 | 8 } {
+  const int = (v: number) => Number.isInteger(v);
+  return {
+    ...(o.tile === undefined ? {} : { tile: num('--tile', o.tile, (v) => int(v) && v >= 1, 'a whole number of pixels (at least 1)') }),
+    ...(o.overlap === undefined ? {} : { overlap: num('--overlap', o.overlap, (v) => v >= 0 && v < 1, 'a fraction of the tile from 0 to below 1 (e.g. 0.25)') }),
+    ...(o.threshold === undefined ? {} : { threshold: num('--threshold', o.threshold, (v) => v > 0 && v < 1, 'a probability between 0 and 1') }),
+    minSize: o.minSize === undefined ? 0 : num('--min-size', o.minSize, (v) => int(v) && v >= 0, 'a whole number of pixels'),
+    connectivity: o.connectivity === undefined ? 8 : (num('--connectivity', o.connectivity, (v) => v === 4 || v === 8, '4 or 8') as 4 | 8),
+  };
+}
+
+/** Loads the model, prints what it is and what runs it, and checks the flags that depend on it. */
+export async function openModel(io: CliIO, path: string, flags: ReturnType<typeof parseInferenceFlags>, backend: string | undefined): Promise<SegmentationModel> {
+  const where = locateModel(path);
+  if (where.note) io.stderr(`note: ${where.note}\n`);
+  const model = await loadModel(where, backend === undefined ? {} : { backend });
+  const i = model.info;
+  try {
+    io.stderr(`engine: ${model.engine}\n`);
+    const out = i.classes === 1 ? `1 class (${i.activation})` : `${i.classes} classes (${i.activation})`;
+    io.stderr(`model: ${i.path} (${i.name}: ${i.inputChannels} channel${i.inputChannels === 1 ? '' : 's'} -> ${out}, input ${i.normalization}, sizes ${i.sizes.height.text === i.sizes.width.text ? i.sizes.height.text : `${i.sizes.height.text} x ${i.sizes.width.text}`})\n`);
+    if (flags.threshold !== undefined && !isBinary(i.classes)) throw new UsageError(`--threshold applies to binary models; ${path} has ${i.classes} classes (each pixel gets the most probable one)`);
+    // A tile too small for a 'valid' network's margins fails on every image larger than one tile:
+    // say so once, up front (planning an image of two tiles and more).
+    const big = 2 * (flags.tile ?? 512) + 4 * Math.max(...i.margin) + 1;
+    planTiles(big, big, { sizes: i.sizes, margin: i.margin, ...(flags.tile === undefined ? {} : { tile: flags.tile }) });
+    return model;
+  } catch (e) {
+    await model.close();
+    throw e;
+  }
+}
+
+/** Prints an error the user can act on and returns its exit code; rethrows anything else (a bug). */
+export function reportError(io: CliIO, e: unknown): number {
+  if (e instanceof UsageError) {
+    io.stderr(`error: ${e.message}\n`);
+    return 2;
+  }
+  if (e instanceof ModelError || e instanceof DataError || e instanceof CheckpointError || e instanceof EngineError || e instanceof TilingError) {
+    io.stderr(`error: ${e.message}\n`);
+    return 1;
+  }
+  const err = e as NodeJS.ErrnoException;
+  if (err && typeof err.code === 'string' && typeof err.path === 'string') {
+    io.stderr(`error: cannot write '${err.path}': ${err.code === 'EACCES' ? 'permission denied' : err.code === 'ENOTDIR' ? 'a part of the path is not a folder' : err.message}\n`);
+    return 1;
+  }
+  throw e;
+}
+
+const IMAGE_EXT = /\.(png|tiff?|jpe?g|bmp|gif|webp)$/i;
+
+/** The PNGs to segment and the folder they are in: the file, or a folder's (its images/ when present), sorted; other images are reported. */
+function listInputs(io: CliIO, input: string): { files: string[]; dir: string } {
+  if (!existsSync(input)) throw new DataError(input, 'no such file or folder');
+  if (!statSync(input).isDirectory()) return { files: [input], dir: dirname(input) };
+  const images = join(input, 'images');
+  const dir = existsSync(images) && statSync(images).isDirectory() ? images : input;
+  const names = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile() && !e.name.startsWith('.') && IMAGE_EXT.test(e.name))
+    .map((e) => e.name)
+    .sort();
+  for (const n of names.filter((n) => !/\.png$/i.test(n))) io.stderr(`warning: ${join(dir, n)}: skipped (only PNG is read; convert it to PNG)\n`);
+  const files = names.filter((n) => /\.png$/i.test(n)).map((n) => join(dir, n));
+  if (files.length === 0) throw new DataError(dir, 'no PNG images');
+  return { files, dir };
+}
+
+const stemOf = (file: string) => basename(file, extname(file));
+
+/**
+ * `unetc predict MODEL --input DIR|FILE --out DIR`: writes a mask per image (see PREDICT_HELP).
+ * Returns the exit code: 0, 1 when a model, image or write failed, 2 for a usage error.
+ */
+export async function runPredict(io: CliIO, modelPath: string, options: PredictCommandOptions): Promise<number> {
+  let model: SegmentationModel | undefined;
+  try {
+    if (!options.input) throw new UsageError('give the images with --input DIR|FILE');
+    if (!options.out) throw new UsageError('give the output folder with --out DIR');
+    const flags = parseInferenceFlags(options);
+    const { files, dir } = listInputs(io, options.input);
+    if (resolve(dir) === resolve(options.out)) throw new UsageError(`--out ${options.out} is the input folder: the masks would overwrite the images`);
+    model = await openModel(io, modelPath, flags, options.backend);
+    if (existsSync(options.out) && !statSync(options.out).isDirectory()) throw new DataError(options.out, 'is a file; --out takes a folder');
+    mkdirSync(options.out, { recursive: true });
+    return await predictAll(io, model, files, options, flags);
+  } catch (e) {
+    return reportError(io, e);
+  } finally {
+    await model?.close();
+  }
+}
+
+async function predictAll(io: CliIO, model: SegmentationModel, files: readonly string[], options: PredictCommandOptions, flags: ReturnType<typeof parseInferenceFlags>): Promise<number> {
+  const out = options.out!;
+  const { classes, inputChannels } = model.info;
+  const csv: string[] = ['file,count,mean_area,median_area,min_area,max_area\n'];
+  const failed: string[] = [];
+  const seen = new Map<string, string>();
+  for (const [index, file] of files.entries()) {
+    const stem = stemOf(file);
+    const progress = `[${index + 1}/${files.length}] ${basename(file)}`;
+    const clash = seen.get(stem.toLowerCase());
+    if (clash !== undefined) {
+      io.stderr(`error: ${file}: same output name as ${clash} (${stem}.png); skipped\n`);
+      failed.push(file);
+      continue;
+    }
+    seen.set(stem.toLowerCase(), file);
+    let image: HWC<Float32Array>;
+    try {
+      // Read errors are per file: report, skip, go on (the exit code says something failed).
+      const png = await readImage(file);
+      image = { height: png.height, width: png.width, channels: inputChannels, data: toChannels(png, inputChannels, file) };
+    } catch (e) {
+      if (!(e instanceof DataError)) throw e;
+      io.stderr(`error: ${e.message}\n`);
+      failed.push(file);
+      continue;
+    }
+    const start = performance.now();
+    const p = await predictImage(model, image, flags);
+    const ms = performance.now() - start;
+    const { height, width } = p;
+    const found = options.instances || flags.minSize > 0 ? connectedComponents(p.classMap, height, width, flags) : undefined;
+    const mask = found && flags.minSize > 0 ? removeSmall(p.classMap, found) : p.classMap;
+    await writeMask(join(out, `${stem}.png`), { width, height, data: mask }, { binary: isBinary(classes) });
+    if (options.probabilities) {
+      const planes = isBinary(classes) ? [[`${stem}_prob.png`, probabilityPlane(p)] as const] : Array.from({ length: classes - 1 }, (_, k) => [`${stem}_prob_${k + 1}.png`, probabilityPlane(p, k + 1)] as const);
+      for (const [name, data] of planes) await writeGray(join(out, name), { width, height, data }, 16);
+    }
+    let detail = '';
+    if (options.instances && found) {
+      await writeLabels(join(out, `${stem}_labels.png`), { width, height, data: found.labels });
+      const a = areaSummary(found.components);
+      csv.push(`${csvField(basename(file))},${a.count},${a.mean.toFixed(1)},${a.median},${a.min},${a.max}\n`);
+      detail = `, ${a.count} instance${a.count === 1 ? '' : 's'}${a.count ? ` (mean area ${a.mean.toFixed(0)} px)` : ''}`;
+    }
+    io.stdout(`${progress} ${width}x${height} ${Math.round(ms)} ms${detail}\n`);
+  }
+  if (options.instances) writeFileAtomic(join(out, 'instances.csv'), csv.join(''));
+  const written = files.length - failed.length;
+  io.stdout(`wrote ${written} mask${written === 1 ? '' : 's'} to ${out}${options.instances ? ' (with label maps and instances.csv)' : ''}\n`);
+  if (failed.length === 0) return 0;
+  io.stderr(`error: ${failed.length} of ${files.length} image${files.length === 1 ? '' : 's'} were skipped (listed above); the others were written\n`);
+  return 1;
+}
