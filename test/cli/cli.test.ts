@@ -2,17 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, existsSync, rea
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import type { CliIO } from '../../src/cli/io.js';
+import { run } from './helpers.js';
 import { root } from '../helpers.js';
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIO = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), color: false };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
 
 const spec = (name: string) => join(root, 'specs', name);
 

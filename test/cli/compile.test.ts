@@ -2,8 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import type { CliIO } from '../../src/cli/io.js';
+import { run } from './helpers.js';
 import { countInitializerValues } from '../../src/compiler/backends/onnx/index.js';
 import { buildModel, setWeights } from '../../src/compiler/backends/tfjs/index.js';
 import { initialWeights } from '../../src/compiler/backends/weights.js';
@@ -11,14 +10,6 @@ import { selectEngine } from '../../src/runtime/backend/index.js';
 import { loadCheckpoint } from '../../src/runtime/checkpoint/index.js';
 import { predictTfjs, randomInput } from '../../src/runtime/verify/index.js';
 import { compileFile, root } from '../helpers.js';
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIO = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), color: false };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
 
 const spec = (name: string) => join(root, 'specs', name);
 const tmp = () => mkdtempSync(join(tmpdir(), 'unetc-compile-'));

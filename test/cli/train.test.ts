@@ -3,18 +3,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import type { CliIO } from '../../src/cli/io.js';
+import { run } from './helpers.js';
 import { generateSample, writeGray, writeMask } from '../../src/runtime/data/index.js';
 import { root } from '../helpers.js';
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIO = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), color: false };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
 
 const tiny = join(root, 'specs/tiny.yaml');
 const tmp = () => mkdtempSync(join(tmpdir(), 'unetc-train-'));

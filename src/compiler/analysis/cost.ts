@@ -1,4 +1,5 @@
-import { assertNever, type Graph, type Op } from '../ir/index.js';
+import type { Graph, Op } from '../ir/index.js';
+import { opWeights } from '../ir/weights.js';
 import type { Shape } from '../shape/index.js';
 
 /** Parameters of one op. BatchNorm's moving mean and variance are non-trainable. */
@@ -7,26 +8,16 @@ export interface ParamCount {
   readonly nonTrainable: number;
 }
 
+/** Parameters of one op, counted from the weights it has (ir/weights.ts). */
 export function opParams(op: Op, inputChannels: number): ParamCount {
-  switch (op.kind) {
-    case 'Conv':
-    case 'ConvTranspose':
-      return { trainable: op.kernel[0] * op.kernel[1] * inputChannels * op.channels + (op.bias ? op.channels : 0), nonTrainable: 0 };
-    case 'BatchNorm':
-      return { trainable: 2 * op.channels, nonTrainable: 2 * op.channels };
-    case 'Input':
-    case 'Activation':
-    case 'Dropout':
-    case 'Pool':
-    case 'Upsample':
-    case 'Concat':
-    case 'Add':
-    case 'Crop':
-    case 'Output':
-      return { trainable: 0, nonTrainable: 0 };
-    default:
-      return assertNever(op);
+  let trainable = 0;
+  let nonTrainable = 0;
+  for (const w of opWeights(op, inputChannels)) {
+    const n = w.shape.reduce((a, b) => a * b, 1);
+    if (w.trainable) trainable += n;
+    else nonTrainable += n;
   }
+  return { trainable, nonTrainable };
 }
 
 /**

@@ -1,4 +1,5 @@
-import { assertNever, type Graph, type Op } from '../ir/index.js';
+import type { Graph } from '../ir/index.js';
+import { weightSpecs } from '../ir/weights.js';
 import { Random, seedFor } from './random.js';
 
 /** A float32 tensor in tfjs (NHWC) layout. */
@@ -14,43 +15,7 @@ export interface WeightTensor {
  */
 export type WeightMap = ReadonlyMap<string, WeightTensor>;
 
-export interface WeightSpec {
-  readonly name: string;
-  readonly shape: readonly number[];
-  readonly trainable: boolean;
-}
-
-/** The weights an IR graph has, in op order (trainable and not), with their shapes. */
-export function weightSpecs(graph: Graph): WeightSpec[] {
-  const channels = new Map(graph.ops.map((op) => [op.name, op.channels]));
-  const out: WeightSpec[] = [];
-  for (const op of graph.ops) out.push(...opWeights(op, channels.get(op.inputs[0] ?? '') ?? 0));
-  return out;
-}
-
-function opWeights(op: Op, inChannels: number): WeightSpec[] {
-  const w = (suffix: string, shape: number[], trainable = true): WeightSpec => ({ name: `${op.name}/${suffix}`, shape, trainable });
-  switch (op.kind) {
-    case 'Conv':
-      return [w('kernel', [op.kernel[0], op.kernel[1], inChannels, op.channels]), ...(op.bias ? [w('bias', [op.channels])] : [])];
-    case 'ConvTranspose':
-      return [w('kernel', [op.kernel[0], op.kernel[1], op.channels, inChannels]), ...(op.bias ? [w('bias', [op.channels])] : [])];
-    case 'BatchNorm':
-      return [w('gamma', [op.channels]), w('beta', [op.channels]), w('moving_mean', [op.channels], false), w('moving_variance', [op.channels], false)];
-    case 'Input':
-    case 'Activation':
-    case 'Dropout':
-    case 'Pool':
-    case 'Upsample':
-    case 'Concat':
-    case 'Add':
-    case 'Crop':
-    case 'Output':
-      return [];
-    default:
-      return assertNever(op);
-  }
-}
+export { weightSpecs, opWeights, type WeightSpec } from '../ir/weights.js';
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 

@@ -1,0 +1,11 @@
+import type { CliIO } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
+
+/** Runs the CLI in-process with captured output. */
+export async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: CliIO = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), color: false };
+  const code = await main(argv, io);
+  return { code, out, err };
+}
