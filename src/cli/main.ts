@@ -6,6 +6,7 @@ import { CompileError, runCompile } from './compile.js';
 import { runTrain, type TrainOptions } from './train.js';
 import { PREDICT_HELP, runPredict } from './predict.js';
 import { EVAL_HELP, runEval } from './eval.js';
+import { runViz, VIZ_HELP } from './viz.js';
 import { DataProblems } from '../runtime/train/data.js';
 import { runFmt } from './fmt.js';
 import { runInspect } from './inspect.js';
@@ -97,6 +98,15 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     .option('--backend <name>', 'tfjs engine: auto, gpu, node, wasm or cpu (default: $UNETC_BACKEND, else auto)')
     .action(async (file: string | undefined, o: Omit<TrainOptions, 'tty' | 'dryRun'> & { dryRun?: boolean }) => {
       code = await runTrain(io, file, { ...o, dryRun: o.dryRun === true, tty: io.tty === true });
+    });
+
+  withDiagnostics(program.command('viz').description('architecture diagram as SVG: the U view, or a layered graph').argument('<spec>', 'spec file'))
+    .option('-o, --output <file>', 'the .svg file (- for stdout)')
+    .option('--input <HxW>', "input size (default: the spec's, or 256x256 when it fits)")
+    .option('--graph', 'the layered graph view, also for a template network')
+    .addHelpText('after', VIZ_HELP)
+    .action((file: string, o: Common & { output?: string; input?: string; graph?: boolean }) => {
+      code = runViz(io, file, { output: o.output, input: o.input, graph: o.graph === true, format: diagFormat(o) });
     });
 
   const inference = (c: Command) =>

@@ -1,0 +1,125 @@
+import type { Graph } from '../ir/index.js';
+import { inferShapes } from '../shape/index.js';
+import { drawLegend, drawTitle, legendSize, titleHeight, type LegendEntry } from './legend.js';
+import { downText, kernelText, sizeText, unetModel, unitText, type UnetModel } from './model.js';
+import { Svg, type LineStyle } from './svg.js';
+import { layoutUnet, PLUS_RADIUS, type ArrowKind, type BoxKind } from './unet-layout.js';
+
+/** The input size to draw the network at (every map's height x width follows from it). */
+export interface VizSize {
+  readonly height: number;
+  readonly width: number;
+}
+
+const MARGIN = 24;
+
+/** Colors in the spirit of the 2015 figure: blue maps and convs, red pooling, green up-sampling. */
+const BOX_STYLE: Record<BoxKind, { fill: string; stroke: string; dash?: string }> = {
+  input: { fill: '#e6e6e6', stroke: '#555555' },
+  map: { fill: '#dbe8f6', stroke: '#3b6ea5' },
+  copy: { fill: '#ffffff', stroke: '#3b6ea5', dash: '3 2' },
+  head: { fill: '#d3efe6', stroke: '#16876b' },
+  output: { fill: '#fde3c8', stroke: '#c0651a' },
+};
+
+const ARROW_STYLE: Record<ArrowKind, LineStyle> = {
+  conv: { stroke: '#2f6db5' },
+  down: { stroke: '#c0392b', width: 2 },
+  up: { stroke: '#2e8b57', width: 2 },
+  skip: { stroke: '#7f8c8d', dash: '5 3' },
+  head: { stroke: '#16876b' },
+  activation: { stroke: '#c0651a' },
+};
+
+/** The conv-unit descriptions, most common first, with the blocks each one is used in. */
+function unitGroups(model: UnetModel): { text: string; kernel: string; blocks: string[]; count: number }[] {
+  const groups = new Map<string, { text: string; kernel: string; blocks: string[]; count: number }>();
+  for (const block of [...model.encoders, model.bottleneck, ...model.decoders]) {
+    for (const u of block.units) {
+      const text = unitText(u);
+      const g = groups.get(text) ?? { text, kernel: kernelText(u.conv.kernel), blocks: [], count: 0 };
+      if (!g.blocks.includes(block.name)) g.blocks.push(block.name);
+      g.count++;
+      groups.set(text, g);
+    }
+  }
+  // Stable: Map keeps first-seen order, and sort is stable for equal counts.
+  return [...groups.values()].sort((a, b) => b.count - a.count);
+}
+
+function legendEntries(model: UnetModel, groups: ReturnType<typeof unitGroups>): LegendEntry[] {
+  const dropout = [...model.encoders, model.bottleneck, ...model.decoders].some((b) => b.units.some((u) => u.steps.includes('dropout')));
+  const entries: LegendEntry[] = [{ kind: 'box', ...BOX_STYLE.map, text: 'feature map: channels above, height x width below' }];
+  const firstSkip = model.decoders.find((d) => d.skip)?.skip;
+  if (firstSkip?.kind === 'concat') entries.push({ kind: 'box', ...BOX_STYLE.copy, text: 'copied encoder map (concatenated: skip + up channels)' });
+  groups.forEach((g, i) => {
+    const where = groups.length > 1 ? (i === 0 ? ' (other blocks)' : ` (${g.blocks.join(', ')})`) : '';
+    entries.push({ kind: 'arrow', direction: 'right', style: ARROW_STYLE.conv, text: `${g.text}${i === 0 && dropout ? ', dropout where set' : ''}${where}` });
+  });
+  const enc = model.encoders[0]!;
+  entries.push({ kind: 'arrow', direction: 'down', style: ARROW_STYLE.down, text: `${downText(enc.down)}${enc.down.kind === 'Conv' ? ' (strided conv)' : ''}: half the size` });
+  const dec = model.decoders[0]!;
+  const upText = dec.resize?.kind === 'Upsample' ? `${dec.resize.mode} upsampling x${dec.resize.scale[0]}, then conv 2x2` : 'up-conv 2x2 (transposed conv, stride 2)';
+  entries.push({ kind: 'arrow', direction: 'up', style: ARROW_STYLE.up, text: upText });
+  if (firstSkip) {
+    const how = firstSkip.kind === 'add' ? 'add (encoder map + up-sampled map)' : firstSkip.crop ? 'crop+concat (center crop of the encoder map)' : 'concat (copy of the encoder map)';
+    entries.push({ kind: 'arrow', direction: 'right', style: ARROW_STYLE.skip, text: `skip: ${how}` });
+  }
+  entries.push({ kind: 'arrow', direction: 'right', style: ARROW_STYLE.head, text: 'conv 1x1: one channel per class' });
+  if (model.activation !== 'none') entries.push({ kind: 'arrow', direction: 'right', style: ARROW_STYLE.activation, text: `${model.activation} (output activation)` });
+  if (!firstSkip) entries.push({ kind: 'note', text: 'no skip connections' });
+  return entries;
+}
+
+/** Reads the U structure and shapes, or explains why there are none. */
+function modelAt(graph: Graph, size: VizSize): UnetModel {
+  const { shapes, failure } = inferShapes(graph, size.height, size.width);
+  if (failure) throw new RangeError(`input ${size.height}x${size.width} does not fit ${graph.name}: at ${failure.op.name}, ${failure.reason} (check it with checkInputSize first)`);
+  const model = unetModel(graph, shapes);
+  if (!model) throw new RangeError(`${graph.name} is not a template U-Net (enc1..encN, bottleneck, decN..dec1): draw it with renderGraphSvg`);
+  return model;
+}
+
+/**
+ * The classic U-shaped diagram of a template network at an input size: one row of feature-map
+ * boxes per level, channels and height x width on every map, conv, pooling, up-sampling and
+ * skip arrows, the head, a title and a legend. Deterministic (same graph and size, same bytes).
+ * Throws a RangeError when the size does not fit (`checkInputSize` first) or the graph is not a
+ * template network (`isUnetGraph`).
+ */
+export function renderUnetSvg(graph: Graph, size: VizSize): string {
+  const model = modelAt(graph, size);
+  const groups = unitGroups(model);
+  const input = model.input.shape;
+  const out = model.output.shape;
+  const lines = [
+    `U-Net, depth ${model.encoders.length}: input ${sizeText(input)}x${input.c} \u2192 output ${sizeText(out)}x${out.c}${model.activation !== 'none' ? ` (${model.activation})` : ''}`,
+    ...(graph.description ? [graph.description] : []),
+  ];
+  const top = MARGIN + titleHeight(lines) + 36;
+  const scene = layoutUnet(model, MARGIN, top, groups[0]?.kernel ?? '');
+  const entries = legendEntries(model, groups);
+
+  const svg = new Svg();
+  const titleWidth = drawTitle(svg, MARGIN, MARGIN, graph.name, lines);
+  const contentWidth = Math.max(scene.right - MARGIN, titleWidth);
+  const legend = legendSize(entries, contentWidth);
+  const width = MARGIN + Math.max(contentWidth, legend.width) + MARGIN;
+  const legendTop = scene.bottom + 18;
+  for (const a of scene.arrows) svg.arrow(a.points, ARROW_STYLE[a.kind]);
+  for (const p of scene.plus) svg.plus(p.x, p.y, PLUS_RADIUS, ARROW_STYLE.skip.stroke);
+  for (const b of scene.boxes) {
+    const s = BOX_STYLE[b.kind];
+    const shape = b.box.shape;
+    svg.rect(b.x, b.y, b.w, b.h, s.fill, s.stroke, { ...(s.dash !== undefined ? { dash: s.dash } : {}), tooltip: `${b.box.op}: ${sizeText(shape)}x${shape.c}` });
+  }
+  for (const t of scene.labels) svg.text(t.x, t.y, t.text, { size: t.size, anchor: t.anchor, fill: t.size < 10 ? '#444444' : '#1a1a1a' });
+  drawLegend(svg, MARGIN, legendTop, entries, Math.max(contentWidth, legend.width));
+  return svg.toString(width, legendTop + legend.height + MARGIN, `${graph.name}: U-Net diagram`);
+}
+
+/** Whether `renderUnetSvg` can draw this graph (a template network's op names). */
+export function isUnetGraph(graph: Graph, size: VizSize): boolean {
+  const { shapes, failure } = inferShapes(graph, size.height, size.width);
+  return !failure && unetModel(graph, shapes) !== undefined;
+}
