@@ -15,6 +15,7 @@ import { trainLoop, type TrainSettings } from '../runtime/train/loop.js';
 import { defaultRunDir, makeRunManifest, readRunManifest, writeRunManifest } from '../runtime/train/run.js';
 import { readTrainCheckpoint } from '../runtime/train/state.js';
 import { Progress } from './progress.js';
+import { buildRunReport } from '../runtime/report/index.js';
 import { reportDiagnostics, UsageError, type CliIO } from './io.js';
 import { loadSpec } from './load.js';
 
@@ -143,6 +144,14 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
       return code;
     }
     if (code === 0 && o.export) code = await exportBest(io, engine, graph, specText, runDir);
+    if (code === 0 || code === 130) {
+      // The report is a convenience: a failure to write it never fails the run.
+      try {
+        io.stdout(`report: ${await buildRunReport(runDir, { examples: data.val })}\n`);
+      } catch (e) {
+        io.stderr(`warning: no report.html: ${(e as Error).message}\n`);
+      }
+    }
     io.stdout(`run: ${runDir}\n`);
     if (code === 130) io.stdout(`continue with: unetc train --resume ${runDir}\n`);
     return code;

@@ -1,0 +1,85 @@
+/** Writing report.html: from what the train command holds, or from a run folder on disk. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { compileSpec, type Graph } from '../../compiler/index.js';
+import { writeFileAtomic } from '../data/index.js';
+import type { Example } from '../train/data.js';
+import { readRunManifest, type RunManifest } from '../train/run.js';
+import { readMetrics, type EpochMetrics } from './metrics.js';
+import { samplePanels, type ReportSample } from './overlay.js';
+import { renderRunReport } from './render.js';
+import { predictSamples, REPORT_SAMPLES, validationExamples } from './samples.js';
+
+export const REPORT_FILE = 'report.html';
+
+/** Everything a report needs, as the train command has it at the end of a run. */
+export interface RunReportInput {
+  /** The run folder; report.html is written into it. */
+  readonly runDir: string;
+  readonly graph: Graph;
+  readonly specText: string;
+  /** run.json's contents. */
+  readonly manifest: RunManifest;
+  /** metrics.jsonl's lines (`readMetrics(runDir)`). */
+  readonly metrics: readonly EpochMetrics[];
+  /** Validation images with true and predicted class maps (up to 8 are shown). */
+  readonly samples: readonly ReportSample[];
+  /** Shown instead of the images when there are none (why). */
+  readonly samplesNote?: string;
+  /** When the report was made (default: now). */
+  readonly generated?: Date;
+}
+
+/** Renders report.html and writes it atomically into the run folder; returns its path. */
+export async function writeRunReport(input: RunReportInput): Promise<string> {
+  const samples = input.samples.slice(0, REPORT_SAMPLES).map((s) => samplePanels(s, input.graph.classes));
+  const html = renderRunReport({ ...input, samples });
+  const file = join(input.runDir, REPORT_FILE);
+  await writeFileAtomic(file, new TextEncoder().encode(html));
+  return file;
+}
+
+export interface BuildReportOptions {
+  /** The validation examples, when the caller has them loaded (else read or regenerated from run.json). */
+  readonly examples?: readonly Example[];
+  /** The model to predict with (default: the run folder: model.onnx, else best/). */
+  readonly model?: string;
+  readonly generated?: Date;
+}
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * report.html for an existing run folder: run.json, metrics.jsonl, and validation images
+ * segmented by the run's model. A run without a model yet, or whose data folder has gone, still
+ * gets a report, with a note in place of the images. Throws when run.json is missing or its spec
+ * no longer compiles.
+ */
+export async function buildRunReport(runDir: string, options: BuildReportOptions = {}): Promise<string> {
+  const manifest = readRunManifest(runDir);
+  const compiled = compileSpec({ name: manifest.spec.file, body: manifest.spec.text });
+  if (!compiled.graph) throw new Error(`${join(runDir, 'run.json')}: the run's spec does not compile (${compiled.diagnostics[0]?.message ?? 'unknown error'})`);
+  const graph = compiled.graph;
+  let samples: ReportSample[] = [];
+  let samplesNote: string | undefined;
+  const model = options.model ?? runDir;
+  try {
+    if (options.model === undefined && !existsSync(join(runDir, 'model.onnx')) && !existsSync(join(runDir, 'best', 'unetc.json'))) {
+      throw new Error('no model yet (the run folder has neither model.onnx nor a best/ checkpoint)');
+    }
+    const examples = options.examples ?? (await validationExamples(manifest, graph, REPORT_SAMPLES));
+    samples = await predictSamples(model, examples);
+  } catch (error) {
+    samplesNote = `no validation images: ${messageOf(error)}`;
+  }
+  return writeRunReport({
+    runDir,
+    graph,
+    specText: manifest.spec.text,
+    manifest,
+    metrics: readMetrics(runDir),
+    samples,
+    ...(samplesNote !== undefined ? { samplesNote } : {}),
+    ...(options.generated ? { generated: options.generated } : {}),
+  });
+}
