@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { registerWasmTrainingKernels } from './wasm/index.js';
+import { registerCpuKernelFixes, registerWasmTrainingKernels } from './wasm/index.js';
+import { initWasmWithThreads, wasmThreads, type WasmThreadsApi } from './wasm/threads.js';
 
 /** The tfjs namespace; an engine may bring its own copy (tfjs-node re-exports tfjs). */
 export type Tf = typeof import('@tensorflow/tfjs');
@@ -53,14 +54,24 @@ async function loadJs(backend: 'wasm' | 'cpu'): Promise<Engine> {
   const tf = await import('@tensorflow/tfjs');
   // Only silences tfjs' console banners (e.g. "install the node backend"): the library must not print.
   tf.env().set('PROD', true);
-  if (backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+  if (backend === 'wasm') {
+    const api = (await import('@tensorflow/tfjs-backend-wasm')) as WasmThreadsApi;
+    // tfjs starts only its single-threaded build in Node; threads.ts starts the threaded one
+    // (one thread per core up to the 8 workers emscripten preallocates; UNETC_WASM_THREADS=n
+    // asks for n, and 1 keeps the single-threaded build).
+    const wanted = Number(process.env.UNETC_WASM_THREADS ?? Math.min(8, availableParallelism()));
+    if (tf.findBackend('wasm') === null && wanted > 1) await initWasmWithThreads(tf, api, Math.floor(wanted));
+  }
   if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend did not initialize`);
   await tf.ready();
   // tfjs-backend-wasm lacks Conv2DBackpropFilter (it cannot train without it) and has a slow
   // Conv2DBackpropInput: install ours before anything runs.
   if (backend === 'wasm') registerWasmTrainingKernels(tf);
-  // In Node the wasm backend runs its single-threaded SIMD build (see shared/FACTS.md).
-  return { name: backend, tf, threads: 1, description: backend === 'wasm' ? 'wasm (tfjs WebAssembly, SIMD, 1 thread)' : 'cpu (tfjs pure JavaScript, slow)' };
+  // The cpu backend is always present (the fallback, and the wasm tests' reference): fix it too.
+  registerCpuKernelFixes(tf);
+  const threads = backend === 'wasm' ? wasmThreads(tf) : 1;
+  const plural = threads === 1 ? 'thread' : 'threads';
+  return { name: backend, tf, threads, description: backend === 'wasm' ? `wasm (tfjs WebAssembly, SIMD, ${threads} ${plural})` : 'cpu (tfjs pure JavaScript, slow)' };
 }
 
 const loaders: Record<EngineName, Loader> = {

@@ -162,6 +162,51 @@ describe('wasm Tile matches the cpu backend', () => {
   });
 });
 
+describe('ResizeNearestNeighborGrad (wasm and the fixed cpu kernel) is the transpose of the forward resize', () => {
+  // [batch, height, width, channels, out height, out width, alignCorners, halfPixelCenters]
+  const cases: [number, number, number, number, number, number, boolean, boolean][] = [
+    [2, 8, 8, 3, 16, 16, false, false], // UpSampling2D x2, where the two backends disagreed
+    [3, 5, 7, 2, 10, 21, false, false],
+    [2, 5, 7, 4, 12, 9, false, false],
+    [2, 6, 6, 2, 13, 11, true, false],
+    [2, 6, 5, 3, 11, 12, false, true],
+    [2, 9, 8, 2, 4, 3, false, true],
+  ];
+  it.each(cases)('x[%i,%i,%i,%i] -> %ix%i alignCorners %s halfPixelCenters %s', (n, h, w, c, oh, ow, corners, half) => {
+    const dy = normal(n * oh * ow * c, 41);
+    // Reference from the forward kernel alone: resize an image of pixel numbers to learn which
+    // input pixel each output pixel copies, then add each dy pixel into that one.
+    const source = on(tf, 'cpu', () => tf.image.resizeNearestNeighbor(tf.tensor4d(Float32Array.from({ length: n * h * w }, (_, i) => i), [n, h, w, 1]), [oh, ow], corners, half));
+    const reference = (g: Float32Array) => {
+      const dx = new Float32Array(n * h * w * c);
+      source.forEach((from, o) => {
+        for (let ch = 0; ch < c; ch++) dx[from * c + ch] = dx[from * c + ch]! + g[o * c + ch]!;
+      });
+      return dx;
+    };
+    const f = () => tf.grad((t: Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t as never, [oh, ow], corners, half), tf.tensor4d(dy, [n, oh, ow, c]))))(tf.tensor4d(new Float32Array(n * h * w * c), [n, h, w, c]));
+    for (const backend of ['wasm', 'cpu'] as const) {
+      const ours = on(tf, backend, f);
+      expect(relError(ours, reference(dy))).toBeLessThan(1e-6);
+      expect(relError(ours, reference(perturbed(dy, 6)))).toBeGreaterThan(TOLERANCE);
+    }
+  });
+
+  it('gives each input pixel the sum of its 2x2 block of dy for a 2x upsampling (by hand)', () => {
+    const [n, h, w, c] = [2, 3, 4, 2];
+    const dy = normal(n * 2 * h * 2 * w * c, 42);
+    const dx = on(tf, 'wasm', () => tf.grad((t: Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t as never, [2 * h, 2 * w]), tf.tensor4d(dy, [n, 2 * h, 2 * w, c]))))(tf.zeros([n, h, w, c])));
+    const at = (b: number, y: number, x: number, ch: number) => dy[((b * 2 * h + y) * 2 * w + x) * c + ch]!;
+    for (let b = 0; b < n; b++)
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++)
+          for (let ch = 0; ch < c; ch++) {
+            const block = at(b, 2 * y, 2 * x, ch) + at(b, 2 * y, 2 * x + 1, ch) + at(b, 2 * y + 1, 2 * x, ch) + at(b, 2 * y + 1, 2 * x + 1, ch);
+            expect(dx[((b * h + y) * w + x) * c + ch]).toBeCloseTo(block, 5);
+          }
+  });
+});
+
 describe('registerWasmTrainingKernels', () => {
   it('is idempotent: a second call keeps the registered kernels', () => {
     const before = wasmTrainingKernels.map((k) => tf.getKernel(k, 'wasm')?.kernelFunc);

@@ -7,17 +7,21 @@ import type { Tf } from '../engine.js';
  * float32 tensor is one malloc'ed block of the wasm heap, found through `dataIdMap`.
  */
 export interface WasmBackend {
-  readonly wasm: { readonly HEAPU8: Uint8Array };
+  readonly wasm: { readonly HEAPU8: Uint8Array; readonly wasmMemory?: { readonly buffer: ArrayBufferLike } };
   readonly dataIdMap: { get(dataId: DataId): { readonly memoryOffset: number } | undefined };
   /** Allocates a tensor on the wasm heap (uninitialized unless `values` is given). */
   makeOutput(shape: readonly number[], dtype: 'float32' | 'int32', memoryOffset?: number, values?: Float32Array): TensorInfo;
   disposeData(dataId: DataId, force?: boolean): boolean;
+  /** One more reference to a tensor's data (how the built-in Reshape shares it). */
+  incRef(dataId: DataId): void;
 }
 
 /** The float32 elements of the whole wasm heap. */
 export function heapF32(backend: WasmBackend): Float32Array {
-  // Re-read on every call: a malloc that grows the memory replaces the ArrayBuffer.
-  const buf = backend.wasm.HEAPU8.buffer;
+  // Re-read on every call: a malloc that grows the memory replaces the ArrayBuffer. The threaded
+  // build's memory is a SharedArrayBuffer that grows in place: its Memory object has the current
+  // length even where HEAPU8 (updated lazily by emscripten) still has the old one.
+  const buf = backend.wasm.wasmMemory?.buffer ?? backend.wasm.HEAPU8.buffer;
   return new Float32Array(buf, 0, buf.byteLength >>> 2);
 }
 
