@@ -65,5 +65,13 @@ describe('ONNX export matches the tfjs graph', () => {
   ])('negative control: %s fails the same check', async (_name, corrupt) => {
     expect(await worstParity(graphOf(numericGraph), corrupt)).toBeGreaterThan(PARITY_TOLERANCE);
   }, 60_000);
+
+  const seResidual = inlineCases.find((c) => c.name.startsWith('squeeze-excitation ratio 4'))!.yaml;
+  it.each([
+    ["squeeze-excitation's Mul turned into an Add", (m: Parameters<Parameters<typeof tamper>[1]>[0]) => void (m.graph!.node!.find((n) => n.opType === 'Mul')!.opType = 'Add')],
+    ['a residual Add turned into a Sub', (m: Parameters<Parameters<typeof tamper>[1]>[0]) => void (m.graph!.node!.find((n) => n.name === 'enc2.residual')!.opType = 'Sub')],
+  ])('negative control: %s fails the same check', async (_name, corrupt) => {
+    expect(await worstParity(graphOf(seResidual), (b) => tamper(b, corrupt))).toBeGreaterThan(PARITY_TOLERANCE);
+  }, 60_000);
 });
 

@@ -35,7 +35,7 @@ describe('unetc train', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^engine: wasm/m);
     expect(r.out).toMatch(/epoch 2: loss [\d.]+, validation Dice [\d.]+/);
-    expect(readdirSync(dir).sort()).toEqual(['best', 'last', 'metrics.jsonl', 'model.onnx', 'run.json']);
+    expect(readdirSync(dir).sort()).toEqual(['best', 'last', 'metrics.jsonl', 'model.onnx', 'report.html', 'run.json']);
     expect(metrics(dir).map((m) => [m.epoch, m.step])).toEqual([
       [1, 4],
       [2, 8],

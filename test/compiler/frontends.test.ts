@@ -46,3 +46,38 @@ describe('YAML and DSL lower to one IR', () => {
     }
   });
 });
+
+describe('residual and squeeze-excitation options in both front ends', () => {
+  const dsl = 'unet m {\n  input channels 1\n  output classes 1 sigmoid\n  depth 2\n  filters 8 16\n  block 2 x [conv 3x3 -> relu -> batchnorm] { residual true se 4 }\n  block enc1 { residual false se 2 }\n  block dec2 { residual true }\n}\n';
+  const yaml =
+    'name: m\ninput: {channels: 1}\noutput: {classes: 1, activation: sigmoid}\nnetwork:\n  depth: 2\n  filters: [8, 16]\n  block: {convs: 2, kernel: 3, order: [conv, relu, batchnorm], residual: true, se: 4}\n  blocks:\n    enc1: {residual: false, se: 2}\n    dec2: {residual: true}\n';
+
+  it('the DSL reads them as generic block properties, giving the YAML value and IR', () => {
+    const d = compileSpec({ name: 'm.unet', body: dsl });
+    expect(d.diagnostics).toEqual([]);
+    const net = (d.document!.value as { network: Record<string, unknown> }).network;
+    expect(net.block).toMatchObject({ residual: true, se: 4 });
+    expect(net.blocks).toEqual({ enc1: { residual: false, se: 2 }, dec2: { residual: true } });
+    expect(ir(d.graph)).toBe(ir(compileSpec({ name: 'm.yaml', body: yaml }).graph));
+  });
+
+  it('per-block overrides win: enc1 has SE at ratio 2 and no shortcut, enc2 both at ratio 4', () => {
+    const ops = new Map(compileSpec({ name: 'm.unet', body: dsl }).graph!.ops.map((op) => [op.name, op]));
+    expect(ops.get('enc1.se_reduce')?.channels).toBe(4);
+    expect(ops.has('enc1.residual')).toBe(false);
+    expect(ops.get('enc2.se_reduce')?.channels).toBe(4);
+    expect(ops.get('enc2.residual')?.inputs).toEqual(['enc2.se_scale', 'enc2.proj_bn']);
+    expect(ops.get('dec2.residual')?.inputs).toEqual(['dec2.se_scale', 'dec2.proj_bn']);
+  });
+
+  it.each(['dsl', 'yaml'] as const)('fmt --to %s round-trips them', (to) => {
+    const value = compileSpec({ name: 'm.unet', body: dsl }).document!.value;
+    const text = formatSpec(value, { to });
+    expect(text).toContain(to === 'dsl' ? '{ residual true se 4 }' : 'residual: true');
+    expect(ir(convert(value, to))).toBe(ir(compileSpec({ name: 'm.yaml', body: yaml }).graph));
+  });
+
+  it('negative control: without the options the IR differs', () => {
+    expect(ir(compileSpec({ name: 'm.yaml', body: yaml.replace(', residual: true, se: 4', '') }).graph)).not.toBe(ir(compileSpec({ name: 'm.yaml', body: yaml }).graph));
+  });
+});

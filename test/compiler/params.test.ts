@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { analyze, compileSpec, inferShapes } from '../../src/compiler/index.js';
-import { readSpec } from '../helpers.js';
+import { compileFile, readSpec } from '../helpers.js';
 
 /** The canonical spec with some YAML lines replaced: variants with known golden counts (shared/FACTS.md). */
 function variant(replace: Record<string, string>): string {
@@ -73,5 +73,64 @@ describe('training memory estimate', () => {
     expect(one.memory.optimizer).toBe(2 * 31_042_369 * 4);
     expect(four.memory.activations).toBe(4 * one.memory.activations);
     expect(one.memory.total).toBe(one.memory.activations + one.memory.parameters + one.memory.gradients + one.memory.optimizer);
+  });
+});
+
+/**
+ * Residual and squeeze-excitation U-Nets: the canonical counts plus what each variant adds,
+ * worked out by hand from the papers' definitions and checked against the shipped specs.
+ * Blocks (input channels -> output channels): enc1 1->64, enc2 64->128, enc3 128->256,
+ * enc4 256->512, bottleneck 512->1024, dec4 (512+512)->512, dec3 512->256, dec2 256->128,
+ * dec1 128->64 (decoders read the concatenation of skip and up-sampled maps).
+ */
+describe('residual and squeeze-excitation variants', () => {
+  const blocks: readonly (readonly [number, number])[] = [[1, 64], [64, 128], [128, 256], [256, 512], [512, 1024], [1024, 512], [512, 256], [256, 128], [128, 64]];
+
+  it('residual (He et al. 2016): a 1x1 projection (weights, bias) + BatchNorm in every block, all 9 change channels', () => {
+    // Per block: in*out weights + out biases + BatchNorm 2*out trainable (gamma, beta) + 2*out moving statistics.
+    const trainable = blocks.reduce((a, [i, o]) => a + i * o + o + 2 * o, 0);
+    const moving = blocks.reduce((a, [, o]) => a + 2 * o, 0);
+    expect([trainable, moving]).toEqual([1_401_536, 5_888]);
+    const cost = costOf(readSpec('specs/unet-residual.yaml').body);
+    expect(cost.params.total).toBe(31_054_145 + trainable + moving); // 32,461,569
+    expect(cost.params.trainable).toBe(31_042_369 + trainable); // 32,443,905
+    expect(cost.params.total).toBe(32_461_569);
+  });
+
+  it('residual, add skips: decoders keep their channels, so only the 5 encoder-side blocks project', () => {
+    const body = variant({ 'skip: concat': 'skip: add', 'bias: true': 'bias: true\n    residual: true' });
+    const base = costOf(variant({ 'skip: concat': 'skip: add' })).params.total;
+    const added = blocks.slice(0, 5).reduce((a, [i, o]) => a + i * o + o + 4 * o, 0);
+    expect(costOf(body).params.total - base).toBe(added);
+  });
+
+  it('squeeze-excitation (Hu et al. 2018, r = 16): 2*C*C/r weights + C/r + C biases per block', () => {
+    const se = blocks.reduce((a, [, c]) => a + (2 * c * c) / 16 + c / 16 + c, 0);
+    expect(se).toBe(221_240);
+    const cost = costOf(readSpec('specs/unet-se.yaml').body);
+    expect(cost.params.total).toBe(31_054_145 + se); // 31,275,385
+    expect(cost.params.trainable).toBe(31_042_369 + se);
+  });
+
+  it("squeeze-excitation's 1x1 convs run on 1x1 maps: C*C/r multiply-adds each, per image", () => {
+    const seMacs = blocks.reduce((a, [, c]) => a + (2 * c * c) / 16, 0);
+    expect(costOf(readSpec('specs/unet-se.yaml').body).macs - costOf(variant({})).macs).toBe(seMacs);
+  });
+
+  it('shapes: the squeeze is 1x1xC/r, the scale keeps the block map; a valid shortcut is cropped', () => {
+    const { shapes } = inferShapes(compileFile('specs/unet-se.yaml').graph!, 256, 256);
+    expect(shapes.get('enc2.se_pool')).toEqual({ h: 1, w: 1, c: 128 });
+    expect(shapes.get('enc2.se_reduce')).toEqual({ h: 1, w: 1, c: 8 });
+    expect(shapes.get('enc2.se_scale')).toEqual({ h: 128, w: 128, c: 128 });
+    const valid = compileSpec({ name: 'v.yaml', body: variant({ 'padding: same': 'padding: valid', 'bias: true': 'bias: true\n    residual: true', 'patch: [256, 256]': 'patch: [572, 572]' }) }).graph!;
+    const r = inferShapes(valid, 572, 572);
+    expect(r.failure).toBeUndefined();
+    expect(r.shapes.get('enc1.res_crop')).toEqual({ h: 568, w: 568, c: 1 });
+    expect(r.shapes.get('enc1.proj')).toEqual({ h: 568, w: 568, c: 64 });
+    expect(r.shapes.get('output')).toEqual({ h: 388, w: 388, c: 1 });
+  });
+
+  it('negative control: SE with another ratio gives another count', () => {
+    expect(costOf(readSpec('specs/unet-se.yaml').body.replace('se: 16', 'se: 8')).params.total).not.toBe(31_275_385);
   });
 });

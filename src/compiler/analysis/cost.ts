@@ -25,6 +25,8 @@ export function opParams(op: Op, inputChannels: number): ParamCount {
  * input channels x output channels) and transposed convolutions (input pixels x kernel area x
  * input channels x output channels). Bias adds, BatchNorm, activations, pooling, resizing and
  * merges are elementwise and not counted, as in the usual "GMACs" of papers and model zoos.
+ * Squeeze-excitation's 1x1 convs run on the pooled 1x1 map, so each counts in x out once per
+ * image; its global pooling and channel-wise multiply are elementwise (not counted).
  */
 export function opMacs(op: Op, input: Shape | undefined, output: Shape): number {
   if (op.kind === 'Conv') return output.h * output.w * op.kernel[0] * op.kernel[1] * (input?.c ?? 0) * op.channels;

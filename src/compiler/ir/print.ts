@@ -9,6 +9,8 @@ export function opAttributes(op: Op): string {
     case 'Concat':
     case 'Add':
     case 'Crop':
+    case 'GlobalAvgPool':
+    case 'Multiply':
       return '';
     case 'Conv':
     case 'ConvTranspose':

@@ -81,13 +81,26 @@ export interface CropOp extends OpBase {
   readonly kind: 'Crop';
 }
 
+/** Global average pooling over height and width: output 1x1 spatially, the input's channels (squeeze-excitation's squeeze). */
+export interface GlobalAvgPoolOp extends OpBase {
+  readonly kind: 'GlobalAvgPool';
+}
+
+/**
+ * Elementwise product of inputs[0] [H, W, C] and inputs[1], which is [H, W, C] or a per-channel
+ * [1, 1, C] broadcast over H and W (squeeze-excitation's scale). The output has inputs[0]'s shape.
+ */
+export interface MultiplyOp extends OpBase {
+  readonly kind: 'Multiply';
+}
+
 /** Marks the graph's output; carries what the exported model promises. */
 export interface OutputOp extends OpBase {
   readonly kind: 'Output';
   readonly activation: OutputActivation;
 }
 
-export type Op = InputOp | ConvOp | BatchNormOp | ActivationOp | DropoutOp | PoolOp | ConvTransposeOp | UpsampleOp | ConcatOp | AddOp | CropOp | OutputOp;
+export type Op = InputOp | ConvOp | BatchNormOp | ActivationOp | DropoutOp | PoolOp | ConvTransposeOp | UpsampleOp | ConcatOp | AddOp | CropOp | GlobalAvgPoolOp | MultiplyOp | OutputOp;
 export type OpKind = Op['kind'];
 
 /** The checked IR: an explicit DAG, ops in topological order, the first `Input` and the last `Output`. */

@@ -38,6 +38,8 @@ export function opWeights(op: Op, inChannels: number): WeightSpec[] {
     case 'Concat':
     case 'Add':
     case 'Crop':
+    case 'GlobalAvgPool':
+    case 'Multiply':
     case 'Output':
       return [];
     default:

@@ -21,7 +21,7 @@ function checkAddChannels(doc: SpecDocument, graph: Graph): Diagnostic[] {
   const channels = new Map(graph.ops.map((op) => [op.name, op.channels]));
   const out: Diagnostic[] = [];
   for (const op of graph.ops) {
-    if (op.kind !== 'Add') continue;
+    if (op.kind !== 'Add' || !op.name.endsWith('.add')) continue; // residual adds match by construction
     const [skip, up] = op.inputs.map((n) => channels.get(n) ?? 0);
     if (skip === up) continue;
     const level = op.name.split('.')[0]!;

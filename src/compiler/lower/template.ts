@@ -16,6 +16,9 @@ interface BlockSettings {
   readonly dropout: number;
   readonly dropoutAt: 'conv' | 'block';
   readonly bias: boolean;
+  readonly residual: boolean;
+  /** Squeeze-excitation's reduction ratio; 0: none. */
+  readonly se: number;
   readonly span: Span | undefined;
 }
 
@@ -37,6 +40,8 @@ function settings(doc: SpecDocument, net: NetworkSpec, name: string, filters: nu
     dropout: o.dropout ?? levelRate,
     dropoutAt: o.dropout_at ?? t.dropout_at ?? defaults.dropout_at,
     bias: o.bias ?? t.bias ?? defaults.bias,
+    residual: o.residual ?? t.residual ?? defaults.residual,
+    se: o.se ?? t.se ?? defaults.se,
     span: net.blocks?.[name] ? keySpan(doc, overridePath) : (valueSpan(doc, '/network/block') ?? valueSpan(doc, '/network')),
   };
 }
@@ -79,8 +84,44 @@ export function lowerTemplate(doc: SpecDocument, spec: SpecValue): Graph {
         }
       }
     }
+    if (s.se > 0) x = squeezeExcite(s, x);
+    if (s.residual) x = residual(s, input, x);
     if (s.dropout > 0 && s.dropoutAt === 'block') x = b.add(`${prefix}.drop`, [x], b.channels(x), s.span, { kind: 'Dropout', rate: s.dropout });
     return x;
+  };
+
+  /**
+   * Squeeze-excitation (Hu et al. 2018) of a block's output x: global average pool, 1x1 conv to
+   * max(1, floor(C / r)) and ReLU, 1x1 conv to C and sigmoid, then x times that per-channel gate.
+   * The two 1x1 convs are the paper's fully connected layers, with their biases.
+   */
+  const squeezeExcite = (s: BlockSettings, x: string): string => {
+    const c = b.channels(x);
+    const hidden = Math.max(1, Math.floor(c / s.se));
+    const n = (suffix: string) => `${s.name}.se_${suffix}`;
+    const conv1x1 = { kind: 'Conv', kernel: [1, 1], stride: [1, 1], padding: 'valid', bias: true } as const;
+    let g = b.add(n('pool'), [x], c, s.span, { kind: 'GlobalAvgPool' });
+    g = b.add(n('reduce'), [g], hidden, s.span, conv1x1);
+    g = b.add(n('relu'), [g], hidden, s.span, { kind: 'Activation', fn: 'relu', alpha: 0 });
+    g = b.add(n('expand'), [g], c, s.span, conv1x1);
+    g = b.add(n('gate'), [g], c, s.span, { kind: 'Activation', fn: 'sigmoid', alpha: 0 });
+    return b.add(n('scale'), [x, g], c, s.span, { kind: 'Multiply' });
+  };
+
+  /**
+   * The residual connection (He et al. 2016) of a block from `input` to its output x: identity
+   * when the channels agree, else a 1x1 projection (with BatchNorm when the block's order has
+   * one); under 'valid' padding the shortcut is center-cropped to x first (cropping before the
+   * 1x1 conv gives the same numbers for fewer multiply-adds).
+   */
+  const residual = (s: BlockSettings, input: string, x: string): string => {
+    let sc = input;
+    if (s.padding === 'valid') sc = b.add(`${s.name}.res_crop`, [sc, x], b.channels(sc), s.span, { kind: 'Crop' });
+    if (b.channels(sc) !== b.channels(x)) {
+      sc = b.add(`${s.name}.proj`, [sc], b.channels(x), s.span, { kind: 'Conv', kernel: [1, 1], stride: [1, 1], padding: 'valid', bias: s.bias });
+      if (s.order.includes('batchnorm')) sc = b.add(`${s.name}.proj_bn`, [sc], b.channels(x), s.span, { kind: 'BatchNorm', ...bn });
+    }
+    return b.add(`${s.name}.residual`, [x, sc], b.channels(x), s.span, { kind: 'Add' });
   };
 
   let x = b.add('input', [], spec.input.channels, valueSpan(doc, '/input'), { kind: 'Input' });

@@ -1,5 +1,5 @@
 import { assertNever, type Graph, type Op } from '../ir/index.js';
-import { convAxis, convTransposeAxis, cropAxis, mergeAxis, poolAxis, upsampleAxis, type AxisResult } from './ops.js';
+import { convAxis, convTransposeAxis, cropAxis, globalPoolAxis, mergeAxis, poolAxis, scaleAxis, upsampleAxis, type AxisResult } from './ops.js';
 
 /** One op's output: height, width, channels. */
 export interface Shape {
@@ -37,6 +37,10 @@ function opAxis(op: Op, axis: Axis, inputs: readonly number[], size: number): Ax
       return mergeAxis(inputs);
     case 'Crop':
       return cropAxis(x, inputs[1] ?? x);
+    case 'GlobalAvgPool':
+      return globalPoolAxis(x);
+    case 'Multiply':
+      return scaleAxis(x, inputs[1] ?? x);
     case 'BatchNorm':
     case 'Activation':
     case 'Dropout':

@@ -52,3 +52,13 @@ export function mergeAxis(sizes: readonly number[]): AxisResult {
 export function cropAxis(size: number, target: number): AxisResult {
   return target <= size ? ok(target) : fail(`cannot crop ${size} to a larger ${target}`);
 }
+
+/** Global pooling: any size of at least 1 becomes 1. */
+export function globalPoolAxis(size: number): AxisResult {
+  return size >= 1 ? ok(1) : fail(`${size} leaves nothing to pool`);
+}
+
+/** An elementwise product: the second input is the first's size or 1 (broadcast). */
+export function scaleAxis(size: number, other: number): AxisResult {
+  return other === size || other === 1 ? ok(size) : fail(`multiplies size ${size} by size ${other} (needs equal sizes or 1)`);
+}

@@ -16,6 +16,8 @@ export interface BlockTemplate {
   readonly leaky_alpha?: number;
   readonly bn_epsilon?: number;
   readonly bn_momentum?: number;
+  readonly residual?: boolean;
+  readonly se?: number;
 }
 
 export interface BlockOverride {
@@ -27,6 +29,8 @@ export interface BlockOverride {
   readonly dropout?: number;
   readonly dropout_at?: 'conv' | 'block';
   readonly bias?: boolean;
+  readonly residual?: boolean;
+  readonly se?: number;
 }
 
 export interface NetworkSpec {
@@ -86,6 +90,9 @@ export const defaults = {
   // 0.9 (PyTorch's 0.1): moving statistics settle within a few hundred steps, as short runs need;
   // Keras' 0.99 leaves them stale and validation in inference mode poor.
   bn_momentum: 0.9,
+  residual: false,
+  /** Squeeze-excitation's reduction ratio; 0: no squeeze-excitation. */
+  se: 0,
   growth: 2,
   down: 'maxpool',
   up: 'transpose',

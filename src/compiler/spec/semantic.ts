@@ -1,6 +1,6 @@
 import { Codes, error, warning, type Diagnostic } from '../diagnostics/index.js';
 import { keySpan, pointer, valueSpan, type SpecDocument } from './document.js';
-import { activationSteps, blockNames, defaults, outputActivation, type BlockOverride, type BlockTemplate, type SpecValue, type Step } from './model.js';
+import { activationSteps, blockNames, bottleneckFilters, defaults, levelFilters, outputActivation, type BlockOverride, type BlockTemplate, type SpecValue, type Step } from './model.js';
 
 /**
  * Rules across fields that a JSON Schema cannot say well: network vs graph, filters vs depth,
@@ -79,6 +79,36 @@ function checkNetwork(doc: SpecDocument, spec: SpecValue, out: Diagnostic[]): vo
       continue;
     }
     checkBlock(doc, path, { ...template, ...override }, out, override);
+  }
+  checkSeRatio(doc, spec, out);
+}
+
+/**
+ * A squeeze-excitation ratio above a block's channels squeezes it to a single channel (the
+ * max(1, floor(C / r)) floor): legal, but rarely meant. One warning per place that sets the ratio.
+ */
+function checkSeRatio(doc: SpecDocument, spec: SpecValue, out: Diagnostic[]): void {
+  const net = spec.network!;
+  const filters = levelFilters(net);
+  const names = blockNames(net.depth);
+  const byPath = new Map<string, { ratio: number; blocks: string[]; channels: number[] }>();
+  for (const name of names) {
+    const o = net.blocks?.[name];
+    const ratio = o?.se ?? net.block?.se ?? defaults.se;
+    const level = name === 'bottleneck' ? -1 : Number(name.slice(3)) - 1;
+    const channels = o?.filters ?? (level < 0 ? bottleneckFilters(net) : (filters[level] ?? 1));
+    if (ratio <= channels) continue;
+    const path = o?.se !== undefined ? pointer(['network', 'blocks', name, 'se']) : '/network/block/se';
+    const entry = byPath.get(path) ?? { ratio, blocks: [], channels: [] };
+    entry.blocks.push(name);
+    entry.channels.push(channels);
+    byPath.set(path, entry);
+  }
+  for (const [path, { ratio, blocks, channels }] of byPath) {
+    const which = blocks.length === 1 ? `block ${blocks[0]} has ${channels[0]} channels` : `blocks ${blocks.join(', ')} have ${Math.min(...channels) === Math.max(...channels) ? channels[0] : `${Math.min(...channels)} to ${Math.max(...channels)}`} channels`;
+    out.push(warning(Codes.seRatio, `squeeze-excitation ratio ${ratio} is larger than the channels it squeezes: ${which}, so the squeeze keeps 1 channel`, valueSpan(doc, path), [
+      'the paper uses 16 on 64 or more channels; use a smaller ratio for narrow blocks',
+    ]));
   }
 }
 

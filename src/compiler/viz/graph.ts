@@ -19,9 +19,9 @@ type Family = 'input' | 'conv' | 'down' | 'up' | 'merge' | 'pointwise' | 'output
 const FAMILY_STYLE: Record<Family, { fill: string; stroke: string; text: string }> = {
   input: { fill: '#e6e6e6', stroke: '#555555', text: 'input' },
   conv: { fill: '#dbe8f6', stroke: '#3b6ea5', text: 'convolution' },
-  down: { fill: '#f8dcd8', stroke: '#c0392b', text: 'pooling' },
+  down: { fill: '#f8dcd8', stroke: '#c0392b', text: 'pooling, global pooling' },
   up: { fill: '#d8efe0', stroke: '#2e8b57', text: 'transposed conv, upsampling' },
-  merge: { fill: '#ece4f3', stroke: '#7a5a9a', text: 'concat, add, crop' },
+  merge: { fill: '#ece4f3', stroke: '#7a5a9a', text: 'concat, add, crop, multiply' },
   pointwise: { fill: '#fbf3d5', stroke: '#b08d1a', text: 'activation, BatchNorm, dropout' },
   output: { fill: '#fde3c8', stroke: '#c0651a', text: 'output' },
 };
@@ -33,6 +33,7 @@ function family(op: Op): Family {
     case 'Conv':
       return 'conv';
     case 'Pool':
+    case 'GlobalAvgPool':
       return 'down';
     case 'ConvTranspose':
     case 'Upsample':
@@ -40,6 +41,7 @@ function family(op: Op): Family {
     case 'Concat':
     case 'Add':
     case 'Crop':
+    case 'Multiply':
       return 'merge';
     case 'BatchNorm':
     case 'Activation':
@@ -78,6 +80,10 @@ export function opText(op: Op): string {
       return 'add';
     case 'Crop':
       return 'center crop';
+    case 'GlobalAvgPool':
+      return 'global avgpool';
+    case 'Multiply':
+      return 'multiply';
     case 'Output':
       return `output (${op.activation})`;
     default:

@@ -26,6 +26,10 @@ export interface Block {
   /** enc1..encN, bottleneck, decN..dec1. */
   readonly name: string;
   readonly units: readonly ConvUnit[];
+  /** Whether the block adds its input to its output (a residual block). */
+  readonly residual: boolean;
+  /** Squeeze-excitation's reduction ratio (input channels / squeezed channels); 0: none. */
+  readonly se: number;
 }
 
 export interface Encoder extends Block {
@@ -79,6 +83,8 @@ export function unetModel(graph: Graph, shapes: ReadonlyMap<string, Shape>): Une
     const units: { conv: ConvOp; box: MapBox; steps: string[] }[] = [];
     for (const op of graph.ops) {
       if (!op.name.startsWith(`${name}.`)) continue;
+      // The shortcut and squeeze-excitation ops are not conv units: the diagram tags the block instead.
+      if (/^(proj|res_|residual|se_)/.test(op.name.slice(name.length + 1))) continue;
       if (op.kind === 'Conv' && /\.conv\d+$/.test(op.name)) {
         const b = box(op.name);
         if (!b) return undefined;
@@ -89,7 +95,9 @@ export function unetModel(graph: Graph, shapes: ReadonlyMap<string, Shape>): Une
       const last = units[units.length - 1];
       if (step !== undefined && last) last.steps.push(step);
     }
-    return units.length > 0 ? { name, units } : undefined;
+    const reduce = byName.get(`${name}.se_reduce`);
+    const se = reduce && reduce.channels > 0 ? Math.round((byName.get(reduce.inputs[0] ?? '')?.channels ?? 0) / reduce.channels) : 0;
+    return units.length > 0 ? { name, units, residual: byName.get(`${name}.residual`)?.kind === 'Add', se } : undefined;
   };
 
   const input = box('input');

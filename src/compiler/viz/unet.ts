@@ -68,7 +68,21 @@ function legendEntries(model: UnetModel, groups: ReturnType<typeof unitGroups>):
   entries.push({ kind: 'arrow', direction: 'right', style: ARROW_STYLE.head, text: 'conv 1x1: one channel per class' });
   if (model.activation !== 'none') entries.push({ kind: 'arrow', direction: 'right', style: ARROW_STYLE.activation, text: `${model.activation} (output activation)` });
   if (!firstSkip) entries.push({ kind: 'note', text: 'no skip connections' });
+  const blocks = [...model.encoders, model.bottleneck, ...model.decoders];
+  const tagged = (pick: (b: (typeof blocks)[number]) => boolean) => {
+    const names = blocks.filter(pick).map((b) => b.name);
+    return names.length === blocks.length ? 'every block' : names.join(', ');
+  };
+  if (blocks.some((b) => b.residual)) entries.push({ kind: 'note', text: `res: residual blocks (input added to output, 1x1 conv where channels change) in ${tagged((b) => b.residual)}` });
+  if (blocks.some((b) => b.se > 0)) entries.push({ kind: 'note', text: `SE: squeeze-excitation after the last conv unit (ratio ${mostCommon(blocks.filter((b) => b.se > 0).map((b) => b.se))}) in ${tagged((b) => b.se > 0)}` });
   return entries;
+}
+
+/** The value that occurs most often (the first of equals). */
+function mostCommon(values: readonly number[]): number {
+  const counts = new Map<number, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts].reduce((best, e) => (e[1] > best[1] ? e : best), [0, 0])[0];
 }
 
 /** Reads the U structure and shapes, or explains why there are none. */

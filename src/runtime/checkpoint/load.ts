@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { io, LayersModel } from '@tensorflow/tfjs';
-import { bindEngine, cropLayerClass, type Tf } from '../../compiler/backends/tfjs/index.js';
+import { bindEngine, registerLayers, type Tf } from '../../compiler/backends/tfjs/index.js';
 import { CheckpointError } from './error.js';
 import { FILES, sha256, validateManifest, type CheckpointManifest } from './manifest.js';
 
@@ -40,12 +40,12 @@ export async function loadCheckpoint(tf: Tf, dir: string): Promise<Checkpoint> {
  * (no unetc.json needed). Registers the unetc layer classes in `tf` first.
  */
 export function checkpointIOHandler(tf: Tf, dir: string): io.IOHandler {
-  cropLayerClass(tf);
+  registerLayers(tf);
   return { load: async () => readArtifacts(dir) };
 }
 
 async function loadLayersModel(tf: Tf, artifacts: io.ModelArtifacts, file: string): Promise<LayersModel> {
-  cropLayerClass(tf); // so model.json's UnetcCenterCrop layers resolve
+  registerLayers(tf); // so model.json's UnetcCenterCrop and squeeze-excitation layers resolve
   try {
     const model = await tf.loadLayersModel({ load: async () => artifacts });
     bindEngine(model, tf);

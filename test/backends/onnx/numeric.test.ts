@@ -42,6 +42,11 @@ const numericCases: readonly NumericCase[] = [
   { name: 'stride-2 same conv, any size (auto_pad SAME_UPPER)', yaml: stridedGraph(), sizes: [[7, 8], [8, 7]] },
   { name: 'stride-2 same conv, fixed odd size (explicit pads)', yaml: stridedGraph(', size: [7, 9]'), sizes: [[7, 9]] },
   { name: 'folded template BatchNorms', yaml: byName('foldBn'), sizes: [[8, 8]], foldBn: true },
+  { name: 'residual projections with BatchNorm', yaml: byName('residual, same, projections'), sizes: [[8, 12]] },
+  { name: 'residual, valid, cropped shortcuts', yaml: byName('residual, valid, cropped'), sizes: 'valid' },
+  { name: 'residual, valid, kernel 2 (odd shortcut crop)', yaml: byName('residual, valid, kernel 2'), sizes: 'valid' },
+  { name: 'squeeze-excitation', yaml: byName('squeeze-excitation ratio 2'), sizes: [[8, 4]] },
+  { name: 'squeeze-excitation and residual, valid', yaml: byName('squeeze-excitation ratio 4'), sizes: 'valid' },
 ];
 
 describe('ONNX numbers match a plain NCHW reference (max |diff| / max |ref| < 1e-5)', () => {

@@ -173,6 +173,21 @@ function evalOp(op: Op, ins: readonly T[], weights: WeightMap): T {
       return { ...x, d: x.d.map((_, i) => ins.reduce((a, t) => a + t.d[i]!, 0)) };
     case 'Crop':
       return crop(x, ins[1]!);
+    case 'GlobalAvgPool': {
+      const y = make(x.c, 1, 1);
+      const hw = x.h * x.w;
+      for (let c = 0; c < x.c; c++) {
+        let sum = 0;
+        for (let p = 0; p < hw; p++) sum += x.d[c * hw + p]!;
+        y.d[c] = sum / hw;
+      }
+      return y;
+    }
+    case 'Multiply': {
+      const s = ins[1]!;
+      const hw = x.h * x.w;
+      return { ...x, d: x.d.map((v, i) => v * (s.h === 1 && s.w === 1 ? s.d[Math.floor(i / hw)]! : s.d[i]!)) };
+    }
     default:
       return assertNever(op);
   }

@@ -48,6 +48,16 @@ export const inlineCases: readonly InlineCase[] = [
   { name: 'explicit graph (conv, BN, crop, transpose)', yaml: numericGraph },
   { name: 'opset 17', yaml: template('opset17', { network: '  up: bilinear\n' }), opset: 17 },
   { name: 'foldBn', yaml: template('fold-bn', { block: ', order: [conv, batchnorm, relu]' }), foldBn: true },
+  // Residual blocks: with concat skips every block changes channels (1x1 projection + BatchNorm);
+  // with add skips the decoders keep them (identity shortcuts); 'valid' crops the shortcut.
+  { name: 'residual, same, projections', yaml: template('residual-proj', { block: ', residual: true' }) },
+  { name: 'residual, same, add skips (identity shortcuts in the decoder)', yaml: template('residual-identity', { block: ', residual: true', network: '  skip: add\n' }) },
+  { name: 'residual, valid, cropped shortcuts', yaml: template('residual-valid', { block: ', padding: valid, order: [conv, relu], residual: true, bias: false' }) },
+  { name: 'residual, valid, add skips (cropped identity)', yaml: template('residual-valid-id', { block: ', padding: valid, residual: true', network: '  skip: add\n' }) },
+  { name: 'residual, valid, kernel 2 (odd shortcut crop)', yaml: template('residual-k2', { block: ', kernel: 2, padding: valid, order: [conv, relu], residual: true', network: '  blocks:\n    enc1: {convs: 1}\n    dec1: {convs: 1}\n' }) },
+  { name: 'residual with folded projection BatchNorm', yaml: template('residual-fold', { block: ', order: [conv, batchnorm, relu], residual: true' }), foldBn: true },
+  { name: 'squeeze-excitation ratio 2', yaml: template('se', { block: ', se: 2' }) },
+  { name: 'squeeze-excitation ratio 4 (squeeze to 1 channel) and residual, valid', yaml: template('se-residual-valid', { block: ', padding: valid, se: 4, residual: true' }) },
 ];
 
 /**

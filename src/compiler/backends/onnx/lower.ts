@@ -2,7 +2,8 @@
  * IR ops to ONNX nodes, one function per op kind, following the tfjs -> ONNX table in
  * FACTS.md: explicit pads (never auto_pad for transposed convs, never output_shape),
  * BatchNormalization in inference mode with the layer's epsilon, Resize 'asymmetric' (tfjs
- * resizes with alignCorners = halfPixelCenters = false), Concat on channels, no Dropout.
+ * resizes with alignCorners = halfPixelCenters = false), Concat on channels, no Dropout,
+ * GlobalAveragePool and a broadcasting Mul for squeeze-excitation.
  */
 import { assertNever, type ActivationOp, type ConvOp, type ConvTransposeOp, type Graph, type Op } from '../../ir/index.js';
 import type { WeightMap } from '../weights.js';
@@ -58,6 +59,11 @@ function lowerOp(em: Emitter, ctx: LowerInputs, op: Op, byName: ReadonlyMap<stri
       return em.node(op.inputs.length === 2 ? 'Add' : 'Sum', op.inputs.map((n) => em.tensor(n)), [y], op.name);
     case 'Crop':
       return lowerCrop(em, op, y);
+    case 'GlobalAvgPool':
+      return em.node('GlobalAveragePool', [x()], [y], op.name);
+    case 'Multiply':
+      // NCHW [N, C, H, W] x [N, C, 1, 1]: ONNX's numpy-style broadcasting scales each channel.
+      return em.node('Mul', op.inputs.map((n) => em.tensor(n)), [y], op.name);
     default:
       return assertNever(op);
   }

@@ -2,6 +2,7 @@ import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs';
 import { assertNever, type Graph, type Op, type Pair } from '../../ir/index.js';
 import { cropLayerClass } from './crop.js';
 import { bindEngine, type Tf } from './engine.js';
+import { seLayerClasses } from './se.js';
 
 /** Options for buildModel. */
 export interface BuildOptions {
@@ -88,6 +89,10 @@ function applyLayers(tf: Tf, op: Exclude<Op, { kind: 'Input' | 'Output' }>, ins:
       return apply(tf.layers.add({ name }), ins);
     case 'Crop':
       return apply(new (cropLayerClass(tf))({ name }), ins);
+    case 'GlobalAvgPool':
+      return apply(new (seLayerClasses(tf).GlobalAvgPool)({ name }));
+    case 'Multiply':
+      return apply(new (seLayerClasses(tf).ChannelScale)({ name }), ins);
     default:
       return assertNever(op);
   }
