@@ -28,6 +28,13 @@ const convCases: ConvCase[] = [
   [1, 12, 13, 4, 4, [5, 5], 1, 'valid'],
   [3, 6, 6, 16, 1, [1, 1], 1, 'valid'],
   [1, 5, 5, 7, 9, [3, 3], 1, 'same'],
+  // Stride 1 on maps large enough for the filter gradient's shifted-product path (padded grid at
+  // most 1.3x the output grid): 3x3 and 5x5 'same', 'valid', an asymmetric kernel.
+  [2, 16, 16, 3, 5, [3, 3], 1, 'same'],
+  [1, 24, 20, 5, 4, [3, 3], 1, 'valid'],
+  [2, 24, 28, 6, 3, [3, 5], 1, 'same'],
+  [1, 32, 32, 2, 7, [5, 5], 1, 'same'],
+  [3, 18, 17, 9, 11, [2, 2], 1, 'same'],
 ];
 
 const label = ([n, h, w, c, o, k, s, pad]: ConvCase) => `x[${n},${h},${w},${c}] k${k.join('x')} s${s} ${pad} -> ${o}`;
