@@ -73,5 +73,13 @@ describe('ONNX export matches the tfjs graph', () => {
   ])('negative control: %s fails the same check', async (_name, corrupt) => {
     expect(await worstParity(graphOf(seResidual), (b) => tamper(b, corrupt))).toBeGreaterThan(PARITY_TOLERANCE);
   }, 60_000);
+
+  const attentionValid = inlineCases.find((c) => c.name === 'attention gates, valid padding with crops')!.yaml;
+  it.each([
+    ["an attention gate's Sigmoid dropped (Mul by the raw logits)", (m: Parameters<Parameters<typeof tamper>[1]>[0]) => void (m.graph!.node!.find((n) => n.name === 'dec1.att_sigmoid')!.opType = 'Identity')],
+    ["an attention gate's Mul turned into an Add", (m: Parameters<Parameters<typeof tamper>[1]>[0]) => void (m.graph!.node!.find((n) => n.name === 'dec2.att_scale')!.opType = 'Add')],
+  ])('negative control: %s fails the same check', async (_name, corrupt) => {
+    expect(await worstParity(graphOf(attentionValid), (b) => tamper(b, corrupt))).toBeGreaterThan(PARITY_TOLERANCE);
+  }, 60_000);
 });
 

@@ -81,3 +81,30 @@ describe('residual and squeeze-excitation options in both front ends', () => {
     expect(ir(compileSpec({ name: 'm.yaml', body: yaml.replace(', residual: true, se: 4', '') }).graph)).not.toBe(ir(compileSpec({ name: 'm.yaml', body: yaml }).graph));
   });
 });
+
+describe('attention gates in both front ends', () => {
+  const dsl = 'unet m {\n  input channels 1\n  output classes 1 sigmoid\n  depth 2\n  filters 8 16\n  skip concat\n  attention true\n}\n';
+  const yaml = 'name: m\ninput: {channels: 1}\noutput: {classes: 1, activation: sigmoid}\nnetwork:\n  depth: 2\n  filters: [8, 16]\n  skip: concat\n  attention: true\n';
+
+  it('`attention true` gives network.attention: true and the YAML IR, with a gate per decoder', () => {
+    const d = compileSpec({ name: 'm.unet', body: dsl });
+    expect(d.diagnostics).toEqual([]);
+    expect((d.document!.value as { network: Record<string, unknown> }).network.attention).toBe(true);
+    expect(ir(d.graph)).toBe(ir(compileSpec({ name: 'm.yaml', body: yaml }).graph));
+    const ops = new Map(d.graph!.ops.map((op) => [op.name, op]));
+    expect(ops.get('dec2.concat')?.inputs).toEqual(['dec2.att_scale', 'dec2.up']);
+    expect(ops.get('dec1.att_scale')?.inputs[1]).toBe('dec1.att_sigmoid');
+    expect(ops.get('dec1.att_psi')?.channels).toBe(1);
+  });
+
+  it.each(['dsl', 'yaml'] as const)('fmt --to %s round-trips it', (to) => {
+    const value = compileSpec({ name: 'm.unet', body: dsl }).document!.value;
+    expect(formatSpec(value, { to })).toContain(to === 'dsl' ? 'attention true' : 'attention: true');
+    expect(ir(convert(value, to))).toBe(ir(compileSpec({ name: 'm.yaml', body: yaml }).graph));
+  });
+
+  it('negative control: attention false gives no gates', () => {
+    const g = compileSpec({ name: 'm.unet', body: dsl.replace('attention true', 'attention false') }).graph!;
+    expect(g.ops.some((op) => op.name.includes('.att_'))).toBe(false);
+  });
+});

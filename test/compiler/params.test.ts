@@ -134,3 +134,51 @@ describe('residual and squeeze-excitation variants', () => {
     expect(costOf(readSpec('specs/unet-se.yaml').body.replace('se: 16', 'se: 8')).params.total).not.toBe(31_275_385);
   });
 });
+
+/**
+ * Attention U-Net (Oktay et al. 2018): per decoder level, with x the skip (F_l channels), g the
+ * up-sampled decoder map (F_g channels) and F_int = max(1, floor(F_l / 2)), the gate's three 1x1
+ * convs with biases hold F_l*F_int + F_int + F_g*F_int + F_int + F_int + 1 parameters.
+ */
+describe('attention gates', () => {
+  const gate = (fl: number, fg: number) => {
+    const fInt = Math.max(1, Math.floor(fl / 2));
+    return fl * fInt + fInt + fg * fInt + fInt + fInt + 1;
+  };
+
+  it('canonical levels (F_l = F_g = 64..512): 4,193 + 16,577 + 65,921 + 262,913 = 349,604 on top of 31,054,145', () => {
+    const levels = [64, 128, 256, 512].map((f) => gate(f, f));
+    expect(levels).toEqual([4_193, 16_577, 65_921, 262_913]);
+    const added = levels.reduce((a, n) => a + n, 0);
+    expect(added).toBe(349_604);
+    const cost = costOf(readSpec('specs/unet-attention.yaml').body);
+    expect(cost.params.total).toBe(31_054_145 + added); // 31,403,749
+    expect(cost.params.trainable).toBe(31_042_369 + added); // no BatchNorm in the gates
+    expect(cost.params.total).toBe(31_403_749);
+  });
+
+  it('F_l != F_g and an odd F_l: the formula per level matches the lowered convs', () => {
+    // Bottleneck 12 -> dec2.up has filters[1] = 6 = F_g; the skip enc2 overridden to 5 channels = F_l (F_int 2).
+    const body = 'name: m\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork:\n  depth: 2\n  filters: [3, 6]\n  bottleneck: 12\n  attention: true\n  blocks:\n    enc2: {filters: 5}\n';
+    const c = compileSpec({ name: 'm.yaml', body });
+    expect(c.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const ops = new Map(c.graph!.ops.map((op) => [op.name, op]));
+    expect(ops.get('dec2.att_x')?.channels).toBe(2);
+    expect(ops.get('dec1.att_x')?.channels).toBe(1); // F_l = 3: floor(3 / 2) = 1
+    expect(ops.get('dec2.att_psi')?.channels).toBe(1);
+    const base = costOf(body.replace('  attention: true\n', '')).params.total;
+    expect(costOf(body).params.total - base).toBe(gate(5, 6) + gate(3, 3));
+  });
+
+  it('shapes: the coefficients are one channel at the skip size, the scaled skip keeps its channels', () => {
+    const { shapes } = inferShapes(compileFile('specs/unet-attention.yaml').graph!, 256, 256);
+    expect(shapes.get('dec2.att_x')).toEqual({ h: 128, w: 128, c: 64 });
+    expect(shapes.get('dec2.att_sigmoid')).toEqual({ h: 128, w: 128, c: 1 });
+    expect(shapes.get('dec2.att_scale')).toEqual({ h: 128, w: 128, c: 128 });
+    expect(shapes.get('dec2.concat')).toEqual({ h: 128, w: 128, c: 256 });
+  });
+
+  it('negative control: without attention the count is the canonical one', () => {
+    expect(costOf(readSpec('specs/unet-attention.yaml').body.replace('  attention: true\n', '')).params.total).toBe(31_054_145);
+  });
+});

@@ -31,6 +31,7 @@ export const Codes = {
   multiLabel: 'W301',
   dropoutZero: 'W302',
   doubleActivation: 'W303',
+  attentionWithoutSkips: 'W306',
   seRatio: 'W304',
 
   sizeDoesNotFit: 'E401',

@@ -87,8 +87,9 @@ export interface GlobalAvgPoolOp extends OpBase {
 }
 
 /**
- * Elementwise product of inputs[0] [H, W, C] and inputs[1], which is [H, W, C] or a per-channel
- * [1, 1, C] broadcast over H and W (squeeze-excitation's scale). The output has inputs[0]'s shape.
+ * Elementwise product of inputs[0] [H, W, C] and inputs[1], which is [H, W, C], a per-channel
+ * [1, 1, C] broadcast over H and W (squeeze-excitation's scale), or a per-pixel [H, W, 1]
+ * broadcast over C (an attention gate's coefficients). The output has inputs[0]'s shape.
  */
 export interface MultiplyOp extends OpBase {
   readonly kind: 'Multiply';

@@ -145,6 +145,27 @@ export function lowerTemplate(doc: SpecDocument, spec: SpecValue): Graph {
   const skip = net.skip ?? defaults.skip;
   const upSpan = valueSpan(doc, '/network/up') ?? valueSpan(doc, '/network/depth');
   const skipSpan = valueSpan(doc, '/network/skip') ?? valueSpan(doc, '/network/depth');
+  const attention = net.attention ?? defaults.attention;
+  const attSpan = valueSpan(doc, '/network/attention') ?? skipSpan;
+  /**
+   * An additive attention gate (Oktay et al. 2018) on the skip x, gated by the decoder's
+   * up-sampled map g (already at x's size, so no resampling): F_int = max(1, floor(F_l / 2)),
+   * q = ReLU(Conv1x1(x) + Conv1x1(g)), alpha = Sigmoid(Conv1x1(q) to 1 channel), x * alpha
+   * (the 1-channel map broadcast over x's channels). All three 1x1 convs have biases.
+   */
+  const attentionGate = (name: string, x: string, g: string): string => {
+    const fl = b.channels(x);
+    const fInt = Math.max(1, Math.floor(fl / 2));
+    const n = (suffix: string) => `${name}.att_${suffix}`;
+    const conv1x1 = { kind: 'Conv', kernel: [1, 1], stride: [1, 1], padding: 'valid', bias: true } as const;
+    const ax = b.add(n('x'), [x], fInt, attSpan, conv1x1);
+    const ag = b.add(n('g'), [g], fInt, attSpan, conv1x1);
+    let q = b.add(n('add'), [ax, ag], fInt, attSpan, { kind: 'Add' });
+    q = b.add(n('relu'), [q], fInt, attSpan, { kind: 'Activation', fn: 'relu', alpha: 0 });
+    q = b.add(n('psi'), [q], 1, attSpan, conv1x1);
+    q = b.add(n('sigmoid'), [q], 1, attSpan, { kind: 'Activation', fn: 'sigmoid', alpha: 0 });
+    return b.add(n('scale'), [x, q], fl, attSpan, { kind: 'Multiply' });
+  };
   for (let level = net.depth; level >= 1; level--) {
     const s = settings(doc, net, `dec${level}`, filters[level - 1] ?? 1, level - 1);
     const name = s.name;
@@ -161,6 +182,7 @@ export function lowerTemplate(doc: SpecDocument, spec: SpecValue): Graph {
     if (skip !== 'none') {
       let from = skips[level - 1]!;
       if (anyValid) from = b.add(`${name}.crop`, [from, y], b.channels(from), skipSpan, { kind: 'Crop' });
+      if (attention) from = attentionGate(name, from, y);
       y =
         skip === 'concat'
           ? b.add(`${name}.concat`, [from, y], b.channels(from) + b.channels(y), skipSpan, { kind: 'Concat' })

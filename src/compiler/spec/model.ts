@@ -41,6 +41,8 @@ export interface NetworkSpec {
   readonly down?: 'maxpool' | 'avgpool' | 'conv';
   readonly up?: 'transpose' | 'nearest' | 'bilinear';
   readonly skip?: 'concat' | 'add' | 'none';
+  /** Attention gates (Oktay et al. 2018) on the skips. */
+  readonly attention?: boolean;
   readonly blocks?: { readonly [name: string]: BlockOverride };
 }
 
@@ -93,6 +95,8 @@ export const defaults = {
   residual: false,
   /** Squeeze-excitation's reduction ratio; 0: no squeeze-excitation. */
   se: 0,
+  /** Attention gates on the skips (Oktay et al. 2018). */
+  attention: false,
   growth: 2,
   down: 'maxpool',
   up: 'transpose',

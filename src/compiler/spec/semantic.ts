@@ -61,6 +61,9 @@ function checkNetwork(doc: SpecDocument, spec: SpecValue, out: Diagnostic[]): vo
       ]),
     );
   }
+  if (net.attention && net.skip === 'none') {
+    out.push(warning(Codes.attentionWithoutSkips, 'attention gates act on skip connections, and skip: none has none', keySpan(doc, '/network/attention')));
+  }
   const template = net.block ?? {};
   checkBlock(doc, '/network/block', template, out);
   const levels = net.depth + 1;

@@ -146,6 +146,7 @@ export type StatementCstChildren = {
   downStatement?: DownStatementCstNode[];
   upStatement?: UpStatementCstNode[];
   skipStatement?: SkipStatementCstNode[];
+  attentionStatement?: AttentionStatementCstNode[];
   trainStatement?: TrainStatementCstNode[];
   nodeStatement?: NodeStatementCstNode[];
   unknownStatement?: UnknownStatementCstNode[];
@@ -380,6 +381,16 @@ export interface SkipStatementCstNode extends CstNode {
 
 export type SkipStatementCstChildren = {
   Skip: IToken[];
+  plainValue: PlainValueCstNode[];
+};
+
+export interface AttentionStatementCstNode extends CstNode {
+  name: "attentionStatement";
+  children: AttentionStatementCstChildren;
+}
+
+export type AttentionStatementCstChildren = {
+  Attention: IToken[];
   plainValue: PlainValueCstNode[];
 };
 

@@ -43,6 +43,7 @@ export class DslParser extends BaseRules {
       { ALT: () => this.SUBRULE(this.downStatement) },
       { ALT: () => this.SUBRULE(this.upStatement) },
       { ALT: () => this.SUBRULE(this.skipStatement) },
+      { ALT: () => this.SUBRULE(this.attentionStatement) },
       { ALT: () => this.SUBRULE(this.trainStatement) },
       { ALT: () => this.SUBRULE(this.nodeStatement) },
       { ALT: () => this.SUBRULE(this.unknownStatement) },
@@ -273,6 +274,12 @@ export class DslParser extends BaseRules {
 
   skipStatement = this.RULE('skipStatement', () => {
     this.CONSUME(T.Skip);
+    this.SUBRULE(this.plainValue);
+  });
+
+  /** `attention true`: attention gates on the skips (`network.attention`). */
+  attentionStatement = this.RULE('attentionStatement', () => {
+    this.CONSUME(T.Attention);
     this.SUBRULE(this.plainValue);
   });
 

@@ -74,6 +74,7 @@ function printNetwork(net: JsonObject): string[] {
     const v = net[key];
     if (v !== undefined) out.push(`${key} ${typeof v === 'string' ? printPlainName(v) : printScalar(v)}`);
   }
+  if (net.attention !== undefined) out.push(`attention ${typeof net.attention === 'string' ? printPlainName(net.attention) : printScalar(net.attention)}`);
   if (isObject(net.blocks)) {
     const blocks = net.blocks;
     for (const name of Object.keys(blocks).sort(byBlockOrder)) {

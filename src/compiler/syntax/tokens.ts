@@ -83,6 +83,7 @@ export const Block = statement('Block', 'block');
 export const Down = statement('Down', 'down');
 export const Up = statement('Up', 'up');
 export const Skip = statement('Skip', 'skip');
+export const Attention = statement('Attention', 'attention');
 export const Train = statement('Train', 'train');
 export const Node = statement('Node', 'node');
 

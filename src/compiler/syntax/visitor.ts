@@ -55,6 +55,13 @@ const statementVisitors: StatementVisitors = {
   downStatement: (b, n) => nameStatement(b, 'down', n, n.children.Down, n.children.plainValue),
   upStatement: (b, n) => nameStatement(b, 'up', n, n.children.Up, n.children.plainValue),
   skipStatement: (b, n) => nameStatement(b, 'skip', n, n.children.Skip, n.children.plainValue),
+  attentionStatement: (b, n) => {
+    const k = tok(n.children.Attention);
+    const v = nameOf(n.children.plainValue?.[0]);
+    // true / false as booleans; any other word stays a string for the schema to report.
+    const value = v?.text === 'true' ? true : v?.text === 'false' ? false : v?.text;
+    if (k && v && value !== undefined) b.member(network(b, n, n.children.Attention), '/network', 'attention', value, b.tokenSpan(k), b.tokenSpan(v.token), "statement 'attention'");
+  },
   trainStatement: (b, n) => {
     const keyword = tok(n.children.Train);
     const obj = n.children.object?.[0];

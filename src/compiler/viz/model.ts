@@ -83,8 +83,8 @@ export function unetModel(graph: Graph, shapes: ReadonlyMap<string, Shape>): Une
     const units: { conv: ConvOp; box: MapBox; steps: string[] }[] = [];
     for (const op of graph.ops) {
       if (!op.name.startsWith(`${name}.`)) continue;
-      // The shortcut and squeeze-excitation ops are not conv units: the diagram tags the block instead.
-      if (/^(proj|res_|residual|se_)/.test(op.name.slice(name.length + 1))) continue;
+      // The shortcut, squeeze-excitation and attention-gate ops are not conv units: the diagram tags the block instead.
+      if (/^(proj|res_|residual|se_|att_)/.test(op.name.slice(name.length + 1))) continue;
       if (op.kind === 'Conv' && /\.conv\d+$/.test(op.name)) {
         const b = box(op.name);
         if (!b) return undefined;

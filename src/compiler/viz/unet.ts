@@ -74,6 +74,8 @@ function legendEntries(model: UnetModel, groups: ReturnType<typeof unitGroups>):
     return names.length === blocks.length ? 'every block' : names.join(', ');
   };
   if (blocks.some((b) => b.residual)) entries.push({ kind: 'note', text: `res: residual blocks (input added to output, 1x1 conv where channels change) in ${tagged((b) => b.residual)}` });
+  const gated = model.decoders.filter((d) => d.skip?.from.op === `${d.name}.att_scale`).map((d) => d.name);
+  if (gated.length > 0) entries.push({ kind: 'note', text: `att: attention gates (Oktay et al. 2018) scale the skips into ${gated.length === model.decoders.length ? 'every decoder' : gated.join(', ')}` });
   if (blocks.some((b) => b.se > 0)) entries.push({ kind: 'note', text: `SE: squeeze-excitation after the last conv unit (ratio ${mostCommon(blocks.filter((b) => b.se > 0).map((b) => b.se))}) in ${tagged((b) => b.se > 0)}` });
   return entries;
 }

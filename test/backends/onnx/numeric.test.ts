@@ -47,6 +47,8 @@ const numericCases: readonly NumericCase[] = [
   { name: 'residual, valid, kernel 2 (odd shortcut crop)', yaml: byName('residual, valid, kernel 2'), sizes: 'valid' },
   { name: 'squeeze-excitation', yaml: byName('squeeze-excitation ratio 2'), sizes: [[8, 4]] },
   { name: 'squeeze-excitation and residual, valid', yaml: byName('squeeze-excitation ratio 4'), sizes: 'valid' },
+  { name: 'attention gates, same', yaml: byName('attention gates, same'), sizes: [[8, 12]] },
+  { name: 'attention gates, valid padding with crops', yaml: byName('attention gates, valid'), sizes: 'valid' },
 ];
 
 describe('ONNX numbers match a plain NCHW reference (max |diff| / max |ref| < 1e-5)', () => {

@@ -186,7 +186,8 @@ function evalOp(op: Op, ins: readonly T[], weights: WeightMap): T {
     case 'Multiply': {
       const s = ins[1]!;
       const hw = x.h * x.w;
-      return { ...x, d: x.d.map((v, i) => v * (s.h === 1 && s.w === 1 ? s.d[Math.floor(i / hw)]! : s.d[i]!)) };
+      // [C, 1, 1]: one factor per channel; [1, H, W]: one per pixel (attention); else elementwise.
+      return { ...x, d: x.d.map((v, i) => v * (s.h === 1 && s.w === 1 ? s.d[Math.floor(i / hw)]! : s.c === 1 && x.c !== 1 ? s.d[i % hw]! : s.d[i]!)) };
     }
     default:
       return assertNever(op);

@@ -58,6 +58,10 @@ export const inlineCases: readonly InlineCase[] = [
   { name: 'residual with folded projection BatchNorm', yaml: template('residual-fold', { block: ', order: [conv, batchnorm, relu], residual: true' }), foldBn: true },
   { name: 'squeeze-excitation ratio 2', yaml: template('se', { block: ', se: 2' }) },
   { name: 'squeeze-excitation ratio 4 (squeeze to 1 channel) and residual, valid', yaml: template('se-residual-valid', { block: ', padding: valid, se: 4, residual: true' }) },
+  // Attention gates (Oktay et al. 2018): the skip scaled by a 1-channel map broadcast over its channels.
+  { name: 'attention gates, same', yaml: template('attention-same', { network: '  attention: true\n' }) },
+  { name: 'attention gates, valid padding with crops', yaml: template('attention-valid', { block: ', padding: valid, order: [conv, relu]', network: '  attention: true\n' }) },
+  { name: 'attention gates, add skips, bilinear', yaml: template('attention-add', { network: '  up: bilinear\n  skip: add\n  attention: true\n' }) },
 ];
 
 /**

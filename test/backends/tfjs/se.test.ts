@@ -22,6 +22,13 @@ describe('squeeze-excitation layers', () => {
     expect(Array.from(y.dataSync())).toEqual([10, 1, 30, 2, 50, 3, 70, 4]);
   });
 
+  it('UnetcChannelScale multiplies every channel of a pixel by a 1-channel map (attention gates)', () => {
+    const scale = new (seLayerClasses(tf).ChannelScale)({ name: 'scale_att' });
+    const y = scale.apply([tf.tensor([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 2, 2]), tf.tensor([10, 0.5, 0, 1], [1, 2, 2, 1])]) as tf.Tensor;
+    expect(y.shape).toEqual([1, 2, 2, 2]);
+    expect(Array.from(y.dataSync())).toEqual([10, 20, 1.5, 2, 0, 0, 7, 8]);
+  });
+
   it('both work with unknown H and W at build time', () => {
     const x = tf.input({ shape: [null, null, 3] });
     const { GlobalAvgPool, ChannelScale } = seLayerClasses(tf);

@@ -11,7 +11,7 @@ type LayerClass = new (args: { name: string }) => InstanceType<Tf['layers']['Lay
 export interface SeLayerClasses {
   /** IR `GlobalAvgPool`: mean over H and W, keeping them as 1 ([N, 1, 1, C]). */
   readonly GlobalAvgPool: LayerClass;
-  /** IR `Multiply`: inputs[0] [N, H, W, C] times inputs[1] [N, H, W, C] or [N, 1, 1, C] (broadcast). */
+  /** IR `Multiply`: inputs[0] [N, H, W, C] times inputs[1] [N, H, W, C], [N, 1, 1, C] or [N, H, W, 1] (broadcast). */
   readonly ChannelScale: LayerClass;
 }
 
