@@ -1,34 +1,23 @@
 /** Writing report.html: from what the train command holds, or from a run folder on disk. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { compileSpec, type Graph } from '../../compiler/index.js';
+import { compileSpec } from '../../compiler/index.js';
 import { writeFileAtomic } from '../data/index.js';
 import type { Example } from '../train/data.js';
-import { readRunManifest, type RunManifest } from '../train/run.js';
-import { readMetrics, type EpochMetrics } from './metrics.js';
+import { readRunManifest } from '../train/run.js';
+import { readMetrics } from './metrics.js';
 import { samplePanels, type ReportSample } from './overlay.js';
-import { renderRunReport } from './render.js';
+import { renderRunReport, type ReportPage } from './render.js';
 import { predictSamples, REPORT_SAMPLES, validationExamples } from './samples.js';
 
 export const REPORT_FILE = 'report.html';
 
-/** Everything a report needs, as the train command has it at the end of a run. */
-export interface RunReportInput {
-  /** The run folder; report.html is written into it. */
-  readonly runDir: string;
-  readonly graph: Graph;
-  readonly specText: string;
-  /** run.json's contents. */
-  readonly manifest: RunManifest;
-  /** metrics.jsonl's lines (`readMetrics(runDir)`). */
-  readonly metrics: readonly EpochMetrics[];
-  /** Validation images with true and predicted class maps (up to 8 are shown). */
-  readonly samples: readonly ReportSample[];
-  /** Shown instead of the images when there are none (why). */
-  readonly samplesNote?: string;
-  /** When the report was made (default: now). */
-  readonly generated?: Date;
-}
+/**
+ * Everything a report needs, as the train command has it at the end of a run: the page's
+ * contents (run folder, graph, spec text, run.json, metrics.jsonl lines, a note when there are no
+ * images), with validation images as true and predicted class maps (up to 8 are shown).
+ */
+export type RunReportInput = Omit<ReportPage, 'samples'> & { readonly samples: readonly ReportSample[] };
 
 /** Renders report.html and writes it atomically into the run folder; returns its path. */
 export async function writeRunReport(input: RunReportInput): Promise<string> {
