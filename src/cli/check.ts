@@ -1,4 +1,4 @@
-import { describeSizes, validSizes } from '../compiler/index.js';
+import { axisName, describeSizes, spatialAxes, validSizes } from '../compiler/index.js';
 import { diagnosticsJson, reportDiagnostics, type CliIO, type DiagnosticFormat } from './io.js';
 import { loadSpec } from './load.js';
 
@@ -19,8 +19,8 @@ export function runCheck(io: CliIO, files: readonly string[], options: CheckOpti
     if (options.format === 'json') {
       json.push({ file, ok: result.ok, diagnostics: diagnosticsJson(result.diagnostics), ...(g ? { name: g.name, ops: g.ops.length } : {}) });
     } else if (g && !options.quiet) {
-      const size = g.inputSize === 'any' ? describeAxes(g) : `${g.inputSize[0]}x${g.inputSize[1]}`;
-      io.stdout(`${file}: ok: ${g.name}, ${g.ops.length} ops, input ${g.inputChannels}ch ${size}, output ${g.classes} class${g.classes === 1 ? '' : 'es'} (${g.activation})\n`);
+      const size = g.inputSize === 'any' ? describeAxes(g) : g.inputSize.join('x');
+      io.stdout(`${file}: ok: ${g.name}, ${g.ops.length} ops, input ${g.inputChannels}ch${g.dims === 3 ? ' 3D' : ''} ${size}, output ${g.classes} class${g.classes === 1 ? '' : 'es'} (${g.activation})\n`);
     }
   }
   if (options.format === 'json') io.stdout(`${JSON.stringify(files.length === 1 ? json[0] : json, null, 2)}\n`);
@@ -28,7 +28,7 @@ export function runCheck(io: CliIO, files: readonly string[], options: CheckOpti
 }
 
 function describeAxes(g: Parameters<typeof validSizes>[0]): string {
-  const h = describeSizes(validSizes(g, 0));
-  const w = describeSizes(validSizes(g, 1));
-  return h === w ? `of any size (sides: ${h})` : `of any size (height: ${h}; width: ${w})`;
+  const sides = spatialAxes(g).map((axis) => describeSizes(validSizes(g, axis)));
+  if (sides.every((s) => s === sides[0])) return `of any size (sides: ${sides[0]})`;
+  return `of any size (${sides.map((s, axis) => `${axisName(axis, g.dims)}: ${s}`).join('; ')})`;
 }

@@ -135,9 +135,9 @@ async function compileTfjs(
   try {
     await saveCheckpoint(engine.tf, staging, model, { spec, seed, engine: engine.name });
     if (verify) {
-      const [h, w] = verificationSizes(graph)[0]!;
-      const input = randomInput(1, h, w, graph.inputChannels, seed + 1);
-      const dims = [1, h, w, graph.inputChannels] as const;
+      const size = verificationSizes(graph)[0]!;
+      const input = randomInput(1, size.reduce((a, b) => a * b, 1), 1, graph.inputChannels, seed + 1);
+      const dims = [1, ...size, graph.inputChannels];
       const loaded = await loadCheckpoint(engine.tf, staging);
       try {
         const diff = compare(await predictTfjs(engine.tf, model, input, dims), await predictTfjs(engine.tf, loaded.model, input, dims));
@@ -145,7 +145,7 @@ async function compileTfjs(
           io.stderr(`error: the saved model predicts differently after loading (max|diff| ${diff.maxAbsDiff}); nothing was written\n`);
           return 1;
         }
-        io.stdout(`round trip: tf.loadLayersModel predicts bit-identically at ${h}x${w}: ok\n`);
+        io.stdout(`round trip: tf.loadLayersModel predicts bit-identically at ${size.join('x')}: ok\n`);
       } finally {
         loaded.model.dispose();
       }

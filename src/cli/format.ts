@@ -28,10 +28,10 @@ export function table(header: readonly string[], rows: readonly (readonly string
 }
 
 /** "256x256" or "256" (square) -> [256, 256]; undefined when malformed. */
-export function parseSize(text: string): [number, number] | undefined {
-  const m = /^(\d{1,5})(?:x(\d{1,5}))?$/i.exec(text.trim());
+export function parseSize(text: string, dims: 2 | 3 = 2): number[] | undefined {
+  const m = /^(\d{1,5})(?:x(\d{1,5}))?(?:x(\d{1,5}))?$/i.exec(text.trim());
   if (!m) return undefined;
-  const h = Number(m[1]);
-  const w = Number(m[2] ?? m[1]);
-  return h >= 1 && w >= 1 ? [h, w] : undefined;
+  const parts = [m[1], m[2], m[3]].filter((p): p is string => p !== undefined).map(Number);
+  const size = parts.length === 1 ? Array.from({ length: dims }, () => parts[0]!) : parts;
+  return size.length === dims && size.every((s) => s >= 1) ? size : undefined;
 }

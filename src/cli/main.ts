@@ -81,9 +81,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
 
   program
     .command('train')
-    .description('train a spec on a data folder (images/, masks/) or on the built-in synthetic nuclei')
+    .description('train a spec on a data folder (images/ and masks/: PNG, or NIfTI volumes) or on the built-in synthetic nuclei (volumes for 3D specs)')
     .argument('[spec]', 'spec file (optional with --resume)')
-    .option('--data <dir>', 'data folder with images/ and masks/ (default: built-in synthetic nuclei)')
+    .option('--data <dir>', 'data folder with images/ and masks/ (PNG, or NIfTI .nii/.nii.gz) (default: built-in synthetic nuclei)')
+    .option('--slice-axis <axis>', 'NIfTI data and a 2D spec: train on slices across x, y or z (default z: axial)')
     .option('--val <dir>', 'validation folder (default: a split of --data, train.val_split)')
     .option('--out <dir>', 'run folder (default: runs/<name>-<time>)')
     .option('--resume <run>', 'continue an interrupted run exactly')

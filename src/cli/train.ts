@@ -10,6 +10,8 @@ import { sha256 } from '../runtime/checkpoint/index.js';
 import { writeFileAtomic as writeBytesAtomic } from '../runtime/data/index.js';
 import { describeParity, exportVerifiedOnnx } from '../runtime/export/onnx.js';
 import { DataProblems, folderData, INPUT_NORMALIZATION, syntheticData, type TrainingData } from '../runtime/train/data.js';
+import { isVolumeFolder, SLICE_AXES, sliceExamples, syntheticVolumeData, volumeFolderData } from '../runtime/train/volume-data.js';
+import type { SliceAxis } from '../runtime/volume/index.js';
 import { defaultLoss, type LossName } from '../runtime/train/losses.js';
 import { trainLoop, type TrainSettings } from '../runtime/train/loop.js';
 import { defaultRunDir, makeRunManifest, readRunManifest, writeRunManifest } from '../runtime/train/run.js';
@@ -30,6 +32,7 @@ export interface TrainOptions {
   readonly lr?: string;
   readonly maxSteps?: string;
   readonly seed?: string;
+  readonly sliceAxis?: string;
   readonly backend?: string;
   readonly dryRun: boolean;
   readonly export: boolean;
@@ -42,10 +45,10 @@ function int(name: string, text: string | undefined, min = 1): number | undefine
   return Number(text);
 }
 
-/** The patch to train on: the spec's, else the size the network accepts nearest to 128. */
-function defaultPatch(graph: Graph): [number, number] {
-  const near = (axis: 0 | 1) => validSizes(graph, axis, 512).reduce((best, s) => (Math.abs(s - 128) < Math.abs(best - 128) ? s : best), 128);
-  return [near(0), near(1)];
+/** The patch to train on: the spec's, else the size the network accepts nearest to 128 (32x64x64 for volumes). */
+function defaultPatch(graph: Graph): number[] {
+  const want = graph.dims === 3 ? [32, 64, 64] : [128, 128];
+  return want.map((target, axis) => validSizes(graph, axis, 512).reduce((best, s) => (Math.abs(s - target) < Math.abs(best - target) ? s : best), target));
 }
 
 function settingsFrom(spec: SpecValue, graph: Graph, o: TrainOptions, trainCount: number): TrainSettings {
@@ -53,8 +56,8 @@ function settingsFrom(spec: SpecValue, graph: Graph, o: TrainOptions, trainCount
   const batch = int('batch', o.batch) ?? (t.batch as number | undefined) ?? 4;
   const lr = o.lr !== undefined ? Number(o.lr) : ((t.learning_rate as number | undefined) ?? 1e-3);
   if (!(lr > 0 && lr < 10)) throw new UsageError(`--lr takes a positive number below 10, found '${o.lr}'`);
-  const patch = (t.patch as [number, number] | undefined) ?? defaultPatch(graph);
-  const augment = (t.augment as Record<string, unknown> | undefined) ?? { flip: true, rotate90: true };
+  const patch = (t.patch as number[] | undefined) ?? defaultPatch(graph);
+  const augment = (t.augment as Record<string, unknown> | undefined) ?? (graph.dims === 3 ? { flip: true } : { flip: true, rotate90: true });
   return {
     epochs: int('epochs', o.epochs) ?? (t.epochs as number | undefined) ?? 10,
     stepsPerEpoch: int('steps-per-epoch', o.stepsPerEpoch) ?? (t.steps_per_epoch as number | undefined) ?? Math.max(1, Math.ceil(trainCount / batch)),
@@ -70,10 +73,25 @@ function settingsFrom(spec: SpecValue, graph: Graph, o: TrainOptions, trainCount
   };
 }
 
-async function loadData(spec: SpecValue, graph: Graph, seed: number, dir: string | undefined, valDir: string | undefined): Promise<TrainingData> {
-  if (dir === undefined) return syntheticData(seed, graph.inputChannels);
+async function loadData(spec: SpecValue, graph: Graph, seed: number, dir: string | undefined, valDir: string | undefined, sliceAxis: SliceAxis): Promise<TrainingData> {
+  const none = { train: [], val: [] };
+  if (dir === undefined) {
+    if (graph.dims === 3) {
+      const volumes = syntheticVolumeData(seed);
+      return { ...none, volumes, source: volumes.source, fingerprint: volumes.fingerprint };
+    }
+    return syntheticData(seed, graph.inputChannels);
+  }
   const valSplit = (spec.train?.val_split as number | undefined) ?? 0.2;
-  return folderData(dir, { valDir, valSplit, seed, channels: graph.inputChannels, classes: graph.classes });
+  const options = { valDir, valSplit, seed, channels: graph.inputChannels, classes: graph.classes };
+  if (await isVolumeFolder(dir)) {
+    const volumes = await volumeFolderData(dir, options);
+    if (graph.dims === 3) return { ...none, volumes, source: volumes.source, fingerprint: volumes.fingerprint };
+    // A 2D spec on volumes: every slice across the chosen axis is an image.
+    return { train: sliceExamples(volumes.train, sliceAxis), val: sliceExamples(volumes.val, sliceAxis), source: `${volumes.source}, ${sliceAxis} slices`, fingerprint: `${volumes.fingerprint}:${sliceAxis}` };
+  }
+  if (graph.dims === 3) throw new DataProblems([`${dir}: a 3D spec (input.dims: 3) trains on NIfTI volumes (images/*.nii or *.nii.gz), and ${dir}/images has none`]);
+  return folderData(dir, options);
 }
 
 /**
@@ -97,19 +115,22 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
   const engine = await selectEngine(o.backend);
   io.stdout(`engine: ${engine.description}, ${engine.threads} thread${engine.threads === 1 ? '' : 's'}\n`);
   const seedForData = resumed?.settings.seed ?? int('seed', o.seed, 0) ?? (compiled.spec.train?.seed as number | undefined) ?? 0;
-  const data = await loadData(compiled.spec, graph, seedForData, resumed?.data.dir ?? o.data, resumed?.data.valDir ?? o.val);
+  const sliceAxis = resumed?.data.sliceAxis ?? o.sliceAxis ?? 'z';
+  if (!SLICE_AXES.includes(sliceAxis as SliceAxis)) throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
+  const data = await loadData(compiled.spec, graph, seedForData, resumed?.data.dir ?? o.data, resumed?.data.valDir ?? o.val, sliceAxis as SliceAxis);
   if (resumed && data.fingerprint !== resumed.data.fingerprint) throw new UsageError(`the data changed since the run started (${data.source}); resume needs the same data`);
-  const settings = resumed?.settings ?? settingsFrom(compiled.spec, graph, o, data.train.length);
-  io.stdout(`data: ${data.source}: ${data.train.length} training, ${data.val.length} validation images\n`);
+  const counts = data.volumes ? { train: data.volumes.train.length, val: data.volumes.val.length, what: 'volumes' } : { train: data.train.length, val: data.val.length, what: 'images' };
+  const settings = resumed?.settings ?? settingsFrom(compiled.spec, graph, o, counts.train);
+  io.stdout(`data: ${data.source}: ${counts.train} training, ${counts.val} validation ${counts.what}\n`);
   io.stdout(
-    `training: ${settings.epochs} epochs x ${settings.stepsPerEpoch} steps, batch ${settings.batch}, patch ${settings.patch[0]}x${settings.patch[1]}, ${settings.loss}, ${settings.optimizer.name} lr ${settings.optimizer.learningRate} (${settings.schedule}), seed ${settings.seed}\n`,
+    `training: ${settings.epochs} epochs x ${settings.stepsPerEpoch} steps, batch ${settings.batch}, patch ${settings.patch.join('x')}, ${settings.loss}, ${settings.optimizer.name} lr ${settings.optimizer.learningRate} (${settings.schedule}), seed ${settings.seed}\n`,
   );
 
   const runDir = o.dryRun ? mkdtempSync(join(tmpdir(), 'unetc-dry-run-')) : (o.resume ?? o.out ?? defaultRunDir(graph.name));
   if (!o.dryRun && !resumed && existsSync(join(runDir, 'run.json'))) throw new UsageError(`${runDir} already holds a run: continue it with --resume ${runDir}, or choose another --out`);
   const specInfo = { name: graph.name, file: specFile, text: specText };
   if (!resumed) {
-    await writeRunManifest(runDir, makeRunManifest(specInfo, settings, { source: data.source, fingerprint: data.fingerprint, dir: o.data, valDir: o.val, valSplit: (compiled.spec.train?.val_split as number | undefined) ?? 0.2, train: data.train.length, val: data.val.length }, engine.name, engine.tf.version.tfjs));
+    await writeRunManifest(runDir, makeRunManifest(specInfo, settings, { source: data.source, fingerprint: data.fingerprint, dir: o.data, valDir: o.val, valSplit: (compiled.spec.train?.val_split as number | undefined) ?? 0.2, train: counts.train, val: counts.val, ...(data.source.endsWith(' slices') ? { sliceAxis } : {}) }, engine.name, engine.tf.version.tfjs));
   }
 
   const checkpoint = resumed ? await readTrainCheckpoint(engine.tf, join(runDir, 'last')) : undefined;

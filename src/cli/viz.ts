@@ -1,5 +1,5 @@
 import { checkInputSize, defaultSize } from '../compiler/index.js';
-import { isUnetGraph, renderGraphSvg, renderUnetSvg } from '../compiler/viz/index.js';
+import { isUnetGraph, renderGraphSvg, renderUnetSvg, vizSize } from '../compiler/viz/index.js';
 import { parseSize } from './format.js';
 import { diagnosticsJson, reportDiagnostics, UsageError, writeFileAtomic, type CliIO, type DiagnosticFormat } from './io.js';
 import { loadSpec } from './load.js';
@@ -34,8 +34,7 @@ export function runViz(io: CliIO, file: string, options: VizOptions): number {
     throw new UsageError(`viz writes SVG, not '${output.slice(output.lastIndexOf('.') + 1)}': name a .svg file and convert it (rsvg-convert FILE.svg -o FILE.png, or scripts/viz-png.sh)`);
   }
   if (output === '-' && format === 'json') throw new UsageError('--json prints a JSON result on standard output: write the SVG to a file (-o FILE.svg)');
-  const size = options.input !== undefined ? parseSize(options.input) : undefined;
-  if (options.input !== undefined && !size) throw new UsageError(`--input takes HxW (e.g. 256x256) or one number, found '${options.input}'`);
+  if (options.input !== undefined && !parseSize(options.input) && !parseSize(options.input, 3)) throw new UsageError(`--input takes HxW (e.g. 256x256) or one number, found '${options.input}'`);
 
   const result = loadSpec(file);
   const g = result.graph;
@@ -45,13 +44,15 @@ export function runViz(io: CliIO, file: string, options: VizOptions): number {
     return 1;
   };
   if (!g) return fail(result.diagnostics);
-  const [height, width] = size ?? (g.inputSize === 'any' ? defaultSize(g) : g.inputSize);
-  const sizeProblems = checkInputSize(g, height, width, undefined, size ? ' (from --input)' : '');
+  const size = options.input !== undefined ? parseSize(options.input, g.dims) : undefined;
+  if (options.input !== undefined && !size) throw new UsageError(`--input takes ${g.dims === 3 ? 'DxHxW (e.g. 32x64x64) for this 3D spec' : 'HxW (e.g. 256x256)'} or one number, found '${options.input}'`);
+  const sizes = size ?? (g.inputSize === 'any' ? defaultSize(g) : [...g.inputSize]);
+  const sizeProblems = checkInputSize(g, sizes, undefined, size ? ' (from --input)' : '');
   const diagnostics = [...result.diagnostics, ...sizeProblems];
   if (sizeProblems.length > 0) return fail(diagnostics);
   reportDiagnostics(io, diagnostics, format);
 
-  const at = { height, width };
+  const at = vizSize(sizes);
   const view = result.spec?.network !== undefined && !options.graph && isUnetGraph(g, at) ? 'unet' : 'graph';
   const svg = view === 'unet' ? renderUnetSvg(g, at) : renderGraphSvg(g, at);
   if (output === '-') {
@@ -59,8 +60,8 @@ export function runViz(io: CliIO, file: string, options: VizOptions): number {
     return 0;
   }
   writeFileAtomic(output, svg);
-  const what = `${view === 'unet' ? 'U-Net diagram' : 'graph diagram'} of ${g.name} at ${height}x${width}`;
-  if (format === 'json') io.stdout(`${JSON.stringify({ file, ok: true, output, view, input: { height, width }, bytes: Buffer.byteLength(svg), diagnostics: diagnosticsJson(diagnostics) }, null, 2)}\n`);
+  const what = `${view === 'unet' ? 'U-Net diagram' : 'graph diagram'} of ${g.name} at ${sizes.join('x')}`;
+  if (format === 'json') io.stdout(`${JSON.stringify({ file, ok: true, output, view, input: at, bytes: Buffer.byteLength(svg), diagnostics: diagnosticsJson(diagnostics) }, null, 2)}\n`);
   else io.stderr(`wrote ${output}: ${what}\n`);
   return 0;
 }

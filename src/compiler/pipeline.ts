@@ -26,9 +26,9 @@ function dedupe(diagnostics: readonly Diagnostic[]): Diagnostic[] {
 
 /** The training patch must be a size the network accepts. */
 function checkPatch(doc: SpecDocument, spec: SpecValue, graph: Graph): Diagnostic[] {
-  const patch = spec.train?.patch as readonly [number, number] | undefined;
-  if (!patch) return [];
-  return checkInputSize(graph, patch[0], patch[1], valueSpan(doc, '/train/patch'), ' (train.patch)');
+  const patch = spec.train?.patch as readonly number[] | undefined;
+  if (!patch || patch.length !== graph.dims) return [];
+  return checkInputSize(graph, patch, valueSpan(doc, '/train/patch'), ' (train.patch)');
 }
 
 /** Parses a spec in either front end. */
@@ -85,7 +85,7 @@ export function compileSpec(source: Source, format?: SpecFormat): Compiled {
 
   const size = graph.inputSize;
   if (size === 'any') diagnostics = diagnostics.concat(checkSomeSizeFits(graph, valueSpan(doc, '/network'), spec.network !== undefined));
-  else diagnostics = diagnostics.concat(checkInputSize(graph, size[0], size[1], valueSpan(doc, '/input/size'), ''));
+  else diagnostics = diagnostics.concat(checkInputSize(graph, size, valueSpan(doc, '/input/size'), ''));
   diagnostics = diagnostics.concat(checkPatch(doc, spec, graph));
   return done(doc, spec, graph);
 }

@@ -51,7 +51,7 @@ describe('shape inference on shipped specs', () => {
 
   it('100x100 with depth 4 says which level fails and which sizes work', () => {
     const g = compileFile('specs/unet.yaml').graph!;
-    const [d] = checkInputSize(g, 100, 100, undefined, ' (from --input)');
+    const [d] = checkInputSize(g, [100, 100], undefined, ' (from --input)');
     expect(d && formatOneLine(d)).toBe(
       'specs/unet.yaml:26:9: error[E401] input 100x100 (from --input) does not fit: at enc3.pool the height is 25: 25 is not divisible by 2, so pooling would drop 1 row(s)',
     );
@@ -60,14 +60,14 @@ describe('shape inference on shipped specs', () => {
 
   it('only the failing axis is blamed', () => {
     const g = compileFile('specs/unet.yaml').graph!;
-    const [d] = checkInputSize(g, 256, 260, undefined, '');
+    const [d] = checkInputSize(g, [256, 260], undefined, '');
     expect(d!.message).toMatch(/at enc3.pool the width is 65/);
     expect(d!.notes).toEqual(['widths that work: multiples of 16', 'nearest to 260: 256 and 272']);
   });
 
   it('the valid-padding net names the right failing level at 570', () => {
     const g = compileFile('specs/unet-2015.yaml').graph!;
-    const [d] = checkInputSize(g, 570, 570, undefined, '');
+    const [d] = checkInputSize(g, [570, 570], undefined, '');
     expect(d!.message).toMatch(/^input 570x570 does not fit: at enc\d\.pool/);
     expect(d!.notes[1]).toBe('nearest to 570: 556 and 572');
   });

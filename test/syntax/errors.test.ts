@@ -35,7 +35,7 @@ describe('parseDsl: malformed specs', () => {
     ['stray word in a unit', 'unet m {\n  block [conv 3x3 foo]\n}', ["bad.unet:2:19: error[E103] expected '->' or ']' after '3x3', found 'foo'"]],
     ['missing step', 'unet m {\n  block [conv -> ]\n}', ["bad.unet:2:18: error[E103] expected a step such as conv or relu after '->', found ']'"]],
     ['class names must be strings', 'unet m {\n  output classes 2 names bg\n}', ["bad.unet:2:26: error[E103] expected a string after 'names', found 'bg'"]],
-    ['input without items', 'unet m {\n  input\n}', ["bad.unet:3:1: error[E103] expected 'channels' or 'size' after 'input', found '}'"]],
+    ['input without items', 'unet m {\n  input\n}', ["bad.unet:3:1: error[E103] expected 'channels', 'dims' or 'size' after 'input', found '}'"]],
     ['bad size', 'unet m {\n  input channels 1 size big\n}', ["bad.unet:2:25: error[E103] expected a size such as 256x256 or 'any' after 'size', found 'big'"]],
     ['node without =', 'unet m {\n  node c1 conv(input)\n}', ["bad.unet:2:11: error[E103] expected '=' after 'c1', found 'conv'"]],
     ['unclosed node inputs', 'unet m {\n  node c = conv(a b\n}', ["bad.unet:3:1: error[E103] expected a node name or ')' after 'b', found '}'"]],

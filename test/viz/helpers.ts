@@ -1,6 +1,6 @@
 import { compileFile, root } from '../helpers.js';
 import { compileSpec, defaultSize, type Graph } from '../../src/compiler/index.js';
-import type { VizSize } from '../../src/compiler/viz/index.js';
+import { vizSize, type VizSize } from '../../src/compiler/viz/index.js';
 
 /** A shipped spec's graph (it must compile cleanly). */
 export function graphOf(path: string): Graph {
@@ -18,8 +18,7 @@ export function graphFromYaml(body: string): Graph {
 
 /** The size a diagram is drawn at by default: the spec's, or 256 when it fits. */
 export function sizeOf(g: Graph): VizSize {
-  const [height, width] = g.inputSize === 'any' ? defaultSize(g) : g.inputSize;
-  return { height, width };
+  return vizSize(g.inputSize === 'any' ? defaultSize(g) : g.inputSize);
 }
 
 /** A template spec of a given depth: filters 16, 32, ... doubling. */

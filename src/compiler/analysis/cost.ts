@@ -29,10 +29,14 @@ export function opParams(op: Op, inputChannels: number): ParamCount {
  * image; its global pooling and channel-wise multiply are elementwise (not counted).
  */
 export function opMacs(op: Op, input: Shape | undefined, output: Shape): number {
-  if (op.kind === 'Conv') return output.h * output.w * op.kernel[0] * op.kernel[1] * (input?.c ?? 0) * op.channels;
-  if (op.kind === 'ConvTranspose') return (input?.h ?? 0) * (input?.w ?? 0) * op.kernel[0] * op.kernel[1] * (input?.c ?? 0) * op.channels;
+  const area = (k: readonly number[]) => k.reduce((a, b) => a * b, 1);
+  if (op.kind === 'Conv') return pixels(output) * area(op.kernel) * (input?.c ?? 0) * op.channels;
+  if (op.kind === 'ConvTranspose') return (input ? pixels(input) : 0) * area(op.kernel) * (input?.c ?? 0) * op.channels;
   return 0;
 }
+
+/** Pixels (voxels in 3D) of one map. */
+export const pixels = (s: Shape): number => s.h * s.w * (s.d ?? 1);
 
 export interface LayerCost {
   readonly op: Op;
@@ -86,7 +90,7 @@ export function analyze(graph: Graph, shapes: ReadonlyMap<string, Shape>, batch:
     nonTrainable += params.nonTrainable;
     macs += m;
     // Output markers alias their input; every other op's output is a tensor the backward pass keeps.
-    if (op.kind !== 'Output') activationFloats += shape.h * shape.w * shape.c;
+    if (op.kind !== 'Output') activationFloats += pixels(shape) * shape.c;
     layers.push({ op, shape, params, macs: m });
   }
   const parameters = (trainable + nonTrainable) * FLOAT;

@@ -1,6 +1,4 @@
-import { assertNever, type Graph, type Op, type Pair } from './types.js';
-
-const pair = (p: Pair) => `${p[0]}x${p[1]}`;
+import { assertNever, formatSpatial as pair, type Graph, type Op } from './types.js';
 
 /** One op's attributes, without its source span: what "identical IR" means across front ends. */
 export function opAttributes(op: Op): string {
@@ -36,12 +34,17 @@ export function opAttributes(op: Op): string {
 export function printGraph(g: Graph): string {
   const lines = [
     `graph ${g.name}`,
-    `  input channels=${g.inputChannels} size=${g.inputSize === 'any' ? 'any' : pair(g.inputSize)}`,
+    `  input channels=${g.inputChannels}${g.dims === 3 ? ' dims=3' : ''} size=${g.inputSize === 'any' ? 'any' : pair(g.inputSize)}`,
     `  output classes=${g.classes} activation=${g.activation} threshold=${g.threshold}${g.classNames ? ` names=${g.classNames.join(',')}` : ''}`,
   ];
   for (const op of g.ops) {
     const attrs = opAttributes(op);
     lines.push(`  ${op.name} = ${op.kind}(${op.inputs.join(', ')}) -> ${op.channels}ch${attrs ? ` ${attrs}` : ''}`);
+  }
+  const ds = g.deepSupervision;
+  if (ds) {
+    const w = (x: number) => Number(x.toFixed(6));
+    lines.push(`  deep-supervision main weight=${w(ds.mainWeight)}`, ...ds.heads.map((h) => `    ${h.op} level=${h.level} factor=${h.factor} weight=${w(h.weight)}`));
   }
   return `${lines.join('\n')}\n`;
 }

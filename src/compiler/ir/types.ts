@@ -1,7 +1,14 @@
 import type { Span } from '../diagnostics/index.js';
 
 export type Padding = 'same' | 'valid';
-export type Pair = readonly [number, number];
+/**
+ * A spatial size per axis: [height, width] in a 2D graph, [depth, height, width] in a 3D graph
+ * (the graph's `dims`). Kernels, strides, pool windows and scales all use it.
+ */
+export type Spatial = readonly number[];
+/** @deprecated the 2D name of Spatial. */
+export type Pair = Spatial;
+export type Dims = 2 | 3;
 export type ActivationFn = 'relu' | 'leaky-relu' | 'elu' | 'sigmoid' | 'softmax';
 export type OutputActivation = 'sigmoid' | 'softmax' | 'none';
 
@@ -81,7 +88,7 @@ export interface CropOp extends OpBase {
   readonly kind: 'Crop';
 }
 
-/** Global average pooling over height and width: output 1x1 spatially, the input's channels (squeeze-excitation's squeeze). */
+/** Global average pooling over the spatial axes: output 1x1 spatially, the input's channels (squeeze-excitation's squeeze). */
 export interface GlobalAvgPoolOp extends OpBase {
   readonly kind: 'GlobalAvgPool';
 }
@@ -108,16 +115,68 @@ export type OpKind = Op['kind'];
 export interface Graph {
   readonly name: string;
   readonly description: string | undefined;
-  /** 'any', or a fixed [height, width]. */
-  readonly inputSize: 'any' | Pair;
+  /** Spatial axes: 2 (images, NHWC) or 3 (volumes, NDHWC). Every Spatial in the ops has this length. */
+  readonly dims: Dims;
+  /** 'any', or a fixed size per spatial axis ([height, width] or [depth, height, width]). */
+  readonly inputSize: 'any' | Spatial;
   readonly inputChannels: number;
   readonly classes: number;
   readonly activation: OutputActivation;
   readonly classNames: readonly string[] | undefined;
   readonly threshold: number;
   readonly ops: readonly Op[];
+  /** Deep-supervision heads (training only): their ops are in `ops` but lead nowhere; absent when none. */
+  readonly deepSupervision?: DeepSupervision;
+}
+
+/** A deep-supervision head: a 1x1 conv (and the output activation) on a decoder level below the top. */
+export interface AuxHead {
+  /** The head's last op: its output is the head's prediction. */
+  readonly op: string;
+  /** The decoder level it reads (2 = one below the main head's level 1). */
+  readonly level: number;
+  /** Its output is the input size divided by this on every axis (2^(level-1)). */
+  readonly factor: number;
+  /** Its share of the training loss. */
+  readonly weight: number;
+}
+
+/** Loss weights halve per level below the top (nnU-Net's scheme) and are normalized to sum to 1. */
+export interface DeepSupervision {
+  readonly mainWeight: number;
+  readonly heads: readonly AuxHead[];
 }
 
 export function assertNever(x: never): never {
   throw new Error(`unexpected IR op: ${JSON.stringify(x)}`);
+}
+
+/** n on every spatial axis: `filled(3, 2)` is a 3x3 kernel, `filled(2, 3)` a 2x2x2 window. */
+export function filled(n: number, dims: Dims): Spatial {
+  return Array.from({ length: dims }, () => n);
+}
+
+/** `3x3`, `2x2x2`, `64x128`. */
+export function formatSpatial(s: Spatial): string {
+  return s.join('x');
+}
+
+/**
+ * The graph without its deep-supervision heads: what inference and export see. Ops that lead
+ * to the Output are kept, in order; a graph without heads is returned as is.
+ */
+export function inferenceGraph(graph: Graph): Graph {
+  if (!graph.deepSupervision) return graph;
+  const needed = new Set<string>();
+  const byName = new Map(graph.ops.map((op) => [op.name, op]));
+  const output = graph.ops.find((op) => op.kind === 'Output');
+  const stack = output ? [output.name] : [];
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    if (needed.has(name)) continue;
+    needed.add(name);
+    stack.push(...(byName.get(name)?.inputs ?? []));
+  }
+  const { deepSupervision: _, ...rest } = graph;
+  return { ...rest, ops: graph.ops.filter((op) => needed.has(op.name)) };
 }

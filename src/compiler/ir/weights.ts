@@ -3,7 +3,8 @@ import { assertNever, type Graph, type Op } from './types.js';
 /**
  * The weights each op has, named as tfjs names them (`${op}/kernel`, `${op}/bias`,
  * `${op}/gamma`, `${op}/beta`, `${op}/moving_mean`, `${op}/moving_variance`), with tfjs (NHWC)
- * shapes: Conv kernel [kh, kw, in, out]; ConvTranspose kernel [kh, kw, out, in]; others [c].
+ * shapes: Conv kernel [kh, kw, in, out]; ConvTranspose kernel [kh, kw, out, in] ([kd, kh, kw, ...]
+ * in 3D); others [c].
  * The one definition that parameter counts, weight initialization and every backend share.
  */
 export interface WeightSpec {
@@ -25,9 +26,9 @@ export function opWeights(op: Op, inChannels: number): WeightSpec[] {
   const w = (suffix: string, shape: number[], trainable = true): WeightSpec => ({ name: `${op.name}/${suffix}`, shape, trainable });
   switch (op.kind) {
     case 'Conv':
-      return [w('kernel', [op.kernel[0], op.kernel[1], inChannels, op.channels]), ...(op.bias ? [w('bias', [op.channels])] : [])];
+      return [w('kernel', [...op.kernel, inChannels, op.channels]), ...(op.bias ? [w('bias', [op.channels])] : [])];
     case 'ConvTranspose':
-      return [w('kernel', [op.kernel[0], op.kernel[1], op.channels, inChannels]), ...(op.bias ? [w('bias', [op.channels])] : [])];
+      return [w('kernel', [...op.kernel, op.channels, inChannels]), ...(op.bias ? [w('bias', [op.channels])] : [])];
     case 'BatchNorm':
       return [w('gamma', [op.channels]), w('beta', [op.channels]), w('moving_mean', [op.channels], false), w('moving_variance', [op.channels], false)];
     case 'Input':

@@ -1,11 +1,13 @@
 import { Codes, didYouMean, error, warning, type Diagnostic, type Result, type Span } from '../diagnostics/index.js';
-import type { Graph, Pair } from '../ir/index.js';
+import type { Dims, Graph, Spatial } from '../ir/index.js';
 import { valueSpan, type SpecDocument } from '../spec/document.js';
-import { defaults, outputActivation, type Kernel, type NodeSpec, type SpecValue } from '../spec/model.js';
+import { defaults, inputDims, outputActivation, type NodeSpec, type SpecValue } from '../spec/model.js';
 import { GraphBuilder, type OpBody } from './builder.js';
 import { appendHead, graphHeader } from './head.js';
 
-const toPair = (k: unknown, fallback: number): Pair => (typeof k === 'number' ? [k, k] : Array.isArray(k) ? [Number(k[0]), Number(k[1])] : [fallback, fallback]);
+/** A kernel, stride or size: n on every axis, or one per axis (the schema and semantic checks guarantee the count). */
+const spatialOf = (k: unknown, fallback: number, dims: Dims): Spatial =>
+  Array.isArray(k) ? k.map(Number) : Array.from({ length: dims }, () => (typeof k === 'number' ? k : fallback));
 
 /** How many inputs each op takes: [min, max]. */
 const arity: Record<string, readonly [number, number]> = { concat: [2, Infinity], add: [2, Infinity], crop: [2, 2] };
@@ -61,7 +63,7 @@ export function lowerGraph(doc: SpecDocument, spec: SpecValue): Result<Graph> {
   for (const i of order.order) {
     const r = resolved[i]!;
     const channels = r.inputs.map((n) => b.channels(n));
-    const body = opBody(r.node);
+    const body = opBody(r.node, inputDims(spec));
     let c = channels[0] ?? 0;
     if (body.kind === 'Conv' || body.kind === 'ConvTranspose') c = Number(r.node.filters);
     else if (body.kind === 'Concat') c = channels.reduce((a, x) => a + x, 0);
@@ -105,8 +107,9 @@ export function lowerGraph(doc: SpecDocument, spec: SpecValue): Result<Graph> {
   return { value: errors ? undefined : { ...graphHeader(spec), ops: head.ops }, diagnostics: out };
 }
 
-function opBody(n: NodeSpec): OpBody {
-  const kernel = toPair(n.kernel as Kernel | undefined, 3);
+function opBody(n: NodeSpec, dims: Dims): OpBody {
+  const toPair = (k: unknown, fallback: number) => spatialOf(k, fallback, dims);
+  const kernel = toPair(n.kernel, 3);
   const stride = toPair(n.stride, 1);
   const padding = (n.padding as 'same' | 'valid' | undefined) ?? defaults.padding;
   const bias = (n.bias as boolean | undefined) ?? true;

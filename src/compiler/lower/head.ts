@@ -1,6 +1,7 @@
 import type { Graph } from '../ir/index.js';
 import { valueSpan, type SpecDocument } from '../spec/document.js';
-import { defaults, outputActivation, type SpecValue } from '../spec/model.js';
+import { filled } from '../ir/index.js';
+import { defaults, inputDims, outputActivation, type SpecValue } from '../spec/model.js';
 import type { GraphBuilder } from './builder.js';
 
 /** The graph fields that come from `input` and `output`. */
@@ -9,7 +10,8 @@ export function graphHeader(spec: SpecValue): Omit<Graph, 'ops'> {
   return {
     name: spec.name,
     description: spec.description,
-    inputSize: size === undefined || size === 'any' ? 'any' : [size[0], size[1]],
+    dims: inputDims(spec),
+    inputSize: size === undefined || size === 'any' ? 'any' : [...size],
     inputChannels: spec.input.channels,
     classes: spec.output.classes,
     activation: outputActivation(spec),
@@ -26,8 +28,21 @@ export function appendHead(b: GraphBuilder, doc: SpecDocument, spec: SpecValue, 
   const span = valueSpan(doc, '/output');
   const classes = spec.output.classes;
   let x = from;
-  if (withConv) x = b.add('head.conv', [x], classes, span, { kind: 'Conv', kernel: [1, 1], stride: [1, 1], padding: 'same', bias: true });
+  if (withConv) x = b.add('head.conv', [x], classes, span, { kind: 'Conv', kernel: filled(1, inputDims(spec)), stride: filled(1, inputDims(spec)), padding: 'same', bias: true });
   const activation = outputActivation(spec);
   if (activation !== 'none') x = b.add(`head.${activation}`, [x], b.channels(x), valueSpan(doc, '/output/activation') ?? span, { kind: 'Activation', fn: activation, alpha: 0 });
   b.add('output', [x], b.channels(x), span, { kind: 'Output', activation });
+}
+
+/**
+ * A deep-supervision head on decoder level `level`: a 1x1 conv to the classes and the output
+ * activation, named `dec{level}.ds_conv` and `dec{level}.ds_{activation}`. Returns its last op.
+ */
+export function auxHead(b: GraphBuilder, doc: SpecDocument, spec: SpecValue, from: string, level: number): string {
+  const span = valueSpan(doc, '/network/deep_supervision');
+  const dims = inputDims(spec);
+  let x = b.add(`dec${level}.ds_conv`, [from], spec.output.classes, span, { kind: 'Conv', kernel: filled(1, dims), stride: filled(1, dims), padding: 'same', bias: true });
+  const activation = outputActivation(spec);
+  if (activation !== 'none') x = b.add(`dec${level}.ds_${activation}`, [x], b.channels(x), span, { kind: 'Activation', fn: activation, alpha: 0 });
+  return x;
 }

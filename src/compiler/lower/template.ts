@@ -1,16 +1,16 @@
 import type { Span } from '../diagnostics/index.js';
-import type { Graph, Pair } from '../ir/index.js';
+import { filled, type AuxHead, type Dims, type Graph, type Spatial } from '../ir/index.js';
 import { keySpan, pointer, valueSpan, type SpecDocument } from '../spec/document.js';
-import { bottleneckFilters, defaults, levelFilters, type BlockTemplate, type Kernel, type NetworkSpec, type SpecValue } from '../spec/model.js';
+import { bottleneckFilters, deepSupervisionLevels, defaults, inputDims, levelFilters, type BlockTemplate, type Kernel, type NetworkSpec, type SpecValue } from '../spec/model.js';
 import { GraphBuilder } from './builder.js';
-import { appendHead, graphHeader } from './head.js';
+import { appendHead, auxHead, graphHeader } from './head.js';
 
 /** A block's settings after the template, per-level rates and its override are merged. */
 interface BlockSettings {
   readonly name: string;
   readonly filters: number;
   readonly convs: number;
-  readonly kernel: Pair;
+  readonly kernel: Spatial;
   readonly padding: 'same' | 'valid';
   readonly order: readonly string[];
   readonly dropout: number;
@@ -22,9 +22,9 @@ interface BlockSettings {
   readonly span: Span | undefined;
 }
 
-const toPair = (k: Kernel): Pair => (typeof k === 'number' ? [k, k] : [k[0], k[1]]);
+const toSpatial = (k: Kernel, dims: Dims): Spatial => (typeof k === 'number' ? filled(k, dims) : [...k]);
 
-function settings(doc: SpecDocument, net: NetworkSpec, name: string, filters: number, level: number): BlockSettings {
+function settings(doc: SpecDocument, net: NetworkSpec, name: string, filters: number, level: number, dims: Dims): BlockSettings {
   const t: BlockTemplate = net.block ?? {};
   const o = net.blocks?.[name] ?? {};
   const rates = t.dropout ?? defaults.dropout;
@@ -34,7 +34,7 @@ function settings(doc: SpecDocument, net: NetworkSpec, name: string, filters: nu
     name,
     filters: o.filters ?? filters,
     convs: o.convs ?? t.convs ?? defaults.convs,
-    kernel: toPair(o.kernel ?? t.kernel ?? defaults.kernel),
+    kernel: toSpatial(o.kernel ?? t.kernel ?? defaults.kernel, dims),
     padding: o.padding ?? t.padding ?? defaults.padding,
     order: o.order ?? t.order ?? defaults.order,
     dropout: o.dropout ?? levelRate,
@@ -51,6 +51,9 @@ export function lowerTemplate(doc: SpecDocument, spec: SpecValue): Graph {
   const net = spec.network!;
   const t = net.block ?? {};
   const b = new GraphBuilder();
+  const dims = inputDims(spec);
+  const one = filled(1, dims);
+  const two = filled(2, dims);
   const filters = levelFilters(net);
   const leakyAlpha = t.leaky_alpha ?? defaults.leaky_alpha;
   const bn = { epsilon: t.bn_epsilon ?? defaults.bn_epsilon, momentum: t.bn_momentum ?? defaults.bn_momentum };
@@ -64,7 +67,7 @@ export function lowerTemplate(doc: SpecDocument, spec: SpecValue): Graph {
         const c = b.channels(x);
         switch (step) {
           case 'conv':
-            x = b.add(`${prefix}.conv${u}`, [x], s.filters, s.span, { kind: 'Conv', kernel: s.kernel, stride: [1, 1], padding: s.padding, bias: s.bias });
+            x = b.add(`${prefix}.conv${u}`, [x], s.filters, s.span, { kind: 'Conv', kernel: s.kernel, stride: one, padding: s.padding, bias: s.bias });
             break;
           case 'relu':
             x = b.add(`${prefix}.relu${u}`, [x], c, s.span, { kind: 'Activation', fn: 'relu', alpha: 0 });
@@ -99,7 +102,7 @@ export function lowerTemplate(doc: SpecDocument, spec: SpecValue): Graph {
     const c = b.channels(x);
     const hidden = Math.max(1, Math.floor(c / s.se));
     const n = (suffix: string) => `${s.name}.se_${suffix}`;
-    const conv1x1 = { kind: 'Conv', kernel: [1, 1], stride: [1, 1], padding: 'valid', bias: true } as const;
+    const conv1x1 = { kind: 'Conv', kernel: one, stride: one, padding: 'valid', bias: true } as const;
     let g = b.add(n('pool'), [x], c, s.span, { kind: 'GlobalAvgPool' });
     g = b.add(n('reduce'), [g], hidden, s.span, conv1x1);
     g = b.add(n('relu'), [g], hidden, s.span, { kind: 'Activation', fn: 'relu', alpha: 0 });
@@ -118,7 +121,7 @@ export function lowerTemplate(doc: SpecDocument, spec: SpecValue): Graph {
     let sc = input;
     if (s.padding === 'valid') sc = b.add(`${s.name}.res_crop`, [sc, x], b.channels(sc), s.span, { kind: 'Crop' });
     if (b.channels(sc) !== b.channels(x)) {
-      sc = b.add(`${s.name}.proj`, [sc], b.channels(x), s.span, { kind: 'Conv', kernel: [1, 1], stride: [1, 1], padding: 'valid', bias: s.bias });
+      sc = b.add(`${s.name}.proj`, [sc], b.channels(x), s.span, { kind: 'Conv', kernel: one, stride: one, padding: 'valid', bias: s.bias });
       if (s.order.includes('batchnorm')) sc = b.add(`${s.name}.proj_bn`, [sc], b.channels(x), s.span, { kind: 'BatchNorm', ...bn });
     }
     return b.add(`${s.name}.residual`, [x, sc], b.channels(x), s.span, { kind: 'Add' });
@@ -129,15 +132,15 @@ export function lowerTemplate(doc: SpecDocument, spec: SpecValue): Graph {
   const downSpan = valueSpan(doc, '/network/down') ?? valueSpan(doc, '/network/depth');
   const down = net.down ?? defaults.down;
   for (let level = 1; level <= net.depth; level++) {
-    const out = block(settings(doc, net, `enc${level}`, filters[level - 1] ?? 1, level - 1), x);
+    const out = block(settings(doc, net, `enc${level}`, filters[level - 1] ?? 1, level - 1, dims), x);
     skips.push(out);
     const c = b.channels(out);
     x =
       down === 'conv'
-        ? b.add(`enc${level}.down`, [out], c, downSpan, { kind: 'Conv', kernel: [2, 2], stride: [2, 2], padding: 'valid', bias: true })
-        : b.add(`enc${level}.pool`, [out], c, downSpan, { kind: 'Pool', mode: down === 'maxpool' ? 'max' : 'avg', size: [2, 2], stride: [2, 2] });
+        ? b.add(`enc${level}.down`, [out], c, downSpan, { kind: 'Conv', kernel: two, stride: two, padding: 'valid', bias: true })
+        : b.add(`enc${level}.pool`, [out], c, downSpan, { kind: 'Pool', mode: down === 'maxpool' ? 'max' : 'avg', size: two, stride: two });
   }
-  x = block(settings(doc, net, 'bottleneck', bottleneckFilters(net), net.depth), x);
+  x = block(settings(doc, net, 'bottleneck', bottleneckFilters(net), net.depth, dims), x);
 
   // Unpadded convs shrink the decoder path more than the encoder's: skips are center-cropped.
   const anyValid = t.padding === 'valid' || Object.values(net.blocks ?? {}).some((o) => o.padding === 'valid');
@@ -157,7 +160,7 @@ export function lowerTemplate(doc: SpecDocument, spec: SpecValue): Graph {
     const fl = b.channels(x);
     const fInt = Math.max(1, Math.floor(fl / 2));
     const n = (suffix: string) => `${name}.att_${suffix}`;
-    const conv1x1 = { kind: 'Conv', kernel: [1, 1], stride: [1, 1], padding: 'valid', bias: true } as const;
+    const conv1x1 = { kind: 'Conv', kernel: one, stride: one, padding: 'valid', bias: true } as const;
     const ax = b.add(n('x'), [x], fInt, attSpan, conv1x1);
     const ag = b.add(n('g'), [g], fInt, attSpan, conv1x1);
     let q = b.add(n('add'), [ax, ag], fInt, attSpan, { kind: 'Add' });
@@ -166,16 +169,18 @@ export function lowerTemplate(doc: SpecDocument, spec: SpecValue): Graph {
     q = b.add(n('sigmoid'), [q], 1, attSpan, { kind: 'Activation', fn: 'sigmoid', alpha: 0 });
     return b.add(n('scale'), [x, q], fl, attSpan, { kind: 'Multiply' });
   };
+  const dsLevels = deepSupervisionLevels(net);
+  const heads: AuxHead[] = [];
   for (let level = net.depth; level >= 1; level--) {
-    const s = settings(doc, net, `dec${level}`, filters[level - 1] ?? 1, level - 1);
+    const s = settings(doc, net, `dec${level}`, filters[level - 1] ?? 1, level - 1, dims);
     const name = s.name;
     let y =
       up === 'transpose'
-        ? b.add(`${name}.up`, [x], s.filters, upSpan, { kind: 'ConvTranspose', kernel: [2, 2], stride: [2, 2], padding: 'same', bias: true })
-        : b.add(`${name}.up`, [b.add(`${name}.resize`, [x], b.channels(x), upSpan, { kind: 'Upsample', scale: [2, 2], mode: up })], s.filters, upSpan, {
+        ? b.add(`${name}.up`, [x], s.filters, upSpan, { kind: 'ConvTranspose', kernel: two, stride: two, padding: 'same', bias: true })
+        : b.add(`${name}.up`, [b.add(`${name}.resize`, [x], b.channels(x), upSpan, { kind: 'Upsample', scale: two, mode: up })], s.filters, upSpan, {
             kind: 'Conv',
-            kernel: [2, 2],
-            stride: [1, 1],
+            kernel: two,
+            stride: one,
             padding: 'same',
             bias: true,
           });
@@ -189,7 +194,11 @@ export function lowerTemplate(doc: SpecDocument, spec: SpecValue): Graph {
           : b.add(`${name}.add`, [from, y], b.channels(y), skipSpan, { kind: 'Add' });
     }
     x = block(s, y);
+    if (dsLevels.includes(level)) heads.push({ op: auxHead(b, doc, spec, x, level), level, factor: 2 ** (level - 1), weight: 2 ** -(level - 1) });
   }
   appendHead(b, doc, spec, x);
-  return { ...graphHeader(spec), ops: b.ops };
+  if (heads.length === 0) return { ...graphHeader(spec), ops: b.ops };
+  const total = 1 + heads.reduce((a, h) => a + h.weight, 0);
+  const deepSupervision = { mainWeight: 1 / total, heads: heads.map((h) => ({ ...h, weight: h.weight / total })) };
+  return { ...graphHeader(spec), ops: b.ops, deepSupervision };
 }

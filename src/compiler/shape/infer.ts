@@ -1,15 +1,24 @@
 import { assertNever, type Graph, type Op } from '../ir/index.js';
 import { convAxis, convTransposeAxis, cropAxis, globalPoolAxis, mergeAxis, poolAxis, scaleAxis, upsampleAxis, type AxisResult } from './ops.js';
 
-/** One op's output: height, width, channels. */
+/** One op's output: height, width, channels, and depth in a 3D graph. */
 export interface Shape {
+  /** Depth: 3D graphs only. */
+  readonly d?: number;
   readonly h: number;
   readonly w: number;
   readonly c: number;
 }
 
-export type Axis = 0 | 1;
-export const axisName = (axis: Axis) => (axis === 0 ? 'height' : 'width');
+/** An index into a graph's spatial sizes: height 0, width 1 in 2D; depth 0, height 1, width 2 in 3D. */
+export type Axis = number;
+/** The axes of a graph: [0, 1], or [0, 1, 2] for a 3D graph. */
+export const spatialAxes = (graph: Pick<Graph, 'dims'>): Axis[] => Array.from({ length: graph.dims ?? 2 }, (_, i) => i);
+export const axisName = (axis: Axis, dims: 2 | 3 = 2) => (dims === 3 ? (['depth', 'height', 'width'][axis] ?? 'axis') : axis === 0 ? 'height' : 'width');
+/** `12x34`, or `8x12x34` for a 3D size. */
+export const formatSize = (sizes: readonly number[]) => sizes.join('x');
+/** The sizes of a shape in axis order, without channels. */
+export const shapeSizes = (s: Shape): number[] => (s.d === undefined ? [s.h, s.w] : [s.d, s.h, s.w]);
 
 export interface AxisFailure {
   readonly op: Op;
@@ -25,13 +34,13 @@ function opAxis(op: Op, axis: Axis, inputs: readonly number[], size: number): Ax
     case 'Input':
       return { ok: true, size };
     case 'Conv':
-      return convAxis(x, op.kernel[axis], op.stride[axis], op.padding);
+      return convAxis(x, op.kernel[axis]!, op.stride[axis]!, op.padding);
     case 'ConvTranspose':
-      return convTransposeAxis(x, op.kernel[axis], op.stride[axis], op.padding);
+      return convTransposeAxis(x, op.kernel[axis]!, op.stride[axis]!, op.padding);
     case 'Pool':
-      return poolAxis(x, op.size[axis], op.stride[axis]);
+      return poolAxis(x, op.size[axis]!, op.stride[axis]!);
     case 'Upsample':
-      return upsampleAxis(x, op.scale[axis]);
+      return upsampleAxis(x, op.scale[axis]!);
     case 'Concat':
     case 'Add':
       return mergeAxis(inputs);
@@ -57,23 +66,28 @@ export function inferAxis(graph: Graph, axis: Axis, size: number): { sizes: Map<
   for (const op of graph.ops) {
     const ins = op.inputs.map((n) => sizes.get(n) ?? 0);
     const r = opAxis(op, axis, ins, size);
-    if (!r.ok) return { sizes, failure: { op, axis, reason: axis === 1 ? r.reason.replace('row(s)', 'column(s)') : r.reason, size: ins[0] ?? size } };
+    if (!r.ok) {
+      const reason = axis === (graph.dims ?? 2) - 1 ? r.reason.replace('row(s)', 'column(s)') : axis === 0 && graph.dims === 3 ? r.reason.replace('row(s)', 'slice(s)') : r.reason;
+      return { sizes, failure: { op, axis, reason, size: ins[0] ?? size } };
+    }
     sizes.set(op.name, r.size);
   }
   return { sizes };
 }
 
-/** Every op's output shape for an input of height x width, or the first failure. */
-export function inferShapes(graph: Graph, height: number, width: number): { shapes: Map<string, Shape>; failure?: AxisFailure } {
-  const hs = inferAxis(graph, 0, height);
-  const ws = inferAxis(graph, 1, width);
-  const failure = hs.failure ?? ws.failure;
+/**
+ * Every op's output shape for an input of height x width (depth x height x width for a 3D
+ * graph), or the first failure.
+ */
+export function inferShapes(graph: Graph, ...size: number[]): { shapes: Map<string, Shape>; failure?: AxisFailure } {
+  const axes = spatialAxes(graph).map((axis) => inferAxis(graph, axis, size[axis] ?? size[size.length - 1] ?? 1));
+  const failure = axes.find((a) => a.failure)?.failure;
   const shapes = new Map<string, Shape>();
   for (const op of graph.ops) {
-    const h = hs.sizes.get(op.name);
-    const w = ws.sizes.get(op.name);
-    if (h === undefined || w === undefined) break;
-    shapes.set(op.name, { h, w, c: op.channels });
+    const s = axes.map((a) => a.sizes.get(op.name));
+    if (s.some((v) => v === undefined)) break;
+    const [a, b, c] = s as number[];
+    shapes.set(op.name, c === undefined ? { h: a!, w: b!, c: op.channels } : { d: a!, h: b!, w: c, c: op.channels });
   }
   return failure ? { shapes, failure } : { shapes };
 }

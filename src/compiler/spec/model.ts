@@ -2,7 +2,8 @@
  * The spec value after schema validation, typed. Field names follow the YAML form; every optional
  * field has its default in `defaults` below, applied when lowering (never written back).
  */
-export type Kernel = number | readonly [number, number];
+/** n on every spatial axis, or one size per axis ([h, w] in 2D, [d, h, w] in 3D). */
+export type Kernel = number | readonly number[];
 export type Step = 'conv' | 'relu' | 'leaky-relu' | 'elu' | 'batchnorm' | 'dropout';
 
 export interface BlockTemplate {
@@ -43,6 +44,8 @@ export interface NetworkSpec {
   readonly skip?: 'concat' | 'add' | 'none';
   /** Attention gates (Oktay et al. 2018) on the skips. */
   readonly attention?: boolean;
+  /** Deep supervision: true (every decoder level below the top) or the number of levels. */
+  readonly deep_supervision?: boolean | number;
   readonly blocks?: { readonly [name: string]: BlockOverride };
 }
 
@@ -64,7 +67,7 @@ export interface SpecValue {
   readonly unetc?: 1;
   readonly name: string;
   readonly description?: string;
-  readonly input: { readonly channels: number; readonly size?: 'any' | readonly [number, number] };
+  readonly input: { readonly channels: number; readonly dims?: 2 | 3; readonly size?: 'any' | readonly number[] };
   readonly output: {
     readonly classes: number;
     readonly activation?: 'sigmoid' | 'softmax' | 'none';
@@ -106,6 +109,11 @@ export const defaults = {
 
 export const activationSteps: readonly Step[] = ['relu', 'leaky-relu', 'elu'];
 
+/** Spatial axes of the spec's images: 2, or 3 for volumes. */
+export function inputDims(spec: SpecValue): 2 | 3 {
+  return spec.input.dims ?? 2;
+}
+
 /** The head's activation when the spec does not say: sigmoid for one class, softmax for several. */
 export function outputActivation(spec: SpecValue): 'sigmoid' | 'softmax' | 'none' {
   return spec.output.activation ?? (spec.output.classes === 1 ? 'sigmoid' : 'softmax');
@@ -124,6 +132,13 @@ export function bottleneckFilters(net: NetworkSpec): number {
   const f = levelFilters(net);
   const growth = Array.isArray(net.filters) ? 2 : ((net.filters as { growth?: number }).growth ?? defaults.growth);
   return Math.round((f[f.length - 1] ?? 1) * growth);
+}
+
+/** Decoder levels with a deep-supervision head: [2, 3, ...] (level 1 is the main head's). */
+export function deepSupervisionLevels(net: NetworkSpec): number[] {
+  const ds = net.deep_supervision ?? false;
+  const n = ds === true ? net.depth - 1 : ds === false ? 0 : ds;
+  return Array.from({ length: Math.max(0, Math.min(n, net.depth - 1)) }, (_, i) => i + 2);
 }
 
 /** Block names of a template network, in data-flow order. */

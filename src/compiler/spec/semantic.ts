@@ -1,6 +1,6 @@
 import { Codes, error, warning, type Diagnostic } from '../diagnostics/index.js';
 import { keySpan, pointer, valueSpan, type SpecDocument } from './document.js';
-import { activationSteps, blockNames, bottleneckFilters, defaults, levelFilters, outputActivation, type BlockOverride, type BlockTemplate, type SpecValue, type Step } from './model.js';
+import { activationSteps, blockNames, bottleneckFilters, defaults, inputDims, levelFilters, outputActivation, type BlockOverride, type BlockTemplate, type SpecValue, type Step } from './model.js';
 
 /**
  * Rules across fields that a JSON Schema cannot say well: network vs graph, filters vs depth,
@@ -10,6 +10,7 @@ import { activationSteps, blockNames, bottleneckFilters, defaults, levelFilters,
 export function checkSemantics(doc: SpecDocument, spec: SpecValue): Diagnostic[] {
   const out: Diagnostic[] = [];
   checkNetworkOrGraph(doc, spec, out);
+  checkDims(doc, spec, out);
   checkOutput(doc, spec, out);
   if (spec.network) checkNetwork(doc, spec, out);
   checkTrain(doc, spec, out);
@@ -25,6 +26,42 @@ function checkNetworkOrGraph(doc: SpecDocument, spec: SpecValue, out: Diagnostic
   if (spec.network && spec.output.from !== undefined) {
     out.push(error(Codes.networkOrGraph, "'output.from' names a graph node; template networks end in their own head", keySpan(doc, '/output/from')));
   }
+}
+
+/**
+ * Every size and kernel list has one entry per spatial axis (input.dims), and 3D networks use
+ * only what has a 3D form in every backend (tfjs-layers has no UpSampling3D).
+ */
+function checkDims(doc: SpecDocument, spec: SpecValue, out: Diagnostic[]): void {
+  const dims = inputDims(spec);
+  const axes = dims === 3 ? 'depth, height, width' : 'height, width';
+  const dimsNote = spec.input.dims === undefined ? 'input.dims is 2 unless set; volumes need dims: 3' : `input.dims is ${dims}`;
+  const list = (path: string, what: string, value: unknown) => {
+    if (!Array.isArray(value) || value.length === dims) return;
+    out.push(error(Codes.dimsMismatch, `${what} has ${value.length} sizes but the network is ${dims}D: give [${axes}] or one number`, valueSpan(doc, path), [dimsNote]));
+  };
+  const size = spec.input.size;
+  if (Array.isArray(size) && size.length !== dims) {
+    out.push(error(Codes.dimsMismatch, `input.size has ${size.length} sizes but the network is ${dims}D: give [${axes}]`, valueSpan(doc, '/input/size'), [dimsNote]));
+  }
+  const patch = spec.train?.patch;
+  if (Array.isArray(patch) && patch.length !== dims) {
+    out.push(error(Codes.dimsMismatch, `train.patch has ${patch.length} sizes but the network is ${dims}D: give [${axes}]`, valueSpan(doc, '/train/patch'), [dimsNote]));
+  }
+  const net = spec.network;
+  if (net) {
+    list('/network/block/kernel', 'network.block.kernel', net.block?.kernel);
+    for (const [name, o] of Object.entries(net.blocks ?? {})) list(pointer(['network', 'blocks', name, 'kernel']), `network.blocks.${name}.kernel`, o.kernel);
+    if (dims === 3 && (net.up === 'nearest' || net.up === 'bilinear')) {
+      out.push(error(Codes.notIn3d, `up: ${net.up} has no 3D form (tfjs has no 3D resize layer)`, valueSpan(doc, '/network/up'), ['use up: transpose (2x2x2 stride-2 transposed convolutions) for 3D networks']));
+    }
+  }
+  (spec.graph ?? []).forEach((node, i) => {
+    for (const key of ['kernel', 'size', 'scale', 'stride'] as const) list(`/graph/${i}/${key}`, `node '${node.name}' ${key}`, node[key]);
+    if (dims === 3 && node.op === 'upsample') {
+      out.push(error(Codes.notIn3d, `node '${node.name}': upsample has no 3D form (tfjs has no 3D resize layer)`, valueSpan(doc, `/graph/${i}/op`), ['use conv-transpose with stride 2 in 3D graphs']));
+    }
+  });
 }
 
 function checkOutput(doc: SpecDocument, spec: SpecValue, out: Diagnostic[]): void {
@@ -84,6 +121,26 @@ function checkNetwork(doc: SpecDocument, spec: SpecValue, out: Diagnostic[]): vo
     checkBlock(doc, path, { ...template, ...override }, out, override);
   }
   checkSeRatio(doc, spec, out);
+  checkDeepSupervision(doc, spec, out);
+}
+
+/** Deep supervision needs decoder levels below the top, and same padding (targets are the mask pooled by 2^k). */
+function checkDeepSupervision(doc: SpecDocument, spec: SpecValue, out: Diagnostic[]): void {
+  const net = spec.network!;
+  const ds = net.deep_supervision;
+  if (ds === undefined || ds === false) return;
+  const at = valueSpan(doc, '/network/deep_supervision');
+  if (net.depth < 2) {
+    out.push(error(Codes.deepSupervision, 'deep supervision needs a decoder level below the top, and depth 1 has none', at, ['use depth 2 or more']));
+    return;
+  }
+  if (typeof ds === 'number' && ds > net.depth - 1) {
+    out.push(error(Codes.deepSupervision, `deep_supervision: ${ds} asks for ${ds} levels below the top, but depth ${net.depth} has ${net.depth - 1}`, at, [`use ${net.depth - 1} or true`]));
+  }
+  const valid = net.block?.padding === 'valid' || Object.values(net.blocks ?? {}).some((o) => o.padding === 'valid');
+  if (valid) {
+    out.push(error(Codes.deepSupervision, "deep supervision needs padding: same (its targets are the mask pooled by 2, 4, ...; unpadded convs shrink the levels unevenly)", at));
+  }
 }
 
 /**

@@ -133,7 +133,10 @@ function translate(doc: SpecDocument, e: ErrorObject | OneOfMismatch): Diagnosti
       const allowed = (e.keyword === 'enum' ? (params.allowedValues as unknown[]) : [params.allowedValue]).map(String);
       const found = e.data as JsonValue;
       const suggestion = typeof found === 'string' ? didYouMean(found, allowed) : undefined;
-      return error(Codes.notAllowed, `${label(path)} must be ${orList(allowed)}, found ${describeValue(found)}`, where, [], suggestion);
+      const raw = e.keyword === 'enum' ? (params.allowedValues as unknown[]) : [params.allowedValue];
+      // Numbers read as numbers (`2 or 3`), words quoted (`'maxpool' or 'avgpool'`).
+      const choices = raw.every((v) => typeof v === 'number') ? `${allowed.slice(0, -1).join(', ')}${allowed.length > 1 ? ' or ' : ''}${allowed[allowed.length - 1]}` : orList(allowed);
+      return error(Codes.notAllowed, `${label(path)} must be ${choices}, found ${describeValue(found)}`, where, [], suggestion);
     }
     case 'minItems':
     case 'maxItems': {
@@ -189,7 +192,9 @@ function resolve(schema: Schema): Schema {
 function describeSchema(s: Schema): string {
   if ('const' in s) return `'${String(s.const)}'`;
   if (s.type === 'array') {
-    const n = s.minItems !== undefined && s.minItems === s.maxItems ? `${String(s.minItems)} ` : '';
+    const lo = s.minItems as number | undefined;
+    const hi = s.maxItems as number | undefined;
+    const n = lo === undefined || hi === undefined ? '' : lo === hi ? `${lo} ` : hi === lo + 1 ? `${lo} or ${hi} ` : `${lo} to ${hi} `;
     const items = resolve((s.items as Schema | undefined) ?? {});
     return `a list of ${n}${items.type === 'integer' ? 'integers' : items.type === 'number' ? 'numbers' : 'values'}`;
   }

@@ -86,10 +86,10 @@ function visitStep(t: Target, node: StepCstNode, order: string[]): void {
     const kernel = tok(conv.kernel);
     if (kernel) {
       const s = b.tokenSpan(kernel);
-      // `3x3` is the square kernel 3; only a non-square size stays a pair.
-      const [h, w] = kernel.tokenType.name === 'SizeLiteral' ? sizeOf(kernel) : [numberOf(kernel), numberOf(kernel)];
-      if (h === w) field(t, 'kernel', h, key, s);
-      else if (field(t, 'kernel', [h, w], key, s)) sizeSpans(b, childPath(path, 'kernel'), s);
+      // `3x3` (or `3x3x3`) is the square kernel 3; only a non-square size stays a list.
+      const sizes = kernel.tokenType.name === 'SizeLiteral' ? sizeOf(kernel) : [numberOf(kernel)];
+      if (sizes.every((k) => k === sizes[0])) field(t, 'kernel', sizes[0]!, key, s);
+      else if (field(t, 'kernel', sizes, key, s)) sizeSpans(b, childPath(path, 'kernel'), s);
     }
     const padding = tok(conv.padding);
     if (padding) field(t, 'padding', padding.image, key, b.tokenSpan(padding));

@@ -147,6 +147,7 @@ export type StatementCstChildren = {
   upStatement?: UpStatementCstNode[];
   skipStatement?: SkipStatementCstNode[];
   attentionStatement?: AttentionStatementCstNode[];
+  deepSupervisionStatement?: DeepSupervisionStatementCstNode[];
   trainStatement?: TrainStatementCstNode[];
   nodeStatement?: NodeStatementCstNode[];
   unknownStatement?: UnknownStatementCstNode[];
@@ -190,6 +191,8 @@ export interface InputItemCstNode extends CstNode {
 export type InputItemCstChildren = {
   Channels?: IToken[];
   NumberLiteral?: IToken[];
+  Dims?: IToken[];
+  dimsValue?: IToken[];
   Size?: IToken[];
   SizeLiteral?: IToken[];
   Any?: IToken[];
@@ -392,6 +395,17 @@ export interface AttentionStatementCstNode extends CstNode {
 export type AttentionStatementCstChildren = {
   Attention: IToken[];
   plainValue: PlainValueCstNode[];
+};
+
+export interface DeepSupervisionStatementCstNode extends CstNode {
+  name: "deepSupervisionStatement";
+  children: DeepSupervisionStatementCstChildren;
+}
+
+export type DeepSupervisionStatementCstChildren = {
+  DeepSupervision: IToken[];
+  NumberLiteral?: IToken[];
+  plainValue?: PlainValueCstNode[];
 };
 
 export interface TrainStatementCstNode extends CstNode {

@@ -44,6 +44,7 @@ export class DslParser extends BaseRules {
       { ALT: () => this.SUBRULE(this.upStatement) },
       { ALT: () => this.SUBRULE(this.skipStatement) },
       { ALT: () => this.SUBRULE(this.attentionStatement) },
+      { ALT: () => this.SUBRULE(this.deepSupervisionStatement) },
       { ALT: () => this.SUBRULE(this.trainStatement) },
       { ALT: () => this.SUBRULE(this.nodeStatement) },
       { ALT: () => this.SUBRULE(this.unknownStatement) },
@@ -62,7 +63,7 @@ export class DslParser extends BaseRules {
 
   inputStatement = this.RULE('inputStatement', () => {
     this.CONSUME(T.Input);
-    this.AT_LEAST_ONE({ ERR_MSG: "'channels' or 'size'", DEF: () => this.SUBRULE(this.inputItem) });
+    this.AT_LEAST_ONE({ ERR_MSG: "'channels', 'dims' or 'size'", DEF: () => this.SUBRULE(this.inputItem) });
   });
 
   inputItem = this.RULE('inputItem', () => {
@@ -71,6 +72,12 @@ export class DslParser extends BaseRules {
         ALT: () => {
           this.CONSUME(T.Channels);
           this.CONSUME(T.NumberLiteral);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Dims);
+          this.CONSUME2(T.NumberLiteral, { LABEL: 'dimsValue' });
         },
       },
       {
@@ -281,6 +288,12 @@ export class DslParser extends BaseRules {
   attentionStatement = this.RULE('attentionStatement', () => {
     this.CONSUME(T.Attention);
     this.SUBRULE(this.plainValue);
+  });
+
+  /** `deep-supervision true` or `deep-supervision 2` (`network.deep_supervision`). */
+  deepSupervisionStatement = this.RULE('deepSupervisionStatement', () => {
+    this.CONSUME(T.DeepSupervision);
+    this.OR([{ ALT: () => this.CONSUME(T.NumberLiteral) }, { ALT: () => this.SUBRULE(this.plainValue) }]);
   });
 
   trainStatement = this.RULE('trainStatement', () => {

@@ -44,11 +44,11 @@ export function printNumber(n: number): string {
   return Object.is(n, -0) ? '-0' : String(n);
 }
 
-/** A kernel or size of two non-negative integers as `HxW`, if it is one. */
+/** A kernel or size of two (or three) non-negative integers as `HxW` (`DxHxW`), if it is one. */
 export function printSize(v: JsonValue | undefined): string | undefined {
-  if (!Array.isArray(v) || v.length !== 2) return undefined;
-  const [h, w] = v as readonly JsonValue[];
-  return isCount(h) && isCount(w) ? `${h}x${w}` : undefined;
+  if (!Array.isArray(v) || (v.length !== 2 && v.length !== 3)) return undefined;
+  const items = v as readonly JsonValue[];
+  return items.every(isCount) ? items.join('x') : undefined;
 }
 
 /** A non-negative integer that prints as plain digits. */

@@ -43,6 +43,7 @@ export function printDsl(value: JsonValue): string {
 function printInput(input: JsonObject): string {
   const parts = ['input'];
   if (input.channels !== undefined) parts.push('channels', printScalar(input.channels));
+  if (input.dims !== undefined) parts.push('dims', printScalar(input.dims));
   if (input.size !== undefined) parts.push('size', input.size === 'any' ? 'any' : printSize(input.size) ?? printScalar(input.size));
   return parts.join(' ');
 }
@@ -75,6 +76,8 @@ function printNetwork(net: JsonObject): string[] {
     if (v !== undefined) out.push(`${key} ${typeof v === 'string' ? printPlainName(v) : printScalar(v)}`);
   }
   if (net.attention !== undefined) out.push(`attention ${typeof net.attention === 'string' ? printPlainName(net.attention) : printScalar(net.attention)}`);
+  const ds = net.deep_supervision;
+  if (ds !== undefined) out.push(`deep-supervision ${typeof ds === 'string' ? printPlainName(ds) : printScalar(ds)}`);
   if (isObject(net.blocks)) {
     const blocks = net.blocks;
     for (const name of Object.keys(blocks).sort(byBlockOrder)) {

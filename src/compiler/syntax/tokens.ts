@@ -36,8 +36,8 @@ export const StringLiteral = createToken({
   categories: [Loose],
   label: 'a string',
 });
-/** `3x3`, `256x256`: before NumberLiteral, which would take the leading digits. */
-export const SizeLiteral = createToken({ name: 'SizeLiteral', pattern: /\d+x\d+/, categories: [Loose], label: 'a size such as 3x3' });
+/** `3x3`, `256x256`, `32x64x64` (3D): before NumberLiteral, which would take the leading digits. */
+export const SizeLiteral = createToken({ name: 'SizeLiteral', pattern: /\d+x\d+(?:x\d+)?/, categories: [Loose], label: 'a size such as 3x3' });
 export const NumberLiteral = createToken({
   name: 'NumberLiteral',
   pattern: /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/,
@@ -84,11 +84,13 @@ export const Down = statement('Down', 'down');
 export const Up = statement('Up', 'up');
 export const Skip = statement('Skip', 'skip');
 export const Attention = statement('Attention', 'attention');
+export const DeepSupervision = statement('DeepSupervision', 'deep-supervision');
 export const Train = statement('Train', 'train');
 export const Node = statement('Node', 'node');
 
 export const Channels = keyword('Channels', 'channels', PlainName);
 export const Size = keyword('Size', 'size', PlainName);
+export const Dims = keyword('Dims', 'dims', PlainName);
 export const Any = keyword('Any', 'any', PlainName);
 export const Classes = keyword('Classes', 'classes', PlainName);
 export const Names = keyword('Names', 'names', PlainName);

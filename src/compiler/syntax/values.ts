@@ -24,10 +24,9 @@ export function numberOf(t: IToken): number {
   return Number(t.image);
 }
 
-/** `256x128` as [256, 128]. */
-export function sizeOf(t: IToken): [number, number] {
-  const [h = '', w = ''] = t.image.split('x');
-  return [Number(h), Number(w)];
+/** `256x128` as [256, 128]; `32x64x64` as [32, 64, 64]. */
+export function sizeOf(t: IToken): number[] {
+  return t.image.split('x').map(Number);
 }
 
 /** A name written as a word or a string, with its token. */
@@ -45,10 +44,9 @@ export function nameOf(node: NameValueCstNode | PlainValueCstNode | undefined): 
   return str === undefined ? undefined : { text: unquote(str.image), token: str };
 }
 
-/** Records the spans of a size's two items (both point at the size token). */
-export function sizeSpans(b: DocBuilder, path: string, s: Span): void {
-  b.spans.set(childPath(path, 0), s);
-  b.spans.set(childPath(path, 1), s);
+/** Records the spans of a size's items (all point at the size token). */
+export function sizeSpans(b: DocBuilder, path: string, s: Span, items = 3): void {
+  for (let i = 0; i < items; i++) b.spans.set(childPath(path, i), s);
 }
 
 /** A generic value (`true`/`false` are booleans, `3x3` a size), recording its spans at `path`. */

@@ -62,6 +62,14 @@ const statementVisitors: StatementVisitors = {
     const value = v?.text === 'true' ? true : v?.text === 'false' ? false : v?.text;
     if (k && v && value !== undefined) b.member(network(b, n, n.children.Attention), '/network', 'attention', value, b.tokenSpan(k), b.tokenSpan(v.token), "statement 'attention'");
   },
+  deepSupervisionStatement: (b, n) => {
+    const k = tok(n.children.DeepSupervision);
+    const num = tok(n.children.NumberLiteral);
+    const v = nameOf(n.children.plainValue?.[0]);
+    const value = num ? numberOf(num) : v?.text === 'true' ? true : v?.text === 'false' ? false : v?.text;
+    const at = num ?? v?.token;
+    if (k && at && value !== undefined) b.member(network(b, n, n.children.DeepSupervision), '/network', 'deep_supervision', value, b.tokenSpan(k), b.tokenSpan(at), "statement 'deep-supervision'");
+  },
   trainStatement: (b, n) => {
     const keyword = tok(n.children.Train);
     const obj = n.children.object?.[0];
@@ -128,6 +136,9 @@ function visitInput(b: DocBuilder, node: InputStatementCstNode): void {
     const channels = tok(c.Channels);
     const n = tok(c.NumberLiteral);
     if (channels && n) b.member(input, path, 'channels', numberOf(n), b.tokenSpan(channels), b.tokenSpan(n), "'channels'");
+    const dims = tok(c.Dims);
+    const d = tok(c.dimsValue);
+    if (dims && d) b.member(input, path, 'dims', numberOf(d), b.tokenSpan(dims), b.tokenSpan(d), "'dims'");
     const size = tok(c.Size);
     const literal = tok(c.SizeLiteral) ?? tok(c.Any);
     if (!size || !literal) continue;

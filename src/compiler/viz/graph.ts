@@ -2,9 +2,9 @@ import { assertNever, type Graph, type Op } from '../ir/index.js';
 import { inferShapes, type Shape } from '../shape/index.js';
 import { closestSpaced, layoutGraph, type LaidEdge } from './graph-layout.js';
 import { drawLegend, drawTitle, legendSize, titleHeight, type LegendEntry } from './legend.js';
-import { kernelText } from './model.js';
+import { kernelText, sizeText } from './model.js';
 import { headAt, num, Svg, textWidth } from './svg.js';
-import type { VizSize } from './unet.js';
+import { vizSizes, type VizSize } from './unet.js';
 
 /** The plain graph view: every op a box (name, op, output shape), layered top to bottom. */
 
@@ -56,7 +56,7 @@ function family(op: Op): Family {
 
 /** An op in a few words: "conv 3x3, 8 filters", "maxpool 2x2", "relu", "concat". */
 export function opText(op: Op): string {
-  const stride = (s: readonly [number, number]) => (s[0] > 1 || s[1] > 1 ? `/${s[0]}` : '');
+  const stride = (s: readonly number[]) => (s.some((v) => v > 1) ? `/${s[0]}` : '');
   switch (op.kind) {
     case 'Input':
       return `input, ${op.channels} channel${op.channels === 1 ? '' : 's'}`;
@@ -91,7 +91,7 @@ export function opText(op: Op): string {
   }
 }
 
-const shapeText = (s: Shape | undefined) => (s ? `${s.h}x${s.w}x${s.c}` : '?');
+const shapeText = (s: Shape | undefined) => (s ? `${sizeText(s)}x${s.c}` : '?');
 
 /**
  * Any graph (explicit or template) as a top-to-bottom layered DAG at an input size: boxes with
@@ -100,7 +100,7 @@ const shapeText = (s: Shape | undefined) => (s ? `${s.h}x${s.w}x${s.c}` : '?');
  * not fit the size show as '?'. Deterministic (same graph and size, same bytes).
  */
 export function renderGraphSvg(graph: Graph, size: VizSize): string {
-  const { shapes, failure } = inferShapes(graph, size.height, size.width);
+  const { shapes, failure } = inferShapes(graph, ...vizSizes(size));
   const texts = new Map(graph.ops.map((op) => [op.name, { name: op.name, op: opText(op), shape: shapeText(shapes.get(op.name)) }]));
   const widthOf = (name: string) => {
     const t = texts.get(name)!;
@@ -108,7 +108,7 @@ export function renderGraphSvg(graph: Graph, size: VizSize): string {
   };
   const layout = layoutGraph(graph.ops.map((op) => ({ id: op.name, width: widthOf(op.name), inputs: op.inputs })));
 
-  const lines = [`graph: ${graph.ops.length} ops, input ${size.height}x${size.width}x${graph.inputChannels} \u2192 ${failure ? `does not fit (at ${failure.op.name})` : `output ${shapeText(shapes.get(graph.ops[graph.ops.length - 1]?.name ?? ''))}`}`];
+  const lines = [`graph: ${graph.ops.length} ops, input ${vizSizes(size).join('x')}x${graph.inputChannels} \u2192 ${failure ? `does not fit (at ${failure.op.name})` : `output ${shapeText(shapes.get(graph.ops[graph.ops.length - 1]?.name ?? ''))}`}`];
   if (graph.description) lines.push(graph.description);
   const svg = new Svg();
   const titleWidth = drawTitle(svg, MARGIN, MARGIN, graph.name, lines);

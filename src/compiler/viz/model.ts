@@ -139,10 +139,10 @@ export function unetModel(graph: Graph, shapes: ReadonlyMap<string, Shape>): Une
 }
 
 /** "3x3" (square) or "3x5". */
-export const kernelText = (k: readonly [number, number]): string => `${k[0]}x${k[1]}`;
+export const kernelText = (k: readonly number[]): string => k.join('x');
 
 /** "256x256": a map's height x width. */
-export const sizeText = (s: Shape): string => `${s.h}x${s.w}`;
+export const sizeText = (s: Shape): string => (s.d === undefined ? `${s.h}x${s.w}` : `${s.d}x${s.h}x${s.w}`);
 
 /** How a conv unit reads in the legend: "conv 3x3, ReLU, BatchNorm" (dropout is listed apart). */
 export function unitText(u: ConvUnit): string {

@@ -5,11 +5,19 @@ import { downText, kernelText, sizeText, unetModel, unitText, type UnetModel } f
 import { Svg, type LineStyle } from './svg.js';
 import { layoutUnet, PLUS_RADIUS, type ArrowKind, type BoxKind } from './unet-layout.js';
 
-/** The input size to draw the network at (every map's height x width follows from it). */
+/** The input size to draw the network at (every map's size follows from it); depth for 3D graphs. */
 export interface VizSize {
+  readonly depth?: number;
   readonly height: number;
   readonly width: number;
 }
+
+/** The size per spatial axis, as inferShapes takes it. */
+export const vizSizes = (s: VizSize): number[] => (s.depth === undefined ? [s.height, s.width] : [s.depth, s.height, s.width]);
+
+/** A VizSize from sizes per axis ([h, w] or [d, h, w]). */
+export const vizSize = (sizes: readonly number[]): VizSize =>
+  sizes.length === 3 ? { depth: sizes[0]!, height: sizes[1]!, width: sizes[2]! } : { height: sizes[0]!, width: sizes[1]! };
 
 const MARGIN = 24;
 
@@ -89,8 +97,8 @@ function mostCommon(values: readonly number[]): number {
 
 /** Reads the U structure and shapes, or explains why there are none. */
 function modelAt(graph: Graph, size: VizSize): UnetModel {
-  const { shapes, failure } = inferShapes(graph, size.height, size.width);
-  if (failure) throw new RangeError(`input ${size.height}x${size.width} does not fit ${graph.name}: at ${failure.op.name}, ${failure.reason} (check it with checkInputSize first)`);
+  const { shapes, failure } = inferShapes(graph, ...vizSizes(size));
+  if (failure) throw new RangeError(`input ${vizSizes(size).join('x')} does not fit ${graph.name}: at ${failure.op.name}, ${failure.reason} (check it with checkInputSize first)`);
   const model = unetModel(graph, shapes);
   if (!model) throw new RangeError(`${graph.name} is not a template U-Net (enc1..encN, bottleneck, decN..dec1): draw it with renderGraphSvg`);
   return model;
@@ -136,6 +144,6 @@ export function renderUnetSvg(graph: Graph, size: VizSize): string {
 
 /** Whether `renderUnetSvg` can draw this graph (a template network's op names). */
 export function isUnetGraph(graph: Graph, size: VizSize): boolean {
-  const { shapes, failure } = inferShapes(graph, size.height, size.width);
+  const { shapes, failure } = inferShapes(graph, ...vizSizes(size));
   return !failure && unetModel(graph, shapes) !== undefined;
 }

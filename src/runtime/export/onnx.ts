@@ -41,5 +41,5 @@ export async function exportVerifiedOnnx(engine: Engine, graph: Graph, model: La
 
 /** "8.1e-7 at 48x48, 8.7e-7 at 64x80" */
 export function describeParity(results: readonly ParityResult[]): string {
-  return results.map((r) => `${r.relative.toExponential(1)} at ${r.height}x${r.width}`).join(', ');
+  return results.map((r) => `${r.relative.toExponential(1)} at ${r.size.join('x')}`).join(', ');
 }

@@ -61,7 +61,7 @@ export interface OnnxResult {
 }
 
 /** Runs one batch, `input` in NCHW order with `dims` [n, c, h, w]. */
-export async function runOnnx(s: OnnxSession, input: Float32Array, dims: readonly [number, number, number, number]): Promise<OnnxResult> {
+export async function runOnnx(s: OnnxSession, input: Float32Array, dims: readonly number[]): Promise<OnnxResult> {
   const expected = dims.reduce((a, b) => a * b, 1);
   if (input.length !== expected) throw new Error(`input has ${input.length} values, but dims [${dims.join(', ')}] need ${expected}`);
   let results: ort.InferenceSession.ReturnType;

@@ -3,6 +3,7 @@
  * tfjs engine. What it needs comes from compiling the spec text its unetc.json keeps: the same IR
  * the checkpoint was built from, so sizes and margins are exact.
  */
+import { mainOutput } from '../../compiler/backends/tfjs/index.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Tensor } from '@tensorflow/tfjs';
@@ -45,7 +46,7 @@ function normalizationOf(manifest: CheckpointManifest, dir: string): InputNormal
 }
 
 function sizesOf(graph: Graph): { height: SizeRule; width: SizeRule } {
-  if (graph.inputSize !== 'any') return { height: progression(graph.inputSize[0], 0), width: progression(graph.inputSize[1], 0) };
+  if (graph.inputSize !== 'any') return { height: progression(graph.inputSize[0]!, 0), width: progression(graph.inputSize[1]!, 0) };
   return { height: fromList(validSizes(graph, 0)), width: fromList(validSizes(graph, 1)) };
 }
 
@@ -92,7 +93,7 @@ export async function loadTfjsModel(dir: string, options: { readonly backend?: s
       info,
       engine: engine.description,
       run: async (tile: HWC<Float32Array>) => {
-        const out = tf.tidy(() => model.predict(tf.tensor(tile.data, [1, tile.height, tile.width, tile.channels])) as Tensor);
+        const out = tf.tidy(() => mainOutput(model.predict(tf.tensor(tile.data, [1, tile.height, tile.width, tile.channels])) as Tensor | Tensor[]));
         try {
           const [, h, w, c] = out.shape;
           const data = (await out.data()) as Float32Array;

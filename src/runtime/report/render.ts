@@ -4,7 +4,7 @@
  * Content-Security-Policy forbids any fetch, so the page works offline and leaks nothing.
  */
 import { checkInputSize, defaultSize, type Graph } from '../../compiler/index.js';
-import { isUnetGraph, renderGraphSvg, renderUnetSvg } from '../../compiler/viz/index.js';
+import { isUnetGraph, renderGraphSvg, renderUnetSvg, vizSize } from '../../compiler/viz/index.js';
 import type { RunManifest } from '../train/run.js';
 import { lineChart } from './chart.js';
 import { escapeHtml, fixed } from './html.js';
@@ -32,10 +32,9 @@ const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 const e = escapeHtml;
 
 /** The viz SVG at the training patch (else the default size), without its XML declaration. */
-export function diagramSvg(graph: Graph, patch: readonly [number, number] | undefined): string {
-  const fits = patch !== undefined && checkInputSize(graph, patch[0], patch[1], undefined, '').length === 0;
-  const [height, width] = fits ? patch : graph.inputSize === 'any' ? defaultSize(graph) : graph.inputSize;
-  const at = { height, width };
+export function diagramSvg(graph: Graph, patch: readonly number[] | undefined): string {
+  const fits = patch !== undefined && patch.length === graph.dims && checkInputSize(graph, patch, undefined, '').length === 0;
+  const at = vizSize(fits ? patch : graph.inputSize === 'any' ? defaultSize(graph) : graph.inputSize);
   try {
     const svg = isUnetGraph(graph, at) ? renderUnetSvg(graph, at) : renderGraphSvg(graph, at);
     return svg.replace(/^<\?xml[^>]*\?>\s*/, '');

@@ -12,6 +12,7 @@ import {
   type HWC,
   type NormalizationParams,
 } from '../data/index.js';
+import type { VolumeData } from './volume-data.js';
 
 /** How inputs are normalized, recorded in run.json and the ONNX metadata (`input_normalization`). */
 export const INPUT_NORMALIZATION = 'zscore-per-image';
@@ -27,6 +28,8 @@ export interface Example {
 export interface TrainingData {
   readonly train: readonly Example[];
   readonly val: readonly Example[];
+  /** Volumes for a 3D network (then `train` and `val` are empty). */
+  readonly volumes?: VolumeData;
   /** Where the data came from, for run.json. */
   readonly source: string;
   /** A hash of the data, for run.json (folders: content hashes; synthetic: the generator seed). */

@@ -1,3 +1,4 @@
+import { mainOutput } from '../../compiler/backends/tfjs/index.js';
 import type { LayersModel, Optimizer, Tensor } from '@tensorflow/tfjs';
 import { appendFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import type { AugmentOptions } from '../data/index.js';
 import type { Engine } from '../backend/index.js';
 import type { CheckpointInfo } from '../checkpoint/index.js';
 import { centerCrop, fittingSize, makeBatch, type TrainingData } from './data.js';
+import { centerCropVolume, fittingVolumeSize, makeVolumeBatch } from './volume-data.js';
 import type { LossName } from './losses.js';
 import { classMap, ConfusionCounts, type Scores } from './metrics.js';
 import { learningRate, type ScheduleName } from './schedule.js';
@@ -16,7 +18,8 @@ export interface TrainSettings {
   readonly epochs: number;
   readonly stepsPerEpoch: number;
   readonly batch: number;
-  readonly patch: readonly [number, number];
+  /** [height, width], or [depth, height, width] for a 3D network. */
+  readonly patch: readonly number[];
   readonly loss: LossName;
   readonly optimizer: OptimizerSettings;
   readonly schedule: ScheduleName;
@@ -56,10 +59,16 @@ export function validate(ctx: Pick<TrainContext, 'engine' | 'graph' | 'model' | 
   const { tf } = ctx.engine;
   const classes = ctx.graph.classes;
   const counts = new ConfusionCounts(classes === 1 ? 2 : classes);
+  for (const e of ctx.data.volumes?.val ?? []) {
+    const size = fittingVolumeSize(ctx.graph, e.dims);
+    const { image, mask } = centerCropVolume(e, size);
+    const probabilities = tf.tidy(() => mainOutput(ctx.model.predict(tf.tensor(image, [1, ...size, e.channels])) as Tensor | Tensor[]).dataSync());
+    counts.add(classMap(probabilities, classes, ctx.graph.threshold), classes === 1 ? mask.map((v) => (v > 0 ? 1 : 0)) : mask);
+  }
   for (const e of ctx.data.val) {
     const [h, w] = fittingSize(ctx.graph, e.image.height, e.image.width);
     const { image, mask } = centerCrop(e, h, w);
-    const probabilities = tf.tidy(() => (ctx.model.predict(tf.tensor(image, [1, h, w, e.image.channels])) as Tensor).dataSync());
+    const probabilities = tf.tidy(() => mainOutput(ctx.model.predict(tf.tensor(image, [1, h, w, e.image.channels])) as Tensor | Tensor[]).dataSync());
     counts.add(classMap(probabilities, classes, ctx.graph.threshold), classes === 1 ? mask.map((v) => (v > 0 ? 1 : 0)) : mask);
   }
   return counts.scores();
@@ -92,7 +101,7 @@ export async function* trainLoop(ctx: TrainContext): AsyncGenerator<TrainEvent> 
   const total = s.epochs * s.stepsPerEpoch;
   const budget = Math.min(total, s.maxSteps ?? Infinity);
   const optimizer = makeOptimizer(tf, s.optimizer);
-  const step = makeTrainStep(tf, model, s.loss, optimizer);
+  const step = makeTrainStep(tf, model, s.loss, optimizer, ctx.graph.deepSupervision);
   let state: TrainState = ctx.resume?.state ?? { step: 0, epoch: 0, bestDice: -1, bestEpoch: 0, stale: 0 };
   if (ctx.resume?.optimizer) optimizer.setWeights(ctx.resume.optimizer);
   const metricsFile = join(ctx.runDir, METRICS_FILE);
@@ -110,10 +119,13 @@ export async function* trainLoop(ctx: TrainContext): AsyncGenerator<TrainEvent> 
   while (state.step < budget) {
     const lr = learningRate(s.schedule, s.optimizer.learningRate, state.step, total);
     setLearningRate(optimizer, lr);
-    const b = makeBatch(ctx.data.train, state.step, s.batch, s.patch, ctx.graph.classes, s.seed, s.augmentation);
+    const volumes = ctx.data.volumes;
+    const b = volumes
+      ? makeVolumeBatch(volumes.train, state.step, s.batch, s.patch, ctx.graph.classes, s.seed, s.augmentation)
+      : makeBatch(ctx.data.train, state.step, s.batch, [s.patch[0]!, s.patch[1]!], ctx.graph.classes, s.seed, s.augmentation);
     const t0 = performance.now();
     const images = tf.tensor(b.images, [s.batch, ...b.shape]);
-    const targets = tf.tensor(b.targets, [s.batch, b.shape[0], b.shape[1], ctx.graph.classes === 1 ? 1 : ctx.graph.classes]);
+    const targets = tf.tensor(b.targets, [s.batch, ...b.shape.slice(0, -1), ctx.graph.classes === 1 ? 1 : ctx.graph.classes]);
     let loss: number;
     try {
       loss = await step.run(images, targets);

@@ -13,7 +13,7 @@ export interface RunManifest {
   readonly version: 1;
   readonly spec: { readonly name: string; readonly file: string; readonly sha256: string; readonly text: string };
   readonly settings: TrainSettings;
-  readonly data: { readonly source: string; readonly fingerprint: string; readonly dir?: string; readonly valDir?: string; readonly valSplit: number; readonly train: number; readonly val: number };
+  readonly data: { readonly source: string; readonly fingerprint: string; readonly dir?: string; readonly valDir?: string; readonly valSplit: number; readonly train: number; readonly val: number; readonly sliceAxis?: string };
   readonly engine: string;
   readonly inputNormalization: string;
   readonly versions: { readonly unetc: string; readonly tfjs: string };

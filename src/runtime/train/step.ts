@@ -1,4 +1,5 @@
-import type { LayersModel, Optimizer, Tensor } from '@tensorflow/tfjs';
+import type { LayersModel, Optimizer, Scalar, Tensor } from '@tensorflow/tfjs';
+import type { DeepSupervision } from '../../compiler/index.js';
 import type { Tf } from '../backend/index.js';
 import { losses, type LossName } from './losses.js';
 
@@ -23,16 +24,41 @@ export interface TrainStep {
 }
 
 /**
+ * The mask at a deep-supervision head's size: average-pooled by `factor` on every spatial axis
+ * (the share of each class in the pooled cell: a soft target that bce, Dice and ce all take).
+ */
+export function poolTarget(tf: Tf, masks: Tensor, factor: number): Tensor {
+  if (factor === 1) return masks;
+  if (masks.rank === 5) return tf.avgPool3d(masks as Parameters<Tf['avgPool3d']>[0], factor, factor, 'valid');
+  return tf.avgPool(masks as Parameters<Tf['avgPool']>[0], factor, factor, 'valid');
+}
+
+/**
+ * The training loss of a model's outputs: the loss of its one output, or, with deep supervision,
+ * the weighted sum over the main output (against the mask) and each head (against the mask
+ * pooled to its size).
+ */
+export function supervisedLoss(tf: Tf, f: (typeof losses)[LossName], outputs: Tensor | Tensor[], masks: Tensor, ds: DeepSupervision | undefined): Scalar {
+  if (!Array.isArray(outputs)) return f(tf, outputs, masks);
+  if (!ds || ds.heads.length !== outputs.length - 1) throw new Error(`the model has ${outputs.length} outputs but the graph has ${ds ? ds.heads.length + 1 : 1}`);
+  let total = tf.mul(f(tf, outputs[0]!, masks), ds.mainWeight) as Scalar;
+  ds.heads.forEach((h, i) => {
+    total = tf.add(total, tf.mul(f(tf, outputs[i + 1]!, poolTarget(tf, masks, h.factor)), h.weight)) as Scalar;
+  });
+  return total;
+}
+
+/**
  * A training step for a tfjs model whose outputs are probabilities (sigmoid or softmax head).
  * Every intermediate tensor is released inside `minimize`; only the loss value leaves.
  */
-export function makeTrainStep(tf: Tf, model: LayersModel, loss: LossName, optimizer: OptimizerSettings | Optimizer): TrainStep {
+export function makeTrainStep(tf: Tf, model: LayersModel, loss: LossName, optimizer: OptimizerSettings | Optimizer, deepSupervision?: DeepSupervision): TrainStep {
   const opt = 'minimize' in optimizer ? optimizer : makeOptimizer(tf, optimizer);
   const f = losses[loss];
   return {
     optimizer: opt,
     async run(images, masks) {
-      const value = opt.minimize(() => f(tf, model.apply(images, { training: true }) as Tensor, masks), true);
+      const value = opt.minimize(() => supervisedLoss(tf, f, model.apply(images, { training: true }) as Tensor | Tensor[], masks, deepSupervision), true);
       if (!value) throw new Error('the optimizer returned no loss');
       const [v] = await value.data();
       value.dispose();

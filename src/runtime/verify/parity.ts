@@ -1,6 +1,7 @@
+import { mainOutput } from '../../compiler/backends/tfjs/index.js';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { Random } from '../../compiler/backends/random.js';
-import { inferShapes, validSizes, type Graph } from '../../compiler/index.js';
+import { inferShapes, shapeSizes, validSizes, type Graph } from '../../compiler/index.js';
 import type { Tf } from '../backend/index.js';
 import { runOnnx, type OnnxSession } from '../infer/onnx.js';
 
@@ -8,6 +9,8 @@ import { runOnnx, type OnnxSession } from '../infer/onnx.js';
 export const PARITY_TOLERANCE = 1e-4;
 
 export interface ParityResult {
+  /** The input size per spatial axis ([h, w] or [d, h, w]). */
+  readonly size: readonly number[];
   readonly height: number;
   readonly width: number;
   readonly maxAbsDiff: number;
@@ -20,13 +23,15 @@ export interface ParityResult {
  * Input sizes to verify an export at: the spec's fixed size, or two sizes the network accepts,
  * small enough to run fast, the second not square so that a height/width mix-up shows.
  */
-export function verificationSizes(graph: Graph): [number, number][] {
-  if (graph.inputSize !== 'any') return [[graph.inputSize[0], graph.inputSize[1]]];
-  const pick = (axis: 0 | 1, from: number, skip: number) => {
+export function verificationSizes(graph: Graph): number[][] {
+  if (graph.inputSize !== 'any') return [[...graph.inputSize]];
+  const pick = (axis: number, from: number, skip: number) => {
     const sizes = validSizes(graph, axis);
     const start = sizes.findIndex((s) => s >= from);
     return sizes[Math.min(sizes.length - 1, Math.max(0, start) + skip)] ?? from;
   };
+  // Volumes: smaller sides (a 40^3 volume costs what a 250x250 image does), all three different.
+  if (graph.dims === 3) return [[pick(0, 16, 0), pick(1, 16, 0), pick(2, 16, 0)], [pick(0, 16, 0), pick(1, 16, 1), pick(2, 16, 2)]];
   return [
     [pick(0, 40, 0), pick(1, 40, 0)],
     [pick(0, 40, 1), pick(1, 40, 2)],
@@ -41,7 +46,7 @@ export function randomInput(n: number, h: number, w: number, c: number, seed: nu
   return data;
 }
 
-/** NHWC -> NCHW. */
+/** NHWC -> NCHW (pass h = D*H for NDHWC -> NCDHW: the spatial axes stay in order). */
 export function toNchw(data: Float32Array, n: number, h: number, w: number, c: number): Float32Array {
   const out = new Float32Array(data.length);
   for (let b = 0; b < n; b++)
@@ -49,6 +54,11 @@ export function toNchw(data: Float32Array, n: number, h: number, w: number, c: n
       for (let x = 0; x < w; x++)
         for (let k = 0; k < c; k++) out[((b * c + k) * h + y) * w + x] = data[((b * h + y) * w + x) * c + k]!;
   return out;
+}
+
+/** Channels-last -> channels-first for any number of spatial axes. */
+export function toChannelsFirst(data: Float32Array, n: number, spatial: readonly number[], c: number): Float32Array {
+  return toNchw(data, n, spatial.reduce((a, b) => a * b, 1), 1, c);
 }
 
 /** Compares two equally laid-out arrays. */
@@ -66,24 +76,27 @@ export function compare(reference: Float32Array, actual: Float32Array): { maxAbs
 }
 
 /** Runs the tfjs model on an NHWC input and returns its NHWC output. */
-export async function predictTfjs(tf: Tf, model: LayersModel, input: Float32Array, dims: readonly [number, number, number, number]): Promise<Float32Array> {
-  return tf.tidy(() => model.predict(tf.tensor(input, [...dims])) as Tensor).data() as Promise<Float32Array>;
+export async function predictTfjs(tf: Tf, model: LayersModel, input: Float32Array, dims: readonly number[]): Promise<Float32Array> {
+  return tf.tidy(() => mainOutput(model.predict(tf.tensor(input, [...dims])) as Tensor | Tensor[])).data() as Promise<Float32Array>;
 }
 
 /**
  * Runs the same seeded input through tfjs and onnxruntime at each size and compares outputs
  * (the ONNX output is NCHW; the tfjs one is transposed to match).
  */
-export async function onnxParity(tf: Tf, model: LayersModel, session: OnnxSession, graph: Graph, sizes: readonly [number, number][], seed = 1): Promise<ParityResult[]> {
+export async function onnxParity(tf: Tf, model: LayersModel, session: OnnxSession, graph: Graph, sizes: readonly (readonly number[])[], seed = 1): Promise<ParityResult[]> {
   const results: ParityResult[] = [];
   const c = graph.inputChannels;
-  for (const [h, w] of sizes) {
-    const input = randomInput(1, h, w, c, seed + h * 7919 + w);
-    const out = inferShapes(graph, h, w).shapes.get('output');
-    if (!out) throw new Error(`verification size ${h}x${w} does not fit the network`);
-    const reference = toNchw(await predictTfjs(tf, model, input, [1, h, w, c]), 1, out.h, out.w, out.c);
-    const actual = await runOnnx(session, toNchw(input, 1, h, w, c), [1, c, h, w]);
-    results.push({ height: h, width: w, ...compare(reference, actual.data) });
+  for (const size of sizes) {
+    const h = size[size.length - 2]!;
+    const w = size[size.length - 1]!;
+    const voxels = size.reduce((a, b) => a * b, 1);
+    const input = randomInput(1, voxels, 1, c, seed + size.reduce((a, s) => a * 7919 + s, 0));
+    const out = inferShapes(graph, ...size).shapes.get('output');
+    if (!out) throw new Error(`verification size ${size.join('x')} does not fit the network`);
+    const reference = toChannelsFirst(await predictTfjs(tf, model, input, [1, ...size, c]), 1, shapeSizes(out), out.c);
+    const actual = await runOnnx(session, toChannelsFirst(input, 1, size, c), [1, c, ...size]);
+    results.push({ size, height: h, width: w, ...compare(reference, actual.data) });
   }
   return results;
 }

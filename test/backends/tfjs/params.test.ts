@@ -11,8 +11,8 @@ describe('tfjs models of the shipped specs', () => {
   // Built only (zeros initializers keep even the 31 M-parameter ones fast); never run.
   it.each(shippedSpecs())('%s: countParams() equals analyze(), weights are named as weightSpecs says', (file) => {
     const graph = compileFile(file).graph!;
-    const [h, w] = graph.inputSize === 'any' ? defaultSize(graph) : graph.inputSize;
-    const { shapes, failure } = inferShapes(graph, h, w);
+    const size = graph.inputSize === 'any' ? defaultSize(graph) : graph.inputSize;
+    const { shapes, failure } = inferShapes(graph, ...size);
     expect(failure).toBeUndefined();
     const model = buildModel(tf, graph);
     try {
@@ -21,7 +21,7 @@ describe('tfjs models of the shipped specs', () => {
       const want = weightSpecs(graph).map((s) => [s.name, s.shape, s.trainable] as const);
       const byName = (a: readonly [string, ...unknown[]], b: readonly [string, ...unknown[]]) => a[0].localeCompare(b[0]);
       expect([...got].sort(byName)).toEqual([...want].sort(byName));
-      expect(model.inputs[0]!.shape).toEqual([null, graph.inputSize === 'any' ? null : h, graph.inputSize === 'any' ? null : w, graph.inputChannels]);
+      expect(model.inputs[0]!.shape).toEqual([null, ...(graph.inputSize === 'any' ? size.map(() => null) : size), graph.inputChannels]);
     } finally {
       model.dispose();
     }

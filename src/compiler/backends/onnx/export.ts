@@ -1,8 +1,11 @@
 /**
  * The ONNX back end's entry point: a checked IR graph and its weights to the bytes of a
- * ModelProto. NCHW throughout (weights transposed here, no Transpose nodes), symbolic N/H/W.
+ * ModelProto. NCHW (NCDHW for 3D graphs) throughout (weights transposed here, no Transpose
+ * nodes), symbolic N/H/W (N/D/H/W).
  */
-import type { Graph } from '../../ir/index.js';
+import { inferenceGraph, type Graph } from '../../ir/index.js';
+import { weightSpecs } from '../../ir/weights.js';
+import { spatialAxes } from '../../shape/index.js';
 import type { WeightMap } from '../weights.js';
 import { Emitter } from './emitter.js';
 import { checkWeights } from './layout.js';
@@ -54,22 +57,26 @@ export function foldablePairs(graph: Graph): Map<string, string> {
 }
 
 /** Exports and reports what was done (opset, IR version, folded BatchNorms). Throws on bad options or weights. */
-export function exportOnnxDetailed(graph: Graph, weights: WeightMap, options: OnnxOptions): OnnxExport {
+export function exportOnnxDetailed(trainingGraph: Graph, trainingWeights: WeightMap, options: OnnxOptions): OnnxExport {
   const opset = options.opset ?? DEFAULT_OPSET;
   const irVersion = irVersionFor(opset);
-  checkWeights(graph, weights);
-  const h = axisProfile(graph, 0);
-  const w = axisProfile(graph, 1);
-  if (h.validSizes.length === 0 || w.validSizes.length === 0) throw new Error(`graph '${graph.name}' accepts no input size; check it first`);
+  checkWeights(trainingGraph, trainingWeights);
+  // Deep-supervision heads are for training only: the file has the main head alone.
+  const graph = inferenceGraph(trainingGraph);
+  const keep = new Set(weightSpecs(graph).map((w) => w.name));
+  const weights: WeightMap = graph === trainingGraph ? trainingWeights : new Map([...trainingWeights].filter(([name]) => keep.has(name)));
+  const axes = spatialAxes(graph).map((axis) => axisProfile(graph, axis));
+  if (axes.some((a) => a.validSizes.length === 0)) throw new Error(`graph '${graph.name}' accepts no input size; check it first`);
 
   const folds = options.foldBn ? foldablePairs(graph) : new Map<string, string>();
   const em = new Emitter(graph, folds);
-  lowerGraph(em, { graph, weights, h, w });
+  lowerGraph(em, { graph, weights, axes });
 
   const outputOp = graph.ops.find((op) => op.kind === 'Output')!;
   const fixed = graph.inputSize === 'any' ? undefined : graph.inputSize;
-  const input = tensorValueInfo('input', ['N', graph.inputChannels, fixed?.[0] ?? 'H', fixed?.[1] ?? 'W']);
-  const output = tensorValueInfo('output', ['N', graph.classes, outputDim(graph, h, outputOp.name, 'H'), outputDim(graph, w, outputOp.name, 'W')]);
+  const names = graph.dims === 3 ? ['D', 'H', 'W'] : ['H', 'W'];
+  const input = tensorValueInfo('input', ['N', graph.inputChannels, ...names.map((n, axis) => fixed?.[axis] ?? n)]);
+  const output = tensorValueInfo('output', ['N', graph.classes, ...names.map((n, axis) => outputDim(graph, axes[axis]!, outputOp.name, n))]);
   const bytes = encodeModel({
     irVersion,
     opset,
@@ -80,8 +87,7 @@ export function exportOnnxDetailed(graph: Graph, weights: WeightMap, options: On
     metadata: metadataProps({
       graph,
       weights,
-      h,
-      w,
+      axes,
       specSource: options.specSource,
       unetcVersion: options.producerVersion,
       inputNormalization: options.inputNormalization ?? 'none',

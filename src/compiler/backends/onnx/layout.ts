@@ -12,6 +12,7 @@ import { weightSpecs, type WeightMap, type WeightTensor } from '../weights.js';
  * [kh, kw, out, in] it is ONNX's [in, out, kh, kw] (no spatial flip: both scatter the same way).
  */
 export function toOnnxKernel(w: WeightTensor): { dims: number[]; data: Float32Array } {
+  if (w.shape.length === 5) return toOnnxKernel3d(w);
   const [A = 1, B = 1, C = 1, D = 1] = w.shape;
   const src = w.data;
   const out = new Float32Array(src.length);
@@ -22,6 +23,20 @@ export function toOnnxKernel(w: WeightTensor): { dims: number[]; data: Float32Ar
         for (let d = 0; d < D; d++) out[((d * C + c) * A + a) * B + b] = src[s + d]!;
       }
   return { dims: [D, C, A, B], data: out };
+}
+
+/** The 3D case: [kd, kh, kw, c, d] -> [d, c, kd, kh, kw], permutation (4, 3, 0, 1, 2). */
+function toOnnxKernel3d(w: WeightTensor): { dims: number[]; data: Float32Array } {
+  const [KD = 1, KH = 1, KW = 1, C = 1, D = 1] = w.shape;
+  const src = w.data;
+  const out = new Float32Array(src.length);
+  const spatial = KD * KH * KW;
+  for (let p = 0; p < spatial; p++)
+    for (let c = 0; c < C; c++) {
+      const s = (p * C + c) * D;
+      for (let d = 0; d < D; d++) out[(d * C + c) * spatial + p] = src[s + d]!;
+    }
+  return { dims: [D, C, KD, KH, KW], data: out };
 }
 
 /** Throws unless `weights` has every weight the graph needs, with its shape, and nothing else. */

@@ -15,8 +15,8 @@ import { samePads, type AxisProfile } from './sizes.js';
 export interface LowerInputs {
   readonly graph: Graph;
   readonly weights: WeightMap;
-  readonly h: AxisProfile;
-  readonly w: AxisProfile;
+  /** One profile per spatial axis ([h, w], or [d, h, w] for a 3D graph). */
+  readonly axes: readonly AxisProfile[];
 }
 
 /** Emits every op of the graph, in the IR's (topological) order. */
@@ -49,7 +49,7 @@ function lowerOp(em: Emitter, ctx: LowerInputs, op: Op, byName: ReadonlyMap<stri
     case 'Pool':
       return em.node(op.mode === 'max' ? 'MaxPool' : 'AveragePool', [x()], [y], op.name, { kernel_shape: [...op.size], strides: [...op.stride] });
     case 'Upsample': {
-      const scales = em.floats([1, 1, op.scale[0], op.scale[1]]);
+      const scales = em.floats([1, 1, ...op.scale]);
       const attrs: Record<string, string> = op.mode === 'nearest' ? { mode: 'nearest', nearest_mode: 'floor' } : { mode: 'linear' };
       return em.node('Resize', [x(), '', scales], [y], op.name, { coordinate_transformation_mode: 'asymmetric', ...attrs });
     }
@@ -58,7 +58,7 @@ function lowerOp(em: Emitter, ctx: LowerInputs, op: Op, byName: ReadonlyMap<stri
     case 'Add':
       return em.node(op.inputs.length === 2 ? 'Add' : 'Sum', op.inputs.map((n) => em.tensor(n)), [y], op.name);
     case 'Crop':
-      return lowerCrop(em, op, y);
+      return lowerCrop(em, op, y, ctx.graph.dims);
     case 'GlobalAvgPool':
       return em.node('GlobalAveragePool', [x()], [y], op.name);
     case 'Multiply':
@@ -79,9 +79,9 @@ function lowerConv(em: Emitter, ctx: LowerInputs, op: ConvOp, byName: ReadonlyMa
   const kernel = toOnnxKernel(ctx.weights.get(`${op.name}/kernel`)!);
   const bias = op.bias ? ctx.weights.get(`${op.name}/bias`)!.data : undefined;
   const attrs: Record<string, number[] | string> = { kernel_shape: [...op.kernel], strides: [...op.stride] };
-  if (op.padding === 'valid') attrs.pads = [0, 0, 0, 0];
+  if (op.padding === 'valid') attrs.pads = [...op.kernel, ...op.kernel].map(() => 0);
   else {
-    const pads = samePads(op, ctx.h, ctx.w);
+    const pads = samePads(op, ctx.axes);
     // A stride > 1 conv whose padding varies with the input size: SAME_UPPER is tfjs' rule at run time.
     if (pads) attrs.pads = pads;
     else attrs.auto_pad = 'SAME_UPPER';
@@ -113,9 +113,9 @@ function lowerConvTranspose(em: Emitter, ctx: LowerInputs, op: ConvTransposeOp):
   const begin: number[] = [];
   const end: number[] = [];
   const outputPadding: number[] = [];
-  for (const axis of [0, 1] as const) {
-    const k = op.kernel[axis];
-    const s = op.stride[axis];
+  for (const axis of op.kernel.keys()) {
+    const k = op.kernel[axis]!;
+    const s = op.stride[axis]!;
     const t = op.padding === 'same' ? Math.max(k - s, 0) : 0;
     begin.push(Math.floor(t / 2));
     end.push(Math.ceil(t / 2));
@@ -151,16 +151,16 @@ function lowerActivation(em: Emitter, op: ActivationOp, x: string, y: string): v
 }
 
 /**
- * Center crop of inputs[0] to inputs[1]'s H and W, computed from both tensors' shapes at run
+ * Center crop of inputs[0] to inputs[1]'s H and W (D, H and W in 3D), computed from both tensors' shapes at run
  * time: start = (H_src - H_ref) / 2 (integer division: floor, as the IR's Crop), end = start +
  * H_ref, same for W. This is right for every input size the runtime is given, with no claim
  * about which sizes are valid; it costs a few tiny int64 nodes per skip connection.
  */
-function lowerCrop(em: Emitter, op: Op, y: string): void {
+function lowerCrop(em: Emitter, op: Op, y: string, dims: number): void {
   const src = em.tensor(op.inputs[0] ?? '');
   const ref = em.tensor(op.inputs[1] ?? '');
   const two = em.int64([2]);
-  const four = em.int64([4]);
+  const four = em.int64([2 + dims]);
   const hw = (t: string, tag: string) => {
     em.node('Shape', [t], [`${op.name}/${tag}_shape`], `${op.name}/${tag}_shape`);
     em.node('Slice', [`${op.name}/${tag}_shape`, two, four], [`${op.name}/${tag}_hw`], `${op.name}/${tag}_hw`);
@@ -172,5 +172,5 @@ function lowerCrop(em: Emitter, op: Op, y: string): void {
   em.node('Sub', [srcHw, refHw], [n('margin')], n('margin'));
   em.node('Div', [n('margin'), two], [n('start')], n('start'));
   em.node('Add', [n('start'), refHw], [n('end')], n('end'));
-  em.node('Slice', [src, n('start'), n('end'), em.int64([2, 3])], [y], op.name);
+  em.node('Slice', [src, n('start'), n('end'), em.int64(dims === 3 ? [2, 3, 4] : [2, 3])], [y], op.name);
 }

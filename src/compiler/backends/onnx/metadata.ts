@@ -32,8 +32,8 @@ export function sourceSha256(source: string | Uint8Array): string {
 export interface MetadataInputs {
   readonly graph: Graph;
   readonly weights: WeightMap;
-  readonly h: AxisProfile;
-  readonly w: AxisProfile;
+  /** One profile per spatial axis. */
+  readonly axes: readonly AxisProfile[];
   readonly specSource: string | Uint8Array;
   readonly unetcVersion: string;
   readonly inputNormalization: string;
@@ -42,19 +42,18 @@ export interface MetadataInputs {
 /** Every metadata entry (encodeModel sorts them by key). */
 export function metadataProps(m: MetadataInputs): Record<string, string> {
   const g = m.graph;
-  const hs = networkSizes(g, m.h);
-  const ws = networkSizes(g, m.w);
+  const sizes = m.axes.map((a) => networkSizes(g, a));
   return {
     class_names: JSON.stringify(g.classNames ?? null),
-    input_layout: 'NCHW',
+    input_layout: g.dims === 3 ? 'NCDHW' : 'NCHW',
     input_normalization: m.inputNormalization,
     model_name: g.name,
     output_activation: g.activation,
     source_spec_sha256: sourceSha256(m.specSource),
-    spatial_divisor: spatialDivisor(hs, ws),
+    spatial_divisor: spatialDivisor(...sizes),
     threshold: String(g.threshold),
     unetc_version: m.unetcVersion,
-    valid_sizes: validSizesText(hs, ws),
+    valid_sizes: validSizesText(...sizes),
     weights_sha256: weightsSha256(g, m.weights),
   };
 }

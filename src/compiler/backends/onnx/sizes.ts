@@ -16,7 +16,7 @@ export interface AxisProfile {
 
 /** Runs the shape functions over every candidate input size of one axis. */
 export function axisProfile(graph: Graph, axis: Axis): AxisProfile {
-  const candidates = graph.inputSize === 'any' ? Array.from({ length: SIZE_LIMIT }, (_, i) => i + 1) : [graph.inputSize[axis]];
+  const candidates = graph.inputSize === 'any' ? Array.from({ length: SIZE_LIMIT }, (_, i) => i + 1) : [graph.inputSize[axis]!];
   const validSizes: number[] = [];
   const runs: Map<string, number>[] = [];
   for (const size of candidates) {
@@ -61,33 +61,33 @@ export function networkSizes(graph: Graph, profile: AxisProfile): readonly numbe
   return graph.inputSize === 'any' ? profile.validSizes : validSizes(graph, profile.axis);
 }
 
-/** `spatial_divisor` metadata: one number when both axes agree, else `HxW`. */
-export function spatialDivisor(h: readonly number[], w: readonly number[]): string {
-  const sh = spatialStep(h);
-  const sw = spatialStep(w);
-  return sh === sw ? String(sh) : `${sh}x${sw}`;
+/** `spatial_divisor` metadata: one number when every axis agrees, else `HxW` (`DxHxW` in 3D). */
+export function spatialDivisor(...axes: readonly (readonly number[])[]): string {
+  const steps = axes.map(spatialStep);
+  return steps.every((s) => s === steps[0]) ? String(steps[0]) : steps.join('x');
 }
 
 /** `valid_sizes` metadata, in the words of `unetc check` ("multiples of 16", "188 + 16k (...)"). */
-export function validSizesText(h: readonly number[], w: readonly number[]): string {
-  const dh = describeSizes(h);
-  const dw = describeSizes(w);
-  return dh === dw ? dh : `height: ${dh}; width: ${dw}`;
+export function validSizesText(...axes: readonly (readonly number[])[]): string {
+  const texts = axes.map(describeSizes);
+  if (texts.every((t) => t === texts[0])) return texts[0]!;
+  const names = axes.length === 3 ? ['depth', 'height', 'width'] : ['height', 'width'];
+  return texts.map((t, i) => `${names[i]}: ${t}`).join('; ');
 }
 
 /**
- * Explicit [top, left, bottom, right] pads for a 'same' conv, as tfjs computes them:
+ * Explicit [top, left, bottom, right] pads ([begin per axis..., end per axis...]) for a 'same' conv, as tfjs computes them:
  * total = max((ceil(n/s) - 1) * s + k - n, 0), the odd one at the end. With stride 1 this is
  * k - 1 for every n; with stride > 1 it depends on n, so it is constant only if every valid
  * input gives this op the same total. Undefined when it is not (the caller falls back to
  * auto_pad SAME_UPPER, which is the same rule evaluated at run time).
  */
-export function samePads(op: Op & { readonly kernel: readonly [number, number]; readonly stride: readonly [number, number] }, h: AxisProfile, w: AxisProfile): number[] | undefined {
+export function samePads(op: Op & { readonly kernel: readonly number[]; readonly stride: readonly number[] }, axes: readonly AxisProfile[]): number[] | undefined {
   const begin: number[] = [];
   const end: number[] = [];
-  for (const [axis, profile] of [[0, h], [1, w]] as const) {
-    const k = op.kernel[axis];
-    const s = op.stride[axis];
+  for (const [axis, profile] of axes.entries()) {
+    const k = op.kernel[axis]!;
+    const s = op.stride[axis]!;
     const totals = new Set(sizesOf(profile, op.inputs[0] ?? '').map((n) => Math.max((Math.ceil(n / s) - 1) * s + k - n, 0)));
     if (s === 1) totals.add(k - 1);
     if (totals.size !== 1) return undefined;

@@ -1,13 +1,13 @@
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs';
-import { assertNever, type Graph, type Op, type Pair } from '../../ir/index.js';
+import { assertNever, type Graph, type Op, type Spatial } from '../../ir/index.js';
 import { cropLayerClass } from './crop.js';
 import { bindEngine, type Tf } from './engine.js';
 import { seLayerClasses } from './se.js';
 
 /** Options for buildModel. */
 export interface BuildOptions {
-  /** Overrides graph.inputSize: a fixed [height, width], or 'any' for a model that takes any size. */
-  readonly inputSize?: 'any' | Pair;
+  /** Overrides graph.inputSize: a fixed [height, width] ([depth, height, width] in 3D), or 'any' for a model that takes any size. */
+  readonly inputSize?: 'any' | Spatial;
   /** The model's name (default: the graph's name). */
   readonly name?: string;
 }
@@ -21,7 +21,7 @@ type Layer = InstanceType<Tf['layers']['Layer']>;
  */
 export function buildModel(tf: Tf, graph: Graph, options: BuildOptions = {}): LayersModel {
   const size = options.inputSize ?? graph.inputSize;
-  const [h, w] = size === 'any' ? [null, null] : size;
+  const spatial = size === 'any' ? Array.from({ length: graph.dims }, () => null) : [...size];
   const tensors = new Map<string, SymbolicTensor>();
   let output: SymbolicTensor | undefined;
   for (const op of graph.ops) {
@@ -31,7 +31,7 @@ export function buildModel(tf: Tf, graph: Graph, options: BuildOptions = {}): La
       return t;
     });
     if (op.kind === 'Input') {
-      tensors.set(op.name, tf.input({ shape: [h, w, op.channels], name: 'input' }));
+      tensors.set(op.name, tf.input({ shape: [...spatial, op.channels], name: 'input' }));
       continue;
     }
     if (op.kind === 'Output') {
@@ -40,28 +40,32 @@ export function buildModel(tf: Tf, graph: Graph, options: BuildOptions = {}): La
       tensors.set(op.name, ins[0]!);
       continue;
     }
-    tensors.set(op.name, applyLayers(tf, op, ins));
+    tensors.set(op.name, applyLayers(tf, op, ins, graph.dims));
   }
   const input = tensors.get(graph.ops.find((op) => op.kind === 'Input')?.name ?? '');
   if (!input || !output) throw new Error(`buildModel: graph '${graph.name}' needs an Input and an Output op`);
-  const model = tf.model({ inputs: input, outputs: output, name: options.name ?? graph.name });
+  // Deep supervision: the heads are further outputs after the main one (model.outputs[0]).
+  const aux = (graph.deepSupervision?.heads ?? []).map((h) => tensors.get(h.op)!);
+  const model = tf.model({ inputs: input, outputs: aux.length > 0 ? [output, ...aux] : output, name: options.name ?? graph.name });
   bindEngine(model, tf);
   return model;
 }
 
-const pair = (p: Pair): [number, number] => [p[0], p[1]];
+// tfjs-layers' typings name 2-tuples; its 3D layers take 3-tuples through the same fields.
+const pair = (p: Spatial): [number, number] => [...p] as [number, number];
 
-function applyLayers(tf: Tf, op: Exclude<Op, { kind: 'Input' | 'Output' }>, ins: SymbolicTensor[]): SymbolicTensor {
+function applyLayers(tf: Tf, op: Exclude<Op, { kind: 'Input' | 'Output' }>, ins: SymbolicTensor[], dims: 2 | 3): SymbolicTensor {
+  const is3d = dims === 3;
   const x = ins[0]!;
   const name = op.name;
   const apply = (layer: Layer, input: SymbolicTensor | SymbolicTensor[] = x) => layer.apply(input) as SymbolicTensor;
   switch (op.kind) {
     case 'Conv':
       return apply(
-        tf.layers.conv2d({ name, filters: op.channels, kernelSize: pair(op.kernel), strides: pair(op.stride), padding: op.padding, useBias: op.bias, kernelInitializer: 'zeros' }),
+        (is3d ? tf.layers.conv3d : tf.layers.conv2d)({ name, filters: op.channels, kernelSize: pair(op.kernel), strides: pair(op.stride), padding: op.padding, useBias: op.bias, kernelInitializer: 'zeros' }),
       );
     case 'ConvTranspose': {
-      return apply(tf.layers.conv2dTranspose({
+      return apply((is3d ? tf.layers.conv3dTranspose : tf.layers.conv2dTranspose)({
         name,
         filters: op.channels,
         kernelSize: pair(op.kernel),
@@ -79,9 +83,12 @@ function applyLayers(tf: Tf, op: Exclude<Op, { kind: 'Input' | 'Output' }>, ins:
       return apply(tf.layers.dropout({ name, rate: op.rate }));
     case 'Pool': {
       const args = { name, poolSize: pair(op.size), strides: pair(op.stride), padding: 'valid' as const };
+      if (is3d) return apply(op.mode === 'max' ? tf.layers.maxPooling3d(args as never) : tf.layers.averagePooling3d(args as never));
       return apply(op.mode === 'max' ? tf.layers.maxPooling2d(args) : tf.layers.averagePooling2d(args));
     }
     case 'Upsample':
+      // The semantic checks refuse resize-upsampling in 3D (tfjs-layers has no UpSampling3D).
+      if (is3d) throw new Error(`buildModel: '${name}': tfjs has no 3D upsampling layer; use transposed convolutions`);
       return apply(tf.layers.upSampling2d({ name, size: pair(op.scale), interpolation: op.mode }));
     case 'Concat':
       return apply(tf.layers.concatenate({ name, axis: -1 }), ins);
@@ -115,4 +122,12 @@ function activationLayer(tf: Tf, name: string, fn: Extract<Op, { kind: 'Activati
     default:
       return assertNever(fn);
   }
+}
+
+/**
+ * The main prediction of a model's output: the tensor itself, or the first of several (a
+ * deep-supervision model's heads follow the main one). Disposes nothing: call it inside tidy.
+ */
+export function mainOutput<T>(out: T | T[]): T {
+  return Array.isArray(out) ? out[0]! : out;
 }

@@ -15,7 +15,8 @@ const classes = new WeakMap<Tf, CropLayerClass>();
 export const cropOffset = (src: number, ref: number): number => Math.floor((src - ref) / 2);
 
 /**
- * The center-crop layer (IR `Crop`): crops inputs[0] to the height and width of inputs[1],
+ * The center-crop layer (IR `Crop`): crops inputs[0] to the height and width (and depth, for
+ * NDHWC volumes) of inputs[1],
  * dropping floor((src - ref) / 2) rows/columns at the top/left. Sizes are read from the tensors at
  * call time, so it works when H and W are unknown at build time. Registered with
  * tf.serialization.registerClass under `UnetcCenterCrop` on first use.
@@ -30,16 +31,17 @@ export function cropLayerClass(tf: Tf): CropLayerClass {
     override computeOutputShape(inputShape: Shape | Shape[]): Shape {
       const [src, ref] = inputShape as Shape[];
       if (!src || !ref) throw new Error(`${this.name}: ${CROP_CLASS_NAME} takes two inputs [source, reference]`);
-      return [src[0] ?? null, ref[1] ?? null, ref[2] ?? null, src[3] ?? null];
+      // Rank 4 (NHWC) or 5 (NDHWC): the spatial axes from ref, batch and channels from src.
+      return [src[0] ?? null, ...ref.slice(1, -1), src[src.length - 1] ?? null];
     }
 
     override call(inputs: Tensor | Tensor[]): Tensor {
       const [src, ref] = inputs as Tensor[];
       if (!src || !ref) throw new Error(`${this.name}: ${CROP_CLASS_NAME} takes two inputs [source, reference]`);
-      const [, sh = 0, sw = 0] = src.shape;
-      const [, rh = 0, rw = 0] = ref.shape;
-      if (rh > sh || rw > sw) throw new Error(`${this.name}: cannot crop ${sh}x${sw} to a larger ${rh}x${rw}`);
-      return tf.slice(src, [0, cropOffset(sh, rh), cropOffset(sw, rw), 0], [-1, rh, rw, -1]);
+      const s = src.shape.slice(1, -1);
+      const r = ref.shape.slice(1, -1);
+      if (r.some((n, i) => n > s[i]!)) throw new Error(`${this.name}: cannot crop ${s.join('x')} to a larger ${r.join('x')}`);
+      return tf.slice(src, [0, ...s.map((n, i) => cropOffset(n, r[i]!)), 0], [-1, ...r, -1]);
     }
   }
 

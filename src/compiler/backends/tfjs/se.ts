@@ -9,7 +9,7 @@ type LayerClass = new (args: { name: string }) => InstanceType<Tf['layers']['Lay
 
 /** Constructors of the two layers for one tfjs namespace. */
 export interface SeLayerClasses {
-  /** IR `GlobalAvgPool`: mean over H and W, keeping them as 1 ([N, 1, 1, C]). */
+  /** IR `GlobalAvgPool`: mean over H and W (and D), keeping them as 1 ([N, 1, 1, C]). */
   readonly GlobalAvgPool: LayerClass;
   /** IR `Multiply`: inputs[0] [N, H, W, C] times inputs[1] [N, H, W, C], [N, 1, 1, C] or [N, H, W, 1] (broadcast). */
   readonly ChannelScale: LayerClass;
@@ -32,12 +32,12 @@ export function seLayerClasses(tf: Tf): SeLayerClasses {
 
     override computeOutputShape(inputShape: Shape | Shape[]): Shape {
       const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
-      return [s[0] ?? null, 1, 1, s[3] ?? null];
+      return [s[0] ?? null, ...s.slice(1, -1).map(() => 1), s[s.length - 1] ?? null];
     }
 
     override call(inputs: Tensor | Tensor[]): Tensor {
       const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-      return tf.mean(x, [1, 2], true);
+      return tf.mean(x, x.shape.slice(1, -1).map((_, i) => i + 1), true);
     }
   }
 

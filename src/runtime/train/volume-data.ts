@@ -1,0 +1,198 @@
+/**
+ * Volumes for 3D networks (input.dims: 3) and slices of volumes for 2D ones: NIfTI folders
+ * (images/*.nii[.gz] with masks/ or labels/) or seeded synthetic nuclei volumes, as examples the
+ * training loop draws patches from. Layout: [depth, height, width, channels] row-major, i.e. a
+ * NIfTI volume's (k, j, i) order with i fastest, so no copy reorders voxels.
+ */
+import { Random, seedFor } from '../../compiler/backends/random.js';
+import { validSizes, type Graph } from '../../compiler/index.js';
+import { formatProblems, normalizationParams, type NormalizationParams } from '../data/index.js';
+import { extractPatch, randomPatchOrigin, readNifti, scanVolumeDataset, sliceVolume, syntheticVolume, type SliceAxis } from '../volume/index.js';
+import { DataProblems, targetsOf, type Example } from './data.js';
+
+/** One volume and its label map, with the normalization computed on the whole volume. */
+export interface VolumeExample {
+  readonly name: string;
+  /** [depth, height, width] = NIfTI [nz, ny, nx]. */
+  readonly dims: readonly [number, number, number];
+  readonly channels: number;
+  /** DHWC, as read (not normalized). */
+  readonly image: Float32Array;
+  /** DHW class ids. */
+  readonly mask: Uint16Array;
+  readonly norm: NormalizationParams;
+}
+
+export interface VolumeData {
+  readonly train: readonly VolumeExample[];
+  readonly val: readonly VolumeExample[];
+  readonly source: string;
+  readonly fingerprint: string;
+}
+
+function volumeExample(name: string, dims: readonly [number, number, number], image: Float32Array, mask: Uint16Array): VolumeExample {
+  // Per-volume z-score: the whole volume is one "image" of D*H rows for the statistics.
+  const norm = normalizationParams({ height: dims[0] * dims[1], width: dims[2], channels: 1, data: image }, { mode: 'zscore' });
+  return { name, dims, channels: 1, image, mask, norm };
+}
+
+/** Built-in volumes: seeded synthetic nuclei, [depth, height, width] = `dims` (train and validation never share a seed). */
+export function syntheticVolumeData(seed: number, count = { train: 12, val: 3 }, dims: readonly [number, number, number] = [32, 64, 64]): VolumeData {
+  const [d, h, w] = dims;
+  const make = (split: string, n: number) =>
+    Array.from({ length: n }, (_, i) => {
+      const v = syntheticVolume(seedFor(seed, `volume:${split}:${i}`), [w, h, d]);
+      return volumeExample(`synthetic-${split}-${i}`, dims, v.image, Uint16Array.from(v.mask));
+    });
+  return {
+    train: make('train', count.train),
+    val: make('val', count.val),
+    source: `synthetic nuclei volumes (seed ${seed}, ${count.train} + ${count.val} volumes of ${d}x${h}x${w})`,
+    fingerprint: `synthetic-volumes:${seed}:${count.train}:${count.val}:${d}x${h}x${w}`,
+  };
+}
+
+/** True when a folder's images/ holds NIfTI files (then it is read as volumes). */
+export async function isVolumeFolder(dir: string): Promise<boolean> {
+  const { readdir } = await import('node:fs/promises');
+  try {
+    return (await readdir(`${dir}/images`)).some((f) => /\.nii(\.gz)?$/i.test(f));
+  } catch {
+    return false;
+  }
+}
+
+async function folderVolumes(dir: string, channels: number, classes: number): Promise<{ examples: VolumeExample[]; fingerprint: string }> {
+  if (channels !== 1) throw new DataProblems([`${dir}: NIfTI volumes have one channel, but the spec's input.channels is ${channels}`]);
+  const scan = await scanVolumeDataset(dir, { classes });
+  if (scan.problems.length > 0) throw new DataProblems(formatProblems(scan.problems));
+  const examples: VolumeExample[] = [];
+  for (const s of scan.samples) {
+    const image = await readNifti(s.image);
+    const labels = await readNifti(s.mask);
+    const binary = s.maskEncoding !== 'ids';
+    const mask = Uint16Array.from(labels.data, (v) => (binary ? (v > 0 ? 1 : 0) : Math.round(v)));
+    const [nx, ny, nz] = image.dims;
+    examples.push(volumeExample(s.name, [nz, ny, nx], image.data, mask));
+  }
+  return { examples, fingerprint: scan.fingerprint };
+}
+
+/**
+ * A NIfTI folder split into train and validation by `valSplit` (seeded), or with a separate
+ * validation folder. Throws DataProblems listing every problem.
+ */
+export async function volumeFolderData(dir: string, options: { valDir?: string; valSplit: number; seed: number; channels: number; classes: number }): Promise<VolumeData> {
+  const main = await folderVolumes(dir, options.channels, options.classes);
+  if (options.valDir) {
+    const val = await folderVolumes(options.valDir, options.channels, options.classes);
+    return { train: main.examples, val: val.examples, source: `${dir} (validation: ${options.valDir})`, fingerprint: `${main.fingerprint}+${val.fingerprint}` };
+  }
+  if (main.examples.length < 2) throw new DataProblems([`${dir}: needs at least 2 volumes to split off a validation set (or give --val DIR)`]);
+  const order = main.examples.map((e, i) => ({ e, k: new Random(seedFor(options.seed, `split:${i}`)).next() })).sort((a, b) => a.k - b.k);
+  const nVal = Math.max(1, Math.round(order.length * options.valSplit));
+  return {
+    train: order.slice(0, order.length - nVal).map((o) => o.e),
+    val: order.slice(order.length - nVal).map((o) => o.e),
+    source: `${dir} (${Math.round(options.valSplit * 100)}% for validation)`,
+    fingerprint: main.fingerprint,
+  };
+}
+
+/** NIfTI axis letters in tensor terms: z slices are [H, W] images, y slices [D, W], x slices [D, H]. */
+export const SLICE_AXES: readonly SliceAxis[] = ['z', 'y', 'x'];
+
+/** Every slice of every volume along `axis`, as 2D examples (each normalized on its own, as 2D inference does). */
+export function sliceExamples(volumes: readonly VolumeExample[], axis: SliceAxis): Example[] {
+  const out: Example[] = [];
+  for (const v of volumes) {
+    const nifti = [v.dims[2], v.dims[1], v.dims[0]] as const;
+    const count = axis === 'z' ? v.dims[0] : axis === 'y' ? v.dims[1] : v.dims[2];
+    for (let i = 0; i < count; i++) {
+      const image = sliceVolume(v.image, nifti, axis, i);
+      const mask = sliceVolume(v.mask, nifti, axis, i);
+      const hwc = { height: image.height, width: image.width, channels: 1, data: image.data };
+      out.push({ name: `${v.name}:${axis}${i}`, image: hwc, mask: { height: mask.height, width: mask.width, channels: 1, data: mask.data }, norm: normalizationParams(hwc, { mode: 'zscore' }) });
+    }
+  }
+  return out;
+}
+
+/** A batch of 3D patches as flat NDHWC arrays: normalized images and one-hot (or 0/1) targets. */
+export interface VolumeBatch {
+  readonly images: Float32Array;
+  readonly targets: Float32Array;
+  /** [depth, height, width, channels]. */
+  readonly shape: readonly [number, number, number, number];
+}
+
+/** Reverses a DHW(C) block along one axis in place. */
+function flipAxis(data: Float32Array | Uint16Array, dims: readonly [number, number, number], channels: number, axis: 0 | 1 | 2): void {
+  const [d, h, w] = dims;
+  const strides = [h * w * channels, w * channels, channels];
+  const n = dims[axis];
+  const stride = strides[axis]!;
+  for (let z = 0; z < d; z++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const pos = [z, y, x][axis]!;
+        if (pos >= n - 1 - pos) continue;
+        const a = (z * h * w + y * w + x) * channels;
+        const b = a + (n - 1 - 2 * pos) * stride;
+        for (let c = 0; c < channels; c++) {
+          const t = data[a + c]!;
+          data[a + c] = data[b + c]!;
+          data[b + c] = t;
+        }
+      }
+}
+
+/**
+ * The batch of step `step`: volumes, patch origins and flips drawn from seeds derived from
+ * (seed, step), so a resumed run draws exactly the batches the interrupted one would have.
+ * Patches are zero-filled where they reach past a volume smaller than the patch.
+ */
+export function makeVolumeBatch(data: readonly VolumeExample[], step: number, batch: number, patch: readonly number[], classes: number, seed: number, augmentation: { readonly flip?: boolean }): VolumeBatch {
+  const size = [patch[0]!, patch[1]!, patch[2]!] as const;
+  const voxels = size[0] * size[1] * size[2];
+  const k = classes === 1 ? 1 : classes;
+  const images = new Float32Array(batch * voxels);
+  const targets = new Float32Array(batch * voxels * k);
+  const rng = new Random(seedFor(seed, `batch:${step}`));
+  for (let b = 0; b < batch; b++) {
+    const e = data[Math.floor(rng.next() * data.length)]!;
+    const nifti = [e.dims[2], e.dims[1], e.dims[0]] as const;
+    const r = new Random(seedFor(seed, `augment:${step}:${b}`));
+    const origin = randomPatchOrigin(r, nifti, size);
+    const offset = e.norm.offset[0] ?? 0;
+    const scale = e.norm.scale[0] ?? 1;
+    const image = extractPatch(e.image, nifti, origin, size).map((v) => (v - offset) * scale);
+    const mask = extractPatch(e.mask, nifti, origin, size);
+    if (augmentation.flip) {
+      for (const axis of [0, 1, 2] as const) {
+        if (r.next() < 0.5) {
+          flipAxis(image, size, 1, axis);
+          flipAxis(mask, size, 1, axis);
+        }
+      }
+    }
+    images.set(image, b * voxels);
+    targetsOf(mask, classes, targets, b * voxels * k);
+  }
+  return { images, targets, shape: [size[0], size[1], size[2], 1] };
+}
+
+/** The largest size the network accepts that fits in each of `dims` (validation crops). */
+export function fittingVolumeSize(graph: Graph, dims: readonly number[]): [number, number, number] {
+  const fit = (axis: number, s: number) => [...validSizes(graph, axis, s)].pop() ?? s;
+  return [fit(0, dims[0]!), fit(1, dims[1]!), fit(2, dims[2]!)];
+}
+
+/** A center crop of a volume example (normalized image, mask) to `size`. */
+export function centerCropVolume(e: VolumeExample, size: readonly [number, number, number]): { image: Float32Array; mask: Uint16Array } {
+  const nifti = [e.dims[2], e.dims[1], e.dims[0]] as const;
+  const origin = [0, 1, 2].map((a) => (e.dims[a]! - size[a]!) >> 1) as [number, number, number];
+  const offset = e.norm.offset[0] ?? 0;
+  const scale = e.norm.scale[0] ?? 1;
+  return { image: extractPatch(e.image, nifti, origin, size).map((v) => (v - offset) * scale), mask: extractPatch(e.mask, nifti, origin, size) };
+}
