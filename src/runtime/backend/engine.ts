@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { registerGrad3d } from './grad3d.js';
 import { registerCpuKernelFixes, registerWasmTrainingKernels } from './wasm/index.js';
 import { initWasmWithThreads, wasmThreads, type WasmThreadsApi } from './wasm/threads.js';
 
@@ -47,6 +48,8 @@ async function loadNode(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-nod
   const tf = (await import(pkg)) as unknown as Tf;
   await tf.ready();
   if (tf.getBackend() !== 'tensorflow') throw new Error(`${pkg} loaded but its 'tensorflow' backend is not active`);
+  // 3D U-Nets: the conv3dTranspose gradient and rank-5 BatchNormalization (grad3d.ts).
+  registerGrad3d(tf);
   return { name, tf, threads: availableParallelism(), description: `${name} (libtensorflow${name === 'tfjs-node-gpu' ? ', CUDA' : ''})` };
 }
 
@@ -69,6 +72,8 @@ async function loadJs(backend: 'wasm' | 'cpu'): Promise<Engine> {
   if (backend === 'wasm') registerWasmTrainingKernels(tf);
   // The cpu backend is always present (the fallback, and the wasm tests' reference): fix it too.
   registerCpuKernelFixes(tf);
+  // 3D U-Nets on every engine: the conv3dTranspose gradient and rank-5 BatchNormalization.
+  registerGrad3d(tf);
   const threads = backend === 'wasm' ? wasmThreads(tf) : 1;
   const plural = threads === 1 ? 'thread' : 'threads';
   return { name: backend, tf, threads, description: backend === 'wasm' ? `wasm (tfjs WebAssembly, SIMD, ${threads} ${plural})` : 'cpu (tfjs pure JavaScript, slow)' };
