@@ -123,8 +123,9 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       .command('predict')
       .description('write masks (and instance label maps) for images, with a run folder, a checkpoint or an .onnx file')
       .argument('<model>', 'run folder, tfjs checkpoint folder or .onnx file')
-      .option('--input <path>', 'a PNG file or a folder of PNGs (or its images/)')
+      .option('--input <path>', 'a PNG or NIfTI file, or a folder of them (or its images/)')
       .option('--out <dir>', 'where the masks go')
+      .option('--slice-axis <axis>', 'NIfTI input and a 2D model: segment slices across x, y or z (default z)')
       .option('--instances', 'also write 16-bit instance label maps and instances.csv')
       .option('--probabilities', 'also write probability maps'),
   )

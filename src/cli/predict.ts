@@ -19,6 +19,9 @@ import {
 } from '../runtime/infer/index.js';
 import { csvField } from '../runtime/eval/index.js';
 import { UsageError, writeFileAtomic, type CliIO } from './io.js';
+import { NIFTI_NAME, predictVolumes2d, predictVolumes3d } from './predict-volume.js';
+import { isVolumeModel } from '../runtime/infer/volume.js';
+import type { SliceAxis } from '../runtime/volume/index.js';
 
 /** The flags `predict` and `eval` share, as Commander gives them (strings). */
 export interface InferenceFlags {
@@ -36,6 +39,7 @@ export interface PredictCommandOptions extends InferenceFlags {
   readonly out?: string;
   readonly instances?: boolean;
   readonly probabilities?: boolean;
+  readonly sliceAxis?: string;
 }
 
 /** Text for `--help` (the lead's main.ts adds it with `addHelpText('after', ...)`). */
@@ -53,6 +57,11 @@ Writes, for each input PNG (a folder's *.png, or its images/ subfolder when ther
   instances.csv       with --instances: per image, the count and mean/median/min/max area
 An unreadable or corrupt PNG is reported (naming the file) and skipped; the others are still
 written, and the exit code is 1 when any image failed.
+
+NIfTI volumes (.nii, .nii.gz; a file, or a folder's / its images/ subfolder's) give <stem>.nii.gz
+(or .nii): uint8 labels with the input's header (affine, spacing, orientation) copied. A 3D model
+(input.dims: 3) segments them in overlapping 3D tiles of at most --tile voxels a side (default
+64); a 2D model slice by slice across --slice-axis (x, y or z; default z).
 `;
 
 const num = (flag: string, text: string, ok: (v: number) => boolean, expected: string): number => {
@@ -113,7 +122,7 @@ export function reportError(io: CliIO, e: unknown): number {
   throw e;
 }
 
-const IMAGE_EXT = /\.(png|tiff?|jpe?g|bmp|gif|webp)$/i;
+const IMAGE_EXT = /\.(png|tiff?|jpe?g|bmp|gif|webp|nii|nii\.gz)$/i;
 
 /** The PNGs to segment and the folder they are in: the file, or a folder's (its images/ when present), sorted; other images are reported. */
 function listInputs(io: CliIO, input: string): { files: string[]; dir: string } {
@@ -125,9 +134,9 @@ function listInputs(io: CliIO, input: string): { files: string[]; dir: string } 
     .filter((e) => e.isFile() && !e.name.startsWith('.') && IMAGE_EXT.test(e.name))
     .map((e) => e.name)
     .sort();
-  for (const n of names.filter((n) => !/\.png$/i.test(n))) io.stderr(`warning: ${join(dir, n)}: skipped (only PNG is read; convert it to PNG)\n`);
-  const files = names.filter((n) => /\.png$/i.test(n)).map((n) => join(dir, n));
-  if (files.length === 0) throw new DataError(dir, 'no PNG images');
+  for (const n of names.filter((n) => !/\.png$/i.test(n) && !NIFTI_NAME.test(n))) io.stderr(`warning: ${join(dir, n)}: skipped (only PNG and NIfTI are read; convert it to PNG)\n`);
+  const files = names.filter((n) => /\.png$/i.test(n) || NIFTI_NAME.test(n)).map((n) => join(dir, n));
+  if (files.length === 0) throw new DataError(dir, 'no PNG images or NIfTI volumes');
   return { files, dir };
 }
 
@@ -145,9 +154,25 @@ export async function runPredict(io: CliIO, modelPath: string, options: PredictC
     const flags = parseInferenceFlags(options);
     const { files, dir } = listInputs(io, options.input);
     if (resolve(dir) === resolve(options.out)) throw new UsageError(`--out ${options.out} is the input folder: the masks would overwrite the images`);
+    const sliceAxis = options.sliceAxis ?? 'z';
+    if (!['x', 'y', 'z'].includes(sliceAxis)) throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
+    const volumes = files.filter((f) => NIFTI_NAME.test(f));
+    if (volumes.length > 0 && volumes.length < files.length) throw new UsageError(`${options.input} holds both PNG images and NIfTI volumes: give them to separate predict runs`);
+    const where = locateModel(modelPath);
+    const threeD = isVolumeModel(where);
+    if (threeD && volumes.length === 0) throw new UsageError(`${modelPath} is a 3D model (input.dims: 3): give it NIfTI volumes (.nii, .nii.gz), not PNG images`);
+    const out = () => {
+      if (existsSync(options.out!) && !statSync(options.out!).isDirectory()) throw new DataError(options.out!, 'is a file; --out takes a folder');
+      mkdirSync(options.out!, { recursive: true });
+    };
+    const volumeOptions = { out: options.out, sliceAxis: sliceAxis as SliceAxis, ...flags, ...(options.backend === undefined ? {} : { backend: options.backend }) };
+    if (threeD) {
+      out();
+      return await predictVolumes3d(io, where, volumes, volumeOptions);
+    }
     model = await openModel(io, modelPath, flags, options.backend);
-    if (existsSync(options.out) && !statSync(options.out).isDirectory()) throw new DataError(options.out, 'is a file; --out takes a folder');
-    mkdirSync(options.out, { recursive: true });
+    out();
+    if (volumes.length > 0) return await predictVolumes2d(io, model, volumes, volumeOptions);
     return await predictAll(io, model, files, options, flags);
   } catch (e) {
     return reportError(io, e);

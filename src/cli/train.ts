@@ -10,7 +10,7 @@ import { sha256 } from '../runtime/checkpoint/index.js';
 import { writeFileAtomic as writeBytesAtomic } from '../runtime/data/index.js';
 import { describeParity, exportVerifiedOnnx } from '../runtime/export/onnx.js';
 import { DataProblems, folderData, INPUT_NORMALIZATION, syntheticData, type TrainingData } from '../runtime/train/data.js';
-import { isVolumeFolder, SLICE_AXES, sliceExamples, syntheticVolumeData, volumeFolderData } from '../runtime/train/volume-data.js';
+import { isVolumeFolder, middleSlices, SLICE_AXES, sliceExamples, syntheticVolumeData, volumeFolderData } from '../runtime/train/volume-data.js';
 import type { SliceAxis } from '../runtime/volume/index.js';
 import { defaultLoss, type LossName } from '../runtime/train/losses.js';
 import { trainLoop, type TrainSettings } from '../runtime/train/loop.js';
@@ -88,7 +88,7 @@ async function loadData(spec: SpecValue, graph: Graph, seed: number, dir: string
     const volumes = await volumeFolderData(dir, options);
     if (graph.dims === 3) return { ...none, volumes, source: volumes.source, fingerprint: volumes.fingerprint };
     // A 2D spec on volumes: every slice across the chosen axis is an image.
-    return { train: sliceExamples(volumes.train, sliceAxis), val: sliceExamples(volumes.val, sliceAxis), source: `${volumes.source}, ${sliceAxis} slices`, fingerprint: `${volumes.fingerprint}:${sliceAxis}` };
+    return { train: sliceExamples(volumes.train, sliceAxis), val: sliceExamples(volumes.val, sliceAxis), reportExamples: middleSlices(volumes.val, sliceAxis), source: `${volumes.source}, ${sliceAxis} slices`, fingerprint: `${volumes.fingerprint}:${sliceAxis}` };
   }
   if (graph.dims === 3) throw new DataProblems([`${dir}: a 3D spec (input.dims: 3) trains on NIfTI volumes (images/*.nii or *.nii.gz), and ${dir}/images has none`]);
   return folderData(dir, options);
@@ -168,7 +168,7 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
     if (code === 0 || code === 130) {
       // The report is a convenience: a failure to write it never fails the run.
       try {
-        io.stdout(`report: ${await buildRunReport(runDir, { examples: data.val })}\n`);
+        io.stdout(`report: ${await buildRunReport(runDir, data.volumes ? { volumes: data.volumes.val } : { examples: data.reportExamples ?? data.val })}\n`);
       } catch (e) {
         io.stderr(`warning: no report.html: ${(e as Error).message}\n`);
       }

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { compileSpec } from '../../compiler/index.js';
 import { writeFileAtomic } from '../data/index.js';
 import type { Example } from '../train/data.js';
+import type { VolumeExample } from '../train/volume-data.js';
 import { readRunManifest } from '../train/run.js';
 import { readMetrics } from './metrics.js';
 import { samplePanels, type ReportSample } from './overlay.js';
 import { renderRunReport, type ReportPage } from './render.js';
-import { predictSamples, REPORT_SAMPLES, validationExamples } from './samples.js';
+import { predictSamples, predictVolumeSamples, REPORT_SAMPLES, validationExamples } from './samples.js';
 
 export const REPORT_FILE = 'report.html';
 
@@ -31,6 +32,8 @@ export async function writeRunReport(input: RunReportInput): Promise<string> {
 export interface BuildReportOptions {
   /** The validation examples, when the caller has them loaded (else read or regenerated from run.json). */
   readonly examples?: readonly Example[];
+  /** A 3D run's validation volumes (shown as their middle slices, segmented in 3D). */
+  readonly volumes?: readonly VolumeExample[];
   /** The model to predict with (default: the run folder: model.onnx, else best/). */
   readonly model?: string;
   readonly generated?: Date;
@@ -56,8 +59,13 @@ export async function buildRunReport(runDir: string, options: BuildReportOptions
     if (options.model === undefined && !existsSync(join(runDir, 'model.onnx')) && !existsSync(join(runDir, 'best', 'unetc.json'))) {
       throw new Error('no model yet (the run folder has neither model.onnx nor a best/ checkpoint)');
     }
-    const examples = options.examples ?? (await validationExamples(manifest, graph, REPORT_SAMPLES));
-    samples = await predictSamples(model, examples);
+    if (graph.dims === 3) {
+      if (!options.volumes) throw new Error('3D runs show their validation volumes when unetc train writes the report');
+      samples = await predictVolumeSamples(model, options.volumes);
+    } else {
+      const examples = options.examples ?? (await validationExamples(manifest, graph, REPORT_SAMPLES));
+      samples = await predictSamples(model, examples);
+    }
   } catch (error) {
     samplesNote = `no validation images: ${messageOf(error)}`;
   }

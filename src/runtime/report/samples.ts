@@ -7,6 +7,8 @@ import { loadModel, predictImage, type SegmentationModel } from '../infer/index.
 import { folderData, syntheticData, type Example } from '../train/data.js';
 import type { RunManifest } from '../train/run.js';
 import type { ReportSample } from './overlay.js';
+import { loadVolumeModel, predictVolume } from '../infer/volume.js';
+import type { VolumeExample } from '../train/volume-data.js';
 
 /** How many validation images a report shows by default. */
 export const REPORT_SAMPLES = 8;
@@ -49,6 +51,32 @@ export async function predictSamples(model: string, examples: readonly Example[]
   const loaded = await loadModel(model, { threads: 1 });
   try {
     return await predictExamples(loaded, examples, max);
+  } finally {
+    await loaded.close();
+  }
+}
+
+/**
+ * 3D runs: each validation volume segmented in 3D by the model, shown as its middle z slice
+ * (image, truth and prediction), named `NAME z=K`.
+ */
+export async function predictVolumeSamples(model: string, volumes: readonly VolumeExample[], max = REPORT_SAMPLES): Promise<ReportSample[]> {
+  const loaded = await loadVolumeModel(model, { threads: 1 });
+  try {
+    const out: ReportSample[] = [];
+    for (const v of volumes.slice(0, max)) {
+      const [d, h, w] = v.dims;
+      const p = await predictVolume(loaded, v.image, v.dims);
+      const z = d >> 1;
+      const at = z * h * w;
+      out.push({
+        name: `${v.name} z=${z}`,
+        image: { height: h, width: w, channels: 1, data: v.image.slice(at, at + h * w) },
+        truth: v.mask.slice(at, at + h * w),
+        predicted: p.classMap.slice(at, at + h * w),
+      });
+    }
+    return out;
   } finally {
     await loaded.close();
   }

@@ -30,6 +30,8 @@ export interface TrainingData {
   readonly val: readonly Example[];
   /** Volumes for a 3D network (then `train` and `val` are empty). */
   readonly volumes?: VolumeData;
+  /** What the report shows, when not the first validation images (slices: each volume's middle one). */
+  readonly reportExamples?: readonly Example[];
   /** Where the data came from, for run.json. */
   readonly source: string;
   /** A hash of the data, for run.json (folders: content hashes; synthetic: the generator seed). */

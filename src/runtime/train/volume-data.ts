@@ -118,6 +118,15 @@ export function sliceExamples(volumes: readonly VolumeExample[], axis: SliceAxis
   return out;
 }
 
+/** The middle slice of each volume along `axis` (what a report shows of sliced volumes). */
+export function middleSlices(volumes: readonly VolumeExample[], axis: SliceAxis): Example[] {
+  return volumes.map((v) => {
+    const count = axis === 'z' ? v.dims[0] : axis === 'y' ? v.dims[1] : v.dims[2];
+    const mid = count >> 1;
+    return sliceExamples([{ ...v, dims: v.dims }], axis).find((e) => e.name === `${v.name}:${axis}${mid}`)!;
+  });
+}
+
 /** A batch of 3D patches as flat NDHWC arrays: normalized images and one-hot (or 0/1) targets. */
 export interface VolumeBatch {
   readonly images: Float32Array;
@@ -166,7 +175,7 @@ export function makeVolumeBatch(data: readonly VolumeExample[], step: number, ba
     const origin = randomPatchOrigin(r, nifti, size);
     const offset = e.norm.offset[0] ?? 0;
     const scale = e.norm.scale[0] ?? 1;
-    const image = extractPatch(e.image, nifti, origin, size).map((v) => (v - offset) * scale);
+    const image = extractPatch(e.image, nifti, origin, size).map((v) => (v - offset) / scale);
     const mask = extractPatch(e.mask, nifti, origin, size);
     if (augmentation.flip) {
       for (const axis of [0, 1, 2] as const) {
@@ -194,5 +203,5 @@ export function centerCropVolume(e: VolumeExample, size: readonly [number, numbe
   const origin = [0, 1, 2].map((a) => (e.dims[a]! - size[a]!) >> 1) as [number, number, number];
   const offset = e.norm.offset[0] ?? 0;
   const scale = e.norm.scale[0] ?? 1;
-  return { image: extractPatch(e.image, nifti, origin, size).map((v) => (v - offset) * scale), mask: extractPatch(e.mask, nifti, origin, size) };
+  return { image: extractPatch(e.image, nifti, origin, size).map((v) => (v - offset) / scale), mask: extractPatch(e.mask, nifti, origin, size) };
 }

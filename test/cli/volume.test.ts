@@ -1,0 +1,88 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeGray } from '../../src/runtime/data/index.js';
+import { readNifti, writeSyntheticVolumes } from '../../src/runtime/volume/index.js';
+import { run } from './helpers.js';
+
+/**
+ * The issue's acceptance for volumes, end to end through the CLI: a tiny 3D spec trains a few
+ * steps on generated NIfTI volumes and predicts NIfTI masks whose header matches the input's;
+ * a 2D spec trains on slices of the same volumes and predicts them slice by slice.
+ */
+let dir: string;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'unetc-volume-'));
+  await writeSyntheticVolumes(join(dir, 'data'), { count: 4, seed: 3, dims: [40, 32, 16] });
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The NIfTI-1 header fields a mask must copy: dim, pixdim, xyzt_units, qform/sform codes, quatern_*, qoffset_*, srow_*. */
+const KEPT: readonly [string, number, number][] = [
+  ['dim', 40, 56],
+  ['pixdim', 76, 108],
+  ['xyzt_units', 123, 124],
+  ['qform_code..srow_z', 252, 344],
+  ['magic', 344, 348],
+];
+const headerOf = (file: string) => {
+  const bytes = readFileSync(file);
+  return file.endsWith('.gz') ? gunzipSync(bytes) : bytes;
+};
+
+describe('3D U-Net on NIfTI volumes', () => {
+  it('trains specs/tiny-3d.yaml for a few steps, exports a verified NCDHW model, and predicts masks with the input header', async () => {
+    const runDir = join(dir, 'run3d');
+    const t = await run('train', 'specs/tiny-3d.yaml', '--data', join(dir, 'data'), '--out', runDir, '--epochs', '1', '--steps-per-epoch', '3');
+    expect(t.err).toBe('');
+    expect(t.code).toBe(0);
+    expect(t.out).toContain('3 training, 1 validation volumes');
+    expect(t.out).toMatch(/onnxruntime parity \S+ at 16x16x16/);
+    const report = readFileSync(join(runDir, 'report.html'), 'utf8');
+    expect(report).toContain('z=8'); // the validation volume's middle slice is shown
+    expect(report).not.toContain('no validation images');
+
+    const out = join(dir, 'masks3d');
+    const p = await run('predict', runDir, '--input', join(dir, 'data', 'images'), '--out', out);
+    expect(p.code).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['case_000.nii.gz', 'case_001.nii.gz', 'case_002.nii.gz', 'case_003.nii.gz']);
+    const input = join(dir, 'data', 'images', 'case_001.nii.gz');
+    const mask = join(out, 'case_001.nii.gz');
+    const a = headerOf(input);
+    const b = headerOf(mask);
+    for (const [name, from, to] of KEPT) expect(Buffer.compare(a.subarray(from, to), b.subarray(from, to)), name).toBe(0);
+    // Negative control: the fields a mask must change did change (datatype float32 -> uint8).
+    expect(a.readInt16LE(70)).toBe(16);
+    expect(b.readInt16LE(70)).toBe(2);
+    const [vi, vm] = await Promise.all([readNifti(input), readNifti(mask)]);
+    expect(vm.dims).toEqual(vi.dims);
+    expect(vm.affine).toEqual(vi.affine);
+    expect([...new Set(vm.data)].every((v) => v === 0 || v === 1)).toBe(true);
+  }, 240_000);
+
+  it('a 3D model refuses PNG input; a 2D spec trains on z slices and predicts a volume slice by slice', async () => {
+    const png = join(dir, 'flat.png');
+    await writeGray(png, { width: 8, height: 8, data: new Uint16Array(64) }, 8);
+    const p = await run('predict', join(dir, 'run3d'), '--input', png, '--out', join(dir, 'x'));
+    expect(p.code).toBe(2);
+    expect(p.err).toContain('is a 3D model (input.dims: 3): give it NIfTI volumes');
+    const runDir = join(dir, 'run2d');
+    const t = await run('train', 'specs/tiny.yaml', '--data', join(dir, 'data'), '--out', runDir, '--epochs', '1', '--steps-per-epoch', '2', '--slice-axis', 'z');
+    expect(t.code).toBe(0);
+    expect(t.out).toContain('z slices: 48 training, 16 validation images');
+    const out = join(dir, 'masks2d');
+    const q = await run('predict', runDir, '--input', join(dir, 'data', 'images', 'case_000.nii.gz'), '--out', out);
+    expect(q.code).toBe(0);
+    const [vi, vm] = await Promise.all([readNifti(join(dir, 'data', 'images', 'case_000.nii.gz')), readNifti(join(out, 'case_000.nii.gz'))]);
+    expect(vm.dims).toEqual(vi.dims);
+    expect(vm.affine).toEqual(vi.affine);
+  }, 240_000);
+
+  it('a 3D spec on a PNG folder is refused, naming the folder', async () => {
+    const t = await run('train', 'specs/tiny-3d.yaml', '--data', 'test/golden', '--out', join(dir, 'never'), '--max-steps', '1');
+    expect(t.code).toBe(1);
+    expect(t.err).toContain('a 3D spec (input.dims: 3) trains on NIfTI volumes');
+  });
+});
