@@ -1,7 +1,7 @@
-import type { Graph } from '../ir/index.js';
+import { inferenceGraph, type DeepSupervision, type Graph } from '../ir/index.js';
 import { inferShapes } from '../shape/index.js';
 import { drawLegend, drawTitle, legendSize, titleHeight, type LegendEntry } from './legend.js';
-import { downText, kernelText, sizeText, unetModel, unitText, type UnetModel } from './model.js';
+import { downText, kernelText, sizeText, unetModel, unitText, upText as upText0, type UnetModel } from './model.js';
 import { Svg, type LineStyle } from './svg.js';
 import { layoutUnet, PLUS_RADIUS, type ArrowKind, type BoxKind } from './unet-layout.js';
 
@@ -57,7 +57,8 @@ function unitGroups(model: UnetModel): { text: string; kernel: string; blocks: s
 
 function legendEntries(model: UnetModel, groups: ReturnType<typeof unitGroups>): LegendEntry[] {
   const dropout = [...model.encoders, model.bottleneck, ...model.decoders].some((b) => b.units.some((u) => u.steps.includes('dropout')));
-  const entries: LegendEntry[] = [{ kind: 'box', ...BOX_STYLE.map, text: 'feature map: channels above, height x width below' }];
+  const volume = model.input.shape.d !== undefined;
+  const entries: LegendEntry[] = [{ kind: 'box', ...BOX_STYLE.map, text: `feature map: channels above, ${volume ? 'depth x height x width' : 'height x width'} below` }];
   const firstSkip = model.decoders.find((d) => d.skip)?.skip;
   if (firstSkip?.kind === 'concat') entries.push({ kind: 'box', ...BOX_STYLE.copy, text: 'copied encoder map (concatenated: skip + up channels)' });
   groups.forEach((g, i) => {
@@ -67,7 +68,7 @@ function legendEntries(model: UnetModel, groups: ReturnType<typeof unitGroups>):
   const enc = model.encoders[0]!;
   entries.push({ kind: 'arrow', direction: 'down', style: ARROW_STYLE.down, text: `${downText(enc.down)}${enc.down.kind === 'Conv' ? ' (strided conv)' : ''}: half the size` });
   const dec = model.decoders[0]!;
-  const upText = dec.resize?.kind === 'Upsample' ? `${dec.resize.mode} upsampling x${dec.resize.scale[0]}, then conv 2x2` : 'up-conv 2x2 (transposed conv, stride 2)';
+  const upText = dec.resize?.kind === 'Upsample' ? `${dec.resize.mode} upsampling x${dec.resize.scale[0]}, then conv 2x2` : `${upText0(dec)} (transposed conv, stride 2)`;
   entries.push({ kind: 'arrow', direction: 'up', style: ARROW_STYLE.up, text: upText });
   if (firstSkip) {
     const how = firstSkip.kind === 'add' ? 'add (encoder map + up-sampled map)' : firstSkip.crop ? 'crop+concat (center crop of the encoder map)' : 'concat (copy of the encoder map)';
@@ -96,7 +97,9 @@ function mostCommon(values: readonly number[]): number {
 }
 
 /** Reads the U structure and shapes, or explains why there are none. */
-function modelAt(graph: Graph, size: VizSize): UnetModel {
+function modelAt(training: Graph, size: VizSize): UnetModel {
+  // Deep-supervision heads are drawn as a note, not as boxes: the U is the inference graph.
+  const graph = inferenceGraph(training);
   const { shapes, failure } = inferShapes(graph, ...vizSizes(size));
   if (failure) throw new RangeError(`input ${vizSizes(size).join('x')} does not fit ${graph.name}: at ${failure.op.name}, ${failure.reason} (check it with checkInputSize first)`);
   const model = unetModel(graph, shapes);
@@ -119,6 +122,7 @@ export function renderUnetSvg(graph: Graph, size: VizSize): string {
   const lines = [
     `U-Net, depth ${model.encoders.length}: input ${sizeText(input)}x${input.c} \u2192 output ${sizeText(out)}x${out.c}${model.activation !== 'none' ? ` (${model.activation})` : ''}`,
     ...(graph.description ? [graph.description] : []),
+    ...(graph.deepSupervision ? [deepSupervisionText(graph.deepSupervision, graph.activation)] : []),
   ];
   const top = MARGIN + titleHeight(lines) + 36;
   const scene = layoutUnet(model, MARGIN, top, groups[0]?.kernel ?? '');
@@ -142,8 +146,15 @@ export function renderUnetSvg(graph: Graph, size: VizSize): string {
   return svg.toString(width, legendTop + legend.height + MARGIN, `${graph.name}: U-Net diagram`);
 }
 
+/** The subtitle line of a network with deep-supervision heads. */
+function deepSupervisionText(ds: DeepSupervision, activation: string): string {
+  const heads = ds.heads.map((h) => `dec${h.level} (1/${h.factor})`).join(', ');
+  return `deep supervision while training: 1x1 conv${activation !== 'none' ? ` + ${activation}` : ''} heads on ${heads}, loss weights ${ds.heads.map((h) => h.weight.toFixed(3)).join(', ')} (main ${ds.mainWeight.toFixed(3)}); not exported`;
+}
+
 /** Whether `renderUnetSvg` can draw this graph (a template network's op names). */
-export function isUnetGraph(graph: Graph, size: VizSize): boolean {
+export function isUnetGraph(training: Graph, size: VizSize): boolean {
+  const graph = inferenceGraph(training);
   const { shapes, failure } = inferShapes(graph, ...vizSizes(size));
   return !failure && unetModel(graph, shapes) !== undefined;
 }
