@@ -3,12 +3,19 @@ import { formatProblems, scanDataset } from '../runtime/data/index.js';
 import { evalCsv, evaluateDataset, type EvalReport, type ImageEval } from '../runtime/eval/index.js';
 import type { SegmentationModel } from '../runtime/infer/index.js';
 import { UsageError, writeFileAtomic, type CliIO } from './io.js';
+import { evalVolumes } from './eval-volume.js';
+import { openVolumeSegmenter } from './predict-volume.js';
+import { locateModel } from '../runtime/infer/index.js';
+import { isVolumeModel } from '../runtime/infer/volume.js';
+import { isVolumeFolder } from '../runtime/train/volume-data.js';
+import type { SliceAxis } from '../runtime/volume/index.js';
 import { openModel, parseInferenceFlags, reportError, type InferenceFlags } from './predict.js';
 
 /** `unetc eval` flags, as Commander gives them. */
 export interface EvalCommandOptions extends InferenceFlags {
   readonly data?: string;
   readonly out?: string;
+  readonly sliceAxis?: string;
 }
 
 /** Text for `--help` (added by main.ts with `addHelpText('after', ...)`). */
@@ -24,6 +31,10 @@ predicted as \`unetc predict\` would (same --tile, --overlap, --threshold, --min
 Empty-mask rule: a class absent from both the mask and the prediction scores 1 (Dice and IoU),
 and an image with no true and no predicted instances has F1 1.
 --out FILE.csv writes one row per image and two summary rows, "(mean per image)" and "(pooled)".
+
+A folder of NIfTI volumes (images/*.nii[.gz] with masks/ or labels/ of the same names) is scored
+per volume (Dice, IoU, voxel accuracy; mean per volume and pooled), each volume segmented as
+\`unetc predict\` would: in 3D tiles by a 3D model, slice by slice (--slice-axis) by a 2D one.
 `;
 
 const f3 = (v: number) => v.toFixed(3);
@@ -71,6 +82,17 @@ export async function runEval(io: CliIO, modelPath: string, options: EvalCommand
     if (!options.data) throw new UsageError('give the data folder with --data DIR (images/ and masks/, optionally labels/)');
     if (options.out !== undefined && !/\.csv$/i.test(options.out)) throw new UsageError(`--out takes a .csv file, found '${options.out}'`);
     const flags = parseInferenceFlags(options);
+    if (await isVolumeFolder(options.data)) {
+      const sliceAxis = options.sliceAxis ?? 'z';
+      if (!['x', 'y', 'z'].includes(sliceAxis)) throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
+      const threeD = isVolumeModel(locateModel(modelPath));
+      const segmenter = await openVolumeSegmenter(io, modelPath, threeD, { sliceAxis: sliceAxis as SliceAxis, ...flags, ...(options.backend === undefined ? {} : { backend: options.backend }) }, () => openModel(io, modelPath, flags, options.backend));
+      try {
+        return await evalVolumes(io, segmenter, options.data, options.out);
+      } finally {
+        await segmenter.close();
+      }
+    }
     model = await openModel(io, modelPath, flags, options.backend);
     const { classes, classNames } = model.info;
     const scan = await scanDataset(options.data, { classes });

@@ -138,7 +138,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       .command('eval')
       .description('Dice, IoU and instance F1 of a model on a data folder (images/, masks/, optional labels/)')
       .argument('<model>', 'run folder, tfjs checkpoint folder or .onnx file')
-      .option('--data <dir>', 'data folder')
+      .option('--data <dir>', 'data folder (PNG images/ and masks/, or NIfTI volumes)')
+      .option('--slice-axis <axis>', 'NIfTI data and a 2D model: segment slices across x, y or z (default z)')
       .option('--out <file.csv>', 'write per-image scores as CSV'),
   )
     .addHelpText('after', EVAL_HELP)

@@ -7,7 +7,6 @@ import { basename, join } from 'node:path';
 import { DataError } from '../runtime/data/index.js';
 import { predictImage, type SegmentationModel } from '../runtime/infer/index.js';
 import { loadVolumeModel, predictVolume, type VolumeModel } from '../runtime/infer/volume.js';
-import type { ModelLocation } from '../runtime/infer/model.js';
 import { placeSlice, readNifti, sliceVolume, writeNiftiMask, type NiftiVolume, type SliceAxis } from '../runtime/volume/index.js';
 import { UsageError, type CliIO } from './io.js';
 
@@ -28,7 +27,64 @@ export interface VolumePredictOptions {
   readonly backend?: string;
 }
 
-async function eachVolume(io: CliIO, files: readonly string[], out: string, segment: (v: NiftiVolume) => Promise<Uint8Array>): Promise<number> {
+/** Segments one volume into uint8 labels (NIfTI voxel order). */
+export interface VolumeSegmenter {
+  readonly classes: number;
+  readonly threshold: number;
+  segment(v: NiftiVolume): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/**
+ * A segmenter for NIfTI volumes: a 3D model segments in 3D tiles; a 2D model (opened as
+ * `predict` opens it, printing what it is) slice by slice across `o.sliceAxis`.
+ */
+export async function openVolumeSegmenter(io: CliIO, modelPath: string, threeD: boolean, o: Omit<VolumePredictOptions, 'out'>, open2d: () => Promise<SegmentationModel>): Promise<VolumeSegmenter> {
+  const tiling = { ...(o.tile === undefined ? {} : { tile: o.tile }), ...(o.threshold === undefined ? {} : { threshold: o.threshold }) };
+  if (threeD) {
+    const model: VolumeModel = await loadVolumeModel(modelPath, o.backend === undefined ? {} : { backend: o.backend });
+    const i = model.info;
+    io.stderr(`engine: ${model.engine}\n`);
+    io.stderr(`model: ${i.path} (${i.name}: 3D, ${i.inputChannels} channel -> ${i.classes === 1 ? `1 class (${i.activation})` : `${i.classes} classes`}, input ${i.normalization}, sides multiples of ${i.divisor.join('x')})\n`);
+    if (i.inputChannels !== 1) {
+      await model.close();
+      throw new UsageError(`${i.path} takes ${i.inputChannels} channels; NIfTI volumes have one`);
+    }
+    return {
+      classes: i.classes,
+      threshold: o.threshold ?? i.threshold,
+      async segment(v) {
+        const [nx, ny, nz] = v.dims;
+        return (await predictVolume(model, v.data, [nz, ny, nx], { ...tiling, ...(o.overlap === undefined ? {} : { overlap: o.overlap }) })).classMap;
+      },
+      close: () => model.close(),
+    };
+  }
+  const model = await open2d();
+  if (model.info.inputChannels !== 1) {
+    await model.close();
+    throw new UsageError(`${model.info.path} takes ${model.info.inputChannels} channels; NIfTI volumes have one`);
+  }
+  return {
+    classes: model.info.classes,
+    threshold: o.threshold ?? model.info.threshold,
+    async segment(v) {
+      const [nx, ny, nz] = v.dims;
+      const count = o.sliceAxis === 'z' ? nz : o.sliceAxis === 'y' ? ny : nx;
+      const labels = new Uint8Array(nx * ny * nz);
+      for (let k = 0; k < count; k++) {
+        const s = sliceVolume(v.data, v.dims, o.sliceAxis, k);
+        const p = await predictImage(model, { height: s.height, width: s.width, channels: 1, data: s.data }, { ...tiling, ...(o.overlap === undefined ? {} : { overlap: o.overlap }) });
+        placeSlice(labels, v.dims, o.sliceAxis, k, { height: s.height, width: s.width, data: p.classMap });
+      }
+      return labels;
+    },
+    close: () => model.close(),
+  };
+}
+
+/** Segments each volume and writes its mask with the input's header; a corrupt file is named and skipped. */
+export async function predictVolumes(io: CliIO, segmenter: VolumeSegmenter, files: readonly string[], out: string): Promise<number> {
   const failed: string[] = [];
   for (const [index, file] of files.entries()) {
     let volume: NiftiVolume;
@@ -41,7 +97,7 @@ async function eachVolume(io: CliIO, files: readonly string[], out: string, segm
       continue;
     }
     const start = performance.now();
-    const labels = await segment(volume);
+    const labels = await segmenter.segment(volume);
     const ms = performance.now() - start;
     await writeNiftiMask(join(out, outputName(file)), volume, labels);
     let foreground = 0;
@@ -54,40 +110,4 @@ async function eachVolume(io: CliIO, files: readonly string[], out: string, segm
   if (failed.length === 0) return 0;
   io.stderr(`error: ${failed.length} of ${files.length} volume${files.length === 1 ? '' : 's'} were skipped (listed above); the others were written\n`);
   return 1;
-}
-
-/** Segments NIfTI volumes with a 3D model. */
-export async function predictVolumes3d(io: CliIO, where: ModelLocation, files: readonly string[], o: VolumePredictOptions): Promise<number> {
-  let model: VolumeModel | undefined;
-  try {
-    model = await loadVolumeModel(where, o.backend === undefined ? {} : { backend: o.backend });
-    const i = model.info;
-    io.stderr(`engine: ${model.engine}\n`);
-    io.stderr(`model: ${i.path} (${i.name}: 3D, ${i.inputChannels} channel -> ${i.classes === 1 ? `1 class (${i.activation})` : `${i.classes} classes`}, input ${i.normalization}, sides multiples of ${i.divisor.join('x')})\n`);
-    if (i.inputChannels !== 1) throw new UsageError(`${i.path} takes ${i.inputChannels} channels; NIfTI volumes have one`);
-    const m = model;
-    return await eachVolume(io, files, o.out, async (v) => {
-      const [nx, ny, nz] = v.dims;
-      const p = await predictVolume(m, v.data, [nz, ny, nx], { ...(o.tile === undefined ? {} : { tile: o.tile }), ...(o.overlap === undefined ? {} : { overlap: o.overlap }), ...(o.threshold === undefined ? {} : { threshold: o.threshold }) });
-      return p.classMap;
-    });
-  } finally {
-    await model?.close();
-  }
-}
-
-/** Segments NIfTI volumes with a 2D model, slice by slice across `sliceAxis`. */
-export async function predictVolumes2d(io: CliIO, model: SegmentationModel, files: readonly string[], o: VolumePredictOptions): Promise<number> {
-  if (model.info.inputChannels !== 1) throw new UsageError(`${model.info.path} takes ${model.info.inputChannels} channels; NIfTI volumes have one`);
-  return eachVolume(io, files, o.out, async (v) => {
-    const [nx, ny, nz] = v.dims;
-    const count = o.sliceAxis === 'z' ? nz : o.sliceAxis === 'y' ? ny : nx;
-    const labels = new Uint8Array(nx * ny * nz);
-    for (let k = 0; k < count; k++) {
-      const s = sliceVolume(v.data, v.dims, o.sliceAxis, k);
-      const p = await predictImage(model, { height: s.height, width: s.width, channels: 1, data: s.data }, { ...(o.tile === undefined ? {} : { tile: o.tile }), ...(o.threshold === undefined ? {} : { threshold: o.threshold }) });
-      placeSlice(labels, v.dims, o.sliceAxis, k, { height: s.height, width: s.width, data: p.classMap });
-    }
-    return labels;
-  });
 }

@@ -19,7 +19,7 @@ import {
 } from '../runtime/infer/index.js';
 import { csvField } from '../runtime/eval/index.js';
 import { UsageError, writeFileAtomic, type CliIO } from './io.js';
-import { NIFTI_NAME, predictVolumes2d, predictVolumes3d } from './predict-volume.js';
+import { NIFTI_NAME, openVolumeSegmenter, predictVolumes } from './predict-volume.js';
 import { isVolumeModel } from '../runtime/infer/volume.js';
 import type { SliceAxis } from '../runtime/volume/index.js';
 
@@ -165,14 +165,18 @@ export async function runPredict(io: CliIO, modelPath: string, options: PredictC
       if (existsSync(options.out!) && !statSync(options.out!).isDirectory()) throw new DataError(options.out!, 'is a file; --out takes a folder');
       mkdirSync(options.out!, { recursive: true });
     };
-    const volumeOptions = { out: options.out, sliceAxis: sliceAxis as SliceAxis, ...flags, ...(options.backend === undefined ? {} : { backend: options.backend }) };
-    if (threeD) {
-      out();
-      return await predictVolumes3d(io, where, volumes, volumeOptions);
+    const volumeOptions = { sliceAxis: sliceAxis as SliceAxis, ...flags, ...(options.backend === undefined ? {} : { backend: options.backend }) };
+    if (volumes.length > 0) {
+      const segmenter = await openVolumeSegmenter(io, modelPath, threeD, volumeOptions, () => openModel(io, modelPath, flags, options.backend));
+      try {
+        out();
+        return await predictVolumes(io, segmenter, volumes, options.out);
+      } finally {
+        await segmenter.close();
+      }
     }
     model = await openModel(io, modelPath, flags, options.backend);
     out();
-    if (volumes.length > 0) return await predictVolumes2d(io, model, volumes, volumeOptions);
     return await predictAll(io, model, files, options, flags);
   } catch (e) {
     return reportError(io, e);

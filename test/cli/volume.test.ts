@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeGray } from '../../src/runtime/data/index.js';
-import { readNifti, writeSyntheticVolumes } from '../../src/runtime/volume/index.js';
+import { readNifti, writeNiftiMask, writeSyntheticVolumes } from '../../src/runtime/volume/index.js';
 import { run } from './helpers.js';
 
 /**
@@ -79,6 +79,29 @@ describe('3D U-Net on NIfTI volumes', () => {
     expect(vm.dims).toEqual(vi.dims);
     expect(vm.affine).toEqual(vi.affine);
   }, 240_000);
+
+  it('eval scores each volume and the pooled voxels; empty true masks score lower (negative control)', async () => {
+    const runDir = join(dir, 'run3d');
+    const e = await run('eval', runDir, '--data', join(dir, 'data'), '--out', join(dir, 'scores.csv'));
+    expect(e.code).toBe(0);
+    expect(e.out).toMatch(/\[4\/4\] case_003\.nii\.gz 40x32x16 \d+ ms {2}Dice \d\.\d{3}/);
+    const csv = readFileSync(join(dir, 'scores.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('volume,dice,iou,voxel_accuracy,ms');
+    expect(csv).toHaveLength(7);
+    const pooled = Number(csv[6]!.split(',')[1]);
+    expect(pooled).toBeGreaterThan(0);
+    // The same images with empty masks: the model's foreground is all false positives.
+    const empty = join(dir, 'empty');
+    await writeSyntheticVolumes(empty, { count: 2, seed: 3, dims: [40, 32, 16] });
+    for (const name of ['case_000.nii.gz', 'case_001.nii.gz']) {
+      const v = await readNifti(join(empty, 'masks', name));
+      await writeNiftiMask(join(empty, 'masks', name), v, new Uint8Array(v.data.length));
+    }
+    const z = await run('eval', runDir, '--data', empty, '--out', join(dir, 'empty.csv'));
+    expect(z.code).toBe(0);
+    const emptyPooled = Number(readFileSync(join(dir, 'empty.csv'), 'utf8').trim().split('\n').pop()!.split(',')[1]);
+    expect(emptyPooled).toBeLessThan(pooled);
+  }, 120_000);
 
   it('a 3D spec on a PNG folder is refused, naming the folder', async () => {
     const t = await run('train', 'specs/tiny-3d.yaml', '--data', 'test/golden', '--out', join(dir, 'never'), '--max-steps', '1');

@@ -82,7 +82,7 @@ function runTables(p: ReportPage): string {
     ['started', dateText(m.created)],
     ['run folder', p.runDir],
     ['data', d.source],
-    ['images', `${d.train} training, ${d.val} validation`],
+    [p.graph.dims === 3 ? 'volumes' : 'images', `${d.train} training, ${d.val} validation`],
     ['data fingerprint', d.fingerprint],
     ['input normalization', m.inputNormalization],
     ['network', `${p.graph.inputChannels} input channel${p.graph.inputChannels === 1 ? '' : 's'} \u2192 ${p.graph.classes} class${p.graph.classes === 1 ? '' : 'es'} (${p.graph.activation})`],
@@ -91,7 +91,7 @@ function runTables(p: ReportPage): string {
   const settings: [string, string][] = [
     ['epochs', `${s.epochs} x ${s.stepsPerEpoch} steps`],
     ['batch', String(s.batch)],
-    ['patch', `${s.patch[0]}x${s.patch[1]}`],
+    ['patch', s.patch.join('x')],
     ['loss', s.loss],
     ['optimizer', `${o.name}, learning rate ${o.learningRate}${o.momentum !== undefined ? `, momentum ${o.momentum}` : ''}`],
     ['schedule', s.schedule],
