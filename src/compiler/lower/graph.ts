@@ -10,7 +10,7 @@ const spatialOf = (k: unknown, fallback: number, dims: Dims): Spatial =>
   Array.isArray(k) ? k.map(Number) : Array.from({ length: dims }, () => (typeof k === 'number' ? k : fallback));
 
 /** How many inputs each op takes: [min, max]. */
-const arity: Record<string, readonly [number, number]> = { concat: [2, Infinity], add: [2, Infinity], crop: [2, 2] };
+const arity: Record<string, readonly [number, number]> = { concat: [2, Infinity], add: [2, Infinity], crop: [2, 2], multiply: [2, 2] };
 
 interface Resolved {
   readonly node: NodeSpec;
@@ -69,6 +69,8 @@ export function lowerGraph(doc: SpecDocument, spec: SpecValue): Result<Graph> {
     else if (body.kind === 'Concat') c = channels.reduce((a, x) => a + x, 0);
     else if (body.kind === 'Add' && channels.some((x) => x !== c)) {
       out.push(error(Codes.mergeMismatch, `add node '${r.node.name}' joins tensors of ${channels.join(', ')} channels; add needs equal channels`, at(i, 'inputs') ?? at(i)));
+    } else if (body.kind === 'Multiply' && channels[1] !== c && channels[1] !== 1) {
+      out.push(error(Codes.mergeMismatch, `multiply node '${r.node.name}' scales ${c} channels by ${channels[1]}; the second input needs ${c} channels or 1 (broadcast)`, at(i, 'inputs') ?? at(i)));
     }
     b.add(r.node.name, r.inputs, c, at(i), body);
   }
@@ -141,6 +143,10 @@ function opBody(n: NodeSpec, dims: Dims): OpBody {
       return { kind: 'Concat' };
     case 'add':
       return { kind: 'Add' };
+    case 'global-avgpool':
+      return { kind: 'GlobalAvgPool' };
+    case 'multiply':
+      return { kind: 'Multiply' };
     default:
       return { kind: 'Crop' };
   }

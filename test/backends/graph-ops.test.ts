@@ -1,0 +1,65 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { exportOnnxDetailed } from '../../src/compiler/backends/onnx/index.js';
+import { buildModel, setWeights } from '../../src/compiler/backends/tfjs/index.js';
+import { randomWeights } from '../../src/compiler/backends/weights.js';
+import { compileSpec, printGraph } from '../../src/compiler/index.js';
+import { selectEngine, type Engine } from '../../src/runtime/backend/index.js';
+import { closeOnnxSession, createOnnxSession } from '../../src/runtime/infer/onnx.js';
+import { onnxParity, PARITY_TOLERANCE, verificationSizes } from '../../src/runtime/verify/index.js';
+import { graphOf } from './onnx/helpers.js';
+
+/** Explicit graphs can write squeeze-excitation and attention by hand: global-avgpool and multiply nodes. */
+let engine: Engine;
+beforeAll(async () => {
+  engine = await selectEngine('wasm');
+});
+
+const se = (dims = '') => `name: g
+input: {channels: 1${dims}}
+output: {classes: 1}
+graph:
+  - {name: c1, op: conv, inputs: [input], filters: 8, kernel: 3}
+  - {name: r1, op: relu}
+  - {name: sq, op: global-avgpool}
+  - {name: ex1, op: conv, filters: 2, kernel: 1}
+  - {name: er, op: relu}
+  - {name: ex2, op: conv, filters: 8, kernel: 1}
+  - {name: gate, op: sigmoid}
+  - {name: scaled, op: multiply, inputs: [r1, gate]}
+  - {name: logits, op: conv, filters: 1, kernel: 1}
+`;
+
+describe('explicit-graph global-avgpool and multiply nodes', () => {
+  it.each([['2D', ''], ['3D', ', dims: 3']])('a hand-written squeeze-excitation block exports with parity (%s)', async (_name, dims) => {
+    const graph = graphOf(se(dims));
+    expect(graph.ops.map((o) => o.kind)).toContain('GlobalAvgPool');
+    const weights = randomWeights(graph, 4);
+    const model = buildModel(engine.tf, graph);
+    setWeights(model, weights, engine.tf);
+    const session = await createOnnxSession(exportOnnxDetailed(graph, weights, { producerVersion: 't', specSource: 'x' }).bytes, { threads: 1 });
+    try {
+      const worst = Math.max(...(await onnxParity(engine.tf, model, session, graph, verificationSizes(graph))).map((r) => r.relative));
+      expect(worst).toBeLessThanOrEqual(PARITY_TOLERANCE);
+    } finally {
+      await closeOnnxSession(session);
+      model.dispose();
+    }
+  }, 60_000);
+
+  it('the DSL writes the same graph', () => {
+    const dsl = compileSpec({
+      name: 'g.unet',
+      body: 'unet g {\n  input channels 1\n  output classes 1\n  node c1 = conv(input) { filters 8 kernel 3 }\n  node r1 = relu\n  node sq = global-avgpool\n  node ex1 = conv { filters 2 kernel 1 }\n  node er = relu\n  node ex2 = conv { filters 8 kernel 1 }\n  node gate = sigmoid\n  node scaled = multiply(r1, gate)\n  node logits = conv { filters 1 kernel 1 }\n}\n',
+    });
+    expect(dsl.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message)).toEqual([]);
+    expect(printGraph(dsl.graph!)).toBe(printGraph(graphOf(se())));
+  });
+
+  it.each([
+    ['one input to multiply', se().replace('inputs: [r1, gate]', 'inputs: [r1]'), "multiply node 'scaled' takes 2 inputs, found 1"],
+    ['a gate of the wrong width', se().replace('filters: 8, kernel: 1}', 'filters: 3, kernel: 1}'), "multiply node 'scaled' scales 8 channels by 3; the second input needs 8 channels or 1 (broadcast)"],
+  ])('refused: %s', (_name, body, message) => {
+    const c = compileSpec({ name: 'g.yaml', body });
+    expect(c.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message)).toEqual([message]);
+  });
+});
