@@ -7,6 +7,7 @@
 export { parseNifti, readNifti, type NiftiVersion, type NiftiVolume } from './nifti.js';
 export { encodeNiftiMask, encodeNiftiVolume, writeNiftiMask, writeNiftiVolume, type NiftiTemplate } from './nifti-write.js';
 export { affineToQuaternion, createNiftiHeader, type NiftiGeometry, type NiftiHeaderTemplate } from './create.js';
+export { parseDicomSeries, readDicomSeries, type DicomFileBytes } from './dicom.js';
 export { syntheticVolume, writeSyntheticVolumes, type SyntheticCase, type SyntheticVolume, type SyntheticVolumeOptions } from './synthetic.js';
 export { scanVolumeDataset, type VolumeSample, type VolumeScanOptions, type VolumeScanResult } from './folder.js';
 export {
