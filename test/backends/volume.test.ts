@@ -2,11 +2,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { exportOnnxDetailed } from '../../src/compiler/backends/onnx/index.js';
 import { onnx } from '../../src/compiler/backends/onnx/proto.js';
 import { buildModel, setWeights } from '../../src/compiler/backends/tfjs/index.js';
-import { randomWeights } from '../../src/compiler/backends/weights.js';
+import { initialWeights, randomWeights } from '../../src/compiler/backends/weights.js';
 import { inferenceGraph, type Graph } from '../../src/compiler/index.js';
 import { selectEngine, type Engine } from '../../src/runtime/backend/index.js';
 import { closeOnnxSession, createOnnxSession } from '../../src/runtime/infer/onnx.js';
-import { onnxParity, PARITY_TOLERANCE, verificationSizes } from '../../src/runtime/verify/index.js';
+import { describeParity } from '../../src/runtime/export/onnx.js';
+import { onnxParity, PARITY_TOLERANCE, saturatedShare, verificationSizes } from '../../src/runtime/verify/index.js';
 import { compileFile } from '../helpers.js';
 import { graphOf, tamper } from './onnx/helpers.js';
 
@@ -82,6 +83,38 @@ describe('3D U-Nets: ONNX export matches tfjs', () => {
     expect(meta.spatial_divisor).toBe('4');
     const kernel = m.graph!.initializer!.find((i) => i.name === 'enc1.conv1/kernel')!;
     expect(kernel.dims!.map(Number)).toEqual([4, 1, 3, 3, 3]);
+  });
+});
+
+describe('3D initial and random weights', () => {
+  const std = (x: Float32Array) => Math.sqrt(x.reduce((a, v) => a + v * v, 0) / x.length);
+  it('He-normal counts all three kernel axes and the input channels in the fan-in', () => {
+    const graph = compileFile('specs/unet-3d.yaml').graph!;
+    const k = initialWeights(graph, 0).get('enc2.conv2/kernel')!;
+    expect(k.shape).toEqual([3, 3, 3, 64, 64]);
+    expect(std(k.data) / Math.sqrt(2 / (27 * 64))).toBeCloseTo(1, 1);
+    // Negative control: the 2D rule read off a 5-D shape (kd * kh * kw) would be 8x larger.
+    expect(std(k.data)).toBeLessThan(Math.sqrt(2 / 27) / 4);
+    const up = initialWeights(graph, 0).get('dec2.up/kernel')!;
+    expect(up.shape).toEqual([2, 2, 2, 64, 128]);
+    expect(std(up.data) / Math.sqrt(2 / (8 * 128))).toBeCloseTo(1, 1);
+    const r = randomWeights(graph, 0).get('enc2.conv2/kernel')!;
+    expect(std(r.data) / Math.sqrt(1 / (27 * 64))).toBeCloseTo(1, 1);
+  });
+});
+
+describe('a parity check over saturated outputs says it is weak', () => {
+  it.each([
+    [[0, 1, 1, 0], 1],
+    [[0, 0.5, 1, 0.25], 0.5],
+    [[0.1, 0.9], 0],
+  ])('%j: %d saturated', (values, share) => {
+    expect(saturatedShare(Float32Array.from(values))).toBe(share);
+  });
+  it('describeParity notes it above one half', () => {
+    const r = { size: [16, 16, 16], height: 16, width: 16, maxAbsDiff: 0, maxAbsRef: 1, relative: 0 };
+    expect(describeParity([{ ...r, saturated: 0.99 }])).toBe('0.0e+0 at 16x16x16 (weak: 99% of the outputs are saturated at exactly 0 or 1)');
+    expect(describeParity([{ ...r, saturated: 0.1 }])).toBe('0.0e+0 at 16x16x16');
   });
 });
 

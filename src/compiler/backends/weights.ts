@@ -31,10 +31,12 @@ export function initialWeights(graph: Graph, seed: number): Map<string, WeightTe
     const suffix = spec.name.slice(spec.name.lastIndexOf('/') + 1);
     if (suffix === 'kernel') {
       const rng = new Random(seedFor(seed, spec.name));
-      const [kh = 1, kw = 1, a = 1, b = 1] = spec.shape;
+      // [k..., in, out] (transposed: [k..., out, in]) with 2 or 3 spatial axes.
+      const taps = size(spec.shape.slice(0, -2));
+      const [a = 1, b = 1] = spec.shape.slice(-2);
       const isTranspose = graph.ops.find((o) => `${o.name}/kernel` === spec.name)?.kind === 'ConvTranspose';
-      const fanIn = kh * kw * (isTranspose ? b : a);
-      const fanOut = kh * kw * (isTranspose ? a : b);
+      const fanIn = taps * (isTranspose ? b : a);
+      const fanOut = taps * (isTranspose ? a : b);
       if (spec.name.startsWith('head.')) {
         const limit = Math.sqrt(6 / (fanIn + fanOut));
         for (let i = 0; i < data.length; i++) data[i] = rng.uniform(-limit, limit);
@@ -59,7 +61,8 @@ export function randomWeights(graph: Graph, seed: number): Map<string, WeightTen
     const rng = new Random(seedFor(seed, spec.name));
     const data = new Float32Array(size(spec.shape));
     const suffix = spec.name.slice(spec.name.lastIndexOf('/') + 1);
-    const fan = spec.shape.length === 4 ? spec.shape[0]! * spec.shape[1]! * spec.shape[2]! : 1;
+    // A conv kernel [k..., in, out]: the taps times the input channels (2 or 3 spatial axes).
+    const fan = spec.shape.length >= 4 ? size(spec.shape.slice(0, -1)) : 1;
     for (let i = 0; i < data.length; i++) {
       if (suffix === 'kernel') data[i] = rng.normal() * Math.sqrt(1 / fan);
       else if (suffix === 'moving_variance') data[i] = rng.uniform(0.5, 1.5);

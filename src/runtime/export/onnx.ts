@@ -41,5 +41,7 @@ export async function exportVerifiedOnnx(engine: Engine, graph: Graph, model: La
 
 /** "8.1e-7 at 48x48, 8.7e-7 at 64x80" */
 export function describeParity(results: readonly ParityResult[]): string {
-  return results.map((r) => `${r.relative.toExponential(1)} at ${r.size.join('x')}`).join(', ');
+  const text = results.map((r) => `${r.relative.toExponential(1)} at ${r.size.join('x')}`).join(', ');
+  const saturated = Math.max(0, ...results.map((r) => r.saturated));
+  return saturated > 0.5 ? `${text} (weak: ${Math.round(saturated * 100)}% of the outputs are saturated at exactly 0 or 1)` : text;
 }

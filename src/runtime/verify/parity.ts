@@ -17,6 +17,18 @@ export interface ParityResult {
   readonly maxAbsRef: number;
   /** maxAbsDiff / maxAbsRef. */
   readonly relative: number;
+  /**
+   * The share of reference outputs pinned at exactly 0 or 1 (a saturated sigmoid or softmax):
+   * those agree whatever the graph computes, so a high share makes the check weak.
+   */
+  readonly saturated: number;
+}
+
+/** The share of values that are exactly 0 or 1. */
+export function saturatedShare(values: Float32Array): number {
+  let n = 0;
+  for (const v of values) if (v === 0 || v === 1) n++;
+  return values.length === 0 ? 0 : n / values.length;
 }
 
 /**
@@ -38,11 +50,12 @@ export function verificationSizes(graph: Graph): number[][] {
   ];
 }
 
-/** A seeded NHWC input in [0, 1). */
+/** A seeded NHWC input with zero mean and unit variance, as the training contract feeds the network. */
 export function randomInput(n: number, h: number, w: number, c: number, seed: number): Float32Array {
   const rng = new Random(seed);
   const data = new Float32Array(n * h * w * c);
-  for (let i = 0; i < data.length; i++) data[i] = rng.next();
+  // Zero mean, unit variance (uniform on [-sqrt 3, sqrt 3)): what a z-scored image looks like.
+  for (let i = 0; i < data.length; i++) data[i] = (rng.next() * 2 - 1) * Math.sqrt(3);
   return data;
 }
 
@@ -96,7 +109,7 @@ export async function onnxParity(tf: Tf, model: LayersModel, session: OnnxSessio
     if (!out) throw new Error(`verification size ${size.join('x')} does not fit the network`);
     const reference = toChannelsFirst(await predictTfjs(tf, model, input, [1, ...size, c]), 1, shapeSizes(out), out.c);
     const actual = await runOnnx(session, toChannelsFirst(input, 1, size, c), [1, c, ...size]);
-    results.push({ size, height: h, width: w, ...compare(reference, actual.data) });
+    results.push({ size, height: h, width: w, ...compare(reference, actual.data), saturated: graph.activation === 'none' ? 0 : saturatedShare(reference) });
   }
   return results;
 }
