@@ -1,13 +1,15 @@
 /**
- * `unetc predict` on NIfTI volumes (.nii, .nii.gz): a 3D model segments each volume in 3D
- * tiles; a 2D model segments it slice by slice across --slice-axis. Each mask is written as
- * NIfTI with the input's header (affine, qform/sform, spacing, units, description), uint8 labels.
+ * `unetc predict` on NIfTI volumes (.nii, .nii.gz) and DICOM series (a folder of one series):
+ * a 3D model segments each volume in 3D tiles; a 2D model slice by slice across --slice-axis.
+ * Each mask is written as NIfTI with the input's header (affine, qform/sform, spacing, units,
+ * description; for DICOM, the series' geometry in RAS), uint8 labels.
  */
 import { basename, join } from 'node:path';
 import { DataError } from '../runtime/data/index.js';
 import { predictImage, type SegmentationModel } from '../runtime/infer/index.js';
 import { loadVolumeModel, predictVolume, type VolumeModel } from '../runtime/infer/volume.js';
-import { placeSlice, readNifti, sliceVolume, writeNiftiMask, type NiftiVolume, type SliceAxis } from '../runtime/volume/index.js';
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
+import { placeSlice, readDicomSeries, readNifti, sliceVolume, writeNiftiMask, type NiftiVolume, type SliceAxis } from '../runtime/volume/index.js';
 import { UsageError, type CliIO } from './io.js';
 
 export const NIFTI_NAME = /\.nii(\.gz)?$/i;
@@ -15,8 +17,33 @@ export const NIFTI_NAME = /\.nii(\.gz)?$/i;
 /** `case_001.nii.gz` -> `case_001`. */
 export const niftiStem = (file: string) => basename(file).replace(NIFTI_NAME, '');
 
-/** The output name: the stem with the input's own extension (.nii or .nii.gz). */
-const outputName = (file: string) => `${niftiStem(file)}${/\.gz$/i.test(file) ? '.nii.gz' : '.nii'}`;
+/** The output name: the stem with the input's own extension (.nii or .nii.gz); a DICOM series folder's name + .nii.gz. */
+const outputName = (file: string) => (NIFTI_NAME.test(file) ? `${niftiStem(file)}${/\.gz$/i.test(file) ? '.nii.gz' : '.nii'}` : `${basename(file)}.nii.gz`);
+
+/** Whether a folder holds DICOM files (a .dcm name, or the 'DICM' magic at byte 128 of its first regular files). */
+export function isDicomFolder(dir: string): boolean {
+  let names: string[];
+  try {
+    names = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
+  } catch {
+    return false;
+  }
+  if (names.some((n) => /\.dcm$/i.test(n))) return true;
+  for (const n of names.slice(0, 8)) {
+    try {
+      const fd = openSync(join(dir, n), 'r');
+      try {
+        const magic = Buffer.alloc(4);
+        if (readSync(fd, magic, 0, 4, 128) === 4 && magic.toString('latin1') === 'DICM') return true;
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      // unreadable: not evidence either way
+    }
+  }
+  return false;
+}
 
 export interface VolumePredictOptions {
   readonly out: string;
@@ -89,7 +116,7 @@ export async function predictVolumes(io: CliIO, segmenter: VolumeSegmenter, file
   for (const [index, file] of files.entries()) {
     let volume: NiftiVolume;
     try {
-      volume = await readNifti(file);
+      volume = NIFTI_NAME.test(file) ? await readNifti(file) : await readDicomSeries(file);
     } catch (e) {
       if (!(e instanceof DataError)) throw e;
       io.stderr(`error: ${e.message}\n`);

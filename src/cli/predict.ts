@@ -19,7 +19,7 @@ import {
 } from '../runtime/infer/index.js';
 import { csvField } from '../runtime/eval/index.js';
 import { UsageError, writeFileAtomic, type CliIO } from './io.js';
-import { NIFTI_NAME, openVolumeSegmenter, predictVolumes } from './predict-volume.js';
+import { isDicomFolder, NIFTI_NAME, openVolumeSegmenter, predictVolumes } from './predict-volume.js';
 import { isVolumeModel } from '../runtime/infer/volume.js';
 import type { SliceAxis } from '../runtime/volume/index.js';
 
@@ -61,7 +61,8 @@ written, and the exit code is 1 when any image failed.
 NIfTI volumes (.nii, .nii.gz; a file, or a folder's / its images/ subfolder's) give <stem>.nii.gz
 (or .nii): uint8 labels with the input's header (affine, spacing, orientation) copied. A 3D model
 (input.dims: 3) segments them in overlapping 3D tiles of at most --tile voxels a side (default
-64); a 2D model slice by slice across --slice-axis (x, y or z; default z).
+64); a 2D model slice by slice across --slice-axis (x, y or z; default z). A folder holding one
+DICOM series (uncompressed grayscale files) is one volume: its mask is <folder name>.nii.gz.
 `;
 
 const num = (flag: string, text: string, ok: (v: number) => boolean, expected: string): number => {
@@ -128,6 +129,8 @@ const IMAGE_EXT = /\.(png|tiff?|jpe?g|bmp|gif|webp|nii|nii\.gz)$/i;
 function listInputs(io: CliIO, input: string): { files: string[]; dir: string } {
   if (!existsSync(input)) throw new DataError(input, 'no such file or folder');
   if (!statSync(input).isDirectory()) return { files: [input], dir: dirname(input) };
+  // A folder of one DICOM series is one volume.
+  if (isDicomFolder(input)) return { files: [input], dir: input };
   const images = join(input, 'images');
   const dir = existsSync(images) && statSync(images).isDirectory() ? images : input;
   const names = readdirSync(dir, { withFileTypes: true })
@@ -156,7 +159,7 @@ export async function runPredict(io: CliIO, modelPath: string, options: PredictC
     if (resolve(dir) === resolve(options.out)) throw new UsageError(`--out ${options.out} is the input folder: the masks would overwrite the images`);
     const sliceAxis = options.sliceAxis ?? 'z';
     if (!['x', 'y', 'z'].includes(sliceAxis)) throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
-    const volumes = files.filter((f) => NIFTI_NAME.test(f));
+    const volumes = files.filter((f) => NIFTI_NAME.test(f) || (statSync(f).isDirectory() && isDicomFolder(f)));
     if (volumes.length > 0 && volumes.length < files.length) throw new UsageError(`${options.input} holds both PNG images and NIfTI volumes: give them to separate predict runs`);
     const where = locateModel(modelPath);
     const threeD = isVolumeModel(where);

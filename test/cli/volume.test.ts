@@ -1,10 +1,11 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeGray } from '../../src/runtime/data/index.js';
-import { readNifti, writeNiftiMask, writeSyntheticVolumes } from '../../src/runtime/volume/index.js';
+import { readDicomSeries, readNifti, writeNiftiMask, writeSyntheticVolumes } from '../../src/runtime/volume/index.js';
+import { encodeDicom } from '../runtime/volume/dicom-encode.js';
 import { run } from './helpers.js';
 
 /**
@@ -101,6 +102,26 @@ describe('3D U-Net on NIfTI volumes', () => {
     expect(z.code).toBe(0);
     const emptyPooled = Number(readFileSync(join(dir, 'empty.csv'), 'utf8').trim().split('\n').pop()!.split(',')[1]);
     expect(emptyPooled).toBeLessThan(pooled);
+  }, 120_000);
+
+  it('predict takes a DICOM series folder and writes one NIfTI mask in its geometry', async () => {
+    const series = join(dir, 'CT_0001');
+    mkdirSync(series);
+    const [rows, columns] = [32, 40];
+    for (let k = 0; k < 4; k++) {
+      const pixels = Array.from({ length: rows * columns }, (_, p) => ((p % columns) - 20) ** 2 + ((Math.floor(p / columns) - 16) ** 2) < 60 ? 1200 : 100 + k);
+      writeFileSync(join(series, `IM${k}.dcm`), encodeDicom({ rows, columns, pixels, position: [-50, -40, 10 + 2.5 * k], pixelSpacing: [0.8, 0.8], instance: k + 1 }));
+    }
+    const out = join(dir, 'dicom-masks');
+    const p = await run('predict', join(dir, 'run2d'), '--input', series, '--out', out);
+    expect(p.err).not.toContain('error');
+    expect(p.code).toBe(0);
+    expect(readdirSync(out)).toEqual(['CT_0001.nii.gz']);
+    const [scan, mask] = await Promise.all([readDicomSeries(series), readNifti(join(out, 'CT_0001.nii.gz'))]);
+    expect(mask.dims).toEqual([columns, rows, 4]);
+    const diff = Math.max(...mask.affine.flatMap((row, r) => row.map((v, c) => Math.abs(v - scan.affine[r]![c]!))));
+    expect(diff).toBeLessThan(1e-5);
+    expect(scan.affine[2]![3]).toBe(10); // the first slice's z in RAS (negative control for a default affine)
   }, 120_000);
 
   it('a 3D spec on a PNG folder is refused, naming the folder', async () => {
