@@ -20,20 +20,26 @@
  * Ties in max pooling go to the first maximum in (depth, row, column) scan order on both
  * backends (as the project's 2D MaxPoolGrad does), so the two engines train alike.
  *
- * Conv3D (forward) and AvgPool3D are right on both backends and stay. Everything here is scalar
- * JavaScript, accumulating in float64: correctness first. Speed (2 cores): the two conv3d
- * backprop kernels run at about 0.55 GMAC/s, about the cpu backend's own, and the built-in wasm
- * Conv3D forward at about 0.4; one training step of a 32x64x64 U-Net with 8 base filters and 3
- * levels takes ~11 s on wasm (~15 s on cpu), 80% of it in these three kernels. Matrix products
- * on XNNPACK, as the 2D kernels in wasm/ do, would be the next step.
+ * Conv3D (forward) and AvgPool3D are right on both backends. Everything here is scalar
+ * JavaScript, accumulating in float64: correctness first (~0.55 GMAC/s for the conv3d gradients,
+ * about the cpu backend's own; the built-in wasm Conv3D runs ~0.4).
+ *
+ * On wasm, Conv3D and both conv3d gradients first try wasm/conv3d-fast.ts (2D convolutions over
+ * depth-stacked slices on XNNPACK, 10-30 GMAC/s on 2 cores), and rank-5 Slice/SplitV (the concat
+ * gradient) wasm/slice3d.ts (heap copies instead of tfjs' per-element fallback); what those do
+ * not cover (dilations, negative 'same' paddings, other dtypes) comes here or to the built-ins.
+ * One training step of a 32x64x64 U-Net with 8 base filters and 3 levels went from ~11 s to
+ * ~0.4 s on wasm (2 threads).
  */
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { Tf } from './engine.js';
+import { conv3dBackpropFilterFast, conv3dBackpropInputFast, conv3dFast, type Conv3dAttrs } from './wasm/conv3d-fast.js';
 import { alloc, heapF32, offsetOf, type WasmBackend } from './wasm/heap.js';
+import { sliceVolume, splitVolume } from './wasm/slice3d.js';
 
 /** The kernels replaced, per backend. */
 export const kernels3d = {
-  wasm: ['Conv3DBackpropInputV2', 'Conv3DBackpropFilterV2', 'MaxPool3D', 'MaxPool3DGrad', 'AvgPool3DGrad'],
+  wasm: ['Conv3D', 'Conv3DBackpropInputV2', 'Conv3DBackpropFilterV2', 'MaxPool3D', 'MaxPool3DGrad', 'AvgPool3DGrad', 'Slice', 'SplitV'],
   cpu: ['MaxPool3DGrad', 'AvgPool3DGrad'],
 } as const;
 
@@ -230,7 +236,24 @@ export function registerKernels3d(tf: Tf): void {
     tf.backend_util.computePool3DInfo(x as never, attrs.filterSize as Triple, attrs.strides as Triple, 1, attrs.pad as PadAttr, attrs.dimRoundingMode as Rounding) as unknown as Geometry3d;
   const float32 = (...ts: TensorInfo[]) => ts.every((t) => t.dtype === 'float32');
 
+  // wasm only: the three convolutions as 2D convolutions and matrix products on XNNPACK
+  // (wasm/conv3d-fast.ts), and rank-5 Slice/SplitV as heap copies (wasm/slice3d.ts), each
+  // handing what it does not cover to the kernels below.
+  const fastWasm: Record<string, (backend: WasmBackend, a: Args) => TensorInfo | TensorInfo[] | undefined> = {
+    Conv3D: (b, { inputs: { x, filter }, attrs }) => conv3dFast(tf, b, x!, filter!, attrs as unknown as Conv3dAttrs),
+    Conv3DBackpropInputV2: (b, { inputs: { dy, filter }, attrs }) =>
+      conv3dBackpropInputFast(tf, b, dy!, filter!, attrs as unknown as Parameters<typeof conv3dBackpropInputFast>[4]),
+    Conv3DBackpropFilterV2: (b, { inputs: { x, dy }, attrs }) =>
+      conv3dBackpropFilterFast(tf, b, x!, dy!, attrs as unknown as Parameters<typeof conv3dBackpropFilterFast>[4]),
+    Slice: (b, { inputs: { x }, attrs }) => sliceVolume(tf, b, x!, attrs.begin as number[], attrs.size as number[]),
+    SplitV: (b, { inputs: { x }, attrs }) => splitVolume(tf, b, x!, attrs.numOrSizeSplits as number[], attrs.axis as number),
+  };
+
   const impls: Record<string, (io: Io, a: Args) => TensorInfo | undefined> = {
+    // Right on both backends (only slow on wasm): the fast forms above, then the built-ins.
+    Conv3D: () => undefined,
+    Slice: () => undefined,
+    SplitV: () => undefined,
     Conv3DBackpropInputV2: (io, { inputs: { dy, filter }, attrs }) => {
       if (!float32(dy!, filter!)) return undefined;
       const xShape = attrs.inputShape as number[];
@@ -261,7 +284,10 @@ export function registerKernels3d(tf: Tf): void {
       const builtin = tf.getKernel(name, backendName);
       if (!builtin || (builtin.kernelFunc as Marked)[MARK]) continue;
       const impl = impls[name]!;
+      const fast = backendName === 'wasm' ? fastWasm[name] : undefined;
       const kernelFunc: Marked = ((args: Args) => {
+        const quick = fast?.(args.backend as WasmBackend, args);
+        if (quick) return quick;
         const io = backendName === 'wasm' ? wasmIo(args.backend as WasmBackend) : cpuIo(args.backend as CpuBackend);
         return impl(io, args) ?? builtin.kernelFunc(args as never);
       }) as unknown as KernelFunc;
