@@ -8,7 +8,7 @@ import type { Engine } from '../src/runtime/backend/index.js';
 import { closeOnnxSession, createOnnxSession, runOnnx } from '../src/runtime/infer/onnx.js';
 import { makeTrainStep } from '../src/runtime/train/index.js';
 import { randomInput } from '../src/runtime/verify/index.js';
-import type { BenchConfig } from './configs.js';
+import { spatialOf, type BenchConfig } from './configs.js';
 import { timeIt } from './stats.js';
 
 /** What one engine measured for one configuration (ms per iteration), or why it could not. */
@@ -27,8 +27,10 @@ export async function measureTfjs(engine: Engine, graph: Graph, c: BenchConfig, 
   const { tf } = engine;
   const model = buildModel(tf, graph);
   setWeights(model, initialWeights(graph, 0), tf);
-  const x = tf.tensor(randomInput(c.batch, c.size, c.size, 1, 1), [c.batch, c.size, c.size, 1]);
-  const y = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([c.batch, c.size, c.size, 1], 0, 1, 'float32', 2), 0.5), 'float32'));
+  const shape = [c.batch, ...spatialOf(c), 1];
+  const voxels = spatialOf(c).reduce((a, b) => a * b, 1);
+  const x = tf.tensor(randomInput(c.batch, voxels, 1, 1, 1), shape);
+  const y = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform(shape, 0, 1, 'float32', 2), 0.5), 'float32'));
   const base = { engine: `unetc ${engine.name}`, threads: engine.threads };
   try {
     const forward = await timeIt(async () => {
@@ -59,8 +61,9 @@ export async function measureOnnx(graph: Graph, c: BenchConfig, threads: number,
   try {
     const bytes = exportOnnx(graph, initialWeights(graph, 0), { producerVersion: 'bench', specSource: graph.name });
     const session = await createOnnxSession(bytes, { threads });
-    const input = randomInput(c.batch, c.size, c.size, 1, 1);
-    const forward = await timeIt(() => runOnnx(session, input, [c.batch, 1, c.size, c.size]), c.reps, warmup);
+    const spatial = spatialOf(c);
+    const input = randomInput(c.batch, spatial.reduce((a, b) => a * b, 1), 1, 1, 1);
+    const forward = await timeIt(() => runOnnx(session, input, [c.batch, 1, ...spatial]), c.reps, warmup);
     await closeOnnxSession(session);
     return { engine: 'onnxruntime-node', threads, forward };
   } catch (e) {
@@ -82,6 +85,7 @@ export function torchPython(): string | undefined {
 export function measureTorch(python: string, c: BenchConfig, threads: number, warmup: number): Measured {
   const args = [reference, '--base', String(c.base), '--depth', String(c.depth), '--size', String(c.size), '--batch', String(c.batch), '--reps', String(c.reps), '--warmup', String(warmup), '--threads', String(threads)];
   if (!c.train) args.push('--no-train');
+  if (c.volumeDepth !== undefined) args.push('--volume-depth', String(c.volumeDepth));
   const r = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) return { engine: 'pytorch', threads, error: (r.stderr || 'failed').trim().split('\n').pop()! };
   const j = JSON.parse(r.stdout) as { engine: string; threads: number; forward_ms: number[]; train_ms?: number[] };

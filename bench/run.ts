@@ -7,7 +7,7 @@
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { analyze, compileSpec, inferShapes } from '../src/compiler/index.js';
 import { selectEngine } from '../src/runtime/backend/index.js';
-import { configs, specText, type BenchConfig } from './configs.js';
+import { configs, spatialOf, specText, type BenchConfig } from './configs.js';
 import { measureOnnx, measureTfjs, measureTorch, torchPython, type Measured } from './engines.js';
 import { stats } from './stats.js';
 
@@ -24,7 +24,7 @@ const threads = availableParallelism();
 /** Forward GFLOP per batch: 2 x multiply-adds. A training step is counted as 3x the forward. */
 function gflop(c: BenchConfig): number {
   const g = compileSpec({ name: 'bench.yaml', body: specText(c) }).graph!;
-  const { shapes } = inferShapes(g, c.size, c.size);
+  const { shapes } = inferShapes(g, ...spatialOf(c));
   return (2 * analyze(g, shapes, c.batch).macs * c.batch) / 1e9;
 }
 

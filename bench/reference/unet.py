@@ -13,8 +13,12 @@ import torch
 import torch.nn as nn
 
 
+# 2D by default; --volume-depth D switches these to their 3D forms (a 3D U-Net on D x size x size).
+Conv, ConvT, BatchNorm, MaxPool = nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d, nn.MaxPool2d
+
+
 def unit(cin, cout, dropout):
-    return [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(inplace=True), nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01), nn.Dropout(dropout)]
+    return [Conv(cin, cout, 3, padding=1), nn.ReLU(inplace=True), BatchNorm(cout, eps=1e-3, momentum=0.01), nn.Dropout(dropout)]
 
 
 def block(cin, cout, dropout):
@@ -30,14 +34,14 @@ class UNet(nn.Module):
         for f in filters[:-1]:
             self.enc.append(block(cin, f, dropout))
             cin = f
-        self.pool = nn.MaxPool2d(2)
+        self.pool = MaxPool(2)
         self.bottleneck = block(filters[-2], filters[-1], dropout)
         self.up = nn.ModuleList()
         self.dec = nn.ModuleList()
         for i in reversed(range(depth)):
-            self.up.append(nn.ConvTranspose2d(filters[i + 1], filters[i], 2, stride=2))
+            self.up.append(ConvT(filters[i + 1], filters[i], 2, stride=2))
             self.dec.append(block(2 * filters[i], filters[i], dropout))
-        self.head = nn.Conv2d(filters[0], classes, 1)
+        self.head = Conv(filters[0], classes, 1)
 
     def forward(self, x):
         skips = []
@@ -55,8 +59,9 @@ def bce_dice(p, t):
     eps = 1e-7
     q = p.clamp(eps, 1 - eps)
     bce = -(t * q.log() + (1 - t) * (1 - q).log()).mean()
-    inter = (p * t).sum(dim=(2, 3))
-    total = p.sum(dim=(2, 3)) + t.sum(dim=(2, 3))
+    axes = tuple(range(2, p.dim()))
+    inter = (p * t).sum(dim=axes)
+    total = p.sum(dim=axes) + t.sum(dim=axes)
     dice = 1 - ((2 * inter + 1) / (total + 1)).mean()
     return bce + dice
 
@@ -83,12 +88,17 @@ def main():
     a.add_argument('--threads', type=int, default=2)
     a.add_argument('--dropout', type=float, default=0.1)
     a.add_argument('--no-train', action='store_true')
+    a.add_argument('--volume-depth', type=int, default=0)
     args = a.parse_args()
+    global Conv, ConvT, BatchNorm, MaxPool
+    if args.volume_depth:
+        Conv, ConvT, BatchNorm, MaxPool = nn.Conv3d, nn.ConvTranspose3d, nn.BatchNorm3d, nn.MaxPool3d
+    spatial = (args.volume_depth, args.size, args.size) if args.volume_depth else (args.size, args.size)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = UNet(1, 1, args.base, args.depth, args.dropout)
-    x = torch.rand(args.batch, 1, args.size, args.size)
-    y = (torch.rand(args.batch, 1, args.size, args.size) > 0.5).float()
+    x = torch.rand(args.batch, 1, *spatial)
+    y = (torch.rand(args.batch, 1, *spatial) > 0.5).float()
 
     model.eval()
 
