@@ -74,6 +74,17 @@ async function folderExamples(dir: string, channels: number, classes: number): P
 }
 
 /**
+ * A seeded shuffle, then the last `valSplit` share (at least one item) validates. Throws
+ * DataProblems for fewer than 2 items (nothing to split).
+ */
+export function splitTrainVal<T>(items: readonly T[], seed: number, valSplit: number, dir: string, what: string): { train: T[]; val: T[] } {
+  if (items.length < 2) throw new DataProblems([`${dir}: needs at least 2 ${what} to split off a validation set (or give --val DIR)`]);
+  const order = items.map((e, i) => ({ e, k: new Random(seedFor(seed, `split:${i}`)).next() })).sort((a, b) => a.k - b.k);
+  const nVal = Math.max(1, Math.round(order.length * valSplit));
+  return { train: order.slice(0, order.length - nVal).map((o) => o.e), val: order.slice(order.length - nVal).map((o) => o.e) };
+}
+
+/**
  * A data folder (images/, masks/), split into train and validation by `valSplit` (seeded), or
  * with a separate validation folder. Throws DataProblems listing every problem of both folders.
  */
@@ -83,13 +94,7 @@ export async function folderData(dir: string, options: { valDir?: string; valSpl
     const val = await folderExamples(options.valDir, options.channels, options.classes);
     return { train: main.examples, val: val.examples, source: `${dir} (validation: ${options.valDir})`, fingerprint: `${main.fingerprint}+${val.fingerprint}` };
   }
-  // A seeded shuffle, then the last valSplit share (at least one image) validates.
-  const order = main.examples.map((e, i) => ({ e, k: new Random(seedFor(options.seed, `split:${i}`)).next() })).sort((a, b) => a.k - b.k);
-  const nVal = Math.max(1, Math.round(order.length * options.valSplit));
-  if (order.length < 2) throw new DataProblems([`${dir}: needs at least 2 images to split off a validation set (or give --val DIR)`]);
-  return {
-    train: order.slice(0, order.length - nVal).map((o) => o.e),
-    val: order.slice(order.length - nVal).map((o) => o.e),
+  return { ...splitTrainVal(main.examples, options.seed, options.valSplit, dir, 'images'),
     source: `${dir} (${Math.round(options.valSplit * 100)}% for validation)`,
     fingerprint: main.fingerprint,
   };

@@ -8,7 +8,7 @@ import { Random, seedFor } from '../../compiler/backends/random.js';
 import { validSizes, type Graph } from '../../compiler/index.js';
 import { formatProblems, normalizationParams, type NormalizationParams } from '../data/index.js';
 import { extractPatch, randomPatchOrigin, readNifti, scanVolumeDataset, sliceVolume, syntheticVolume, type SliceAxis } from '../volume/index.js';
-import { DataProblems, targetsOf, type Example } from './data.js';
+import { DataProblems, splitTrainVal, targetsOf, type Example } from './data.js';
 
 /** One volume and its label map, with the normalization computed on the whole volume. */
 export interface VolumeExample {
@@ -88,12 +88,8 @@ export async function volumeFolderData(dir: string, options: { valDir?: string; 
     const val = await folderVolumes(options.valDir, options.channels, options.classes);
     return { train: main.examples, val: val.examples, source: `${dir} (validation: ${options.valDir})`, fingerprint: `${main.fingerprint}+${val.fingerprint}` };
   }
-  if (main.examples.length < 2) throw new DataProblems([`${dir}: needs at least 2 volumes to split off a validation set (or give --val DIR)`]);
-  const order = main.examples.map((e, i) => ({ e, k: new Random(seedFor(options.seed, `split:${i}`)).next() })).sort((a, b) => a.k - b.k);
-  const nVal = Math.max(1, Math.round(order.length * options.valSplit));
   return {
-    train: order.slice(0, order.length - nVal).map((o) => o.e),
-    val: order.slice(order.length - nVal).map((o) => o.e),
+    ...splitTrainVal(main.examples, options.seed, options.valSplit, dir, 'volumes'),
     source: `${dir} (${Math.round(options.valSplit * 100)}% for validation)`,
     fingerprint: main.fingerprint,
   };
