@@ -8,6 +8,8 @@ import { initialWeights, type WeightMap } from '../compiler/backends/weights.js'
 import { compileSpec, printGraph, type Graph } from '../compiler/index.js';
 import { selectEngine, type Engine } from '../runtime/backend/index.js';
 import { FILES, loadCheckpoint, saveCheckpoint, sha256 } from '../runtime/checkpoint/index.js';
+import { normalizationOf } from '../runtime/infer/tfjs-model.js';
+import type { InputNormalization } from '../runtime/infer/index.js';
 import { compare, PARITY_TOLERANCE, predictTfjs, randomInput, verificationSizes } from '../runtime/verify/index.js';
 import { bytes, thousands } from './format.js';
 import { reportDiagnostics, UsageError, writeFileAtomic, type CliIO, type DiagnosticFormat } from './io.js';
@@ -52,25 +54,27 @@ export async function runCompile(io: CliIO, file: string, options: CompileOption
   io.stderr(`engine: ${engine.description}\n`);
   const model = buildModel(engine.tf, graph);
   try {
-    const weights = await chooseWeights(io, engine, graph, specText, file, options.weights, seed);
+    const { weights, normalization } = await chooseWeights(io, engine, graph, specText, file, options.weights, seed);
     setWeights(model, weights, engine.tf);
-    if (target === 'onnx') return await compileOnnx(io, engine, graph, model, weights, specText, options.output, { opset, foldBn: options.foldBn, verify: options.verify });
+    if (target === 'onnx') return await compileOnnx(io, engine, graph, model, weights, specText, options.output, { opset, foldBn: options.foldBn, verify: options.verify, normalization });
     return await compileTfjs(io, engine, graph, model, { name: graph.name, file, text: specText }, seed, options.output, options.verify);
   } finally {
     model.dispose();
   }
 }
 
-async function chooseWeights(io: CliIO, engine: Engine, graph: Graph, specText: string, specFile: string, checkpoint: string | undefined, seed: number): Promise<WeightMap> {
+/** The weights to export and how their inputs must be scaled (a checkpoint's recorded normalization; none for initial weights). */
+async function chooseWeights(io: CliIO, engine: Engine, graph: Graph, specText: string, specFile: string, checkpoint: string | undefined, seed: number): Promise<{ weights: WeightMap; normalization: InputNormalization }> {
   if (checkpoint === undefined) {
     io.stderr(`weights: initial (He-normal, seed ${seed})\n`);
-    return initialWeights(graph, seed);
+    return { weights: initialWeights(graph, seed), normalization: 'none' };
   }
   const { model, manifest } = await loadCheckpoint(engine.tf, checkpoint);
   try {
     if (sha256(specText) !== manifest.spec.sha256) sameNetworkOrThrow(graph, manifest.spec, specFile, join(checkpoint, FILES.manifest));
-    io.stderr(`weights: ${checkpoint} (trained from ${manifest.spec.file ?? manifest.spec.name}, seed ${manifest.seed})\n`);
-    return getWeights(model);
+    const normalization = normalizationOf(manifest, checkpoint);
+    io.stderr(`weights: ${checkpoint} (trained from ${manifest.spec.file ?? manifest.spec.name}, seed ${manifest.seed}; inputs ${normalization})\n`);
+    return { weights: getWeights(model), normalization };
   } finally {
     model.dispose();
   }
@@ -99,9 +103,9 @@ async function compileOnnx(
   weights: WeightMap,
   specText: string,
   output: string,
-  o: { opset: number | undefined; foldBn: boolean; verify: boolean },
+  o: { opset: number | undefined; foldBn: boolean; verify: boolean; normalization: InputNormalization },
 ): Promise<number> {
-  const { exported, parity, ok } = await exportVerifiedOnnx(engine, graph, model, weights, { specText, opset: o.opset, foldBn: o.foldBn, verify: o.verify });
+  const { exported, parity, ok } = await exportVerifiedOnnx(engine, graph, model, weights, { specText, opset: o.opset, foldBn: o.foldBn, verify: o.verify, inputNormalization: o.normalization });
   if (o.foldBn) io.stderr(`fold-bn: ${exported.foldedBatchNorms.length} BatchNorm${exported.foldedBatchNorms.length === 1 ? '' : 's'} folded into their convs\n`);
   if (o.verify) {
     const line = `parity (onnxruntime vs tfjs ${engine.name}): max|diff|/max|ref| = ${describeParity(parity)}`;
@@ -133,7 +137,9 @@ async function compileTfjs(
   // Save into a fresh folder beside the target, check it, then move the files in (manifest last).
   const staging = mkdtempSync(join(parent, `.${basename(output)}.`));
   try {
-    await saveCheckpoint(engine.tf, staging, model, { spec, seed, engine: engine.name });
+    // Deep-supervision heads are for training: the exported model has the main output only.
+    const exported = model.outputs.length > 1 ? engine.tf.model({ inputs: model.inputs, outputs: model.outputs[0]!, name: model.name }) : model;
+    await saveCheckpoint(engine.tf, staging, exported, { spec, seed, engine: engine.name });
     if (verify) {
       const size = verificationSizes(graph)[0]!;
       const input = randomInput(1, size.reduce((a, b) => a * b, 1), 1, graph.inputChannels, seed + 1);

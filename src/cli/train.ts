@@ -48,7 +48,11 @@ function int(name: string, text: string | undefined, min = 1): number | undefine
 /** The patch to train on: the spec's, else the size the network accepts nearest to 128 (32x64x64 for volumes). */
 function defaultPatch(graph: Graph): number[] {
   const want = graph.dims === 3 ? [32, 64, 64] : [128, 128];
-  return want.map((target, axis) => validSizes(graph, axis, 512).reduce((best, s) => (Math.abs(s - target) < Math.abs(best - target) ? s : best), target));
+  return want.map((target, axis) => {
+    const sizes = validSizes(graph, axis, 1024);
+    // Nearest accepted size (the 2015 network's smallest is 188, so 128 itself may not fit).
+    return sizes.reduce((best, s) => (Math.abs(s - target) < Math.abs(best - target) ? s : best), sizes[0] ?? target);
+  });
 }
 
 function settingsFrom(spec: SpecValue, graph: Graph, o: TrainOptions, trainCount: number): TrainSettings {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { summarizeOnnx } from '../../src/compiler/backends/onnx/index.js';
 import { writeGray } from '../../src/runtime/data/index.js';
 import { readDicomSeries, readNifti, writeNiftiMask, writeSyntheticVolumes } from '../../src/runtime/volume/index.js';
 import { encodeDicom } from '../runtime/volume/dicom-encode.js';
@@ -122,6 +123,26 @@ describe('3D U-Net on NIfTI volumes', () => {
     const diff = Math.max(...mask.affine.flatMap((row, r) => row.map((v, c) => Math.abs(v - scan.affine[r]![c]!))));
     expect(diff).toBeLessThan(1e-5);
     expect(scan.affine[2]![3]).toBe(10); // the first slice's z in RAS (negative control for a default affine)
+  }, 120_000);
+
+  it('compile --weights RUN/best keeps the run\'s input normalization in the ONNX metadata', async () => {
+    const o = join(dir, 'best.onnx');
+    const c = await run('compile', 'specs/tiny-3d.yaml', '--target', 'onnx', '--weights', join(dir, 'run3d', 'best'), '-o', o);
+    expect(c.code).toBe(0);
+    expect(new Map(summarizeOnnx(readFileSync(o)).metadata).get('input_normalization')).toBe('zscore-per-image');
+    // Negative control: initial weights were never trained on normalized inputs.
+    const i = join(dir, 'initial.onnx');
+    expect((await run('compile', 'specs/tiny-3d.yaml', '--target', 'onnx', '-o', i)).code).toBe(0);
+    expect(new Map(summarizeOnnx(readFileSync(i)).metadata).get('input_normalization')).toBe('none');
+  }, 120_000);
+
+  it('the tfjs export of a deep-supervision spec has the main output only', async () => {
+    const spec = join(dir, 'ds.yaml');
+    writeFileSync(spec, 'name: ds\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 3, filters: [4, 8, 16], deep_supervision: true}\n');
+    const out = join(dir, 'ds-tfjs');
+    expect((await run('compile', spec, '--target', 'tfjs', '-o', out)).code).toBe(0);
+    const model = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as { modelTopology: { config: { output_layers: unknown[] } } };
+    expect(model.modelTopology.config.output_layers).toEqual([['head.sigmoid', 0, 0]]);
   }, 120_000);
 
   it('a 3D spec on a PNG folder is refused, naming the folder', async () => {

@@ -26,7 +26,7 @@ function recorded(value: unknown, file: string): InputNormalization | undefined 
  * run.json of the run folder it sits in (best/, last/) records, else the training contract's
  * per-image z-score (every unetc training run normalizes that way).
  */
-function normalizationOf(manifest: CheckpointManifest, dir: string): InputNormalization {
+export function normalizationOf(manifest: CheckpointManifest, dir: string): InputNormalization {
   const manifestFile = join(dir, FILES.manifest);
   const m = manifest as unknown as Record<string, unknown>;
   const own = recorded(m.input_normalization ?? m.inputNormalization ?? m.normalization, manifestFile);

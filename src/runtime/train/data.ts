@@ -1,5 +1,4 @@
 import { Random, seedFor } from '../../compiler/backends/random.js';
-import { validSizes, type Graph } from '../../compiler/index.js';
 import {
   applyNormalization,
   augment,
@@ -135,23 +134,3 @@ export function makeBatch(data: readonly Example[], step: number, batch: number,
   return { images, targets, shape: [h, w, channels] };
 }
 
-/** The largest size the network accepts that fits in `size`, per axis (validation crops). */
-export function fittingSize(graph: Graph, height: number, width: number): [number, number] {
-  const fit = (axis: 0 | 1, s: number) => [...validSizes(graph, axis, s)].pop() ?? s;
-  return [fit(0, height), fit(1, width)];
-}
-
-/** A center crop of an example to a size the network accepts. */
-export function centerCrop(e: Example, height: number, width: number): { image: Float32Array; mask: Uint16Array } {
-  const top = (e.image.height - height) >> 1;
-  const left = (e.image.width - width) >> 1;
-  const c = e.image.channels;
-  const image = new Float32Array(height * width * c);
-  const mask = new Uint16Array(height * width);
-  for (let y = 0; y < height; y++) {
-    const src = ((top + y) * e.image.width + left) * c;
-    image.set(e.image.data.subarray(src, src + width * c), y * width * c);
-    mask.set(e.mask.data.subarray((top + y) * e.image.width + left, (top + y) * e.image.width + left + width), y * width);
-  }
-  return { image: applyNormalization({ height, width, channels: c, data: image }, e.norm), mask };
-}

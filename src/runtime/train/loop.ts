@@ -1,15 +1,15 @@
-import { mainOutput } from '../../compiler/backends/tfjs/index.js';
-import type { LayersModel, Optimizer, Tensor } from '@tensorflow/tfjs';
+import type { LayersModel, Optimizer } from '@tensorflow/tfjs';
 import { appendFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Graph } from '../../compiler/index.js';
 import type { AugmentOptions } from '../data/index.js';
 import type { Engine } from '../backend/index.js';
 import type { CheckpointInfo } from '../checkpoint/index.js';
-import { centerCrop, fittingSize, makeBatch, type TrainingData } from './data.js';
-import { centerCropVolume, fittingVolumeSize, makeVolumeBatch } from './volume-data.js';
+import { makeBatch, type TrainingData } from './data.js';
+import { validate } from './validate.js';
+import { makeVolumeBatch } from './volume-data.js';
 import type { LossName } from './losses.js';
-import { classMap, ConfusionCounts, type Scores } from './metrics.js';
+import type { Scores } from './metrics.js';
 import { learningRate, type ScheduleName } from './schedule.js';
 import { writeTrainCheckpoint, type NamedTensor, type TrainState } from './state.js';
 import { makeOptimizer, makeTrainStep, type OptimizerSettings } from './step.js';
@@ -53,26 +53,6 @@ export interface TrainContext {
 }
 
 export const METRICS_FILE = 'metrics.jsonl';
-
-/** Validation: each image center-cropped to a size the network accepts; counts pooled over images. */
-export function validate(ctx: Pick<TrainContext, 'engine' | 'graph' | 'model' | 'data'>): Scores {
-  const { tf } = ctx.engine;
-  const classes = ctx.graph.classes;
-  const counts = new ConfusionCounts(classes === 1 ? 2 : classes);
-  for (const e of ctx.data.volumes?.val ?? []) {
-    const size = fittingVolumeSize(ctx.graph, e.dims);
-    const { image, mask } = centerCropVolume(e, size);
-    const probabilities = tf.tidy(() => mainOutput(ctx.model.predict(tf.tensor(image, [1, ...size, e.channels])) as Tensor | Tensor[]).dataSync());
-    counts.add(classMap(probabilities, classes, ctx.graph.threshold), classes === 1 ? mask.map((v) => (v > 0 ? 1 : 0)) : mask);
-  }
-  for (const e of ctx.data.val) {
-    const [h, w] = fittingSize(ctx.graph, e.image.height, e.image.width);
-    const { image, mask } = centerCrop(e, h, w);
-    const probabilities = tf.tidy(() => mainOutput(ctx.model.predict(tf.tensor(image, [1, h, w, e.image.channels])) as Tensor | Tensor[]).dataSync());
-    counts.add(classMap(probabilities, classes, ctx.graph.threshold), classes === 1 ? mask.map((v) => (v > 0 ? 1 : 0)) : mask);
-  }
-  return counts.scores();
-}
 
 /** Metrics lines after `step` belong to steps a resumed run does again: drop them. */
 function truncateMetrics(file: string, step: number): void {

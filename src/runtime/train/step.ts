@@ -34,12 +34,25 @@ export function poolTarget(tf: Tf, masks: Tensor, factor: number): Tensor {
 }
 
 /**
+ * The target center-cropped to the output's spatial size: networks with unpadded ('valid') convs
+ * predict the patch less a margin on each side (the 2015 paper's overlap-tile scheme).
+ */
+export function cropToOutput(tf: Tf, target: Tensor, output: Tensor): Tensor {
+  const t = target.shape;
+  const o = output.shape;
+  if (t.every((n, i) => i === 0 || i === t.length - 1 || n === o[i])) return target;
+  const begin = t.map((n, i) => (i === 0 || i === t.length - 1 ? 0 : (n - o[i]!) >> 1));
+  const size = t.map((n, i) => (i === 0 || i === t.length - 1 ? -1 : o[i]!));
+  return tf.slice(target, begin, size);
+}
+
+/**
  * The training loss of a model's outputs: the loss of its one output, or, with deep supervision,
  * the weighted sum over the main output (against the mask) and each head (against the mask
  * pooled to its size).
  */
 export function supervisedLoss(tf: Tf, f: (typeof losses)[LossName], outputs: Tensor | Tensor[], masks: Tensor, ds: DeepSupervision | undefined): Scalar {
-  if (!Array.isArray(outputs)) return f(tf, outputs, masks);
+  if (!Array.isArray(outputs)) return f(tf, outputs, cropToOutput(tf, masks, outputs));
   if (!ds || ds.heads.length !== outputs.length - 1) throw new Error(`the model has ${outputs.length} outputs but the graph has ${ds ? ds.heads.length + 1 : 1}`);
   let total = tf.mul(f(tf, outputs[0]!, masks), ds.mainWeight) as Scalar;
   ds.heads.forEach((h, i) => {

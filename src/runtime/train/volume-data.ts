@@ -5,7 +5,6 @@
  * NIfTI volume's (k, j, i) order with i fastest, so no copy reorders voxels.
  */
 import { Random, seedFor } from '../../compiler/backends/random.js';
-import { validSizes, type Graph } from '../../compiler/index.js';
 import { formatProblems, normalizationParams, type NormalizationParams } from '../data/index.js';
 import { extractPatch, randomPatchOrigin, readNifti, scanVolumeDataset, sliceVolume, syntheticVolume, type SliceAxis } from '../volume/index.js';
 import { DataProblems, splitTrainVal, targetsOf, type Example } from './data.js';
@@ -185,19 +184,4 @@ export function makeVolumeBatch(data: readonly VolumeExample[], step: number, ba
     targetsOf(mask, classes, targets, b * voxels * k);
   }
   return { images, targets, shape: [size[0], size[1], size[2], 1] };
-}
-
-/** The largest size the network accepts that fits in each of `dims` (validation crops). */
-export function fittingVolumeSize(graph: Graph, dims: readonly number[]): [number, number, number] {
-  const fit = (axis: number, s: number) => [...validSizes(graph, axis, s)].pop() ?? s;
-  return [fit(0, dims[0]!), fit(1, dims[1]!), fit(2, dims[2]!)];
-}
-
-/** A center crop of a volume example (normalized image, mask) to `size`. */
-export function centerCropVolume(e: VolumeExample, size: readonly [number, number, number]): { image: Float32Array; mask: Uint16Array } {
-  const nifti = [e.dims[2], e.dims[1], e.dims[0]] as const;
-  const origin = [0, 1, 2].map((a) => (e.dims[a]! - size[a]!) >> 1) as [number, number, number];
-  const offset = e.norm.offset[0] ?? 0;
-  const scale = e.norm.scale[0] ?? 1;
-  return { image: extractPatch(e.image, nifti, origin, size).map((v) => (v - offset) / scale), mask: extractPatch(e.mask, nifti, origin, size) };
 }
