@@ -8,6 +8,7 @@ import { basename } from 'node:path';
 import { formatProblems } from '../runtime/data/index.js';
 import { csvField } from '../runtime/eval/index.js';
 import { ConfusionCounts, type Scores } from '../runtime/train/metrics.js';
+import { nonFiniteCount } from '../runtime/train/volume-data.js';
 import { readNifti, scanVolumeDataset } from '../runtime/volume/index.js';
 import { writeFileAtomic, type CliIO } from './io.js';
 import type { VolumeSegmenter } from './predict-volume.js';
@@ -27,6 +28,11 @@ export async function evalVolumes(io: CliIO, segmenter: VolumeSegmenter, dir: st
   const rows: { name: string; scores: Scores; ms: number }[] = [];
   for (const [index, s] of scan.samples.entries()) {
     const [image, labels] = await Promise.all([readNifti(s.image), readNifti(s.mask)]);
+    const bad = nonFiniteCount(image.data);
+    if (bad > 0) {
+      io.stderr(`error: ${s.image}: ${bad} voxel${bad === 1 ? ' is' : 's are'} NaN or infinite; evaluation stopped\n`);
+      return 1;
+    }
     const truth = Uint8Array.from(labels.data, (v) => (s.maskEncoding !== 'ids' ? (v > 0 ? 1 : 0) : Math.round(v)));
     const start = performance.now();
     const predicted = await segmenter.segment(image);

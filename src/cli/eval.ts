@@ -83,6 +83,8 @@ export async function runEval(io: CliIO, modelPath: string, options: EvalCommand
     if (options.out !== undefined && !/\.csv$/i.test(options.out)) throw new UsageError(`--out takes a .csv file, found '${options.out}'`);
     const flags = parseInferenceFlags(options);
     if (await isVolumeFolder(options.data)) {
+      const unsupported = [options.minSize !== undefined && '--min-size', options.connectivity !== undefined && '--connectivity'].filter(Boolean);
+      if (unsupported.length > 0) throw new UsageError(`${unsupported.join(', ')} ${unsupported.length === 1 ? 'applies' : 'apply'} to PNG data only for now (instances are not scored for volumes)`);
       const sliceAxis = options.sliceAxis ?? 'z';
       if (!['x', 'y', 'z'].includes(sliceAxis)) throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
       const threeD = isVolumeModel(locateModel(modelPath));

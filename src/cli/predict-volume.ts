@@ -11,6 +11,7 @@ import { loadVolumeModel, predictVolume, type VolumeModel } from '../runtime/inf
 import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 import { placeSlice, readDicomSeries, readNifti, sliceVolume, writeNiftiMask, type NiftiVolume, type SliceAxis } from '../runtime/volume/index.js';
 import { UsageError, type CliIO } from './io.js';
+import { nonFiniteCount } from '../runtime/train/volume-data.js';
 
 export const NIFTI_NAME = /\.nii(\.gz)?$/i;
 
@@ -117,6 +118,8 @@ export async function predictVolumes(io: CliIO, segmenter: VolumeSegmenter, file
     let volume: NiftiVolume;
     try {
       volume = NIFTI_NAME.test(file) ? await readNifti(file) : await readDicomSeries(file);
+      const bad = nonFiniteCount(volume.data);
+      if (bad > 0) throw new DataError(file, `${bad} voxel${bad === 1 ? ' is' : 's are'} NaN or infinite; fix or mask them before segmenting`);
     } catch (e) {
       if (!(e instanceof DataError)) throw e;
       io.stderr(`error: ${e.message}\n`);

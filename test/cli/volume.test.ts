@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summarizeOnnx } from '../../src/compiler/backends/onnx/index.js';
 import { writeGray } from '../../src/runtime/data/index.js';
-import { readDicomSeries, readNifti, writeNiftiMask, writeSyntheticVolumes } from '../../src/runtime/volume/index.js';
+import { readDicomSeries, readNifti, writeNiftiMask, writeNiftiVolume, writeSyntheticVolumes } from '../../src/runtime/volume/index.js';
 import { encodeDicom } from '../runtime/volume/dicom-encode.js';
 import { run } from './helpers.js';
 
@@ -144,6 +144,28 @@ describe('3D U-Net on NIfTI volumes', () => {
     const model = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as { modelTopology: { config: { output_layers: unknown[] } } };
     expect(model.modelTopology.config.output_layers).toEqual([['head.sigmoid', 0, 0]]);
   }, 120_000);
+
+  it('NaN voxels are named: training lists them first, predict skips the volume (exit 1)', async () => {
+    const bad = join(dir, 'nan');
+    await writeSyntheticVolumes(bad, { count: 2, seed: 5, dims: [16, 16, 8] });
+    const v = await readNifti(join(bad, 'images', 'case_001.nii.gz'));
+    const data = v.data.slice();
+    data[7] = Number.NaN;
+    await writeNiftiVolume(join(bad, 'images', 'case_001.nii.gz'), v, data);
+    const t = await run('train', 'specs/tiny-3d.yaml', '--data', bad, '--out', join(dir, 'never2'), '--max-steps', '1');
+    expect(t.code).toBe(1);
+    expect(t.err).toContain('case_001.nii.gz: 1 voxel is NaN or infinite');
+    const p = await run('predict', join(dir, 'run3d'), '--input', join(bad, 'images'), '--out', join(dir, 'nan-masks'));
+    expect(p.code).toBe(1);
+    expect(p.err).toContain('case_001.nii.gz: 1 voxel is NaN or infinite');
+    expect(readdirSync(join(dir, 'nan-masks'))).toEqual(['case_000.nii.gz']);
+  }, 120_000);
+
+  it('PNG-only flags are refused for volumes rather than ignored', async () => {
+    const p = await run('predict', join(dir, 'run3d'), '--input', join(dir, 'data', 'images'), '--out', join(dir, 'x2'), '--instances', '--min-size', '5');
+    expect(p.code).toBe(2);
+    expect(p.err).toContain('--instances, --min-size apply to PNG images only for now');
+  });
 
   it('a 3D spec on a PNG folder is refused, naming the folder', async () => {
     const t = await run('train', 'specs/tiny-3d.yaml', '--data', 'test/golden', '--out', join(dir, 'never'), '--max-steps', '1');

@@ -59,7 +59,7 @@ const DEFAULT_OVERLAP = 0.25;
 const ramp = (u: number): number => 0.5 - 0.5 * Math.cos(Math.PI * u);
 
 /** Weights of one tile's output: ramps up over the overlap with the previous tile, down over the next. */
-function windowOf(size: number, rampIn: number, rampOut: number): Float64Array {
+export function windowOf(size: number, rampIn: number, rampOut: number): Float64Array {
   const w = new Float64Array(size);
   for (let t = 0; t < size; t++) {
     // The +0.5 centres each pixel in its ramp step, so no weight is exactly 0 (the sum never divides by 0).

@@ -1,6 +1,6 @@
 /**
  * Inference for 3D networks (input.dims: 3): a volume is z-scored as in training, zero-padded to
- * sizes the network accepts and run as overlapping 3D tiles whose probabilities are averaged.
+ * sizes the network accepts and run as overlapping 3D tiles blended with raised-cosine weights.
  * Models: an NCDHW ONNX file (onnxruntime-node) or a tfjs checkpoint of a 3D spec. 'same'
  * padding only (the output has the input's size); unpadded 3D networks are refused by name.
  */
@@ -15,6 +15,7 @@ import { FILES, loadCheckpoint } from '../checkpoint/index.js';
 import { activate, locateModel, ModelError, parseNormalization, type InputNormalization, type ModelLocation, type OutputActivation } from './model.js';
 import { closeOnnxSession, createOnnxSession, runOnnx } from './onnx.js';
 import { toChannelsFirst } from '../verify/parity.js';
+import { windowOf } from './tiling.js';
 import { applyNormalization, normalizationParams } from '../data/index.js';
 
 export interface VolumeModelInfo {
@@ -157,14 +158,23 @@ export async function loadVolumeModel(path: string | ModelLocation, options: { r
   }
 }
 
-/** Start offsets of tiles of `tile` covering `size` with at least `overlap` of each tile shared. */
-export function tileStarts(size: number, tile: number, overlap: number): number[] {
+/**
+ * Start offsets of tiles of `tile` covering `size` with at least `overlap` of each tile shared,
+ * on the network's shift grid (multiples of `step`: a U-Net is shift-equivariant only by those);
+ * `size` and `tile` are multiples of `step`.
+ */
+export function tileStarts(size: number, tile: number, overlap: number, step = 1): number[] {
   if (tile >= size) return [0];
-  const stride = Math.max(1, Math.floor(tile * (1 - overlap)));
+  const stride = Math.max(step, Math.floor((tile * (1 - overlap)) / step) * step);
   const starts: number[] = [];
   for (let s = 0; s + tile < size; s += stride) starts.push(s);
   starts.push(size - tile);
   return starts;
+}
+
+/** Per tile along one axis: raised-cosine weights over its overlaps with the tiles before and after. */
+function axisWindows(starts: readonly number[], tile: number): Float64Array[] {
+  return starts.map((s, i) => windowOf(tile, i > 0 ? starts[i - 1]! + tile - s : 0, i < starts.length - 1 ? s + tile - starts[i + 1]! : 0));
 }
 
 export interface VolumePrediction {
@@ -180,7 +190,8 @@ export interface VolumePrediction {
  * Segments a one-channel volume ([depth, height, width], DHW order = NIfTI's k, j, i): z-score
  * over the whole volume (the training contract), zero padding at the far end of each axis up to
  * a multiple of the model's divisor, tiles of at most `tile` voxels a side (rounded down to the
- * divisor) overlapping by `overlap`, probabilities averaged where tiles overlap.
+ * divisor) on the network's shift grid, overlapping by `overlap`, blended with raised-cosine
+ * weights where tiles overlap (as 2D tiles are).
  */
 export async function predictVolume(model: VolumeModel, volume: Float32Array, dims: readonly [number, number, number], options: { tile?: number; overlap?: number; threshold?: number } = {}): Promise<VolumePrediction> {
   const { divisor, classes, normalization } = model.info;
@@ -190,13 +201,15 @@ export async function predictVolume(model: VolumeModel, volume: Float32Array, di
   const padded = dims.map((n, a) => Math.ceil(n / divisor[a]!) * divisor[a]!) as [number, number, number];
   const maxTile = options.tile ?? 64;
   const tile = padded.map((n, a) => Math.min(n, Math.max(divisor[a]!, Math.floor(maxTile / divisor[a]!) * divisor[a]!))) as [number, number, number];
-  const starts = padded.map((n, a) => tileStarts(n, tile[a]!, options.overlap ?? 0.25));
+  const starts = padded.map((n, a) => tileStarts(n, tile[a]!, options.overlap ?? 0.25, divisor[a]!));
+  const windows = starts.map((s, a) => axisWindows(s, tile[a]!));
   const sum = new Float32Array(voxels * classes);
   const count = new Float32Array(voxels);
   const [td, th, tw] = tile;
-  for (const z0 of starts[0]!)
-    for (const y0 of starts[1]!)
-      for (const x0 of starts[2]!) {
+  for (const [iz, z0] of starts[0]!.entries())
+    for (const [iy, y0] of starts[1]!.entries())
+      for (const [ix, x0] of starts[2]!.entries()) {
+        const [wz, wy, wx] = [windows[0]![iz]!, windows[1]![iy]!, windows[2]![ix]!];
         const input = new Float32Array(td * th * tw);
         for (let z = 0; z < td; z++)
           for (let y = 0; y < th; y++)
@@ -212,8 +225,9 @@ export async function predictVolume(model: VolumeModel, volume: Float32Array, di
               if (sz >= dims[0] || sy >= dims[1] || sx >= dims[2]) continue;
               const p = (sz * dims[1] + sy) * dims[2] + sx;
               const q = (z * th + y) * tw + x;
-              for (let k = 0; k < classes; k++) sum[p * classes + k]! += out[q * classes + k]!;
-              count[p]! += 1;
+              const weight = wz[z]! * wy[y]! * wx[x]!;
+              for (let k = 0; k < classes; k++) sum[p * classes + k]! += weight * out[q * classes + k]!;
+              count[p]! += weight;
             }
       }
   for (let p = 0; p < voxels; p++) for (let k = 0; k < classes; k++) sum[p * classes + k]! /= count[p]!;

@@ -66,14 +66,18 @@ async function folderVolumes(dir: string, channels: number, classes: number): Pr
   const scan = await scanVolumeDataset(dir, { classes });
   if (scan.problems.length > 0) throw new DataProblems(formatProblems(scan.problems));
   const examples: VolumeExample[] = [];
+  const problems: string[] = [];
   for (const s of scan.samples) {
     const image = await readNifti(s.image);
     const labels = await readNifti(s.mask);
+    const bad = nonFiniteCount(image.data);
+    if (bad > 0) problems.push(`${s.image}: ${bad} voxel${bad === 1 ? ' is' : 's are'} NaN or infinite`);
     const binary = s.maskEncoding !== 'ids';
     const mask = Uint16Array.from(labels.data, (v) => (binary ? (v > 0 ? 1 : 0) : Math.round(v)));
     const [nx, ny, nz] = image.dims;
     examples.push(volumeExample(s.name, [nz, ny, nx], image.data, mask));
   }
+  if (problems.length > 0) throw new DataProblems(problems);
   return { examples, fingerprint: scan.fingerprint };
 }
 
@@ -92,6 +96,13 @@ export async function volumeFolderData(dir: string, options: { valDir?: string; 
     source: `${dir} (${Math.round(options.valSplit * 100)}% for validation)`,
     fingerprint: main.fingerprint,
   };
+}
+
+/** How many values are NaN or infinite (they would spoil a whole volume's z-score). */
+export function nonFiniteCount(data: Float32Array): number {
+  let n = 0;
+  for (const v of data) if (!Number.isFinite(v)) n++;
+  return n;
 }
 
 /** NIfTI axis letters in tensor terms: z slices are [H, W] images, y slices [D, W], x slices [D, H]. */
