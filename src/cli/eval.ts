@@ -88,6 +88,7 @@ export async function runEval(io: CliIO, modelPath: string, options: EvalCommand
       const sliceAxis = options.sliceAxis ?? 'z';
       if (!['x', 'y', 'z'].includes(sliceAxis)) throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
       const threeD = isVolumeModel(locateModel(modelPath));
+      if (threeD && options.sliceAxis !== undefined) io.stderr(`note: --slice-axis applies to 2D models; ${modelPath} is 3D and segments whole volumes\n`);
       const segmenter = await openVolumeSegmenter(io, modelPath, threeD, { sliceAxis: sliceAxis as SliceAxis, ...flags, ...(options.backend === undefined ? {} : { backend: options.backend }) }, () => openModel(io, modelPath, flags, options.backend));
       try {
         return await evalVolumes(io, segmenter, options.data, options.out);

@@ -12,7 +12,7 @@ export interface InspectOptions {
 
 /** `unetc inspect SPEC`: every layer's shape, parameters and MACs; totals and a training-memory estimate. */
 export function runInspect(io: CliIO, file: string, options: InspectOptions): number {
-  if (options.input !== undefined && !parseSize(options.input) && !parseSize(options.input, 3)) throw new UsageError(`--input takes HxW (e.g. 256x256) or one number, found '${options.input}'`);
+  if (options.input !== undefined && !parseSize(options.input) && !parseSize(options.input, 3)) throw new UsageError(`--input takes HxW (e.g. 256x256), DxHxW for a 3D spec (e.g. 32x64x64), or one number, found '${options.input}'`);
   if (options.batch !== undefined && !/^\d+$/.test(options.batch.trim())) throw new UsageError(`--batch takes a whole number of at least 1, found '${options.batch}'`);
   if (options.batch !== undefined && Number(options.batch) < 1) throw new UsageError(`--batch takes a whole number of at least 1, found '${options.batch}'`);
 

@@ -170,6 +170,7 @@ export async function runPredict(io: CliIO, modelPath: string, options: PredictC
     };
     const volumeOptions = { sliceAxis: sliceAxis as SliceAxis, ...flags, ...(options.backend === undefined ? {} : { backend: options.backend }) };
     if (volumes.length > 0) {
+      if (threeD && options.sliceAxis !== undefined) io.stderr(`note: --slice-axis applies to 2D models; ${modelPath} is 3D and segments whole volumes\n`);
       const unsupported = [options.instances && '--instances', options.probabilities && '--probabilities', options.minSize !== undefined && '--min-size', options.connectivity !== undefined && '--connectivity'].filter(Boolean);
       if (unsupported.length > 0) throw new UsageError(`${unsupported.join(', ')} ${unsupported.length === 1 ? 'applies' : 'apply'} to PNG images only for now; volumes get a label mask`);
       const segmenter = await openVolumeSegmenter(io, modelPath, threeD, volumeOptions, () => openModel(io, modelPath, flags, options.backend));

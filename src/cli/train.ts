@@ -119,6 +119,7 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
   const engine = await selectEngine(o.backend);
   io.stdout(`engine: ${engine.description}, ${engine.threads} thread${engine.threads === 1 ? '' : 's'}\n`);
   const seedForData = resumed?.settings.seed ?? int('seed', o.seed, 0) ?? (compiled.spec.train?.seed as number | undefined) ?? 0;
+  if (graph.dims === 3 && o.sliceAxis !== undefined) io.stderr(`note: --slice-axis applies to 2D specs on volumes; ${specFile} is 3D and trains on 3D patches\n`);
   const sliceAxis = resumed?.data.sliceAxis ?? o.sliceAxis ?? 'z';
   if (!SLICE_AXES.includes(sliceAxis as SliceAxis)) throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
   const data = await loadData(compiled.spec, graph, seedForData, resumed?.data.dir ?? o.data, resumed?.data.valDir ?? o.val, sliceAxis as SliceAxis);

@@ -34,7 +34,7 @@ export function runViz(io: CliIO, file: string, options: VizOptions): number {
     throw new UsageError(`viz writes SVG, not '${output.slice(output.lastIndexOf('.') + 1)}': name a .svg file and convert it (rsvg-convert FILE.svg -o FILE.png, or scripts/viz-png.sh)`);
   }
   if (output === '-' && format === 'json') throw new UsageError('--json prints a JSON result on standard output: write the SVG to a file (-o FILE.svg)');
-  if (options.input !== undefined && !parseSize(options.input) && !parseSize(options.input, 3)) throw new UsageError(`--input takes HxW (e.g. 256x256) or one number, found '${options.input}'`);
+  if (options.input !== undefined && !parseSize(options.input) && !parseSize(options.input, 3)) throw new UsageError(`--input takes HxW (e.g. 256x256), DxHxW for a 3D spec (e.g. 32x64x64), or one number, found '${options.input}'`);
 
   const result = loadSpec(file);
   const g = result.graph;

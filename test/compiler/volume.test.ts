@@ -73,6 +73,22 @@ describe('3D U-Nets (input.dims: 3)', () => {
     expect(errors(body)).toEqual([message]);
   });
 
+  it('DSL kernels: 3x3x3 is the square 3D kernel, 3x3 in a 3D network is refused, 1x3x3 stays a list', () => {
+    const dsl = (conv: string) => `unet k {\n  input channels 1 dims 3\n  output classes 1\n  depth 2\n  filters 4 8\n  block 2 x [conv ${conv} same -> relu]\n}\n`;
+    expect(errors(dsl('3x3'), 'k.unet')).toEqual(['E311 6: network.block.kernel has 2 sizes but the network is 3D: give [depth, height, width] or one number']);
+    expect(compile(dsl('3x3x3'), 'k.unet').graph!.ops.find((o) => o.name === 'enc1.conv1')).toMatchObject({ kernel: [3, 3, 3] });
+    expect(compile(dsl('1x3x3'), 'k.unet').graph!.ops.find((o) => o.name === 'enc1.conv1')).toMatchObject({ kernel: [1, 3, 3] });
+  });
+
+  it('augmentations that 3D patches do not get are warned about, flips are not (negative control)', () => {
+    const c = compile('name: a\ninput: {channels: 1, dims: 3}\noutput: {classes: 1}\nnetwork: {depth: 2, filters: [4, 8]}\ntrain: {augment: {flip: true, rotate90: true, gamma: 0.2, noise: 0}}\n');
+    expect(c.graph).toBeDefined();
+    expect(c.diagnostics.map((d) => `${d.code} ${d.message}`)).toEqual([
+      'W307 train.augment.rotate90 is not applied to 3D patches yet (they get random flips on each axis)',
+      'W307 train.augment.gamma is not applied to 3D patches yet (they get random flips on each axis)',
+    ]);
+  });
+
   it('a 3D patch that does not fit names the axis', () => {
     expect(errors('name: v\ninput: {channels: 1, dims: 3}\noutput: {classes: 1}\nnetwork: {depth: 2, filters: [4, 8]}\ntrain: {patch: [6, 32, 32]}\n')).toEqual([
       'E401 5: input 6x32x32 (train.patch) does not fit: at enc2.pool the depth is 3: 3 is not divisible by 2, so pooling would drop 1 slice(s)',

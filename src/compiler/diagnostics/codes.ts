@@ -35,6 +35,7 @@ export const Codes = {
   dropoutZero: 'W302',
   doubleActivation: 'W303',
   attentionWithoutSkips: 'W306',
+  augmentNotIn3d: 'W307',
   seRatio: 'W304',
 
   sizeDoesNotFit: 'E401',

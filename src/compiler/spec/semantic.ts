@@ -48,6 +48,13 @@ function checkDims(doc: SpecDocument, spec: SpecValue, out: Diagnostic[]): void 
   if (Array.isArray(patch) && patch.length !== dims) {
     out.push(error(Codes.dimsMismatch, `train.patch has ${patch.length} sizes but the network is ${dims}D: give [${axes}]`, valueSpan(doc, '/train/patch'), [dimsNote]));
   }
+  const augment = spec.train?.augment;
+  if (dims === 3 && typeof augment === 'object' && augment !== null) {
+    for (const [key, value] of Object.entries(augment as Record<string, unknown>)) {
+      if (key === 'flip' || value === false || value === 0) continue;
+      out.push(warning(Codes.augmentNotIn3d, `train.augment.${key} is not applied to 3D patches yet (they get random flips on each axis)`, keySpan(doc, `/train/augment/${key}`)));
+    }
+  }
   const net = spec.network;
   if (net) {
     list('/network/block/kernel', 'network.block.kernel', net.block?.kernel);

@@ -86,9 +86,12 @@ function visitStep(t: Target, node: StepCstNode, order: string[]): void {
     const kernel = tok(conv.kernel);
     if (kernel) {
       const s = b.tokenSpan(kernel);
-      // `3x3` (or `3x3x3`) is the square kernel 3; only a non-square size stays a list.
+      // `3x3` (`3x3x3` for input dims 3) is the square kernel 3; any other size stays a list, so
+      // `3x3` in a 3D network is reported (E311) instead of read as 3x3x3.
       const sizes = kernel.tokenType.name === 'SizeLiteral' ? sizeOf(kernel) : [numberOf(kernel)];
-      if (sizes.every((k) => k === sizes[0])) field(t, 'kernel', sizes[0]!, key, s);
+      const input = b.root.input as { dims?: unknown } | undefined;
+      const dims = typeof input === 'object' && input !== null && input.dims === 3 ? 3 : 2;
+      if (sizes.every((k) => k === sizes[0]) && (sizes.length === 1 || sizes.length === dims)) field(t, 'kernel', sizes[0]!, key, s);
       else if (field(t, 'kernel', sizes, key, s)) sizeSpans(b, childPath(path, 'kernel'), s);
     }
     const padding = tok(conv.padding);

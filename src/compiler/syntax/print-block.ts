@@ -16,7 +16,7 @@ type Take = (key: string, text: (v: JsonValue) => string | undefined) => string 
  * The text after `block ` for the template `b` (`column` is where it starts, for line width).
  * An empty template prints as `{}`; a template whose order is not a list of names as `{ ... }`.
  */
-export function printTemplate(b: JsonObject, column: number, indent: string): string {
+export function printTemplate(b: JsonObject, column: number, indent: string, dims: 2 | 3 = 2): string {
   const order = b.order === undefined ? DEFAULT_ORDER : b.order;
   if (Object.keys(b).length === 0 || !Array.isArray(order) || order.length === 0 || !order.every((s) => typeof s === 'string')) {
     return printObject(b, column, indent);
@@ -39,7 +39,7 @@ export function printTemplate(b: JsonObject, column: number, indent: string): st
     const t = take(key, text);
     if (t !== undefined) list.push(t);
   };
-  push('conv', 'kernel', kernelText);
+  push('conv', 'kernel', (v) => kernelText(v, dims));
   push('conv', 'padding', (v) => (v === 'same' || v === 'valid' ? v : undefined));
   push('conv', 'bias', (v) => (v === true ? 'bias' : v === false ? 'nobias' : undefined));
   push('leaky-relu', 'leaky_alpha', numberText);
@@ -64,8 +64,9 @@ export function printTemplate(b: JsonObject, column: number, indent: string): st
   return `${head} ${printObject(Object.fromEntries(rest), column + head.length + 1, indent)}`;
 }
 
-function kernelText(v: JsonValue): string | undefined {
-  if (isCount(v)) return `${v}x${v}`;
+/** A square kernel as `3x3` (`3x3x3` in 3D), so it reads back as the scalar for that network. */
+function kernelText(v: JsonValue, dims: 2 | 3): string | undefined {
+  if (isCount(v)) return Array.from({ length: dims }, () => v).join('x');
   if (typeof v === 'number') return printNumber(v);
   return printSize(v);
 }

@@ -15,8 +15,9 @@ const outputWords = new Set(['classes', 'names', 'threshold', 'from']);
  * overrides enc1..encN, bottleneck, dec1..decN, nodes, train), two-space indent.
  *
  * For a schema-valid value V, `parseDsl(printDsl(V))` gives V back up to these normalizations:
- * - a square kernel `[k, k]` of the block template comes back as `k` when the template's order has
- *   a `conv` step to carry it (the sugar `conv 3x3` means 3);
+ * - a square kernel `[k, k]` (`[k, k, k]` in 3D) of the block template comes back as `k` when the
+ *   template's order has a `conv` step to carry it (the sugar `conv 3x3`, or `conv 3x3x3` for
+ *   input dims 3, means 3);
  * - a block template with fields but no `order` comes back with the default order
  *   `[conv, relu, batchnorm, dropout]` (the sugar always writes the unit's steps);
  * - an empty `network.blocks` ({}) is dropped: only `block NAME { ... }` statements create it.
@@ -33,7 +34,8 @@ export function printDsl(value: JsonValue): string {
   add(spec.description === undefined ? undefined : `description ${quote(typeof spec.description === 'string' ? spec.description : String(spec.description))}`);
   add(isObject(spec.input) ? printInput(spec.input) : undefined);
   add(isObject(spec.output) ? printOutput(spec.output) : undefined);
-  if (isObject(spec.network)) printNetwork(spec.network).forEach(add);
+  const dims = isObject(spec.input) && spec.input.dims === 3 ? 3 : 2;
+  if (isObject(spec.network)) printNetwork(spec.network, dims).forEach(add);
   if (Array.isArray(spec.graph)) (spec.graph as readonly JsonValue[]).forEach((n) => add(isObject(n) ? printNode(n) : undefined));
   if (isObject(spec.train)) add(`train ${printObject(spec.train, INDENT.length + 6, INDENT)}`);
   const name = typeof spec.name === 'string' ? spec.name : '';
@@ -60,7 +62,7 @@ function printOutput(output: JsonObject): string {
   return parts.join(' ');
 }
 
-function printNetwork(net: JsonObject): string[] {
+function printNetwork(net: JsonObject, dims: 2 | 3): string[] {
   const out: string[] = [];
   if (net.depth !== undefined) out.push(`depth ${printScalar(net.depth)}`);
   const filters = net.filters;
@@ -70,7 +72,7 @@ function printNetwork(net: JsonObject): string[] {
     out.push(`filters base ${printScalar(filters.base)}${growth}`);
   }
   if (net.bottleneck !== undefined) out.push(`bottleneck ${printScalar(net.bottleneck)}`);
-  if (isObject(net.block)) out.push(`block ${printTemplate(net.block, INDENT.length + 6, INDENT)}`);
+  if (isObject(net.block)) out.push(`block ${printTemplate(net.block, INDENT.length + 6, INDENT, dims)}`);
   for (const key of ['down', 'up', 'skip'] as const) {
     const v = net[key];
     if (v !== undefined) out.push(`${key} ${typeof v === 'string' ? printPlainName(v) : printScalar(v)}`);

@@ -51,14 +51,22 @@ export function syntheticVolumeData(seed: number, count = { train: 12, val: 3 },
   };
 }
 
-/** True when a folder's images/ holds NIfTI files (then it is read as volumes). */
+/**
+ * True when a folder's images/ holds NIfTI files (then it is read as volumes); DataProblems when
+ * it holds both NIfTI volumes and PNG images (one kind per data folder).
+ */
 export async function isVolumeFolder(dir: string): Promise<boolean> {
   const { readdir } = await import('node:fs/promises');
+  let names: string[];
   try {
-    return (await readdir(`${dir}/images`)).some((f) => /\.nii(\.gz)?$/i.test(f));
+    names = await readdir(`${dir}/images`);
   } catch {
     return false;
   }
+  const nifti = names.filter((f) => /\.nii(\.gz)?$/i.test(f)).length;
+  const png = names.filter((f) => /\.png$/i.test(f)).length;
+  if (nifti > 0 && png > 0) throw new DataProblems([`${dir}/images: holds ${nifti} NIfTI volume${nifti === 1 ? '' : 's'} and ${png} PNG image${png === 1 ? '' : 's'}; a data folder holds one kind`]);
+  return nifti > 0;
 }
 
 async function folderVolumes(dir: string, channels: number, classes: number): Promise<{ examples: VolumeExample[]; fingerprint: string }> {
