@@ -12,6 +12,7 @@ import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 import { placeSlice, readDicomSeries, readNifti, sliceVolume, writeNiftiMask, type NiftiVolume, type SliceAxis } from '../runtime/volume/index.js';
 import { UsageError, type CliIO } from './io.js';
 import { nonFiniteCount } from '../runtime/train/volume-data.js';
+import { isFileEntry } from '../runtime/data/entries.js';
 
 export const NIFTI_NAME = /\.nii(\.gz)?$/i;
 
@@ -25,7 +26,7 @@ const outputName = (file: string) => (NIFTI_NAME.test(file) ? `${niftiStem(file)
 export function isDicomFolder(dir: string): boolean {
   let names: string[];
   try {
-    names = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
+    names = readdirSync(dir, { withFileTypes: true }).filter((e) => isFileEntry(dir, e)).map((e) => e.name);
   } catch {
     return false;
   }

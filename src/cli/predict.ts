@@ -19,6 +19,7 @@ import {
 } from '../runtime/infer/index.js';
 import { csvField } from '../runtime/eval/index.js';
 import { UsageError, writeFileAtomic, type CliIO } from './io.js';
+import { isFileEntry } from '../runtime/data/entries.js';
 import { isDicomFolder, NIFTI_NAME, openVolumeSegmenter, predictVolumes } from './predict-volume.js';
 import { isVolumeModel } from '../runtime/infer/volume.js';
 import type { SliceAxis } from '../runtime/volume/index.js';
@@ -134,7 +135,7 @@ function listInputs(io: CliIO, input: string): { files: string[]; dir: string } 
   const images = join(input, 'images');
   const dir = existsSync(images) && statSync(images).isDirectory() ? images : input;
   const names = readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isFile() && !e.name.startsWith('.') && IMAGE_EXT.test(e.name))
+    .filter((e) => isFileEntry(dir, e) && !e.name.startsWith('.') && IMAGE_EXT.test(e.name))
     .map((e) => e.name)
     .sort();
   for (const n of names.filter((n) => !/\.png$/i.test(n) && !NIFTI_NAME.test(n))) io.stderr(`warning: ${join(dir, n)}: skipped (only PNG and NIfTI are read; convert it to PNG)\n`);

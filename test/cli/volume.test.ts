@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summarizeOnnx } from '../../src/compiler/backends/onnx/index.js';
 import { writeGray } from '../../src/runtime/data/index.js';
-import { readDicomSeries, readNifti, writeNiftiMask, writeNiftiVolume, writeSyntheticVolumes } from '../../src/runtime/volume/index.js';
+import { readDicomSeries, readNifti, scanVolumeDataset, writeNiftiMask, writeNiftiVolume, writeSyntheticVolumes } from '../../src/runtime/volume/index.js';
 import { encodeDicom } from '../runtime/volume/dicom-encode.js';
 import { run } from './helpers.js';
 
@@ -165,6 +165,17 @@ describe('3D U-Net on NIfTI volumes', () => {
     const p = await run('predict', join(dir, 'run3d'), '--input', join(dir, 'data', 'images'), '--out', join(dir, 'x2'), '--instances', '--min-size', '5');
     expect(p.code).toBe(2);
     expect(p.err).toContain('--instances, --min-size apply to PNG images only for now');
+  });
+
+  it('symbolic links to volumes count as files (broken links do not)', async () => {
+    const links = join(dir, 'links');
+    for (const sub of ['images', 'masks']) {
+      mkdirSync(join(links, sub), { recursive: true });
+      for (const name of ['case_000.nii.gz', 'case_001.nii.gz']) symlinkSync(join(dir, 'data', sub, name), join(links, sub, name));
+    }
+    symlinkSync(join(dir, 'nowhere.nii.gz'), join(links, 'images', 'broken.nii.gz'));
+    const scan = await scanVolumeDataset(links);
+    expect(scan.samples.map((x) => x.name)).toEqual(['case_000', 'case_001']);
   });
 
   it('a 3D spec on a PNG folder is refused, naming the folder', async () => {

@@ -6,6 +6,7 @@
  * every problem (never just the first) so a user can fix a folder in one pass; only the caller
  * decides whether problems are fatal.
  */
+import { isFileEntry } from './entries.js';
 import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -60,7 +61,7 @@ async function listPngs(dir: string, sub: string, problems: DataProblem[]): Prom
   let names: string[];
   try {
     const entries = await readdir(join(dir, sub), { withFileTypes: true });
-    names = entries.filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name);
+    names = entries.filter((e) => isFileEntry(join(dir, sub), e) && !e.name.startsWith('.')).map((e) => e.name);
   } catch {
     return undefined;
   }

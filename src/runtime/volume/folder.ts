@@ -4,6 +4,7 @@
  * file once, checks what training relies on (readable, same dims and geometry as the image,
  * integer mask values that fit the classes) and collects every problem, never just the first.
  */
+import { isFileEntry } from '../data/entries.js';
 import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -45,7 +46,7 @@ async function listVolumes(dir: string, sub: string, problems: DataProblem[]): P
   let names: string[];
   try {
     const entries = await readdir(join(dir, sub), { withFileTypes: true });
-    names = entries.filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name);
+    names = entries.filter((e) => isFileEntry(join(dir, sub), e) && !e.name.startsWith('.')).map((e) => e.name);
   } catch {
     return undefined;
   }
