@@ -77,6 +77,18 @@ function settingsFrom(spec: SpecValue, graph: Graph, o: TrainOptions, trainCount
   };
 }
 
+/**
+ * A resumed run keeps its own settings (the schedule and the batches depend on them), except the
+ * step budget: `--max-steps` may lift or set it. Other overrides are named as ignored.
+ */
+function resumedSettings(io: CliIO, settings: TrainSettings, o: TrainOptions): TrainSettings {
+  const ignored = (['epochs', 'stepsPerEpoch', 'batch', 'lr', 'seed'] as const).filter((k) => o[k] !== undefined);
+  const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  if (ignored.length > 0) io.stderr(`note: ${ignored.map(flag).join(', ')} ignored: a resumed run keeps its own settings (only --max-steps may change)\n`);
+  if (o.maxSteps === undefined) return { ...settings, maxSteps: undefined };
+  return { ...settings, maxSteps: int('max-steps', o.maxSteps) };
+}
+
 async function loadData(spec: SpecValue, graph: Graph, seed: number, dir: string | undefined, valDir: string | undefined, sliceAxis: SliceAxis): Promise<TrainingData> {
   const none = { train: [], val: [] };
   if (dir === undefined) {
@@ -125,7 +137,7 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
   const data = await loadData(compiled.spec, graph, seedForData, resumed?.data.dir ?? o.data, resumed?.data.valDir ?? o.val, sliceAxis as SliceAxis);
   if (resumed && data.fingerprint !== resumed.data.fingerprint) throw new UsageError(`the data changed since the run started (${data.source}); resume needs the same data`);
   const counts = data.volumes ? { train: data.volumes.train.length, val: data.volumes.val.length, what: 'volumes' } : { train: data.train.length, val: data.val.length, what: 'images' };
-  const settings = resumed?.settings ?? settingsFrom(compiled.spec, graph, o, counts.train);
+  const settings = resumed ? resumedSettings(io, resumed.settings, o) : settingsFrom(compiled.spec, graph, o, counts.train);
   io.stdout(`data: ${data.source}: ${counts.train} training, ${counts.val} validation ${counts.what}\n`);
   io.stdout(
     `training: ${settings.epochs} epochs x ${settings.stepsPerEpoch} steps, batch ${settings.batch}, patch ${settings.patch.join('x')}, ${settings.loss}, ${settings.optimizer.name} lr ${settings.optimizer.learningRate} (${settings.schedule}), seed ${settings.seed}\n`,

@@ -117,3 +117,29 @@ describe('unetc train', () => {
     expect(again.err).toMatch(/already holds a run: continue it with --resume/);
   });
 });
+
+describe('resume continues the same run', () => {
+  it('stopped mid-epoch by --max-steps, resumed: the same losses and validation as an uninterrupted run (no dropout)', async () => {
+    const dir = tmp();
+    const spec = join(dir, 'nodrop.yaml');
+    writeFileSync(spec, readFileSync(tiny, 'utf8').replace('block: {dropout: 0.1}', 'block: {dropout: 0}'));
+    const args = ['--epochs', '2', '--steps-per-epoch', '2', '--no-export'];
+    expect((await run('train', spec, '--out', join(dir, 'whole'), ...args)).code).toBe(0);
+    expect((await run('train', spec, '--out', join(dir, 'parts'), ...args, '--max-steps', '3')).code).toBe(0);
+    const resumed = await run('train', '--resume', join(dir, 'parts'), '--epochs', '9');
+    expect(resumed.code).toBe(0);
+    expect(resumed.err).toContain('--epochs ignored: a resumed run keeps its own settings');
+    type Line = { loss: number; val_dice: number };
+    const lines = (d: string) => readFileSync(join(dir, d, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Line);
+    const [whole, parts] = [lines('whole'), lines('parts')];
+    expect(parts).toHaveLength(2);
+    // Equal up to float rounding (Adam's restored beta powers are recomputed, not carried).
+    for (const [a, b] of whole.map((w, i) => [w, parts[i]!] as const)) {
+      expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-5);
+      expect(Math.abs(a.val_dice - b.val_dice)).toBeLessThan(1e-4);
+    }
+    // Negative control: another seed is another run.
+    expect((await run('train', spec, '--out', join(dir, 'other'), ...args, '--seed', '1')).code).toBe(0);
+    expect(Math.abs(lines('other')[1]!.loss - whole[1]!.loss)).toBeGreaterThan(1e-4);
+  }, 240_000);
+});

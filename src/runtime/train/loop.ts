@@ -83,18 +83,19 @@ export async function* trainLoop(ctx: TrainContext): AsyncGenerator<TrainEvent> 
   const optimizer = makeOptimizer(tf, s.optimizer);
   const step = makeTrainStep(tf, model, s.loss, optimizer, ctx.graph.deepSupervision);
   let state: TrainState = ctx.resume?.state ?? { step: 0, epoch: 0, bestDice: -1, bestEpoch: 0, stale: 0 };
-  if (ctx.resume?.optimizer) optimizer.setWeights(ctx.resume.optimizer);
+  // Async in tfjs (it reads the iteration count back): the first step must see the restored moments.
+  if (ctx.resume?.optimizer) await optimizer.setWeights(ctx.resume.optimizer);
   const metricsFile = join(ctx.runDir, METRICS_FILE);
   truncateMetrics(metricsFile, state.step);
-  const save = (which: 'last' | 'best') => writeTrainCheckpoint(tf, join(ctx.runDir, which), model, which === 'last' ? optimizer : undefined, { ...ctx.checkpointInfo, step: state.step, epoch: state.epoch }, state);
+  const save = (which: 'last' | 'best') => writeTrainCheckpoint(tf, join(ctx.runDir, which), model, which === 'last' ? optimizer : undefined, { ...ctx.checkpointInfo, step: state.step, epoch: state.epoch }, { ...state, epochLoss, epochSteps });
   const stop = async (reason: StopReason, message: string, checkpoint: boolean): Promise<TrainEvent> => {
     if (checkpoint) await save('last');
     step.dispose();
     return { kind: 'stopped', reason, state, message };
   };
 
-  let epochLoss = 0;
-  let epochSteps = 0;
+  let epochLoss = ctx.resume?.state.epochLoss ?? 0;
+  let epochSteps = ctx.resume?.state.epochSteps ?? 0;
   let epochStart = performance.now();
   while (state.step < budget) {
     const lr = learningRate(s.schedule, s.optimizer.learningRate, state.step, total);
@@ -127,12 +128,14 @@ export async function* trainLoop(ctx: TrainContext): AsyncGenerator<TrainEvent> 
       const val = validate(ctx);
       const best = val.dice > state.bestDice;
       state = { ...state, epoch: state.epoch + 1, bestDice: best ? val.dice : state.bestDice, bestEpoch: best ? state.epoch + 1 : state.bestEpoch, stale: best ? 0 : state.stale + 1 };
-      appendFileSync(metricsFile, `${JSON.stringify({ epoch: state.epoch, step: state.step, loss: epochLoss / epochSteps, lr, val_dice: val.dice, val_iou: val.iou, val_pixel_accuracy: val.pixelAccuracy, best })}\n`);
-      if (best) await save('best');
-      await save('last');
-      yield { kind: 'epoch', epoch: state.epoch, step: state.step, trainLoss: epochLoss / epochSteps, val, best, ms: performance.now() - epochStart };
+      const trainLoss = epochLoss / epochSteps;
+      appendFileSync(metricsFile, `${JSON.stringify({ epoch: state.epoch, step: state.step, loss: trainLoss, lr, val_dice: val.dice, val_iou: val.iou, val_pixel_accuracy: val.pixelAccuracy, best })}\n`);
+      // The next epoch starts empty, in the checkpoints written now too.
       epochLoss = 0;
       epochSteps = 0;
+      if (best) await save('best');
+      await save('last');
+      yield { kind: 'epoch', epoch: state.epoch, step: state.step, trainLoss, val, best, ms: performance.now() - epochStart };
       epochStart = performance.now();
       if (s.earlyStopping !== undefined && state.stale >= s.earlyStopping) {
         yield await stop('early-stopping', `no better validation Dice for ${state.stale} epochs (best ${state.bestDice.toFixed(4)} at epoch ${state.bestEpoch})`, false);

@@ -20,6 +20,9 @@ export interface TrainState {
   readonly bestEpoch: number;
   /** Epochs since the best one (early stopping). */
   readonly stale: number;
+  /** The current epoch's loss sum and step count so far (a run stopped mid-epoch resumes its mean). */
+  readonly epochLoss?: number;
+  readonly epochSteps?: number;
 }
 
 export const STATE_FILE = 'train-state.json';
