@@ -5,6 +5,7 @@ import type { Graph } from '../../compiler/index.js';
 import type { AugmentOptions } from '../data/index.js';
 import type { Engine } from '../backend/index.js';
 import type { CheckpointInfo } from '../checkpoint/index.js';
+import { seedFor } from '../../compiler/backends/random.js';
 import { makeBatch, type TrainingData } from './data.js';
 import { validate } from './validate.js';
 import { makeVolumeBatch } from './volume-data.js';
@@ -109,7 +110,7 @@ export async function* trainLoop(ctx: TrainContext): AsyncGenerator<TrainEvent> 
     const targets = tf.tensor(b.targets, [s.batch, ...b.shape.slice(0, -1), ctx.graph.classes === 1 ? 1 : ctx.graph.classes]);
     let loss: number;
     try {
-      loss = await step.run(images, targets);
+      loss = await step.run(images, targets, seedFor(s.seed, `dropout:${state.step}`));
     } finally {
       images.dispose();
       targets.dispose();

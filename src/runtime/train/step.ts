@@ -1,4 +1,5 @@
 import type { LayersModel, Optimizer, Scalar, Tensor } from '@tensorflow/tfjs';
+import { Random } from '../../compiler/backends/random.js';
 import type { DeepSupervision } from '../../compiler/index.js';
 import type { Tf } from '../backend/index.js';
 import { losses, type LossName } from './losses.js';
@@ -17,10 +18,31 @@ export function makeOptimizer(tf: Tf, o: OptimizerSettings): Optimizer {
 
 /** One optimization step, reused across steps so nothing is re-traced or re-allocated per call. */
 export interface TrainStep {
-  /** Runs forward (training mode: dropout on, BatchNorm batch statistics), backward and the update; returns the loss. */
-  run(images: Tensor, masks: Tensor): Promise<number>;
+  /**
+   * Runs forward (training mode: dropout on, BatchNorm batch statistics), backward and the
+   * update; returns the loss. With `seed`, the step's dropout masks come from it (reproducible
+   * runs and exact resumes); without, from Math.random as tfjs does.
+   */
+  run(images: Tensor, masks: Tensor, seed?: number): Promise<number>;
   readonly optimizer: Optimizer;
   dispose(): void;
+}
+
+/**
+ * Runs `f` (synchronous) with Math.random drawing from `seed`: tfjs seeds every unseeded random
+ * op (dropout's mask) from Math.random, and tf.layers.dropout's own `seed` would repeat one mask
+ * at every step. Restores Math.random afterwards, also when `f` throws.
+ */
+export function withSeededRandom<T>(seed: number | undefined, f: () => T): T {
+  if (seed === undefined) return f();
+  const saved = Math.random;
+  const rng = new Random(seed);
+  Math.random = () => rng.next();
+  try {
+    return f();
+  } finally {
+    Math.random = saved;
+  }
 }
 
 /**
@@ -70,8 +92,8 @@ export function makeTrainStep(tf: Tf, model: LayersModel, loss: LossName, optimi
   const f = losses[loss];
   return {
     optimizer: opt,
-    async run(images, masks) {
-      const value = opt.minimize(() => supervisedLoss(tf, f, model.apply(images, { training: true }) as Tensor | Tensor[], masks, deepSupervision), true);
+    async run(images, masks, seed) {
+      const value = withSeededRandom(seed, () => opt.minimize(() => supervisedLoss(tf, f, model.apply(images, { training: true }) as Tensor | Tensor[], masks, deepSupervision), true));
       if (!value) throw new Error('the optimizer returned no loss');
       const [v] = await value.data();
       value.dispose();
