@@ -5,7 +5,8 @@ import { countInitializerValues } from '../compiler/backends/onnx/index.js';
 import { describeParity, exportVerifiedOnnx } from '../runtime/export/onnx.js';
 import { buildModel, getWeights, setWeights } from '../compiler/backends/tfjs/index.js';
 import { initialWeights, type WeightMap } from '../compiler/backends/weights.js';
-import { compileSpec, printGraph, type Graph } from '../compiler/index.js';
+import { compileSpec, inferenceGraph, printGraph, type Graph } from '../compiler/index.js';
+import { weightSpecs } from '../compiler/ir/weights.js';
 import { selectEngine, type Engine } from '../runtime/backend/index.js';
 import { FILES, loadCheckpoint, saveCheckpoint, sha256 } from '../runtime/checkpoint/index.js';
 import { normalizationOf } from '../runtime/infer/tfjs-model.js';
@@ -74,7 +75,12 @@ async function chooseWeights(io: CliIO, engine: Engine, graph: Graph, specText: 
     if (sha256(specText) !== manifest.spec.sha256) sameNetworkOrThrow(graph, manifest.spec, specFile, join(checkpoint, FILES.manifest));
     const normalization = normalizationOf(manifest, checkpoint);
     io.stderr(`weights: ${checkpoint} (trained from ${manifest.spec.file ?? manifest.spec.name}, seed ${manifest.seed}; inputs ${normalization})\n`);
-    return { weights: getWeights(model), normalization };
+    // Deep-supervision heads may differ (trained with them, exported without, or the reverse):
+    // the spec's weights are the checkpoint's, heads it lacks start from initial weights.
+    const trained = getWeights(model);
+    const initial = initialWeights(graph, seed);
+    const weights = new Map(weightSpecs(graph).map((w) => [w.name, trained.get(w.name) ?? initial.get(w.name)!]));
+    return { weights, normalization };
   } finally {
     model.dispose();
   }
@@ -86,9 +92,10 @@ async function chooseWeights(io: CliIO, engine: Engine, graph: Graph, specText: 
  */
 function sameNetworkOrThrow(graph: Graph, trained: { name: string; file?: string; text: string }, specFile: string, manifestFile: string): void {
   const theirs = compileSpec({ name: trained.file ?? `${trained.name}.yaml`, body: trained.text }).graph;
-  // The first line is the model's name, which may change without changing the network.
-  const mine = printGraph(graph).split('\n').slice(1);
-  const other = theirs ? printGraph(theirs).split('\n').slice(1) : [];
+  // The first line is the model's name, which may change without changing the network; so may
+  // deep-supervision heads (training only).
+  const mine = printGraph(inferenceGraph(graph)).split('\n').slice(1);
+  const other = theirs ? printGraph(inferenceGraph(theirs)).split('\n').slice(1) : [];
   const i = mine.findIndex((line, k) => line !== other[k]);
   if (i < 0 && mine.length === other.length) return;
   const detail = i >= 0 ? `: ${specFile} has '${mine[i]!.trim()}' where the checkpoint's spec has '${(other[i] ?? '(nothing)').trim()}'` : '';

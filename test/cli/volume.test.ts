@@ -167,6 +167,23 @@ describe('3D U-Net on NIfTI volumes', () => {
     expect(p.err).toContain('--instances, --min-size apply to PNG images only for now');
   });
 
+  it('a checkpoint trained with deep supervision exports through the plain spec (heads differ, the network does not)', async () => {
+    const spec = join(dir, 'ds2.yaml');
+    writeFileSync(spec, 'name: ds2\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 3, filters: [4, 8, 16], deep_supervision: true}\n');
+    const runDir = join(dir, 'ds2-run');
+    expect((await run('train', spec, '--out', runDir, '--epochs', '1', '--steps-per-epoch', '1', '--no-export')).code).toBe(0);
+    const plain = join(dir, 'plain.yaml');
+    writeFileSync(plain, 'name: plain\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 3, filters: [4, 8, 16]}\n');
+    const c = await run('compile', plain, '--target', 'onnx', '--weights', join(runDir, 'best'), '-o', join(dir, 'plain.onnx'));
+    expect(c.err).not.toContain('error');
+    expect(c.code).toBe(0);
+    // Negative control: another network is still refused, naming the first differing layer.
+    writeFileSync(plain, 'name: plain\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 3, filters: [4, 8, 32]}\n');
+    const d = await run('compile', plain, '--target', 'onnx', '--weights', join(runDir, 'best'), '-o', join(dir, 'plain2.onnx'));
+    expect(d.code).toBe(1);
+    expect(d.err).toContain('the checkpoint was trained from a different network');
+  }, 120_000);
+
   it('symbolic links to volumes count as files (broken links do not)', async () => {
     const links = join(dir, 'links');
     for (const sub of ['images', 'masks']) {
