@@ -1,4 +1,4 @@
-import { analyze, axisName, inferenceGraph, checkInputSize, defaultSize, describeSizes, formatSize, inferShapes, opAttributes, shapeSizes, spatialAxes, validSizes, type Cost, type Graph, type Op, type Shape } from '../compiler/index.js';
+import { analyze, axisName, factorText, inferenceGraph, checkInputSize, defaultSize, describeSizes, formatSize, inferShapes, opAttributes, shapeSizes, spatialAxes, validSizes, type Cost, type Graph, type Op, type Shape } from '../compiler/index.js';
 import { bytes, parseSize, si, table, thousands } from './format.js';
 import { diagnosticsJson, reportDiagnostics, UsageError, type CliIO, type DiagnosticFormat } from './io.js';
 import { loadSpec } from './load.js';
@@ -80,7 +80,7 @@ function inspectText(file: string, g: Graph, cost: Cost, size: readonly number[]
   const ds = g.deepSupervision;
   const auxParams = ds ? cost.layers.filter((l) => !inferenceGraph(g).ops.includes(l.op)).reduce((a, l) => a + l.params.trainable + l.params.nonTrainable, 0) : 0;
   const dsText = ds
-    ? `deep supervision: ${ds.heads.length} head${ds.heads.length === 1 ? '' : 's'} (${ds.heads.map((h) => `${h.op} at 1/${h.factor}, weight ${h.weight.toFixed(3)}`).join('; ')}; main head weight ${ds.mainWeight.toFixed(3)}); ${thousands(auxParams)} of the parameters are in them, for training only: the exported model has ${thousands(cost.params.total - auxParams)}\n`
+    ? `deep supervision: ${ds.heads.length} head${ds.heads.length === 1 ? '' : 's'} (${ds.heads.map((h) => `${h.op} at 1/${factorText(h.factor)}, weight ${h.weight.toFixed(3)}`).join('; ')}; main head weight ${ds.mainWeight.toFixed(3)}); ${thousands(auxParams)} of the parameters are in them, for training only: the exported model has ${thousands(cost.params.total - auxParams)}\n`
     : '';
   const sides = spatialAxes(g).map((axis) => describeSizes(validSizes(g, axis)));
   const sidesText = sides.every((s) => s === sides[0])

@@ -46,6 +46,7 @@ describe('3D U-Nets: ONNX export matches tfjs', () => {
     ['residual + squeeze-excitation, add skips, avgpool', () => graphOf(volume('depth: 2, filters: [4, 8], block: {residual: true, se: 2}, skip: add, down: avgpool'))],
     ['strided-conv down, attention gates, 3-class softmax, 2 channels, leaky-relu', () =>
       graphOf(volume('depth: 2, filters: [4, 8], down: conv, attention: true, block: {order: [conv, batchnorm, leaky-relu]}', 'channels: 2, dims: 3', 'classes: 3'))],
+    ['anisotropic pooling [1, 2, 2] then 2, deep supervision, strided-conv down', () => graphOf(volume('depth: 3, filters: [4, 8, 8], pool: [1, 2, 2], blocks: {enc2: {pool: 2}}, down: conv, deep_supervision: true'))],
     ['non-cubic kernel [1, 3, 3], fixed size [8, 12, 16]', () => graphOf(volume('depth: 2, filters: [4, 8], block: {kernel: [1, 3, 3]}', 'channels: 1, dims: 3, size: [8, 12, 16]'))],
   ];
   it.each(cases)('%s', async (_name, graph) => {

@@ -37,6 +37,29 @@ describe('3D U-Nets (input.dims: 3)', () => {
     expect(params(g2, [64, 64])).not.toBe(5_605_345);
   });
 
+  it('anisotropic pooling: specs/unet-3d-aniso.yaml pools [1, 2, 2] at level 1 (5,597,153 parameters by hand)', () => {
+    const g = compileFile('specs/unet-3d-aniso.yaml').graph!;
+    expect(unet3dParams([32, 64, 128], 256) - 8 * 64 * 32 + 4 * 64 * 32).toBe(5_597_153);
+    expect(params(g, [16, 64, 64])).toBe(5_597_153);
+    expect(g.ops.find((o) => o.name === 'enc1.pool')).toMatchObject({ size: [1, 2, 2], stride: [1, 2, 2] });
+    expect(g.ops.find((o) => o.name === 'dec1.up')).toMatchObject({ kernel: [1, 2, 2], stride: [1, 2, 2] });
+    expect(inferShapes(g, 4, 16, 16).shapes.get('bottleneck.conv2')).toMatchObject({ d: 1, h: 2, w: 2 });
+    expect(validSizes(g, 0, 12)).toEqual([4, 8, 12]);
+    expect(validSizes(g, 1, 24)).toEqual([8, 16, 24]);
+    // The DSL's pool statement and block override say the same.
+    const dsl = compile('unet a {\n  input channels 1 dims 3\n  output classes 1\n  depth 2\n  filters 4 8\n  pool 1x2x2\n  block enc2 { pool 2 }\n}\n', 'a.unet').graph!;
+    const yaml = compile('name: a\ninput: {channels: 1, dims: 3}\noutput: {classes: 1}\nnetwork: {depth: 2, filters: [4, 8], pool: [1, 2, 2], blocks: {enc2: {pool: 2}}}\n').graph!;
+    expect(printGraph(dsl)).toBe(printGraph(yaml));
+    expect(yaml.ops.find((o) => o.name === 'enc2.pool')).toMatchObject({ size: [2, 2, 2] });
+  });
+
+  it.each([
+    ['pool on a decoder block', 'blocks: {dec1: {pool: 2}}', "E308 4: network.blocks.dec1.pool: pooling follows encoder blocks only (dec1 is not one)"],
+    ['a 2-item pool in 3D', 'pool: [2, 2]', 'E311 4: network.pool has 2 sizes but the network is 3D: give [depth, height, width] or one number'],
+  ])('refused: %s', (_name, extra, message) => {
+    expect(errors(`name: v\ninput: {channels: 1, dims: 3}\noutput: {classes: 1}\nnetwork: {depth: 2, filters: [4, 8], ${extra}}\n`)).toEqual([message]);
+  });
+
   it('shapes carry depth; every axis must be a multiple of 2^depth', () => {
     const g = compileFile('specs/tiny-3d.yaml').graph!;
     const out = inferShapes(g, 8, 12, 16).shapes.get('output');
@@ -102,9 +125,9 @@ describe('deep supervision (network.deep_supervision)', () => {
     expect(params(g, [256, 256])).toBe(31_055_044);
     const ds = g.deepSupervision!;
     expect(ds.heads.map((h) => [h.op, h.level, h.factor])).toEqual([
-      ['dec4.ds_sigmoid', 4, 8],
-      ['dec3.ds_sigmoid', 3, 4],
-      ['dec2.ds_sigmoid', 2, 2],
+      ['dec4.ds_sigmoid', 4, [8, 8]],
+      ['dec3.ds_sigmoid', 3, [4, 4]],
+      ['dec2.ds_sigmoid', 2, [2, 2]],
     ]);
     const weights = [ds.mainWeight, ...[...ds.heads].reverse().map((h) => h.weight)];
     expect(weights.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);

@@ -1,4 +1,4 @@
-import { assertNever, formatSpatial as pair, type Graph, type Op } from './types.js';
+import { assertNever, factorText, formatSpatial as pair, type Graph, type Op } from './types.js';
 
 /** One op's attributes, without its source span: what "identical IR" means across front ends. */
 export function opAttributes(op: Op): string {
@@ -44,7 +44,7 @@ export function printGraph(g: Graph): string {
   const ds = g.deepSupervision;
   if (ds) {
     const w = (x: number) => Number(x.toFixed(6));
-    lines.push(`  deep-supervision main weight=${w(ds.mainWeight)}`, ...ds.heads.map((h) => `    ${h.op} level=${h.level} factor=${h.factor} weight=${w(h.weight)}`));
+    lines.push(`  deep-supervision main weight=${w(ds.mainWeight)}`, ...ds.heads.map((h) => `    ${h.op} level=${h.level} factor=${factorText(h.factor)} weight=${w(h.weight)}`));
   }
   return `${lines.join('\n')}\n`;
 }

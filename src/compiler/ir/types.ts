@@ -135,8 +135,8 @@ export interface AuxHead {
   readonly op: string;
   /** The decoder level it reads (2 = one below the main head's level 1). */
   readonly level: number;
-  /** Its output is the input size divided by this on every axis (2^(level-1)). */
-  readonly factor: number;
+  /** Its output is the input size divided by this, per spatial axis (2^(level-1) with the default pooling). */
+  readonly factor: Spatial;
   /** Its share of the training loss. */
   readonly weight: number;
 }
@@ -179,4 +179,9 @@ export function inferenceGraph(graph: Graph): Graph {
   }
   const { deepSupervision: _, ...rest } = graph;
   return { ...rest, ops: graph.ops.filter((op) => needed.has(op.name)) };
+}
+
+/** A per-axis factor in few characters: `4` when every axis agrees, else `1x2x2`. */
+export function factorText(f: Spatial): string {
+  return f.every((x) => x === f[0]) ? String(f[0]) : formatSpatial(f);
 }

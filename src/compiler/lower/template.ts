@@ -54,6 +54,8 @@ export function lowerTemplate(doc: SpecDocument, spec: SpecValue): Graph {
   const dims = inputDims(spec);
   const one = filled(1, dims);
   const two = filled(2, dims);
+  /** The down-sampling factor after encoder level `level` (and the up-sampling into decoder level `level`). */
+  const poolOf = (level: number): Spatial => toSpatial(net.blocks?.[`enc${level}`]?.pool ?? net.pool ?? 2, dims);
   const filters = levelFilters(net);
   const leakyAlpha = t.leaky_alpha ?? defaults.leaky_alpha;
   const bn = { epsilon: t.bn_epsilon ?? defaults.bn_epsilon, momentum: t.bn_momentum ?? defaults.bn_momentum };
@@ -137,8 +139,8 @@ export function lowerTemplate(doc: SpecDocument, spec: SpecValue): Graph {
     const c = b.channels(out);
     x =
       down === 'conv'
-        ? b.add(`enc${level}.down`, [out], c, downSpan, { kind: 'Conv', kernel: two, stride: two, padding: 'valid', bias: true })
-        : b.add(`enc${level}.pool`, [out], c, downSpan, { kind: 'Pool', mode: down === 'maxpool' ? 'max' : 'avg', size: two, stride: two });
+        ? b.add(`enc${level}.down`, [out], c, downSpan, { kind: 'Conv', kernel: poolOf(level), stride: poolOf(level), padding: 'valid', bias: true })
+        : b.add(`enc${level}.pool`, [out], c, downSpan, { kind: 'Pool', mode: down === 'maxpool' ? 'max' : 'avg', size: poolOf(level), stride: poolOf(level) });
   }
   x = block(settings(doc, net, 'bottleneck', bottleneckFilters(net), net.depth, dims), x);
 
@@ -176,8 +178,8 @@ export function lowerTemplate(doc: SpecDocument, spec: SpecValue): Graph {
     const name = s.name;
     let y =
       up === 'transpose'
-        ? b.add(`${name}.up`, [x], s.filters, upSpan, { kind: 'ConvTranspose', kernel: two, stride: two, padding: 'same', bias: true })
-        : b.add(`${name}.up`, [b.add(`${name}.resize`, [x], b.channels(x), upSpan, { kind: 'Upsample', scale: two, mode: up })], s.filters, upSpan, {
+        ? b.add(`${name}.up`, [x], s.filters, upSpan, { kind: 'ConvTranspose', kernel: poolOf(level), stride: poolOf(level), padding: 'same', bias: true })
+        : b.add(`${name}.up`, [b.add(`${name}.resize`, [x], b.channels(x), upSpan, { kind: 'Upsample', scale: poolOf(level), mode: up })], s.filters, upSpan, {
             kind: 'Conv',
             kernel: two,
             stride: one,
@@ -194,7 +196,11 @@ export function lowerTemplate(doc: SpecDocument, spec: SpecValue): Graph {
           : b.add(`${name}.add`, [from, y], b.channels(y), skipSpan, { kind: 'Add' });
     }
     x = block(s, y);
-    if (dsLevels.includes(level)) heads.push({ op: auxHead(b, doc, spec, x, level), level, factor: 2 ** (level - 1), weight: 2 ** -(level - 1) });
+    if (dsLevels.includes(level)) {
+      // The pooling between the input and this level, per axis.
+      const factor = one.map((_, a) => Array.from({ length: level - 1 }, (_, l) => poolOf(l + 1)[a]!).reduce((p, f) => p * f, 1));
+      heads.push({ op: auxHead(b, doc, spec, x, level), level, factor, weight: 2 ** -(level - 1) });
+    }
   }
   appendHead(b, doc, spec, x);
   if (heads.length === 0) return { ...graphHeader(spec), ops: b.ops };

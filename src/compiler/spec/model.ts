@@ -32,6 +32,8 @@ export interface BlockOverride {
   readonly bias?: boolean;
   readonly residual?: boolean;
   readonly se?: number;
+  /** Encoder blocks: the down-sampling factor after the block. */
+  readonly pool?: Kernel;
 }
 
 export interface NetworkSpec {
@@ -40,6 +42,8 @@ export interface NetworkSpec {
   readonly bottleneck?: number;
   readonly block?: BlockTemplate;
   readonly down?: 'maxpool' | 'avgpool' | 'conv';
+  /** Down-sampling factor of every level: n, or one per axis. */
+  readonly pool?: Kernel;
   readonly up?: 'transpose' | 'nearest' | 'bilinear';
   readonly skip?: 'concat' | 'add' | 'none';
   /** Attention gates (Oktay et al. 2018) on the skips. */

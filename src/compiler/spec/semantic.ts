@@ -58,7 +58,14 @@ function checkDims(doc: SpecDocument, spec: SpecValue, out: Diagnostic[]): void 
   const net = spec.network;
   if (net) {
     list('/network/block/kernel', 'network.block.kernel', net.block?.kernel);
-    for (const [name, o] of Object.entries(net.blocks ?? {})) list(pointer(['network', 'blocks', name, 'kernel']), `network.blocks.${name}.kernel`, o.kernel);
+    list('/network/pool', 'network.pool', net.pool);
+    for (const [name, o] of Object.entries(net.blocks ?? {})) {
+      list(pointer(['network', 'blocks', name, 'kernel']), `network.blocks.${name}.kernel`, o.kernel);
+      list(pointer(['network', 'blocks', name, 'pool']), `network.blocks.${name}.pool`, o.pool);
+      if (o.pool !== undefined && !/^enc\d+$/.test(name)) {
+        out.push(error(Codes.unknownBlock, `network.blocks.${name}.pool: pooling follows encoder blocks only (${name} is not one)`, keySpan(doc, pointer(['network', 'blocks', name, 'pool'])), ['set it on the encoder block of the same level; its decoder level up-samples by the same factor']));
+      }
+    }
     if (dims === 3 && (net.up === 'nearest' || net.up === 'bilinear')) {
       out.push(error(Codes.notIn3d, `up: ${net.up} has no 3D form (tfjs has no 3D resize layer)`, valueSpan(doc, '/network/up'), ['use up: transpose (2x2x2 stride-2 transposed convolutions) for 3D networks']));
     }

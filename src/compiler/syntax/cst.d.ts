@@ -148,6 +148,7 @@ export type StatementCstChildren = {
   skipStatement?: SkipStatementCstNode[];
   attentionStatement?: AttentionStatementCstNode[];
   deepSupervisionStatement?: DeepSupervisionStatementCstNode[];
+  poolStatement?: PoolStatementCstNode[];
   trainStatement?: TrainStatementCstNode[];
   nodeStatement?: NodeStatementCstNode[];
   unknownStatement?: UnknownStatementCstNode[];
@@ -406,6 +407,17 @@ export type DeepSupervisionStatementCstChildren = {
   DeepSupervision: IToken[];
   NumberLiteral?: IToken[];
   plainValue?: PlainValueCstNode[];
+};
+
+export interface PoolStatementCstNode extends CstNode {
+  name: "poolStatement";
+  children: PoolStatementCstChildren;
+}
+
+export type PoolStatementCstChildren = {
+  Pool: IToken[];
+  NumberLiteral?: IToken[];
+  SizeLiteral?: IToken[];
 };
 
 export interface TrainStatementCstNode extends CstNode {

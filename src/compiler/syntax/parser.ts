@@ -45,6 +45,7 @@ export class DslParser extends BaseRules {
       { ALT: () => this.SUBRULE(this.skipStatement) },
       { ALT: () => this.SUBRULE(this.attentionStatement) },
       { ALT: () => this.SUBRULE(this.deepSupervisionStatement) },
+      { ALT: () => this.SUBRULE(this.poolStatement) },
       { ALT: () => this.SUBRULE(this.trainStatement) },
       { ALT: () => this.SUBRULE(this.nodeStatement) },
       { ALT: () => this.SUBRULE(this.unknownStatement) },
@@ -294,6 +295,12 @@ export class DslParser extends BaseRules {
   deepSupervisionStatement = this.RULE('deepSupervisionStatement', () => {
     this.CONSUME(T.DeepSupervision);
     this.OR([{ ALT: () => this.CONSUME(T.NumberLiteral) }, { ALT: () => this.SUBRULE(this.plainValue) }]);
+  });
+
+  /** `pool 2` or `pool 1x2x2`: the down-sampling factor of every level (`network.pool`). */
+  poolStatement = this.RULE('poolStatement', () => {
+    this.CONSUME(T.Pool);
+    this.OR({ ERR_MSG: 'a factor such as 2 or 1x2x2', DEF: [{ ALT: () => this.CONSUME(T.NumberLiteral) }, { ALT: () => this.CONSUME(T.SizeLiteral) }] });
   });
 
   trainStatement = this.RULE('trainStatement', () => {

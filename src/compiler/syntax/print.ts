@@ -78,6 +78,7 @@ function printNetwork(net: JsonObject, dims: 2 | 3): string[] {
     if (v !== undefined) out.push(`${key} ${typeof v === 'string' ? printPlainName(v) : printScalar(v)}`);
   }
   if (net.attention !== undefined) out.push(`attention ${typeof net.attention === 'string' ? printPlainName(net.attention) : printScalar(net.attention)}`);
+  if (net.pool !== undefined) out.push(`pool ${printSize(net.pool) ?? printScalar(net.pool)}`);
   const ds = net.deep_supervision;
   if (ds !== undefined) out.push(`deep-supervision ${typeof ds === 'string' ? printPlainName(ds) : printScalar(ds)}`);
   if (isObject(net.blocks)) {

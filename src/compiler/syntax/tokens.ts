@@ -85,6 +85,7 @@ export const Up = statement('Up', 'up');
 export const Skip = statement('Skip', 'skip');
 export const Attention = statement('Attention', 'attention');
 export const DeepSupervision = statement('DeepSupervision', 'deep-supervision');
+export const Pool = statement('Pool', 'pool');
 export const Train = statement('Train', 'train');
 export const Node = statement('Node', 'node');
 

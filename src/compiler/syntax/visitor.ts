@@ -70,6 +70,14 @@ const statementVisitors: StatementVisitors = {
     const at = num ?? v?.token;
     if (k && at && value !== undefined) b.member(network(b, n, n.children.DeepSupervision), '/network', 'deep_supervision', value, b.tokenSpan(k), b.tokenSpan(at), "statement 'deep-supervision'");
   },
+  poolStatement: (b, n) => {
+    const k = tok(n.children.Pool);
+    const v = tok(n.children.NumberLiteral) ?? tok(n.children.SizeLiteral);
+    if (!k || !v) return;
+    const sizes = v.tokenType.name === 'SizeLiteral' ? sizeOf(v) : [numberOf(v)];
+    const value: JsonValue = sizes.length === 1 ? sizes[0]! : sizes;
+    if (b.member(network(b, n, n.children.Pool), '/network', 'pool', value, b.tokenSpan(k), b.tokenSpan(v), "statement 'pool'") && Array.isArray(value)) sizeSpans(b, childPath('/network', 'pool'), b.tokenSpan(v));
+  },
   trainStatement: (b, n) => {
     const keyword = tok(n.children.Train);
     const obj = n.children.object?.[0];

@@ -1,4 +1,4 @@
-import { inferenceGraph, type DeepSupervision, type Graph } from '../ir/index.js';
+import { factorText, inferenceGraph, type DeepSupervision, type Graph } from '../ir/index.js';
 import { inferShapes } from '../shape/index.js';
 import { drawLegend, drawTitle, legendSize, titleHeight, type LegendEntry } from './legend.js';
 import { downText, kernelText, sizeText, unetModel, unitText, upText as upText0, type UnetModel } from './model.js';
@@ -148,7 +148,7 @@ export function renderUnetSvg(graph: Graph, size: VizSize): string {
 
 /** The subtitle line of a network with deep-supervision heads. */
 function deepSupervisionText(ds: DeepSupervision, activation: string): string {
-  const heads = ds.heads.map((h) => `dec${h.level} (1/${h.factor})`).join(', ');
+  const heads = ds.heads.map((h) => `dec${h.level} (1/${factorText(h.factor)})`).join(', ');
   return `deep supervision while training: 1x1 conv${activation !== 'none' ? ` + ${activation}` : ''} heads on ${heads}, loss weights ${ds.heads.map((h) => h.weight.toFixed(3)).join(', ')} (main ${ds.mainWeight.toFixed(3)}); not exported`;
 }
 

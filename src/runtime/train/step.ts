@@ -49,10 +49,11 @@ export function withSeededRandom<T>(seed: number | undefined, f: () => T): T {
  * The mask at a deep-supervision head's size: average-pooled by `factor` on every spatial axis
  * (the share of each class in the pooled cell: a soft target that bce, Dice and ce all take).
  */
-export function poolTarget(tf: Tf, masks: Tensor, factor: number): Tensor {
-  if (factor === 1) return masks;
-  if (masks.rank === 5) return tf.avgPool3d(masks as Parameters<Tf['avgPool3d']>[0], factor, factor, 'valid');
-  return tf.avgPool(masks as Parameters<Tf['avgPool']>[0], factor, factor, 'valid');
+export function poolTarget(tf: Tf, masks: Tensor, factor: number | readonly number[]): Tensor {
+  const f = typeof factor === 'number' ? Array.from({ length: masks.rank - 2 }, () => factor) : [...factor];
+  if (f.every((x) => x === 1)) return masks;
+  if (masks.rank === 5) return tf.avgPool3d(masks as Parameters<Tf['avgPool3d']>[0], f as [number, number, number], f as [number, number, number], 'valid');
+  return tf.avgPool(masks as Parameters<Tf['avgPool']>[0], f as [number, number], f as [number, number], 'valid');
 }
 
 /**

@@ -22,6 +22,7 @@ describe('deep supervision in training', () => {
     expect(Array.from(poolTarget(tf, m, 2).dataSync())).toEqual([0.75, 0, 0, 1]);
     const v = tf.ones([1, 2, 2, 2, 1]);
     expect(Array.from(poolTarget(tf, v, 2).dataSync())).toEqual([1]);
+    expect(poolTarget(tf, tf.ones([1, 2, 4, 4, 1]), [1, 2, 2]).shape).toEqual([1, 2, 2, 2, 1]);
     expect(poolTarget(tf, m, 1)).toBe(m);
   });
 
@@ -44,7 +45,9 @@ describe('deep supervision in training', () => {
   });
 
   it('training steps update the heads too, and a 3D network with heads trains', async () => {
-    for (const [g, shape] of [[graphOf('true'), [2, 16, 16, 1]], [graphOf('1', ', dims: 3'), [1, 8, 8, 8, 1]]] as [Graph, number[]][]) {
+    const aniso = compileSpec({ name: 'a.yaml', body: 'name: a\ninput: {channels: 1, dims: 3}\noutput: {classes: 1}\nnetwork: {depth: 3, filters: [4, 8, 16], pool: [1, 2, 2], deep_supervision: true}\n' }).graph!;
+    expect(aniso.deepSupervision!.heads.map((h) => h.factor)).toEqual([[1, 4, 4], [1, 2, 2]]);
+    for (const [g, shape] of [[graphOf('true'), [2, 16, 16, 1]], [graphOf('1', ', dims: 3'), [1, 8, 8, 8, 1]], [aniso, [1, 4, 16, 16, 1]]] as [Graph, number[]][]) {
       const { tf } = engine;
       const model = buildModel(tf, g);
       setWeights(model, initialWeights(g, 1), tf);
