@@ -66,7 +66,9 @@ function legendEntries(model: UnetModel, groups: ReturnType<typeof unitGroups>):
     entries.push({ kind: 'arrow', direction: 'right', style: ARROW_STYLE.conv, text: `${g.text}${i === 0 && dropout ? ', dropout where set' : ''}${where}` });
   });
   const enc = model.encoders[0]!;
-  entries.push({ kind: 'arrow', direction: 'down', style: ARROW_STYLE.down, text: `${downText(enc.down)}${enc.down.kind === 'Conv' ? ' (strided conv)' : ''}: half the size` });
+  const factors = model.encoders.map((e) => (e.down.kind === 'Pool' ? e.down.stride : e.down.kind === 'Conv' ? e.down.stride : [2])).flat();
+  const halves = factors.every((f) => f === 2);
+  entries.push({ kind: 'arrow', direction: 'down', style: ARROW_STYLE.down, text: `${downText(enc.down)}${enc.down.kind === 'Conv' ? ' (strided conv)' : ''}: ${halves ? 'half the size' : 'each axis divided by the window (per level, as labelled)'}` });
   const dec = model.decoders[0]!;
   const upText = dec.resize?.kind === 'Upsample' ? `${dec.resize.mode} upsampling x${dec.resize.scale[0]}, then conv 2x2` : `${upText0(dec)} (transposed conv, stride 2)`;
   entries.push({ kind: 'arrow', direction: 'up', style: ARROW_STYLE.up, text: upText });
