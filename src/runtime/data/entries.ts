@@ -1,5 +1,6 @@
 import type { Dirent } from 'node:fs';
 import { statSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -13,5 +14,15 @@ export function isFileEntry(dir: string, e: Dirent): boolean {
     return statSync(join(dir, e.name)).isFile();
   } catch {
     return false;
+  }
+}
+
+/** The visible files (and links to files) of a folder, sorted; undefined when the folder cannot be read. */
+export async function listFiles(dir: string): Promise<string[] | undefined> {
+  try {
+    const entries = await readdir(dir, { withFileTypes: true });
+    return entries.filter((e) => isFileEntry(dir, e) && !e.name.startsWith('.')).map((e) => e.name).sort();
+  } catch {
+    return undefined;
   }
 }

@@ -6,9 +6,9 @@
  * every problem (never just the first) so a user can fix a folder in one pass; only the caller
  * decides whether problems are fatal.
  */
-import { isFileEntry } from './entries.js';
+import { listFiles } from './entries.js';
 import { createHash } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError, decodeImage, decodeMask, readBytes, type MaskEncoding, type PngBitDepth } from './png.js';
 
@@ -58,15 +58,10 @@ const otherImageExt = /\.(tiff?|jpe?g|bmp|gif|webp)$/i;
 
 /** PNG files of a folder by stem; undefined when the folder does not exist. */
 async function listPngs(dir: string, sub: string, problems: DataProblem[]): Promise<Map<string, string> | undefined> {
-  let names: string[];
-  try {
-    const entries = await readdir(join(dir, sub), { withFileTypes: true });
-    names = entries.filter((e) => isFileEntry(join(dir, sub), e) && !e.name.startsWith('.')).map((e) => e.name);
-  } catch {
-    return undefined;
-  }
+  const names = await listFiles(join(dir, sub));
+  if (names === undefined) return undefined;
   const byStem = new Map<string, string>();
-  for (const name of names.sort()) {
+  for (const name of names) {
     const ext = /\.png$/i.exec(name);
     if (!ext) {
       const other = otherImageExt.exec(name);

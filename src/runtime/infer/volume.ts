@@ -12,21 +12,14 @@ import { mainOutput } from '../../compiler/backends/tfjs/index.js';
 import { compileSpec, formatOneLine, inferShapes, validSizes } from '../../compiler/index.js';
 import { selectEngine } from '../backend/index.js';
 import { FILES, loadCheckpoint } from '../checkpoint/index.js';
-import { activate, locateModel, ModelError, parseNormalization, type InputNormalization, type ModelLocation, type OutputActivation } from './model.js';
+import { activate, locateModel, ModelError, parseNormalization, type InputNormalization, type ModelInfo, type ModelLocation, type OutputActivation } from './model.js';
 import { closeOnnxSession, createOnnxSession, runOnnx } from './onnx.js';
 import { toChannelsFirst } from '../verify/parity.js';
 import { windowOf } from './tiling.js';
 import { applyNormalization, normalizationParams } from '../data/index.js';
 
-export interface VolumeModelInfo {
-  readonly path: string;
-  readonly format: 'onnx' | 'tfjs';
-  readonly name: string;
-  readonly inputChannels: number;
-  readonly classes: number;
-  readonly activation: OutputActivation;
-  readonly threshold: number;
-  readonly normalization: InputNormalization;
+/** What a 2D model's info says, with the accepted sizes as one divisor per axis. */
+export interface VolumeModelInfo extends Omit<ModelInfo, 'sizes' | 'margin' | 'classNames'> {
   /** Accepted sizes are multiples of these, per axis [depth, height, width]. */
   readonly divisor: readonly [number, number, number];
 }

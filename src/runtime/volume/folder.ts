@@ -4,9 +4,9 @@
  * file once, checks what training relies on (readable, same dims and geometry as the image,
  * integer mask values that fit the classes) and collects every problem, never just the first.
  */
-import { isFileEntry } from '../data/entries.js';
+import { listFiles } from '../data/entries.js';
 import { createHash } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError, readBytes, type MaskEncoding } from '../data/png.js';
 import { maskValueProblem, type DataProblem } from '../data/folder.js';
@@ -43,15 +43,10 @@ const otherVolume = /\.(hdr|img|mha|mhd|nrrd|nhdr|dcm|tiff?|npy|npz|h5)$/i;
 
 /** NIfTI files of a folder by name (extension stripped); undefined when the folder does not exist. */
 async function listVolumes(dir: string, sub: string, problems: DataProblem[]): Promise<Map<string, string> | undefined> {
-  let names: string[];
-  try {
-    const entries = await readdir(join(dir, sub), { withFileTypes: true });
-    names = entries.filter((e) => isFileEntry(join(dir, sub), e) && !e.name.startsWith('.')).map((e) => e.name);
-  } catch {
-    return undefined;
-  }
+  const names = await listFiles(join(dir, sub));
+  if (names === undefined) return undefined;
   const byName = new Map<string, string>();
-  for (const file of names.sort()) {
+  for (const file of names) {
     const ext = niftiName.exec(file);
     if (!ext) {
       const other = otherVolume.exec(file);
