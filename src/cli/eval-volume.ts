@@ -11,12 +11,13 @@ import { ConfusionCounts, type Scores } from '../runtime/train/metrics.js';
 import { nonFiniteCount } from '../runtime/train/volume-data.js';
 import { readNifti, scanVolumeDataset } from '../runtime/volume/index.js';
 import { writeFileAtomic, type CliIO } from './io.js';
+import { connectedComponents3d } from '../runtime/infer/instances3d.js';
 import type { VolumeSegmenter } from './predict-volume.js';
 
 const f3 = (v: number) => v.toFixed(3);
 
 /** Scores every volume of `dir`; returns the exit code (1 when the folder has problems). */
-export async function evalVolumes(io: CliIO, segmenter: VolumeSegmenter, dir: string, out: string | undefined): Promise<number> {
+export async function evalVolumes(io: CliIO, segmenter: VolumeSegmenter, dir: string, out: string | undefined, clean: { minSize: number; connectivity: 6 | 26 } = { minSize: 0, connectivity: 26 }): Promise<number> {
   const classes = Math.max(2, segmenter.classes);
   const scan = await scanVolumeDataset(dir, { classes: segmenter.classes });
   if (scan.problems.length > 0) {
@@ -35,13 +36,16 @@ export async function evalVolumes(io: CliIO, segmenter: VolumeSegmenter, dir: st
     }
     const truth = Uint8Array.from(labels.data, (v) => (s.maskEncoding !== 'ids' ? (v > 0 ? 1 : 0) : Math.round(v)));
     const start = performance.now();
-    const predicted = await segmenter.segment(image);
+    const [nx, ny, nz] = image.dims;
+    const raw = (await segmenter.segment(image)).labels;
+    // --min-size as predict applies it: components of fewer voxels are background.
+    const kept = clean.minSize > 0 ? connectedComponents3d(raw, [nz, ny, nx], clean).labels : undefined;
+    const predicted = kept ? raw.map((v, p) => (kept[p] ? v : 0)) : raw;
     const ms = performance.now() - start;
     const counts = new ConfusionCounts(classes).add(predicted, truth);
     pooled.add(predicted, truth);
     const scores = counts.scores();
     rows.push({ name: basename(s.image), scores, ms });
-    const [nx, ny, nz] = image.dims;
     io.stdout(`[${index + 1}/${scan.samples.length}] ${basename(s.image)} ${nx}x${ny}x${nz} ${Math.round(ms)} ms  Dice ${f3(scores.dice)}  IoU ${f3(scores.iou)}\n`);
   }
   const mean = (key: 'dice' | 'iou' | 'pixelAccuracy') => rows.reduce((a, r) => a + r.scores[key], 0) / Math.max(1, rows.length);

@@ -83,19 +83,19 @@ export async function runEval(io: CliIO, modelPath: string, options: EvalCommand
     if (options.out !== undefined && !/\.csv$/i.test(options.out)) throw new UsageError(`--out takes a .csv file, found '${options.out}'`);
     const flags = parseInferenceFlags(options);
     if (await isVolumeFolder(options.data)) {
-      const unsupported = [options.minSize !== undefined && '--min-size', options.connectivity !== undefined && '--connectivity'].filter(Boolean);
-      if (unsupported.length > 0) throw new UsageError(`${unsupported.join(', ')} ${unsupported.length === 1 ? 'applies' : 'apply'} to PNG data only for now (instances are not scored for volumes)`);
+      if (options.connectivity !== undefined && !['6', '26'].includes(options.connectivity.trim())) throw new UsageError(`--connectivity for volumes is 6 (faces) or 26 (faces, edges and corners), found '${options.connectivity}'`);
       const sliceAxis = options.sliceAxis ?? 'z';
       if (!['x', 'y', 'z'].includes(sliceAxis)) throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
       const threeD = isVolumeModel(locateModel(modelPath));
       if (threeD && options.sliceAxis !== undefined) io.stderr(`note: --slice-axis applies to 2D models; ${modelPath} is 3D and segments whole volumes\n`);
       const segmenter = await openVolumeSegmenter(io, modelPath, threeD, { sliceAxis: sliceAxis as SliceAxis, ...flags, ...(options.backend === undefined ? {} : { backend: options.backend }) }, () => openModel(io, modelPath, flags, options.backend));
       try {
-        return await evalVolumes(io, segmenter, options.data, options.out);
+        return await evalVolumes(io, segmenter, options.data, options.out, { minSize: flags.minSize, connectivity: flags.connectivity3d });
       } finally {
         await segmenter.close();
       }
     }
+    if (options.connectivity !== undefined && !['4', '8'].includes(options.connectivity.trim())) throw new UsageError(`--connectivity for images is 4 (edges) or 8 (edges and corners), found '${options.connectivity}'`);
     model = await openModel(io, modelPath, flags, options.backend);
     const { classes, classNames } = model.info;
     const scan = await scanDataset(options.data, { classes });

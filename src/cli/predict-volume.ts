@@ -9,8 +9,10 @@ import { DataError } from '../runtime/data/index.js';
 import { predictImage, type SegmentationModel } from '../runtime/infer/index.js';
 import { loadVolumeModel, predictVolume, type VolumeModel } from '../runtime/infer/volume.js';
 import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
-import { placeSlice, readDicomSeries, readNifti, sliceVolume, writeNiftiMask, type NiftiVolume, type SliceAxis } from '../runtime/volume/index.js';
-import { UsageError, type CliIO } from './io.js';
+import { placeSlice, readDicomSeries, readNifti, sliceVolume, writeNiftiLabels, writeNiftiMask, writeNiftiVolume, type NiftiVolume, type SliceAxis } from '../runtime/volume/index.js';
+import { connectedComponents3d } from '../runtime/infer/instances3d.js';
+import { csvField } from '../runtime/eval/index.js';
+import { UsageError, writeFileAtomic, type CliIO } from './io.js';
 import { nonFiniteCount } from '../runtime/train/volume-data.js';
 import { isFileEntry } from '../runtime/data/entries.js';
 
@@ -56,12 +58,30 @@ export interface VolumePredictOptions {
   readonly backend?: string;
 }
 
-/** Segments one volume into uint8 labels (NIfTI voxel order). */
+/** One volume's segmentation, in NIfTI voxel order. */
+export interface VolumeSegmentation {
+  /** A class id per voxel. */
+  readonly labels: Uint8Array;
+  /** Per output channel (one for a sigmoid mask, one per class for softmax), a probability per voxel. */
+  readonly probabilities: readonly Float32Array[];
+}
+
+/** Segments volumes with a loaded model. */
 export interface VolumeSegmenter {
   readonly classes: number;
   readonly threshold: number;
-  segment(v: NiftiVolume): Promise<Uint8Array>;
+  segment(v: NiftiVolume): Promise<VolumeSegmentation>;
   close(): Promise<void>;
+}
+
+/** Channel-interleaved probabilities (voxel-major) as one array per channel. */
+function planes(probabilities: Float32Array, channels: number): Float32Array[] {
+  const voxels = probabilities.length / channels;
+  return Array.from({ length: channels }, (_, k) => {
+    const out = new Float32Array(voxels);
+    for (let p = 0; p < voxels; p++) out[p] = probabilities[p * channels + k]!;
+    return out;
+  });
 }
 
 /**
@@ -84,7 +104,8 @@ export async function openVolumeSegmenter(io: CliIO, modelPath: string, threeD: 
       threshold: o.threshold ?? i.threshold,
       async segment(v) {
         const [nx, ny, nz] = v.dims;
-        return (await predictVolume(model, v.data, [nz, ny, nx], { ...tiling, ...(o.overlap === undefined ? {} : { overlap: o.overlap }) })).classMap;
+        const p = await predictVolume(model, v.data, [nz, ny, nx], { ...tiling, ...(o.overlap === undefined ? {} : { overlap: o.overlap }) });
+        return { labels: p.classMap, probabilities: planes(p.probabilities, i.classes) };
       },
       close: () => model.close(),
     };
@@ -101,20 +122,41 @@ export async function openVolumeSegmenter(io: CliIO, modelPath: string, threeD: 
       const [nx, ny, nz] = v.dims;
       const count = o.sliceAxis === 'z' ? nz : o.sliceAxis === 'y' ? ny : nx;
       const labels = new Uint8Array(nx * ny * nz);
+      const channels = model.info.classes;
+      const probabilities = Array.from({ length: channels }, () => new Float32Array(nx * ny * nz));
       for (let k = 0; k < count; k++) {
         const s = sliceVolume(v.data, v.dims, o.sliceAxis, k);
         const p = await predictImage(model, { height: s.height, width: s.width, channels: 1, data: s.data }, { ...tiling, ...(o.overlap === undefined ? {} : { overlap: o.overlap }) });
         placeSlice(labels, v.dims, o.sliceAxis, k, { height: s.height, width: s.width, data: p.classMap });
+        planes(p.probabilities, channels).forEach((plane, c) => placeSlice(probabilities[c]!, v.dims, o.sliceAxis, k, { height: s.height, width: s.width, data: plane }));
       }
-      return labels;
+      return { labels, probabilities };
     },
     close: () => model.close(),
   };
 }
 
-/** Segments each volume and writes its mask with the input's header; a corrupt file is named and skipped. */
-export async function predictVolumes(io: CliIO, segmenter: VolumeSegmenter, files: readonly string[], out: string): Promise<number> {
+/** What `predict` writes besides each volume's mask. */
+export interface VolumeOutputs {
+  /** `<name>_labels.nii.gz` (uint16 instance ids) and instances.csv. */
+  readonly instances?: boolean;
+  /** `<name>_prob.nii.gz` (float32; `_prob_<k>` per class k >= 1 for softmax models). */
+  readonly probabilities?: boolean;
+  /** Components of fewer voxels are removed from the mask (and the label map). */
+  readonly minSize: number;
+  readonly connectivity: 6 | 26;
+}
+
+/** The output name with a suffix before the extension: `case_001_labels.nii.gz`. */
+const suffixed = (file: string, suffix: string) => outputName(file).replace(/(\.nii(\.gz)?)$/i, `${suffix}$1`);
+
+/**
+ * Segments each volume and writes its mask with the input's header (and, as asked, instance
+ * label maps, instances.csv and probability maps); a corrupt file is named and skipped.
+ */
+export async function predictVolumes(io: CliIO, segmenter: VolumeSegmenter, files: readonly string[], out: string, extra: VolumeOutputs = { minSize: 0, connectivity: 26 }): Promise<number> {
   const failed: string[] = [];
+  const csv: string[] = ['file,count,mean_voxels,median_voxels,min_voxels,max_voxels,mean_mm3\n'];
   for (const [index, file] of files.entries()) {
     let volume: NiftiVolume;
     try {
@@ -128,14 +170,33 @@ export async function predictVolumes(io: CliIO, segmenter: VolumeSegmenter, file
       continue;
     }
     const start = performance.now();
-    const labels = await segmenter.segment(volume);
+    const result = await segmenter.segment(volume);
     const ms = performance.now() - start;
+    const [nx, ny, nz] = volume.dims;
+    const found = extra.instances || extra.minSize > 0 ? connectedComponents3d(result.labels, [nz, ny, nx], { connectivity: extra.connectivity, minSize: extra.minSize }) : undefined;
+    const labels = found && extra.minSize > 0 ? result.labels.map((v, p) => (found.labels[p] ? v : 0)) : result.labels;
     await writeNiftiMask(join(out, outputName(file)), volume, labels);
     let foreground = 0;
     for (const v of labels) if (v > 0) foreground++;
-    const [nx, ny, nz] = volume.dims;
-    io.stdout(`[${index + 1}/${files.length}] ${basename(file)} ${nx}x${ny}x${nz} ${Math.round(ms)} ms, ${foreground} foreground voxel${foreground === 1 ? '' : 's'} -> ${outputName(file)}\n`);
+    let detail = '';
+    if (extra.instances && found) {
+      await writeNiftiLabels(join(out, suffixed(file, '_labels')), volume, found.labels);
+      const sizes = found.components.map((c) => c.volume).sort((a, b) => a - b);
+      const mean = sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length);
+      const mm3 = volume.spacing.reduce((a, b) => a * Math.abs(b), 1);
+      csv.push(`${csvField(basename(file))},${sizes.length},${mean.toFixed(1)},${sizes[sizes.length >> 1] ?? 0},${sizes[0] ?? 0},${sizes[sizes.length - 1] ?? 0},${(mean * mm3).toFixed(3)}\n`);
+      detail = `, ${sizes.length} instance${sizes.length === 1 ? '' : 's'}`;
+    }
+    if (extra.probabilities) {
+      const binary = result.probabilities.length === 1;
+      for (const [k, plane] of result.probabilities.entries()) {
+        if (!binary && k === 0) continue;
+        await writeNiftiVolume(join(out, suffixed(file, binary ? '_prob' : `_prob_${k}`)), volume, plane);
+      }
+    }
+    io.stdout(`[${index + 1}/${files.length}] ${basename(file)} ${nx}x${ny}x${nz} ${Math.round(ms)} ms, ${foreground} foreground voxel${foreground === 1 ? '' : 's'}${detail} -> ${outputName(file)}\n`);
   }
+  if (extra.instances) writeFileAtomic(join(out, 'instances.csv'), csv.join(''));
   const written = files.length - failed.length;
   io.stdout(`wrote ${written} NIfTI mask${written === 1 ? '' : 's'} to ${out} (headers copied from the inputs)\n`);
   if (failed.length === 0) return 0;

@@ -64,6 +64,9 @@ NIfTI volumes (.nii, .nii.gz; a file, or a folder's / its images/ subfolder's) g
 (input.dims: 3) segments them in overlapping 3D tiles of at most --tile voxels a side (default
 64); a 2D model slice by slice across --slice-axis (x, y or z; default z). A folder holding one
 DICOM series (uncompressed grayscale files) is one volume: its mask is <folder name>.nii.gz.
+For volumes, --instances writes <stem>_labels.nii.gz (uint16 ids of 3D connected components;
+--connectivity 26 or 6) and instances.csv, --min-size counts voxels, and --probabilities writes
+<stem>_prob.nii.gz (float32).
 `;
 
 const num = (flag: string, text: string, ok: (v: number) => boolean, expected: string): number => {
@@ -72,15 +75,22 @@ const num = (flag: string, text: string, ok: (v: number) => boolean, expected: s
   return v;
 };
 
+/** Neighbourhoods for images and volumes from one --connectivity value (default 8 and 26). */
+function connectivities(c: number | undefined): { connectivity: 4 | 8; connectivity3d: 6 | 26; given?: number } {
+  if (c === undefined) return { connectivity: 8, connectivity3d: 26 };
+  return { connectivity: c === 4 || c === 6 ? 4 : 8, connectivity3d: c === 4 || c === 6 ? 6 : 26, given: c };
+}
+
 /** Parsed shared flags; a UsageError (exit 2) for a malformed one. */
-export function parseInferenceFlags(o: InferenceFlags): { tile?: number; overlap?: number; threshold?: number; minSize: number; connectivity: 4 | 8 } {
+export function parseInferenceFlags(o: InferenceFlags): { tile?: number; overlap?: number; threshold?: number; minSize: number; connectivity: 4 | 8; connectivity3d: 6 | 26 } {
   const int = (v: number) => Number.isInteger(v);
   return {
     ...(o.tile === undefined ? {} : { tile: num('--tile', o.tile, (v) => int(v) && v >= 1, 'a whole number of pixels (at least 1)') }),
     ...(o.overlap === undefined ? {} : { overlap: num('--overlap', o.overlap, (v) => v >= 0 && v < 1, 'a fraction of the tile from 0 to below 1 (e.g. 0.25)') }),
     ...(o.threshold === undefined ? {} : { threshold: num('--threshold', o.threshold, (v) => v > 0 && v < 1, 'a probability between 0 and 1') }),
     minSize: o.minSize === undefined ? 0 : num('--min-size', o.minSize, (v) => int(v) && v >= 0, 'a whole number of pixels'),
-    connectivity: o.connectivity === undefined ? 8 : (num('--connectivity', o.connectivity, (v) => v === 4 || v === 8, '4 or 8') as 4 | 8),
+    // 4 or 8 for images, 6 or 26 for volumes (checked against the input kind by the caller).
+    ...connectivities(o.connectivity === undefined ? undefined : num('--connectivity', o.connectivity, (v) => [4, 6, 8, 26].includes(v), '4 or 8 (images), 6 or 26 (volumes)')),
   };
 }
 
@@ -172,16 +182,16 @@ export async function runPredict(io: CliIO, modelPath: string, options: PredictC
     const volumeOptions = { sliceAxis: sliceAxis as SliceAxis, ...flags, ...(options.backend === undefined ? {} : { backend: options.backend }) };
     if (volumes.length > 0) {
       if (threeD && options.sliceAxis !== undefined) io.stderr(`note: --slice-axis applies to 2D models; ${modelPath} is 3D and segments whole volumes\n`);
-      const unsupported = [options.instances && '--instances', options.probabilities && '--probabilities', options.minSize !== undefined && '--min-size', options.connectivity !== undefined && '--connectivity'].filter(Boolean);
-      if (unsupported.length > 0) throw new UsageError(`${unsupported.join(', ')} ${unsupported.length === 1 ? 'applies' : 'apply'} to PNG images only for now; volumes get a label mask`);
+      if (options.connectivity !== undefined && !['6', '26'].includes(options.connectivity.trim())) throw new UsageError(`--connectivity for volumes is 6 (faces) or 26 (faces, edges and corners), found '${options.connectivity}'`);
       const segmenter = await openVolumeSegmenter(io, modelPath, threeD, volumeOptions, () => openModel(io, modelPath, flags, options.backend));
       try {
         out();
-        return await predictVolumes(io, segmenter, volumes, options.out);
+        return await predictVolumes(io, segmenter, volumes, options.out, { instances: options.instances === true, probabilities: options.probabilities === true, minSize: flags.minSize, connectivity: flags.connectivity3d });
       } finally {
         await segmenter.close();
       }
     }
+    if (options.connectivity !== undefined && !['4', '8'].includes(options.connectivity.trim())) throw new UsageError(`--connectivity for images is 4 (edges) or 8 (edges and corners), found '${options.connectivity}'`);
     model = await openModel(io, modelPath, flags, options.backend);
     out();
     return await predictAll(io, model, files, options, flags);

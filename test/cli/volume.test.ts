@@ -161,11 +161,37 @@ describe('3D U-Net on NIfTI volumes', () => {
     expect(readdirSync(join(dir, 'nan-masks'))).toEqual(['case_000.nii.gz']);
   }, 120_000);
 
-  it('PNG-only flags are refused for volumes rather than ignored', async () => {
-    const p = await run('predict', join(dir, 'run3d'), '--input', join(dir, 'data', 'images'), '--out', join(dir, 'x2'), '--instances', '--min-size', '5');
-    expect(p.code).toBe(2);
-    expect(p.err).toContain('--instances, --min-size apply to PNG images only for now');
-  });
+  it('--instances, --min-size and --probabilities on volumes: uint16 label maps, instances.csv, float probability maps', async () => {
+    const out = join(dir, 'inst');
+    const p = await run('predict', join(dir, 'run3d'), '--input', join(dir, 'data', 'images', 'case_002.nii.gz'), '--out', out, '--instances', '--probabilities', '--min-size', '3', '--connectivity', '6');
+    expect(p.err).not.toContain('error');
+    expect(p.code).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['case_002.nii.gz', 'case_002_labels.nii.gz', 'case_002_prob.nii.gz', 'instances.csv']);
+    const [mask, labels, prob] = await Promise.all(['case_002.nii.gz', 'case_002_labels.nii.gz', 'case_002_prob.nii.gz'].map((f) => readNifti(join(out, f))));
+    const row = readFileSync(join(out, 'instances.csv'), 'utf8').trim().split('\n')[1]!.split(',');
+    const count = Number(row[1]);
+    let maxLabel = 0;
+    for (const v of labels!.data) maxLabel = Math.max(maxLabel, v);
+    expect(maxLabel).toBe(count);
+    expect(Number(row[4])).toBeGreaterThanOrEqual(3); // no component under --min-size
+    let kept = 0;
+    for (let i = 0; i < mask!.data.length; i++) {
+      expect(labels!.data[i]! > 0).toBe(mask!.data[i]! > 0);
+      if (mask!.data[i]! > 0) {
+        kept++;
+        expect(prob!.data[i]!).toBeGreaterThan(0.5);
+      }
+    }
+    expect(kept).toBeGreaterThan(0);
+    // Negative control: a --min-size above every component empties the mask.
+    const empty = join(dir, 'inst-empty');
+    expect((await run('predict', join(dir, 'run3d'), '--input', join(dir, 'data', 'images', 'case_002.nii.gz'), '--out', empty, '--min-size', '100000')).code).toBe(0);
+    let emptyMax = 0;
+    for (const v of (await readNifti(join(empty, 'case_002.nii.gz'))).data) emptyMax = Math.max(emptyMax, v);
+    expect(emptyMax).toBe(0);
+    // Image connectivities do not apply to volumes.
+    expect((await run('predict', join(dir, 'run3d'), '--input', join(dir, 'data', 'images'), '--out', join(dir, 'x3'), '--connectivity', '8')).code).toBe(2);
+  }, 120_000);
 
   it('a checkpoint trained with deep supervision exports through the plain spec (heads differ, the network does not)', async () => {
     const spec = join(dir, 'ds2.yaml');

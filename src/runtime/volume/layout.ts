@@ -152,3 +152,4 @@ export const unsupportedDatatypes: Readonly<Record<number, string>> = {
 /** The datatype codes the writers use. */
 export const DT_UINT8 = 2;
 export const DT_FLOAT32 = 16;
+export const DT_UINT16 = 512;

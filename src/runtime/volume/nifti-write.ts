@@ -8,7 +8,7 @@
 import { gzipSync } from 'node:zlib';
 import { DataError } from '../data/png.js';
 import { writeFileAtomic } from '../data/png-write.js';
-import { DT_FLOAT32, DT_UINT8, getField, layouts, setField } from './layout.js';
+import { DT_FLOAT32, DT_UINT16, DT_UINT8, getField, layouts, setField } from './layout.js';
 import type { NiftiVolume } from './nifti.js';
 
 /** What a writer needs of an input volume: a `NiftiVolume` or a `createNiftiHeader` result. */
@@ -72,6 +72,23 @@ export function encodeNiftiVolume(path: string, like: NiftiTemplate, data: Float
   const view = new DataView(bytes.buffer);
   for (let p = 0; p < data.length; p++) view.setFloat32(p * 4, data[p] ?? 0, like.littleEndian);
   return join(header, bytes, path);
+}
+
+/** The bytes of a uint16 label volume (instance ids) shaped like `like`; cal_max the largest id. */
+export function encodeNiftiLabels(path: string, like: NiftiTemplate, labels: ArrayLike<number>): Uint8Array {
+  let max = 0;
+  for (let p = 0; p < labels.length; p++) max = Math.max(max, labels[p] ?? 0);
+  if (max > 0xffff) throw new DataError(path, `cannot write ${max} instance labels as uint16 (at most 65535)`);
+  const header = patchedHeader(like, labels.length, path, { datatype: DT_UINT16, bitpix: 16, calMin: 0, calMax: max });
+  const bytes = new Uint8Array(labels.length * 2);
+  const view = new DataView(bytes.buffer);
+  for (let p = 0; p < labels.length; p++) view.setUint16(p * 2, labels[p] ?? 0, like.littleEndian);
+  return join(header, bytes, path);
+}
+
+/** Writes a uint16 label volume with `like`'s header (see `encodeNiftiLabels`), atomically. */
+export async function writeNiftiLabels(path: string, like: NiftiTemplate, labels: ArrayLike<number>): Promise<void> {
+  await writeFileAtomic(path, encodeNiftiLabels(path, like, labels));
 }
 
 /** Writes a uint8 label volume with `like`'s header (see `encodeNiftiMask`), atomically. */
