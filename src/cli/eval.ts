@@ -35,6 +35,7 @@ and an image with no true and no predicted instances has F1 1.
 A folder of NIfTI volumes (images/*.nii[.gz] with masks/ or labels/ of the same names) is scored
 per volume (Dice, IoU, voxel accuracy; mean per volume and pooled), each volume segmented as
 \`unetc predict\` would: in 3D tiles by a 3D model, slice by slice (--slice-axis) by a 2D one.
+With instances/ (instance label volumes of the same names), also instance F1 of the 3D components.
 `;
 
 const f3 = (v: number) => v.toFixed(3);

@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summarizeOnnx } from '../../src/compiler/backends/onnx/index.js';
 import { writeGray } from '../../src/runtime/data/index.js';
-import { readDicomSeries, readNifti, scanVolumeDataset, writeNiftiMask, writeNiftiVolume, writeSyntheticVolumes } from '../../src/runtime/volume/index.js';
+import { readDicomSeries, readNifti, scanVolumeDataset, writeNiftiLabels, writeNiftiMask, writeNiftiVolume, writeSyntheticVolumes } from '../../src/runtime/volume/index.js';
 import { encodeDicom } from '../runtime/volume/dicom-encode.js';
 import { run } from './helpers.js';
 
@@ -103,6 +103,30 @@ describe('3D U-Net on NIfTI volumes', () => {
     expect(z.code).toBe(0);
     const emptyPooled = Number(readFileSync(join(dir, 'empty.csv'), 'utf8').trim().split('\n').pop()!.split(',')[1]);
     expect(emptyPooled).toBeLessThan(pooled);
+  }, 120_000);
+
+  it('eval with an instances/ folder scores instance F1 of the 3D components; wrong instances score lower', async () => {
+    const set = join(dir, 'with-instances');
+    await writeSyntheticVolumes(set, { count: 2, seed: 3, dims: [40, 32, 16] });
+    // Truth = the model's own instances (from predict --instances): F1 must be exactly 1.
+    const own = join(dir, 'own-instances');
+    expect((await run('predict', join(dir, 'run3d'), '--input', join(set, 'images'), '--out', own, '--instances')).code).toBe(0);
+    mkdirSync(join(set, 'instances'));
+    for (const name of ['case_000', 'case_001']) copyFileSync(join(own, `${name}_labels.nii.gz`), join(set, 'instances', `${name}.nii.gz`));
+    const e = await run('eval', join(dir, 'run3d'), '--data', set, '--out', join(dir, 'inst.csv'));
+    expect(e.code).toBe(0);
+    expect(e.out).toMatch(/instances \(IoU > 0\.5\), 2 volumes with instances\/:/);
+    const rowF1 = (csv: string) => readFileSync(csv, 'utf8').trim().split('\n').slice(1, 3).map((l) => Number(l.split(',')[8]));
+    expect(rowF1(join(dir, 'inst.csv'))).toEqual([1, 1]);
+    // Negative control: every true instance moved by half the volume matches nothing it did.
+    for (const name of ['case_000.nii.gz', 'case_001.nii.gz']) {
+      const t = await readNifti(join(set, 'instances', name));
+      const shifted = new Uint16Array(t.data.length);
+      for (let i = 0; i < t.data.length; i++) shifted[(i + (t.data.length >> 1)) % t.data.length] = t.data[i]!;
+      await writeNiftiLabels(join(set, 'instances', name), t, shifted);
+    }
+    expect((await run('eval', join(dir, 'run3d'), '--data', set, '--out', join(dir, 'inst2.csv'))).code).toBe(0);
+    expect(Math.max(...rowF1(join(dir, 'inst2.csv')))).toBeLessThan(1);
   }, 120_000);
 
   it('predict takes a DICOM series folder and writes one NIfTI mask in its geometry', async () => {
