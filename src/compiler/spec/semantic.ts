@@ -51,8 +51,8 @@ function checkDims(doc: SpecDocument, spec: SpecValue, out: Diagnostic[]): void 
   const augment = spec.train?.augment;
   if (dims === 3 && typeof augment === 'object' && augment !== null) {
     for (const [key, value] of Object.entries(augment as Record<string, unknown>)) {
-      if (key === 'flip' || value === false || value === 0) continue;
-      out.push(warning(Codes.augmentNotIn3d, `train.augment.${key} is not applied to 3D patches yet (they get random flips on each axis)`, keySpan(doc, `/train/augment/${key}`)));
+      if (key !== 'elastic' || value === false) continue;
+      out.push(warning(Codes.augmentNotIn3d, `train.augment.${key} is not applied to 3D patches yet (they get flips, in-plane rotations and intensity changes)`, keySpan(doc, `/train/augment/${key}`)));
     }
   }
   const net = spec.network;

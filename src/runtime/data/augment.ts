@@ -64,13 +64,7 @@ export function planAugmentation(seed: number, size: { readonly height: number; 
   const scale = (e.sigma ?? 10) * (e.alpha ?? 1);
   const dx = Array.from({ length: grid * grid }, () => scale * rng.normal());
   const dy = Array.from({ length: grid * grid }, () => scale * rng.normal());
-  const g = options.gamma ?? 0;
-  const i = options.intensity ?? 0;
-  const gamma = Math.max(0.05, rng.uniform(1 - g, 1 + g));
-  const contrast = Math.max(0, rng.uniform(1 - i, 1 + i));
-  const brightness = rng.uniform(-i, i);
-  const noiseStd = rng.uniform(0, options.noise ?? 0);
-  const noiseSeed = Math.floor(rng.next() * 4294967296);
+  const { gamma, contrast, brightness, noiseStd, noiseSeed } = drawIntensity(rng, options);
   return {
     crop: options.patch ? { top, left, height: ph, width: pw } : undefined,
     flipHorizontal,
@@ -85,6 +79,24 @@ export function planAugmentation(seed: number, size: { readonly height: number; 
   };
 }
 
+/** The intensity part of a plan (the last draws of planAugmentation, so 2D plans keep their values). */
+function drawIntensity(rng: Random, options: AugmentOptions): Pick<AugmentPlan, 'gamma' | 'contrast' | 'brightness' | 'noiseStd' | 'noiseSeed'> {
+  const g = options.gamma ?? 0;
+  const i = options.intensity ?? 0;
+  return {
+    gamma: Math.max(0.05, rng.uniform(1 - g, 1 + g)),
+    contrast: Math.max(0, rng.uniform(1 - i, 1 + i)),
+    brightness: rng.uniform(-i, i),
+    noiseStd: rng.uniform(0, options.noise ?? 0),
+    noiseSeed: Math.floor(rng.next() * 4294967296),
+  };
+}
+
+/** Gamma, brightness/contrast and noise as `options` ask, drawn from `seed`, on any array (3D patches): a new array. */
+export function augmentIntensity(data: Float32Array, seed: number, options: AugmentOptions): Float32Array {
+  return intensity(data, drawIntensity(new Random(seed), options));
+}
+
 function minMax(data: Float32Array): [number, number] {
   let lo = Infinity;
   let hi = -Infinity;
@@ -96,7 +108,7 @@ function minMax(data: Float32Array): [number, number] {
 }
 
 /** Gamma, then brightness/contrast around the image mean, then noise: a new array. */
-function intensity(data: Float32Array, plan: AugmentPlan): Float32Array {
+function intensity(data: Float32Array, plan: Pick<AugmentPlan, 'gamma' | 'contrast' | 'brightness' | 'noiseStd' | 'noiseSeed'>): Float32Array {
   const out = data.slice();
   if (plan.gamma !== 1) {
     const [lo, hi] = minMax(out);

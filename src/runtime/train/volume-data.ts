@@ -5,7 +5,7 @@
  * NIfTI volume's (k, j, i) order with i fastest, so no copy reorders voxels.
  */
 import { Random, seedFor } from '../../compiler/backends/random.js';
-import { formatProblems, normalizationParams, type NormalizationParams } from '../data/index.js';
+import { augmentIntensity, formatProblems, normalizationParams, type AugmentOptions, type NormalizationParams } from '../data/index.js';
 import { extractPatch, randomPatchOrigin, readNifti, scanVolumeDataset, sliceVolume, syntheticVolume, type SliceAxis } from '../volume/index.js';
 import { DataProblems, splitTrainVal, targetsOf, type Example } from './data.js';
 
@@ -149,6 +149,23 @@ export interface VolumeBatch {
   readonly shape: readonly [number, number, number, number];
 }
 
+/** Each depth slice of a DHW block turned by k quarter turns in the (height, width) plane: a new array (the same when k is 0). */
+export function rotatePlanes<T extends Float32Array | Uint16Array>(data: T, dims: readonly [number, number, number], k: number): T {
+  const [d, h, w] = dims;
+  const turns = ((k % 4) + 4) % 4;
+  if (turns === 0) return data;
+  if (turns % 2 === 1 && h !== w) throw new RangeError(`rotatePlanes: a ${h}x${w} plane cannot take a quarter turn`);
+  const out = new (data.constructor as new (n: number) => T)(data.length);
+  for (let z = 0; z < d; z++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        // Where (y, x) goes: a quarter turn maps it to (x, h-1-y); a half turn to (h-1-y, w-1-x).
+        const [ty, tx] = turns === 1 ? [x, h - 1 - y] : turns === 2 ? [h - 1 - y, w - 1 - x] : [w - 1 - x, y];
+        out[(z * h + ty) * w + tx] = data[(z * h + y) * w + x]!;
+      }
+  return out;
+}
+
 /** Reverses a DHW(C) block along one axis in place. */
 function flipAxis(data: Float32Array | Uint16Array, dims: readonly [number, number, number], channels: number, axis: 0 | 1 | 2): void {
   const [d, h, w] = dims;
@@ -175,7 +192,7 @@ function flipAxis(data: Float32Array | Uint16Array, dims: readonly [number, numb
  * (seed, step), so a resumed run draws exactly the batches the interrupted one would have.
  * Patches are zero-filled where they reach past a volume smaller than the patch.
  */
-export function makeVolumeBatch(data: readonly VolumeExample[], step: number, batch: number, patch: readonly number[], classes: number, seed: number, augmentation: { readonly flip?: boolean }): VolumeBatch {
+export function makeVolumeBatch(data: readonly VolumeExample[], step: number, batch: number, patch: readonly number[], classes: number, seed: number, augmentation: AugmentOptions): VolumeBatch {
   const size = [patch[0]!, patch[1]!, patch[2]!] as const;
   const voxels = size[0] * size[1] * size[2];
   const k = classes === 1 ? 1 : classes;
@@ -189,8 +206,16 @@ export function makeVolumeBatch(data: readonly VolumeExample[], step: number, ba
     const origin = randomPatchOrigin(r, nifti, size);
     const offset = e.norm.offset[0] ?? 0;
     const scale = e.norm.scale[0] ?? 1;
-    const image = extractPatch(e.image, nifti, origin, size).map((v) => (v - offset) / scale);
-    const mask = extractPatch(e.mask, nifti, origin, size);
+    // Intensity changes on the raw values, then the volume's own normalization (as 2D images).
+    let image = augmentIntensity(extractPatch(e.image, nifti, origin, size), seedFor(seed, `intensity:${step}:${b}`), augmentation).map((v) => (v - offset) / scale);
+    let mask = extractPatch(e.mask, nifti, origin, size);
+    if (augmentation.rotate90) {
+      // In-plane quarter turns (height x width); a non-square plane only gets half turns.
+      const turns = Math.floor(r.next() * 4);
+      const k = size[1] === size[2] ? turns : turns % 2 === 0 ? 0 : 2;
+      image = rotatePlanes(image, size, k);
+      mask = rotatePlanes(mask, size, k);
+    }
     if (augmentation.flip) {
       for (const axis of [0, 1, 2] as const) {
         if (r.next() < 0.5) {
