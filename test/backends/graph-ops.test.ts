@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { exportOnnxDetailed } from '../../src/compiler/backends/onnx/index.js';
 import { buildModel, setWeights } from '../../src/compiler/backends/tfjs/index.js';
 import { randomWeights } from '../../src/compiler/backends/weights.js';
-import { compileSpec, printGraph } from '../../src/compiler/index.js';
+import { compileSpec, parseSpec, printGraph } from '../../src/compiler/index.js';
+import { printDsl } from '../../src/compiler/syntax/index.js';
 import { selectEngine, type Engine } from '../../src/runtime/backend/index.js';
 import { closeOnnxSession, createOnnxSession } from '../../src/runtime/infer/onnx.js';
 import { onnxParity, PARITY_TOLERANCE, verificationSizes } from '../../src/runtime/verify/index.js';
@@ -34,6 +35,37 @@ describe('explicit-graph global-avgpool and multiply nodes', () => {
     const graph = graphOf(se(dims));
     expect(graph.ops.map((o) => o.kind)).toContain('GlobalAvgPool');
     const weights = randomWeights(graph, 4);
+    const model = buildModel(engine.tf, graph);
+    setWeights(model, weights, engine.tf);
+    const session = await createOnnxSession(exportOnnxDetailed(graph, weights, { producerVersion: 't', specSource: 'x' }).bytes, { threads: 1 });
+    try {
+      const worst = Math.max(...(await onnxParity(engine.tf, model, session, graph, verificationSizes(graph))).map((r) => r.relative));
+      expect(worst).toBeLessThanOrEqual(PARITY_TOLERANCE);
+    } finally {
+      await closeOnnxSession(session);
+      model.dispose();
+    }
+  }, 60_000);
+
+  it('3D explicit graphs take per-axis pool sizes and strides (anisotropic), with parity and a DSL round trip', async () => {
+    const body = `name: g3
+input: {channels: 1, dims: 3}
+output: {classes: 1}
+graph:
+  - {name: c1, op: conv, inputs: [input], filters: 4, kernel: [1, 3, 3]}
+  - {name: r1, op: relu}
+  - {name: p1, op: maxpool, size: [1, 2, 2]}
+  - {name: c2, op: conv, filters: 8, kernel: 3}
+  - {name: u1, op: conv-transpose, filters: 4, kernel: [1, 2, 2], stride: [1, 2, 2]}
+  - {name: cat, op: concat, inputs: [r1, u1]}
+  - {name: logits, op: conv, filters: 1, kernel: 1}
+`;
+    const graph = graphOf(body);
+    expect(graph.ops.find((o) => o.name === 'p1')).toMatchObject({ size: [1, 2, 2], stride: [1, 2, 2] });
+    const dsl = printDsl(parseSpec({ name: 'g3.yaml', body }).value!.value);
+    expect(dsl).toContain('stride 1x2x2');
+    expect(printGraph(compileSpec({ name: 'g3.unet', body: dsl }).graph!)).toBe(printGraph(graph));
+    const weights = randomWeights(graph, 2);
     const model = buildModel(engine.tf, graph);
     setWeights(model, weights, engine.tf);
     const session = await createOnnxSession(exportOnnxDetailed(graph, weights, { producerVersion: 't', specSource: 'x' }).bytes, { threads: 1 });

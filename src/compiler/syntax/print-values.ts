@@ -12,7 +12,7 @@ const identifier = /^[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9][A-Za-z0-9_]*)*$/;
 const statements = new Set(statementWords);
 
 /** Keys whose two-integer lists print as sizes (`256x256`). */
-const sizeKeys = new Set(['size', 'patch', 'kernel', 'pool']);
+const sizeKeys = new Set(['size', 'patch', 'kernel', 'pool', 'stride', 'scale']);
 
 export type JsonObject = { readonly [key: string]: JsonValue };
 
