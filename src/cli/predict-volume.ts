@@ -94,7 +94,7 @@ export async function openVolumeSegmenter(io: CliIO, modelPath: string, threeD: 
     const model: VolumeModel = await loadVolumeModel(modelPath, o.backend === undefined ? {} : { backend: o.backend });
     const i = model.info;
     io.stderr(`engine: ${model.engine}\n`);
-    io.stderr(`model: ${i.path} (${i.name}: 3D, ${i.inputChannels} channel -> ${i.classes === 1 ? `1 class (${i.activation})` : `${i.classes} classes`}, input ${i.normalization}, sides multiples of ${i.divisor.join('x')})\n`);
+    io.stderr(`model: ${i.path} (${i.name}: 3D, ${i.inputChannels} channel -> ${i.classes === 1 ? `1 class (${i.activation})` : `${i.classes} classes`}, input ${i.normalization}, sides ${i.sizes.every((r) => r.text === i.sizes[0]!.text) ? i.sizes[0]!.text : i.sizes.map((r, a) => `${['depth', 'height', 'width'][a]} ${r.text}`).join(', ')}${i.margin.some((m) => m > 0) ? `, output ${i.margin.join('x')} smaller on each side` : ''})\n`);
     if (i.inputChannels !== 1) {
       await model.close();
       throw new UsageError(`${i.path} takes ${i.inputChannels} channels; NIfTI volumes have one`);

@@ -24,6 +24,15 @@ describe('training networks whose output is smaller than their input', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/epoch 1: loss \d+\.\d+, validation Dice \d\.\d{4}/);
+    if (name === '3D') {
+      // Volumes of any size: tiles reach past their outputs by the network's margin.
+      const { readNifti, writeSyntheticVolumes } = await import('../../src/runtime/volume/index.js');
+      await writeSyntheticVolumes(join(dir, 'vols'), { count: 1, seed: 4, dims: [50, 37, 9] });
+      const p = await run('predict', join(dir, `run${name}`, 'best'), '--input', join(dir, 'vols', 'images'), '--out', join(dir, 'vmasks'), '--tile', '16');
+      expect(p.err).toContain('output 20x20x20 smaller on each side');
+      expect(p.code).toBe(0);
+      expect((await readNifti(join(dir, 'vmasks', 'case_000.nii.gz'))).dims).toEqual([50, 37, 9]);
+    }
   }, 120_000);
 
   it('the 2015 network (572 -> 388 style, no patch given) gets a patch it accepts', async () => {

@@ -1,8 +1,8 @@
 /**
  * Inference for 3D networks (input.dims: 3): a volume is z-scored as in training, zero-padded to
  * sizes the network accepts and run as overlapping 3D tiles blended with raised-cosine weights.
- * Models: an NCDHW ONNX file (onnxruntime-node) or a tfjs checkpoint of a 3D spec. 'same'
- * padding only (the output has the input's size); unpadded 3D networks are refused by name.
+ * Models: an NCDHW ONNX file (onnxruntime-node) or a tfjs checkpoint of a 3D spec; unpadded
+ * ('valid') networks get input tiles that reach past their outputs by the network's margin.
  */
 import type { Tensor } from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
@@ -16,19 +16,31 @@ import { activate, locateModel, ModelError, parseNormalization, type InputNormal
 import { closeOnnxSession, createOnnxSession, runOnnx } from './onnx.js';
 import { toChannelsFirst } from '../verify/parity.js';
 import { windowOf } from './tiling.js';
+import { parseSizeText, progression, type SizeRule } from './sizes.js';
+import { normalizationOf } from './tfjs-model.js';
 import { applyNormalization, normalizationParams } from '../data/index.js';
 
-/** What a 2D model's info says, with the accepted sizes as one divisor per axis. */
+/** What a 2D model's info says, per axis [depth, height, width]. */
 export interface VolumeModelInfo extends Omit<ModelInfo, 'sizes' | 'margin' | 'classNames'> {
-  /** Accepted sizes are multiples of these, per axis [depth, height, width]. */
+  /** The input sizes the network accepts, per axis. */
+  readonly sizes: readonly [SizeRule, SizeRule, SizeRule];
+  /** Voxels the output loses on each side, per axis ('valid' convs); 0 for 'same'. */
+  readonly margin: readonly [number, number, number];
+  /** The shift grid per axis (the step between accepted sizes; a size when only one is). */
   readonly divisor: readonly [number, number, number];
+}
+
+/** A tile's output: DHWC probabilities and their [depth, height, width]. */
+export interface VolumeTileOutput {
+  readonly data: Float32Array;
+  readonly dims: readonly [number, number, number];
 }
 
 export interface VolumeModel {
   readonly info: VolumeModelInfo;
   readonly engine: string;
-  /** Runs one DHWC tile of an accepted size; returns DHWC probabilities (`classes` channels). */
-  run(tile: Float32Array, dims: readonly [number, number, number]): Promise<Float32Array>;
+  /** Runs one DHWC tile of an accepted size; returns DHWC probabilities (`classes` channels) of the output's size. */
+  run(tile: Float32Array, dims: readonly [number, number, number]): Promise<VolumeTileOutput>;
   close(): Promise<void>;
 }
 
@@ -46,12 +58,22 @@ export function isVolumeModel(where: ModelLocation): boolean {
   }
 }
 
-function divisorOf(text: string | undefined, file: string): [number, number, number] {
-  const parts = (text ?? '').split('x').map(Number);
-  const [a, b = a, c = a] = parts.length === 1 ? [parts[0], parts[0], parts[0]] : parts;
-  if (![a, b, c].every((v) => Number.isInteger(v) && v! > 0)) throw new ModelError(file, `no usable spatial_divisor metadata ('${text ?? ''}')`);
-  return [a!, b!, c!];
+/** Per-axis size rules from the `valid_sizes` and `spatial_divisor` metadata (one text for all axes, or "depth: ...; height: ...; width: ..."). */
+function axisRules(valid: string | undefined, divisor: string | undefined, fixed: readonly (number | string | undefined)[], file: string): [SizeRule, SizeRule, SizeRule] {
+  const texts = (valid ?? '').includes(':') ? (valid ?? '').split(';').map((t) => t.replace(/^\s*(depth|height|width):/, '').trim()) : [valid ?? '', valid ?? '', valid ?? ''];
+  const divs = (divisor ?? '').split('x').map(Number);
+  return [0, 1, 2].map((a) => {
+    const n = fixed[a];
+    if (typeof n === 'number') return progression(n, 0);
+    const d = divs.length === 1 ? divs[0]! : divs[a]!;
+    const rule = parseSizeText(texts[a] ?? '', Number.isInteger(d) && d > 0 ? d : undefined) ?? (Number.isInteger(d) && d > 0 ? progression(d, d) : undefined);
+    if (!rule) throw new ModelError(file, `no usable valid_sizes or spatial_divisor metadata ('${valid ?? ''}', '${divisor ?? ''}')`);
+    return rule;
+  }) as [SizeRule, SizeRule, SizeRule];
 }
+
+/** The shift grid of a size rule: its step, or the one size when only one is accepted. */
+const gridOf = (r: SizeRule): number => (r.step > 0 ? r.step : r.atLeast(1)!);
 
 async function loadOnnxVolume(file: string, threads: number | undefined): Promise<VolumeModel> {
   const s = summarizeOnnx(readFileSync(file));
@@ -59,10 +81,27 @@ async function loadOnnxVolume(file: string, threads: number | undefined): Promis
   const [, channels, ...inSpatial] = s.inputDims;
   const [, classes, ...outSpatial] = s.outputDims;
   if (typeof channels !== 'number' || typeof classes !== 'number') throw new ModelError(file, 'input or output channels are not fixed');
-  if (inSpatial.some((d, i) => d !== outSpatial[i])) throw new ModelError(file, 'its output is smaller than its input (unpadded 3D networks are not supported for prediction yet)');
   const activation = meta.get('output_activation') as OutputActivation | undefined;
   if (!activation) throw new ModelError(file, 'no output_activation metadata: not a unetc model');
   const session = await createOnnxSession(file, threads === undefined ? {} : { threads });
+  const sizes = axisRules(meta.get('valid_sizes'), meta.get('spatial_divisor'), inSpatial, file);
+  const run = async (tile: Float32Array, dims: readonly [number, number, number]): Promise<VolumeTileOutput> => {
+    const out = await runOnnx(session, toChannelsFirst(tile, 1, dims, channels), [1, channels, ...dims]);
+    const [, , od = 0, oh = 0, ow = 0] = out.dims;
+    const voxels = od * oh * ow;
+    // NCDHW -> DHWC
+    const result = new Float32Array(voxels * classes);
+    for (let k = 0; k < classes; k++) for (let p = 0; p < voxels; p++) result[p * classes + k] = out.data[k * voxels + p]!;
+    if (activation === 'none') activate(result, classes);
+    return { data: result, dims: [od, oh, ow] };
+  };
+  // The output's margin: none when the output keeps the input's dims, else from one probe run.
+  let margin: [number, number, number] = [0, 0, 0];
+  if (inSpatial.some((d, i) => d !== outSpatial[i])) {
+    const probe = sizes.map((r) => r.atLeast(1)!) as [number, number, number];
+    const out = await run(new Float32Array(probe[0] * probe[1] * probe[2] * channels), probe);
+    margin = probe.map((n, a) => (n - out.dims[a]!) / 2) as [number, number, number];
+  }
   const info: VolumeModelInfo = {
     path: file,
     format: 'onnx',
@@ -72,22 +111,11 @@ async function loadOnnxVolume(file: string, threads: number | undefined): Promis
     activation,
     threshold: Number(meta.get('threshold') ?? '0.5'),
     normalization: parseNormalization(meta.get('input_normalization') ?? 'none', file),
-    divisor: divisorOf(meta.get('spatial_divisor'), file),
+    sizes,
+    margin,
+    divisor: sizes.map(gridOf) as [number, number, number],
   };
-  return {
-    info,
-    engine: 'onnxruntime-node (CPU)',
-    async run(tile, dims) {
-      const out = await runOnnx(session, toChannelsFirst(tile, 1, dims, channels), [1, channels, ...dims]);
-      const voxels = dims[0] * dims[1] * dims[2];
-      // NCDHW -> DHWC
-      const result = new Float32Array(voxels * classes);
-      for (let k = 0; k < classes; k++) for (let p = 0; p < voxels; p++) result[p * classes + k] = out.data[k * voxels + p]!;
-      if (activation === 'none') activate(result, classes);
-      return result;
-    },
-    close: () => closeOnnxSession(session),
-  };
+  return { info, engine: 'onnxruntime-node (CPU)', run, close: () => closeOnnxSession(session) };
 }
 
 async function loadTfjsVolume(dir: string, backend: string | undefined): Promise<VolumeModel> {
@@ -100,16 +128,14 @@ async function loadTfjsVolume(dir: string, backend: string | undefined): Promise
     const first = compiled.diagnostics[0];
     throw new ModelError(join(dir, FILES.manifest), `the spec it records does not compile${first ? `: ${formatOneLine(first)}` : ''}`);
   }
-  const step = (axis: number) => {
-    const s = validSizes(graph, axis, 256);
-    return s.length > 1 ? s[1]! - s[0]! : (s[0] ?? 1);
-  };
-  const divisor: [number, number, number] = [step(0), step(1), step(2)];
-  const out = inferShapes(graph, ...divisor.map((d) => d * 2)).shapes.get('output');
-  if (!out || out.d !== divisor[0] * 2) {
-    model.dispose();
-    throw new ModelError(dir, 'its output is smaller than its input (unpadded 3D networks are not supported for prediction yet)');
-  }
+  const sizes = [0, 1, 2].map((axis) => {
+    if (graph.inputSize !== 'any') return progression(graph.inputSize[axis]!, 0);
+    const s = validSizes(graph, axis, 1024);
+    return progression(s[0] ?? 1, s.length > 1 ? s[1]! - s[0]! : 0);
+  }) as [SizeRule, SizeRule, SizeRule];
+  const first = sizes.map((r) => r.atLeast(1)!);
+  const out = inferShapes(graph, ...first).shapes.get('output');
+  const margin = first.map((n, a) => (n - [out?.d, out?.h, out?.w][a]!) / 2) as [number, number, number];
   const tf = engine.tf;
   return {
     info: {
@@ -120,8 +146,10 @@ async function loadTfjsVolume(dir: string, backend: string | undefined): Promise
       classes: graph.classes,
       activation: graph.activation,
       threshold: graph.threshold,
-      normalization: 'zscore-per-image',
-      divisor,
+      normalization: normalizationOf(manifest, dir),
+      sizes,
+      margin,
+      divisor: sizes.map(gridOf) as [number, number, number],
     },
     engine: engine.description,
     async run(tile, dims) {
@@ -129,7 +157,8 @@ async function loadTfjsVolume(dir: string, backend: string | undefined): Promise
       try {
         const data = Float32Array.from((await t.data()) as Float32Array);
         if (graph.activation === 'none') activate(data, graph.classes);
-        return data;
+        const [, od = 0, oh = 0, ow = 0] = t.shape;
+        return { data, dims: [od, oh, ow] };
       } finally {
         t.dispose();
       }
@@ -152,22 +181,43 @@ export async function loadVolumeModel(path: string | ModelLocation, options: { r
 }
 
 /**
- * Start offsets of tiles of `tile` covering `size` with at least `overlap` of each tile shared,
- * on the network's shift grid (multiples of `step`: a U-Net is shift-equivariant only by those);
- * `size` and `tile` are multiples of `step`.
+ * Start offsets of output tiles of `tile` covering `size` with at least `overlap` of each tile
+ * shared, on the network's shift grid (multiples of `step`: a U-Net is shift-equivariant only by
+ * those). The last tile may reach past the end (those outputs are dropped).
  */
 export function tileStarts(size: number, tile: number, overlap: number, step = 1): number[] {
   if (tile >= size) return [0];
   const stride = Math.max(step, Math.floor((tile * (1 - overlap)) / step) * step);
   const starts: number[] = [];
   for (let s = 0; s + tile < size; s += stride) starts.push(s);
-  starts.push(size - tile);
+  const last = Math.ceil((size - tile) / step) * step;
+  if (starts[starts.length - 1] !== last) starts.push(last);
   return starts;
 }
 
 /** Per tile along one axis: raised-cosine weights over its overlaps with the tiles before and after. */
 function axisWindows(starts: readonly number[], tile: number): Float64Array[] {
-  return starts.map((s, i) => windowOf(tile, i > 0 ? starts[i - 1]! + tile - s : 0, i < starts.length - 1 ? s + tile - starts[i + 1]! : 0));
+  return starts.map((s, i) => windowOf(tile, i > 0 ? Math.max(0, starts[i - 1]! + tile - s) : 0, i < starts.length - 1 ? Math.max(0, s + tile - starts[i + 1]!) : 0));
+}
+
+/** One axis of the tiling: the input tile, the output tile (input less twice the margin), and where output tiles start. */
+interface AxisTiling {
+  readonly input: number;
+  readonly output: number;
+  readonly margin: number;
+  readonly starts: number[];
+}
+
+/**
+ * Plans one axis of length `n`: the smallest accepted input that covers the axis in one tile when
+ * that is at most `maxTile` voxels of output, else the largest accepted one whose output fits
+ * `maxTile` (at least the smallest accepted size).
+ */
+function planVolumeAxis(n: number, rule: SizeRule, margin: number, step: number, maxTile: number, overlap: number): AxisTiling {
+  const whole = rule.atLeast(n + 2 * margin);
+  const input = whole !== undefined && n <= maxTile ? whole : (rule.atMost(maxTile + 2 * margin) ?? rule.atLeast(1)!);
+  const output = input - 2 * margin;
+  return { input, output, margin, starts: tileStarts(n, output, overlap, step) };
 }
 
 export interface VolumePrediction {
@@ -181,45 +231,48 @@ export interface VolumePrediction {
 
 /**
  * Segments a one-channel volume ([depth, height, width], DHW order = NIfTI's k, j, i): z-score
- * over the whole volume (the training contract), zero padding at the far end of each axis up to
- * a multiple of the model's divisor, tiles of at most `tile` voxels a side (rounded down to the
- * divisor) on the network's shift grid, overlapping by `overlap`, blended with raised-cosine
- * weights where tiles overlap (as 2D tiles are).
+ * over the whole volume (the training contract), then overlapping 3D tiles of sizes the network
+ * accepts with at most `tile` output voxels a side, placed on its shift grid; each tile's input
+ * reaches `margin` voxels past its output for unpadded ('valid') networks; outside the volume is
+ * zero (the normalized mean). Probabilities are blended with raised-cosine weights where tiles
+ * overlap.
  */
 export async function predictVolume(model: VolumeModel, volume: Float32Array, dims: readonly [number, number, number], options: { tile?: number; overlap?: number; threshold?: number } = {}): Promise<VolumePrediction> {
-  const { divisor, classes, normalization } = model.info;
+  const { classes, normalization } = model.info;
   const voxels = dims[0] * dims[1] * dims[2];
   if (volume.length !== voxels) throw new RangeError(`predictVolume: ${volume.length} values for a ${dims.join('x')} volume`);
   const normalized = normalize(volume, normalization, dims);
-  const padded = dims.map((n, a) => Math.ceil(n / divisor[a]!) * divisor[a]!) as [number, number, number];
-  const maxTile = options.tile ?? 64;
-  const tile = padded.map((n, a) => Math.min(n, Math.max(divisor[a]!, Math.floor(maxTile / divisor[a]!) * divisor[a]!))) as [number, number, number];
-  const starts = padded.map((n, a) => tileStarts(n, tile[a]!, options.overlap ?? 0.25, divisor[a]!));
-  const windows = starts.map((s, a) => axisWindows(s, tile[a]!));
+  const plans = dims.map((n, a) => planVolumeAxis(n, model.info.sizes[a]!, model.info.margin[a]!, model.info.divisor[a]!, options.tile ?? 64, options.overlap ?? 0.25));
+  const windows = plans.map((p) => axisWindows(p.starts, p.output));
   const sum = new Float32Array(voxels * classes);
   const count = new Float32Array(voxels);
-  const [td, th, tw] = tile;
-  for (const [iz, z0] of starts[0]!.entries())
-    for (const [iy, y0] of starts[1]!.entries())
-      for (const [ix, x0] of starts[2]!.entries()) {
+  const [pd, ph, pw] = plans as [AxisTiling, AxisTiling, AxisTiling];
+  const [td, th, tw] = [pd.input, ph.input, pw.input];
+  for (const [iz, z0] of pd.starts.entries())
+    for (const [iy, y0] of ph.starts.entries())
+      for (const [ix, x0] of pw.starts.entries()) {
         const [wz, wy, wx] = [windows[0]![iz]!, windows[1]![iy]!, windows[2]![ix]!];
+        // The input window starts a margin before the output tile.
+        const [iz0, iy0, ix0] = [z0 - pd.margin, y0 - ph.margin, x0 - pw.margin];
         const input = new Float32Array(td * th * tw);
         for (let z = 0; z < td; z++)
           for (let y = 0; y < th; y++)
             for (let x = 0; x < tw; x++) {
-              const [sz, sy, sx] = [z0 + z, y0 + y, x0 + x];
-              if (sz < dims[0] && sy < dims[1] && sx < dims[2]) input[(z * th + y) * tw + x] = normalized[(sz * dims[1] + sy) * dims[2] + sx]!;
+              const [sz, sy, sx] = [iz0 + z, iy0 + y, ix0 + x];
+              if (sz >= 0 && sy >= 0 && sx >= 0 && sz < dims[0] && sy < dims[1] && sx < dims[2]) input[(z * th + y) * tw + x] = normalized[(sz * dims[1] + sy) * dims[2] + sx]!;
             }
-        const out = await model.run(input, tile);
-        for (let z = 0; z < td; z++)
-          for (let y = 0; y < th; y++)
-            for (let x = 0; x < tw; x++) {
+        const out = await model.run(input, [td, th, tw]);
+        const [od, oh, ow] = out.dims;
+        if (od !== pd.output || oh !== ph.output || ow !== pw.output) throw new RangeError(`predictVolume: the network gave ${out.dims.join('x')} for a ${td}x${th}x${tw} tile; expected ${pd.output}x${ph.output}x${pw.output}`);
+        for (let z = 0; z < od; z++)
+          for (let y = 0; y < oh; y++)
+            for (let x = 0; x < ow; x++) {
               const [sz, sy, sx] = [z0 + z, y0 + y, x0 + x];
               if (sz >= dims[0] || sy >= dims[1] || sx >= dims[2]) continue;
               const p = (sz * dims[1] + sy) * dims[2] + sx;
-              const q = (z * th + y) * tw + x;
+              const q = (z * oh + y) * ow + x;
               const weight = wz[z]! * wy[y]! * wx[x]!;
-              for (let k = 0; k < classes; k++) sum[p * classes + k]! += weight * out[q * classes + k]!;
+              for (let k = 0; k < classes; k++) sum[p * classes + k]! += weight * out.data[q * classes + k]!;
               count[p]! += weight;
             }
       }
