@@ -1,9 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cropOrPad, validationSize } from '../../src/runtime/train/validate.js';
-import { compileSpec } from '../../src/compiler/index.js';
 import { run } from './helpers.js';
 
 /** Unpadded ('valid') networks train: targets are cropped to the output, validation too. */
@@ -42,17 +40,27 @@ describe('training networks whose output is smaller than their input', () => {
   }, 120_000);
 });
 
-describe('validation windows', () => {
-  const g = compileSpec({ name: 'v.yaml', body: 'name: v\ninput: {channels: 1, dims: 3}\noutput: {classes: 1}\nnetwork: {depth: 2, filters: [4, 8]}\n' }).graph!;
-  it('the nearest accepted size: down when one fits, up (zero padding) when none does', () => {
-    expect(validationSize(g, [1, 33, 40])).toEqual([4, 32, 40]);
-  });
-  it('cropOrPad cuts and zero-fills a window in any rank', () => {
-    const a = Float32Array.from([1, 2, 3, 4, 5, 6]); // 2x3
-    expect(Array.from(cropOrPad(a, [2, 3], 1, [0, 1], [2, 2]))).toEqual([2, 3, 5, 6]);
-    expect(Array.from(cropOrPad(a, [2, 3], 1, [-1, 0], [4, 1]))).toEqual([0, 1, 4, 0]);
-    expect(Array.from(cropOrPad(Float32Array.from([1, 10, 2, 20]), [2], 2, [1], [2]))).toEqual([2, 20, 0, 0]);
-  });
+describe('validation scores every pixel, as eval does', () => {
+  it('an unpadded network: the validation Dice of the best epoch equals eval of its checkpoint on the same images', async () => {
+    const { generateSample, writeGray, writeMask } = await import('../../src/runtime/data/index.js');
+    const data = join(dir, 'pngs');
+    for (const sub of ['images', 'masks']) mkdirSync(join(data, sub), { recursive: true });
+    for (const [i, name] of ['a', 'b', 'c'].entries()) {
+      const s = generateSample(40 + i, { height: 96, width: 80 });
+      await writeGray(join(data, 'images', `${name}.png`), { height: 96, width: 80, data: s.image });
+      await writeMask(join(data, 'masks', `${name}.png`), { height: 96, width: 80, data: s.mask });
+    }
+    const spec = join(dir, 'vpng.yaml');
+    writeFileSync(spec, 'name: vpng\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 2, filters: [4, 8], block: {padding: valid}}\ntrain: {patch: [44, 44], batch: 2}\n');
+    const runDir = join(dir, 'vpng-run');
+    expect((await run('train', spec, '--data', data, '--val', data, '--out', runDir, '--epochs', '2', '--steps-per-epoch', '3', '--no-export')).code).toBe(0);
+    const lines = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { val_dice: number; best: boolean });
+    const best = lines.filter((l) => l.best).pop()!;
+    const e = await run('eval', join(runDir, 'best'), '--data', data, '--out', join(dir, 'vpng.csv'));
+    expect(e.code).toBe(0);
+    const pooled = Number(readFileSync(join(dir, 'vpng.csv'), 'utf8').trim().split('\n').pop()!.split(',')[3]);
+    expect(Math.abs(pooled - best.val_dice)).toBeLessThan(1e-6);
+  }, 120_000);
 });
 
 describe('a thin validation volume', () => {

@@ -6,9 +6,9 @@
 import { mainOutput } from '../../compiler/backends/tfjs/index.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Tensor } from '@tensorflow/tfjs';
+import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { compileSpec, formatOneLine, inferShapes, validSizes, type Graph } from '../../compiler/index.js';
-import { selectEngine } from '../backend/index.js';
+import { selectEngine, type Engine } from '../backend/index.js';
 import { FILES, loadCheckpoint, type CheckpointManifest } from '../checkpoint/index.js';
 import type { HWC } from '../data/index.js';
 import { activate, ModelError, parseNormalization, type InputNormalization, type SegmentationModel } from './model.js';
@@ -62,6 +62,48 @@ function marginOf(graph: Graph, sizes: { height: SizeRule; width: SizeRule }, fi
   return [mh, mw];
 }
 
+/**
+ * A SegmentationModel around an in-memory tfjs model of `graph` (a loaded checkpoint, or the model
+ * being trained: validation predicts as `unetc predict` does). `close` disposes the model.
+ */
+export function segmentationModelOf(engine: Engine, model: LayersModel, graph: Graph, where: { readonly path: string; readonly normalization: InputNormalization; readonly file?: string }): SegmentationModel {
+  const sizes = sizesOf(graph);
+  const info = {
+    path: where.path,
+    format: 'tfjs' as const,
+    name: graph.name,
+    inputChannels: graph.inputChannels,
+    classes: graph.classes,
+    activation: graph.activation,
+    threshold: graph.threshold,
+    classNames: graph.classNames,
+    normalization: where.normalization,
+    sizes,
+    margin: marginOf(graph, sizes, where.file ?? where.path),
+  };
+  const tf = engine.tf;
+  return {
+    info,
+    engine: engine.description,
+    run: async (tile: HWC<Float32Array>) => {
+      const out = tf.tidy(() => mainOutput(model.predict(tf.tensor(tile.data, [1, tile.height, tile.width, tile.channels])) as Tensor | Tensor[]));
+      try {
+        const [, h, w, c] = out.shape;
+        const data = (await out.data()) as Float32Array;
+        // A fresh copy: the engine may reuse the buffer, and `activate` writes in place.
+        const result = { height: h!, width: w!, channels: c!, data: Float32Array.from(data) };
+        if (info.activation === 'none') activate(result.data, c!);
+        return result;
+      } finally {
+        out.dispose();
+      }
+    },
+    close: async () => {
+      model.dispose();
+    },
+  };
+}
+
 /** Loads a checkpoint folder; `backend` picks the tfjs engine as `--backend` does. */
 export async function loadTfjsModel(dir: string, options: { readonly backend?: string } = {}): Promise<SegmentationModel> {
   const engine = await selectEngine(options.backend);
@@ -74,41 +116,7 @@ export async function loadTfjsModel(dir: string, options: { readonly backend?: s
       const first = compiled.diagnostics[0];
       throw new ModelError(manifestFile, `the spec it records does not compile${first ? `: ${formatOneLine(first)}` : ''}`);
     }
-    const sizes = sizesOf(graph);
-    const info = {
-      path: dir,
-      format: 'tfjs' as const,
-      name: graph.name,
-      inputChannels: graph.inputChannels,
-      classes: graph.classes,
-      activation: graph.activation,
-      threshold: graph.threshold,
-      classNames: graph.classNames,
-      normalization: normalizationOf(manifest, dir),
-      sizes,
-      margin: marginOf(graph, sizes, manifestFile),
-    };
-    const tf = engine.tf;
-    return {
-      info,
-      engine: engine.description,
-      run: async (tile: HWC<Float32Array>) => {
-        const out = tf.tidy(() => mainOutput(model.predict(tf.tensor(tile.data, [1, tile.height, tile.width, tile.channels])) as Tensor | Tensor[]));
-        try {
-          const [, h, w, c] = out.shape;
-          const data = (await out.data()) as Float32Array;
-          // A fresh copy: the engine may reuse the buffer, and `activate` writes in place.
-          const result = { height: h!, width: w!, channels: c!, data: Float32Array.from(data) };
-          if (info.activation === 'none') activate(result.data, c!);
-          return result;
-        } finally {
-          out.dispose();
-        }
-      },
-      close: async () => {
-        model.dispose();
-      },
-    };
+    return segmentationModelOf(engine, model, graph, { path: dir, normalization: normalizationOf(manifest, dir), file: manifestFile });
   } catch (e) {
     model.dispose();
     throw e;

@@ -4,13 +4,13 @@
  * Models: an NCDHW ONNX file (onnxruntime-node) or a tfjs checkpoint of a 3D spec; unpadded
  * ('valid') networks get input tiles that reach past their outputs by the network's margin.
  */
-import type { Tensor } from '@tensorflow/tfjs';
+import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { summarizeOnnx } from '../../compiler/backends/onnx/index.js';
 import { mainOutput } from '../../compiler/backends/tfjs/index.js';
-import { compileSpec, formatOneLine, inferShapes, validSizes } from '../../compiler/index.js';
-import { selectEngine } from '../backend/index.js';
+import { compileSpec, formatOneLine, inferShapes, validSizes, type Graph } from '../../compiler/index.js';
+import { selectEngine, type Engine } from '../backend/index.js';
 import { FILES, loadCheckpoint } from '../checkpoint/index.js';
 import { activate, locateModel, ModelError, parseNormalization, type InputNormalization, type ModelInfo, type ModelLocation, type OutputActivation } from './model.js';
 import { closeOnnxSession, createOnnxSession, runOnnx } from './onnx.js';
@@ -128,6 +128,14 @@ async function loadTfjsVolume(dir: string, backend: string | undefined): Promise
     const first = compiled.diagnostics[0];
     throw new ModelError(join(dir, FILES.manifest), `the spec it records does not compile${first ? `: ${formatOneLine(first)}` : ''}`);
   }
+  return volumeModelOf(engine, model, graph, { path: dir, normalization: normalizationOf(manifest, dir) });
+}
+
+/**
+ * A VolumeModel around an in-memory tfjs model of a 3D `graph` (a loaded checkpoint, or the model
+ * being trained: validation predicts as `unetc predict` does). `close` disposes the model.
+ */
+export function volumeModelOf(engine: Engine, model: LayersModel, graph: Graph, where: { readonly path: string; readonly normalization: InputNormalization }): VolumeModel {
   const sizes = [0, 1, 2].map((axis) => {
     if (graph.inputSize !== 'any') return progression(graph.inputSize[axis]!, 0);
     const s = validSizes(graph, axis, 1024);
@@ -139,14 +147,14 @@ async function loadTfjsVolume(dir: string, backend: string | undefined): Promise
   const tf = engine.tf;
   return {
     info: {
-      path: dir,
+      path: where.path,
       format: 'tfjs',
       name: graph.name,
       inputChannels: graph.inputChannels,
       classes: graph.classes,
       activation: graph.activation,
       threshold: graph.threshold,
-      normalization: normalizationOf(manifest, dir),
+      normalization: where.normalization,
       sizes,
       margin,
       divisor: sizes.map(gridOf) as [number, number, number],

@@ -126,7 +126,7 @@ export async function* trainLoop(ctx: TrainContext): AsyncGenerator<TrainEvent> 
 
     const epochEnds = state.step % s.stepsPerEpoch === 0;
     if (epochEnds) {
-      const val = validate(ctx);
+      const val = await validate(ctx);
       const best = val.dice > state.bestDice;
       state = { ...state, epoch: state.epoch + 1, bestDice: best ? val.dice : state.bestDice, bestEpoch: best ? state.epoch + 1 : state.bestEpoch, stale: best ? 0 : state.stale + 1 };
       const trainLoss = epochLoss / epochSteps;
