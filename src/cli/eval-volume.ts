@@ -41,9 +41,28 @@ export async function evalVolumes(io: CliIO, segmenter: VolumeSegmenter, dir: st
     io.stderr(`error: ${scan.problems.length} problem${scan.problems.length === 1 ? '' : 's'} in ${dir}; nothing was evaluated\n`);
     return 1;
   }
+  const instanceDir = join(dir, 'instances');
+  const instanceFile = (name: string) => [`${name}.nii.gz`, `${name}.nii`].map((f) => join(instanceDir, f)).find((f) => existsSync(f));
+  // Instance volumes are checked before anything runs, as the rest of the folder is.
+  const instanceProblems: string[] = [];
+  for (const s of scan.samples) {
+    const file = instanceFile(s.name);
+    if (file === undefined) continue;
+    try {
+      const v = await readNifti(file);
+      if (v.dims.join('x') !== s.dims.join('x')) instanceProblems.push(`${file}: is ${v.dims.join('x')}, its image ${s.dims.join('x')}`);
+    } catch (e) {
+      if (!(e instanceof DataError)) throw e;
+      instanceProblems.push(e.message);
+    }
+  }
+  if (instanceProblems.length > 0) {
+    for (const line of instanceProblems) io.stderr(`error: ${line}\n`);
+    io.stderr(`error: ${instanceProblems.length} problem${instanceProblems.length === 1 ? '' : 's'} in ${instanceDir}; nothing was evaluated\n`);
+    return 1;
+  }
   const pooled = new ConfusionCounts(classes);
   const rows: { name: string; scores: Scores; ms: number; instances?: InstanceCounts }[] = [];
-  const instanceDir = join(dir, 'instances');
   for (const [index, s] of scan.samples.entries()) {
     const [image, labels] = await Promise.all([readNifti(s.image), readNifti(s.mask)]);
     const bad = nonFiniteCount(image.data);
@@ -62,11 +81,10 @@ export async function evalVolumes(io: CliIO, segmenter: VolumeSegmenter, dir: st
     const counts = new ConfusionCounts(classes).add(predicted, truth);
     pooled.add(predicted, truth);
     const scores = counts.scores();
-    const truthFile = [`${s.name}.nii.gz`, `${s.name}.nii`].map((f) => join(instanceDir, f)).find((f) => existsSync(f));
+    const truthFile = instanceFile(s.name);
     let instances: InstanceCounts | undefined;
     if (truthFile) {
       const trueIds = await readNifti(truthFile);
-      if (trueIds.dims.join('x') !== image.dims.join('x')) throw new DataError(truthFile, `is ${trueIds.dims.join('x')}, its image ${image.dims.join('x')}`);
       instances = matchInstances(Uint32Array.from(trueIds.data, (v) => Math.round(v)), connectedComponents3d(predicted, [nz, ny, nx], clean).labels);
     }
     rows.push({ name: basename(s.image), scores, ms, ...(instances ? { instances } : {}) });

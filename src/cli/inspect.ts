@@ -46,7 +46,7 @@ function opLabel(op: Op): string {
   switch (op.kind) {
     case 'Conv':
     case 'ConvTranspose':
-      return `${op.kind} ${formatSize(op.kernel)}${op.stride.some((s) => s > 1) ? `/${op.stride[0]}` : ''}${op.padding === 'valid' ? ' valid' : ''}`;
+      return `${op.kind} ${formatSize(op.kernel)}${op.stride.some((s) => s > 1) ? `/${factorText(op.stride)}` : ''}${op.padding === 'valid' ? ' valid' : ''}`;
     case 'Activation':
       return op.fn;
     case 'Pool':

@@ -4,7 +4,7 @@
  * Each mask is written as NIfTI with the input's header (affine, qform/sform, spacing, units,
  * description; for DICOM, the series' geometry in RAS), uint8 labels.
  */
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { DataError } from '../runtime/data/index.js';
 import { predictImage, type SegmentationModel } from '../runtime/infer/index.js';
 import { loadVolumeModel, predictVolume, type VolumeModel } from '../runtime/infer/volume.js';
@@ -22,7 +22,7 @@ export const NIFTI_NAME = /\.nii(\.gz)?$/i;
 export const niftiStem = (file: string) => basename(file).replace(NIFTI_NAME, '');
 
 /** The output name: the stem with the input's own extension (.nii or .nii.gz); a DICOM series folder's name + .nii.gz. */
-const outputName = (file: string) => (NIFTI_NAME.test(file) ? `${niftiStem(file)}${/\.gz$/i.test(file) ? '.nii.gz' : '.nii'}` : `${basename(file)}.nii.gz`);
+const outputName = (file: string) => (NIFTI_NAME.test(file) ? `${niftiStem(file)}${/\.gz$/i.test(file) ? '.nii.gz' : '.nii'}` : `${basename(resolve(file))}.nii.gz`);
 
 /** Whether a folder holds DICOM files (a .dcm name, or the 'DICM' magic at byte 128 of its first regular files). */
 export function isDicomFolder(dir: string): boolean {
@@ -136,6 +136,13 @@ export async function openVolumeSegmenter(io: CliIO, modelPath: string, threeD: 
   };
 }
 
+/** Millimetres per spatial unit of the header's xyzt_units (metres, microns; mm or unset: 1). */
+export function mmPerUnit(v: NiftiVolume): number {
+  const view = new DataView(v.header.buffer, v.header.byteOffset, v.header.byteLength);
+  const code = (v.version === 1 ? (v.header[123] ?? 0) : view.getInt32(500, v.littleEndian)) & 0x07;
+  return code === 1 ? 1000 : code === 3 ? 0.001 : 1;
+}
+
 /** What `predict` writes besides each volume's mask. */
 export interface VolumeOutputs {
   /** `<name>_labels.nii.gz` (uint16 instance ids) and instances.csv. */
@@ -155,6 +162,17 @@ const suffixed = (file: string, suffix: string) => outputName(file).replace(/(\.
  * label maps, instances.csv and probability maps); a corrupt file is named and skipped.
  */
 export async function predictVolumes(io: CliIO, segmenter: VolumeSegmenter, files: readonly string[], out: string, extra: VolumeOutputs = { minSize: 0, connectivity: 26 }): Promise<number> {
+  // Two inputs must not write one output (x.nii.gz's label map is x_labels.nii.gz, which is also
+  // the mask of an input named x_labels.nii.gz): refuse before anything is written.
+  const writers = new Map<string, string>();
+  for (const file of files) {
+    const names = [outputName(file), ...(extra.instances ? [suffixed(file, '_labels')] : []), ...(extra.probabilities ? [suffixed(file, '_prob')] : [])];
+    for (const name of names) {
+      const other = writers.get(name.toLowerCase());
+      if (other !== undefined && other !== file) throw new UsageError(`${file} and ${other} would both write ${join(out, name)}: rename one of them, or predict them into separate folders`);
+      writers.set(name.toLowerCase(), file);
+    }
+  }
   const failed: string[] = [];
   const csv: string[] = ['file,count,mean_voxels,median_voxels,min_voxels,max_voxels,mean_mm3\n'];
   for (const [index, file] of files.entries()) {
@@ -183,7 +201,7 @@ export async function predictVolumes(io: CliIO, segmenter: VolumeSegmenter, file
       await writeNiftiLabels(join(out, suffixed(file, '_labels')), volume, found.labels);
       const sizes = found.components.map((c) => c.volume).sort((a, b) => a - b);
       const mean = sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length);
-      const mm3 = volume.spacing.reduce((a, b) => a * Math.abs(b), 1);
+      const mm3 = volume.spacing.reduce((a, b) => a * Math.abs(b) * mmPerUnit(volume), 1);
       csv.push(`${csvField(basename(file))},${sizes.length},${mean.toFixed(1)},${sizes[sizes.length >> 1] ?? 0},${sizes[0] ?? 0},${sizes[sizes.length - 1] ?? 0},${(mean * mm3).toFixed(3)}\n`);
       detail = `, ${sizes.length} instance${sizes.length === 1 ? '' : 's'}`;
     }

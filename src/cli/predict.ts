@@ -149,8 +149,13 @@ function listInputs(io: CliIO, input: string): { files: string[]; dir: string } 
     .map((e) => e.name)
     .sort();
   for (const n of names.filter((n) => !/\.png$/i.test(n) && !NIFTI_NAME.test(n))) io.stderr(`warning: ${join(dir, n)}: skipped (only PNG and NIfTI are read; convert it to PNG)\n`);
-  const files = names.filter((n) => /\.png$/i.test(n) || NIFTI_NAME.test(n)).map((n) => join(dir, n));
-  if (files.length === 0) throw new DataError(dir, 'no PNG images or NIfTI volumes');
+  // Subfolders that each hold one DICOM series are volumes too (a study folder of series).
+  const series = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => !e.name.startsWith('.') && (e.isDirectory() || e.isSymbolicLink()) && isDicomFolder(join(dir, e.name)))
+    .map((e) => join(dir, e.name))
+    .sort();
+  const files = [...names.filter((n) => /\.png$/i.test(n) || NIFTI_NAME.test(n)).map((n) => join(dir, n)), ...series];
+  if (files.length === 0) throw new DataError(dir, 'no PNG images, NIfTI volumes or DICOM series folders');
   return { files, dir };
 }
 

@@ -1,7 +1,7 @@
 import type { LayersModel } from '@tensorflow/tfjs';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { buildModel, getWeights, setWeights } from '../compiler/backends/tfjs/index.js';
 import { initialWeights } from '../compiler/backends/weights.js';
 import { compileSpec, validSizes, type Graph, type SpecValue } from '../compiler/index.js';
@@ -38,6 +38,9 @@ export interface TrainOptions {
   readonly export: boolean;
   readonly tty: boolean;
 }
+
+/** The best validation Dice, or that no validation has run yet (a run stopped within its first epoch). */
+const diceText = (dice: number) => (dice < 0 ? 'no validation yet' : `best validation Dice ${dice.toFixed(4)}`);
 
 function int(name: string, text: string | undefined, min = 1): number | undefined {
   if (text === undefined) return undefined;
@@ -134,7 +137,8 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
   if (graph.dims === 3 && o.sliceAxis !== undefined) io.stderr(`note: --slice-axis applies to 2D specs on volumes; ${specFile} is 3D and trains on 3D patches\n`);
   const sliceAxis = resumed?.data.sliceAxis ?? o.sliceAxis ?? 'z';
   if (!SLICE_AXES.includes(sliceAxis as SliceAxis)) throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
-  const data = await loadData(compiled.spec, graph, seedForData, resumed?.data.dir ?? o.data, resumed?.data.valDir ?? o.val, sliceAxis as SliceAxis);
+  // A resumed run reads its own data folders, or --data/--val where they moved (the fingerprint must still match).
+  const data = await loadData(compiled.spec, graph, seedForData, o.data ?? resumed?.data.dir, o.val ?? resumed?.data.valDir, sliceAxis as SliceAxis);
   if (resumed && data.fingerprint !== resumed.data.fingerprint) throw new UsageError(`the data changed since the run started (${data.source}); resume needs the same data`);
   const counts = data.volumes ? { train: data.volumes.train.length, val: data.volumes.val.length, what: 'volumes' } : { train: data.train.length, val: data.val.length, what: 'images' };
   const settings = resumed ? resumedSettings(io, resumed.settings, o) : settingsFrom(compiled.spec, graph, o, counts.train);
@@ -147,14 +151,14 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
   if (!o.dryRun && !resumed && existsSync(join(runDir, 'run.json'))) throw new UsageError(`${runDir} already holds a run: continue it with --resume ${runDir}, or choose another --out`);
   const specInfo = { name: graph.name, file: specFile, text: specText };
   if (!resumed) {
-    await writeRunManifest(runDir, makeRunManifest(specInfo, settings, { source: data.source, fingerprint: data.fingerprint, dir: o.data, valDir: o.val, valSplit: (compiled.spec.train?.val_split as number | undefined) ?? 0.2, train: counts.train, val: counts.val, ...(data.source.endsWith(' slices') ? { sliceAxis } : {}) }, engine.name, engine.tf.version.tfjs));
+    await writeRunManifest(runDir, makeRunManifest(specInfo, settings, { source: data.source, fingerprint: data.fingerprint, dir: o.data === undefined ? undefined : resolve(o.data), valDir: o.val === undefined ? undefined : resolve(o.val), valSplit: (compiled.spec.train?.val_split as number | undefined) ?? 0.2, train: counts.train, val: counts.val, ...(data.source.endsWith(' slices') ? { sliceAxis } : {}) }, engine.name, engine.tf.version.tfjs));
   }
 
   const checkpoint = resumed ? await readTrainCheckpoint(engine.tf, join(runDir, 'last')) : undefined;
   const model = buildModel(engine.tf, graph);
   setWeights(model, checkpoint ? getWeights(checkpoint.model) : initialWeights(graph, settings.seed), engine.tf);
   checkpoint?.model.dispose();
-  if (checkpoint) io.stdout(`resuming ${runDir} at step ${checkpoint.state.step} (epoch ${checkpoint.state.epoch}, best validation Dice ${checkpoint.state.bestDice.toFixed(4)})\n`);
+  if (checkpoint) io.stdout(`resuming ${runDir} at step ${checkpoint.state.step} (epoch ${checkpoint.state.epoch}, ${diceText(checkpoint.state.bestDice)})\n`);
 
   const signal = { stop: false };
   const onSigint = () => {
@@ -212,7 +216,7 @@ async function exportBest(io: CliIO, engine: Engine, graph: Graph, specText: str
       return 1;
     }
     await writeBytesAtomic(join(runDir, 'model.onnx'), exported.bytes);
-    io.stdout(`model: ${join(runDir, 'model.onnx')} (${from} checkpoint, epoch ${state.epoch}, validation Dice ${state.bestDice.toFixed(4)}; onnxruntime parity ${describeParity(parity)})\n`);
+    io.stdout(`model: ${join(runDir, 'model.onnx')} (${from} checkpoint, epoch ${state.epoch}, ${diceText(state.bestDice)}; onnxruntime parity ${describeParity(parity)})\n`);
     return 0;
   } finally {
     model.dispose();

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -234,6 +234,23 @@ describe('3D U-Net on NIfTI volumes', () => {
     expect(d.err).toContain('the checkpoint was trained from a different network');
   }, 120_000);
 
+  it('a run whose data folder moved resumes with --data at the new place (same fingerprint)', async () => {
+    const before = join(dir, 'moving-a');
+    await writeSyntheticVolumes(before, { count: 3, seed: 9, dims: [16, 16, 8] });
+    const runDir = join(dir, 'moving-run');
+    expect((await run('train', 'specs/tiny-3d.yaml', '--data', before, '--out', runDir, '--epochs', '2', '--steps-per-epoch', '1', '--max-steps', '1', '--no-export')).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')).data.dir).toBe(before);
+    const after = join(dir, 'moving-b');
+    renameSync(before, after);
+    const lost = await run('train', '--resume', runDir, '--no-export');
+    expect(lost.code).toBe(1);
+    expect(lost.err).toContain(before);
+    const found = await run('train', '--resume', runDir, '--data', after, '--no-export');
+    expect(found.err).toBe('');
+    expect(found.code).toBe(0);
+    expect(found.out).toContain('finished 2 epochs');
+  }, 120_000);
+
   it('symbolic links to volumes count as files (broken links do not)', async () => {
     const links = join(dir, 'links');
     for (const sub of ['images', 'masks']) {
@@ -243,6 +260,37 @@ describe('3D U-Net on NIfTI volumes', () => {
     symlinkSync(join(dir, 'nowhere.nii.gz'), join(links, 'images', 'broken.nii.gz'));
     const scan = await scanVolumeDataset(links);
     expect(scan.samples.map((x) => x.name)).toEqual(['case_000', 'case_001']);
+  });
+
+  it('a study folder of DICOM series folders gives one mask per series; --input . names it after the folder', async () => {
+    const study = join(dir, 'study');
+    for (const name of ['s1', 's2']) {
+      mkdirSync(join(study, name), { recursive: true });
+      for (let k = 0; k < 3; k++) writeFileSync(join(study, name, `IM${k}.dcm`), encodeDicom({ rows: 24, columns: 32, position: [0, 0, 2 * k], instance: k + 1, series: `1.2.3.${name === 's1' ? 1 : 2}` }));
+    }
+    const out = join(dir, 'study-masks');
+    const p = await run('predict', join(dir, 'run2d'), '--input', study, '--out', out);
+    expect(p.code).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['s1.nii.gz', 's2.nii.gz']);
+    const cwd = process.cwd();
+    process.chdir(join(study, 's1'));
+    try {
+      expect((await run('predict', join(dir, 'run2d'), '--input', '.', '--out', join(dir, 'dot-masks'))).code).toBe(0);
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(readdirSync(join(dir, 'dot-masks'))).toEqual(['s1.nii.gz']);
+  }, 120_000);
+
+  it('two inputs that would write one output file are refused before anything is written', async () => {
+    const clash = join(dir, 'clash');
+    mkdirSync(clash);
+    for (const name of ['x.nii.gz', 'x_labels.nii.gz']) copyFileSync(join(dir, 'data', 'images', 'case_000.nii.gz'), join(clash, name));
+    const out = join(dir, 'clash-out');
+    const p = await run('predict', join(dir, 'run3d'), '--input', clash, '--out', out, '--instances');
+    expect(p.code).toBe(2);
+    expect(p.err).toContain('would both write');
+    expect(readdirSync(out)).toEqual([]);
   });
 
   it('a 3D spec on a PNG folder is refused, naming the folder', async () => {

@@ -70,13 +70,16 @@ function legendEntries(model: UnetModel, groups: ReturnType<typeof unitGroups>):
   const halves = factors.every((f) => f === 2);
   entries.push({ kind: 'arrow', direction: 'down', style: ARROW_STYLE.down, text: `${downText(enc.down)}${enc.down.kind === 'Conv' ? ' (strided conv)' : ''}: ${halves ? 'half the size' : 'each axis divided by the window (per level, as labelled)'}` });
   const dec = model.decoders[0]!;
-  const upText = dec.resize?.kind === 'Upsample' ? `${dec.resize.mode} upsampling x${dec.resize.scale[0]}, then conv 2x2` : `${upText0(dec)} (transposed conv, stride 2)`;
+  const uniform = model.decoders.every((d) => upText0(d) === upText0(dec));
+  const upText = dec.resize?.kind === 'Upsample'
+    ? `${dec.resize.mode} upsampling x${dec.resize.scale[0]}, then conv 2x2`
+    : uniform ? `${upText0(dec)} (transposed conv, stride ${dec.up.kind === 'ConvTranspose' ? factorText(dec.up.stride) : 2})` : 'up-conv (transposed conv; window and stride per level, as labelled)';
   entries.push({ kind: 'arrow', direction: 'up', style: ARROW_STYLE.up, text: upText });
   if (firstSkip) {
     const how = firstSkip.kind === 'add' ? 'add (encoder map + up-sampled map)' : firstSkip.crop ? 'crop+concat (center crop of the encoder map)' : 'concat (copy of the encoder map)';
     entries.push({ kind: 'arrow', direction: 'right', style: ARROW_STYLE.skip, text: `skip: ${how}` });
   }
-  entries.push({ kind: 'arrow', direction: 'right', style: ARROW_STYLE.head, text: 'conv 1x1: one channel per class' });
+  entries.push({ kind: 'arrow', direction: 'right', style: ARROW_STYLE.head, text: `conv ${volume ? '1x1x1' : '1x1'}: one channel per class` });
   if (model.activation !== 'none') entries.push({ kind: 'arrow', direction: 'right', style: ARROW_STYLE.activation, text: `${model.activation} (output activation)` });
   if (!firstSkip) entries.push({ kind: 'note', text: 'no skip connections' });
   const blocks = [...model.encoders, model.bottleneck, ...model.decoders];
