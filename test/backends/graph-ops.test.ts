@@ -1,13 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { exportOnnxDetailed } from '../../src/compiler/backends/onnx/index.js';
-import { buildModel, setWeights } from '../../src/compiler/backends/tfjs/index.js';
-import { randomWeights } from '../../src/compiler/backends/weights.js';
 import { compileSpec, parseSpec, printGraph } from '../../src/compiler/index.js';
 import { printDsl } from '../../src/compiler/syntax/index.js';
 import { selectEngine, type Engine } from '../../src/runtime/backend/index.js';
-import { closeOnnxSession, createOnnxSession } from '../../src/runtime/infer/onnx.js';
-import { onnxParity, PARITY_TOLERANCE, verificationSizes } from '../../src/runtime/verify/index.js';
+import { PARITY_TOLERANCE } from '../../src/runtime/verify/index.js';
 import { graphOf } from './onnx/helpers.js';
+import { worstParity } from './worst-parity.js';
 
 /** Explicit graphs can write squeeze-excitation and attention by hand: global-avgpool and multiply nodes. */
 let engine: Engine;
@@ -34,17 +31,7 @@ describe('explicit-graph global-avgpool and multiply nodes', () => {
   it.each([['2D', ''], ['3D', ', dims: 3']])('a hand-written squeeze-excitation block exports with parity (%s)', async (_name, dims) => {
     const graph = graphOf(se(dims));
     expect(graph.ops.map((o) => o.kind)).toContain('GlobalAvgPool');
-    const weights = randomWeights(graph, 4);
-    const model = buildModel(engine.tf, graph);
-    setWeights(model, weights, engine.tf);
-    const session = await createOnnxSession(exportOnnxDetailed(graph, weights, { producerVersion: 't', specSource: 'x' }).bytes, { threads: 1 });
-    try {
-      const worst = Math.max(...(await onnxParity(engine.tf, model, session, graph, verificationSizes(graph))).map((r) => r.relative));
-      expect(worst).toBeLessThanOrEqual(PARITY_TOLERANCE);
-    } finally {
-      await closeOnnxSession(session);
-      model.dispose();
-    }
+    expect(await worstParity(engine, graph, { weightsSeed: 4 })).toBeLessThanOrEqual(PARITY_TOLERANCE);
   }, 60_000);
 
   it('3D explicit graphs take per-axis pool sizes and strides (anisotropic), with parity and a DSL round trip', async () => {
@@ -65,17 +52,7 @@ graph:
     const dsl = printDsl(parseSpec({ name: 'g3.yaml', body }).value!.value);
     expect(dsl).toContain('stride 1x2x2');
     expect(printGraph(compileSpec({ name: 'g3.unet', body: dsl }).graph!)).toBe(printGraph(graph));
-    const weights = randomWeights(graph, 2);
-    const model = buildModel(engine.tf, graph);
-    setWeights(model, weights, engine.tf);
-    const session = await createOnnxSession(exportOnnxDetailed(graph, weights, { producerVersion: 't', specSource: 'x' }).bytes, { threads: 1 });
-    try {
-      const worst = Math.max(...(await onnxParity(engine.tf, model, session, graph, verificationSizes(graph))).map((r) => r.relative));
-      expect(worst).toBeLessThanOrEqual(PARITY_TOLERANCE);
-    } finally {
-      await closeOnnxSession(session);
-      model.dispose();
-    }
+    expect(await worstParity(engine, graph, { weightsSeed: 2 })).toBeLessThanOrEqual(PARITY_TOLERANCE);
   }, 60_000);
 
   it('the DSL writes the same graph', () => {

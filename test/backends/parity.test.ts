@@ -1,13 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { exportOnnxDetailed } from '../../src/compiler/backends/onnx/index.js';
-import { buildModel, setWeights } from '../../src/compiler/backends/tfjs/index.js';
-import { randomWeights } from '../../src/compiler/backends/weights.js';
 import type { Graph } from '../../src/compiler/index.js';
 import { selectEngine, type Engine } from '../../src/runtime/backend/index.js';
-import { closeOnnxSession, createOnnxSession } from '../../src/runtime/infer/onnx.js';
-import { onnxParity, PARITY_TOLERANCE, verificationSizes } from '../../src/runtime/verify/index.js';
+import { PARITY_TOLERANCE } from '../../src/runtime/verify/index.js';
 import { compileFile } from '../helpers.js';
 import { graphOf, tamper } from './onnx/helpers.js';
+import { worstParity } from './worst-parity.js';
 import { inlineCases, numericGraph, stridedGraph, transposeGraph } from './onnx/specs.js';
 
 /**
@@ -19,22 +16,8 @@ beforeAll(async () => {
   engine = await selectEngine('wasm');
 });
 
-async function worstParity(graph: Graph, bytes?: (b: Uint8Array) => Uint8Array, options: { opset?: number; foldBn?: boolean } = {}): Promise<number> {
-  const weights = randomWeights(graph, 11);
-  const model = buildModel(engine.tf, graph);
-  setWeights(model, weights, engine.tf);
-  let onnx = exportOnnxDetailed(graph, weights, { producerVersion: 'test', specSource: graph.name, ...options }).bytes;
-  if (bytes) onnx = bytes(onnx);
-  const session = await createOnnxSession(onnx, { threads: 1 });
-  try {
-    const results = await onnxParity(engine.tf, model, session, graph, verificationSizes(graph), 3);
-    expect(results.length).toBeGreaterThan(0);
-    return Math.max(...results.map((r) => r.relative));
-  } finally {
-    await closeOnnxSession(session);
-    model.dispose();
-  }
-}
+/** The worst parity of `graph` with parity.test's weights, optionally corrupted. */
+const worst = (graph: Graph, corrupt?: (b: Uint8Array) => Uint8Array, options: { opset?: number; foldBn?: boolean } = {}) => worstParity(engine, graph, { ...options, ...(corrupt ? { corrupt } : {}) });
 
 describe('ONNX export matches the tfjs graph', () => {
   const cases: [string, () => Graph, { opset?: number; foldBn?: boolean }][] = [
@@ -47,7 +30,7 @@ describe('ONNX export matches the tfjs graph', () => {
     ['examples/variants.yaml (RGB, 3-class softmax, fixed 320x480)', () => compileFile('examples/variants.yaml').graph!, {}],
   ];
   it.each(cases)('%s', async (_name, graph, options) => {
-    expect(await worstParity(graph(), undefined, options)).toBeLessThanOrEqual(PARITY_TOLERANCE);
+    expect(await worst(graph(), undefined, options)).toBeLessThanOrEqual(PARITY_TOLERANCE);
   }, 60_000);
 
   it.each([
@@ -63,7 +46,7 @@ describe('ONNX export matches the tfjs graph', () => {
         t.rawData = new Uint8Array(raw.buffer);
       })],
   ])('negative control: %s fails the same check', async (_name, corrupt) => {
-    expect(await worstParity(graphOf(numericGraph), corrupt)).toBeGreaterThan(PARITY_TOLERANCE);
+    expect(await worst(graphOf(numericGraph), corrupt)).toBeGreaterThan(PARITY_TOLERANCE);
   }, 60_000);
 
   const seResidual = inlineCases.find((c) => c.name.startsWith('squeeze-excitation ratio 4'))!.yaml;
@@ -71,7 +54,7 @@ describe('ONNX export matches the tfjs graph', () => {
     ["squeeze-excitation's Mul turned into an Add", (m: Parameters<Parameters<typeof tamper>[1]>[0]) => void (m.graph!.node!.find((n) => n.opType === 'Mul')!.opType = 'Add')],
     ['a residual Add turned into a Sub', (m: Parameters<Parameters<typeof tamper>[1]>[0]) => void (m.graph!.node!.find((n) => n.name === 'enc2.residual')!.opType = 'Sub')],
   ])('negative control: %s fails the same check', async (_name, corrupt) => {
-    expect(await worstParity(graphOf(seResidual), (b) => tamper(b, corrupt))).toBeGreaterThan(PARITY_TOLERANCE);
+    expect(await worst(graphOf(seResidual), (b) => tamper(b, corrupt))).toBeGreaterThan(PARITY_TOLERANCE);
   }, 60_000);
 
   const attentionValid = inlineCases.find((c) => c.name === 'attention gates, valid padding with crops')!.yaml;
@@ -79,7 +62,7 @@ describe('ONNX export matches the tfjs graph', () => {
     ["an attention gate's Sigmoid dropped (Mul by the raw logits)", (m: Parameters<Parameters<typeof tamper>[1]>[0]) => void (m.graph!.node!.find((n) => n.name === 'dec1.att_sigmoid')!.opType = 'Identity')],
     ["an attention gate's Mul turned into an Add", (m: Parameters<Parameters<typeof tamper>[1]>[0]) => void (m.graph!.node!.find((n) => n.name === 'dec2.att_scale')!.opType = 'Add')],
   ])('negative control: %s fails the same check', async (_name, corrupt) => {
-    expect(await worstParity(graphOf(attentionValid), (b) => tamper(b, corrupt))).toBeGreaterThan(PARITY_TOLERANCE);
+    expect(await worst(graphOf(attentionValid), (b) => tamper(b, corrupt))).toBeGreaterThan(PARITY_TOLERANCE);
   }, 60_000);
 });
 

@@ -1,15 +1,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exportOnnxDetailed } from '../../src/compiler/backends/onnx/index.js';
 import { onnx } from '../../src/compiler/backends/onnx/proto.js';
-import { buildModel, setWeights } from '../../src/compiler/backends/tfjs/index.js';
+import { buildModel } from '../../src/compiler/backends/tfjs/index.js';
 import { initialWeights, randomWeights } from '../../src/compiler/backends/weights.js';
 import { inferenceGraph, type Graph } from '../../src/compiler/index.js';
 import { selectEngine, type Engine } from '../../src/runtime/backend/index.js';
-import { closeOnnxSession, createOnnxSession } from '../../src/runtime/infer/onnx.js';
 import { describeParity } from '../../src/runtime/export/onnx.js';
-import { onnxParity, PARITY_TOLERANCE, saturatedShare, verificationSizes } from '../../src/runtime/verify/index.js';
+import { PARITY_TOLERANCE, saturatedShare } from '../../src/runtime/verify/index.js';
 import { compileFile } from '../helpers.js';
 import { graphOf, tamper } from './onnx/helpers.js';
+import { worstParity } from './worst-parity.js';
 
 /**
  * 3D graphs and deep supervision, end to end: tfjs (wasm) and onnxruntime agree on random
@@ -20,22 +20,8 @@ beforeAll(async () => {
   engine = await selectEngine('wasm');
 });
 
-async function worstParity(graph: Graph, corrupt?: (m: ReturnType<typeof onnx.ModelProto.decode>) => void): Promise<number> {
-  const weights = randomWeights(graph, 5);
-  const model = buildModel(engine.tf, graph);
-  setWeights(model, weights, engine.tf);
-  let bytes = exportOnnxDetailed(graph, weights, { producerVersion: 'test', specSource: graph.name }).bytes;
-  if (corrupt) bytes = tamper(bytes, corrupt);
-  const session = await createOnnxSession(bytes, { threads: 1 });
-  try {
-    const results = await onnxParity(engine.tf, model, session, graph, verificationSizes(graph), 3);
-    expect(results.length).toBeGreaterThan(0);
-    return Math.max(...results.map((r) => r.relative));
-  } finally {
-    await closeOnnxSession(session);
-    model.dispose();
-  }
-}
+/** The worst parity of `graph` with this file's weights, optionally with an edited ModelProto. */
+const worst = (graph: Graph, corrupt?: (m: ReturnType<typeof onnx.ModelProto.decode>) => void) => worstParity(engine, graph, { weightsSeed: 5, ...(corrupt ? { corrupt: (b: Uint8Array) => tamper(b, corrupt) } : {}) });
 
 const volume = (network: string, input = 'channels: 1, dims: 3', output = 'classes: 1') => `name: v\ninput: {${input}}\noutput: {${output}}\nnetwork: {${network}}\n`;
 
@@ -50,7 +36,7 @@ describe('3D U-Nets: ONNX export matches tfjs', () => {
     ['non-cubic kernel [1, 3, 3], fixed size [8, 12, 16]', () => graphOf(volume('depth: 2, filters: [4, 8], block: {kernel: [1, 3, 3]}', 'channels: 1, dims: 3, size: [8, 12, 16]'))],
   ];
   it.each(cases)('%s', async (_name, graph) => {
-    expect(await worstParity(graph())).toBeLessThanOrEqual(PARITY_TOLERANCE);
+    expect(await worst(graph())).toBeLessThanOrEqual(PARITY_TOLERANCE);
   }, 120_000);
 
   it.each([
@@ -71,7 +57,7 @@ describe('3D U-Nets: ONNX export matches tfjs', () => {
       t.rawData = new Uint8Array(raw.buffer);
     }],
   ])('negative control: %s fails the same check', async (_name, corrupt) => {
-    expect(await worstParity(compileFile('specs/tiny-3d.yaml').graph!, corrupt)).toBeGreaterThan(PARITY_TOLERANCE);
+    expect(await worst(compileFile('specs/tiny-3d.yaml').graph!, corrupt)).toBeGreaterThan(PARITY_TOLERANCE);
   }, 120_000);
 
   it('the file is NCDHW with symbolic D, H and W and says so in its metadata', () => {
@@ -130,7 +116,7 @@ describe('deep supervision', () => {
     expect(m.graph!.node!.filter((n) => n.name!.includes('.ds_'))).toEqual([]);
     expect(m.graph!.initializer!.filter((i) => i.name!.includes('.ds_'))).toEqual([]);
     expect(m.graph!.output).toHaveLength(1);
-    expect(await worstParity(graph)).toBeLessThanOrEqual(PARITY_TOLERANCE);
+    expect(await worst(graph)).toBeLessThanOrEqual(PARITY_TOLERANCE);
   }, 120_000);
 
   it('the tfjs model has the heads as further outputs at 1/2 and 1/4 of the input size', () => {

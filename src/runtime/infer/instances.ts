@@ -36,7 +36,7 @@ export interface InstanceOptions {
 }
 
 /** Root of `i`, halving the path on the way (keeps the trees shallow). */
-function find(parent: Int32Array, i: number): number {
+export function find(parent: Int32Array, i: number): number {
   while (parent[i] !== i) {
     const up = parent[parent[i]!]!;
     parent[i] = up;

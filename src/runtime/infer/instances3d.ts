@@ -5,6 +5,7 @@
  * labelling with union-find, as the 2D version (instances.ts); labels 1..K in raster order of
  * each component's first voxel.
  */
+import { find } from './instances.js';
 
 /** One connected component of a volume. */
 export interface Component3d {
@@ -24,15 +25,6 @@ export interface Instance3dOptions {
   readonly connectivity?: 6 | 26;
   /** Drop components of fewer voxels; default 0 keeps all. */
   readonly minSize?: number;
-}
-
-function find(parent: Int32Array, i: number): number {
-  while (parent[i] !== i) {
-    const up = parent[parent[i]!]!;
-    parent[i] = up;
-    i = up;
-  }
-  return i;
 }
 
 /** The already-visited neighbour offsets [dz, dy, dx] (raster order: z, then y, then x). */

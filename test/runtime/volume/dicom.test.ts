@@ -1,13 +1,13 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateRawSync, gunzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import { NIFTI1 } from 'nifti-reader-js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataError } from '../../../src/runtime/data/png.js';
 import { parseDicomSeries, readDicomSeries, readNifti, writeNiftiMask, type DicomFileBytes } from '../../../src/runtime/volume/index.js';
 
-import { CT_IMAGE, DEFLATED, encodeDicom, EXPLICIT_BE, EXPLICIT_LE, IMPLICIT_LE, type SliceSpec } from './dicom-encode.js';
+import { DEFLATED, encodeDicom, EXPLICIT_BE, EXPLICIT_LE, IMPLICIT_LE, type SliceSpec } from './dicom-encode.js';
 
 // The oblique series: cosines from 3-4-5 triangles so every DS value is exact in decimal.
 const ROW = [0.6, 0.8, 0];
