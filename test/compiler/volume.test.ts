@@ -116,6 +116,15 @@ describe('3D U-Nets (input.dims: 3)', () => {
   });
 });
 
+describe('when no size fits', () => {
+  it('E404 names the op really in the way: overlapping pooling passes odd sizes that the merge then refuses', () => {
+    const body = 'name: g5\ninput: {channels: 1}\noutput: {classes: 1}\ngraph:\n  - {name: c1, op: conv, inputs: [input], filters: 4, kernel: 3}\n  - {name: p1, op: maxpool, size: 3, stride: 2}\n  - {name: u1, op: conv-transpose, filters: 4, kernel: 2, stride: 2}\n  - {name: cat, op: concat, inputs: [c1, u1]}\n  - {name: logits, op: conv, filters: 1, kernel: 1}\n';
+    expect(errors(body)).toEqual(['E404 8: no input height or width from 1 to 4096 fits this network; even at 4095, cat fails: joins sizes 4095 and 4094']);
+    // Negative control: a 3-wide valid transposed conv gives 2n + 1 = the pooled size back, so it fits.
+    expect(errors(body.replace('kernel: 2, stride: 2}', 'kernel: 3, stride: 2, padding: valid}'))).toEqual([]);
+  });
+});
+
 describe('deep supervision (network.deep_supervision)', () => {
   it('specs/unet-ds.yaml: the canonical 31,054,145 + 899 in three heads; weights halve per level and sum to 1', () => {
     const g = compileFile('specs/unet-ds.yaml').graph!;

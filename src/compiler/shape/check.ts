@@ -1,6 +1,6 @@
 import { Codes, error, type Diagnostic, type Span } from '../diagnostics/index.js';
 import type { Graph } from '../ir/index.js';
-import { axisName, describeSizes, formatSize, inferShapes, nearestSizes, SIZE_LIMIT, someSizeFits, spatialAxes, validSizes } from './infer.js';
+import { axisName, describeSizes, formatSize, inferAxis, inferShapes, nearestSizes, SIZE_LIMIT, someSizeFits, spatialAxes, validSizes } from './infer.js';
 
 /**
  * Checks one input size ([height, width], or [depth, height, width] for a 3D graph); on failure
@@ -39,9 +39,17 @@ export function checkSomeSizeFits(graph: Graph, span: Span | undefined, template
   if (failing.length === 0) return [];
   const names = failing.map((a) => axisName(a, graph.dims));
   const sides = names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
-  // The largest size gets deepest before failing: its failure names the op that runs out of room.
-  const { failure } = inferShapes(graph, ...axes.map(() => SIZE_LIMIT));
-  const where = failure ? `; even at ${SIZE_LIMIT}, ${failure.op.name} fails: ${failure.reason}` : '';
+  // The size that gets deepest before failing names the op that is really in the way (a pooling
+  // that drops a row at one size may pass at the next, which then fails at a merge).
+  const axis = failing[0]!;
+  const opIndex = new Map(graph.ops.map((op, i) => [op.name, i]));
+  let deepest: { size: number; failure: NonNullable<ReturnType<typeof inferAxis>['failure']> } | undefined;
+  for (let size = SIZE_LIMIT; size >= 1; size--) {
+    const f = inferAxis(graph, axis, size).failure;
+    if (f && (!deepest || opIndex.get(f.op.name)! > opIndex.get(deepest.failure.op.name)!)) deepest = { size, failure: f };
+  }
+  const failure = deepest?.failure;
+  const where = deepest ? `; even at ${deepest.size}, ${deepest.failure.op.name} fails: ${deepest.failure.reason}` : '';
   const notes = template ? ['reduce the depth, or use same padding'] : [];
   return [error(Codes.noSizeFits, `no input ${sides} from 1 to ${SIZE_LIMIT} fits this network${where}`, failure?.op.span ?? span, notes)];
 }

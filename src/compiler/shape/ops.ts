@@ -33,7 +33,12 @@ export function convTransposeAxis(size: number, kernel: number, stride: number, 
  */
 export function poolAxis(size: number, window: number, stride: number): AxisResult {
   if (size < window) return fail(`${size} is smaller than the ${window}-wide pooling window`);
-  if ((size - window) % stride !== 0) return fail(`${size} is not divisible by ${stride}, so pooling would drop ${(size - window) % stride} row(s)`);
+  const rest = (size - window) % stride;
+  if (rest !== 0) {
+    // A window wider than its stride (overlapping pooling) tiles sizes window + k * stride.
+    if (window === stride) return fail(`${size} is not divisible by ${stride}, so pooling would drop ${rest} row(s)`);
+    return fail(`${size} does not tile with a ${window}-wide window at stride ${stride}, so pooling would drop ${rest} row(s)`);
+  }
   return ok((size - window) / stride + 1);
 }
 
