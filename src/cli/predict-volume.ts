@@ -24,6 +24,22 @@ export const niftiStem = (file: string) => basename(file).replace(NIFTI_NAME, ''
 /** The output name: the stem with the input's own extension (.nii or .nii.gz); a DICOM series folder's name + .nii.gz. */
 const outputName = (file: string) => (NIFTI_NAME.test(file) ? `${niftiStem(file)}${/\.gz$/i.test(file) ? '.nii.gz' : '.nii'}` : `${basename(resolve(file))}.nii.gz`);
 
+/**
+ * Reads one input for predict: a DataError (a corrupt or unreadable file) is reported and the
+ * file recorded as failed (undefined comes back; the others go on, the exit code says so);
+ * anything else is a bug and is rethrown.
+ */
+export async function readOrSkip<T>(io: CliIO, file: string, failed: string[], read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (e) {
+    if (!(e instanceof DataError)) throw e;
+    io.stderr(`error: ${e.message}\n`);
+    failed.push(file);
+    return undefined;
+  }
+}
+
 /** Whether a folder holds DICOM files (a .dcm name, or the 'DICM' magic at byte 128 of its first regular files). */
 export function isDicomFolder(dir: string): boolean {
   let names: string[];
@@ -176,17 +192,13 @@ export async function predictVolumes(io: CliIO, segmenter: VolumeSegmenter, file
   const failed: string[] = [];
   const csv: string[] = ['file,count,mean_voxels,median_voxels,min_voxels,max_voxels,mean_mm3\n'];
   for (const [index, file] of files.entries()) {
-    let volume: NiftiVolume;
-    try {
-      volume = NIFTI_NAME.test(file) ? await readNifti(file) : await readDicomSeries(file);
-      const bad = nonFiniteCount(volume.data);
+    const volume = await readOrSkip(io, file, failed, async () => {
+      const v = NIFTI_NAME.test(file) ? await readNifti(file) : await readDicomSeries(file);
+      const bad = nonFiniteCount(v.data);
       if (bad > 0) throw new DataError(file, `${bad} voxel${bad === 1 ? ' is' : 's are'} NaN or infinite; fix or mask them before segmenting`);
-    } catch (e) {
-      if (!(e instanceof DataError)) throw e;
-      io.stderr(`error: ${e.message}\n`);
-      failed.push(file);
-      continue;
-    }
+      return v;
+    });
+    if (volume === undefined) continue;
     const start = performance.now();
     const result = await segmenter.segment(volume);
     const ms = performance.now() - start;

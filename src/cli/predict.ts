@@ -20,7 +20,7 @@ import {
 import { csvField } from '../runtime/eval/index.js';
 import { UsageError, writeFileAtomic, type CliIO } from './io.js';
 import { isFileEntry } from '../runtime/data/entries.js';
-import { isDicomFolder, NIFTI_NAME, openVolumeSegmenter, predictVolumes } from './predict-volume.js';
+import { isDicomFolder, NIFTI_NAME, openVolumeSegmenter, predictVolumes, readOrSkip } from './predict-volume.js';
 import { isVolumeModel } from '../runtime/infer/volume.js';
 import type { SliceAxis } from '../runtime/volume/index.js';
 
@@ -223,17 +223,12 @@ async function predictAll(io: CliIO, model: SegmentationModel, files: readonly s
       continue;
     }
     seen.set(stem.toLowerCase(), file);
-    let image: HWC<Float32Array>;
-    try {
-      // Read errors are per file: report, skip, go on (the exit code says something failed).
+    // Read errors are per file: report, skip, go on (the exit code says something failed).
+    const image: HWC<Float32Array> | undefined = await readOrSkip(io, file, failed, async () => {
       const png = await readImage(file);
-      image = { height: png.height, width: png.width, channels: inputChannels, data: toChannels(png, inputChannels, file) };
-    } catch (e) {
-      if (!(e instanceof DataError)) throw e;
-      io.stderr(`error: ${e.message}\n`);
-      failed.push(file);
-      continue;
-    }
+      return { height: png.height, width: png.width, channels: inputChannels, data: toChannels(png, inputChannels, file) };
+    });
+    if (image === undefined) continue;
     const start = performance.now();
     const p = await predictImage(model, image, flags);
     const ms = performance.now() - start;

@@ -7,6 +7,8 @@
 import { Random, seedFor } from '../../compiler/backends/random.js';
 import { augmentIntensity, formatProblems, normalizationParams, type AugmentOptions, type NormalizationParams } from '../data/index.js';
 import { extractPatch, randomPatchOrigin, readNifti, scanVolumeDataset, sliceVolume, syntheticVolume, type SliceAxis } from '../volume/index.js';
+import { join } from 'node:path';
+import { listFiles } from '../data/entries.js';
 import { DataProblems, splitTrainVal, targetsOf, type Example } from './data.js';
 
 /** One volume and its label map, with the normalization computed on the whole volume. */
@@ -56,13 +58,9 @@ export function syntheticVolumeData(seed: number, count = { train: 12, val: 3 },
  * it holds both NIfTI volumes and PNG images (one kind per data folder).
  */
 export async function isVolumeFolder(dir: string): Promise<boolean> {
-  const { readdir } = await import('node:fs/promises');
-  let names: string[];
-  try {
-    names = await readdir(`${dir}/images`);
-  } catch {
-    return false;
-  }
+  // The data scans' own listing: visible files and links to files.
+  const names = await listFiles(join(dir, 'images'));
+  if (names === undefined) return false;
   const nifti = names.filter((f) => /\.nii(\.gz)?$/i.test(f)).length;
   const png = names.filter((f) => /\.png$/i.test(f)).length;
   if (nifti > 0 && png > 0) throw new DataProblems([`${dir}/images: holds ${nifti} NIfTI volume${nifti === 1 ? '' : 's'} and ${png} PNG image${png === 1 ? '' : 's'}; a data folder holds one kind`]);
