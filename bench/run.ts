@@ -3,6 +3,9 @@
  * unetc's engines and of a PyTorch reference of the same architecture, per configuration.
  * Medians over timed repetitions after untimed warm-up; the spread and the machine's load say
  * how noisy the figures are. Speed lives here, never in tests.
+ *
+ * `npm run bench -- --quality`: mask quality for a time budget against the PyTorch reference
+ * (see quality.ts).
  */
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { analyze, compileSpec, inferShapes } from '../src/compiler/index.js';
@@ -10,6 +13,7 @@ import { selectEngine } from '../src/runtime/backend/index.js';
 import { configs, spatialOf, specText, type BenchConfig } from './configs.js';
 import { measureOnnx, measureTfjs, measureTorch, torchPython, type Measured } from './engines.js';
 import { stats } from './stats.js';
+import { qualityBenchmark } from './quality.js';
 
 function option(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -71,5 +75,12 @@ async function main(): Promise<void> {
   console.log(`\nload average ${loadavg()[0]!.toFixed(2)} after the run (another process competing for the 2 cores shows here)`);
 }
 
-await main();
+if (process.argv.includes('--quality')) {
+  try {
+    await qualityBenchmark();
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    process.exit(1);
+  }
+} else await main();
 process.exit(0);

@@ -17,30 +17,36 @@ import torch.nn as nn
 Conv, ConvT, BatchNorm, MaxPool = nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d, nn.MaxPool2d
 
 
-def unit(cin, cout, dropout):
-    return [Conv(cin, cout, 3, padding=1), nn.ReLU(inplace=True), BatchNorm(cout, eps=1e-3, momentum=0.01), nn.Dropout(dropout)]
+def unit(cin, cout, dropout, bn):
+    return [Conv(cin, cout, 3, padding=1), nn.ReLU(inplace=True), BatchNorm(cout, **bn), nn.Dropout(dropout)]
 
 
-def block(cin, cout, dropout):
-    return nn.Sequential(*unit(cin, cout, dropout), *unit(cout, cout, dropout))
+def block(cin, cout, dropout, bn):
+    return nn.Sequential(*unit(cin, cout, dropout, bn), *unit(cout, cout, dropout, bn))
 
 
 class UNet(nn.Module):
-    def __init__(self, channels, classes, base, depth, dropout):
+    """`dropout`: one rate, or one per level (depth encoder levels, then the bottleneck; the
+    decoder level of the same depth takes its encoder's rate, as unetc's template does).
+    `bn`: BatchNorm keyword arguments; Keras' defaults (unetc's) unless given."""
+
+    def __init__(self, channels, classes, base, depth, dropout, bn=None):
         super().__init__()
+        bn = bn if bn is not None else {'eps': 1e-3, 'momentum': 0.01}
+        rates = list(dropout) if isinstance(dropout, (list, tuple)) else [dropout] * (depth + 1)
         filters = [base * 2**i for i in range(depth + 1)]
         self.enc = nn.ModuleList()
         cin = channels
-        for f in filters[:-1]:
-            self.enc.append(block(cin, f, dropout))
+        for i, f in enumerate(filters[:-1]):
+            self.enc.append(block(cin, f, rates[i], bn))
             cin = f
         self.pool = MaxPool(2)
-        self.bottleneck = block(filters[-2], filters[-1], dropout)
+        self.bottleneck = block(filters[-2], filters[-1], rates[depth], bn)
         self.up = nn.ModuleList()
         self.dec = nn.ModuleList()
         for i in reversed(range(depth)):
             self.up.append(ConvT(filters[i + 1], filters[i], 2, stride=2))
-            self.dec.append(block(2 * filters[i], filters[i], dropout))
+            self.dec.append(block(2 * filters[i], filters[i], rates[i], bn))
         self.head = Conv(filters[0], classes, 1)
 
     def forward(self, x):

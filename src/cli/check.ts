@@ -20,7 +20,7 @@ export function runCheck(io: CliIO, files: readonly string[], options: CheckOpti
       json.push({ file, ok: result.ok, diagnostics: diagnosticsJson(result.diagnostics), ...(g ? { name: g.name, ops: g.ops.length } : {}) });
     } else if (g && !options.quiet) {
       const size = g.inputSize === 'any' ? describeAxes(g) : g.inputSize.join('x');
-      io.stdout(`${file}: ok: ${g.name}, ${g.ops.length} ops, input ${g.inputChannels}ch${g.dims === 3 ? ' 3D' : ''} ${size}, output ${g.classes} class${g.classes === 1 ? '' : 'es'} (${g.activation})\n`);
+      io.stdout(`${file}: ok: ${g.name}, ${g.ops.length} ops, input ${g.inputChannels}ch${g.dims === 3 ? ' 3D' : ''} ${size}, output ${outputText(g)}\n`);
     }
   }
   if (options.format === 'json') io.stdout(`${JSON.stringify(files.length === 1 ? json[0] : json, null, 2)}\n`);
@@ -31,4 +31,10 @@ function describeAxes(g: Parameters<typeof validSizes>[0]): string {
   const sides = spatialAxes(g).map((axis) => describeSizes(validSizes(g, axis)));
   if (sides.every((s) => s === sides[0])) return `of any size (sides: ${sides[0]})`;
   return `of any size (${sides.map((s, axis) => `${axisName(axis, g.dims)}: ${s}`).join('; ')})`;
+}
+
+/** "1 class (sigmoid)", "3 classes (softmax)", or a boundary head's "1 class with instance boundaries (...)". */
+export function outputText(g: { readonly classes: number; readonly activation: string; readonly instances?: string }): string {
+  if (g.instances === 'boundary') return `1 class with instance boundaries (${g.classes} channels: background, interior, boundary; ${g.activation})`;
+  return `${g.classes} class${g.classes === 1 ? '' : 'es'} (${g.activation})`;
 }

@@ -3,10 +3,10 @@ import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from
 import { basename, dirname, join, resolve } from 'node:path';
 import { countInitializerValues } from '../compiler/backends/onnx/index.js';
 import { describeParity, exportVerifiedOnnx } from '../runtime/export/onnx.js';
-import { buildModel, getWeights, setWeights } from '../compiler/backends/tfjs/index.js';
+import { buildModel, setWeights } from '../compiler/backends/tfjs/index.js';
+import { roundWeightsToHalf } from '../compiler/backends/half.js';
 import { initialWeights, type WeightMap } from '../compiler/backends/weights.js';
-import { compileSpec, inferenceGraph, printGraph, type Graph } from '../compiler/index.js';
-import { weightSpecs } from '../compiler/ir/weights.js';
+import type { Graph } from '../compiler/index.js';
 import { selectEngine, type Engine } from '../runtime/backend/index.js';
 import { FILES, loadCheckpoint, saveCheckpoint, sha256 } from '../runtime/checkpoint/index.js';
 import { normalizationOf } from '../runtime/infer/tfjs-model.js';
@@ -14,7 +14,7 @@ import type { InputNormalization } from '../runtime/infer/index.js';
 import { compare, PARITY_TOLERANCE, predictTfjs, randomInput, verificationSizes } from '../runtime/verify/index.js';
 import { bytes, thousands } from './format.js';
 import { reportDiagnostics, UsageError, writeFileAtomic, type CliIO, type DiagnosticFormat } from './io.js';
-import { loadSpec } from './load.js';
+import { checkpointWeights, loadSpec, networkMismatch } from './load.js';
 
 export interface CompileOptions {
   readonly target?: string;
@@ -24,6 +24,8 @@ export interface CompileOptions {
   readonly verify: boolean;
   readonly opset?: string;
   readonly foldBn: boolean;
+  /** Store the weights as float16 (rounded first, in the verified graph too). */
+  readonly fp16Weights?: boolean;
   readonly backend?: string;
   readonly format: DiagnosticFormat;
 }
@@ -44,6 +46,9 @@ export async function runCompile(io: CliIO, file: string, options: CompileOption
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UsageError(`--seed takes a whole number from 0 to 4294967295, found '${options.seed}'`);
   const opset = options.opset === undefined ? undefined : Number(options.opset);
   if (opset !== undefined && !(Number.isInteger(opset) && opset >= 13 && opset <= 17)) throw new UsageError(`--opset takes 13 to 17, found '${options.opset}'`);
+  const half = options.fp16Weights === true;
+  // Folding computes new float32 weights from rounded ones: they would no longer be float16 values.
+  if (half && options.foldBn) throw new UsageError('--fp16-weights and --fold-bn cannot be combined (folded weights are not float16 values)');
 
   const spec = loadSpec(file);
   reportDiagnostics(io, spec.diagnostics, options.format);
@@ -55,10 +60,14 @@ export async function runCompile(io: CliIO, file: string, options: CompileOption
   io.stderr(`engine: ${engine.description}\n`);
   const model = buildModel(engine.tf, graph);
   try {
-    const { weights, normalization } = await chooseWeights(io, engine, graph, specText, file, options.weights, seed);
+    const chosen = await chooseWeights(io, engine, graph, specText, file, options.weights, seed);
+    const { normalization } = chosen;
+    // float16 storage: round first, so the graph that verifies the export holds the stored values.
+    const weights = half ? roundWeightsToHalf(chosen.weights) : chosen.weights;
+    if (half) io.stderr('weights: rounded to float16 (stored at half the size)\n');
     setWeights(model, weights, engine.tf);
-    if (target === 'onnx') return await compileOnnx(io, engine, graph, model, weights, specText, options.output, { opset, foldBn: options.foldBn, verify: options.verify, normalization });
-    return await compileTfjs(io, engine, graph, model, { name: graph.name, file, text: specText }, seed, options.output, options.verify);
+    if (target === 'onnx') return await compileOnnx(io, engine, graph, model, weights, specText, options.output, { opset, foldBn: options.foldBn, halfWeights: half, verify: options.verify, normalization });
+    return await compileTfjs(io, engine, graph, model, { name: graph.name, file, text: specText }, seed, options.output, options.verify, half);
   } finally {
     model.dispose();
   }
@@ -72,34 +81,15 @@ async function chooseWeights(io: CliIO, engine: Engine, graph: Graph, specText: 
   }
   const { model, manifest } = await loadCheckpoint(engine.tf, checkpoint);
   try {
-    if (sha256(specText) !== manifest.spec.sha256) sameNetworkOrThrow(graph, manifest.spec, specFile, join(checkpoint, FILES.manifest));
+    const mismatch = sha256(specText) === manifest.spec.sha256 ? undefined : networkMismatch(graph, manifest.spec, specFile);
+    if (mismatch) throw new CompileError(`${join(checkpoint, FILES.manifest)}: ${mismatch}`);
     const normalization = normalizationOf(manifest, checkpoint);
     io.stderr(`weights: ${checkpoint} (trained from ${manifest.spec.file ?? manifest.spec.name}, seed ${manifest.seed}; inputs ${normalization})\n`);
-    // Deep-supervision heads may differ (trained with them, exported without, or the reverse):
-    // the spec's weights are the checkpoint's, heads it lacks start from initial weights.
-    const trained = getWeights(model);
-    const initial = initialWeights(graph, seed);
-    const weights = new Map(weightSpecs(graph).map((w) => [w.name, trained.get(w.name) ?? initial.get(w.name)!]));
-    return { weights, normalization };
+    // Deep-supervision heads may differ (trained with them, exported without, or the reverse).
+    return { weights: checkpointWeights(graph, model, seed), normalization };
   } finally {
     model.dispose();
   }
-}
-
-/**
- * A checkpoint fits a spec whose text differs (reformatted, comments edited) when both lower to
- * the same IR; otherwise the first differing op is named.
- */
-function sameNetworkOrThrow(graph: Graph, trained: { name: string; file?: string; text: string }, specFile: string, manifestFile: string): void {
-  const theirs = compileSpec({ name: trained.file ?? `${trained.name}.yaml`, body: trained.text }).graph;
-  // The first line is the model's name, which may change without changing the network; so may
-  // deep-supervision heads (training only).
-  const mine = printGraph(inferenceGraph(graph)).split('\n').slice(1);
-  const other = theirs ? printGraph(inferenceGraph(theirs)).split('\n').slice(1) : [];
-  const i = mine.findIndex((line, k) => line !== other[k]);
-  if (i < 0 && mine.length === other.length) return;
-  const detail = i >= 0 ? `: ${specFile} has '${mine[i]!.trim()}' where the checkpoint's spec has '${(other[i] ?? '(nothing)').trim()}'` : '';
-  throw new CompileError(`${manifestFile}: the checkpoint was trained from a different network (spec '${trained.name}'${trained.file ? `, ${trained.file}` : ''})${detail}`);
 }
 
 async function compileOnnx(
@@ -110,9 +100,9 @@ async function compileOnnx(
   weights: WeightMap,
   specText: string,
   output: string,
-  o: { opset: number | undefined; foldBn: boolean; verify: boolean; normalization: InputNormalization },
+  o: { opset: number | undefined; foldBn: boolean; halfWeights: boolean; verify: boolean; normalization: InputNormalization },
 ): Promise<number> {
-  const { exported, parity, ok } = await exportVerifiedOnnx(engine, graph, model, weights, { specText, opset: o.opset, foldBn: o.foldBn, verify: o.verify, inputNormalization: o.normalization });
+  const { exported, parity, ok } = await exportVerifiedOnnx(engine, graph, model, weights, { specText, opset: o.opset, foldBn: o.foldBn, halfWeights: o.halfWeights, verify: o.verify, inputNormalization: o.normalization });
   if (o.foldBn) io.stderr(`fold-bn: ${exported.foldedBatchNorms.length} BatchNorm${exported.foldedBatchNorms.length === 1 ? '' : 's'} folded into their convs\n`);
   if (o.verify) {
     const line = `parity (onnxruntime vs tfjs ${engine.name}): max|diff|/max|ref| = ${describeParity(parity)}`;
@@ -137,6 +127,7 @@ async function compileTfjs(
   seed: number,
   output: string,
   verify: boolean,
+  fp16: boolean,
 ): Promise<number> {
   if (existsSync(output) && !statSync(output).isDirectory()) throw new CompileError(`cannot write '${output}': it is a file; --target tfjs writes a folder`);
   const parent = dirname(resolve(output));
@@ -146,7 +137,7 @@ async function compileTfjs(
   try {
     // Deep-supervision heads are for training: the exported model has the main output only.
     const exported = model.outputs.length > 1 ? engine.tf.model({ inputs: model.inputs, outputs: model.outputs[0]!, name: model.name }) : model;
-    await saveCheckpoint(engine.tf, staging, exported, { spec, seed, engine: engine.name });
+    await saveCheckpoint(engine.tf, staging, exported, { spec, seed, engine: engine.name }, { fp16 });
     if (verify) {
       const size = verificationSizes(graph)[0]!;
       const input = randomInput(1, size.reduce((a, b) => a * b, 1), 1, graph.inputChannels, seed + 1);

@@ -5,11 +5,11 @@ import type { SegmentationModel } from '../runtime/infer/index.js';
 import { UsageError, writeFileAtomic, type CliIO } from './io.js';
 import { evalVolumes } from './eval-volume.js';
 import { openVolumeSegmenter } from './predict-volume.js';
-import { locateModel } from '../runtime/infer/index.js';
+import { locateModel, maskClasses } from '../runtime/infer/index.js';
 import { isVolumeModel } from '../runtime/infer/volume.js';
 import { isVolumeFolder } from '../runtime/train/volume-data.js';
 import type { SliceAxis } from '../runtime/volume/index.js';
-import { openModel, parseInferenceFlags, reportError, type InferenceFlags } from './predict.js';
+import { modelPathOf, openModel, parseInferenceFlags, reportError, type InferenceFlags } from './predict.js';
 
 /** `unetc eval` flags, as Commander gives them. */
 export interface EvalCommandOptions extends InferenceFlags {
@@ -77,28 +77,32 @@ export function summaryTable(report: EvalReport, classes: number, classNames?: r
  * `unetc eval MODEL --data DIR [--out FILE.csv]`: scores the model's masks against the data
  * set's. Exit 0, 1 (a model or data problem: every data problem is listed first), 2 (usage).
  */
-export async function runEval(io: CliIO, modelPath: string, options: EvalCommandOptions): Promise<number> {
+export async function runEval(io: CliIO, modelArg: string, options: EvalCommandOptions): Promise<number> {
   let model: SegmentationModel | undefined;
   try {
+    const modelPath = modelPathOf(io, modelArg);
     if (!options.data) throw new UsageError('give the data folder with --data DIR (images/ and masks/, optionally labels/)');
     if (options.out !== undefined && !/\.csv$/i.test(options.out)) throw new UsageError(`--out takes a .csv file, found '${options.out}'`);
     const flags = parseInferenceFlags(options);
     if (await isVolumeFolder(options.data)) {
       if (options.connectivity !== undefined && !['6', '26'].includes(options.connectivity.trim())) throw new UsageError(`--connectivity for volumes is 6 (faces) or 26 (faces, edges and corners), found '${options.connectivity}'`);
+      if (flags.tta) throw new UsageError('--tta is for 2D images (PNG); volumes are segmented without it');
       const sliceAxis = options.sliceAxis ?? 'z';
       if (!['x', 'y', 'z'].includes(sliceAxis)) throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
       const threeD = isVolumeModel(locateModel(modelPath));
       if (threeD && options.sliceAxis !== undefined) io.stderr(`note: --slice-axis applies to 2D models; ${modelPath} is 3D and segments whole volumes\n`);
       const segmenter = await openVolumeSegmenter(io, modelPath, threeD, { sliceAxis: sliceAxis as SliceAxis, ...flags, ...(options.backend === undefined ? {} : { backend: options.backend }) }, () => openModel(io, modelPath, flags, options.backend));
       try {
-        return await evalVolumes(io, segmenter, options.data, options.out, { minSize: flags.minSize, connectivity: flags.connectivity3d });
+        return await evalVolumes(io, segmenter, options.data, options.out, { minSize: flags.minSize ?? 0, connectivity: flags.connectivity3d });
       } finally {
         await segmenter.close();
       }
     }
     if (options.connectivity !== undefined && !['4', '8'].includes(options.connectivity.trim())) throw new UsageError(`--connectivity for images is 4 (edges) or 8 (edges and corners), found '${options.connectivity}'`);
     model = await openModel(io, modelPath, flags, options.backend);
-    const { classes, classNames } = model.info;
+    // A boundary model's masks are binary: its 3 channels are background, interior and boundary.
+    const classes = maskClasses(model.info);
+    const classNames = model.info.instances ? undefined : model.info.classNames;
     const scan = await scanDataset(options.data, { classes });
     if (scan.problems.length > 0) {
       for (const line of formatProblems(scan.problems)) io.stderr(`error: ${line}\n`);
@@ -107,9 +111,9 @@ export async function runEval(io: CliIO, modelPath: string, options: EvalCommand
     }
     const total = scan.samples.length;
     const report = await evaluateDataset(model, scan.samples, flags, (r, i) => io.stdout(imageLine(r, i, total)));
-    io.stdout(summaryTable(report, Math.max(2, classes), classNames));
+    io.stdout(summaryTable(report, classes, classNames));
     if (options.out !== undefined) {
-      writeFileAtomic(options.out, evalCsv(report, Math.max(2, classes), classNames));
+      writeFileAtomic(options.out, evalCsv(report, classes, classNames));
       io.stdout(`wrote ${options.out}\n`);
     }
     return 0;

@@ -65,7 +65,7 @@ const shapeText = (s: Shape) => formatSize([...shapeSizes(s), s.c]);
 function inspectText(file: string, g: Graph, cost: Cost, size: readonly number[], summary: boolean): string {
   const out: string[] = [];
   const out0 = cost.layers[cost.layers.length - 1]?.shape;
-  out.push(`${g.name} (${file}): input ${formatSize([...size, g.inputChannels])} -> output ${out0 ? shapeText(out0) : '?'}, ${g.activation}\n\n`);
+  out.push(`${g.name} (${file}): input ${formatSize([...size, g.inputChannels])} -> output ${out0 ? shapeText(out0) : '?'}, ${g.activation}${g.instances ? `; instances: ${g.instances} (background, interior, boundary; touching objects are split)` : ''}\n\n`);
   if (!summary) {
     const rows = cost.layers.map((l) => [
       l.op.name,

@@ -73,9 +73,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     .option('--no-verify', 'skip the numerical check of the export')
     .option('--opset <N>', 'ONNX opset, 13 to 17', '13')
     .option('--fold-bn', 'fold BatchNorms into the convs right before them')
+    .option('--fp16-weights', 'store the weights as float16: half the size (they are rounded first, and verified as rounded)')
     .option('--backend <name>', 'tfjs engine: auto, gpu, node, wasm or cpu (default: $UNETC_BACKEND, else auto)')
     .option('--short', 'one line per diagnostic')
-    .action(async (file: string, o: { target?: string; output?: string; weights?: string; seed?: string; verify: boolean; opset?: string; foldBn?: boolean; backend?: string; short?: boolean }) => {
+    .action(async (file: string, o: { target?: string; output?: string; weights?: string; seed?: string; verify: boolean; opset?: string; foldBn?: boolean; fp16Weights?: boolean; backend?: string; short?: boolean }) => {
       code = await runCompile(io, file, { ...o, foldBn: o.foldBn === true, format: o.short ? 'short' : 'frame' });
     });
 
@@ -88,12 +89,15 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     .option('--val <dir>', 'validation folder (default: a split of --data, train.val_split)')
     .option('--out <dir>', 'run folder (default: runs/<name>-<time>)')
     .option('--resume <run>', 'continue an interrupted run exactly')
-    .option('--epochs <N>', 'override train.epochs')
+    .option('--init <model>', 'start from trained weights: a run folder, a checkpoint, or a shipped model (nuclei); without a spec, its own spec')
+    .option('--time <duration>', "train for this long, e.g. 5m, 90s, 1h30m (overrides train.time and train.epochs)")
+    .option('--epochs <N>', 'override train.epochs (and train.time)')
     .option('--steps-per-epoch <N>', 'override train.steps_per_epoch')
     .option('--batch <N>', 'override train.batch')
     .option('--lr <X>', 'override train.learning_rate')
     .option('--max-steps <N>', 'stop after N steps in all')
     .option('--seed <N>', 'override train.seed')
+    .option('--val-split <F>', 'override train.val_split: the share of --data held out for validation (0: none, the last weights are the model)')
     .option('--dry-run', 'check the spec and data and run one step and a validation; keep nothing')
     .option('--no-export', 'do not export model.onnx at the end')
     .option('--backend <name>', 'tfjs engine: auto, gpu, node, wasm or cpu (default: $UNETC_BACKEND, else auto)')
@@ -115,8 +119,9 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       .option('--tile <N>', 'largest tile side in px (default 512)')
       .option('--overlap <F>', 'tile overlap, a fraction from 0 to below 1 (default 0.25)')
       .option('--threshold <T>', 'foreground threshold (one-class models; default: the model\'s)')
-      .option('--min-size <N>', 'drop connected components below N px')
+      .option('--min-size <N>', 'drop instances below N px (default 0; 15 for models trained with output.instances: boundary)')
       .option('--connectivity <4|8>', 'instance connectivity (default 8)')
+      .option('--tta', 'test-time augmentation: average over the 8 flips and quarter turns (2D images)')
       .option('--backend <name>', 'tfjs engine, for tfjs checkpoints');
   inference(
     program

@@ -5,13 +5,15 @@ import { CheckpointError } from '../runtime/checkpoint/index.js';
 import { DataError, readImage, toChannels, writeGray, writeLabels, writeMask, type HWC } from '../runtime/data/index.js';
 import {
   areaSummary,
-  connectedComponents,
-  isBinary,
+  instancesOf,
   loadModel,
+  minInstanceSize,
   locateModel,
+  maskClasses,
   ModelError,
   planTiles,
   predictImage,
+  foregroundPlane,
   probabilityPlane,
   removeSmall,
   TilingError,
@@ -22,6 +24,8 @@ import { UsageError, writeFileAtomic, type CliIO } from './io.js';
 import { isFileEntry } from '../runtime/data/entries.js';
 import { isDicomFolder, NIFTI_NAME, openVolumeSegmenter, predictVolumes, readOrSkip } from './predict-volume.js';
 import { isVolumeModel } from '../runtime/infer/volume.js';
+import { resolveModel, shippedModels } from './models.js';
+import { outputText } from './check.js';
 import type { SliceAxis } from '../runtime/volume/index.js';
 
 /** The flags `predict` and `eval` share, as Commander gives them (strings). */
@@ -32,6 +36,7 @@ export interface InferenceFlags {
   readonly minSize?: string;
   readonly connectivity?: string;
   readonly backend?: string;
+  readonly tta?: boolean;
 }
 
 /** `unetc predict` flags. */
@@ -54,9 +59,12 @@ Writes, for each input PNG (a folder's *.png, or its images/ subfolder when ther
   <stem>.png          mask: 0/255 for a binary model, class ids for several classes
   <stem>_prob.png     with --probabilities: the foreground probability, 16-bit (0..65535)
                       (models with 3+ classes: <stem>_prob_<k>.png per class k >= 1)
-  <stem>_labels.png   with --instances: 16-bit instance label map (0 background, 1..K)
+  <stem>_labels.png   with --instances: 16-bit instance label map (0 background, 1..K); a model
+                      trained with output.instances: boundary splits touching objects (each
+                      interior grown over its outline), others give connected components
   instances.csv       with --instances: per image, the count and mean/median/min/max area
-An unreadable or corrupt PNG is reported (naming the file) and skipped; the others are still
+--tta averages the probabilities over the 8 flips and quarter turns of each image (8x the time;
+usually a little better masks). An unreadable or corrupt PNG is reported (naming the file) and skipped; the others are still
 written, and the exit code is 1 when any image failed.
 
 NIfTI volumes (.nii, .nii.gz; a file, or a folder's / its images/ subfolder's) give <stem>.nii.gz
@@ -82,16 +90,35 @@ function connectivities(c: number | undefined): { connectivity: 4 | 8; connectiv
 }
 
 /** Parsed shared flags; a UsageError (exit 2) for a malformed one. */
-export function parseInferenceFlags(o: InferenceFlags): { tile?: number; overlap?: number; threshold?: number; minSize: number; connectivity: 4 | 8; connectivity3d: 6 | 26 } {
+export function parseInferenceFlags(o: InferenceFlags): { tile?: number; overlap?: number; threshold?: number; minSize?: number; connectivity: 4 | 8; connectivity3d: 6 | 26; tta?: boolean } {
   const int = (v: number) => Number.isInteger(v);
   return {
+    ...(o.tta ? { tta: true } : {}),
     ...(o.tile === undefined ? {} : { tile: num('--tile', o.tile, (v) => int(v) && v >= 1, 'a whole number of pixels (at least 1)') }),
     ...(o.overlap === undefined ? {} : { overlap: num('--overlap', o.overlap, (v) => v >= 0 && v < 1, 'a fraction of the tile from 0 to below 1 (e.g. 0.25)') }),
     ...(o.threshold === undefined ? {} : { threshold: num('--threshold', o.threshold, (v) => v > 0 && v < 1, 'a probability between 0 and 1') }),
-    minSize: o.minSize === undefined ? 0 : num('--min-size', o.minSize, (v) => int(v) && v >= 0, 'a whole number of pixels'),
+    // Undefined when not given: the model's default then applies (see minInstanceSize).
+    ...(o.minSize === undefined ? {} : { minSize: num('--min-size', o.minSize, (v) => int(v) && v >= 0, 'a whole number of pixels') }),
     // 4 or 8 for images, 6 or 26 for volumes (checked against the input kind by the caller).
     ...connectivities(o.connectivity === undefined ? undefined : num('--connectivity', o.connectivity, (v) => [4, 6, 8, 26].includes(v), '4 or 8 (images), 6 or 26 (volumes)')),
   };
+}
+
+/**
+ * A MODEL argument as a path: itself when it exists, else a model shipped with unetc of that name
+ * (said on stderr), else a ModelError that lists the shipped models.
+ */
+export function modelPathOf(io: CliIO, arg: string): string {
+  const resolved = resolveModel(arg);
+  if (resolved.shipped) {
+    io.stderr(`note: '${arg}' is the ${resolved.shipped} model shipped with unetc (${resolved.path}; see its MODEL.md)\n`);
+    return resolved.path;
+  }
+  if (!existsSync(arg)) {
+    const names = shippedModels();
+    throw new ModelError(arg, `no such file or folder${names.length ? ` (models shipped with unetc: ${names.join(', ')})` : ''}`);
+  }
+  return arg;
 }
 
 /** Loads the model, prints what it is and what runs it, and checks the flags that depend on it. */
@@ -102,9 +129,9 @@ export async function openModel(io: CliIO, path: string, flags: ReturnType<typeo
   const i = model.info;
   try {
     io.stderr(`engine: ${model.engine}\n`);
-    const out = i.classes === 1 ? `1 class (${i.activation})` : `${i.classes} classes (${i.activation})`;
+    const out = outputText(i);
     io.stderr(`model: ${i.path} (${i.name}: ${i.inputChannels} channel${i.inputChannels === 1 ? '' : 's'} -> ${out}, input ${i.normalization}, sizes ${i.sizes.height.text === i.sizes.width.text ? i.sizes.height.text : `${i.sizes.height.text} x ${i.sizes.width.text}`})\n`);
-    if (flags.threshold !== undefined && !isBinary(i.classes)) throw new UsageError(`--threshold applies to binary models; ${path} has ${i.classes} classes (each pixel gets the most probable one)`);
+    if (flags.threshold !== undefined && maskClasses(i) !== 2) throw new UsageError(`--threshold applies to binary models; ${path} has ${i.classes} classes (each pixel gets the most probable one)`);
     // A tile too small for a 'valid' network's margins fails on every image larger than one tile:
     // say so once, up front (planning an image of two tiles and more).
     const big = 2 * (flags.tile ?? 512) + 4 * Math.max(...i.margin) + 1;
@@ -165,9 +192,10 @@ const stemOf = (file: string) => basename(file, extname(file));
  * `unetc predict MODEL --input DIR|FILE --out DIR`: writes a mask per image (see PREDICT_HELP).
  * Returns the exit code: 0, 1 when a model, image or write failed, 2 for a usage error.
  */
-export async function runPredict(io: CliIO, modelPath: string, options: PredictCommandOptions): Promise<number> {
+export async function runPredict(io: CliIO, modelArg: string, options: PredictCommandOptions): Promise<number> {
   let model: SegmentationModel | undefined;
   try {
+    const modelPath = modelPathOf(io, modelArg);
     if (!options.input) throw new UsageError('give the images with --input DIR|FILE');
     if (!options.out) throw new UsageError('give the output folder with --out DIR');
     const flags = parseInferenceFlags(options);
@@ -186,12 +214,13 @@ export async function runPredict(io: CliIO, modelPath: string, options: PredictC
     };
     const volumeOptions = { sliceAxis: sliceAxis as SliceAxis, ...flags, ...(options.backend === undefined ? {} : { backend: options.backend }) };
     if (volumes.length > 0) {
+      if (flags.tta) throw new UsageError('--tta is for 2D images (PNG); volumes are segmented without it');
       if (threeD && options.sliceAxis !== undefined) io.stderr(`note: --slice-axis applies to 2D models; ${modelPath} is 3D and segments whole volumes\n`);
       if (options.connectivity !== undefined && !['6', '26'].includes(options.connectivity.trim())) throw new UsageError(`--connectivity for volumes is 6 (faces) or 26 (faces, edges and corners), found '${options.connectivity}'`);
       const segmenter = await openVolumeSegmenter(io, modelPath, threeD, volumeOptions, () => openModel(io, modelPath, flags, options.backend));
       try {
         out();
-        return await predictVolumes(io, segmenter, volumes, options.out, { instances: options.instances === true, probabilities: options.probabilities === true, minSize: flags.minSize, connectivity: flags.connectivity3d });
+        return await predictVolumes(io, segmenter, volumes, options.out, { instances: options.instances === true, probabilities: options.probabilities === true, minSize: flags.minSize ?? 0, connectivity: flags.connectivity3d });
       } finally {
         await segmenter.close();
       }
@@ -210,6 +239,7 @@ export async function runPredict(io: CliIO, modelPath: string, options: PredictC
 async function predictAll(io: CliIO, model: SegmentationModel, files: readonly string[], options: PredictCommandOptions, flags: ReturnType<typeof parseInferenceFlags>): Promise<number> {
   const out = options.out!;
   const { classes, inputChannels } = model.info;
+  const binary = maskClasses(model.info) === 2;
   const csv: string[] = ['file,count,mean_area,median_area,min_area,max_area\n'];
   const failed: string[] = [];
   const seen = new Map<string, string>();
@@ -233,11 +263,12 @@ async function predictAll(io: CliIO, model: SegmentationModel, files: readonly s
     const p = await predictImage(model, image, flags);
     const ms = performance.now() - start;
     const { height, width } = p;
-    const found = options.instances || flags.minSize > 0 ? connectedComponents(p.classMap, height, width, flags) : undefined;
-    const mask = found && flags.minSize > 0 ? removeSmall(p.classMap, found) : p.classMap;
-    await writeMask(join(out, `${stem}.png`), { width, height, data: mask }, { binary: isBinary(classes) });
+    const minSize = minInstanceSize(model.info, flags.minSize);
+    const found = options.instances || minSize > 0 ? instancesOf(p, model.info, { ...flags, minSize }) : undefined;
+    const mask = found && minSize > 0 ? removeSmall(p.classMap, found) : p.classMap;
+    await writeMask(join(out, `${stem}.png`), { width, height, data: mask }, { binary });
     if (options.probabilities) {
-      const planes = isBinary(classes) ? [[`${stem}_prob.png`, probabilityPlane(p)] as const] : Array.from({ length: classes - 1 }, (_, k) => [`${stem}_prob_${k + 1}.png`, probabilityPlane(p, k + 1)] as const);
+      const planes = binary ? [[`${stem}_prob.png`, foregroundPlane(p, model.info)] as const] : Array.from({ length: classes - 1 }, (_, k) => [`${stem}_prob_${k + 1}.png`, probabilityPlane(p, k + 1)] as const);
       for (const [name, data] of planes) await writeGray(join(out, name), { width, height, data }, 16);
     }
     let detail = '';

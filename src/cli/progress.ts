@@ -32,7 +32,11 @@ export class Progress {
     const done = e.step - this.firstStep;
     const elapsed = performance.now() - this.started;
     const eta = (elapsed / done) * (e.totalSteps - e.step);
-    const line = `epoch ${e.epoch} step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(4)}  lr ${e.lr.toExponential(1)}  ${(elapsed / done / 1000).toFixed(2)} s/step  ETA ${formatDuration(eta)}`;
+    // A time budget's step count is an estimate (~), and what is left of the budget is the ETA.
+    const budgeted = e.remainingMs !== undefined;
+    const where = budgeted ? `step ${e.step}/~${e.totalSteps}` : `epoch ${e.epoch} step ${e.step}/${e.totalSteps}`;
+    const left = budgeted ? `${formatDuration(e.remainingMs!)} left` : `ETA ${formatDuration(eta)}`;
+    const line = `${where}  loss ${e.loss.toFixed(4)}  lr ${e.lr.toExponential(1)}  ${(elapsed / done / 1000).toFixed(2)} s/step  ${left}`;
     if (this.tty) {
       this.io.stdout(`\r${line}\x1b[K`);
       this.live = true;
@@ -44,9 +48,10 @@ export class Progress {
 
   epoch(e: EpochEvent): void {
     this.done();
-    this.io.stdout(
-      `epoch ${e.epoch}: loss ${e.trainLoss.toFixed(4)}, validation Dice ${e.val.dice.toFixed(4)}, IoU ${e.val.iou.toFixed(4)}, pixel accuracy ${e.val.pixelAccuracy.toFixed(4)}${e.best ? ' (best)' : ''}  [${formatDuration(e.ms)}]\n`,
-    );
+    const where = e.remainingMs !== undefined ? `step ${e.step} (${formatDuration(e.remainingMs)} left)` : `epoch ${e.epoch}`;
+    const loss = Number.isFinite(e.trainLoss) ? `loss ${e.trainLoss.toFixed(4)}` : 'loss -';
+    const val = e.val ? `validation Dice ${e.val.dice.toFixed(4)}, IoU ${e.val.iou.toFixed(4)}, pixel accuracy ${e.val.pixelAccuracy.toFixed(4)}${e.best ? ' (best)' : ''}` : 'no validation data';
+    this.io.stdout(`${where}: ${loss}, ${val}  [${formatDuration(e.ms)}]\n`);
   }
 
   /** Ends the live line, if any. */

@@ -3,10 +3,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildModel, getWeights, setWeights } from '../compiler/backends/tfjs/index.js';
-import { initialWeights } from '../compiler/backends/weights.js';
-import { compileSpec, validSizes, type Graph, type SpecValue } from '../compiler/index.js';
+import { initialWeights, type WeightMap } from '../compiler/backends/weights.js';
+import { compileSpec, specClasses, validSizes, type Graph, type SpecValue } from '../compiler/index.js';
 import { selectEngine, type Engine } from '../runtime/backend/index.js';
-import { sha256 } from '../runtime/checkpoint/index.js';
+import { CheckpointError, FILES, loadCheckpoint, readCheckpointManifest, sha256, type CheckpointManifest } from '../runtime/checkpoint/index.js';
 import { writeFileAtomic as writeBytesAtomic } from '../runtime/data/index.js';
 import { describeParity, exportVerifiedOnnx } from '../runtime/export/onnx.js';
 import { DataProblems, folderData, INPUT_NORMALIZATION, syntheticData, type TrainingData } from '../runtime/train/data.js';
@@ -14,23 +14,28 @@ import { isVolumeFolder, middleSlices, SLICE_AXES, sliceExamples, syntheticVolum
 import type { SliceAxis } from '../runtime/volume/index.js';
 import { defaultLoss, type LossName } from '../runtime/train/losses.js';
 import { trainLoop, type TrainSettings } from '../runtime/train/loop.js';
+import { parseDuration } from '../runtime/train/budget.js';
 import { defaultRunDir, makeRunManifest, readRunManifest, writeRunManifest } from '../runtime/train/run.js';
 import { readTrainCheckpoint } from '../runtime/train/state.js';
-import { Progress } from './progress.js';
+import { formatDuration, Progress } from './progress.js';
 import { buildRunReport } from '../runtime/report/index.js';
 import { reportDiagnostics, UsageError, type CliIO } from './io.js';
-import { loadSpec } from './load.js';
+import { checkpointWeights, loadSpec, networkMismatch } from './load.js';
+import { checkpointDirOf, resolveModel, shippedModels } from './models.js';
 
 export interface TrainOptions {
   readonly data?: string;
   readonly val?: string;
   readonly out?: string;
   readonly resume?: string;
+  readonly init?: string;
   readonly epochs?: string;
   readonly stepsPerEpoch?: string;
   readonly batch?: string;
   readonly lr?: string;
   readonly maxSteps?: string;
+  readonly time?: string;
+  readonly valSplit?: string;
   readonly seed?: string;
   readonly sliceAxis?: string;
   readonly backend?: string;
@@ -39,13 +44,27 @@ export interface TrainOptions {
   readonly tty: boolean;
 }
 
+/** "20 epochs x 10 steps", or "a 5m time budget (as many steps as fit)". */
+function lengthText(s: TrainSettings): string {
+  const epochs = `${s.epochs} epochs x ${s.stepsPerEpoch} steps`;
+  if (s.timeBudgetMs === undefined) return epochs;
+  return `a ${formatDuration(s.timeBudgetMs)} time budget (as many steps as fit${s.epochsCap ? `, at most ${epochs}` : ''})`;
+}
+
 /** The best validation Dice, or that no validation has run yet (a run stopped within its first epoch). */
-const diceText = (dice: number) => (dice < 0 ? 'no validation yet' : `best validation Dice ${dice.toFixed(4)}`);
+const diceText = (dice: number, validates = true) => (!validates ? 'no validation data' : dice < 0 ? 'no validation yet' : `best validation Dice ${dice.toFixed(4)}`);
 
 function int(name: string, text: string | undefined, min = 1): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text.trim()) || Number(text) < min) throw new UsageError(`--${name} takes a whole number of at least ${min}, found '${text}'`);
   return Number(text);
+}
+
+function fraction(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const v = Number(text);
+  if (text.trim() === '' || !(v >= 0 && v < 1)) throw new UsageError(`--${name} takes a number from 0 to below 1, found '${text}'`);
+  return v;
 }
 
 /** The patch to train on: the spec's, else the size the network accepts nearest to 128 (32x64x64 for volumes). */
@@ -58,25 +77,47 @@ function defaultPatch(graph: Graph): number[] {
   });
 }
 
+/** The run's length: `--time` replaces the spec's time and epochs, `--epochs` its time; a spec with both stops at the first. */
+function lengthOf(t: NonNullable<SpecValue['train']>, o: TrainOptions): Pick<TrainSettings, 'epochs' | 'timeBudgetMs' | 'epochsCap'> {
+  if (o.time !== undefined) {
+    const ms = parseDuration(o.time);
+    if (ms === undefined) throw new UsageError(`--time takes a duration such as 5m, 90s or 1h30m, found '${o.time}'`);
+    return { epochs: int('epochs', o.epochs) ?? 1, timeBudgetMs: ms, epochsCap: o.epochs !== undefined };
+  }
+  const epochs = int('epochs', o.epochs) ?? (t.epochs as number | undefined);
+  // The schema checked the spec's duration; parseDuration agrees with its pattern.
+  const specTime = o.epochs === undefined && t.time !== undefined ? parseDuration(t.time as string | number) : undefined;
+  if (specTime !== undefined) return { epochs: epochs ?? 1, timeBudgetMs: specTime, epochsCap: epochs !== undefined };
+  return { epochs: epochs ?? 10 };
+}
+
+/**
+ * What a spec that does not say trains with: the recipe that gave the best masks for a 5-minute
+ * budget on the DSB nuclei (npm run bench -- --quality; README): Adam at 0.003 with a 5% linear
+ * warm-up and cosine decay. 0.001 scored 0.02 Dice lower at the same budget; 0.005 no better.
+ */
+const DEFAULTS = { learningRate: 3e-3, schedule: 'cosine', warmup: 0.05 } as const;
+
 function settingsFrom(spec: SpecValue, graph: Graph, o: TrainOptions, trainCount: number): TrainSettings {
   const t = spec.train ?? {};
   const batch = int('batch', o.batch) ?? (t.batch as number | undefined) ?? 4;
-  const lr = o.lr !== undefined ? Number(o.lr) : ((t.learning_rate as number | undefined) ?? 1e-3);
+  const lr = o.lr !== undefined ? Number(o.lr) : ((t.learning_rate as number | undefined) ?? DEFAULTS.learningRate);
   if (!(lr > 0 && lr < 10)) throw new UsageError(`--lr takes a positive number below 10, found '${o.lr}'`);
   const patch = (t.patch as number[] | undefined) ?? defaultPatch(graph);
   const augment = (t.augment as Record<string, unknown> | undefined) ?? (graph.dims === 3 ? { flip: true } : { flip: true, rotate90: true });
   return {
-    epochs: int('epochs', o.epochs) ?? (t.epochs as number | undefined) ?? 10,
+    ...lengthOf(t, o),
     stepsPerEpoch: int('steps-per-epoch', o.stepsPerEpoch) ?? (t.steps_per_epoch as number | undefined) ?? Math.max(1, Math.ceil(trainCount / batch)),
     batch,
     patch,
     loss: (t.loss as LossName | undefined) ?? defaultLoss(graph.activation),
     optimizer: { name: (t.optimizer as 'adam' | 'sgd' | undefined) ?? 'adam', learningRate: lr, momentum: t.momentum as number | undefined },
-    schedule: (t.schedule as TrainSettings['schedule'] | undefined) ?? 'constant',
+    schedule: (t.schedule as TrainSettings['schedule'] | undefined) ?? DEFAULTS.schedule,
     earlyStopping: t.early_stopping as number | undefined,
     seed: int('seed', o.seed, 0) ?? (t.seed as number | undefined) ?? 0,
     augmentation: augment,
     maxSteps: int('max-steps', o.maxSteps),
+    warmup: (t.warmup as number | undefined) ?? DEFAULTS.warmup,
   };
 }
 
@@ -85,24 +126,23 @@ function settingsFrom(spec: SpecValue, graph: Graph, o: TrainOptions, trainCount
  * step budget: `--max-steps` may lift or set it. Other overrides are named as ignored.
  */
 function resumedSettings(io: CliIO, settings: TrainSettings, o: TrainOptions): TrainSettings {
-  const ignored = (['epochs', 'stepsPerEpoch', 'batch', 'lr', 'seed'] as const).filter((k) => o[k] !== undefined);
+  const ignored = (['epochs', 'time', 'stepsPerEpoch', 'batch', 'lr', 'seed', 'valSplit'] as const).filter((k) => o[k] !== undefined);
   const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   if (ignored.length > 0) io.stderr(`note: ${ignored.map(flag).join(', ')} ignored: a resumed run keeps its own settings (only --max-steps may change)\n`);
   if (o.maxSteps === undefined) return { ...settings, maxSteps: undefined };
   return { ...settings, maxSteps: int('max-steps', o.maxSteps) };
 }
 
-async function loadData(spec: SpecValue, graph: Graph, seed: number, dir: string | undefined, valDir: string | undefined, sliceAxis: SliceAxis): Promise<TrainingData> {
+async function loadData(graph: Graph, seed: number, dir: string | undefined, valDir: string | undefined, valSplit: number, sliceAxis: SliceAxis): Promise<TrainingData> {
   const none = { train: [], val: [] };
   if (dir === undefined) {
     if (graph.dims === 3) {
       const volumes = syntheticVolumeData(seed);
       return { ...none, volumes, source: volumes.source, fingerprint: volumes.fingerprint };
     }
-    return syntheticData(seed, graph.inputChannels);
+    return syntheticData(seed, graph.inputChannels, undefined, undefined, graph);
   }
-  const valSplit = (spec.train?.val_split as number | undefined) ?? 0.2;
-  const options = { valDir, valSplit, seed, channels: graph.inputChannels, classes: graph.classes };
+  const options = { valDir, valSplit, seed, channels: graph.inputChannels, classes: specClasses(graph), ...(graph.instances ? { instances: graph.instances } : {}) };
   if (await isVolumeFolder(dir)) {
     const volumes = await volumeFolderData(dir, options);
     if (graph.dims === 3) return { ...none, volumes, source: volumes.source, fingerprint: volumes.fingerprint };
@@ -119,10 +159,14 @@ async function loadData(spec: SpecValue, graph: Graph, seed: number, dir: string
  * early, 130 when interrupted (a checkpoint is written), 1 on bad input or a non-finite loss.
  */
 export async function runTrain(io: CliIO, file: string | undefined, o: TrainOptions): Promise<number> {
+  if (o.init !== undefined && o.resume !== undefined) throw new UsageError('--init starts a new run from trained weights and --resume continues a run: give one of them');
   const resumed = o.resume !== undefined ? readRunManifest(o.resume) : undefined;
-  const specFile = file ?? resumed?.spec.file;
-  if (specFile === undefined) throw new UsageError('give a spec, or --resume RUN_DIR');
-  const compiled = file !== undefined ? loadSpec(file) : { ...compileSpec({ name: resumed!.spec.file, body: resumed!.spec.text }), ok: true };
+  const init = o.init !== undefined ? initFrom(io, o.init) : undefined;
+  // Without a spec, a resumed run's own, or the spec the --init weights were trained from.
+  const own = resumed?.spec ?? init?.manifest.spec;
+  const specFile = file ?? own?.file ?? (own ? `${own.name}.yaml` : undefined);
+  if (specFile === undefined) throw new UsageError('give a spec, or --resume RUN_DIR, or --init MODEL');
+  const compiled = file !== undefined ? loadSpec(file) : { ...compileSpec({ name: specFile, body: own!.text }), ok: true };
   reportDiagnostics(io, compiled.diagnostics, 'frame');
   if (!compiled.graph || !compiled.spec || !compiled.document) return 1;
   const graph = compiled.graph;
@@ -138,26 +182,28 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
   const sliceAxis = resumed?.data.sliceAxis ?? o.sliceAxis ?? 'z';
   if (!SLICE_AXES.includes(sliceAxis as SliceAxis)) throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
   // A resumed run reads its own data folders, or --data/--val where they moved (the fingerprint must still match).
-  const data = await loadData(compiled.spec, graph, seedForData, o.data ?? resumed?.data.dir, o.val ?? resumed?.data.valDir, sliceAxis as SliceAxis);
+  const valSplit = resumed?.data.valSplit ?? fraction('val-split', o.valSplit) ?? (compiled.spec.train?.val_split as number | undefined) ?? 0.2;
+  const data = await loadData(graph, seedForData, o.data ?? resumed?.data.dir, o.val ?? resumed?.data.valDir, valSplit, sliceAxis as SliceAxis);
   if (resumed && data.fingerprint !== resumed.data.fingerprint) throw new UsageError(`the data changed since the run started (${data.source}); resume needs the same data`);
   const counts = data.volumes ? { train: data.volumes.train.length, val: data.volumes.val.length, what: 'volumes' } : { train: data.train.length, val: data.val.length, what: 'images' };
   const settings = resumed ? resumedSettings(io, resumed.settings, o) : settingsFrom(compiled.spec, graph, o, counts.train);
   io.stdout(`data: ${data.source}: ${counts.train} training, ${counts.val} validation ${counts.what}\n`);
   io.stdout(
-    `training: ${settings.epochs} epochs x ${settings.stepsPerEpoch} steps, batch ${settings.batch}, patch ${settings.patch.join('x')}, ${settings.loss}, ${settings.optimizer.name} lr ${settings.optimizer.learningRate} (${settings.schedule}), seed ${settings.seed}\n`,
+    `training: ${lengthText(settings)}, batch ${settings.batch}, patch ${settings.patch.join('x')}, ${settings.loss}, ${settings.optimizer.name} lr ${settings.optimizer.learningRate} (${settings.schedule}), seed ${settings.seed}\n`,
   );
 
   const runDir = o.dryRun ? mkdtempSync(join(tmpdir(), 'unetc-dry-run-')) : (o.resume ?? o.out ?? defaultRunDir(graph.name));
   if (!o.dryRun && !resumed && existsSync(join(runDir, 'run.json'))) throw new UsageError(`${runDir} already holds a run: continue it with --resume ${runDir}, or choose another --out`);
   const specInfo = { name: graph.name, file: specFile, text: specText };
   if (!resumed) {
-    await writeRunManifest(runDir, makeRunManifest(specInfo, settings, { source: data.source, fingerprint: data.fingerprint, dir: o.data === undefined ? undefined : resolve(o.data), valDir: o.val === undefined ? undefined : resolve(o.val), valSplit: (compiled.spec.train?.val_split as number | undefined) ?? 0.2, train: counts.train, val: counts.val, ...(data.source.endsWith(' slices') ? { sliceAxis } : {}) }, engine.name, engine.tf.version.tfjs));
+    await writeRunManifest(runDir, makeRunManifest(specInfo, settings, { source: data.source, fingerprint: data.fingerprint, dir: o.data === undefined ? undefined : resolve(o.data), valDir: o.val === undefined ? undefined : resolve(o.val), valSplit, train: counts.train, val: counts.val, ...(data.source.endsWith(' slices') ? { sliceAxis } : {}) }, engine.name, engine.tf.version.tfjs, init ? { from: resolve(init.dir), weightsSha256: init.manifest.weightsSha256 } : undefined));
   }
 
   const checkpoint = resumed ? await readTrainCheckpoint(engine.tf, join(runDir, 'last')) : undefined;
   const model = buildModel(engine.tf, graph);
-  setWeights(model, checkpoint ? getWeights(checkpoint.model) : initialWeights(graph, settings.seed), engine.tf);
+  setWeights(model, checkpoint ? getWeights(checkpoint.model) : init ? await initWeights(engine, graph, init, specFile, settings.seed) : initialWeights(graph, settings.seed), engine.tf);
   checkpoint?.model.dispose();
+  if (init) io.stdout(`weights: from ${init.dir} (trained from ${init.manifest.spec.file ?? init.manifest.spec.name}); the other settings are this run's\n`);
   if (checkpoint) io.stdout(`resuming ${runDir} at step ${checkpoint.state.step} (epoch ${checkpoint.state.epoch}, ${diceText(checkpoint.state.bestDice)})\n`);
 
   const signal = { stop: false };
@@ -185,7 +231,7 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
       io.stdout('dry run: the spec, the data and one training step and validation work; nothing was kept\n');
       return code;
     }
-    if (code === 0 && o.export) code = await exportBest(io, engine, graph, specText, runDir);
+    if (code === 0 && o.export) code = await exportBest(io, engine, graph, specText, runDir, counts.val > 0);
     if (code === 0 || code === 130) {
       // The report is a convenience: a failure to write it never fails the run.
       try {
@@ -204,8 +250,33 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
   }
 }
 
+/** An --init argument: a checkpoint, run folder or shipped model name, with its manifest. */
+function initFrom(io: CliIO, arg: string): { dir: string; manifest: CheckpointManifest } {
+  const resolved = resolveModel(arg);
+  if (resolved.shipped) io.stderr(`note: '${arg}' is the ${resolved.shipped} model shipped with unetc (${resolved.path})\n`);
+  const dir = checkpointDirOf(resolved.path);
+  if (dir === undefined) {
+    const names = shippedModels();
+    const why = existsSync(resolved.path) ? 'holds no checkpoint (unetc.json, model.json, weights.bin; or a run folder with best/ or last/)' : 'no such file or folder';
+    throw new CheckpointError(resolved.path, `${why}${names.length ? `; models shipped with unetc: ${names.join(', ')}` : ''}`);
+  }
+  return { dir, manifest: readCheckpointManifest(dir) };
+}
+
+/** The --init checkpoint's weights for `graph`, refused (naming the first differing layer) when its network is another. */
+async function initWeights(engine: Engine, graph: Graph, init: { dir: string; manifest: CheckpointManifest }, specFile: string, seed: number): Promise<WeightMap> {
+  const mismatch = networkMismatch(graph, init.manifest.spec, specFile);
+  if (mismatch) throw new CheckpointError(join(init.dir, FILES.manifest), `${mismatch}; --init needs the same network (train without a spec to use the checkpoint's own)`);
+  const { model } = await loadCheckpoint(engine.tf, init.dir);
+  try {
+    return checkpointWeights(graph, model, seed);
+  } finally {
+    model.dispose();
+  }
+}
+
 /** The best checkpoint (else the last) as a verified model.onnx in the run folder. */
-async function exportBest(io: CliIO, engine: Engine, graph: Graph, specText: string, runDir: string): Promise<number> {
+async function exportBest(io: CliIO, engine: Engine, graph: Graph, specText: string, runDir: string, validates: boolean): Promise<number> {
   const from = existsSync(join(runDir, 'best', 'unetc.json')) ? 'best' : 'last';
   const { model, state } = await readTrainCheckpoint(engine.tf, join(runDir, from));
   try {
@@ -216,7 +287,7 @@ async function exportBest(io: CliIO, engine: Engine, graph: Graph, specText: str
       return 1;
     }
     await writeBytesAtomic(join(runDir, 'model.onnx'), exported.bytes);
-    io.stdout(`model: ${join(runDir, 'model.onnx')} (${from} checkpoint, epoch ${state.epoch}, ${diceText(state.bestDice)}; onnxruntime parity ${describeParity(parity)})\n`);
+    io.stdout(`model: ${join(runDir, 'model.onnx')} (${from} checkpoint, ${validates ? `epoch ${state.epoch}` : `step ${state.step}`}, ${diceText(state.bestDice, validates)}; onnxruntime parity ${describeParity(parity)})\n`);
     return 0;
   } finally {
     model.dispose();

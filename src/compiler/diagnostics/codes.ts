@@ -31,6 +31,7 @@ export const Codes = {
   dimsMismatch: 'E311',
   notIn3d: 'E312',
   deepSupervision: 'E313',
+  instances: 'E314',
   multiLabel: 'W301',
   dropoutZero: 'W302',
   doubleActivation: 'W303',

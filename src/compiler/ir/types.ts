@@ -124,6 +124,12 @@ export interface Graph {
   readonly activation: OutputActivation;
   readonly classNames: readonly string[] | undefined;
   readonly threshold: number;
+  /**
+   * 'boundary': the head's 3 channels are background, interior and boundary (instance outlines);
+   * the masks are binary (interior or boundary is foreground) and instances are grown from the
+   * interiors. Absent for plain class heads.
+   */
+  readonly instances?: 'boundary';
   readonly ops: readonly Op[];
   /** Deep-supervision heads (training only): their ops are in `ops` but lead nowhere; absent when none. */
   readonly deepSupervision?: DeepSupervision;
@@ -179,6 +185,11 @@ export function inferenceGraph(graph: Graph): Graph {
   }
   const { deepSupervision: _, ...rest } = graph;
   return { ...rest, ops: graph.ops.filter((op) => needed.has(op.name)) };
+}
+
+/** The classes the masks have, as the spec counts them (output.classes: 1 for a binary mask, also under a boundary head's 3 channels). */
+export function specClasses(graph: Pick<Graph, 'classes' | 'instances'>): number {
+  return graph.instances ? 1 : graph.classes;
 }
 
 /** A per-axis factor in few characters: `4` when every axis agrees, else `1x2x2`. */

@@ -1,7 +1,7 @@
 import { Codes, didYouMean, error, warning, type Diagnostic, type Result, type Span } from '../diagnostics/index.js';
 import type { Dims, Graph, Spatial } from '../ir/index.js';
 import { valueSpan, type SpecDocument } from '../spec/document.js';
-import { defaults, inputDims, outputActivation, type NodeSpec, type SpecValue } from '../spec/model.js';
+import { defaults, headClasses, inputDims, outputActivation, type NodeSpec, type SpecValue } from '../spec/model.js';
 import { GraphBuilder, type OpBody } from './builder.js';
 import { appendHead, graphHeader } from './head.js';
 
@@ -79,9 +79,10 @@ export function lowerGraph(doc: SpecDocument, spec: SpecValue): Result<Graph> {
     out.push(error(Codes.unknownNode, `output.from names '${last}', which is not a node`, valueSpan(doc, '/output/from'), [], didYouMean(last, index.keys())));
     return { value: undefined, diagnostics: out };
   }
-  if (b.channels(last) !== spec.output.classes) {
+  if (b.channels(last) !== headClasses(spec)) {
+    const want = spec.output.instances ? `output.instances: ${spec.output.instances} needs ${headClasses(spec)} (background, interior, boundary)` : `output.classes is ${spec.output.classes}`;
     out.push(
-      error(Codes.mergeMismatch, `the graph's output '${last}' has ${b.channels(last)} channel${b.channels(last) === 1 ? '' : 's'} but output.classes is ${spec.output.classes}`, valueSpan(doc, '/output/classes'), [
+      error(Codes.mergeMismatch, `the graph's output '${last}' has ${b.channels(last)} channel${b.channels(last) === 1 ? '' : 's'} but ${want}`, valueSpan(doc, '/output/classes'), [
         'end the graph with a 1x1 conv to the number of classes',
       ]),
     );

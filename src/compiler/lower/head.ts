@@ -1,7 +1,7 @@
 import type { Graph } from '../ir/index.js';
 import { valueSpan, type SpecDocument } from '../spec/document.js';
 import { filled } from '../ir/index.js';
-import { defaults, inputDims, outputActivation, type SpecValue } from '../spec/model.js';
+import { defaults, headClasses, headClassNames, inputDims, outputActivation, type SpecValue } from '../spec/model.js';
 import type { GraphBuilder } from './builder.js';
 
 /** The graph fields that come from `input` and `output`. */
@@ -13,10 +13,11 @@ export function graphHeader(spec: SpecValue): Omit<Graph, 'ops'> {
     dims: inputDims(spec),
     inputSize: size === undefined || size === 'any' ? 'any' : [...size],
     inputChannels: spec.input.channels,
-    classes: spec.output.classes,
+    classes: headClasses(spec),
     activation: outputActivation(spec),
-    classNames: spec.output.class_names,
+    classNames: headClassNames(spec),
     threshold: spec.output.threshold ?? defaults.threshold,
+    ...(spec.output.instances ? { instances: spec.output.instances } : {}),
   };
 }
 
@@ -26,7 +27,7 @@ export function graphHeader(spec: SpecValue): Omit<Graph, 'ops'> {
  */
 export function appendHead(b: GraphBuilder, doc: SpecDocument, spec: SpecValue, from: string, withConv = true): void {
   const span = valueSpan(doc, '/output');
-  const classes = spec.output.classes;
+  const classes = headClasses(spec);
   let x = from;
   if (withConv) x = b.add('head.conv', [x], classes, span, { kind: 'Conv', kernel: filled(1, inputDims(spec)), stride: filled(1, inputDims(spec)), padding: 'same', bias: true });
   const activation = outputActivation(spec);
@@ -41,7 +42,7 @@ export function appendHead(b: GraphBuilder, doc: SpecDocument, spec: SpecValue, 
 export function auxHead(b: GraphBuilder, doc: SpecDocument, spec: SpecValue, from: string, level: number): string {
   const span = valueSpan(doc, '/network/deep_supervision');
   const dims = inputDims(spec);
-  let x = b.add(`dec${level}.ds_conv`, [from], spec.output.classes, span, { kind: 'Conv', kernel: filled(1, dims), stride: filled(1, dims), padding: 'same', bias: true });
+  let x = b.add(`dec${level}.ds_conv`, [from], headClasses(spec), span, { kind: 'Conv', kernel: filled(1, dims), stride: filled(1, dims), padding: 'same', bias: true });
   const activation = outputActivation(spec);
   if (activation !== 'none') x = b.add(`dec${level}.ds_${activation}`, [x], b.channels(x), span, { kind: 'Activation', fn: activation, alpha: 0 });
   return x;

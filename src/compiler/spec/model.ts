@@ -78,6 +78,8 @@ export interface SpecValue {
     readonly class_names?: readonly string[];
     readonly threshold?: number;
     readonly from?: string;
+    /** Instance-aware training: a 3-class head (background, interior, boundary). */
+    readonly instances?: 'boundary';
   };
   readonly network?: NetworkSpec;
   readonly graph?: readonly NodeSpec[];
@@ -118,9 +120,20 @@ export function inputDims(spec: SpecValue): 2 | 3 {
   return spec.input.dims ?? 2;
 }
 
-/** The head's activation when the spec does not say: sigmoid for one class, softmax for several. */
+/** The head's activation when the spec does not say: sigmoid for one class, softmax for several (and for instance boundaries). */
 export function outputActivation(spec: SpecValue): 'sigmoid' | 'softmax' | 'none' {
-  return spec.output.activation ?? (spec.output.classes === 1 ? 'sigmoid' : 'softmax');
+  return spec.output.activation ?? (spec.output.classes === 1 && !spec.output.instances ? 'sigmoid' : 'softmax');
+}
+
+/** The channels of the head: the classes, or background, interior and boundary for `instances: boundary`. */
+export function headClasses(spec: SpecValue): number {
+  return spec.output.instances === 'boundary' ? 3 : spec.output.classes;
+}
+
+/** Names of the head's channels: `class_names`, or the three of a boundary head (the object's name in the middle). */
+export function headClassNames(spec: SpecValue): readonly string[] | undefined {
+  if (spec.output.instances !== 'boundary') return spec.output.class_names;
+  return ['background', spec.output.class_names?.[0] ?? 'interior', 'boundary'];
 }
 
 /** Filters of levels 1..depth. */

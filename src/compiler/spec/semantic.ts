@@ -51,7 +51,7 @@ function checkDims(doc: SpecDocument, spec: SpecValue, out: Diagnostic[]): void 
   const augment = spec.train?.augment;
   if (dims === 3 && typeof augment === 'object' && augment !== null) {
     for (const [key, value] of Object.entries(augment as Record<string, unknown>)) {
-      if (key !== 'elastic' || value === false) continue;
+      if (!['elastic', 'scale', 'invert', 'blur', 'color', 'gray'].includes(key) || value === false || value === 0) continue;
       out.push(warning(Codes.augmentNotIn3d, `train.augment.${key} is not applied to 3D patches yet (they get flips, in-plane rotations and intensity changes)`, keySpan(doc, `/train/augment/${key}`)));
     }
   }
@@ -81,6 +81,11 @@ function checkDims(doc: SpecDocument, spec: SpecValue, out: Diagnostic[]): void 
 function checkOutput(doc: SpecDocument, spec: SpecValue, out: Diagnostic[]): void {
   const { classes, class_names } = spec.output;
   const activation = outputActivation(spec);
+  if (spec.output.instances) {
+    // The head is then 3 softmax channels whatever classes says: the checks below are about plain heads.
+    checkInstances(doc, spec, out);
+    return;
+  }
   if (activation === 'softmax' && classes === 1) {
     out.push(
       error(Codes.classesVsActivation, 'softmax over 1 class is always 1.0', valueSpan(doc, '/output/activation') ?? valueSpan(doc, '/output/classes'), [
@@ -220,6 +225,24 @@ function checkBlock(doc: SpecDocument, path: string, block: BlockTemplate, out: 
   }
 }
 
+/** `output.instances: boundary`: one kind of object, a softmax head (given or not), 2D images. */
+function checkInstances(doc: SpecDocument, spec: SpecValue, out: Diagnostic[]): void {
+  const { classes, class_names, activation } = spec.output;
+  const span = valueSpan(doc, '/output/instances');
+  if (classes !== 1) {
+    out.push(error(Codes.instances, `output.instances: boundary splits one kind of object; classes is ${classes}`, valueSpan(doc, '/output/classes') ?? span, ['use classes: 1: the network then learns background, interior and boundary (3 softmax channels)']));
+  }
+  if (activation !== undefined && activation !== 'softmax') {
+    out.push(error(Codes.instances, `output.instances: boundary trains a softmax head over background, interior and boundary, but output.activation is ${activation}`, valueSpan(doc, '/output/activation') ?? span, ['remove output.activation (softmax is implied)']));
+  }
+  if (class_names && class_names.length !== 1) {
+    out.push(error(Codes.classNames, `with output.instances, class_names names the one kind of object (1 name), found ${class_names.length}`, valueSpan(doc, '/output/class_names')));
+  }
+  if (inputDims(spec) === 3) {
+    out.push(error(Codes.instances, 'output.instances: boundary is for 2D images; 3D networks split instances by connected components (predict --instances)', span ?? valueSpan(doc, '/output')));
+  }
+}
+
 function checkTrain(doc: SpecDocument, spec: SpecValue, out: Diagnostic[]): void {
   const train = spec.train;
   if (!train) return;
@@ -229,7 +252,8 @@ function checkTrain(doc: SpecDocument, spec: SpecValue, out: Diagnostic[]): void
     out.push(error(Codes.trainMismatch, `loss '${loss}' needs a softmax head, but output.activation is ${activation}`, valueSpan(doc, '/train/loss'), ["use 'bce' or 'bce-dice' for sigmoid heads"]));
   }
   if ((loss === 'bce' || loss === 'bce-dice' || loss === 'focal') && activation === 'softmax') {
-    out.push(error(Codes.trainMismatch, `loss '${loss}' is for sigmoid heads, but output.activation is softmax`, valueSpan(doc, '/train/loss'), ["use 'ce' or 'ce-dice' for softmax heads"]));
+    const head = spec.output.instances ? `output.instances: ${spec.output.instances} trains a softmax head` : 'output.activation is softmax';
+    out.push(error(Codes.trainMismatch, `loss '${loss}' is for sigmoid heads, but ${head}`, valueSpan(doc, '/train/loss'), ["use 'ce' or 'ce-dice' for softmax heads"]));
   }
   if (train.momentum !== undefined && train.optimizer !== 'sgd') {
     out.push(error(Codes.trainMismatch, "train.momentum applies to the 'sgd' optimizer only", keySpan(doc, '/train/momentum')));

@@ -221,6 +221,8 @@ export type OutputItemCstChildren = {
   StringLiteral?: IToken[];
   Threshold?: IToken[];
   threshold?: IToken[];
+  Instances?: IToken[];
+  instances?: PlainValueCstNode[];
   From?: IToken[];
   from?: PlainValueCstNode[];
   activation?: PlainValueCstNode[];

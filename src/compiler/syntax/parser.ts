@@ -9,7 +9,7 @@ import * as T from './tokens.js';
 
 const valueStarts: readonly TokenType[] = [T.NumberLiteral, T.SizeLiteral, T.StringLiteral, T.LBracket, T.LCurly, T.Equals];
 const startsValue = (t: TokenType) => valueStarts.includes(t);
-const outputKeywords: readonly TokenType[] = [T.Classes, T.Names, T.Threshold, T.From];
+const outputKeywords: readonly TokenType[] = [T.Classes, T.Names, T.Threshold, T.From, T.Instances];
 const activations: readonly string[] = ['sigmoid', 'softmax', 'none'];
 
 export { messages } from './parser-base.js';
@@ -127,6 +127,12 @@ export class DslParser extends BaseRules {
           ALT: () => {
             this.CONSUME(T.Threshold);
             this.CONSUME2(T.NumberLiteral, { LABEL: 'threshold' });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Instances);
+            this.SUBRULE3(this.plainValue, { LABEL: 'instances' });
           },
         },
         {

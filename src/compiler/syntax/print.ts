@@ -7,7 +7,7 @@ import { isObject, printName, printObject, printPlainName, printScalar, printSiz
 
 const INDENT = '  ';
 /** Output item keywords: an activation with one of these names must be quoted. */
-const outputWords = new Set(['classes', 'names', 'threshold', 'from']);
+const outputWords = new Set(['classes', 'names', 'threshold', 'from', 'instances']);
 
 /**
  * Canonical DSL text for a spec value: one statement per line in a fixed order (version,
@@ -59,6 +59,7 @@ function printOutput(output: JsonObject): string {
   }
   if (output.threshold !== undefined) parts.push('threshold', printScalar(output.threshold));
   if (typeof output.from === 'string') parts.push('from', printPlainName(output.from));
+  if (typeof output.instances === 'string') parts.push('instances', printPlainName(output.instances));
   return parts.join(' ');
 }
 

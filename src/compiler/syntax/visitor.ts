@@ -174,6 +174,9 @@ function visitOutput(b: DocBuilder, node: OutputStatementCstNode): void {
     const from = tok(c.From);
     const f = nameOf(c.from?.[0]);
     if (from && f) b.member(output, path, 'from', f.text, b.tokenSpan(from), b.tokenSpan(f.token), "'from'");
+    const instances = tok(c.Instances);
+    const i = nameOf(c.instances?.[0]);
+    if (instances && i) b.member(output, path, 'instances', i.text, b.tokenSpan(instances), b.tokenSpan(i.token), "'instances'");
     const activation = nameOf(c.activation?.[0]);
     if (activation) {
       const s = b.tokenSpan(activation.token);

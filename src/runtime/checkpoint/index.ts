@@ -4,6 +4,6 @@
  * (the spec, seed, hashes and versions that produced it).
  */
 export { CheckpointError } from './error.js';
-export { checkpointIOHandler, loadCheckpoint, type Checkpoint } from './load.js';
+export { checkpointIOHandler, loadCheckpoint, readCheckpointManifest, type Checkpoint } from './load.js';
 export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, checkSpecMatches, FILES, sha256, UNETC_VERSION, type CheckpointInfo, type CheckpointManifest } from './manifest.js';
 export { saveCheckpoint } from './save.js';

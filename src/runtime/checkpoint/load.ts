@@ -35,6 +35,13 @@ export async function loadCheckpoint(tf: Tf, dir: string): Promise<Checkpoint> {
   return { model, manifest };
 }
 
+/** A checkpoint's unetc.json alone (what produced it), checked; CheckpointError naming the file. */
+export function readCheckpointManifest(dir: string): CheckpointManifest {
+  const manifestFile = join(dir, FILES.manifest);
+  if (!existsSync(manifestFile)) throw new CheckpointError(manifestFile, 'missing: not a unetc checkpoint, or its save did not finish (unetc.json is written last)');
+  return validateManifest(readJson(manifestFile), manifestFile);
+}
+
 /**
  * An IOHandler for tf.loadLayersModel that reads a checkpoint's model.json and its weight files
  * (no unetc.json needed). Registers the unetc layer classes in `tf` first.

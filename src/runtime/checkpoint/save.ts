@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { io, LayersModel } from '@tensorflow/tfjs';
+import { halfBits } from '../../compiler/backends/half.js';
 import type { Tf } from '../../compiler/backends/tfjs/index.js';
 import { CheckpointError } from './error.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, FILES, sha256, UNETC_VERSION, type CheckpointInfo, type CheckpointManifest } from './manifest.js';
@@ -12,16 +13,18 @@ import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, FILES, sha256, UNETC_VERSION, ty
  * produced it). Atomic per file, and unetc.json is written last, so a directory with a unetc.json
  * is complete. Creates the directory if missing. Returns the manifest written.
  */
-export async function saveCheckpoint(tf: Tf, dir: string, model: LayersModel, info: CheckpointInfo): Promise<CheckpointManifest> {
+export async function saveCheckpoint(tf: Tf, dir: string, model: LayersModel, info: CheckpointInfo, options: { readonly fp16?: boolean } = {}): Promise<CheckpointManifest> {
   const artifacts = await captureArtifacts(tf, model);
-  const weights = joinWeightData(artifacts.weightData);
+  let weights = joinWeightData(artifacts.weightData);
+  let specs = artifacts.weightSpecs ?? [];
+  if (options.fp16) [weights, specs] = toFloat16(weights, specs);
   if (artifacts.modelTopology == null) throw new Error(`saveCheckpoint: tfjs gave no topology for model '${model.name}'`);
   const modelJson: io.ModelJSON = {
     modelTopology: artifacts.modelTopology,
     format: artifacts.format,
     generatedBy: artifacts.generatedBy,
     convertedBy: artifacts.convertedBy,
-    weightsManifest: [{ paths: [FILES.weights], weights: artifacts.weightSpecs ?? [] }],
+    weightsManifest: [{ paths: [FILES.weights], weights: specs }],
   };
   // The optional fields tfjs' handlers copy into model.json when present.
   if (artifacts.trainingConfig != null) modelJson.trainingConfig = artifacts.trainingConfig;
@@ -59,6 +62,25 @@ async function captureArtifacts(tf: Tf, model: LayersModel): Promise<io.ModelArt
   );
   if (!captured) throw new Error(`saveCheckpoint: tfjs did not hand over the artifacts of model '${model.name}'`);
   return captured;
+}
+
+/**
+ * Float32 weights stored as float16, with tfjs' own `quantization: {dtype: 'float16'}` in
+ * model.json (tf.loadLayersModel and io.decodeWeights read it back as float32): half the bytes.
+ */
+function toFloat16(data: Uint8Array, specs: readonly io.WeightsManifestEntry[]): [Uint8Array, io.WeightsManifestEntry[]] {
+  const parts: Uint8Array[] = [];
+  let offset = 0;
+  const out = specs.map((s) => {
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    const bytes = n * 4;
+    if (s.dtype !== 'float32') throw new Error(`saveCheckpoint: fp16 stores float32 weights, '${s.name}' is ${s.dtype}`);
+    const values = new Float32Array(data.buffer.slice(data.byteOffset + offset, data.byteOffset + offset + bytes));
+    offset += bytes;
+    parts.push(new Uint8Array(halfBits(values).buffer));
+    return { ...s, quantization: { dtype: 'float16' as const } };
+  });
+  return [Buffer.concat(parts), out];
 }
 
 /** weights.bin: tfjs may hand the weight bytes as one buffer or as several (large models). */

@@ -1,11 +1,18 @@
 /**
  * Seeded augmentation of an (image, mask) pair, in two steps: `planAugmentation` draws every random
  * choice into a plain, recordable plan, and `applyAugmentation` applies a plan deterministically.
- * Order: crop, flips, rotation, elastic deformation (geometry on image and mask alike), then
- * gamma, brightness/contrast and noise (image only). Inputs are never modified.
+ * Order: crop (zoomed when `scale` asks), flips, rotation, elastic deformation (geometry on image
+ * and mask alike), then colour (gray, per-channel jitter), blur, gamma, brightness/contrast and
+ * noise (image only). Inversion comes after the normalization (`finishInput`). Inputs are never
+ * modified.
+ *
+ * The appearance augmentations are what lets a model trained on one kind of image hold on others
+ * (the DSB 2018 winners and Cellpose train this way): dark nuclei on a light ground are bright ones
+ * inverted, stains differ by a gain per channel, other microscopes by magnification and focus.
  */
 import { Random } from '../../compiler/backends/random.js';
-import { crop, elasticField, flip, rotate90, warp, type HWC } from './geometry.js';
+import { crop, cropResized, elasticField, flip, rotate90, warp, type HWC } from './geometry.js';
+import { gaussianBlur } from './optics.js';
 
 /** Elastic deformation settings (the 2015 U-Net paper: a 3x3 grid, 10 px standard deviation). */
 export interface ElasticOptions {
@@ -31,6 +38,16 @@ export interface AugmentOptions {
   readonly gamma?: number;
   /** Gaussian noise with a standard deviation drawn in [0, noise]. */
   readonly noise?: number;
+  /** Random zoom by a factor drawn log-uniformly in [1/scale, scale] (scale > 1; 2 gives 0.5x to 2x). */
+  readonly scale?: number;
+  /** Probability of inverting the intensities (dark objects on a light ground, as in brightfield). */
+  readonly invert?: number;
+  /** Gaussian blur with a sigma drawn in [0, blur] pixels (out-of-focus images). */
+  readonly blur?: number;
+  /** Colour images: a gain in [1-c, 1+c] and an offset in [-c, c] per channel (stain and colour jitter). */
+  readonly color?: number;
+  /** Colour images: the probability of replacing the colours by their gray value (Rec. 601 luma). */
+  readonly gray?: number;
 }
 
 /** Every random choice of one augmentation, ready to record or replay. */
@@ -46,6 +63,16 @@ export interface AugmentPlan {
   readonly brightness: number;
   readonly noiseStd: number;
   readonly noiseSeed: number;
+  /** The crop's zoom (1: none): the crop window is the patch divided by it... */
+  readonly zoom: number;
+  /** ...resampled to this [height, width] (the patch), when zoomed. */
+  readonly resize: readonly [number, number] | undefined;
+  readonly invert: boolean;
+  readonly blurSigma: number;
+  readonly gray: boolean;
+  /** Per channel (up to 4): value * gain + offset. */
+  readonly colorGain: readonly number[];
+  readonly colorOffset: readonly number[];
 }
 
 /** Draws a plan for an image of the given size; the same seed and options give the same plan. */
@@ -65,8 +92,30 @@ export function planAugmentation(seed: number, size: { readonly height: number; 
   const dx = Array.from({ length: grid * grid }, () => scale * rng.normal());
   const dy = Array.from({ length: grid * grid }, () => scale * rng.normal());
   const { gamma, contrast, brightness, noiseStd, noiseSeed } = drawIntensity(rng, options);
+  // Draws added later come last, so that plans without them keep every earlier value.
+  const zoom = options.scale && options.scale > 1 ? Math.exp(rng.uniform(-Math.log(options.scale), Math.log(options.scale))) : 1;
+  let window = options.patch ? { top, left, height: ph, width: pw } : undefined;
+  if (options.patch && zoom !== 1) {
+    // The window that becomes the patch: smaller when zooming in, larger (reflected past the edges) when out.
+    const wh = Math.max(1, Math.round(ph / zoom));
+    const ww = Math.max(1, Math.round(pw / zoom));
+    window = { top: Math.floor(rng.uniform(Math.min(0, size.height - wh), Math.max(0, size.height - wh) + 1)), left: Math.floor(rng.uniform(Math.min(0, size.width - ww), Math.max(0, size.width - ww) + 1)), height: wh, width: ww };
+  }
+  const invert = rng.next() < (options.invert ?? 0);
+  const blurSigma = rng.uniform(0, options.blur ?? 0);
+  const gray = rng.next() < (options.gray ?? 0);
+  const c = options.color ?? 0;
+  const colorGain = [0, 1, 2, 3].map(() => rng.uniform(1 - c, 1 + c));
+  const colorOffset = [0, 1, 2, 3].map(() => rng.uniform(-c, c));
   return {
-    crop: options.patch ? { top, left, height: ph, width: pw } : undefined,
+    crop: window,
+    zoom,
+    resize: options.patch && zoom !== 1 ? [ph, pw] : undefined,
+    invert,
+    blurSigma,
+    gray,
+    colorGain,
+    colorOffset,
     flipHorizontal,
     flipVertical,
     rotate,
@@ -138,7 +187,12 @@ export function applyAugmentation<M extends Uint8Array | Uint16Array>(
   }
   let im = image;
   let mk = mask;
-  if (plan.crop) {
+  if (plan.crop && plan.resize) {
+    const { top, left, height, width } = plan.crop;
+    const [ph, pw] = plan.resize;
+    im = cropResized(im, top, left, height, width, ph, pw, 'bilinear');
+    mk = cropResized(mk, top, left, height, width, ph, pw, 'nearest');
+  } else if (plan.crop) {
     const { top, left, height, width } = plan.crop;
     im = crop(im, top, left, height, width);
     mk = crop(mk, top, left, height, width);
@@ -150,7 +204,45 @@ export function applyAugmentation<M extends Uint8Array | Uint16Array>(
     const field = elasticField(plan.elastic.dx, plan.elastic.dy, plan.elastic.grid, im.height, im.width);
     [im, mk] = [warp(im, field, 'bilinear'), warp(mk, field, 'nearest')];
   }
-  return { image: { ...im, data: intensity(im.data, plan) }, mask: mk };
+  return { image: { ...im, data: intensity(appearance(im, plan), plan) }, mask: mk };
+}
+
+/** Colour (gray, per-channel gain and offset) and blur: a new array (gray images get only the blur). */
+function appearance(im: HWC<Float32Array>, plan: AugmentPlan): Float32Array {
+  const { height: h, width: w, channels: ch } = im;
+  let data = im.data;
+  if (ch >= 3 && (plan.gray || plan.colorGain.some((g) => g !== 1) || plan.colorOffset.some((o) => o !== 0))) {
+    data = data.slice();
+    for (let p = 0; p < h * w; p++) {
+      const q = p * ch;
+      if (plan.gray) {
+        const luma = 0.299 * data[q]! + 0.587 * data[q + 1]! + 0.114 * data[q + 2]!;
+        for (let k = 0; k < 3; k++) data[q + k] = luma;
+      }
+      for (let k = 0; k < Math.min(ch, 4); k++) data[q + k] = data[q + k]! * plan.colorGain[k]! + plan.colorOffset[k]!;
+    }
+  }
+  if (plan.blurSigma > 0.3) {
+    // Below ~0.3 px a Gaussian barely moves a pixel: skip the work.
+    const out = new Float32Array(data.length);
+    const plane = new Float32Array(h * w);
+    for (let k = 0; k < ch; k++) {
+      for (let p = 0; p < h * w; p++) plane[p] = data[p * ch + k]!;
+      const blurred = gaussianBlur(plane, h, w, plan.blurSigma);
+      for (let p = 0; p < h * w; p++) out[p * ch + k] = blurred[p]!;
+    }
+    data = out;
+  }
+  return data;
+}
+
+/**
+ * What comes after the per-image normalization: inversion. On z-scored values, inverting the
+ * image (max + min - v) is exactly a change of sign, whatever the image's statistics.
+ */
+export function finishInput(normalized: Float32Array, plan: Pick<AugmentPlan, 'invert'>): Float32Array {
+  if (plan.invert) for (let i = 0; i < normalized.length; i++) normalized[i] = -normalized[i]!;
+  return normalized;
 }
 
 /** Plans and applies in one call: the same seed gives the same result. */

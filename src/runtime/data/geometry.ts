@@ -47,6 +47,26 @@ export function crop<T extends Float32Array | Uint8Array | Uint16Array>(x: HWC<T
   return remap(x, h, w, (r, c) => reflectIndex(top + r, x.height) * x.width + reflectIndex(left + c, x.width));
 }
 
+/**
+ * The `srcH` x `srcW` window at (top, left) resampled to `h` x `w` (a zoom by h / srcH): bilinear
+ * for images, nearest for masks and labels; pixel centres map to pixel centres, and samples
+ * outside the source reflect as `crop` does.
+ */
+export function cropResized<T extends Float32Array | Uint8Array | Uint16Array>(x: HWC<T>, top: number, left: number, srcH: number, srcW: number, h: number, w: number, mode: 'bilinear' | 'nearest'): HWC<T> {
+  const sy = srcH / h;
+  const sx = srcW / w;
+  const dy = new Float32Array(h * w);
+  const dx = new Float32Array(h * w);
+  for (let r = 0; r < h; r++) {
+    for (let c = 0; c < w; c++) {
+      // warp samples the output pixel (r, c) at (r + dy, c + dx) of the source.
+      dy[r * w + c] = top + (r + 0.5) * sy - 0.5 - r;
+      dx[r * w + c] = left + (c + 0.5) * sx - 0.5 - c;
+    }
+  }
+  return warp(x, { height: h, width: w, dx, dy }, mode);
+}
+
 /** Mirrors left-right (`horizontal`) or top-bottom (`vertical`). */
 export function flip<T extends Float32Array | Uint8Array | Uint16Array>(x: HWC<T>, axis: 'horizontal' | 'vertical'): HWC<T> {
   const { height: h, width: w } = x;
@@ -120,14 +140,17 @@ export function elasticField(gridDx: readonly number[], gridDy: readonly number[
   return { height, width, dx: upsample(gridDx, g, height, width), dy: upsample(gridDy, g, height, width) };
 }
 
-/** Resamples `x` along a displacement field: bilinear (images) or nearest (masks, labels); edges reflect. */
+/**
+ * Resamples `x` along a displacement field: bilinear (images) or nearest (masks, labels); edges
+ * reflect. The output has the field's size (the source's, for a deformation; another, for a zoom).
+ */
 export function warp<T extends Float32Array | Uint8Array | Uint16Array>(x: HWC<T>, field: DisplacementField, mode: 'bilinear' | 'nearest'): HWC<T> {
   const { height: h, width: w, channels: ch, data } = x;
-  if (field.height !== h || field.width !== w) throw new RangeError(`warp: field ${field.height}x${field.width} for a ${h}x${w} raster`);
-  const out = like(data, h * w * ch);
-  for (let r = 0; r < h; r++) {
-    for (let c = 0; c < w; c++) {
-      const p = r * w + c;
+  const { height: oh, width: ow } = field;
+  const out = like(data, oh * ow * ch);
+  for (let r = 0; r < oh; r++) {
+    for (let c = 0; c < ow; c++) {
+      const p = r * ow + c;
       const sy = r + (field.dy[p] ?? 0);
       const sx = c + (field.dx[p] ?? 0);
       if (mode === 'nearest') {
@@ -150,5 +173,5 @@ export function warp<T extends Float32Array | Uint8Array | Uint16Array>(x: HWC<T
       }
     }
   }
-  return { height: h, width: w, channels: ch, data: out };
+  return { height: oh, width: ow, channels: ch, data: out };
 }

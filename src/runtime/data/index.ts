@@ -27,7 +27,7 @@ export {
 } from './folder.js';
 export { loadSample, toChannels, type LoadedSample } from './sample.js';
 export { crop, elasticField, flip, reflectIndex, rotate90, transpose, warp, type DisplacementField, type HWC } from './geometry.js';
-export { augment, applyAugmentation, augmentIntensity, planAugmentation, type AugmentOptions, type AugmentPlan, type ElasticOptions } from './augment.js';
+export { augment, applyAugmentation, augmentIntensity, finishInput, planAugmentation, type AugmentOptions, type AugmentPlan, type ElasticOptions } from './augment.js';
 export {
   applyNormalization,
   normalize,

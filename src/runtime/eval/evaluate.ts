@@ -8,9 +8,9 @@
  * scores (one set of counts over every pixel, or every instance, of the data set).
  */
 import { loadSample, type DatasetSample } from '../data/index.js';
-import { connectedComponents, removeSmall } from '../infer/instances.js';
-import { predictImage, type PredictOptions } from '../infer/predict.js';
-import type { SegmentationModel } from '../infer/model.js';
+import { removeSmall } from '../infer/instances.js';
+import { instancesOf, minInstanceSize, predictImage, type PredictOptions } from '../infer/predict.js';
+import { maskClasses, type SegmentationModel } from '../infer/model.js';
 import { ConfusionCounts, type ClassScores } from '../train/metrics.js';
 import { addCounts, instanceScores, matchInstances, type InstanceCounts, type InstanceScores } from './match.js';
 
@@ -18,7 +18,7 @@ import { addCounts, instanceScores, matchInstances, type InstanceCounts, type In
 export interface EvalOptions extends PredictOptions {
   /** Connectivity of predicted instances (default 8). */
   readonly connectivity?: 4 | 8;
-  /** Predicted components below this many pixels are removed from the mask and the instances. */
+  /** Predicted instances below this many pixels are removed from the mask and the instances (default: minInstanceSize's). */
   readonly minSize?: number;
 }
 
@@ -79,7 +79,7 @@ export async function evaluateDataset(
   onImage?: (result: ImageEval, index: number) => void,
 ): Promise<EvalReport> {
   // A one-class sigmoid model is scored as two classes, background and foreground (see metrics.ts).
-  const classes = Math.max(2, model.info.classes);
+  const classes = maskClasses(model.info);
   const pooled = new ConfusionCounts(classes);
   const images: ImageEval[] = [];
   for (const [index, sample] of samples.entries()) {
@@ -87,8 +87,9 @@ export async function evaluateDataset(
     const start = performance.now();
     const prediction = await predictImage(model, { height: loaded.height, width: loaded.width, channels: loaded.channels, data: loaded.image }, options);
     const ms = performance.now() - start;
-    const found = connectedComponents(prediction.classMap, loaded.height, loaded.width, { connectivity: options.connectivity ?? 8, minSize: options.minSize ?? 0 });
-    const predicted = options.minSize ? removeSmall(prediction.classMap, found) : prediction.classMap;
+    const minSize = minInstanceSize(model.info, options.minSize);
+    const found = instancesOf(prediction, model.info, { connectivity: options.connectivity ?? 8, minSize, ...(options.threshold === undefined ? {} : { threshold: options.threshold }) });
+    const predicted = minSize > 0 ? removeSmall(prediction.classMap, found) : prediction.classMap;
     const scores = new ConfusionCounts(classes).add(predicted, loaded.mask).scores();
     pooled.add(predicted, loaded.mask);
     let instances: ImageEval['instances'];

@@ -19,6 +19,8 @@ export interface ExportSettings {
   readonly specText: string;
   readonly opset?: number;
   readonly foldBn?: boolean;
+  /** float16 initializers (the weights must already be rounded to float16, in the tfjs model too). */
+  readonly halfWeights?: boolean;
   readonly inputNormalization?: string;
   readonly verify: boolean;
 }
@@ -28,7 +30,7 @@ export interface ExportSettings {
  * against the tfjs `model` (holding the same weights) at two input sizes.
  */
 export async function exportVerifiedOnnx(engine: Engine, graph: Graph, model: LayersModel, weights: WeightMap, s: ExportSettings): Promise<VerifiedExport> {
-  const exported = exportOnnxDetailed(graph, weights, { producerVersion: UNETC_VERSION, specSource: s.specText, opset: s.opset, foldBn: s.foldBn, inputNormalization: s.inputNormalization });
+  const exported = exportOnnxDetailed(graph, weights, { producerVersion: UNETC_VERSION, specSource: s.specText, opset: s.opset, foldBn: s.foldBn, halfWeights: s.halfWeights, inputNormalization: s.inputNormalization });
   if (!s.verify) return { exported, parity: [], ok: true };
   const session = await createOnnxSession(exported.bytes);
   try {

@@ -35,6 +35,16 @@ export interface ModelInfo {
   readonly sizes: { readonly height: SizeRule; readonly width: SizeRule };
   /** [height, width] pixels the output loses on each side ('valid' convs); [0, 0] for 'same'. */
   readonly margin: readonly [number, number];
+  /**
+   * 'boundary': the 3 output channels are background, interior and boundary; the mask is binary
+   * (1 - P(background) above the threshold) and instances are grown from the interiors.
+   */
+  readonly instances?: 'boundary';
+}
+
+/** The classes of the masks a model makes (2: background and foreground, for binary and boundary models). */
+export function maskClasses(info: Pick<ModelInfo, 'classes' | 'instances'>): number {
+  return info.instances ? 2 : Math.max(2, info.classes);
 }
 
 /** A loaded model. */

@@ -62,6 +62,9 @@ function infoOf(file: string, s: OnnxSummary): Omit<ModelInfo, 'margin'> {
     classNames = undefined;
   }
   const threshold = Number(meta.get('threshold') ?? '0.5');
+  const instances = meta.get('instances');
+  if (instances !== undefined && instances !== 'boundary') throw new ModelError(file, `unknown instances metadata '${instances}' (this unetc knows 'boundary')`);
+  if (instances === 'boundary' && (classes !== 3 || activation === 'sigmoid')) throw new ModelError(file, `instances: boundary needs 3 softmax output channels (background, interior, boundary); it has ${classes} (${activation})`);
   return {
     path: file,
     format: 'onnx',
@@ -73,6 +76,7 @@ function infoOf(file: string, s: OnnxSummary): Omit<ModelInfo, 'margin'> {
     classNames,
     normalization: parseNormalization(meta.get('input_normalization') ?? 'none', file),
     sizes: sizesOf(s, meta),
+    ...(instances === 'boundary' ? { instances } : {}),
   };
 }
 

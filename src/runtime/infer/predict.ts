@@ -2,9 +2,11 @@
  * Segmenting one image: normalize it as the model was trained (per image, over all pixels and
  * channels), run it tile by tile at any size, and turn the blended probabilities into a class map.
  */
-import { normalize, type HWC } from '../data/index.js';
+import { flip, normalize, rotate90, type HWC } from '../data/index.js';
 import { classMap } from '../train/metrics.js';
-import { locateModel, ModelError, type ModelLocation, type SegmentationModel } from './model.js';
+import { splitInstances } from './boundary.js';
+import { connectedComponents, type InstanceOptions, type Instances } from './instances.js';
+import { locateModel, ModelError, type ModelInfo, type ModelLocation, type SegmentationModel } from './model.js';
 import { loadOnnxModel } from './onnx-model.js';
 import { loadTfjsModel } from './tfjs-model.js';
 import { runTiled } from './tiling.js';
@@ -32,6 +34,8 @@ export interface PredictOptions {
   readonly overlap?: number;
   /** Foreground threshold for binary models (default: the model's own, usually 0.5). */
   readonly threshold?: number;
+  /** Test-time augmentation: the mean of the probabilities over the 8 flips and quarter turns. */
+  readonly tta?: boolean;
 }
 
 /** One image's result. */
@@ -41,7 +45,7 @@ export interface Prediction {
   /** Probabilities, HWC with `classes` channels. */
   readonly probabilities: Float32Array;
   readonly classes: number;
-  /** One class id per pixel: 0/1 for binary models (one sigmoid channel or two softmax classes). */
+  /** One class id per pixel: 0/1 for binary models (one sigmoid channel, two softmax classes, or a boundary head). */
   readonly classMap: Uint8Array;
 }
 
@@ -63,6 +67,13 @@ export function probabilityPlane(p: Prediction, k = p.classes === 1 ? 0 : 1): Fl
   return out;
 }
 
+/** The foreground's probability: 1 - P(background) for a boundary model, else `probabilityPlane`. */
+export function foregroundPlane(p: Prediction, info: Pick<ModelInfo, 'instances'>): Float32Array {
+  if (!info.instances) return probabilityPlane(p);
+  const bg = probabilityPlane(p, 0);
+  return bg.map((v) => 1 - v);
+}
+
 /**
  * Segments one image (HWC in [0, 1], already with the model's channel count). Throws a
  * ModelError when the channels do not match, a TilingError when the network cannot take it.
@@ -70,16 +81,92 @@ export function probabilityPlane(p: Prediction, k = p.classes === 1 ? 0 : 1): Fl
 export async function predictImage(model: SegmentationModel, image: HWC<Float32Array>, options: PredictOptions = {}): Promise<Prediction> {
   const { info } = model;
   if (image.channels !== info.inputChannels) throw new ModelError(info.path, `expects ${info.inputChannels} input channel(s), the image has ${image.channels}`);
-  const out = await runTiled(modelInput(model, image), model.run, {
+  const tiling = {
     sizes: info.sizes,
     margin: info.margin,
     ...(options.tile === undefined ? {} : { tile: options.tile }),
     ...(options.overlap === undefined ? {} : { overlap: options.overlap }),
-  });
+  };
+  const input = modelInput(model, image);
+  const out = options.tta ? await averageOverSymmetries(input, (x) => runTiled(x, model.run, tiling)) : await runTiled(input, model.run, tiling);
   const classes = out.channels;
   const threshold = options.threshold ?? info.threshold;
   const pred: Prediction = { height: image.height, width: image.width, probabilities: out.data, classes, classMap: new Uint8Array(0) };
-  // Two softmax classes are thresholded on the foreground's probability (p1 > 0.5 is the argmax).
-  const map = classes === 2 ? classMap(probabilityPlane(pred, 1), 1, threshold) : classMap(out.data, classes, threshold);
-  return { ...pred, classMap: map };
+  return { ...pred, classMap: classMapOf(pred, info.instances !== undefined, threshold) };
 }
+
+/**
+ * Test-time augmentation: `run` on each of the 8 symmetries of the square (4 quarter turns, each
+ * also mirrored), every output turned back, and the mean. A network trained with flips and
+ * quarter turns should not care which way up an image is; averaging over the ways cancels what
+ * it does care about (Krizhevsky et al. 2012; nnU-Net mirrors at inference for the same reason).
+ */
+export async function averageOverSymmetries(image: HWC<Float32Array>, run: (x: HWC<Float32Array>) => Promise<HWC<Float32Array>>): Promise<HWC<Float32Array>> {
+  let sum: Float32Array | undefined;
+  let channels = 0;
+  for (const mirror of [false, true]) {
+    for (const turns of [0, 1, 2, 3]) {
+      const seen = rotate90(mirror ? flip(image, 'horizontal') : image, turns);
+      const out = await run(seen);
+      // Undo in reverse order: turn back, then mirror back.
+      const back = rotate90(out, (4 - turns) % 4);
+      const upright = mirror ? flip(back, 'horizontal') : back;
+      if (!sum) {
+        sum = new Float32Array(upright.data.length);
+        channels = upright.channels;
+      }
+      for (let i = 0; i < sum.length; i++) sum[i]! += upright.data[i]!;
+    }
+  }
+  for (let i = 0; i < sum!.length; i++) sum![i]! /= 8;
+  return { height: image.height, width: image.width, channels, data: sum! };
+}
+
+/**
+ * The class map of probabilities: two softmax classes are thresholded on the foreground's
+ * probability (p1 > 0.5 is the argmax), a boundary head on 1 - P(background) (interior and
+ * boundary are both the object), more classes take the argmax.
+ */
+export function classMapOf(p: Omit<Prediction, 'classMap'>, boundary: boolean, threshold: number): Uint8Array {
+  if (boundary) {
+    const n = p.height * p.width;
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = 1 - p.probabilities[i * p.classes]! > threshold ? 1 : 0;
+    return out;
+  }
+  if (p.classes === 2) return classMap(probabilityPlane({ ...p, classMap: new Uint8Array(0) }, 1), 1, threshold);
+  return classMap(p.probabilities, p.classes, threshold);
+}
+
+/**
+ * The smallest instance kept when the user did not say (`--min-size`): none for connected
+ * components (as before boundary heads), 15 pixels for a boundary head, whose stray specks of
+ * foreground are otherwise instances of their own (Cellpose's default is 15 too).
+ */
+export function minInstanceSize(info: Pick<ModelInfo, 'instances'>, given: number | undefined): number {
+  return given ?? (info.instances === 'boundary' ? BOUNDARY_MIN_SIZE : 0);
+}
+
+const BOUNDARY_MIN_SIZE = 15;
+
+/**
+ * The instances of a prediction: a boundary model's interiors grown over its outlines (touching
+ * objects apart), or the connected components of the class map; with `minSize`, smaller ones are
+ * dropped. Labels 1..K in raster order of each instance's first pixel.
+ */
+export function instancesOf(p: Prediction, info: Pick<ModelInfo, 'instances' | 'threshold'>, options: InstanceOptions & { readonly threshold?: number } = {}): Instances {
+  if (info.instances !== 'boundary') return connectedComponents(p.classMap, p.height, p.width, options);
+  const split = splitInstances(p.probabilities, [p.height, p.width], p.classes, { threshold: options.threshold ?? info.threshold, ...SPLIT });
+  // Relabelled (raster order, areas, boxes, --min-size) as components of the label map: grown
+  // instances are face-connected, and two of them never share a label.
+  const found = connectedComponents(split, p.height, p.width, { connectivity: 4, minSize: options.minSize ?? 0 });
+  return { ...found, components: found.components.map((c) => ({ ...c, classId: 1 })) };
+}
+
+/**
+ * How a boundary head's interiors become seeds. A confident interior (P > 0.7) eroded by 2 pixels
+ * splits nuclei whose interiors still touch through a neck (measured on the DSB 2018 training
+ * and validation nuclei: instance F1 +0.02 against 0.5 and no erosion, in the same direction on
+ * both); blobs under 4 pixels are a network's stray blips, not nuclei.
+ */
+const SPLIT = { seedThreshold: 0.7, erode: 2, minSeed: 4 } as const;

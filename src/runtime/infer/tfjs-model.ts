@@ -80,6 +80,7 @@ export function segmentationModelOf(engine: Engine, model: LayersModel, graph: G
     normalization: where.normalization,
     sizes,
     margin: marginOf(graph, sizes, where.file ?? where.path),
+    ...(graph.instances ? { instances: graph.instances } : {}),
   };
   const tf = engine.tf;
   return {

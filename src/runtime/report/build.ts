@@ -1,7 +1,7 @@
 /** Writing report.html: from what the train command holds, or from a run folder on disk. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { compileSpec } from '../../compiler/index.js';
+import { compileSpec, specClasses } from '../../compiler/index.js';
 import { writeFileAtomic } from '../data/index.js';
 import type { Example } from '../train/data.js';
 import type { VolumeExample } from '../train/volume-data.js';
@@ -22,7 +22,7 @@ export type RunReportInput = Omit<ReportPage, 'samples'> & { readonly samples: r
 
 /** Renders report.html and writes it atomically into the run folder; returns its path. */
 export async function writeRunReport(input: RunReportInput): Promise<string> {
-  const samples = input.samples.slice(0, REPORT_SAMPLES).map((s) => samplePanels(s, input.graph.classes));
+  const samples = input.samples.slice(0, REPORT_SAMPLES).map((s) => samplePanels(s, specClasses(input.graph)));
   const html = renderRunReport({ ...input, samples });
   const file = join(input.runDir, REPORT_FILE);
   await writeFileAtomic(file, new TextEncoder().encode(html));

@@ -53,6 +53,14 @@ function card(label: string, value: string, sub: string, cls = '', valueCls = ''
   return `<div class="card${cls ? ` ${cls}` : ''}"><div class="label">${e(label)}</div><div class="value${valueCls ? ` ${valueCls}` : ''}">${e(value)}</div><div class="sub">${e(sub)}</div></div>`;
 }
 
+/** "5 min", "90 s", "1 h 30 min". */
+function formatBudget(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} s`;
+  const m = Math.round(s / 60);
+  return m < 120 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
 function table(rows: readonly (readonly [string, string])[]): string {
   return `<table class="kv">${rows.map(([k, v]) => `<tr><th>${e(k)}</th><td>${e(v)}</td></tr>`).join('')}</table>`;
 }
@@ -61,12 +69,12 @@ function summaryCards(p: ReportPage): string {
   const best = bestEpoch(p.metrics);
   const last = p.metrics[p.metrics.length - 1];
   const s = p.manifest.settings;
-  const planned = s.maxSteps !== undefined ? Math.min(s.epochs, Math.ceil(s.maxSteps / s.stepsPerEpoch)) : s.epochs;
+  const planned = s.timeBudgetMs !== undefined ? undefined : s.maxSteps !== undefined ? Math.min(s.epochs, Math.ceil(s.maxSteps / s.stepsPerEpoch)) : s.epochs;
   return `<section class="cards">
 ${card('Best validation Dice', fixed(best?.val_dice), best ? `epoch ${best.epoch} of ${p.metrics.length}` : 'no epoch finished', 'highlight')}
 ${card('Validation IoU', fixed(best?.val_iou), best ? `pixel accuracy ${fixed(best.val_pixel_accuracy)}` : '\u2013')}
 ${card('Training loss', fixed(last?.loss), last ? `last epoch (${s.loss})` : '\u2013')}
-${card('Epochs', `${p.metrics.length} / ${planned}`, `${last?.step ?? 0} steps, batch ${s.batch}`)}
+${planned === undefined ? card('Time budget', formatBudget(s.timeBudgetMs!), `${last?.step ?? 0} steps, batch ${s.batch}`) : card('Epochs', `${p.metrics.length} / ${planned}`, `${last?.step ?? 0} steps, batch ${s.batch}`)}
 ${card('Engine', p.manifest.engine, `tfjs ${p.manifest.versions.tfjs}, unetc ${p.manifest.versions.unetc}`, '', 'small')}
 </section>`;
 }
@@ -85,16 +93,16 @@ function runTables(p: ReportPage): string {
     [p.graph.dims === 3 ? 'volumes' : 'images', `${d.train} training, ${d.val} validation`],
     ['data fingerprint', d.fingerprint],
     ['input normalization', m.inputNormalization],
-    ['network', `${p.graph.inputChannels} input channel${p.graph.inputChannels === 1 ? '' : 's'} \u2192 ${p.graph.classes} class${p.graph.classes === 1 ? '' : 'es'} (${p.graph.activation})`],
+    ['network', `${p.graph.inputChannels} input channel${p.graph.inputChannels === 1 ? '' : 's'} \u2192 ${p.graph.instances ? `1 class with instance boundaries (${p.graph.classes} channels: background, interior, boundary; touching objects are split)` : `${p.graph.classes} class${p.graph.classes === 1 ? '' : 'es'}`} (${p.graph.activation})`],
   ];
   const o = s.optimizer;
   const settings: [string, string][] = [
-    ['epochs', `${s.epochs} x ${s.stepsPerEpoch} steps`],
+    s.timeBudgetMs !== undefined ? ['time budget', `${formatBudget(s.timeBudgetMs)} (as many steps as fit${s.epochsCap ? `, at most ${s.epochs} epochs x ${s.stepsPerEpoch} steps` : ''})`] : ['epochs', `${s.epochs} x ${s.stepsPerEpoch} steps`],
     ['batch', String(s.batch)],
     ['patch', s.patch.join('x')],
     ['loss', s.loss],
     ['optimizer', `${o.name}, learning rate ${o.learningRate}${o.momentum !== undefined ? `, momentum ${o.momentum}` : ''}`],
-    ['schedule', s.schedule],
+    ['schedule', `${s.schedule}${s.warmup ? `, warm-up over ${Math.round(s.warmup * 100)}% of the run` : ''}`],
     ['early stopping', s.earlyStopping === undefined ? 'off' : `after ${s.earlyStopping} epochs without a better Dice`],
     ['max steps', s.maxSteps === undefined ? 'none' : String(s.maxSteps)],
     ['seed', String(s.seed)],

@@ -2,7 +2,7 @@
  * Validation images with predictions for the report: the run's own validation set (regenerated
  * from its seed for synthetic data, read again from its folders otherwise), segmented by a model.
  */
-import type { Graph } from '../../compiler/index.js';
+import { specClasses, type Graph } from '../../compiler/index.js';
 import { loadModel, predictImage, type SegmentationModel } from '../infer/index.js';
 import { folderData, syntheticData, type Example } from '../train/data.js';
 import type { RunManifest } from '../train/run.js';
@@ -26,10 +26,10 @@ export async function validationExamples(manifest: RunManifest, graph: Graph, ma
   if (synthetic) {
     const [seed, , val, size] = synthetic.slice(1).map(Number) as [number, number, number, number];
     // Validation seeds depend only on (seed, index): the first `max` are made, no training images.
-    return syntheticData(seed, graph.inputChannels, { train: 0, val: Math.min(val, max) }, size).val;
+    return syntheticData(seed, graph.inputChannels, { train: 0, val: Math.min(val, max) }, size, graph).val;
   }
   if (d.dir === undefined) throw new Error(`run.json names no data folder and no synthetic seed (data: ${d.source})`);
-  const data = await folderData(d.dir, { ...(d.valDir !== undefined ? { valDir: d.valDir } : {}), valSplit: d.valSplit, seed: manifest.settings.seed, channels: graph.inputChannels, classes: graph.classes });
+  const data = await folderData(d.dir, { ...(d.valDir !== undefined ? { valDir: d.valDir } : {}), valSplit: d.valSplit, seed: manifest.settings.seed, channels: graph.inputChannels, classes: specClasses(graph), ...(graph.instances ? { instances: graph.instances } : {}) });
   return data.val;
 }
 

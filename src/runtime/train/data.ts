@@ -1,7 +1,10 @@
+import { join } from 'node:path';
 import { Random, seedFor } from '../../compiler/backends/random.js';
+import { boundaryTargets } from '../infer/boundary.js';
 import {
   applyNormalization,
   augment,
+  finishInput,
   formatProblems,
   generateSample,
   loadSample,
@@ -16,10 +19,11 @@ import type { VolumeData } from './volume-data.js';
 /** How inputs are normalized, recorded in run.json and the ONNX metadata (`input_normalization`). */
 export const INPUT_NORMALIZATION = 'zscore-per-image';
 
-/** One image with its mask (class ids) and the normalization computed on the whole image. */
+/** One image with its mask and the normalization computed on the whole image. */
 export interface Example {
   readonly name: string;
   readonly image: HWC<Float32Array>;
+  /** Class ids; for a boundary head (`output.instances: boundary`), instance ids (0 background). */
   readonly mask: HWC<Uint16Array>;
   readonly norm: NormalizationParams;
 }
@@ -49,34 +53,50 @@ function example(name: string, image: Float32Array, mask: Uint16Array, height: n
   return { name, image: hwc, mask: { height, width, channels: 1, data: mask }, norm: normalizationParams(hwc, { mode: 'zscore' }) };
 }
 
+/** What the masks of a data set must hold: class ids, or instance ids for a boundary head. */
+export interface TargetKind {
+  /** The spec's classes (the masks' classes). */
+  readonly classes: number;
+  readonly instances?: 'boundary';
+}
+
 /** The built-in data: seeded synthetic fluorescence nuclei (train and validation never share a seed). */
-export function syntheticData(seed: number, channels: number, count = { train: 64, val: 16 }, size = 192): TrainingData {
+export function syntheticData(seed: number, channels: number, count = { train: 64, val: 16 }, size = 192, targets: Pick<TargetKind, 'instances'> = {}): TrainingData {
   const make = (split: string, n: number) =>
     Array.from({ length: n }, (_, i) => {
       const s = generateSample(seedFor(seed, `${split}:${i}`), { height: size, width: size });
       const image = new Float32Array(size * size * channels);
       for (let p = 0; p < size * size; p++) for (let c = 0; c < channels; c++) image[p * channels + c] = s.image[p]!;
-      return example(`synthetic-${split}-${i}`, image, Uint16Array.from(s.mask), size, size, channels);
+      return example(`synthetic-${split}-${i}`, image, targets.instances ? s.labels : Uint16Array.from(s.mask), size, size, channels);
     });
   return { train: make('train', count.train), val: make('val', count.val), source: `synthetic nuclei (seed ${seed}, ${count.train} + ${count.val} images of ${size}x${size})`, fingerprint: `synthetic:${seed}:${count.train}:${count.val}:${size}` };
 }
 
-async function folderExamples(dir: string, channels: number, classes: number): Promise<{ examples: Example[]; fingerprint: string }> {
-  const scan = await scanDataset(dir, { classes });
-  if (scan.problems.length > 0) throw new DataProblems(formatProblems(scan.problems));
+async function folderExamples(dir: string, channels: number, targets: TargetKind): Promise<{ examples: Example[]; fingerprint: string }> {
+  const scan = await scanDataset(dir, { classes: targets.classes });
+  const problems = formatProblems(scan.problems);
+  if (targets.instances) {
+    // A boundary head learns each instance's outline: it needs the instance label maps.
+    const missing = scan.samples.filter((s) => s.labels === undefined);
+    if (missing.length > 0) {
+      problems.push(...missing.map((s) => `${join(dir, 'labels', `${s.stem}.png`)}: missing: output.instances: boundary trains on instance label maps (labels/NAME.png, one id per object, 0 background) for every image`));
+    }
+  }
+  if (problems.length > 0) throw new DataProblems(problems);
   const examples: Example[] = [];
   for (const s of scan.samples) {
     const l = await loadSample(s, channels);
-    examples.push(example(s.stem, l.image, l.mask, l.height, l.width, channels));
+    examples.push(example(s.stem, l.image, targets.instances ? l.labels! : l.mask, l.height, l.width, channels));
   }
   return { examples, fingerprint: scan.fingerprint };
 }
 
 /**
- * A seeded shuffle, then the last `valSplit` share (at least one item) validates. Throws
- * DataProblems for fewer than 2 items (nothing to split).
+ * A seeded shuffle, then the last `valSplit` share (at least one item) validates; 0 keeps every
+ * item for training (no validation). Throws DataProblems for fewer than 2 items (nothing to split).
  */
 export function splitTrainVal<T>(items: readonly T[], seed: number, valSplit: number, dir: string, what: string): { train: T[]; val: T[] } {
+  if (valSplit === 0) return { train: [...items], val: [] };
   if (items.length < 2) throw new DataProblems([`${dir}: needs at least 2 ${what} to split off a validation set (or give --val DIR)`]);
   const order = items.map((e, i) => ({ e, k: new Random(seedFor(seed, `split:${i}`)).next() })).sort((a, b) => a.k - b.k);
   const nVal = Math.max(1, Math.round(order.length * valSplit));
@@ -87,14 +107,14 @@ export function splitTrainVal<T>(items: readonly T[], seed: number, valSplit: nu
  * A data folder (images/, masks/), split into train and validation by `valSplit` (seeded), or
  * with a separate validation folder. Throws DataProblems listing every problem of both folders.
  */
-export async function folderData(dir: string, options: { valDir?: string; valSplit: number; seed: number; channels: number; classes: number }): Promise<TrainingData> {
-  const main = await folderExamples(dir, options.channels, options.classes);
+export async function folderData(dir: string, options: { valDir?: string; valSplit: number; seed: number; channels: number; classes: number; instances?: 'boundary' }): Promise<TrainingData> {
+  const main = await folderExamples(dir, options.channels, options);
   if (options.valDir) {
-    const val = await folderExamples(options.valDir, options.channels, options.classes);
+    const val = await folderExamples(options.valDir, options.channels, options);
     return { train: main.examples, val: val.examples, source: `${dir} (validation: ${options.valDir})`, fingerprint: `${main.fingerprint}+${val.fingerprint}` };
   }
   return { ...splitTrainVal(main.examples, options.seed, options.valSplit, dir, 'images'),
-    source: `${dir} (${Math.round(options.valSplit * 100)}% for validation)`,
+    source: options.valSplit === 0 ? `${dir} (no validation)` : `${dir} (${Math.round(options.valSplit * 100)}% for validation)`,
     fingerprint: main.fingerprint,
   };
 }
@@ -107,7 +127,7 @@ export interface Batch {
 }
 
 /** Targets for the head: one channel of 0/1 for one class, one-hot over `classes` otherwise. */
-export function targetsOf(mask: Uint16Array, classes: number, out: Float32Array, offset: number): void {
+export function targetsOf(mask: ArrayLike<number>, classes: number, out: Float32Array, offset: number): void {
   for (let p = 0; p < mask.length; p++) {
     if (classes === 1) out[offset + p] = mask[p]! > 0 ? 1 : 0;
     else out[offset + p * classes + Math.min(mask[p]!, classes - 1)] = 1;
@@ -116,11 +136,14 @@ export function targetsOf(mask: Uint16Array, classes: number, out: Float32Array,
 
 /**
  * The batch of step `step`: examples and augmentations drawn from seeds derived from (seed,
- * step), so a resumed run draws exactly the batches the interrupted one would have.
+ * step), so a resumed run draws exactly the batches the interrupted one would have. `head` is
+ * the network's output: its channels, and whether they are a boundary head's (the masks are
+ * then instance labels, and the outlines are found after the augmentation moved them).
  */
-export function makeBatch(data: readonly Example[], step: number, batch: number, patch: readonly [number, number], classes: number, seed: number, augmentation: AugmentOptions): Batch {
+export function makeBatch(data: readonly Example[], step: number, batch: number, patch: readonly [number, number], head: { readonly classes: number; readonly instances?: 'boundary' }, seed: number, augmentation: AugmentOptions): Batch {
   const [h, w] = patch;
   const channels = data[0]!.image.channels;
+  const classes = head.classes;
   const k = classes === 1 ? 1 : classes;
   const images = new Float32Array(batch * h * w * channels);
   const targets = new Float32Array(batch * h * w * k);
@@ -128,8 +151,8 @@ export function makeBatch(data: readonly Example[], step: number, batch: number,
   for (let b = 0; b < batch; b++) {
     const e = data[Math.floor(rng.next() * data.length)]!;
     const a = augment(seedFor(seed, `augment:${step}:${b}`), e.image, e.mask, { ...augmentation, patch });
-    images.set(applyNormalization(a.image, e.norm), b * h * w * channels);
-    targetsOf(a.mask.data, classes, targets, b * h * w * k);
+    images.set(finishInput(applyNormalization(a.image, e.norm), a.plan), b * h * w * channels);
+    targetsOf(head.instances ? boundaryTargets(a.mask.data, [h, w]) : a.mask.data, classes, targets, b * h * w * k);
   }
   return { images, targets, shape: [h, w, channels] };
 }

@@ -54,6 +54,30 @@ export const tversky: Loss = (tf, p, t) =>
 
 const sum = (a: Loss, b: Loss): Loss => (tf, p, t) => tf.tidy(() => tf.add(a(tf, p, t), b(tf, p, t)) as Scalar);
 
+/**
+ * 1 - soft Dice of the object under a boundary head: its channels (interior and boundary) summed,
+ * that is 1 - P(background), against the object's mask. The masks a boundary network makes are
+ * this union, so this is the Dice the user gets; a Dice per channel would also chase the thin
+ * boundary class, whose Dice is low and noisy. (Measured on the DSB nuclei at 370 steps: a Dice
+ * per channel, or cross-entropy weighing the boundary 3x, scored the same within 0.01.)
+ */
+export const objectDice: Loss = (tf, p, t) =>
+  tf.tidy(() => {
+    const background = (x: Tensor) => tf.slice(x, [0, 0, 0, 0], [-1, -1, -1, 1]);
+    return dice(tf, tf.sub(1, background(p)), tf.sub(1, background(t)));
+  });
+
+/**
+ * The loss a head trains with: the spec's, where a boundary head (`output.instances: boundary`)
+ * takes its Dice on the object (see objectDice) and its cross-entropy over the three channels.
+ */
+export function lossFor(name: LossName, instances: 'boundary' | undefined): Loss {
+  if (instances !== 'boundary') return losses[name];
+  if (name === 'dice') return objectDice;
+  if (name === 'ce-dice') return sum(ce, objectDice);
+  return losses[name];
+}
+
 export const losses: Record<LossName, Loss> = {
   bce,
   dice,

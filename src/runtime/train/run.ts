@@ -15,6 +15,8 @@ export interface RunManifest {
   readonly settings: TrainSettings;
   readonly data: { readonly source: string; readonly fingerprint: string; readonly dir?: string; readonly valDir?: string; readonly valSplit: number; readonly train: number; readonly val: number; readonly sliceAxis?: string };
   readonly engine: string;
+  /** Where the initial weights came from (`train --init`): the checkpoint and its weights' hash. */
+  readonly init?: { readonly from: string; readonly weightsSha256: string };
   readonly inputNormalization: string;
   readonly versions: { readonly unetc: string; readonly tfjs: string };
   readonly created: string;
@@ -28,6 +30,7 @@ export function makeRunManifest(
   data: RunManifest['data'],
   engine: string,
   tfjsVersion: string,
+  init?: RunManifest['init'],
 ): RunManifest {
   return {
     format: 'unetc-run',
@@ -36,6 +39,7 @@ export function makeRunManifest(
     settings,
     data,
     engine,
+    ...(init ? { init } : {}),
     inputNormalization: INPUT_NORMALIZATION,
     versions: { unetc: UNETC_VERSION, tfjs: tfjsVersion },
     created: new Date().toISOString(),

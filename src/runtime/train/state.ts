@@ -8,6 +8,7 @@ export interface NamedTensor {
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tf } from '../backend/index.js';
+import type { BudgetProgress } from './budget.js';
 import { CheckpointError, loadCheckpoint, saveCheckpoint, type CheckpointInfo, type CheckpointManifest } from '../checkpoint/index.js';
 
 /** Where a run is: enough to continue it exactly. */
@@ -23,6 +24,10 @@ export interface TrainState {
   /** The current epoch's loss sum and step count so far (a run stopped mid-epoch resumes its mean). */
   readonly epochLoss?: number;
   readonly epochSteps?: number;
+  /** The step of the last validation (runs with a time budget validate at planned steps, not epoch ends). */
+  readonly lastValidated?: number;
+  /** A time-budgeted run: what it has spent and planned. */
+  readonly budget?: BudgetProgress;
 }
 
 export const STATE_FILE = 'train-state.json';

@@ -2,7 +2,7 @@ import type { LayersModel, Optimizer, Scalar, Tensor } from '@tensorflow/tfjs';
 import { Random } from '../../compiler/backends/random.js';
 import type { DeepSupervision } from '../../compiler/index.js';
 import type { Tf } from '../backend/index.js';
-import { losses, type LossName } from './losses.js';
+import { lossFor, type Loss, type LossName } from './losses.js';
 
 export interface OptimizerSettings {
   readonly name: 'adam' | 'sgd';
@@ -74,7 +74,7 @@ export function cropToOutput(tf: Tf, target: Tensor, output: Tensor): Tensor {
  * the weighted sum over the main output (against the mask) and each head (against the mask
  * pooled to its size).
  */
-export function supervisedLoss(tf: Tf, f: (typeof losses)[LossName], outputs: Tensor | Tensor[], masks: Tensor, ds: DeepSupervision | undefined): Scalar {
+export function supervisedLoss(tf: Tf, f: Loss, outputs: Tensor | Tensor[], masks: Tensor, ds: DeepSupervision | undefined): Scalar {
   if (!Array.isArray(outputs)) return f(tf, outputs, cropToOutput(tf, masks, outputs));
   if (!ds || ds.heads.length !== outputs.length - 1) throw new Error(`the model has ${outputs.length} outputs but the graph has ${ds ? ds.heads.length + 1 : 1}`);
   let total = tf.mul(f(tf, outputs[0]!, masks), ds.mainWeight) as Scalar;
@@ -88,9 +88,9 @@ export function supervisedLoss(tf: Tf, f: (typeof losses)[LossName], outputs: Te
  * A training step for a tfjs model whose outputs are probabilities (sigmoid or softmax head).
  * Every intermediate tensor is released inside `minimize`; only the loss value leaves.
  */
-export function makeTrainStep(tf: Tf, model: LayersModel, loss: LossName, optimizer: OptimizerSettings | Optimizer, deepSupervision?: DeepSupervision): TrainStep {
+export function makeTrainStep(tf: Tf, model: LayersModel, loss: LossName, optimizer: OptimizerSettings | Optimizer, deepSupervision?: DeepSupervision, instances?: 'boundary'): TrainStep {
   const opt = 'minimize' in optimizer ? optimizer : makeOptimizer(tf, optimizer);
-  const f = losses[loss];
+  const f = lossFor(loss, instances);
   return {
     optimizer: opt,
     async run(images, masks, seed) {

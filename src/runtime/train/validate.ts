@@ -17,11 +17,12 @@ import { ConfusionCounts, type Scores } from './metrics.js';
  * `unetc predict` would (padding, tiles, margins of unpadded networks), every pixel scored.
  */
 export async function validate(ctx: { readonly engine: Engine; readonly graph: Graph; readonly model: LayersModel; readonly data: TrainingData }): Promise<Scores> {
-  const classes = ctx.graph.classes;
-  const counts = new ConfusionCounts(classes === 1 ? 2 : classes);
+  // Binary masks for one sigmoid class and for a boundary head (whose training masks are instance labels).
+  const binaryMasks = ctx.graph.classes === 1 || ctx.graph.instances !== undefined;
+  const counts = new ConfusionCounts(binaryMasks ? 2 : ctx.graph.classes);
   // The training contract's normalization, applied by the predictors as by `unetc predict`.
   const where = { path: 'the model being trained', normalization: INPUT_NORMALIZATION } as const;
-  const binary = (mask: Uint16Array) => (classes === 1 ? mask.map((v) => (v > 0 ? 1 : 0)) : mask);
+  const binary = (mask: Uint16Array) => (binaryMasks ? mask.map((v) => (v > 0 ? 1 : 0)) : mask);
   if (ctx.data.volumes) {
     const model = volumeModelOf(ctx.engine, ctx.model, ctx.graph, where);
     for (const v of ctx.data.volumes.val) counts.add((await predictVolume(model, v.image, v.dims)).classMap, binary(v.mask));

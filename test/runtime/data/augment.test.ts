@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyAugmentation, augment, planAugmentation, type AugmentOptions } from '../../../src/runtime/data/augment.js';
-import { crop, elasticField, flip, reflectIndex, rotate90, transpose, warp, type HWC } from '../../../src/runtime/data/geometry.js';
+import { applyAugmentation, augment, finishInput, planAugmentation, type AugmentOptions } from '../../../src/runtime/data/augment.js';
+import { crop, cropResized, elasticField, flip, reflectIndex, rotate90, transpose, warp, type HWC } from '../../../src/runtime/data/geometry.js';
 import { applyNormalization, normalize } from '../../../src/runtime/data/normalize.js';
 import { generateSample } from '../../../src/runtime/data/synthetic.js';
 
@@ -143,6 +143,88 @@ describe('augment', () => {
     const a = planAugmentation(21, image, { patch: [32, 32], flip: true, rotate90: true });
     const b = planAugmentation(21, image, { patch: [32, 32], flip: true, rotate90: true, elastic: true, gamma: 0.2 });
     expect([a.crop, a.flipHorizontal, a.flipVertical, a.rotate]).toEqual([b.crop, b.flipHorizontal, b.flipVertical, b.rotate]);
+  });
+});
+
+describe('appearance and scale augmentations', () => {
+  const labels: HWC<Uint16Array> = { height: 48, width: 64, channels: 1, data: sample.labels };
+  const mean = (d: ArrayLike<number>) => Array.from(d).reduce((a, b) => a + b, 0) / d.length;
+  const variance = (d: ArrayLike<number>) => {
+    const m = mean(d);
+    return Array.from(d).reduce((a, b) => a + (b - m) ** 2, 0) / d.length;
+  };
+
+  it('cropResized zooms about pixel centres: a ramp gets twice as steep at 2x, the same at 1x', () => {
+    const ramp: HWC<Float32Array> = { height: 8, width: 32, channels: 1, data: Float32Array.from({ length: 256 }, (_, i) => i % 32) };
+    const same1 = cropResized(ramp, 0, 4, 8, 16, 8, 16, 'bilinear');
+    expect(Array.from(same1.data.slice(0, 16))).toEqual(Array.from({ length: 16 }, (_, c) => 4 + c));
+    const zoomed = cropResized(ramp, 0, 4, 4, 8, 8, 16, 'bilinear');
+    const row = Array.from(zoomed.data.slice(0, 16));
+    // Output pixel c samples 4 + (c + 0.5) / 2 - 0.5: steps of 0.5, starting at 3.75.
+    expect(row[0]).toBeCloseTo(3.75, 5);
+    for (let c = 1; c < 16; c++) expect(row[c]! - row[c - 1]!).toBeCloseTo(0.5, 5);
+  });
+
+  it('scale zooms within [1/s, s], keeps the patch size, and moves labels without mixing them', () => {
+    const zooms = Array.from({ length: 60 }, (_, seed) => augment(seed, image, labels, { patch: [32, 32], scale: 2 }));
+    for (const z of zooms) {
+      expect(z.plan.zoom).toBeGreaterThanOrEqual(0.5);
+      expect(z.plan.zoom).toBeLessThanOrEqual(2);
+      expect([z.image.height, z.image.width, z.mask.height, z.mask.width]).toEqual([32, 32, 32, 32]);
+      // Nearest for labels: every value is one of the source's ids.
+      const ids = new Set(sample.labels);
+      expect(Array.from(z.mask.data).every((v) => ids.has(v))).toBe(true);
+    }
+    expect(zooms.some((z) => z.plan.zoom < 0.8) && zooms.some((z) => z.plan.zoom > 1.25)).toBe(true);
+    // Negative control: without scale, no zoom.
+    expect(augment(5, image, labels, { patch: [32, 32] }).plan.zoom).toBe(1);
+  });
+
+  it('zooming in makes objects bigger: fewer, larger label regions per patch', () => {
+    const area = (zoom: number) => {
+      const plan = { ...planAugmentation(1, image, { patch: [32, 32] }), zoom, resize: [32, 32] as const, crop: { top: 8, left: 16, height: Math.round(32 / zoom), width: Math.round(32 / zoom) } };
+      const out = applyAugmentation(plan, image, labels).mask.data;
+      return Array.from(out).filter((v) => v !== 0).length / new Set(Array.from(out).filter((v) => v !== 0)).size;
+    };
+    expect(area(2)).toBeGreaterThan(2 * area(1));
+  });
+
+  it('invert flips the sign of the normalized input, as inverting the image before z-scoring would', () => {
+    const z = normalize(image, { mode: 'zscore' });
+    const inverted: HWC<Float32Array> = { ...image, data: image.data.map((v) => 1 - v) };
+    const zi = normalize(inverted, { mode: 'zscore' });
+    const flipped = finishInput(z.data.slice(), { invert: true });
+    for (let i = 0; i < flipped.length; i += 97) expect(flipped[i]).toBeCloseTo(zi.data[i]!, 4);
+    expect(finishInput(z.data.slice(), { invert: false })).toEqual(z.data);
+    const share = Array.from({ length: 200 }, (_, s) => planAugmentation(s, image, { invert: 0.5 }).invert).filter(Boolean).length / 200;
+    expect(share).toBeGreaterThan(0.35);
+    expect(share).toBeLessThan(0.65);
+    expect(Array.from({ length: 50 }, (_, s) => planAugmentation(s, image, {}).invert).some(Boolean)).toBe(false);
+  });
+
+  it('blur lowers the variance of the image, not its mean; the mask is untouched', () => {
+    const seed = Array.from({ length: 50 }, (_, s) => s).find((s) => planAugmentation(s, image, { blur: 3 }).blurSigma > 2)!;
+    const out = augment(seed, image, mask, { blur: 3 });
+    expect(variance(out.image.data)).toBeLessThan(0.9 * variance(image.data));
+    expect(mean(out.image.data)).toBeCloseTo(mean(image.data), 2);
+    expect(same(out.mask, mask)).toBe(true);
+  });
+
+  it('gray makes the colour channels equal; color jitter changes them per channel; gray images are left alone', () => {
+    const colour: HWC<Float32Array> = { height: 6, width: 6, channels: 3, data: Float32Array.from({ length: 108 }, (_, i) => ((i * 37) % 100) / 100) };
+    const m3: HWC<Uint8Array> = { height: 6, width: 6, channels: 1, data: new Uint8Array(36) };
+    const g = augment(1, colour, m3, { gray: 1 });
+    for (let p = 0; p < 36; p++) expect(g.image.data[p * 3]).toBe(g.image.data[p * 3 + 2]);
+    const c = augment(1, colour, m3, { color: 0.3 });
+    expect(c.plan.colorGain.slice(0, 3).some((x) => Math.abs(x - 1) > 0.01)).toBe(true);
+    expect(same(c.image, colour)).toBe(false);
+    expect(same(augment(1, image, mask, { gray: 1, color: 0.3 }).image, image)).toBe(true);
+  });
+
+  it('the new options leave the older random choices as they were', () => {
+    const a = planAugmentation(21, image, all);
+    const b = planAugmentation(21, image, { ...all, invert: 0.5, blur: 2, color: 0.2, gray: 0.3 });
+    expect([a.crop, a.flipHorizontal, a.flipVertical, a.rotate, a.elastic, a.gamma, a.contrast, a.brightness, a.noiseStd]).toEqual([b.crop, b.flipHorizontal, b.flipVertical, b.rotate, b.elastic, b.gamma, b.contrast, b.brightness, b.noiseStd]);
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -31,14 +31,13 @@ const base: TrainSettings = {
   maxSteps: undefined,
 };
 
-async function collect(settings: TrainSettings, onEpoch?: () => void, poison = false): Promise<TrainEvent[]> {
+async function collect(settings: TrainSettings, onEpoch?: () => void, poison = false, clock?: () => number, runDir = mkdtempSync(join(tmpdir(), 'unetc-loop-'))): Promise<TrainEvent[]> {
   const model = buildModel(engine.tf, graph);
   setWeights(model, initialWeights(graph, 1), engine.tf);
   const data = syntheticData(3, 1, { train: 4, val: 2 }, 64);
   if (poison) for (const e of data.train) e.image.data.fill(NaN);
   const events: TrainEvent[] = [];
-  const runDir = mkdtempSync(join(tmpdir(), 'unetc-loop-'));
-  for await (const e of trainLoop({ engine, graph, model, data, settings, runDir, signal: { stop: false }, checkpointInfo: { spec: { name: 't', text: '' }, seed: 1 } })) {
+  for await (const e of trainLoop({ engine, graph, model, data, settings, runDir, signal: { stop: false }, checkpointInfo: { spec: { name: 't', text: '' }, seed: 1 }, clock })) {
     events.push(e);
     if (e.kind === 'epoch') onEpoch?.();
   }
@@ -76,5 +75,42 @@ describe('training loop', () => {
     const last = events[events.length - 1]!;
     expect(last.kind === 'stopped' && last.reason).toBe('max-steps');
   });
-});
 
+  /** A clock that moves only when read: every read is `tick` ms later (a step reads it a fixed number of times). */
+  const fakeClock = (tick: number) => {
+    let t = 0;
+    return () => (t += tick);
+  };
+
+  it('a time budget stops within one step of the limit (fake clock), validating at the end', async () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'unetc-loop-'));
+    const budgetMs = 10_000;
+    const tick = 125;
+    const events = await collect({ ...base, epochs: 1, timeBudgetMs: budgetMs }, undefined, false, fakeClock(tick), runDir);
+    const steps = events.filter((e) => e.kind === 'step');
+    const last = events[events.length - 1]!;
+    expect(last.kind === 'stopped' && last.reason).toBe('done');
+    expect(last.kind === 'stopped' && last.message).toMatch(/^time budget spent: \d+ steps in \d+\.\d s$/);
+    // Every step reads the clock twice (2 ticks); validations and checkpoints read it too.
+    const state = JSON.parse(readFileSync(join(runDir, 'last', 'train-state.json'), 'utf8')) as { step: number; budget: { spentMs: number; plannedSteps: number } };
+    expect(state.step).toBe(steps.length);
+    // The final validation runs after the budget and is not counted in it.
+    const spentBeforeFinal = state.budget.spentMs - tick;
+    expect(spentBeforeFinal).toBeLessThanOrEqual(budgetMs);
+    expect(spentBeforeFinal).toBeGreaterThan(budgetMs - 2 * tick);
+    // The schedule spanned the steps that fit: the plan at the end is the steps taken.
+    expect(state.budget.plannedSteps).toBe(steps.length);
+    expect(events.filter((e) => e.kind === 'epoch').length).toBeGreaterThanOrEqual(1);
+    expect(steps.every((e) => e.kind === 'step' && e.remainingMs !== undefined)).toBe(true);
+    // Negative control: a budget twice as long takes about twice the steps.
+    const longer = await collect({ ...base, epochs: 1, timeBudgetMs: 2 * budgetMs }, undefined, false, fakeClock(tick));
+    expect(longer.filter((e) => e.kind === 'step').length).toBeGreaterThan(1.8 * steps.length);
+  });
+
+  it('a time budget with an epoch limit stops at whichever comes first', async () => {
+    const events = await collect({ ...base, epochs: 2, epochsCap: true, timeBudgetMs: 60_000 }, undefined, false, fakeClock(50));
+    expect(events.filter((e) => e.kind === 'step')).toHaveLength(6);
+    const last = events[events.length - 1]!;
+    expect(last.kind === 'stopped' && last.message).toMatch(/^finished 2 epochs within the time budget/);
+  });
+});

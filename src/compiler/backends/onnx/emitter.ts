@@ -5,7 +5,7 @@
  * produced by the conv's node.
  */
 import type { Graph, Op } from '../../ir/index.js';
-import { floatTensor, int64Tensor, node, type AttrValue, type NodeProto, type TensorProto } from './proto.js';
+import { DataType, floatTensor, halfTensor, int64Tensor, node, type AttrValue, type NodeProto, type TensorProto } from './proto.js';
 
 export class Emitter {
   readonly nodes: NodeProto[] = [];
@@ -16,10 +16,11 @@ export class Emitter {
   /** The BatchNorms folded away (their values come out of their conv's node). */
   readonly foldedBatchNorms: ReadonlySet<string>;
 
-  /** `folds` maps a conv's name to the BatchNorm folded into it. */
+  /** `folds` maps a conv's name to the BatchNorm folded into it; `halfWeights` stores weights as float16. */
   constructor(
     graph: Graph,
     readonly folds: ReadonlyMap<string, string>,
+    readonly halfWeights = false,
   ) {
     this.byName = new Map(graph.ops.map((op) => [op.name, op]));
     this.foldedBatchNorms = new Set(folds.values());
@@ -53,9 +54,18 @@ export class Emitter {
     this.nodes.push(node(opType, inputs, outputs, name, attrs));
   }
 
-  /** A float initializer (weights only: the file's float initializers are exactly the parameters). */
+  /**
+   * A float initializer (weights only: the file's float initializers are exactly the parameters).
+   * With `halfWeights`, a float16 initializer `NAME/fp16` and a Cast to float right after it
+   * (onnxruntime folds the Cast when it loads the model), so every op still computes in float32.
+   */
   weight(name: string, dims: readonly number[], data: Float32Array): string {
-    this.initializers.push(floatTensor(name, dims, data));
+    if (!this.halfWeights) {
+      this.initializers.push(floatTensor(name, dims, data));
+      return name;
+    }
+    this.initializers.push(halfTensor(`${name}/fp16`, dims, data));
+    this.node('Cast', [`${name}/fp16`], [name], `${name}/cast`, { to: DataType.FLOAT });
     return name;
   }
 

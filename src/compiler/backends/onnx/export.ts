@@ -28,6 +28,11 @@ export interface OnnxOptions {
   readonly inputNormalization?: string;
   /** Fold each BatchNorm into the Conv directly before it when that conv feeds only the BatchNorm. */
   readonly foldBn?: boolean;
+  /**
+   * Store the weights as float16 initializers, each cast to float right away (half the file).
+   * The caller rounds the weights to float16 first (half.ts), so that what it compares against holds the same values.
+   */
+  readonly halfWeights?: boolean;
 }
 
 export interface OnnxExport {
@@ -69,7 +74,7 @@ export function exportOnnxDetailed(trainingGraph: Graph, trainingWeights: Weight
   if (axes.some((a) => a.validSizes.length === 0)) throw new Error(`graph '${graph.name}' accepts no input size; check it first`);
 
   const folds = options.foldBn ? foldablePairs(graph) : new Map<string, string>();
-  const em = new Emitter(graph, folds);
+  const em = new Emitter(graph, folds, options.halfWeights === true);
   lowerGraph(em, { graph, weights, axes });
 
   const outputOp = graph.ops.find((op) => op.kind === 'Output')!;

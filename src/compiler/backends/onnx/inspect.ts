@@ -90,6 +90,6 @@ export function summarizeOnnx(bytes: Uint8Array): OnnxSummary {
 export function countInitializerValues(bytes: Uint8Array): number {
   const g = decodeModel(bytes).graph;
   let n = 0;
-  for (const t of g?.initializer ?? []) if (t.dataType === DataType.FLOAT) n += product((t.dims ?? []).map(Number));
+  for (const t of g?.initializer ?? []) if (t.dataType === DataType.FLOAT || t.dataType === DataType.FLOAT16) n += product((t.dims ?? []).map(Number));
   return n;
 }

@@ -47,6 +47,7 @@ export function metadataProps(m: MetadataInputs): Record<string, string> {
     class_names: JSON.stringify(g.classNames ?? null),
     input_layout: g.dims === 3 ? 'NCDHW' : 'NCHW',
     input_normalization: m.inputNormalization,
+    ...(g.instances ? { instances: g.instances } : {}),
     model_name: g.name,
     output_activation: g.activation,
     source_spec_sha256: sourceSha256(m.specSource),

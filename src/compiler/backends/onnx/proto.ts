@@ -5,6 +5,7 @@
  */
 import onnxProto from 'onnx-proto';
 import type { onnx as O } from 'onnx-proto';
+import { halfBits } from '../half.js';
 
 export const { onnx } = onnxProto;
 export type NodeProto = O.INodeProto;
@@ -15,7 +16,7 @@ export type GraphProto = O.IGraphProto;
 export type ModelProto = O.IModelProto;
 
 /** TensorProto.DataType values used here. */
-export const DataType = { FLOAT: 1, INT64: 7 } as const;
+export const DataType = { FLOAT: 1, INT64: 7, FLOAT16: 10 } as const;
 
 const AttrType = onnx.AttributeProto.AttributeType;
 
@@ -62,6 +63,15 @@ export function floatBytes(data: Float32Array): Uint8Array {
 /** A float tensor stored as raw_data: compact and fast for the 31 M values of a full U-Net. */
 export function floatTensor(name: string, dims: readonly number[], data: Float32Array): TensorProto {
   return { name, dims: [...dims], dataType: DataType.FLOAT, rawData: floatBytes(data) };
+}
+
+/** A float16 tensor as raw_data (little-endian half bits): `--fp16-weights`. */
+export function halfTensor(name: string, dims: readonly number[], data: Float32Array): TensorProto {
+  const bits = halfBits(data);
+  const raw = new Uint8Array(bits.length * 2);
+  const view = new DataView(raw.buffer);
+  for (let i = 0; i < bits.length; i++) view.setUint16(i * 2, bits[i]!, true);
+  return { name, dims: [...dims], dataType: DataType.FLOAT16, rawData: raw };
 }
 
 export function int64Tensor(name: string, dims: readonly number[], values: readonly number[]): TensorProto {

@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import { BACKGROUND, BOUNDARY, boundaryTargets, INTERIOR, splitInstances } from '../../../src/runtime/infer/boundary.js';
+import { connectedComponents } from '../../../src/runtime/infer/instances.js';
+
+/** A label map from rows of characters: '.' is 0, digits and letters are instance ids. */
+function grid(rows: string[]): { labels: Uint16Array; shape: [number, number] } {
+  const h = rows.length;
+  const w = rows[0]!.length;
+  const labels = new Uint16Array(h * w);
+  rows.forEach((r, y) => [...r].forEach((c, x) => (labels[y * w + x] = c === '.' ? 0 : parseInt(c, 36))));
+  return { labels, shape: [h, w] };
+}
+
+/** Classes as rows: '.' background, 'o' interior, '#' boundary. */
+function show(classes: Uint8Array, [h, w]: readonly number[]): string[] {
+  const ch = ['.', 'o', '#'];
+  return Array.from({ length: h! }, (_, y) => Array.from({ length: w! }, (_, x) => ch[classes[y * w! + x]!]).join(''));
+}
+
+describe('boundaryTargets', () => {
+  it.each([
+    {
+      what: 'one instance: its outline',
+      rows: ['......', '.1111.', '.1111.', '.1111.', '......'],
+      want: ['......', '.####.', '.#oo#.', '.####.', '......'],
+    },
+    {
+      what: 'two touching instances: an outline on each side of the contact',
+      rows: ['........', '.111222.', '.111222.', '.111222.', '.111222.', '........'],
+      want: ['........', '.######.', '.#o##o#.', '.#o##o#.', '.######.', '........'],
+    },
+    {
+      what: 'a nested instance: outlines on both sides of the ring',
+      rows: ['1111111', '1111111', '1122211', '1122211', '1122211', '1111111', '1111111'],
+      want: ['ooooooo', 'oo###oo', 'o#####o', 'o##o##o', 'o#####o', 'oo###oo', 'ooooooo'],
+    },
+    {
+      what: 'an instance cut by the image border has no outline along the border',
+      rows: ['111..', '111..', '111..', '.....'],
+      want: ['oo#..', 'oo#..', '###..', '.....'],
+    },
+  ])('$what', ({ rows, want }) => {
+    const { labels, shape } = grid(rows);
+    expect(show(boundaryTargets(labels, shape), shape)).toEqual(want);
+  });
+
+  it('3D: the same rule over six face neighbours', () => {
+    // Two 3x3x3 cubes side by side along x in a 3x3x6 volume.
+    const shape = [3, 3, 6];
+    const labels = new Uint16Array(54).map((_, i) => (i % 6 < 3 ? 1 : 2));
+    const t = boundaryTargets(labels, shape);
+    // The volume's faces make no outline; the contact face does, on both sides.
+    const at = (z: number, y: number, x: number) => t[(z * 3 + y) * 6 + x];
+    expect(at(1, 1, 2)).toBe(BOUNDARY);
+    expect(at(1, 1, 3)).toBe(BOUNDARY);
+    expect(at(1, 1, 1)).toBe(INTERIOR);
+    expect(at(1, 1, 0)).toBe(INTERIOR);
+    expect(at(0, 0, 0)).toBe(INTERIOR);
+    expect(t.filter((c) => c === BACKGROUND)).toHaveLength(0);
+  });
+
+  it('rejects a shape that does not match the data', () => {
+    expect(() => boundaryTargets(new Uint16Array(10), [3, 3])).toThrow(RangeError);
+  });
+});
+
+/** A label map of disks: [cy, cx, r] each, later ones drawn over earlier ones. */
+function disks(h: number, w: number, list: [number, number, number][]): Uint16Array {
+  const out = new Uint16Array(h * w);
+  list.forEach(([cy, cx, r], i) => {
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if ((y - cy) ** 2 + (x - cx) ** 2 <= r * r) out[y * w + x] = i + 1;
+  });
+  return out;
+}
+
+/** Probabilities a perfect boundary network would give: the targets, one-hot, softened a little. */
+function probabilitiesOf(classes: Uint8Array): Float32Array {
+  const out = new Float32Array(classes.length * 3);
+  classes.forEach((c, p) => {
+    for (let k = 0; k < 3; k++) out[p * 3 + k] = k === c ? 0.9 : 0.05;
+  });
+  return out;
+}
+
+const count = (labels: Uint32Array) => new Set(labels.filter((v) => v !== 0)).size;
+
+describe('splitInstances', () => {
+  it('splits touching disks into the right count, where connected components merge them', () => {
+    const h = 64;
+    const w = 96;
+    // Five disks: three in a touching chain, two touching each other, and they overlap a little.
+    const truth = disks(h, w, [
+      [20, 15, 9],
+      [20, 32, 9],
+      [20, 49, 9],
+      [46, 30, 10],
+      [46, 50, 11],
+    ]);
+    const classes = boundaryTargets(truth, [h, w]);
+    const labels = splitInstances(probabilitiesOf(classes), [h, w], 3);
+    expect(count(labels)).toBe(5);
+    // Every true disk is one predicted instance (outline pixels where disks touch may go either way).
+    const majority = [1, 2, 3, 4, 5].map((t) => {
+      const votes = new Map<number, number>();
+      let size = 0;
+      truth.forEach((v, p) => {
+        if (v !== t) return;
+        size++;
+        votes.set(labels[p]!, (votes.get(labels[p]!) ?? 0) + 1);
+      });
+      const [label, n] = [...votes].sort((a, b) => b[1] - a[1])[0]!;
+      expect(n / size).toBeGreaterThan(0.95);
+      return label;
+    });
+    expect(new Set(majority).size).toBe(5);
+    // Negative control: the foreground's connected components see two blobs.
+    const fg = Uint8Array.from(truth, (v) => (v > 0 ? 1 : 0));
+    expect(connectedComponents(fg, h, w).components).toHaveLength(2);
+  });
+
+  it('a nucleus too small to have an interior is still an instance', () => {
+    const h = 20;
+    const w = 20;
+    const truth = disks(h, w, [
+      [10, 5, 3],
+      [10, 14, 1],
+    ]);
+    const labels = splitInstances(probabilitiesOf(boundaryTargets(truth, [h, w])), [h, w], 3);
+    expect(count(labels)).toBe(2);
+  });
+
+  it('noise seeds under minSeed are grown over instead of splitting a nucleus', () => {
+    const h = 30;
+    const w = 30;
+    const truth = disks(h, w, [[15, 15, 10]]);
+    const classes = boundaryTargets(truth, [h, w]);
+    // A stray interior pixel, cut off from the interior by a ring of boundary (a blip of the network).
+    for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) classes[(15 + dy) * w + 15 + dx] = dx === 0 && dy === 0 ? INTERIOR : BOUNDARY;
+    const probabilities = probabilitiesOf(classes);
+    expect(count(splitInstances(probabilities, [h, w], 3))).toBe(2);
+    expect(count(splitInstances(probabilities, [h, w], 3, { minSeed: 3 }))).toBe(1);
+  });
+
+  it('3D: touching balls split the same way', () => {
+    const shape = [20, 20, 36];
+    const n = 20 * 20 * 36;
+    const truth = new Uint16Array(n);
+    for (let z = 0; z < 20; z++)
+      for (let y = 0; y < 20; y++)
+        for (let x = 0; x < 36; x++) {
+          const p = (z * 20 + y) * 36 + x;
+          if ((z - 10) ** 2 + (y - 10) ** 2 + (x - 10) ** 2 <= 64) truth[p] = 1;
+          else if ((z - 10) ** 2 + (y - 10) ** 2 + (x - 25) ** 2 <= 64) truth[p] = 2;
+        }
+    const labels = splitInstances(probabilitiesOf(boundaryTargets(truth, shape)), shape, 3);
+    expect(count(labels)).toBe(2);
+  });
+});
