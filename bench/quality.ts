@@ -114,13 +114,17 @@ async function score(t: Trained, val: string, tta: boolean): Promise<Scored> {
   try {
     const scan = await scanDataset(val, { classes: 1 });
     if (scan.problems.length > 0) throw new Error(`${val}: ${scan.problems.length} problems in the data (run unetc eval on it to see them)`);
-    const r: EvalReport = await evaluateDataset(model, scan.samples, { tta });
+    // The same post-processing for both: instances under MIN_SIZE pixels dropped (unetc's default for boundary models).
+    const r: EvalReport = await evaluateDataset(model, scan.samples, { tta, minSize: MIN_SIZE });
     const inst = r.instances!;
     return { ...t, tta, dice: { mean: r.mean.dice, pooled: r.pooled.dice }, instances: { precision: inst.pooled.precision, recall: inst.pooled.recall, f1: inst.pooled.f1, f1Mean: inst.mean.f1 } };
   } finally {
     await model.close();
   }
 }
+
+/** Smallest instance kept, for both models (unetc's default for a boundary head; the reference's components get the same). */
+const MIN_SIZE = 15;
 
 const avg = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -173,7 +177,7 @@ export async function qualityBenchmark(): Promise<void> {
     const name = `${s.engine}${s.tta ? ' + tta' : ''}`;
     console.log(`${name.padEnd(18)}${s.steps.toFixed(0).padStart(7)}${s.patches.toFixed(0).padStart(9)}${f3(s.diceMean).padStart(10)}${f3(s.dicePooled).padStart(8)}${f3(s.precision).padStart(7)}${f3(s.recall).padStart(8)}${f3(s.f1).padStart(7)}${f3(s.f1Mean).padStart(8)}`);
   }
-  console.log(`\nDice/img: mean of per-image Dice; pooled: over all pixels. Instances: pooled precision, recall and F1 at IoU 0.5 (F1/img: mean per image).`);
+  console.log(`\nDice/img: mean of per-image Dice; pooled: over all pixels. Instances: pooled precision, recall and F1 at IoU 0.5 (F1/img: mean per image); both models' instances under ${MIN_SIZE} px dropped.`);
   console.log(`load average ${loadavg()[0]!.toFixed(2)} after the run (another process competing for the cores shows here)`);
 }
 

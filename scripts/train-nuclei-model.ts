@@ -37,11 +37,12 @@ interface Entry {
 /** The kind of a multi image: its colour and size (the seven kinds of dsb2018-nuclei-multi). */
 export const kindOf = (e: Entry) => `${e.gray ? 'gray' : 'RGB'} ${e.h}x${e.w}`;
 
-function unetc(...args: string[]): string {
+/** Runs the CLI; its output is shown as it goes, or returned (`capture`) for the scores. */
+function unetc(capture: boolean, ...args: string[]): string {
   console.log(`$ unetc ${args.join(' ')}`);
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'unetc.js'), ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`unetc ${args[0]} failed (exit ${r.status}):\n${r.stdout}`);
-  return r.stdout;
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'unetc.js'), ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'], maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`unetc ${args[0]} failed (exit ${r.status})${capture ? `:\n${r.stdout}` : ''}`);
+  return r.stdout ?? '';
 }
 
 /** Links NAME.png of images/, masks/ and labels/ from `from` into `to` (as NAME + suffix). */
@@ -79,13 +80,13 @@ function main(): void {
 
     const run = join(work, 'run');
     const steps = option('steps', '');
-    unetc('train', join(modelDir, 'spec.yaml'), '--data', train, '--val-split', '0', '--out', run, '--no-export', ...(steps ? ['--epochs', '1', '--steps-per-epoch', steps] : []));
-    unetc('compile', join(modelDir, 'spec.yaml'), '-t', 'tfjs', '-o', join(modelDir, 'checkpoint'), '--weights', join(run, 'last'), '--fp16-weights');
-    unetc('compile', join(modelDir, 'spec.yaml'), '-t', 'onnx', '-o', join(modelDir, 'model.onnx'), '--weights', join(run, 'last'), '--fp16-weights');
+    unetc(false, 'train', join(modelDir, 'spec.yaml'), '--data', train, '--val-split', '0', '--out', run, '--no-export', ...(steps ? ['--epochs', '1', '--steps-per-epoch', steps] : []));
+    unetc(false, 'compile', join(modelDir, 'spec.yaml'), '-t', 'tfjs', '-o', join(modelDir, 'checkpoint'), '--weights', join(run, 'last'), '--fp16-weights');
+    unetc(false, 'compile', join(modelDir, 'spec.yaml'), '-t', 'onnx', '-o', join(modelDir, 'model.onnx'), '--weights', join(run, 'last'), '--fp16-weights');
 
     const scores: Record<string, unknown>[] = [];
     const score = (name: string, folder: string, images: number) => {
-      const out = unetc('eval', modelDir, '--data', folder);
+      const out = unetc(true, 'eval', modelDir, '--data', folder);
       const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
       scores.push({
         kind: name,

@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from './helpers.js';
-import { countInitializerValues } from '../../src/compiler/backends/onnx/index.js';
-import { buildModel, setWeights } from '../../src/compiler/backends/tfjs/index.js';
+import { countInitializerValues, summarizeOnnx } from '../../src/compiler/backends/onnx/index.js';
+import { roundWeightsToHalf } from '../../src/compiler/backends/half.js';
+import { exportVerifiedOnnx } from '../../src/runtime/export/onnx.js';
+import { buildModel, getWeights, setWeights } from '../../src/compiler/backends/tfjs/index.js';
 import { initialWeights } from '../../src/compiler/backends/weights.js';
 import { selectEngine } from '../../src/runtime/backend/index.js';
 import { loadCheckpoint } from '../../src/runtime/checkpoint/index.js';
@@ -96,4 +98,60 @@ describe('unetc compile --target tfjs', () => {
     const same = await run('compile', reformatted, '-t', 'onnx', '-o', join(tmp(), 'same.onnx'), '--weights', out);
     expect([same.code, same.err]).toEqual([0, expect.stringContaining(`weights: ${out}`)]);
   }, 60_000);
+});
+
+describe('unetc compile --fp16-weights', () => {
+  it('ONNX: float16 initializers, each cast to float, about half the file, verified against the rounded weights', async () => {
+    const dir = tmp();
+    const [full, half] = [join(dir, 'full.onnx'), join(dir, 'half.onnx')];
+    expect((await run('compile', spec('small.yaml'), '-t', 'onnx', '-o', full)).code).toBe(0);
+    const r = await run('compile', spec('small.yaml'), '-t', 'onnx', '-o', half, '--fp16-weights');
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('weights: rounded to float16');
+    expect(r.out).toMatch(/parity .*: ok/);
+    const [a, b] = [readFileSync(full), readFileSync(half)];
+    expect(countInitializerValues(b)).toBe(countInitializerValues(a));
+    expect(b.length / a.length).toBeGreaterThan(0.45);
+    expect(b.length / a.length).toBeLessThan(0.55);
+    const summary = summarizeOnnx(b);
+    expect(summary.nodes.filter((n) => n.opType === 'Cast').length).toBe(summary.initializers.length);
+  }, 120_000);
+
+  it('negative control: float16 initializers checked against the unrounded float32 graph fail the parity check', async () => {
+    const graph = compileFile('specs/small.yaml').graph!;
+    const engine = await selectEngine('wasm');
+    const model = buildModel(engine.tf, graph);
+    try {
+      const weights = initialWeights(graph, 3);
+      setWeights(model, weights, engine.tf);
+      const rounded = roundWeightsToHalf(weights);
+      const wrong = await exportVerifiedOnnx(engine, graph, model, weights, { specText: '', verify: true, halfWeights: true });
+      expect(wrong.ok).toBe(false);
+      setWeights(model, rounded, engine.tf);
+      const right = await exportVerifiedOnnx(engine, graph, model, rounded, { specText: '', verify: true, halfWeights: true });
+      expect(right.ok).toBe(true);
+    } finally {
+      model.dispose();
+    }
+  }, 120_000);
+
+  it('tfjs: weights.bin at half the size, loaded back as the rounded float32 values; --fold-bn is refused', async () => {
+    const dir = tmp();
+    const r = await run('compile', spec('tiny.yaml'), '-t', 'tfjs', '-o', join(dir, 'half'), '--fp16-weights', '--seed', '2');
+    expect(r.code).toBe(0);
+    expect((await run('compile', spec('tiny.yaml'), '-t', 'tfjs', '-o', join(dir, 'full'), '--seed', '2')).code).toBe(0);
+    const sizeOf = (d: string) => readFileSync(join(dir, d, 'weights.bin')).length;
+    expect(sizeOf('half') * 2).toBe(sizeOf('full'));
+    const engine = await selectEngine('wasm');
+    const { model } = await loadCheckpoint(engine.tf, join(dir, 'half'));
+    const graph = compileFile('specs/tiny.yaml').graph!;
+    const expected = roundWeightsToHalf(initialWeights(graph, 2));
+    const loaded = getWeights(model);
+    expect(loaded.size).toBe(expected.size);
+    for (const [name, w] of expected) expect(Array.from(loaded.get(name)!.data)).toEqual(Array.from(w.data));
+    model.dispose();
+    const bad = await run('compile', spec('tiny.yaml'), '-t', 'onnx', '-o', join(dir, 'x.onnx'), '--fp16-weights', '--fold-bn');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--fp16-weights and --fold-bn cannot be combined/);
+  }, 120_000);
 });

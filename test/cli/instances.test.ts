@@ -10,6 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summarizeOnnx } from '../../src/compiler/backends/onnx/index.js';
 import { generateSample, readMask, writeGray, writeLabels, writeMask } from '../../src/runtime/data/index.js';
 import { run } from './helpers.js';
+import { root } from '../helpers.js';
+import { selectEngine } from '../../src/runtime/backend/index.js';
+import { loadModel, predictImage } from '../../src/runtime/infer/index.js';
 
 const BOUNDARY = `name: tiny-boundary
 input: {channels: 1}
@@ -149,5 +152,55 @@ describe('train: time budget, --init, --val-split 0', () => {
     const r = await run('train', '--init', 'no-such-model', '--data', data);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/no-such-model: no such file or folder/);
+  });
+});
+
+describe('the nuclei model that ships with unetc', () => {
+  const shipped = join(root, 'models', 'nuclei');
+
+  it('predict nuclei: masks and split instances with no training (a fresh clone has models/nuclei)', async () => {
+    const out = join(dir, 'shipped');
+    const r = await run('predict', 'nuclei', '--input', join(data, 'images'), '--out', out, '--instances');
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/note: 'nuclei' is the nuclei model shipped with unetc/);
+    expect(r.err).toMatch(/1 class with instance boundaries/);
+    expect(readdirSync(out)).toContain('a_labels.png');
+    expect(readFileSync(join(out, 'instances.csv'), 'utf8').split('\n')[0]).toBe('file,count,mean_area,median_area,min_area,max_area');
+  });
+
+  it('its ONNX file and its checkpoint hold the same network and weights (float16, verified)', async () => {
+    const engine = await selectEngine('wasm');
+    const onnx = await loadModel(join(shipped, 'model.onnx'));
+    const tfjs = await loadModel(join(shipped, 'checkpoint'), { backend: 'wasm' });
+    try {
+      const s = generateSample(7, { height: 96, width: 112 });
+      const image = { height: 96, width: 112, channels: 1, data: s.image };
+      const [a, b] = [await predictImage(onnx, image), await predictImage(tfjs, image)];
+      let worst = 0;
+      for (let i = 0; i < a.probabilities.length; i++) worst = Math.max(worst, Math.abs(a.probabilities[i]! - b.probabilities[i]!));
+      expect(worst).toBeLessThan(1e-4);
+      expect(onnx.info.instances).toBe('boundary');
+      const summary = summarizeOnnx(readFileSync(join(shipped, 'model.onnx')));
+      expect(summary.nodes.filter((n) => n.opType === 'Cast').length).toBe(summary.initializers.length);
+    } finally {
+      await onnx.close();
+      await tfjs.close();
+    }
+    expect(engine.name).toBe('wasm');
+  });
+
+  it('a local folder named like a shipped model wins over it', async () => {
+    const cwd = process.cwd();
+    const here = mkdtempSync(join(tmpdir(), 'unetc-shadow-'));
+    try {
+      process.chdir(here);
+      mkdirSync('nuclei');
+      const r = await run('predict', 'nuclei', '--input', join(data, 'images'), '--out', join(here, 'out'));
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/nuclei: not a model/);
+    } finally {
+      process.chdir(cwd);
+      rmSync(here, { recursive: true, force: true });
+    }
   });
 });

@@ -2,12 +2,13 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildModel, setWeights } from '../../../src/compiler/backends/tfjs/index.js';
+import { buildModel, getWeights, setWeights } from '../../../src/compiler/backends/tfjs/index.js';
 import { initialWeights } from '../../../src/compiler/backends/weights.js';
 import { compileSpec, type Graph } from '../../../src/compiler/index.js';
 import { selectEngine, type Engine } from '../../../src/runtime/backend/index.js';
 import { syntheticData } from '../../../src/runtime/train/data.js';
 import { trainLoop, type TrainEvent, type TrainSettings } from '../../../src/runtime/train/loop.js';
+import { readTrainCheckpoint } from '../../../src/runtime/train/state.js';
 
 let engine: Engine;
 let graph: Graph;
@@ -112,5 +113,39 @@ describe('training loop', () => {
     expect(events.filter((e) => e.kind === 'step')).toHaveLength(6);
     const last = events[events.length - 1]!;
     expect(last.kind === 'stopped' && last.message).toMatch(/^finished 2 epochs within the time budget/);
+  });
+
+  it('a time-budgeted run interrupted and resumed spends the rest of its budget, not a new one', async () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'unetc-loop-'));
+    const tick = 125;
+    const settings: TrainSettings = { ...base, epochs: 1, timeBudgetMs: 10_000 };
+    const data = syntheticData(3, 1, { train: 4, val: 2 }, 64);
+    const info = { spec: { name: 't', text: '' }, seed: 1 };
+    const first = buildModel(engine.tf, graph);
+    setWeights(first, initialWeights(graph, 1), engine.tf);
+    const signal = { stop: false };
+    for await (const e of trainLoop({ engine, graph, model: first, data, settings, runDir, signal, checkpointInfo: info, clock: fakeClock(tick) })) {
+      if (e.kind === 'step' && e.step === 10) signal.stop = true;
+    }
+    first.dispose();
+    const saved = await readTrainCheckpoint(engine.tf, join(runDir, 'last'));
+    expect(saved.state.step).toBe(10);
+    const spentBefore = saved.state.budget!.spentMs;
+    expect(spentBefore).toBeGreaterThan(10 * 2 * tick - 1);
+    expect(spentBefore).toBeLessThan(5_000);
+    const second = buildModel(engine.tf, graph);
+    setWeights(second, getWeights(saved.model), engine.tf);
+    saved.model.dispose();
+    const events: TrainEvent[] = [];
+    for await (const e of trainLoop({ engine, graph, model: second, data, settings, runDir, signal: { stop: false }, checkpointInfo: info, clock: fakeClock(tick), resume: { state: saved.state, optimizer: saved.optimizer } })) events.push(e);
+    second.dispose();
+    const last = events[events.length - 1]!;
+    expect(last.kind === 'stopped' && last.reason).toBe('done');
+    const end = JSON.parse(readFileSync(join(runDir, 'last', 'train-state.json'), 'utf8')) as { step: number; budget: { spentMs: number } };
+    // Both parts together spent the one budget (the final validation, one tick, comes after it).
+    expect(end.budget.spentMs - tick).toBeLessThanOrEqual(10_000);
+    expect(end.budget.spentMs - tick).toBeGreaterThan(10_000 - 2 * tick);
+    // Negative control: the resumed part alone did not get a whole new budget.
+    expect(end.step - 10).toBeLessThan(40);
   });
 });
