@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { io, LayersModel } from '@tensorflow/tfjs';
 import { bindEngine, registerLayers, type Tf } from '../../compiler/backends/tfjs/index.js';
 import { CheckpointError } from './error.js';
-import { FILES, sha256, validateManifest, type CheckpointManifest } from './manifest.js';
+import { FILES, readVerified, sha256, validateManifest, type CheckpointManifest } from './manifest.js';
 
 /** A loaded checkpoint. */
 export interface Checkpoint {
@@ -14,8 +14,8 @@ export interface Checkpoint {
 /**
  * Loads a checkpoint directory written by saveCheckpoint. Checks, in order: the directory,
  * unetc.json (present, JSON, a unetc manifest), model.json (present, JSON, a layers model),
- * weights.bin (present, the size model.json's weightsManifest needs, the SHA-256 unetc.json
- * records), then builds the model. Every problem is a CheckpointError naming the file.
+ * weights.bin (present, the size model.json's weightsManifest needs), model.json's and
+ * weights.bin's SHA-256 (as unetc.json records them), then builds the model. Every problem is a CheckpointError naming the file.
  */
 export async function loadCheckpoint(tf: Tf, dir: string): Promise<Checkpoint> {
   if (!existsSync(dir)) throw new CheckpointError(dir, 'no such checkpoint directory');
@@ -26,6 +26,7 @@ export async function loadCheckpoint(tf: Tf, dir: string): Promise<Checkpoint> {
   }
   const manifest = validateManifest(readJson(manifestFile), manifestFile);
   const artifacts = readArtifacts(dir);
+  readVerified(dir, FILES.model, manifest);
   const weightsFile = join(dir, FILES.weights);
   const actual = sha256(new Uint8Array(artifacts.weightData as ArrayBuffer));
   if (actual !== manifest.weightsSha256) {

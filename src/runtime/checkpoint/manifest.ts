@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CheckpointError } from './error.js';
 
 /** The files of a checkpoint directory. */
@@ -31,6 +32,12 @@ export interface CheckpointManifest {
   readonly engine: string;
   readonly step?: number;
   readonly epoch?: number;
+  /**
+   * SHA-256 (hex) of every other file in the directory (model.json and whatever the writer added,
+   * such as a training run's optimizer state), so each one read back is verified. Checkpoints
+   * written before unetc 0.1.0 lack it.
+   */
+  readonly files?: Readonly<Record<string, string>>;
 }
 
 /** What the caller of saveCheckpoint says; hashes and versions are filled in. */
@@ -69,7 +76,34 @@ export function validateManifest(value: unknown, file: string): CheckpointManife
   for (const k of ['weightsSha256', 'unetc', 'tfjs', 'engine'] as const) if (typeof m[k] !== 'string') throw bad(k, 'a string');
   if (typeof m.seed !== 'number') throw bad('seed', 'a number');
   for (const k of ['step', 'epoch'] as const) if (m[k] !== undefined && typeof m[k] !== 'number') throw bad(k, 'a number');
+  if (m.files !== undefined) {
+    const files = m.files as Record<string, unknown> | null;
+    if (typeof files !== 'object' || files === null || Array.isArray(files) || Object.values(files).some((h) => typeof h !== 'string')) throw bad('files', 'an object {file: sha256}');
+  }
+  // The spec's text is hashed too: a damaged unetc.json cannot pass off another spec as the one trained.
+  if (sha256(spec.text as string) !== spec.sha256) throw new CheckpointError(file, `corrupt: the spec text it keeps does not match its recorded SHA-256 (${(spec.sha256 as string).slice(0, 12)}...)`);
   return m as unknown as CheckpointManifest;
+}
+
+/**
+ * Checks a file of the checkpoint in `dir` against the SHA-256 its manifest records (when it
+ * records one) and returns its bytes; CheckpointError naming the file when it is missing or damaged.
+ */
+export function readVerified(dir: string, name: string, manifest: CheckpointManifest): Buffer {
+  const file = join(dir, name);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CheckpointError(file, code === 'ENOENT' ? 'missing' : `cannot read: ${(e as Error).message}`, { cause: e });
+  }
+  const expected = manifest.files?.[name];
+  if (expected !== undefined) {
+    const actual = sha256(bytes);
+    if (actual !== expected) throw new CheckpointError(file, `corrupt: its SHA-256 is ${actual.slice(0, 12)}..., but ${FILES.manifest} records ${expected.slice(0, 12)}...`);
+  }
+  return bytes;
 }
 
 /**

@@ -7,13 +7,20 @@ import type { Tf } from '../../compiler/backends/tfjs/index.js';
 import { CheckpointError } from './error.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, FILES, sha256, UNETC_VERSION, type CheckpointInfo, type CheckpointManifest } from './manifest.js';
 
+export interface SaveOptions {
+  /** Store the weights as float16 (half the bytes). */
+  readonly fp16?: boolean;
+  /** More files for the directory (a training run's optimizer state), written and hashed with the rest. */
+  readonly extra?: ReadonlyArray<readonly [name: string, body: string | Uint8Array]>;
+}
+
 /**
  * Saves a model as a checkpoint directory: `model.json` + `weights.bin` (the standard tfjs
  * layers-model format, as tfjs' own file and browser handlers write it) and `unetc.json` (what
  * produced it). Atomic per file, and unetc.json is written last, so a directory with a unetc.json
  * is complete. Creates the directory if missing. Returns the manifest written.
  */
-export async function saveCheckpoint(tf: Tf, dir: string, model: LayersModel, info: CheckpointInfo, options: { readonly fp16?: boolean } = {}): Promise<CheckpointManifest> {
+export async function saveCheckpoint(tf: Tf, dir: string, model: LayersModel, info: CheckpointInfo, options: SaveOptions = {}): Promise<CheckpointManifest> {
   const artifacts = await captureArtifacts(tf, model);
   let weights = joinWeightData(artifacts.weightData);
   let specs = artifacts.weightSpecs ?? [];
@@ -31,6 +38,9 @@ export async function saveCheckpoint(tf: Tf, dir: string, model: LayersModel, in
   if (artifacts.userDefinedMetadata != null) modelJson.userDefinedMetadata = artifacts.userDefinedMetadata;
   if (artifacts.signature != null) modelJson.signature = artifacts.signature;
 
+  const modelText = JSON.stringify(modelJson);
+  const extra = options.extra ?? [];
+  const files = Object.fromEntries([[FILES.model, sha256(modelText)], ...extra.map(([name, body]) => [name, sha256(body)])]);
   const manifest: CheckpointManifest = {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
@@ -42,12 +52,9 @@ export async function saveCheckpoint(tf: Tf, dir: string, model: LayersModel, in
     engine: info.engine ?? tf.getBackend(),
     ...(info.step !== undefined ? { step: info.step } : {}),
     ...(info.epoch !== undefined ? { epoch: info.epoch } : {}),
+    files,
   };
-  writeFilesAtomically(dir, [
-    [FILES.model, JSON.stringify(modelJson)],
-    [FILES.weights, weights],
-    [FILES.manifest, `${JSON.stringify(manifest, null, 2)}\n`],
-  ]);
+  writeFilesAtomically(dir, [[FILES.model, modelText], [FILES.weights, weights], ...extra, [FILES.manifest, `${JSON.stringify(manifest, null, 2)}\n`]]);
   return manifest;
 }
 

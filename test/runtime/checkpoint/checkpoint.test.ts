@@ -123,7 +123,16 @@ const broken: ReadonlyArray<readonly [string, (dir: string) => string, string, R
   ['truncated weights.bin', (d) => (truncateSync(join(d, 'weights.bin'), 100), d), 'weights.bin', /100 bytes, but model.json's weightsManifest needs \d+ \(truncated/],
   ['a flipped byte in weights.bin', flipByte, 'weights.bin', /corrupt: its SHA-256 is/],
   ['an unknown layer class', unknownLayer, 'model.json', /unknown layer class 'NotALayer'/],
+  // Still valid JSON and a model that builds, so only the recorded hash can tell.
+  ['an edited model.json', (d) => (edit(join(d, 'model.json'), '"trainable":true', '"trainable":false'), d), 'model.json', /corrupt: its SHA-256 is/],
+  ['an edited spec text in unetc.json', (d) => (edit(join(d, 'unetc.json'), 'depth', 'dEpth'), d), 'unetc.json', /corrupt: the spec text it keeps does not match/],
 ];
+
+function edit(file: string, from: string, to: string): void {
+  const text = readFileSync(file, 'utf8');
+  if (!text.includes(from)) throw new Error(`${file} has no '${from}'`);
+  writeFileSync(file, text.replace(from, to));
+}
 
 function flipByte(dir: string): string {
   const file = join(dir, 'weights.bin');
@@ -136,6 +145,10 @@ function flipByte(dir: string): string {
 function unknownLayer(dir: string): string {
   const file = join(dir, 'model.json');
   writeFileSync(file, readFileSync(file, 'utf8').replaceAll('"UnetcCenterCrop"', '"NotALayer"'));
+  // Without the recorded hash (as in checkpoints from before it), so the class check is reached.
+  const manifest = JSON.parse(readFileSync(join(dir, 'unetc.json'), 'utf8')) as Record<string, unknown>;
+  delete manifest.files;
+  writeFileSync(join(dir, 'unetc.json'), JSON.stringify(manifest));
   return dir;
 }
 
