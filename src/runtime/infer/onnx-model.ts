@@ -28,7 +28,12 @@ export function chwToHwc(data: Float32Array, c: number, h: number, w: number): H
   return { height: h, width: w, channels: c, data: out };
 }
 
-function readSummary(file: string): OnnxSummary {
+/**
+ * Reads and checks an ONNX file: readable, a well-formed model with a graph of rank `rank`
+ * (4: images, 5: volumes), and, when unetc wrote it, the graph as stored is the one whose
+ * SHA-256 the metadata records (a damaged file would otherwise run and give wrong masks).
+ */
+export function readOnnxSummary(file: string, rank: 4 | 5): OnnxSummary {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(file);
@@ -36,13 +41,18 @@ function readSummary(file: string): OnnxSummary {
     const code = (e as NodeJS.ErrnoException).code;
     throw new ModelError(file, `cannot read: ${code === 'EACCES' ? 'permission denied' : messageOf(e)}`, { cause: e });
   }
+  let summary: OnnxSummary;
   try {
-    const summary = summarizeOnnx(bytes);
-    if (summary.nodes.length === 0 || summary.inputDims.length !== 4 || summary.outputDims.length !== 4) throw new Error('no graph with a 4-d input and output');
-    return summary;
+    summary = summarizeOnnx(bytes);
+    if (summary.nodes.length === 0 || summary.inputDims.length !== rank || summary.outputDims.length !== rank) throw new Error(`no graph with a ${rank}-d input and output`);
   } catch (e) {
     throw new ModelError(file, `not a valid ONNX model, or a corrupt one (${messageOf(e)})`, { cause: e });
   }
+  const recorded = new Map(summary.metadata).get('graph_sha256');
+  if (recorded !== undefined && recorded !== summary.graphSha256) {
+    throw new ModelError(file, `corrupt: its graph (weights included) has SHA-256 ${summary.graphSha256?.slice(0, 12) ?? 'none'}..., but its metadata records ${recorded.slice(0, 12)}...; export it again (unetc compile)`);
+  }
+  return summary;
 }
 
 /** The info the metadata and dims give; the margin is filled in after a probe run when needed. */
@@ -97,7 +107,7 @@ function sizesOf(s: OnnxSummary, meta: ReadonlyMap<string, string>): { height: S
  * file; `threads` defaults to every core.
  */
 export async function loadOnnxModel(file: string, options: { readonly threads?: number } = {}): Promise<SegmentationModel> {
-  const summary = readSummary(file);
+  const summary = readOnnxSummary(file, 4);
   const base = infoOf(file, summary);
   let session: OnnxSession;
   try {

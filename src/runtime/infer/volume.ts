@@ -14,6 +14,7 @@ import { selectEngine, type Engine } from '../backend/index.js';
 import { FILES, loadCheckpoint } from '../checkpoint/index.js';
 import { activate, locateModel, ModelError, parseNormalization, type InputNormalization, type ModelInfo, type ModelLocation, type OutputActivation } from './model.js';
 import { closeOnnxSession, createOnnxSession, runOnnx } from './onnx.js';
+import { readOnnxSummary } from './onnx-model.js';
 import { toChannelsFirst } from '../verify/parity.js';
 import { windowOf } from './tiling.js';
 import { parseSizeText, progression, type SizeRule } from './sizes.js';
@@ -76,7 +77,7 @@ function axisRules(valid: string | undefined, divisor: string | undefined, fixed
 const gridOf = (r: SizeRule): number => (r.step > 0 ? r.step : r.atLeast(1)!);
 
 async function loadOnnxVolume(file: string, threads: number | undefined): Promise<VolumeModel> {
-  const s = summarizeOnnx(readFileSync(file));
+  const s = readOnnxSummary(file, 5);
   const meta = new Map(s.metadata);
   const [, channels, ...inSpatial] = s.inputDims;
   const [, classes, ...outSpatial] = s.outputDims;

@@ -46,6 +46,8 @@ describe('the canonical U-Net (specs/unet.yaml)', () => {
     expect(meta).toMatchObject({ input_layout: 'NCHW', input_normalization: 'none', spatial_divisor: '16', output_activation: 'sigmoid', threshold: '0.5', model_name: 'unet', unetc_version: '0.0.0-test', class_names: 'null' });
     expect(meta.source_spec_sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(meta.weights_sha256).toMatch(/^[0-9a-f]{64}$/);
+    // The graph as stored in the file is the one whose hash the metadata records (readers verify it).
+    expect(meta.graph_sha256).toBe(summary.graphSha256);
   });
 
   it('has no Dropout, no auto_pad, sorted attributes, and BatchNorm with the IR epsilon', () => {
@@ -70,6 +72,9 @@ describe('the canonical U-Net (specs/unet.yaml)', () => {
     expect(other.length).toBe(bytes.length);
     expect(Buffer.compare(other, bytes)).not.toBe(0);
     expect(Object.fromEntries(summarizeOnnx(other).metadata).weights_sha256).not.toBe(Object.fromEntries(summary.metadata).weights_sha256);
+    const otherSummary = summarizeOnnx(other);
+    expect(Object.fromEntries(otherSummary.metadata).graph_sha256).toBe(otherSummary.graphSha256);
+    expect(otherSummary.graphSha256).not.toBe(summary.graphSha256);
   });
 });
 

@@ -92,6 +92,26 @@ describe('ONNX models', () => {
     writeFileSync(file, bytes);
     await expect(loadModel(file)).rejects.toThrow(/odd\.onnx: unknown input_normalization 'mystery'/);
   });
+
+  it('refuses a damaged ONNX model: the 32 bytes of a bias flipped (issue 11, item 3)', async () => {
+    const graph = graphOf(FIXED);
+    const weights = randomWeights(graph, 3);
+    const bytes = exportOnnx(graph, weights, { producerVersion: 'test', specSource: FIXED, inputNormalization: 'zscore-per-image' });
+    // The bytes of a bias of 8 values, found in the file (ONNX stores 1-d weights raw, in the same order).
+    const kernel = [...weights].find(([name, w]) => name.endsWith('bias') && w.data.length === 8)![1].data;
+    const at = Buffer.from(bytes).indexOf(Buffer.from(kernel.buffer, kernel.byteOffset, 16));
+    expect(at).toBeGreaterThan(0);
+    const intact = join(dir, 'intact.onnx');
+    writeFileSync(intact, bytes);
+    const damaged = Uint8Array.from(bytes);
+    for (let i = 0; i < 32; i++) damaged[at + i] = damaged[at + i]! ^ 0x21;
+    const file = join(dir, 'damaged.onnx');
+    writeFileSync(file, damaged);
+    await expect(loadModel(file)).rejects.toThrow(/damaged\.onnx: corrupt: its graph \(weights included\) has SHA-256/);
+    // Negative control: the intact file loads.
+    const model = await loadModel(intact, { threads: 1 });
+    await model.close();
+  });
 });
 
 describe('locating MODEL', () => {

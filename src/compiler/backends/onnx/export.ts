@@ -11,7 +11,7 @@ import { Emitter } from './emitter.js';
 import { checkWeights } from './layout.js';
 import { lowerGraph } from './lower.js';
 import { metadataProps } from './metadata.js';
-import { encodeModel, tensorValueInfo } from './proto.js';
+import { encodeGraph, encodeModel, tensorValueInfo } from './proto.js';
 import { axisProfile, outputDim } from './sizes.js';
 import { DEFAULT_OPSET, irVersionFor } from './versions.js';
 
@@ -82,14 +82,16 @@ export function exportOnnxDetailed(trainingGraph: Graph, trainingWeights: Weight
   const names = graph.dims === 3 ? ['D', 'H', 'W'] : ['H', 'W'];
   const input = tensorValueInfo('input', ['N', graph.inputChannels, ...names.map((n, axis) => fixed?.[axis] ?? n)]);
   const output = tensorValueInfo('output', ['N', graph.classes, ...names.map((n, axis) => outputDim(graph, axes[axis]!, outputOp.name, n))]);
+  const graphProto = { name: graph.name, node: em.nodes, initializer: em.initializers, input: [input], output: [output] };
   const bytes = encodeModel({
     irVersion,
     opset,
     producerVersion: options.producerVersion,
     modelVersion: options.modelVersion ?? 1,
     docString: graph.description,
-    graph: { name: graph.name, node: em.nodes, initializer: em.initializers, input: [input], output: [output] },
+    graph: graphProto,
     metadata: metadataProps({
+      graphBytes: encodeGraph(graphProto),
       graph,
       weights,
       axes,

@@ -1,5 +1,6 @@
 /** Reading an exported model back: counts and a plain summary, for tests and `inspect`-like tools. */
-import { DataType, decodeModel, onnx, type AttributeProto, type NodeProto, type ValueInfoProto } from './proto.js';
+import { sourceSha256 } from './metadata.js';
+import { DataType, decodeModel, onnx, storedGraph, type AttributeProto, type NodeProto, type ValueInfoProto } from './proto.js';
 
 /** An attribute's value as plain JS: a number, a number list, a string, or a tensor's dims. */
 export type AttrSummary = number | string | readonly number[] | { readonly tensor: readonly number[] };
@@ -29,6 +30,8 @@ export interface OnnxSummary {
   readonly outputDims: readonly (number | string)[];
   /** metadata_props in file order. */
   readonly metadata: readonly (readonly [string, string])[];
+  /** SHA-256 of the graph as stored (compare with the graph_sha256 metadata unetc writes). */
+  readonly graphSha256: string | undefined;
 }
 
 const T = onnx.AttributeProto.AttributeType;
@@ -66,6 +69,7 @@ const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 export function summarizeOnnx(bytes: Uint8Array): OnnxSummary {
   const m = decodeModel(bytes);
   const g = m.graph;
+  const stored = storedGraph(bytes);
   const dimsOf = (vi: ValueInfoProto | undefined) => (vi?.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : Number(d.dimValue ?? 0)));
   return {
     irVersion: Number(m.irVersion),
@@ -83,6 +87,7 @@ export function summarizeOnnx(bytes: Uint8Array): OnnxSummary {
     inputDims: dimsOf(g?.input?.[0]),
     outputDims: dimsOf(g?.output?.[0]),
     metadata: m.metadataProps.map((p) => [p.key ?? '', p.value ?? ''] as const),
+    graphSha256: stored === undefined ? undefined : sourceSha256(stored),
   };
 }
 

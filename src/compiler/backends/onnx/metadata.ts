@@ -1,5 +1,5 @@
 /**
- * The model's `metadata_props`: what produced it (spec and weight hashes, unetc version) and
+ * The model's `metadata_props`: what produced it (spec, weight and graph hashes, unetc version) and
  * what a consumer needs to use it (layout, normalization, activation, threshold, class names,
  * the sizes it accepts), so an exported file explains itself.
  */
@@ -37,6 +37,8 @@ export interface MetadataInputs {
   readonly specSource: string | Uint8Array;
   readonly unetcVersion: string;
   readonly inputNormalization: string;
+  /** The encoded GraphProto (see storedGraph): its hash lets a reader detect a damaged file. */
+  readonly graphBytes: Uint8Array;
 }
 
 /** Every metadata entry (encodeModel sorts them by key). */
@@ -45,6 +47,7 @@ export function metadataProps(m: MetadataInputs): Record<string, string> {
   const sizes = m.axes.map((a) => networkSizes(g, a));
   return {
     class_names: JSON.stringify(g.classNames ?? null),
+    graph_sha256: sourceSha256(m.graphBytes),
     input_layout: g.dims === 3 ? 'NCDHW' : 'NCHW',
     input_normalization: m.inputNormalization,
     ...(g.instances ? { instances: g.instances } : {}),

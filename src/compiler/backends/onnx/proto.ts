@@ -112,6 +112,48 @@ export function encodeModel(m: ModelFields): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
+/** The bytes of one GraphProto, as encodeModel embeds them (protobuf writes a sub-message exactly as on its own). */
+export function encodeGraph(g: GraphProto): Uint8Array {
+  return onnx.GraphProto.encode(onnx.GraphProto.create(g)).finish();
+}
+
+/**
+ * The bytes of a ModelProto's `graph` field (number 7) as stored in the file, found by walking
+ * the top-level protobuf fields: nodes, initializers (the weights) and dims, everything but the
+ * metadata. undefined when the bytes are not a well-formed message or hold no graph.
+ */
+export function storedGraph(bytes: Uint8Array): Uint8Array | undefined {
+  let i = 0;
+  const varint = (): number => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      if (i >= bytes.length || shift > 49) throw new RangeError('truncated varint');
+      const b = bytes[i++]!;
+      value += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) return value;
+    }
+  };
+  try {
+    while (i < bytes.length) {
+      const key = varint();
+      const field = Math.floor(key / 8);
+      const wire = key % 8;
+      if (wire === 0) varint();
+      else if (wire === 1) i += 8;
+      else if (wire === 5) i += 4;
+      else if (wire === 2) {
+        const length = varint();
+        if (i + length > bytes.length) return undefined;
+        if (field === 7) return bytes.subarray(i, i + length);
+        i += length;
+      } else return undefined;
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
 /** Decodes a ModelProto (int64 fields come back as Long: wrap them in Number()). */
 export function decodeModel(bytes: Uint8Array): O.ModelProto {
   return onnx.ModelProto.decode(bytes);
