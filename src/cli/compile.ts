@@ -13,6 +13,7 @@ import { normalizationOf } from '../runtime/infer/tfjs-model.js';
 import type { InputNormalization } from '../runtime/infer/index.js';
 import { compare, PARITY_TOLERANCE, predictTfjs, randomInput, verificationSizes } from '../runtime/verify/index.js';
 import { bytes, thousands } from './format.js';
+import { guardOutputs } from '../runtime/data/index.js';
 import { reportDiagnostics, UsageError, writeFileAtomic, type CliIO, type DiagnosticFormat } from './io.js';
 import { checkpointWeights, loadSpec, networkMismatch } from './load.js';
 
@@ -28,6 +29,8 @@ export interface CompileOptions {
   readonly fp16Weights?: boolean;
   readonly backend?: string;
   readonly format: DiagnosticFormat;
+  /** Replace an existing output that unetc did not write. */
+  readonly overwrite?: boolean;
 }
 
 /** A failure the user can act on: printed as `error: ...`, exit 1, nothing written. */
@@ -49,6 +52,10 @@ export async function runCompile(io: CliIO, file: string, options: CompileOption
   const half = options.fp16Weights === true;
   // Folding computes new float32 weights from rounded ones: they would no longer be float16 values.
   if (half && options.foldBn) throw new UsageError('--fp16-weights and --fold-bn cannot be combined (folded weights are not float16 values)');
+
+  // What would be replaced is refused before any work: a checkpoint's weights.bin, a user's file.
+  const outputs = target === 'onnx' ? [options.output] : [FILES.model, FILES.weights, FILES.manifest].map((f) => join(options.output!, f));
+  guardOutputs(outputs, { overwrite: options.overwrite, what: 'the export' });
 
   const spec = loadSpec(file);
   reportDiagnostics(io, spec.diagnostics, options.format);

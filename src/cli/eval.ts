@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { formatProblems, scanDataset } from '../runtime/data/index.js';
+import { formatProblems, guardOutputs, scanDataset } from '../runtime/data/index.js';
 import { evalCsv, evaluateDataset, type EvalReport, type ImageEval } from '../runtime/eval/index.js';
 import type { SegmentationModel } from '../runtime/infer/index.js';
 import { UsageError, writeFileAtomic, type CliIO } from './io.js';
@@ -84,6 +84,7 @@ export async function runEval(io: CliIO, modelArg: string, options: EvalCommandO
     if (!options.data) throw new UsageError('give the data folder with --data DIR (images/ and masks/, optionally labels/)');
     if (options.out !== undefined && !/\.csv$/i.test(options.out)) throw new UsageError(`--out takes a .csv file, found '${options.out}'`);
     const flags = parseInferenceFlags(options);
+    if (options.out !== undefined) guardOutputs([options.out], { overwrite: options.overwrite, what: 'the scores' });
     if (await isVolumeFolder(options.data)) {
       if (options.connectivity !== undefined && !['6', '26'].includes(options.connectivity.trim())) throw new UsageError(`--connectivity for volumes is 6 (faces) or 26 (faces, edges and corners), found '${options.connectivity}'`);
       if (flags.tta) throw new UsageError('--tta is for 2D images (PNG); volumes are segmented without it');

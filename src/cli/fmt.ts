@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bodyCommentCount, formatOf, formatSpec, hasErrors, headerComments, parseSpec, validateSchema, type SpecFormat } from '../compiler/index.js';
+import { guardOutputs } from '../runtime/data/index.js';
 import { isDiagnostic, readSource, reportDiagnostics, UsageError, writeFileAtomic, type CliIO, type DiagnosticFormat } from './io.js';
 
 export interface FmtOptions {
@@ -10,6 +11,8 @@ export interface FmtOptions {
   readonly check: boolean;
   readonly output?: string;
   readonly format: DiagnosticFormat;
+  /** Replace an existing file (other than the spec itself) that unetc did not write. */
+  readonly overwrite?: boolean;
 }
 
 const schemaFile = fileURLToPath(new URL('../../schema/unetc.schema.json', import.meta.url));
@@ -50,10 +53,21 @@ export function runFmt(io: CliIO, file: string, options: FmtOptions): number {
   if (target === undefined) {
     io.stdout(text);
   } else {
-    if (to !== from && target !== file && existsSync(target) && options.output === undefined) io.stderr(`note: overwriting ${target}\n`);
+    // -w on the spec itself is what the user asked for; any other file is guarded (my.unet beside
+    // my.yaml may be an unrelated spec), unless it already holds exactly this text.
+    const other = resolve(target) !== resolve(file);
+    if (other && !(existsSync(target) && sameText(target, text))) guardOutputs([target], { overwrite: options.overwrite, what: `the ${to === 'yaml' ? 'YAML' : 'DSL'} form of ${file}` });
     writeFileAtomic(target, text);
     io.stderr(`wrote ${target}\n`);
   }
   if (lost > 0) io.stderr(`note: ${lost} comment line${lost === 1 ? '' : 's'} inside the spec ${lost === 1 ? 'is' : 'are'} not kept by canonical formatting (header comments are)\n`);
   return 0;
+}
+
+function sameText(path: string, text: string): boolean {
+  try {
+    return readFileSync(path, 'utf8') === text;
+  } catch {
+    return false;
+  }
 }

@@ -1,5 +1,5 @@
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '../runtime/data/atomic.js';
 import { Codes, error, formatFrame, formatOneLine, summarize, toJson, type Diagnostic, type Source } from '../compiler/index.js';
 
 /** Where the CLI writes; tests pass their own. */
@@ -41,22 +41,8 @@ export function isDiagnostic(x: unknown): x is Diagnostic {
   return typeof x === 'object' && x !== null && 'code' in x && 'severity' in x;
 }
 
-/**
- * Writes a file atomically: a temporary file next to it, then a rename, so readers never see
- * half a file and a failed write leaves nothing behind. The folder must exist.
- */
-export function writeFileAtomic(path: string, text: string | Uint8Array): void {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    // Report the file the user named, not the temporary one.
-    throw Object.assign(new Error(`cannot write '${path}'`), { code: (e as NodeJS.ErrnoException).code, path });
-  }
-}
+/** Writes a file atomically (see writeFileAtomicSync). */
+export const writeFileAtomic = writeFileAtomicSync;
 
 export type DiagnosticFormat = 'frame' | 'short' | 'json';
 

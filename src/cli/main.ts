@@ -58,8 +58,9 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     .option('-w, --write', 'write the result (to the same file, or beside it with the new extension)')
     .option('-o, --output <file>', 'write the result to this file')
     .option('--check', 'exit 1 when the file is not in canonical form')
-    .action((file: string, o: Common & { to?: string; write?: boolean; output?: string; check?: boolean }) => {
-      code = runFmt(io, file, { to: o.to, write: o.write === true, check: o.check === true, output: o.output, format: diagFormat(o) });
+    .option('--overwrite', 'replace an existing file of another name that unetc did not write (-w on the spec itself needs no flag)')
+    .action((file: string, o: Common & { to?: string; write?: boolean; output?: string; check?: boolean; overwrite?: boolean }) => {
+      code = runFmt(io, file, { to: o.to, write: o.write === true, check: o.check === true, output: o.output, format: diagFormat(o), overwrite: o.overwrite === true });
     });
 
   program
@@ -76,8 +77,9 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     .option('--fp16-weights', 'store the weights as float16: half the size (they are rounded first, and verified as rounded)')
     .option('--backend <name>', 'tfjs engine: auto, gpu, node, wasm or cpu (default: $UNETC_BACKEND, else auto)')
     .option('--short', 'one line per diagnostic')
-    .action(async (file: string, o: { target?: string; output?: string; weights?: string; seed?: string; verify: boolean; opset?: string; foldBn?: boolean; fp16Weights?: boolean; backend?: string; short?: boolean }) => {
-      code = await runCompile(io, file, { ...o, foldBn: o.foldBn === true, format: o.short ? 'short' : 'frame' });
+    .option('--overwrite', `replace an existing output that unetc did not write`)
+    .action(async (file: string, o: { target?: string; output?: string; weights?: string; seed?: string; verify: boolean; opset?: string; foldBn?: boolean; fp16Weights?: boolean; backend?: string; short?: boolean; overwrite?: boolean }) => {
+      code = await runCompile(io, file, { ...o, foldBn: o.foldBn === true, overwrite: o.overwrite === true, format: o.short ? 'short' : 'frame' });
     });
 
   program
@@ -99,6 +101,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     .option('--seed <N>', 'override train.seed')
     .option('--val-split <F>', 'override train.val_split: the share of --data held out for validation (0: none, the last weights are the model)')
     .option('--dry-run', 'check the spec and data and run one step and a validation; keep nothing')
+    .option('--overwrite', 'let --out be a folder holding files of the same names as the run\'s that unetc did not write, and replace them')
     .option('--no-export', 'do not export model.onnx at the end')
     .option('--backend <name>', 'tfjs engine: auto, gpu, node, wasm or cpu (default: $UNETC_BACKEND, else auto)')
     .action(async (file: string | undefined, o: Omit<TrainOptions, 'tty' | 'dryRun'> & { dryRun?: boolean }) => {
@@ -109,9 +112,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     .option('-o, --output <file>', 'the .svg file (- for stdout)')
     .option('--input <HxW>', "input size (default: the spec's, or 256x256 when it fits)")
     .option('--graph', 'the layered graph view, also for a template network')
+    .option('--overwrite', 'replace an existing file that unetc did not write')
     .addHelpText('after', VIZ_HELP)
-    .action((file: string, o: Common & { output?: string; input?: string; graph?: boolean }) => {
-      code = runViz(io, file, { output: o.output, input: o.input, graph: o.graph === true, format: diagFormat(o) });
+    .action((file: string, o: Common & { output?: string; input?: string; graph?: boolean; overwrite?: boolean }) => {
+      code = runViz(io, file, { output: o.output, input: o.input, graph: o.graph === true, format: diagFormat(o), overwrite: o.overwrite === true });
     });
 
   const inference = (c: Command) =>
@@ -122,7 +126,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       .option('--min-size <N>', 'drop instances below N px (default 0; 15 for models trained with output.instances: boundary)')
       .option('--connectivity <4|8>', 'instance connectivity (default 8)')
       .option('--tta', 'test-time augmentation: average over the 8 flips and quarter turns (2D images)')
-      .option('--backend <name>', 'tfjs engine, for tfjs checkpoints');
+      .option('--backend <name>', 'tfjs engine, for tfjs checkpoints')
+      .option('--overwrite', 'replace files in --out that unetc did not write (it never does without this)');
   inference(
     program
       .command('predict')

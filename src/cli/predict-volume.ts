@@ -5,7 +5,7 @@
  * description; for DICOM, the series' geometry in RAS), uint8 labels.
  */
 import { basename, join, resolve } from 'node:path';
-import { DataError } from '../runtime/data/index.js';
+import { claimOutputs, DataError, outputClash, recordOutputs } from '../runtime/data/index.js';
 import { predictImage, type SegmentationModel } from '../runtime/infer/index.js';
 import { loadVolumeModel, predictVolume, type VolumeModel } from '../runtime/infer/volume.js';
 import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
@@ -168,6 +168,8 @@ export interface VolumeOutputs {
   /** Components of fewer voxels are removed from the mask (and the label map). */
   readonly minSize: number;
   readonly connectivity: 6 | 26;
+  /** Replace files in the output folder that unetc did not write. */
+  readonly overwrite?: boolean;
 }
 
 /** The output name with a suffix before the extension: `case_001_labels.nii.gz`. */
@@ -178,18 +180,12 @@ const suffixed = (file: string, suffix: string) => outputName(file).replace(/(\.
  * label maps, instances.csv and probability maps); a corrupt file is named and skipped.
  */
 export async function predictVolumes(io: CliIO, segmenter: VolumeSegmenter, files: readonly string[], out: string, extra: VolumeOutputs = { minSize: 0, connectivity: 26 }): Promise<number> {
-  // Two inputs must not write one output (x.nii.gz's label map is x_labels.nii.gz, which is also
-  // the mask of an input named x_labels.nii.gz): refuse before anything is written.
-  const writers = new Map<string, string>();
-  for (const file of files) {
-    const names = [outputName(file), ...(extra.instances ? [suffixed(file, '_labels')] : []), ...(extra.probabilities ? [suffixed(file, '_prob')] : [])];
-    for (const name of names) {
-      const other = writers.get(name.toLowerCase());
-      if (other !== undefined && other !== file) throw new UsageError(`${file} and ${other} would both write ${join(out, name)}: rename one of them, or predict them into separate folders`);
-      writers.set(name.toLowerCase(), file);
-    }
-  }
+  const namesOf = (file: string) => [outputName(file), ...(extra.instances ? [suffixed(file, '_labels')] : []), ...(extra.probabilities ? [suffixed(file, '_prob')] : [])];
+  const clash = outputClash(files, namesOf);
+  if (clash) throw new UsageError(`${clash.file} and ${clash.other} would both write ${join(out, clash.name)}: rename one of them, or predict them into separate folders`);
+  claimOutputs([...files.flatMap(namesOf), ...(extra.instances ? ['instances.csv'] : [])].map((n) => join(out, n)), { overwrite: extra.overwrite, what: 'masks' });
   const failed: string[] = [];
+  const written: string[] = [];
   const csv: string[] = ['file,count,mean_voxels,median_voxels,min_voxels,max_voxels,mean_mm3\n'];
   for (const [index, file] of files.entries()) {
     const volume = await readOrSkip(io, file, failed, async () => {
@@ -206,11 +202,13 @@ export async function predictVolumes(io: CliIO, segmenter: VolumeSegmenter, file
     const found = extra.instances || extra.minSize > 0 ? connectedComponents3d(result.labels, [nz, ny, nx], { connectivity: extra.connectivity, minSize: extra.minSize }) : undefined;
     const labels = found && extra.minSize > 0 ? result.labels.map((v, p) => (found.labels[p] ? v : 0)) : result.labels;
     await writeNiftiMask(join(out, outputName(file)), volume, labels);
+    written.push(join(out, outputName(file)));
     let foreground = 0;
     for (const v of labels) if (v > 0) foreground++;
     let detail = '';
     if (extra.instances && found) {
       await writeNiftiLabels(join(out, suffixed(file, '_labels')), volume, found.labels);
+      written.push(join(out, suffixed(file, '_labels')));
       const sizes = found.components.map((c) => c.volume).sort((a, b) => a - b);
       const mean = sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length);
       const mm3 = volume.spacing.reduce((a, b) => a * Math.abs(b) * mmPerUnit(volume), 1);
@@ -221,14 +219,21 @@ export async function predictVolumes(io: CliIO, segmenter: VolumeSegmenter, file
       const binary = result.probabilities.length === 1;
       for (const [k, plane] of result.probabilities.entries()) {
         if (!binary && k === 0) continue;
-        await writeNiftiVolume(join(out, suffixed(file, binary ? '_prob' : `_prob_${k}`)), volume, plane);
+        const path = join(out, suffixed(file, binary ? '_prob' : `_prob_${k}`));
+        if (!binary) claimOutputs([path], { overwrite: extra.overwrite, what: 'probabilities' });
+        await writeNiftiVolume(path, volume, plane);
+        written.push(path);
       }
     }
     io.stdout(`[${index + 1}/${files.length}] ${basename(file)} ${nx}x${ny}x${nz} ${Math.round(ms)} ms, ${foreground} foreground voxel${foreground === 1 ? '' : 's'}${detail} -> ${outputName(file)}\n`);
   }
-  if (extra.instances) writeFileAtomic(join(out, 'instances.csv'), csv.join(''));
-  const written = files.length - failed.length;
-  io.stdout(`wrote ${written} NIfTI mask${written === 1 ? '' : 's'} to ${out} (headers copied from the inputs)\n`);
+  if (extra.instances) {
+    writeFileAtomic(join(out, 'instances.csv'), csv.join(''));
+    written.push(join(out, 'instances.csv'));
+  }
+  recordOutputs(written);
+  const masks = files.length - failed.length;
+  io.stdout(`wrote ${masks} NIfTI mask${masks === 1 ? '' : 's'} to ${out} (headers copied from the inputs)\n`);
   if (failed.length === 0) return 0;
   io.stderr(`error: ${failed.length} of ${files.length} volume${files.length === 1 ? '' : 's'} were skipped (listed above); the others were written\n`);
   return 1;

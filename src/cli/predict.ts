@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { EngineError } from '../runtime/backend/index.js';
 import { CheckpointError } from '../runtime/checkpoint/index.js';
-import { DataError, readImage, toChannels, writeGray, writeLabels, writeMask, type HWC } from '../runtime/data/index.js';
+import { claimOutputs, DataError, outputClash, readImage, recordOutputs, toChannels, writeGray, writeLabels, writeMask, type HWC } from '../runtime/data/index.js';
 import {
   areaSummary,
   instancesOf,
@@ -37,6 +37,8 @@ export interface InferenceFlags {
   readonly connectivity?: string;
   readonly backend?: string;
   readonly tta?: boolean;
+  /** Replace files in --out that unetc did not write. */
+  readonly overwrite?: boolean;
 }
 
 /** `unetc predict` flags. */
@@ -220,7 +222,7 @@ export async function runPredict(io: CliIO, modelArg: string, options: PredictCo
       const segmenter = await openVolumeSegmenter(io, modelPath, threeD, volumeOptions, () => openModel(io, modelPath, flags, options.backend));
       try {
         out();
-        return await predictVolumes(io, segmenter, volumes, options.out, { instances: options.instances === true, probabilities: options.probabilities === true, minSize: flags.minSize ?? 0, connectivity: flags.connectivity3d });
+        return await predictVolumes(io, segmenter, volumes, options.out, { instances: options.instances === true, probabilities: options.probabilities === true, minSize: flags.minSize ?? 0, connectivity: flags.connectivity3d, overwrite: options.overwrite === true });
       } finally {
         await segmenter.close();
       }
@@ -242,17 +244,20 @@ async function predictAll(io: CliIO, model: SegmentationModel, files: readonly s
   const binary = maskClasses(model.info) === 2;
   const csv: string[] = ['file,count,mean_area,median_area,min_area,max_area\n'];
   const failed: string[] = [];
-  const seen = new Map<string, string>();
+  const written: string[] = [];
+  const probNames = (stem: string) => (binary ? [`${stem}_prob.png`] : Array.from({ length: classes - 1 }, (_, k) => `${stem}_prob_${k + 1}.png`));
+  const namesOf = (file: string) => {
+    const stem = stemOf(file);
+    return [`${stem}.png`, ...(options.probabilities ? probNames(stem) : []), ...(options.instances ? [`${stem}_labels.png`] : [])];
+  };
+  // Every output is planned before the first is written: two inputs writing one file, or a file
+  // in --out that unetc did not write (ground-truth masks, say), stop the run with nothing written.
+  const clash = outputClash(files, namesOf);
+  if (clash) throw new UsageError(`${clash.file} and ${clash.other} would both write ${join(out, clash.name)}: rename one of them, or predict them into separate folders`);
+  claimOutputs([...files.flatMap(namesOf), ...(options.instances ? ['instances.csv'] : [])].map((n) => join(out, n)), { overwrite: options.overwrite, what: 'masks' });
   for (const [index, file] of files.entries()) {
     const stem = stemOf(file);
     const progress = `[${index + 1}/${files.length}] ${basename(file)}`;
-    const clash = seen.get(stem.toLowerCase());
-    if (clash !== undefined) {
-      io.stderr(`error: ${file}: same output name as ${clash} (${stem}.png); skipped\n`);
-      failed.push(file);
-      continue;
-    }
-    seen.set(stem.toLowerCase(), file);
     // Read errors are per file: report, skip, go on (the exit code says something failed).
     const image: HWC<Float32Array> | undefined = await readOrSkip(io, file, failed, async () => {
       const png = await readImage(file);
@@ -267,22 +272,31 @@ async function predictAll(io: CliIO, model: SegmentationModel, files: readonly s
     const found = options.instances || minSize > 0 ? instancesOf(p, model.info, { ...flags, minSize }) : undefined;
     const mask = found && minSize > 0 ? removeSmall(p.classMap, found) : p.classMap;
     await writeMask(join(out, `${stem}.png`), { width, height, data: mask }, { binary });
+    written.push(join(out, `${stem}.png`));
     if (options.probabilities) {
-      const planes = binary ? [[`${stem}_prob.png`, foregroundPlane(p, model.info)] as const] : Array.from({ length: classes - 1 }, (_, k) => [`${stem}_prob_${k + 1}.png`, probabilityPlane(p, k + 1)] as const);
-      for (const [name, data] of planes) await writeGray(join(out, name), { width, height, data }, 16);
+      const planes = binary ? [foregroundPlane(p, model.info)] : Array.from({ length: classes - 1 }, (_, k) => probabilityPlane(p, k + 1));
+      for (const [k, name] of probNames(stem).entries()) {
+        await writeGray(join(out, name), { width, height, data: planes[k]! }, 16);
+        written.push(join(out, name));
+      }
     }
     let detail = '';
     if (options.instances && found) {
       await writeLabels(join(out, `${stem}_labels.png`), { width, height, data: found.labels });
+      written.push(join(out, `${stem}_labels.png`));
       const a = areaSummary(found.components);
       csv.push(`${csvField(basename(file))},${a.count},${a.mean.toFixed(1)},${a.median},${a.min},${a.max}\n`);
       detail = `, ${a.count} instance${a.count === 1 ? '' : 's'}${a.count ? ` (mean area ${a.mean.toFixed(0)} px)` : ''}`;
     }
     io.stdout(`${progress} ${width}x${height} ${Math.round(ms)} ms${detail}\n`);
   }
-  if (options.instances) writeFileAtomic(join(out, 'instances.csv'), csv.join(''));
-  const written = files.length - failed.length;
-  io.stdout(`wrote ${written} mask${written === 1 ? '' : 's'} to ${out}${options.instances ? ' (with label maps and instances.csv)' : ''}\n`);
+  if (options.instances) {
+    writeFileAtomic(join(out, 'instances.csv'), csv.join(''));
+    written.push(join(out, 'instances.csv'));
+  }
+  recordOutputs(written);
+  const masks = files.length - failed.length;
+  io.stdout(`wrote ${masks} mask${masks === 1 ? '' : 's'} to ${out}${options.instances ? ' (with label maps and instances.csv)' : ''}\n`);
   if (failed.length === 0) return 0;
   io.stderr(`error: ${failed.length} of ${files.length} image${files.length === 1 ? '' : 's'} were skipped (listed above); the others were written\n`);
   return 1;

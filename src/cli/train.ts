@@ -7,7 +7,7 @@ import { initialWeights, type WeightMap } from '../compiler/backends/weights.js'
 import { compileSpec, specClasses, validSizes, type Graph, type SpecValue } from '../compiler/index.js';
 import { selectEngine, type Engine } from '../runtime/backend/index.js';
 import { CheckpointError, FILES, loadCheckpoint, readCheckpointManifest, sha256, type CheckpointManifest } from '../runtime/checkpoint/index.js';
-import { writeFileAtomic as writeBytesAtomic } from '../runtime/data/index.js';
+import { guardOutputs, writeFileAtomic as writeBytesAtomic } from '../runtime/data/index.js';
 import { describeParity, exportVerifiedOnnx } from '../runtime/export/onnx.js';
 import { DataProblems, folderData, INPUT_NORMALIZATION, syntheticData, type TrainingData } from '../runtime/train/data.js';
 import { isVolumeFolder, middleSlices, SLICE_AXES, sliceExamples, syntheticVolumeData, volumeFolderData } from '../runtime/train/volume-data.js';
@@ -15,7 +15,7 @@ import type { SliceAxis } from '../runtime/volume/index.js';
 import { defaultLoss, type LossName } from '../runtime/train/losses.js';
 import { trainLoop, type TrainSettings } from '../runtime/train/loop.js';
 import { parseDuration } from '../runtime/train/budget.js';
-import { defaultRunDir, makeRunManifest, readRunManifest, writeRunManifest } from '../runtime/train/run.js';
+import { defaultRunDir, makeRunManifest, readRunManifest, RUN_OUTPUTS, writeRunManifest } from '../runtime/train/run.js';
 import { readTrainCheckpoint } from '../runtime/train/state.js';
 import { formatDuration, Progress } from './progress.js';
 import { buildRunReport } from '../runtime/report/index.js';
@@ -40,6 +40,8 @@ export interface TrainOptions {
   readonly sliceAxis?: string;
   readonly backend?: string;
   readonly dryRun: boolean;
+  /** Let --out hold files of a run's names that unetc did not write, and replace them. */
+  readonly overwrite?: boolean;
   readonly export: boolean;
   readonly tty: boolean;
 }
@@ -194,6 +196,8 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
 
   const runDir = o.dryRun ? mkdtempSync(join(tmpdir(), 'unetc-dry-run-')) : (o.resume ?? o.out ?? defaultRunDir(graph.name));
   if (!o.dryRun && !resumed && existsSync(join(runDir, 'run.json'))) throw new UsageError(`${runDir} already holds a run: continue it with --resume ${runDir}, or choose another --out`);
+  // A folder that is not a run may hold a user's files of the names a run writes (model.onnx, best/).
+  if (!o.dryRun && !resumed) guardOutputs(RUN_OUTPUTS.map((f) => join(runDir, f)), { overwrite: o.overwrite, what: 'a training run' });
   const specInfo = { name: graph.name, file: specFile, text: specText };
   if (!resumed) {
     await writeRunManifest(runDir, makeRunManifest(specInfo, settings, { source: data.source, fingerprint: data.fingerprint, dir: o.data === undefined ? undefined : resolve(o.data), valDir: o.val === undefined ? undefined : resolve(o.val), valSplit, train: counts.train, val: counts.val, ...(data.source.endsWith(' slices') ? { sliceAxis } : {}) }, engine.name, engine.tf.version.tfjs, init ? { from: resolve(init.dir), weightsSha256: init.manifest.weightsSha256 } : undefined));

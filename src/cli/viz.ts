@@ -3,6 +3,7 @@ import { isUnetGraph, renderGraphSvg, renderUnetSvg, vizSize } from '../compiler
 import { parseSize } from './format.js';
 import { diagnosticsJson, reportDiagnostics, UsageError, writeFileAtomic, type CliIO, type DiagnosticFormat } from './io.js';
 import { loadSpec } from './load.js';
+import { guardOutputs } from '../runtime/data/index.js';
 
 export interface VizOptions {
   /** The SVG file to write, or '-' for stdout. */
@@ -12,6 +13,8 @@ export interface VizOptions {
   /** The layered graph view even for a template network. */
   readonly graph?: boolean;
   readonly format?: DiagnosticFormat;
+  /** Replace an existing file that unetc did not write. */
+  readonly overwrite?: boolean;
 }
 
 /** Help text for after the option list. */
@@ -59,6 +62,7 @@ export function runViz(io: CliIO, file: string, options: VizOptions): number {
     io.stdout(svg);
     return 0;
   }
+  guardOutputs([output], { overwrite: options.overwrite, what: 'the diagram' });
   writeFileAtomic(output, svg);
   const what = `${view === 'unet' ? 'U-Net diagram' : 'graph diagram'} of ${g.name} at ${sizes.join('x')}`;
   if (format === 'json') io.stdout(`${JSON.stringify({ file, ok: true, output, view, input: at, bytes: Buffer.byteLength(svg), diagnostics: diagnosticsJson(diagnostics) }, null, 2)}\n`);

@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { OUTPUTS_FILE } from '../../src/runtime/data/index.js';
 import type { CliIO } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 
@@ -8,4 +10,11 @@ export async function run(...argv: string[]): Promise<{ code: number; out: strin
   const io: CliIO = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), color: false };
   const code = await main(argv, io);
   return { code, out, err };
+}
+
+/** The files in an output folder, sorted, without unetc's own record of them (.unetc-outputs.json). */
+export function outputsIn(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f !== OUTPUTS_FILE)
+    .sort();
 }

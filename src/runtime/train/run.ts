@@ -24,6 +24,9 @@ export interface RunManifest {
 
 export const RUN_FILE = 'run.json';
 
+/** What a run writes in its folder (report.ts and loop.ts name them too): a new run refuses to replace any it did not write. */
+export const RUN_OUTPUTS = [RUN_FILE, 'metrics.jsonl', 'model.onnx', 'report.html', 'best', 'last'] as const;
+
 export function makeRunManifest(
   spec: { name: string; file: string; text: string },
   settings: TrainSettings,

@@ -1,6 +1,6 @@
 /** Reading an exported model back: counts and a plain summary, for tests and `inspect`-like tools. */
 import { sourceSha256 } from './metadata.js';
-import { DataType, decodeModel, onnx, storedGraph, type AttributeProto, type NodeProto, type ValueInfoProto } from './proto.js';
+import { DataType, decodeModel, ModelField, onnx, storedField, storedGraph, type AttributeProto, type NodeProto, type ValueInfoProto } from './proto.js';
 
 /** An attribute's value as plain JS: a number, a number list, a string, or a tensor's dims. */
 export type AttrSummary = number | string | readonly number[] | { readonly tensor: readonly number[] };
@@ -97,4 +97,10 @@ export function countInitializerValues(bytes: Uint8Array): number {
   let n = 0;
   for (const t of g?.initializer ?? []) if (t.dataType === DataType.FLOAT || t.dataType === DataType.FLOAT16) n += product((t.dims ?? []).map(Number));
   return n;
+}
+
+/** The producer_name of an ONNX model from its first bytes (it precedes the graph), or undefined. */
+export function onnxProducer(head: Uint8Array): string | undefined {
+  const field = storedField(head, ModelField.producerName);
+  return field === undefined ? undefined : new TextDecoder().decode(field);
 }

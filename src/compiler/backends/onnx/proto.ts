@@ -118,11 +118,11 @@ export function encodeGraph(g: GraphProto): Uint8Array {
 }
 
 /**
- * The bytes of a ModelProto's `graph` field (number 7) as stored in the file, found by walking
- * the top-level protobuf fields: nodes, initializers (the weights) and dims, everything but the
- * metadata. undefined when the bytes are not a well-formed message or hold no graph.
+ * The bytes of field `number` of a protobuf message as stored (the first occurrence of a
+ * length-delimited field), found by walking the top-level fields without decoding the rest.
+ * undefined when the bytes are not a well-formed message or lack the field.
  */
-export function storedGraph(bytes: Uint8Array): Uint8Array | undefined {
+export function storedField(bytes: Uint8Array, number: number): Uint8Array | undefined {
   let i = 0;
   const varint = (): number => {
     let value = 0;
@@ -144,7 +144,7 @@ export function storedGraph(bytes: Uint8Array): Uint8Array | undefined {
       else if (wire === 2) {
         const length = varint();
         if (i + length > bytes.length) return undefined;
-        if (field === 7) return bytes.subarray(i, i + length);
+        if (field === number) return bytes.subarray(i, i + length);
         i += length;
       } else return undefined;
     }
@@ -153,6 +153,12 @@ export function storedGraph(bytes: Uint8Array): Uint8Array | undefined {
   }
   return undefined;
 }
+
+/** ModelProto field numbers read without decoding the whole model. */
+export const ModelField = { producerName: 2, graph: 7 } as const;
+
+/** A ModelProto's graph as stored in the file: nodes, initializers (the weights) and dims, everything but the metadata. */
+export const storedGraph = (bytes: Uint8Array): Uint8Array | undefined => storedField(bytes, ModelField.graph);
 
 /** Decodes a ModelProto (int64 fields come back as Long: wrap them in Number()). */
 export function decodeModel(bytes: Uint8Array): O.ModelProto {

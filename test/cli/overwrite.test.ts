@@ -1,0 +1,182 @@
+// unetc never overwrites a file it did not write unless told to (--overwrite): one test per
+// command that writes (issue 11, items 5 to 9), each with its negative control.
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildModel, setWeights } from '../../src/compiler/backends/tfjs/index.js';
+import { initialWeights } from '../../src/compiler/backends/weights.js';
+import { compileSpec } from '../../src/compiler/index.js';
+import { selectEngine } from '../../src/runtime/backend/index.js';
+import { saveCheckpoint } from '../../src/runtime/checkpoint/index.js';
+import { generateSample, writeGray, writeMask } from '../../src/runtime/data/index.js';
+import { root } from '../helpers.js';
+import { run } from './helpers.js';
+
+const TINY = `name: thr
+input: {channels: 1}
+output: {classes: 1, activation: sigmoid}
+graph:
+  - {name: logits, op: conv, inputs: [input], filters: 1, kernel: 1}
+`;
+
+let dir: string;
+let data: string;
+let model: string;
+const truth = 'ground truth, not a PNG unetc wrote';
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'unetc-overwrite-'));
+  writeFileSync(join(dir, 'thr.yaml'), TINY);
+  model = join(dir, 'thr.onnx');
+  expect((await run('compile', join(dir, 'thr.yaml'), '--target', 'onnx', '-o', model)).code).toBe(0);
+  data = join(dir, 'data');
+  for (const sub of ['images', 'masks']) mkdirSync(join(data, sub), { recursive: true });
+  for (const stem of ['a', 'b']) {
+    const s = generateSample(stem === 'a' ? 1 : 2, { height: 32, width: 32 });
+    await writeGray(join(data, 'images', `${stem}.png`), { width: 32, height: 32, data: s.image });
+    writeFileSync(join(data, 'masks', `${stem}.png`), truth);
+  }
+}, 60_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('predict', () => {
+  it('--out on the ground-truth masks is refused, naming them; nothing is written', async () => {
+    const r = await run('predict', model, '--input', data, '--out', join(data, 'masks'));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/masks\/a\.png: 2 files there exist and unetc did not write them; refusing to overwrite with masks/);
+    expect(r.err).toMatch(/masks\/b\.png \(not written by unetc\)/);
+    expect(r.err).toContain('--overwrite');
+    expect(readFileSync(join(data, 'masks', 'a.png'), 'utf8')).toBe(truth);
+  });
+
+  it("a user's file in --out (instances.csv) is refused; --overwrite replaces it", async () => {
+    const out = join(dir, 'pred-user');
+    mkdirSync(out);
+    writeFileSync(join(out, 'instances.csv'), 'my notes');
+    writeFileSync(join(out, 'x.png'), 'mine, not an output name');
+    const refused = await run('predict', model, '--input', data, '--out', out, '--instances');
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/instances\.csv: it exists and unetc did not write it/);
+    expect(readFileSync(join(out, 'instances.csv'), 'utf8')).toBe('my notes');
+    expect(existsSync(join(out, 'a.png'))).toBe(false);
+    const forced = await run('predict', model, '--input', data, '--out', out, '--instances', '--overwrite');
+    expect(forced.code).toBe(0);
+    expect(readFileSync(join(out, 'instances.csv'), 'utf8')).toMatch(/^file,count/);
+    expect(readFileSync(join(out, 'x.png'), 'utf8')).toBe('mine, not an output name');
+  });
+
+  it('negative control: predicting again into its own folder needs no flag; a mask edited by hand then does', async () => {
+    const out = join(dir, 'pred-again');
+    expect((await run('predict', model, '--input', data, '--out', out, '--probabilities')).code).toBe(0);
+    expect((await run('predict', model, '--input', data, '--out', out, '--probabilities')).code).toBe(0);
+    writeFileSync(join(out, 'b.png'), 'corrected by hand');
+    const r = await run('predict', model, '--input', data, '--out', out);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/b\.png \(changed since unetc wrote it\)/);
+  });
+
+  it('inputs whose outputs collide (a.png, a_labels.png, a_prob.png) are refused up front, nothing written', async () => {
+    const input = join(dir, 'collide');
+    mkdirSync(input);
+    for (const n of ['a', 'a_labels', 'a_prob']) copyFileSync(join(data, 'images', 'a.png'), join(input, `${n}.png`));
+    const out = join(dir, 'pred-collide');
+    const r = await run('predict', model, '--input', input, '--out', out, '--instances', '--probabilities');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/a_labels\.png and .*a\.png would both write .*a_labels\.png/);
+    expect(existsSync(out) ? readdirSync(out).filter((f) => !f.startsWith('.')) : []).toEqual([]);
+    // Negative control: without the extra outputs there is no clash.
+    expect((await run('predict', model, '--input', input, '--out', out)).code).toBe(0);
+  });
+});
+
+describe('eval', () => {
+  it("--out onto a user's CSV is refused before evaluating; --overwrite replaces it", async () => {
+    const csv = join(dir, 'scores.csv');
+    writeFileSync(csv, 'my spreadsheet');
+    const maskData = join(dir, 'eval-data');
+    mkdirSync(join(maskData, 'masks'), { recursive: true });
+    copyFileSync(join(data, 'images', 'a.png'), join(dir, 'a-image.png'));
+    mkdirSync(join(maskData, 'images'));
+    copyFileSync(join(data, 'images', 'a.png'), join(maskData, 'images', 'a.png'));
+    await writeMask(join(maskData, 'masks', 'a.png'), { width: 32, height: 32, data: new Uint8Array(32 * 32) });
+    const r = await run('eval', model, '--data', maskData, '--out', csv);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/scores\.csv: it exists and unetc did not write it/);
+    expect(readFileSync(csv, 'utf8')).toBe('my spreadsheet');
+    expect((await run('eval', model, '--data', maskData, '--out', csv, '--overwrite')).code).toBe(0);
+    expect(readFileSync(csv, 'utf8')).toMatch(/^file,/);
+    // Its own CSV may be replaced without the flag.
+    expect((await run('eval', model, '--data', maskData, '--out', csv)).code).toBe(0);
+  }, 60_000);
+});
+
+describe('train', () => {
+  it('--out into a folder holding a model.onnx unetc did not write is refused; nothing there changes', async () => {
+    const out = join(dir, 'not-a-run');
+    mkdirSync(out);
+    writeFileSync(join(out, 'model.onnx'), 'my model');
+    mkdirSync(join(out, 'best'));
+    const r = await run('train', join(root, 'specs', 'tiny.yaml'), '--out', out, '--max-steps', '1', '--no-export');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/2 files there exist and unetc did not write them; refusing to overwrite with a training run/);
+    expect(readdirSync(out).sort()).toEqual(['best', 'model.onnx']);
+    expect(readFileSync(join(out, 'model.onnx'), 'utf8')).toBe('my model');
+  }, 60_000);
+});
+
+describe('compile', () => {
+  it("-o onto a training checkpoint's weights.bin or a user's image is refused before any work", async () => {
+    // A checkpoint as training leaves it in run/best/.
+    const ckpt = join(dir, 'run-best');
+    const engine = await selectEngine('wasm');
+    const graph = compileSpec({ name: 'thr.yaml', body: TINY }).graph!;
+    const m = buildModel(engine.tf, graph);
+    setWeights(m, initialWeights(graph, 0), engine.tf);
+    await saveCheckpoint(engine.tf, ckpt, m, { spec: { name: 'thr', text: TINY }, seed: 0, step: 120, epoch: 3 });
+    m.dispose();
+    const weights = readFileSync(join(ckpt, 'weights.bin'));
+    const onto = await run('compile', join(dir, 'thr.yaml'), '--target', 'onnx', '-o', join(ckpt, 'weights.bin'));
+    expect(onto.code).toBe(1);
+    expect(onto.err).toMatch(/weights\.bin: it exists and unetc did not write it; refusing to overwrite with the export/);
+    expect(readFileSync(join(ckpt, 'weights.bin'))).toEqual(weights);
+    const image = join(data, 'images', 'b.png');
+    const before = readFileSync(image);
+    expect((await run('compile', join(dir, 'thr.yaml'), '--target', 'onnx', '-o', image)).code).toBe(1);
+    expect(readFileSync(image)).toEqual(before);
+  }, 60_000);
+
+  it('negative control: compiling again onto its own export needs no flag', async () => {
+    expect((await run('compile', join(dir, 'thr.yaml'), '--target', 'onnx', '-o', model)).code).toBe(0);
+    expect((await run('compile', join(dir, 'thr.yaml'), '--target', 'tfjs', '-o', join(dir, 'ckpt'))).code).toBe(0);
+  }, 60_000);
+});
+
+describe('fmt and viz', () => {
+  it('fmt --to dsl -w does not replace an unrelated my.unet; --overwrite does', async () => {
+    const yaml = join(dir, 'my.yaml');
+    writeFileSync(yaml, TINY);
+    const unet = join(dir, 'my.unet');
+    writeFileSync(unet, '// another spec entirely\n');
+    const r = await run('fmt', yaml, '--to', 'dsl', '-w');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/my\.unet: it exists and unetc did not write it; refusing to overwrite with the DSL form/);
+    expect(readFileSync(unet, 'utf8')).toBe('// another spec entirely\n');
+    expect((await run('fmt', yaml, '--to', 'dsl', '-w', '--overwrite')).code).toBe(0);
+    expect(readFileSync(unet, 'utf8')).toMatch(/^unet thr/m);
+    // Negative control: rewriting its own output, and -w on the spec itself, need no flag.
+    expect((await run('fmt', yaml, '--to', 'dsl', '-w')).code).toBe(0);
+    expect((await run('fmt', yaml, '-w')).code).toBe(0);
+  });
+
+  it("viz -o onto a user's file is refused", async () => {
+    const svg = join(dir, 'figure.svg');
+    writeFileSync(svg, '<svg>my figure</svg>');
+    const r = await run('viz', join(root, 'specs', 'tiny.yaml'), '-o', svg);
+    expect(r.code).toBe(1);
+    expect(readFileSync(svg, 'utf8')).toBe('<svg>my figure</svg>');
+    expect((await run('viz', join(root, 'specs', 'tiny.yaml'), '-o', join(dir, 'new.svg'))).code).toBe(0);
+    expect((await run('viz', join(root, 'specs', 'tiny.yaml'), '-o', join(dir, 'new.svg'))).code).toBe(0);
+  });
+});
