@@ -1,5 +1,5 @@
 import type { LayersModel } from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { countInitializerValues } from '../compiler/backends/onnx/index.js';
 import { describeParity, exportVerifiedOnnx } from '../runtime/export/onnx.js';
@@ -13,7 +13,7 @@ import { normalizationOf } from '../runtime/infer/tfjs-model.js';
 import type { InputNormalization } from '../runtime/infer/index.js';
 import { compare, PARITY_TOLERANCE, predictTfjs, randomInput, verificationSizes } from '../runtime/verify/index.js';
 import { bytes, thousands } from './format.js';
-import { guardOutputs } from '../runtime/data/index.js';
+import { guardOutputs, makeFolder } from '../runtime/data/index.js';
 import { reportDiagnostics, UsageError, writeFileAtomic, type CliIO, type DiagnosticFormat } from './io.js';
 import { checkpointWeights, loadSpec, networkMismatch } from './load.js';
 
@@ -161,7 +161,7 @@ async function compileTfjs(
         loaded.model.dispose();
       }
     }
-    mkdirSync(output, { recursive: true });
+    makeFolder(output);
     rmSync(join(output, FILES.manifest), { force: true });
     for (const f of [FILES.model, FILES.weights, FILES.manifest]) renameSync(join(staging, f), join(output, f));
     io.stdout(`wrote ${output}/{${FILES.model},${FILES.weights},${FILES.manifest}}\n`);

@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { EngineError } from '../runtime/backend/index.js';
 import { CheckpointError } from '../runtime/checkpoint/index.js';
-import { claimOutputs, DataError, outputClash, readImage, recordOutputs, toChannels, writeGray, writeLabels, writeMask, type HWC } from '../runtime/data/index.js';
+import { claimOutputs, DataError, makeFolder, outputClash, readImage, recordOutputs, toChannels, writeGray, writeLabels, writeMask, type HWC } from '../runtime/data/index.js';
 import {
   areaSummary,
   instancesOf,
@@ -212,7 +212,7 @@ export async function runPredict(io: CliIO, modelArg: string, options: PredictCo
     if (threeD && volumes.length === 0) throw new UsageError(`${modelPath} is a 3D model (input.dims: 3): give it NIfTI volumes (.nii, .nii.gz), not PNG images`);
     const out = () => {
       if (existsSync(options.out!) && !statSync(options.out!).isDirectory()) throw new DataError(options.out!, 'is a file; --out takes a folder');
-      mkdirSync(options.out!, { recursive: true });
+      makeFolder(options.out!);
     };
     const volumeOptions = { sliceAxis: sliceAxis as SliceAxis, ...flags, ...(options.backend === undefined ? {} : { backend: options.backend }) };
     if (volumes.length > 0) {

@@ -7,7 +7,7 @@ import { initialWeights, type WeightMap } from '../compiler/backends/weights.js'
 import { compileSpec, specClasses, validSizes, type Graph, type SpecValue } from '../compiler/index.js';
 import { selectEngine, type Engine } from '../runtime/backend/index.js';
 import { CheckpointError, FILES, loadCheckpoint, readCheckpointManifest, sha256, type CheckpointManifest } from '../runtime/checkpoint/index.js';
-import { guardOutputs, writeFileAtomic as writeBytesAtomic } from '../runtime/data/index.js';
+import { DataError, guardOutputs, writeFileAtomic as writeBytesAtomic } from '../runtime/data/index.js';
 import { describeParity, exportVerifiedOnnx } from '../runtime/export/onnx.js';
 import { DataProblems, folderData, INPUT_NORMALIZATION, syntheticData, type TrainingData } from '../runtime/train/data.js';
 import { isVolumeFolder, middleSlices, SLICE_AXES, sliceExamples, syntheticVolumeData, volumeFolderData } from '../runtime/train/volume-data.js';
@@ -168,14 +168,22 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
   const own = resumed?.spec ?? init?.manifest.spec;
   const specFile = file ?? own?.file ?? (own ? `${own.name}.yaml` : undefined);
   if (specFile === undefined) throw new UsageError('give a spec, or --resume RUN_DIR, or --init MODEL');
-  const compiled = file !== undefined ? loadSpec(file) : { ...compileSpec({ name: specFile, body: own!.text }), ok: true };
-  reportDiagnostics(io, compiled.diagnostics, 'frame');
+  const given = file !== undefined ? loadSpec(file) : undefined;
+  if (given && (!resumed || !given.graph)) reportDiagnostics(io, given.diagnostics, 'frame');
+  if (given && (!given.graph || !given.spec || !given.document)) return 1;
+  if (resumed && given && sha256(given.document!.source.body) !== resumed.spec.sha256) {
+    // A resumed run continues its own network: weights of another one would not fit (or would
+    // silently train a graph that run.json does not describe).
+    const mismatch = networkMismatch(given.graph!, resumed.spec, file!);
+    if (mismatch) throw new DataError(file!, `cannot resume ${o.resume} with it: ${mismatch.replace('the checkpoint was', 'the run was')}; resume without a spec (the run keeps its own), or start a new run from its weights with --init ${o.resume}`);
+    io.stderr(`note: ${file} differs from the spec the run started with (not in the network); resuming with the run's own spec\n`);
+  }
+  // A resumed run always trains its own spec, whatever file is given.
+  const compiled = given && !resumed ? given : { ...compileSpec({ name: specFile, body: own!.text }), ok: true };
+  if (compiled !== given) reportDiagnostics(io, compiled.diagnostics, 'frame');
   if (!compiled.graph || !compiled.spec || !compiled.document) return 1;
   const graph = compiled.graph;
   const specText = compiled.document.source.body;
-  if (resumed && sha256(specText) !== resumed.spec.sha256 && file !== undefined) {
-    io.stderr(`note: ${file} differs from the spec the run started with; resuming with the run's own spec\n`);
-  }
 
   const engine = await selectEngine(o.backend);
   io.stdout(`engine: ${engine.description}, ${engine.threads} thread${engine.threads === 1 ? '' : 's'}\n`);
@@ -203,12 +211,20 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
     await writeRunManifest(runDir, makeRunManifest(specInfo, settings, { source: data.source, fingerprint: data.fingerprint, dir: o.data === undefined ? undefined : resolve(o.data), valDir: o.val === undefined ? undefined : resolve(o.val), valSplit, train: counts.train, val: counts.val, ...(data.source.endsWith(' slices') ? { sliceAxis } : {}) }, engine.name, engine.tf.version.tfjs, init ? { from: resolve(init.dir), weightsSha256: init.manifest.weightsSha256 } : undefined));
   }
 
-  const checkpoint = resumed ? await readTrainCheckpoint(engine.tf, join(runDir, 'last')) : undefined;
+  // A run stopped (kill -9, power cut) before its first checkpoint has only run.json: it starts
+  // again from step 0 with the weights it started from. A damaged last/ is an error, never skipped.
+  const restart = resumed !== undefined && !['last', 'last.old'].some((d) => existsSync(join(runDir, d)));
+  const checkpoint = resumed && !restart ? await readTrainCheckpoint(engine.tf, join(runDir, 'last')) : undefined;
+  const startFrom = init ?? (restart && resumed.init ? initFrom(io, resumed.init.from) : undefined);
+  if (restart && resumed.init && startFrom?.manifest.weightsSha256 !== resumed.init.weightsSha256) {
+    throw new CheckpointError(startFrom!.dir, `the run started from weights with SHA-256 ${resumed.init.weightsSha256.slice(0, 12)}..., but these have ${startFrom!.manifest.weightsSha256.slice(0, 12)}...: the run cannot start again as it did`);
+  }
   const model = buildModel(engine.tf, graph);
-  setWeights(model, checkpoint ? getWeights(checkpoint.model) : init ? await initWeights(engine, graph, init, specFile, settings.seed) : initialWeights(graph, settings.seed), engine.tf);
+  setWeights(model, checkpoint ? getWeights(checkpoint.model) : startFrom ? await initWeights(engine, graph, startFrom, specFile, settings.seed) : initialWeights(graph, settings.seed), engine.tf);
   checkpoint?.model.dispose();
-  if (init) io.stdout(`weights: from ${init.dir} (trained from ${init.manifest.spec.file ?? init.manifest.spec.name}); the other settings are this run's\n`);
+  if (startFrom) io.stdout(`weights: from ${startFrom.dir} (trained from ${startFrom.manifest.spec.file ?? startFrom.manifest.spec.name}); the other settings are this run's\n`);
   if (checkpoint) io.stdout(`resuming ${runDir} at step ${checkpoint.state.step} (epoch ${checkpoint.state.epoch}, ${diceText(checkpoint.state.bestDice)})\n`);
+  if (restart) io.stdout(`resuming ${runDir}: it stopped before its first checkpoint, so it starts again from step 0\n`);
 
   const signal = { stop: false };
   const onSigint = () => {

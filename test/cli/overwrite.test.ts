@@ -180,3 +180,23 @@ describe('fmt and viz', () => {
     expect((await run('viz', join(root, 'specs', 'tiny.yaml'), '-o', join(dir, 'new.svg'))).code).toBe(0);
   });
 });
+
+describe('an output folder that cannot be made is named at once (issue 11, item 12)', () => {
+  // Node's recursive mkdir spins for ever under /proc: these would time out before the fix.
+  it.each([
+    ['predict', () => ['predict', model, '--input', data, '--out', '/proc/unetc-x/masks'], /\/proc\/unetc-x: cannot create this folder/],
+    ['train', () => ['train', join(root, 'specs', 'tiny.yaml'), '--out', '/proc/unetc-x', '--max-steps', '1'], /\/proc\/unetc-x: cannot create this folder/],
+    ['compile --target tfjs', () => ['compile', join(dir, 'thr.yaml'), '--target', 'tfjs', '-o', '/proc/unetc-x/out'], /no such folder '\/proc\/unetc-x'/],
+  ] as const)('%s', async (_name, args, message) => {
+    const r = await run(...args());
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(message);
+    expect(r.err).not.toMatch(/internal error/);
+  }, 30_000);
+
+  it('negative control: a missing folder under a writable one is made, levels and all', async () => {
+    const out = join(dir, 'deep', 'er', 'masks');
+    expect((await run('predict', model, '--input', data, '--out', out)).code).toBe(0);
+    expect(existsSync(join(out, 'a.png'))).toBe(true);
+  });
+});

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -145,4 +145,46 @@ describe('resume continues the same run', () => {
     expect((await run('train', spec, '--out', join(dir, 'other'), ...args, '--seed', '1')).code).toBe(0);
     expect(Math.abs(lines('other')[1]!.loss - whole[1]!.loss)).toBeGreaterThan(1e-4);
   }, 240_000);
+});
+
+describe('resume refuses or recovers instead of training the wrong thing (issue 11)', () => {
+  it('a spec with another network is refused up front, naming the first differing layer; the run is untouched', async () => {
+    const dir = join(tmp(), 'run');
+    expect((await run('train', tiny, '--out', dir, '--epochs', '1', '--steps-per-epoch', '2', '--no-export')).code).toBe(0);
+    const before = readFileSync(join(dir, 'last', 'weights.bin'));
+    const other = join(tmp(), 'wider.yaml');
+    writeFileSync(other, readFileSync(tiny, 'utf8').replace(/base: 8/, 'base: 12'));
+    expect(readFileSync(other, 'utf8')).not.toBe(readFileSync(tiny, 'utf8'));
+    const r = await run('train', other, '--resume', dir, '--max-steps', '4');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/wider\.yaml: cannot resume .* the run was trained from a different network .*: .* has '.*12.*' where/);
+    expect(r.err).toContain(`--init ${dir}`);
+    expect(readFileSync(join(dir, 'last', 'weights.bin')).equals(before)).toBe(true);
+    // Negative control: a spec that differs only in a comment resumes, with the run's own spec.
+    const commented = join(tmp(), 'commented.yaml');
+    writeFileSync(commented, `# a note\n${readFileSync(tiny, 'utf8')}`);
+    const ok = await run('train', commented, '--resume', dir, '--max-steps', '3');
+    expect(ok.code).toBe(0);
+    expect(ok.err).toMatch(/differs from the spec the run started with \(not in the network\); resuming with the run's own spec/);
+  }, 120_000);
+
+  it('a run killed before its first checkpoint (only run.json left) starts again from step 0 and ends as an uninterrupted run', async () => {
+    const base = tmp();
+    const args = ['--epochs', '1', '--steps-per-epoch', '2', '--no-export'];
+    expect((await run('train', tiny, '--out', join(base, 'whole'), ...args)).code).toBe(0);
+    const killed = join(base, 'killed');
+    expect((await run('train', tiny, '--out', killed, ...args)).code).toBe(0);
+    // What kill -9 in epoch 1 leaves: run.json, nothing else.
+    for (const f of readdirSync(killed)) if (f !== 'run.json') rmSync(join(killed, f), { recursive: true, force: true });
+    const r = await run('train', '--resume', killed);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/stopped before its first checkpoint, so it starts again from step 0/);
+    expect(readFileSync(join(killed, 'last', 'weights.bin')).equals(readFileSync(join(base, 'whole', 'last', 'weights.bin')))).toBe(true);
+    expect(metrics(killed).map((m) => m.step)).toEqual(metrics(join(base, 'whole')).map((m) => m.step));
+    // Negative control: a damaged last/ is named, not silently restarted.
+    writeFileSync(join(killed, 'last', 'weights.bin'), 'garbage');
+    const damaged = await run('train', '--resume', killed);
+    expect(damaged.code).toBe(1);
+    expect(damaged.err).toMatch(/last\/weights\.bin/);
+  }, 120_000);
 });

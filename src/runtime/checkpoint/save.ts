@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { makeFolder } from '../data/atomic.js';
 import { join, resolve } from 'node:path';
 import type { io, LayersModel } from '@tensorflow/tfjs';
 import { halfBits } from '../../compiler/backends/half.js';
@@ -105,10 +106,8 @@ function joinWeightData(data: io.WeightData | undefined): Uint8Array {
  */
 function writeFilesAtomically(dir: string, files: ReadonlyArray<readonly [string, string | Uint8Array]>): void {
   const abs = resolve(dir);
-  // mkdir -p on /proc hangs on some kernels; nothing belongs there anyway.
-  if (abs === '/proc' || abs.startsWith('/proc/')) throw new CheckpointError(dir, 'refusing to write a checkpoint under /proc');
   try {
-    mkdirSync(abs, { recursive: true });
+    makeFolder(abs);
   } catch (e) {
     throw new CheckpointError(dir, `cannot create the checkpoint directory: ${(e as Error).message}`, { cause: e });
   }

@@ -1,5 +1,6 @@
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { DataError } from './png.js';
 
 /**
  * Writes a file atomically: a temporary file next to it, then a rename, so readers never see
@@ -15,5 +16,48 @@ export function writeFileAtomicSync(path: string, text: string | Uint8Array): vo
   } catch (e) {
     rmSync(tmp, { force: true });
     throw Object.assign(new Error(`cannot write '${path}'`), { code: (e as NodeJS.ErrnoException).code, path });
+  }
+}
+
+const WHY: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  ENOENT: 'it cannot be created there',
+};
+
+/**
+ * `mkdir -p` that always ends: Node's recursive mkdir loops for ever where a parent cannot hold
+ * folders (/proc/x spins at 100% CPU), so this one walks up to the first existing folder and
+ * creates each level below it once. A failure is a DataError naming the folder that could not be
+ * made and why (read-only, permission, a file in the way, ...).
+ */
+export function makeFolder(dir: string): void {
+  const missing: string[] = [];
+  let at = resolve(dir);
+  for (;;) {
+    let isDir: boolean | undefined;
+    try {
+      isDir = statSync(at).isDirectory();
+    } catch {
+      isDir = undefined;
+    }
+    if (isDir === true) break;
+    if (isDir === false) throw new DataError(at, `is a file, so the folder ${dir} cannot be created`);
+    missing.push(at);
+    const up = dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  for (const folder of missing.reverse()) {
+    try {
+      mkdirSync(folder);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      if (code === 'EEXIST') continue;
+      throw new DataError(folder, `cannot create this folder: ${WHY[code] ?? (e as Error).message}`, { cause: e });
+    }
   }
 }

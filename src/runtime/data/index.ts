@@ -16,7 +16,7 @@ export {
   type PngMask,
 } from './png.js';
 export { encodeGray, encodeLabels, encodeMask, writeFileAtomic, writeGray, writeLabels, writeMask, type GrayRaster } from './png-write.js';
-export { writeFileAtomicSync } from './atomic.js';
+export { makeFolder, writeFileAtomicSync } from './atomic.js';
 export { claimOutputs, guardOutputs, outputClash, outputsInTheWay, OUTPUTS_FILE, recordOutputs } from './outputs.js';
 export {
   formatProblems,

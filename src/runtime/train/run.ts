@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../data/index.js';
+import { makeFolder, writeFileAtomic } from '../data/index.js';
 
 const encoder = new TextEncoder();
 import { CheckpointError, sha256, UNETC_VERSION } from '../checkpoint/index.js';
@@ -50,7 +50,7 @@ export function makeRunManifest(
 }
 
 export async function writeRunManifest(dir: string, m: RunManifest): Promise<void> {
-  mkdirSync(dir, { recursive: true });
+  makeFolder(dir);
   await writeFileAtomic(join(dir, RUN_FILE), encoder.encode(`${JSON.stringify(m, null, 2)}\n`));
 }
 
