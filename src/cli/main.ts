@@ -103,6 +103,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     .option('--dry-run', 'check the spec and data and run one step and a validation; keep nothing')
     .option('--overwrite', 'let --out be a folder holding files of the same names as the run\'s that unetc did not write, and replace them')
     .option('--no-export', 'do not export model.onnx at the end')
+    .option('--no-memory-check', 'start even when a step is estimated not to fit in memory')
     .option('--backend <name>', 'tfjs engine: auto, gpu, node, wasm or cpu (default: $UNETC_BACKEND, else auto)')
     .action(async (file: string | undefined, o: Omit<TrainOptions, 'tty' | 'dryRun'> & { dryRun?: boolean }) => {
       code = await runTrain(io, file, { ...o, dryRun: o.dryRun === true, tty: io.tty === true });

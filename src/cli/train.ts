@@ -15,6 +15,7 @@ import type { SliceAxis } from '../runtime/volume/index.js';
 import { defaultLoss, type LossName } from '../runtime/train/losses.js';
 import { trainLoop, type TrainSettings } from '../runtime/train/loop.js';
 import { parseDuration } from '../runtime/train/budget.js';
+import { checkTrainingMemory, memoryProblem } from '../runtime/train/memory.js';
 import { defaultRunDir, makeRunManifest, readRunManifest, RUN_OUTPUTS, writeRunManifest } from '../runtime/train/run.js';
 import { readTrainCheckpoint } from '../runtime/train/state.js';
 import { formatDuration, Progress } from './progress.js';
@@ -40,6 +41,8 @@ export interface TrainOptions {
   readonly sliceAxis?: string;
   readonly backend?: string;
   readonly dryRun: boolean;
+  /** false: skip the estimate of a step's memory against the engine's and the machine's (--no-memory-check). */
+  readonly memoryCheck?: boolean;
   /** Let --out hold files of a run's names that unetc did not write, and replace them. */
   readonly overwrite?: boolean;
   readonly export: boolean;
@@ -202,6 +205,11 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
     `training: ${lengthText(settings)}, batch ${settings.batch}, patch ${settings.patch.join('x')}, ${settings.loss}, ${settings.optimizer.name} lr ${settings.optimizer.learningRate} (${settings.schedule}), seed ${settings.seed}\n`,
   );
 
+  // Before anything is written: a step that cannot fit is refused with what would.
+  if (o.memoryCheck !== false) {
+    const memory = checkTrainingMemory(graph, { batch: settings.batch, patch: settings.patch, optimizer: { name: settings.optimizer.name, momentum: settings.optimizer.momentum } }, engine.name);
+    if (!memory.fits) throw new DataError(specFile, memoryProblem(memory, engine.name));
+  }
   const runDir = o.dryRun ? mkdtempSync(join(tmpdir(), 'unetc-dry-run-')) : (o.resume ?? o.out ?? defaultRunDir(graph.name));
   if (!o.dryRun && !resumed && existsSync(join(runDir, 'run.json'))) throw new UsageError(`${runDir} already holds a run: continue it with --resume ${runDir}, or choose another --out`);
   // A folder that is not a run may hold a user's files of the names a run writes (model.onnx, best/).

@@ -2,6 +2,7 @@
 // command that writes (issue 11, items 5 to 9), each with its negative control.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import zlib from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModel, setWeights } from '../../src/compiler/backends/tfjs/index.js';
@@ -199,4 +200,48 @@ describe('an output folder that cannot be made is named at once (issue 11, item 
     expect((await run('predict', model, '--input', data, '--out', out)).code).toBe(0);
     expect(existsSync(join(out, 'a.png'))).toBe(true);
   });
+});
+
+/** A PNG header claiming `width` x `height` 1-bit gray pixels (a few hundred bytes, like a 40000x40000 bilevel scan). */
+function hugePng(width: number, height: number): Buffer {
+  const chunk = (type: string, body: Buffer) => {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(body.length, 0);
+    head.write(type, 4, 'ascii');
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(Buffer.concat([head.subarray(4), body])) >>> 0, 0);
+    return Buffer.concat([head, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 1; // bit depth
+  ihdr[9] = 0; // gray
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))]);
+}
+
+describe('an image too large for memory is named and skipped; the others are written (issue 11, item 10)', () => {
+  it('predict', async () => {
+    const input = join(dir, 'with-huge');
+    mkdirSync(input);
+    writeFileSync(join(input, 'huge.png'), hugePng(40000, 40000));
+    copyFileSync(join(data, 'images', 'a.png'), join(input, 'a.png'));
+    const out = join(dir, 'huge-out');
+    const r = await run('predict', model, '--input', input, '--out', out);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/huge\.png: 40000x40000 is 1600 megapixels, more than unetc reads in one piece/);
+    expect(r.err).not.toMatch(/internal error/);
+    expect(existsSync(join(out, 'a.png'))).toBe(true);
+    expect(existsSync(join(out, 'huge.png'))).toBe(false);
+  }, 30_000);
+});
+
+describe('a training step too big for memory is refused before anything is written (issue 11, item 10)', () => {
+  it('the canonical U-Net at its own settings on the wasm engine', async () => {
+    const out = join(dir, 'unet-run');
+    const r = await run('train', join(root, 'specs', 'unet.yaml'), '--out', out, '--backend', 'wasm');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/unet\.yaml: training at batch 4, patch 256x256 needs about \d+\.\d GB on the wasm engine.*what fits: --batch 1/);
+    expect(existsSync(out)).toBe(false);
+  }, 30_000);
 });

@@ -4,6 +4,7 @@
  * wrong with it, then unpacks 1/2/4-bit rows and palettes, and scales or classifies the values.
  * Every failure is a `DataError` whose message starts with the file path.
  */
+import { totalmem } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { decode } from 'fast-png';
 
@@ -85,6 +86,12 @@ interface Header {
   readonly colorType: number;
 }
 
+/**
+ * The largest image read: 2^28 pixels (16384x16384), or fewer where the machine's memory is
+ * smaller (segmenting takes about 40 bytes per pixel: the image, per-class probabilities, masks).
+ */
+export const MAX_PIXELS = Math.min(2 ** 28, Math.floor((0.5 * totalmem()) / 40));
+
 /** Checks the signature, the IHDR, and that every chunk up to IEND fits in the file and has a good CRC. */
 function checkFraming(bytes: Uint8Array, path: string): Header {
   if (bytes.length === 0) throw new DataError(path, 'empty file (0 bytes)');
@@ -98,6 +105,12 @@ function checkFraming(bytes: Uint8Array, path: string): Header {
   const bitDepth = bytes[24] ?? 0;
   const colorType = bytes[25] ?? 0;
   if (width === 0 || height === 0) throw new DataError(path, `corrupt: image size ${width}x${height}`);
+  // Checked before decoding: a 194 KB file can hold 40000x40000 pixels, which would take the
+  // process's memory down with it instead of being named and skipped.
+  if (width * height > MAX_PIXELS) {
+    const side = Math.floor(Math.sqrt(MAX_PIXELS));
+    throw new DataError(path, `${width}x${height} is ${Math.round((width * height) / 1e6)} megapixels, more than unetc reads in one piece on this machine (${Math.round(MAX_PIXELS / 1e6)} megapixels, e.g. ${side}x${side}): crop it into parts or downscale it`);
+  }
   const ct = colorTypes[colorType];
   if (!ct) throw new DataError(path, `unsupported color type ${colorType}`);
   if (!ct.depths.includes(bitDepth)) {
