@@ -11,14 +11,14 @@
  * diag(-1, -1, 1) * [rowCos * dc, colCos * dr, (last - first position) / (n - 1), first position].
  *
  * Every folder that is not one regular series is refused with a `DataError` naming the folder or
- * file and what is wrong: more than one series, compressed or color pixels, differing orientation,
+ * file and what is wrong: files that should be slices but are not DICOM, more than one series, compressed or color pixels, differing orientation,
  * size or pixel spacing, duplicate positions, uneven slice spacing (a missing slice), gantry tilt.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError, readBytes } from '../data/png.js';
 import { createNiftiHeader } from './create.js';
-import { checkSliceFormat, parseDicomSlice, slicePixels, type DicomSlice } from './dicom-file.js';
+import { checkSliceFormat, hasDicomPreamble, parseDicomSlice, slicePixels, type DicomSlice } from './dicom-file.js';
 import type { NiftiVolume } from './nifti.js';
 
 /** A file of a series folder. */
@@ -48,10 +48,22 @@ const spacingTol = 1e-4;
 const gapTolMm = 0.01;
 const gapTolRel = 0.01;
 
-/** The one image series in the files; refuses none or several. */
+/**
+ * Files a series folder may hold beside its slices: hidden files, and names no DICOM file has
+ * (notes, thumbnails, converted volumes). Any other file that is not DICOM is a damaged slice
+ * until shown otherwise: skipping it would shift or shorten the volume without a word.
+ */
+const NOT_A_SLICE = /^\.|\.(txt|md|json|xml|csv|html?|pdf|png|jpe?g|gif|bmp|tiff?|nii|nii\.gz|gz|zip|tar|sh|py|log)$/i;
+
+/** The one image series in the files; refuses none or several, and files that should be slices but cannot be read. */
 function oneSeries(files: readonly DicomFileBytes[], dir: string): DicomSlice[] {
   const bySeries = new Map<string, DicomSlice[]>();
+  const unreadable: string[] = [];
   for (const f of files) {
+    if (!hasDicomPreamble(f.bytes)) {
+      if (!NOT_A_SLICE.test(base(f.path))) unreadable.push(base(f.path));
+      continue;
+    }
     const slice = parseDicomSlice(f.bytes, f.path);
     if (!slice) continue;
     const list = bySeries.get(slice.seriesUid) ?? [];
@@ -60,6 +72,13 @@ function oneSeries(files: readonly DicomFileBytes[], dir: string): DicomSlice[] 
   }
   if (bySeries.size === 0) {
     throw new DataError(dir, `no DICOM images among its ${files.length} files (a DICOM image file has 'DICM' after a 128-byte preamble, and pixel data)`);
+  }
+  if (unreadable.length > 0) {
+    const listed = unreadable.slice(0, 5).join(', ') + (unreadable.length > 5 ? `, ... (${unreadable.length} in all)` : '');
+    throw new DataError(
+      dir,
+      `${unreadable.length} file${unreadable.length === 1 ? ' is' : 's are'} not DICOM (no 'DICM' after the 128-byte preamble): ${listed}; damaged slices would leave the volume short or shifted, so nothing is read: restore ${unreadable.length === 1 ? 'it' : 'them'}, or move out what is not part of the series`,
+    );
   }
   if (bySeries.size > 1) {
     const list = [...bySeries.values()]

@@ -55,6 +55,14 @@ function obliqueSeries(over: (k: number) => SliceSpec = () => ({}), transferSynt
   }));
 }
 
+/** Bytes that are no DICOM file (seeded, so the test is the same every run). */
+function noise(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = 12345;
+  for (let i = 0; i < n; i++) out[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
+  return out;
+}
+
 const maxDiff = (a: readonly (readonly number[])[], b: readonly (readonly number[])[]) =>
   Math.max(...a.flatMap((row, r) => row.map((v, c) => Math.abs(v - b[r]![c]!))));
 
@@ -161,6 +169,15 @@ describe('parseDicomSeries refuses what is not one regular series', () => {
     ['gantry tilt', tilted, '/scans/ct', ['/scans/ct: slice origins step 0.3 mm sideways per slice (6.84277 degrees off the slice normal: gantry tilt?)']],
     ['no DICOM', [{ path: '/scans/y/readme.txt', bytes: new TextEncoder().encode('hello') }, { path: '/scans/y/DICOMDIR', bytes: encodeDicom({ sopClass: '1.2.840.10008.1.3.10', noPixels: true }) }], '/scans/y', ['/scans/y: no DICOM images among its 2 files']],
     ['an empty folder', [], '/scans/y', ['/scans/y: no DICOM images among its 0 files']],
+    // Issue 11, item 4: random bytes in place of the first and last slices (read as a shorter,
+    // shifted volume before), and of a middle one (reported as uneven spacing before).
+    [
+      'the first and last slices damaged',
+      obliqueSeries().map((f, i) => (SHUFFLE[i] === 0 || SHUFFLE[i] === 4 ? { ...f, bytes: noise(f.bytes.length) } : f)),
+      '/scans/ct',
+      ["/scans/ct: 2 files are not DICOM (no 'DICM' after the 128-byte preamble): f1.dcm, f2.dcm; damaged slices would leave the volume short or shifted"],
+    ],
+    ['a middle slice damaged', obliqueSeries().map((f, i) => (SHUFFLE[i] === 2 ? { ...f, bytes: noise(f.bytes.length) } : f)), '/scans/ct', ['/scans/ct: 1 file is not DICOM', 'f4.dcm']],
     ['MONOCHROME1', one({ photometric: 'MONOCHROME1' }), '/scans/x', ['/scans/x/a.dcm: PhotometricInterpretation MONOCHROME1 (lowest value shown white) is not read']],
     ['RGB', one({ photometric: 'RGB', samples: 3 }), '/scans/x', ["/scans/x/a.dcm: PhotometricInterpretation 'RGB' with 3 samples per pixel is not read"]],
     ['multi-frame', one({ frames: 2 }), '/scans/x', ['/scans/x/a.dcm: a multi-frame image (NumberOfFrames 2)']],
@@ -181,6 +198,11 @@ describe('parseDicomSeries refuses what is not one regular series', () => {
     const message = (error as DataError).message;
     for (const f of fragments) expect(message).toContain(f);
     expect((error as DataError).path).toBe(message.startsWith(dir + '/') ? message.slice(0, message.indexOf(': ')) : dir);
+  });
+
+  it('negative control: notes and thumbnails beside the slices are not slices', () => {
+    const extra = [{ path: '/scans/ct/notes.txt', bytes: new TextEncoder().encode('scanner notes') }, { path: '/scans/ct/.DS_Store', bytes: noise(64) }, { path: '/scans/ct/preview.png', bytes: noise(64) }];
+    expect(parseDicomSeries([...obliqueSeries(), ...extra], '/scans/ct').dims).toEqual([NX, NY, NZ]);
   });
 
   it('readDicomSeries names a folder that is not there', async () => {
