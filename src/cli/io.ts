@@ -44,6 +44,22 @@ export function isDiagnostic(x: unknown): x is Diagnostic {
 /** Writes a file atomically (see writeFileAtomicSync). */
 export const writeFileAtomic = writeFileAtomicSync;
 
+const WRITE_FAILURES: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'over the disk quota',
+  ENOENT: 'no such folder',
+  ENOTDIR: 'a part of the path is not a folder',
+  EISDIR: 'it is a folder',
+};
+
+/** Why a write failed, in words, from its errno code (never the bare message repeated). */
+export function writeFailure(e: NodeJS.ErrnoException): string {
+  return WRITE_FAILURES[e.code ?? ''] ?? `${e.code ?? 'error'}${e.cause instanceof Error ? ` (${e.cause.message})` : ''}`;
+}
+
 export type DiagnosticFormat = 'frame' | 'short' | 'json';
 
 /** Prints diagnostics to stderr (frames, one line each, or a JSON document on stdout). */

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { CheckpointError } from '../runtime/checkpoint/index.js';
-import { EngineError } from '../runtime/backend/index.js';
+import { EngineError, engineNames, parseEngineName } from '../runtime/backend/index.js';
 import { runCheck } from './check.js';
 import { CompileError, runCompile } from './compile.js';
 import { runTrain, type TrainOptions } from './train.js';
@@ -10,7 +10,7 @@ import { runViz, VIZ_HELP } from './viz.js';
 import { DataProblems } from '../runtime/train/data.js';
 import { runFmt } from './fmt.js';
 import { runInspect } from './inspect.js';
-import { processIO, UsageError, type CliIO, type DiagnosticFormat } from './io.js';
+import { processIO, UsageError, writeFailure, type CliIO, type DiagnosticFormat } from './io.js';
 import { VERSION } from './version.js';
 
 /** Exit codes: 0 ok, 1 a bad spec or a failed check, 2 a usage error, 70 a bug in unetc. */
@@ -34,7 +34,12 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     .version(VERSION, '-V, --version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    // A backend name that does not exist is a usage error (exit 2), whichever command takes it.
+    .hook('preAction', (_program, action) => {
+      const backend = action.opts().backend as unknown;
+      if (typeof backend === 'string' && parseEngineName(backend) === undefined) throw new UsageError(`--backend: unknown engine '${backend}': use ${engineNames.join(', ')}`);
+    });
 
   const withDiagnostics = (cmd: Command) =>
     cmd.option('--json', 'machine-readable output (diagnostics included)').option('--short', 'one line per diagnostic: file:line:col: error[CODE] message');
@@ -177,7 +182,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     }
     const err = e as NodeJS.ErrnoException;
     if (err && typeof err.code === 'string' && typeof err.path === 'string') {
-      io.stderr(`error: cannot write '${err.path}': ${err.code === 'EACCES' ? 'permission denied' : err.code === 'ENOENT' ? 'no such folder' : err.code === 'ENOTDIR' ? 'a part of the path is not a folder' : err.message}\n`);
+      io.stderr(`error: cannot write '${err.path}': ${writeFailure(err)}\n`);
       return Exit.failed;
     }
     io.stderr(`unetc: internal error: ${err?.message ?? String(e)}\nThis is a bug in unetc; please report it with the spec that caused it.\n`);

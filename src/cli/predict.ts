@@ -17,10 +17,11 @@ import {
   probabilityPlane,
   removeSmall,
   TilingError,
+  tileAdvice,
   type SegmentationModel,
 } from '../runtime/infer/index.js';
 import { csvField } from '../runtime/eval/index.js';
-import { UsageError, writeFileAtomic, type CliIO } from './io.js';
+import { UsageError, writeFailure, writeFileAtomic, type CliIO } from './io.js';
 import { isFileEntry } from '../runtime/data/entries.js';
 import { isDicomFolder, NIFTI_NAME, openVolumeSegmenter, predictVolumes, readOrSkip } from './predict-volume.js';
 import { isVolumeModel } from '../runtime/infer/volume.js';
@@ -138,6 +139,8 @@ export async function openModel(io: CliIO, path: string, flags: ReturnType<typeo
     // say so once, up front (planning an image of two tiles and more).
     const big = 2 * (flags.tile ?? 512) + 4 * Math.max(...i.margin) + 1;
     planTiles(big, big, { sizes: i.sizes, margin: i.margin, ...(flags.tile === undefined ? {} : { tile: flags.tile }) });
+    const advice = flags.tile === undefined ? undefined : tileAdvice(flags.tile, i.sizes);
+    if (advice) io.stderr(`warning: ${advice}\n`);
     return model;
   } catch (e) {
     await model.close();
@@ -157,7 +160,7 @@ export function reportError(io: CliIO, e: unknown): number {
   }
   const err = e as NodeJS.ErrnoException;
   if (err && typeof err.code === 'string' && typeof err.path === 'string') {
-    io.stderr(`error: cannot write '${err.path}': ${err.code === 'EACCES' ? 'permission denied' : err.code === 'ENOTDIR' ? 'a part of the path is not a folder' : err.message}\n`);
+    io.stderr(`error: cannot write '${err.path}': ${writeFailure(err)}\n`);
     return 1;
   }
   throw e;

@@ -9,7 +9,7 @@ import { selectEngine, type Engine } from '../runtime/backend/index.js';
 import { CheckpointError, FILES, loadCheckpoint, readCheckpointManifest, sha256, type CheckpointManifest } from '../runtime/checkpoint/index.js';
 import { DataError, guardOutputs, writeFileAtomic as writeBytesAtomic } from '../runtime/data/index.js';
 import { describeParity, exportVerifiedOnnx } from '../runtime/export/onnx.js';
-import { DataProblems, folderData, INPUT_NORMALIZATION, syntheticData, type TrainingData } from '../runtime/train/data.js';
+import { DataProblems, dataWarnings, folderData, INPUT_NORMALIZATION, syntheticData, type TrainingData } from '../runtime/train/data.js';
 import { isVolumeFolder, middleSlices, SLICE_AXES, sliceExamples, syntheticVolumeData, volumeFolderData } from '../runtime/train/volume-data.js';
 import type { SliceAxis } from '../runtime/volume/index.js';
 import { defaultLoss, type LossName } from '../runtime/train/losses.js';
@@ -198,6 +198,7 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
   const valSplit = resumed?.data.valSplit ?? fraction('val-split', o.valSplit) ?? (compiled.spec.train?.val_split as number | undefined) ?? 0.2;
   const data = await loadData(graph, seedForData, o.data ?? resumed?.data.dir, o.val ?? resumed?.data.valDir, valSplit, sliceAxis as SliceAxis);
   if (resumed && data.fingerprint !== resumed.data.fingerprint) throw new UsageError(`the data changed since the run started (${data.source}); resume needs the same data`);
+  for (const w of dataWarnings(data, { data: o.data ?? resumed?.data.dir, val: o.val ?? resumed?.data.valDir })) io.stderr(`warning: ${w}\n`);
   const counts = data.volumes ? { train: data.volumes.train.length, val: data.volumes.val.length, what: 'volumes' } : { train: data.train.length, val: data.val.length, what: 'images' };
   const settings = resumed ? resumedSettings(io, resumed.settings, o) : settingsFrom(compiled.spec, graph, o, counts.train);
   io.stdout(`data: ${data.source}: ${counts.train} training, ${counts.val} validation ${counts.what}\n`);

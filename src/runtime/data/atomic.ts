@@ -15,7 +15,7 @@ export function writeFileAtomicSync(path: string, text: string | Uint8Array): vo
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw Object.assign(new Error(`cannot write '${path}'`), { code: (e as NodeJS.ErrnoException).code, path });
+    throw Object.assign(new Error(`cannot write '${path}'`, { cause: e }), { code: (e as NodeJS.ErrnoException).code, path });
   }
 }
 
@@ -27,6 +27,9 @@ const WHY: Record<string, string> = {
   ENOTDIR: 'a part of the path is a file, not a folder',
   ENOENT: 'it cannot be created there',
 };
+
+/** An errno code in words, or undefined for one not listed. */
+export const errnoText = (code: string | undefined): string | undefined => (code === undefined ? undefined : WHY[code]);
 
 /**
  * `mkdir -p` that always ends: Node's recursive mkdir loops for ever where a parent cannot hold

@@ -4,6 +4,7 @@
  * temporary file in the same folder, then renamed over the target, so a reader never sees half a
  * file and an interrupted run leaves the old file in place.
  */
+import { errnoText } from './atomic.js';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { encode } from 'fast-png';
@@ -77,7 +78,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
   } catch (error) {
     await unlink(temp).catch(() => undefined);
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'the folder does not exist' : code === 'EACCES' ? 'permission denied' : String(error);
+    const why = code === 'ENOENT' ? 'the folder does not exist' : (errnoText(code) ?? String(error));
     throw new DataError(path, `cannot write: ${why}`, { cause: error });
   }
 }

@@ -44,10 +44,15 @@ export function readOnnxSummary(file: string, rank: 4 | 5): OnnxSummary {
   let summary: OnnxSummary;
   try {
     summary = summarizeOnnx(bytes);
-    if (summary.nodes.length === 0 || summary.inputDims.length !== rank || summary.outputDims.length !== rank) throw new Error(`no graph with a ${rank}-d input and output`);
   } catch (e) {
     throw new ModelError(file, `not a valid ONNX model, or a corrupt one (${messageOf(e)})`, { cause: e });
   }
+  const [inRank, outRank] = [summary.inputDims.length, summary.outputDims.length];
+  // A sound model of the other kind is named as such, not called corrupt.
+  if (summary.nodes.length > 0 && inRank === outRank && (inRank === 4 || inRank === 5) && inRank !== rank) {
+    throw new ModelError(file, inRank === 5 ? 'a 3D model (NCDHW input): it segments volumes (NIfTI, DICOM), not 2D images' : 'a 2D model (NCHW input): it segments 2D images; for volumes it runs slice by slice through predict and eval on NIfTI folders');
+  }
+  if (summary.nodes.length === 0 || inRank !== rank || outRank !== rank) throw new ModelError(file, `not a valid ONNX model, or a corrupt one (no graph with a ${rank}-d input and output)`);
   const recorded = new Map(summary.metadata).get('graph_sha256');
   if (recorded !== undefined && recorded !== summary.graphSha256) {
     throw new ModelError(file, `corrupt: its graph (weights included) has SHA-256 ${summary.graphSha256?.slice(0, 12) ?? 'none'}..., but its metadata records ${recorded.slice(0, 12)}...; export it again (unetc compile)`);

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Random, seedFor } from '../../compiler/backends/random.js';
 import { boundaryTargets } from '../infer/boundary.js';
 import {
@@ -39,6 +39,22 @@ export interface TrainingData {
   readonly source: string;
   /** A hash of the data, for run.json (folders: content hashes; synthetic: the generator seed). */
   readonly fingerprint: string;
+}
+
+/**
+ * What is legal but almost surely a mistake, in words (the CLI prints them as warnings):
+ * validating on the training folder itself, and training masks that are all empty.
+ */
+export function dataWarnings(data: TrainingData, folders: { readonly data?: string; readonly val?: string }): string[] {
+  const warnings: string[] = [];
+  if (folders.data !== undefined && folders.val !== undefined && resolve(folders.data) === resolve(folders.val)) {
+    warnings.push(`--val ${folders.val} is the training folder: the validation scores (and the best checkpoint chosen by them) will be optimistic, as the model has seen every image`);
+  }
+  const masks = data.volumes ? data.volumes.train.map((v) => v.mask) : data.train.map((e) => e.mask.data);
+  if (masks.length > 0 && masks.every((m) => m.every((v) => v === 0))) {
+    warnings.push(`every training mask${folders.data !== undefined ? ` in ${folders.data}` : ''} is empty (no foreground): the model can only learn to find nothing; check that masks/ marks objects with nonzero values`);
+  }
+  return warnings;
 }
 
 /** Every problem found in the data, each naming its file: nothing trains until they are fixed. */

@@ -1,5 +1,7 @@
-// unetc never overwrites a file it did not write unless told to (--overwrite): one test per
-// command that writes (issue 11, items 5 to 9), each with its negative control.
+// What a hostile new user tried (issue 11), each with its negative control: unetc never
+// overwrites a file it did not write unless told to (--overwrite), one test per command that
+// writes (items 5 to 9); output folders that cannot be made (12); too much for memory (10); and
+// the small things at the end of the issue.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import zlib from 'node:zlib';
@@ -12,6 +14,7 @@ import { selectEngine } from '../../src/runtime/backend/index.js';
 import { saveCheckpoint } from '../../src/runtime/checkpoint/index.js';
 import { generateSample, writeGray, writeMask } from '../../src/runtime/data/index.js';
 import { root } from '../helpers.js';
+import { writeFailure } from '../../src/cli/io.js';
 import { run } from './helpers.js';
 
 const TINY = `name: thr
@@ -245,3 +248,56 @@ describe('a training step too big for memory is refused before anything is writt
     expect(existsSync(out)).toBe(false);
   }, 30_000);
 });
+
+describe('small things a hostile user found (issue 11)', () => {
+  it('an unknown --backend is a usage error (exit 2) in every command that takes one', async () => {
+    for (const args of [['predict', model, '--input', data, '--out', join(dir, 'tpu')], ['eval', model, '--data', data], ['compile', join(dir, 'thr.yaml'), '--target', 'tfjs', '-o', join(dir, 'tpu-out')], ['train', join(root, 'specs', 'tiny.yaml'), '--dry-run']]) {
+      const r = await run(...args, '--backend', 'tpu');
+      expect(r.code, args[0]).toBe(2);
+      expect(r.err).toMatch(/--backend: unknown engine 'tpu': use auto, /);
+    }
+    // Negative control: a known one runs.
+    expect((await run('compile', join(dir, 'thr.yaml'), '--target', 'tfjs', '-o', join(dir, 'wasm-out'), '--backend', 'wasm')).code).toBe(0);
+  }, 60_000);
+
+  it('a failed write says why in words, once', () => {
+    expect(writeFailure(Object.assign(new Error("cannot write 'x'"), { code: 'EROFS' }))).toBe('the file system is read-only');
+    expect(writeFailure(Object.assign(new Error("cannot write 'x'"), { code: 'ENOSPC' }))).toBe('no space left on the device');
+    expect(writeFailure(Object.assign(new Error("cannot write 'x'"), { code: 'EIO' }))).not.toContain("cannot write 'x'");
+  });
+});
+
+describe('more small things (issue 11)', () => {
+  it('eval of a PNG folder with a 3D model names it a 3D model, not a corrupt one', async () => {
+    const m3d = join(dir, 'm3d.onnx');
+    expect((await run('compile', join(root, 'specs', 'tiny-3d.yaml'), '--target', 'onnx', '-o', m3d)).code).toBe(0);
+    const r = await run('eval', m3d, '--data', data);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/m3d\.onnx: a 3D model \(NCDHW input\): it segments volumes/);
+    expect(r.err).not.toMatch(/corrupt/);
+  }, 60_000);
+
+  it('--val equal to --data, and masks that are all empty, are warned about', async () => {
+    const empty = join(dir, 'empty-masks');
+    for (const sub of ['images', 'masks']) mkdirSync(join(empty, sub), { recursive: true });
+    for (const stem of ['a', 'b', 'c']) {
+      copyFileSync(join(data, 'images', stem === 'c' ? 'a.png' : `${stem}.png`), join(empty, 'images', `${stem}.png`));
+      await writeMask(join(empty, 'masks', `${stem}.png`), { width: 32, height: 32, data: new Uint8Array(32 * 32) });
+    }
+    const r = await run('train', join(root, 'specs', 'tiny.yaml'), '--data', empty, '--val', empty, '--dry-run');
+    expect(r.err).toMatch(/warning: --val .* is the training folder: the validation scores .* will be optimistic/);
+    expect(r.err).toMatch(/warning: every training mask in .* is empty/);
+    // Negative control: the built-in data draws neither warning.
+    const ok = await run('train', join(root, 'specs', 'tiny.yaml'), '--dry-run');
+    expect(ok.err).not.toMatch(/warning/);
+  }, 60_000);
+
+  it('a --tile the network cannot use well is named', async () => {
+    const r = await run('predict', model, '--input', join(data, 'images', 'a.png'), '--out', join(dir, 'tile7'), '--tile', '7');
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/warning: --tile 7 is not a size the network takes: tiles are 7x7|warning: tiles under 64 pixels/);
+    const fine = await run('predict', model, '--input', join(data, 'images', 'a.png'), '--out', join(dir, 'tile256'), '--tile', '256');
+    expect(fine.err).not.toMatch(/warning/);
+  });
+});
+
