@@ -1,5 +1,6 @@
+import { fileURLToPath } from 'node:url';
 import type { LayersModel } from '@tensorflow/tfjs';
-import { existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { countInitializerValues } from '../compiler/backends/onnx/index.js';
 import { describeParity, exportVerifiedOnnx } from '../runtime/export/onnx.js';
@@ -33,6 +34,10 @@ export interface CompileOptions {
   readonly overwrite?: boolean;
 }
 
+/** The ES module a tfjs export carries for stock tfjs (web/unetc-layers.js; see the README). */
+const LAYERS_MODULE = 'unetc-layers.js';
+const layersModule = fileURLToPath(new URL('../../web/unetc-layers.js', import.meta.url));
+
 /** A failure the user can act on: printed as `error: ...`, exit 1, nothing written. */
 export class CompileError extends Error {}
 
@@ -54,7 +59,7 @@ export async function runCompile(io: CliIO, file: string, options: CompileOption
   if (half && options.foldBn) throw new UsageError('--fp16-weights and --fold-bn cannot be combined (folded weights are not float16 values)');
 
   // What would be replaced is refused before any work: a checkpoint's weights.bin, a user's file.
-  const outputs = target === 'onnx' ? [options.output] : [FILES.model, FILES.weights, FILES.manifest].map((f) => join(options.output!, f));
+  const outputs = target === 'onnx' ? [options.output] : [FILES.model, FILES.weights, FILES.manifest, LAYERS_MODULE].map((f) => join(options.output!, f));
   guardOutputs(outputs, { overwrite: options.overwrite, what: 'the export' });
 
   const spec = loadSpec(file);
@@ -164,7 +169,9 @@ async function compileTfjs(
     makeFolder(output);
     rmSync(join(output, FILES.manifest), { force: true });
     for (const f of [FILES.model, FILES.weights, FILES.manifest]) renameSync(join(staging, f), join(output, f));
-    io.stdout(`wrote ${output}/{${FILES.model},${FILES.weights},${FILES.manifest}}\n`);
+    // What a stock tfjs needs beside model.json: unetc's layer classes and rank-5 BatchNorm.
+    writeFileAtomic(join(output, LAYERS_MODULE), readFileSync(layersModule));
+    io.stdout(`wrote ${output}/{${FILES.model},${FILES.weights},${FILES.manifest},${LAYERS_MODULE}}\n`);
     return 0;
   } finally {
     rmSync(staging, { recursive: true, force: true });

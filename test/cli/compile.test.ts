@@ -67,7 +67,7 @@ describe('unetc compile --target tfjs', () => {
     const r = await run('compile', spec('tiny.yaml'), '--target', 'tfjs', '-o', out, '--seed', '3');
     expect(r.code).toBe(0);
     expect(r.out).toContain('predicts bit-identically');
-    expect(readdirSync(out).sort()).toEqual(['model.json', 'unetc.json', 'weights.bin']);
+    expect(readdirSync(out).sort()).toEqual(['model.json', 'unetc-layers.js', 'unetc.json', 'weights.bin']);
 
     const engine = await selectEngine('wasm');
     const graph = compileFile('specs/tiny.yaml').graph!;

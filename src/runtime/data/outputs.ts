@@ -56,8 +56,8 @@ function whyInTheWay(path: string, manifest: Manifest): string | undefined {
   return entry.size === s.size && entry.mtimeMs === s.mtimeMs ? undefined : 'changed since unetc wrote it';
 }
 
-/** The files of a tfjs checkpoint (runtime/checkpoint's FILES). */
-const CHECKPOINT_FILES = ['model.json', 'weights.bin', 'unetc.json'];
+/** The files of a tfjs checkpoint (runtime/checkpoint's FILES) and the module a tfjs export carries. */
+const CHECKPOINT_FILES = ['model.json', 'weights.bin', 'unetc.json', 'unetc-layers.js'];
 
 /**
  * A checkpoint folder that `compile --target tfjs` wrote: its unetc.json is a unetc manifest
