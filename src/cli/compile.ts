@@ -7,13 +7,13 @@ import { describeParity, exportVerifiedOnnx } from '../runtime/export/onnx.js';
 import { buildModel, setWeights } from '../compiler/backends/tfjs/index.js';
 import { roundWeightsToHalf } from '../compiler/backends/half.js';
 import { initialWeights, type WeightMap } from '../compiler/backends/weights.js';
-import type { Graph } from '../compiler/index.js';
+import { checkInputSize, type Graph } from '../compiler/index.js';
 import { selectEngine, type Engine } from '../runtime/backend/index.js';
 import { FILES, loadCheckpoint, saveCheckpoint, sha256 } from '../runtime/checkpoint/index.js';
 import { normalizationOf } from '../runtime/infer/tfjs-model.js';
 import type { InputNormalization } from '../runtime/infer/index.js';
 import { compare, PARITY_TOLERANCE, predictTfjs, randomInput, verificationSizes } from '../runtime/verify/index.js';
-import { bytes, thousands } from './format.js';
+import { bytes, parseSize, thousands } from './format.js';
 import { guardOutputs, makeFolder } from '../runtime/data/index.js';
 import { reportDiagnostics, UsageError, writeFileAtomic, type CliIO, type DiagnosticFormat } from './io.js';
 import { checkpointWeights, loadSpec, networkMismatch } from './load.js';
@@ -32,6 +32,8 @@ export interface CompileOptions {
   readonly format: DiagnosticFormat;
   /** Replace an existing output that unetc did not write. */
   readonly overwrite?: boolean;
+  /** HxW (or DxHxW): an ONNX file of that one input size, with constant crops (OpenCV DNN). */
+  readonly staticSize?: string;
 }
 
 /** The ES module a tfjs export carries for stock tfjs (web/unetc-layers.js; see the README). */
@@ -67,6 +69,17 @@ export async function runCompile(io: CliIO, file: string, options: CompileOption
   if (!spec.graph || !spec.document) return 1;
   const graph = spec.graph;
   const specText = spec.document.source.body;
+  let staticSize: number[] | undefined;
+  if (options.staticSize !== undefined) {
+    if (target !== 'onnx') throw new UsageError('--static-size is for --target onnx (a tfjs model takes any size it can)');
+    staticSize = parseSize(options.staticSize, graph.dims);
+    if (!staticSize) throw new UsageError(`--static-size takes ${graph.dims === 3 ? 'DxHxW (e.g. 32x64x64) for this 3D spec' : 'HxW (e.g. 256x256)'} or one number, found '${options.staticSize}'`);
+    const problems = checkInputSize(graph, staticSize, undefined, ' (from --static-size)');
+    if (problems.length > 0) {
+      reportDiagnostics(io, problems, options.format);
+      return 1;
+    }
+  }
 
   const engine = await selectEngine(options.backend);
   io.stderr(`engine: ${engine.description}\n`);
@@ -78,7 +91,7 @@ export async function runCompile(io: CliIO, file: string, options: CompileOption
     const weights = half ? roundWeightsToHalf(chosen.weights) : chosen.weights;
     if (half) io.stderr('weights: rounded to float16 (stored at half the size)\n');
     setWeights(model, weights, engine.tf);
-    if (target === 'onnx') return await compileOnnx(io, engine, graph, model, weights, specText, options.output, { opset, foldBn: options.foldBn, halfWeights: half, verify: options.verify, normalization });
+    if (target === 'onnx') return await compileOnnx(io, engine, graph, model, weights, specText, options.output, { opset, foldBn: options.foldBn, halfWeights: half, verify: options.verify, normalization, ...(staticSize ? { staticSize } : {}) });
     return await compileTfjs(io, engine, graph, model, { name: graph.name, file, text: specText }, seed, options.output, options.verify, half);
   } finally {
     model.dispose();
@@ -112,9 +125,9 @@ async function compileOnnx(
   weights: WeightMap,
   specText: string,
   output: string,
-  o: { opset: number | undefined; foldBn: boolean; halfWeights: boolean; verify: boolean; normalization: InputNormalization },
+  o: { opset: number | undefined; foldBn: boolean; halfWeights: boolean; verify: boolean; normalization: InputNormalization; staticSize?: readonly number[] },
 ): Promise<number> {
-  const { exported, parity, ok } = await exportVerifiedOnnx(engine, graph, model, weights, { specText, opset: o.opset, foldBn: o.foldBn, halfWeights: o.halfWeights, verify: o.verify, inputNormalization: o.normalization });
+  const { exported, parity, ok } = await exportVerifiedOnnx(engine, graph, model, weights, { specText, opset: o.opset, foldBn: o.foldBn, halfWeights: o.halfWeights, verify: o.verify, inputNormalization: o.normalization, ...(o.staticSize ? { staticSize: o.staticSize } : {}) });
   if (o.foldBn) io.stderr(`fold-bn: ${exported.foldedBatchNorms.length} BatchNorm${exported.foldedBatchNorms.length === 1 ? '' : 's'} folded into their convs\n`);
   if (o.verify) {
     const line = `parity (onnxruntime vs tfjs ${engine.name}): max|diff|/max|ref| = ${describeParity(parity)}`;

@@ -79,11 +79,12 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     .option('--no-verify', 'skip the numerical check of the export')
     .option('--opset <N>', 'ONNX opset, 13 to 17', '13')
     .option('--fold-bn', 'fold BatchNorms into the convs right before them')
+    .option('--static-size <HxW>', 'ONNX: one fixed input size (batch 1), crops as constants: for runtimes without dynamic shapes (OpenCV DNN)')
     .option('--fp16-weights', 'store the weights as float16: half the size (they are rounded first, and verified as rounded)')
     .option('--backend <name>', 'tfjs engine: auto, gpu, node, wasm or cpu (default: $UNETC_BACKEND, else auto)')
     .option('--short', 'one line per diagnostic')
     .option('--overwrite', `replace an existing output that unetc did not write`)
-    .action(async (file: string, o: { target?: string; output?: string; weights?: string; seed?: string; verify: boolean; opset?: string; foldBn?: boolean; fp16Weights?: boolean; backend?: string; short?: boolean; overwrite?: boolean }) => {
+    .action(async (file: string, o: { target?: string; output?: string; weights?: string; seed?: string; verify: boolean; opset?: string; foldBn?: boolean; fp16Weights?: boolean; backend?: string; short?: boolean; overwrite?: boolean; staticSize?: string }) => {
       code = await runCompile(io, file, { ...o, foldBn: o.foldBn === true, overwrite: o.overwrite === true, format: o.short ? 'short' : 'frame' });
     });
 

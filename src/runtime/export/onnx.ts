@@ -22,6 +22,8 @@ export interface ExportSettings {
   /** float16 initializers (the weights must already be rounded to float16, in the tfjs model too). */
   readonly halfWeights?: boolean;
   readonly inputNormalization?: string;
+  /** One fixed input size (see OnnxOptions.staticSize); verified at that size alone. */
+  readonly staticSize?: readonly number[];
   readonly verify: boolean;
 }
 
@@ -30,11 +32,11 @@ export interface ExportSettings {
  * against the tfjs `model` (holding the same weights) at two input sizes.
  */
 export async function exportVerifiedOnnx(engine: Engine, graph: Graph, model: LayersModel, weights: WeightMap, s: ExportSettings): Promise<VerifiedExport> {
-  const exported = exportOnnxDetailed(graph, weights, { producerVersion: UNETC_VERSION, specSource: s.specText, opset: s.opset, foldBn: s.foldBn, halfWeights: s.halfWeights, inputNormalization: s.inputNormalization });
+  const exported = exportOnnxDetailed(graph, weights, { producerVersion: UNETC_VERSION, specSource: s.specText, opset: s.opset, foldBn: s.foldBn, halfWeights: s.halfWeights, inputNormalization: s.inputNormalization, ...(s.staticSize ? { staticSize: s.staticSize } : {}) });
   if (!s.verify) return { exported, parity: [], ok: true };
   const session = await createOnnxSession(exported.bytes);
   try {
-    const parity = await onnxParity(engine.tf, model, session, graph, verificationSizes(graph));
+    const parity = await onnxParity(engine.tf, model, session, graph, s.staticSize ? [[...s.staticSize]] : verificationSizes(graph));
     return { exported, parity, ok: parity.every((r) => r.relative <= PARITY_TOLERANCE) };
   } finally {
     await closeOnnxSession(session);

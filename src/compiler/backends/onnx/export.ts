@@ -5,7 +5,7 @@
  */
 import { inferenceGraph, type Graph } from '../../ir/index.js';
 import { weightSpecs } from '../../ir/weights.js';
-import { spatialAxes } from '../../shape/index.js';
+import { inferShapes, spatialAxes, type Shape } from '../../shape/index.js';
 import type { WeightMap } from '../weights.js';
 import { Emitter } from './emitter.js';
 import { checkWeights } from './layout.js';
@@ -33,6 +33,12 @@ export interface OnnxOptions {
    * The caller rounds the weights to float16 first (half.ts), so that what it compares against holds the same values.
    */
   readonly halfWeights?: boolean;
+  /**
+   * One input size ([h, w] or [d, h, w]) fixed in the file: every dim a number (batch 1) and every
+   * skip crop a constant Slice, with no Shape arithmetic at run time, for consumers without
+   * dynamic shapes (OpenCV DNN). It must be a size the network takes.
+   */
+  readonly staticSize?: readonly number[];
 }
 
 export interface OnnxExport {
@@ -73,15 +79,24 @@ export function exportOnnxDetailed(trainingGraph: Graph, trainingWeights: Weight
   const axes = spatialAxes(graph).map((axis) => axisProfile(graph, axis));
   if (axes.some((a) => a.validSizes.length === 0)) throw new Error(`graph '${graph.name}' accepts no input size; check it first`);
 
+  let shapes: ReadonlyMap<string, Shape> | undefined;
+  if (options.staticSize) {
+    const inferred = inferShapes(graph, ...options.staticSize);
+    if (options.staticSize.length !== graph.dims || inferred.failure) throw new Error(`static size ${options.staticSize.join('x')} is not an input size graph '${graph.name}' takes`);
+    shapes = inferred.shapes;
+  }
   const folds = options.foldBn ? foldablePairs(graph) : new Map<string, string>();
   const em = new Emitter(graph, folds, options.halfWeights === true);
-  lowerGraph(em, { graph, weights, axes });
+  lowerGraph(em, { graph, weights, axes, ...(shapes ? { shapes } : {}) });
 
   const outputOp = graph.ops.find((op) => op.kind === 'Output')!;
-  const fixed = graph.inputSize === 'any' ? undefined : graph.inputSize;
+  const fixed = options.staticSize ?? (graph.inputSize === 'any' ? undefined : graph.inputSize);
   const names = graph.dims === 3 ? ['D', 'H', 'W'] : ['H', 'W'];
-  const input = tensorValueInfo('input', ['N', graph.inputChannels, ...names.map((n, axis) => fixed?.[axis] ?? n)]);
-  const output = tensorValueInfo('output', ['N', graph.classes, ...names.map((n, axis) => outputDim(graph, axes[axis]!, outputOp.name, n))]);
+  const out = shapes?.get(outputOp.name);
+  const outFixed = out ? (graph.dims === 3 ? [out.d!, out.h, out.w] : [out.h, out.w]) : undefined;
+  const batch = shapes ? 1 : 'N';
+  const input = tensorValueInfo('input', [batch, graph.inputChannels, ...names.map((n, axis) => fixed?.[axis] ?? n)]);
+  const output = tensorValueInfo('output', [batch, graph.classes, ...names.map((n, axis) => outFixed?.[axis] ?? outputDim(graph, axes[axis]!, outputOp.name, n))]);
   const graphProto = { name: graph.name, node: em.nodes, initializer: em.initializers, input: [input], output: [output] };
   const bytes = encodeModel({
     irVersion,

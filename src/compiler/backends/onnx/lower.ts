@@ -10,6 +10,7 @@ import type { WeightMap } from '../weights.js';
 import type { Emitter } from './emitter.js';
 import { foldBatchNorm, toOnnxKernel } from './layout.js';
 import { float } from './proto.js';
+import type { Shape } from '../../shape/index.js';
 import { samePads, type AxisProfile } from './sizes.js';
 
 export interface LowerInputs {
@@ -17,6 +18,8 @@ export interface LowerInputs {
   readonly weights: WeightMap;
   /** One profile per spatial axis ([h, w], or [d, h, w] for a 3D graph). */
   readonly axes: readonly AxisProfile[];
+  /** Every op's shape at the one input size of a static-size export (crops become constants). */
+  readonly shapes?: ReadonlyMap<string, Shape>;
 }
 
 /** Emits every op of the graph, in the IR's (topological) order. */
@@ -58,7 +61,7 @@ function lowerOp(em: Emitter, ctx: LowerInputs, op: Op, byName: ReadonlyMap<stri
     case 'Add':
       return em.node(op.inputs.length === 2 ? 'Add' : 'Sum', op.inputs.map((n) => em.tensor(n)), [y], op.name);
     case 'Crop':
-      return lowerCrop(em, op, y, ctx.graph.dims);
+      return ctx.shapes ? lowerStaticCrop(em, op, y, ctx.shapes, ctx.graph.dims) : lowerCrop(em, op, y, ctx.graph.dims);
     case 'GlobalAvgPool':
       return em.node('GlobalAveragePool', [x()], [y], op.name);
     case 'Multiply':
@@ -148,6 +151,16 @@ function lowerActivation(em: Emitter, op: ActivationOp, x: string, y: string): v
     default:
       return assertNever(op.fn);
   }
+}
+
+/** The center crop of a static-size export: starts and ends known now, one Slice of constants. */
+function lowerStaticCrop(em: Emitter, op: Op, y: string, shapes: ReadonlyMap<string, Shape>, dims: number): void {
+  const spatial = (s: Shape) => (dims === 3 ? [s.d!, s.h, s.w] : [s.h, s.w]);
+  const src = spatial(shapes.get(op.inputs[0] ?? '')!);
+  const ref = spatial(shapes.get(op.inputs[1] ?? '')!);
+  const starts = src.map((n, i) => Math.floor((n - ref[i]!) / 2));
+  const ends = starts.map((a, i) => a + ref[i]!);
+  em.node('Slice', [em.tensor(op.inputs[0] ?? ''), em.int64(starts), em.int64(ends), em.int64(dims === 3 ? [2, 3, 4] : [2, 3])], [y], op.name);
 }
 
 /**
