@@ -194,6 +194,24 @@ function listInputs(io: CliIO, input: string): { files: string[]; dir: string } 
 const stemOf = (file: string) => basename(file, extname(file));
 
 /**
+ * Progress through a large image's tiles (an 8000x8000 image is hundreds of them): on a terminal
+ * one line rewritten, in a log a line at each quarter. Nothing for images of a few tiles.
+ */
+function tileProgress(io: CliIO, label: string): (done: number, total: number) => void {
+  let shown = 0;
+  return (done, total) => {
+    if (total < 16) return;
+    if (io.tty) {
+      io.stdout(done < total ? `\r${label} tile ${done}/${total}` : '\r\x1b[2K');
+      return;
+    }
+    const quarter = Math.floor((4 * done) / total);
+    if (quarter > shown && done < total) io.stdout(`${label} tile ${done}/${total}\n`);
+    shown = Math.max(shown, quarter);
+  };
+}
+
+/**
  * `unetc predict MODEL --input DIR|FILE --out DIR`: writes a mask per image (see PREDICT_HELP).
  * Returns the exit code: 0, 1 when a model, image or write failed, 2 for a usage error.
  */
@@ -268,7 +286,7 @@ async function predictAll(io: CliIO, model: SegmentationModel, files: readonly s
     });
     if (image === undefined) continue;
     const start = performance.now();
-    const p = await predictImage(model, image, flags);
+    const p = await predictImage(model, image, { ...flags, onTile: tileProgress(io, progress) });
     const ms = performance.now() - start;
     const { height, width } = p;
     const minSize = minInstanceSize(model.info, flags.minSize);

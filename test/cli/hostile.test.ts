@@ -301,3 +301,16 @@ describe('more small things (issue 11)', () => {
   });
 });
 
+
+describe('a large image shows its progress through the tiles (issue 11)', () => {
+  it('a line at each quarter in a log; none for an image of a few tiles', async () => {
+    const big = join(dir, 'big.png');
+    const s = generateSample(9, { height: 400, width: 400 });
+    await writeGray(big, { width: 400, height: 400, data: s.image });
+    const r = await run('predict', model, '--input', big, '--out', join(dir, 'big-out'), '--tile', '64');
+    expect(r.code).toBe(0);
+    expect(r.out.match(/^\[1\/1\] big\.png tile \d+\/\d+$/gm)).toHaveLength(3);
+    const small = await run('predict', model, '--input', join(data, 'images', 'a.png'), '--out', join(dir, 'small-out'), '--tile', '64');
+    expect(small.out).not.toMatch(/ tile /);
+  }, 60_000);
+});

@@ -9,7 +9,7 @@ import { connectedComponents, type InstanceOptions, type Instances } from './ins
 import { locateModel, ModelError, type ModelInfo, type ModelLocation, type SegmentationModel } from './model.js';
 import { loadOnnxModel } from './onnx-model.js';
 import { loadTfjsModel } from './tfjs-model.js';
-import { runTiled } from './tiling.js';
+import { planTiles, runTiled } from './tiling.js';
 
 /** How to load a model. */
 export interface LoadOptions {
@@ -36,6 +36,8 @@ export interface PredictOptions {
   readonly threshold?: number;
   /** Test-time augmentation: the mean of the probabilities over the 8 flips and quarter turns. */
   readonly tta?: boolean;
+  /** Called after each tile the network runs (large images take many): tiles done, tiles in all. */
+  readonly onTile?: (done: number, total: number) => void;
 }
 
 /** One image's result. */
@@ -88,7 +90,20 @@ export async function predictImage(model: SegmentationModel, image: HWC<Float32A
     ...(options.overlap === undefined ? {} : { overlap: options.overlap }),
   };
   const input = modelInput(model, image);
-  const out = options.tta ? await averageOverSymmetries(input, (x) => runTiled(x, model.run, tiling)) : await runTiled(input, model.run, tiling);
+  // Quarter turns swap height and width, which may change the tile count of a non-square image.
+  const count = (h: number, w: number) => {
+    const plan = planTiles(h, w, tiling);
+    return plan.rows.tiles.length * plan.cols.tiles.length;
+  };
+  const total = options.tta ? 4 * count(image.height, image.width) + 4 * count(image.width, image.height) : count(image.height, image.width);
+  let done = 0;
+  const onTile = options.onTile;
+  const run = onTile ? async (tile: HWC<Float32Array>) => {
+    const y = await model.run(tile);
+    onTile(++done, total);
+    return y;
+  } : model.run;
+  const out = options.tta ? await averageOverSymmetries(input, (x) => runTiled(x, run, tiling)) : await runTiled(input, run, tiling);
   const classes = out.channels;
   const threshold = options.threshold ?? info.threshold;
   const pred: Prediction = { height: image.height, width: image.width, probabilities: out.data, classes, classMap: new Uint8Array(0) };
