@@ -314,3 +314,21 @@ describe('a large image shows its progress through the tiles (issue 11)', () => 
     expect(small.out).not.toMatch(/ tile /);
   }, 60_000);
 });
+
+describe('train lists every image with the wrong channel count, not the first (issue 11)', () => {
+  it('a 2-channel spec on gray images', async () => {
+    const spec = join(dir, 'two.yaml');
+    writeFileSync(spec, readFileSync(join(root, 'specs', 'tiny.yaml'), 'utf8').replace('channels: 1', 'channels: 2'));
+    const gray = join(dir, 'gray-data');
+    for (const sub of ['images', 'masks']) mkdirSync(join(gray, sub), { recursive: true });
+    for (const stem of ['a', 'b']) {
+      copyFileSync(join(data, 'images', `${stem}.png`), join(gray, 'images', `${stem}.png`));
+      await writeMask(join(gray, 'masks', `${stem}.png`), { width: 32, height: 32, data: new Uint8Array(32 * 32).fill(1, 0, 100) });
+    }
+    const r = await run('train', spec, '--data', gray, '--dry-run');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/images\/a\.png: has 1 channel; the spec expects 2/);
+    expect(r.err).toMatch(/images\/b\.png: has 1 channel; the spec expects 2/);
+    expect(r.err).toMatch(/2 problems in the data: nothing was trained/);
+  }, 60_000);
+});

@@ -4,6 +4,7 @@ import { boundaryTargets } from '../infer/boundary.js';
 import {
   applyNormalization,
   augment,
+  DataError,
   finishInput,
   formatProblems,
   generateSample,
@@ -100,10 +101,18 @@ async function folderExamples(dir: string, channels: number, targets: TargetKind
   }
   if (problems.length > 0) throw new DataProblems(problems);
   const examples: Example[] = [];
+  // Every image that cannot become an input (the wrong channel count, say) is listed, not the first.
+  const unusable: string[] = [];
   for (const s of scan.samples) {
-    const l = await loadSample(s, channels);
-    examples.push(example(s.stem, l.image, targets.instances ? l.labels! : l.mask, l.height, l.width, channels));
+    try {
+      const l = await loadSample(s, channels);
+      examples.push(example(s.stem, l.image, targets.instances ? l.labels! : l.mask, l.height, l.width, channels));
+    } catch (e) {
+      if (!(e instanceof DataError)) throw e;
+      unusable.push(e.message);
+    }
   }
+  if (unusable.length > 0) throw new DataProblems(unusable);
   return { examples, fingerprint: scan.fingerprint };
 }
 
