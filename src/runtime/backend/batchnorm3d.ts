@@ -1,5 +1,5 @@
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs';
-import type { Tf } from './engine.js';
+import type { Tf } from '../../compiler/backends/tfjs/engine.js';
 
 /**
  * tf.layers.batchNormalization on rank-5 inputs (NDHWC volumes). tfjs-layers 4.22's

@@ -2,9 +2,10 @@ import { availableParallelism } from 'node:os';
 import { registerGrad3d } from './grad3d.js';
 import { registerCpuKernelFixes, registerWasmTrainingKernels } from './wasm/index.js';
 import { initWasmWithThreads, wasmThreads, type WasmThreadsApi } from './wasm/threads.js';
+import type { Tf } from '../../compiler/backends/tfjs/engine.js';
 
-/** The tfjs namespace; an engine may bring its own copy (tfjs-node re-exports tfjs). */
-export type Tf = typeof import('@tensorflow/tfjs');
+/** The tfjs namespace (one definition, a leaf module); an engine may bring its own copy (tfjs-node re-exports tfjs). */
+export type { Tf };
 
 export type EngineName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
 

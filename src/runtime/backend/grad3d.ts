@@ -13,7 +13,7 @@
  *   too): see kernels3d.ts.
  */
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs';
-import type { Tf } from './engine.js';
+import type { Tf } from '../../compiler/backends/tfjs/engine.js';
 import { registerBatchNorm3d, registerBatchNormGrad5d } from './batchnorm3d.js';
 import { registerKernels3d } from './kernels3d.js';
 

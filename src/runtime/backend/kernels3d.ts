@@ -32,7 +32,7 @@
  * ~0.4 s on wasm (2 threads).
  */
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import type { Tf } from './engine.js';
+import type { Tf } from '../../compiler/backends/tfjs/engine.js';
 import { conv3dBackpropFilterFast, conv3dBackpropInputFast, conv3dFast, type Conv3dAttrs } from './wasm/conv3d-fast.js';
 import { alloc, heapF32, offsetOf, type WasmBackend } from './wasm/heap.js';
 import { sliceVolume, splitVolume } from './wasm/slice3d.js';

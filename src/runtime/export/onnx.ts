@@ -1,7 +1,7 @@
 import type { LayersModel } from '@tensorflow/tfjs';
 import { exportOnnxDetailed, type OnnxExport } from '../../compiler/backends/onnx/index.js';
 import type { WeightMap } from '../../compiler/backends/weights.js';
-import type { Graph } from '../../compiler/index.js';
+import type { Graph } from '../../compiler/ir/index.js';
 import type { Engine } from '../backend/index.js';
 import { UNETC_VERSION } from '../checkpoint/index.js';
 import { closeOnnxSession, createOnnxSession } from '../infer/onnx.js';

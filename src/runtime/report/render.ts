@@ -3,7 +3,8 @@
  * diagram, the spec and the manifest. Everything is inline (CSS, SVG, PNG data: URIs) and a
  * Content-Security-Policy forbids any fetch, so the page works offline and leaks nothing.
  */
-import { checkInputSize, defaultSize, type Graph } from '../../compiler/index.js';
+import type { Graph } from '../../compiler/ir/index.js';
+import { checkInputSize, defaultSize } from '../../compiler/shape/index.js';
 import { isUnetGraph, renderGraphSvg, renderUnetSvg, vizSize } from '../../compiler/viz/index.js';
 import type { RunManifest } from '../train/run.js';
 import { lineChart } from './chart.js';

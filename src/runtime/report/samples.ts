@@ -2,7 +2,7 @@
  * Validation images with predictions for the report: the run's own validation set (regenerated
  * from its seed for synthetic data, read again from its folders otherwise), segmented by a model.
  */
-import { specClasses, type Graph } from '../../compiler/index.js';
+import { specClasses, type Graph } from '../../compiler/ir/index.js';
 import { loadModel, predictImage, type SegmentationModel } from '../infer/index.js';
 import { folderData, syntheticData, type Example } from '../train/data.js';
 import type { RunManifest } from '../train/run.js';

@@ -15,7 +15,7 @@ import {
   type HWC,
   type NormalizationParams,
 } from '../data/index.js';
-import type { VolumeData } from './volume-data.js';
+import type { VolumeData } from './volume-types.js';
 
 /** How inputs are normalized, recorded in run.json and the ONNX metadata (`input_normalization`). */
 export const INPUT_NORMALIZATION = 'zscore-per-image';

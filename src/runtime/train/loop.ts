@@ -1,7 +1,7 @@
 import type { LayersModel, Optimizer } from '@tensorflow/tfjs';
 import { appendFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Graph } from '../../compiler/index.js';
+import type { Graph } from '../../compiler/ir/index.js';
 import type { AugmentOptions } from '../data/index.js';
 import type { Engine } from '../backend/index.js';
 import type { CheckpointInfo } from '../checkpoint/index.js';

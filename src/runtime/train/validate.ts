@@ -4,7 +4,7 @@
  * and margins), and every pixel is scored against its mask; counts are pooled over all images.
  */
 import type { LayersModel } from '@tensorflow/tfjs';
-import type { Graph } from '../../compiler/index.js';
+import type { Graph } from '../../compiler/ir/index.js';
 import type { Engine } from '../backend/index.js';
 import { predictImage } from '../infer/predict.js';
 import { segmentationModelOf } from '../infer/tfjs-model.js';

@@ -5,31 +5,14 @@
  * NIfTI volume's (k, j, i) order with i fastest, so no copy reorders voxels.
  */
 import { Random, seedFor } from '../../compiler/backends/random.js';
-import { augmentIntensity, formatProblems, normalizationParams, type AugmentOptions, type NormalizationParams } from '../data/index.js';
+import { augmentIntensity, formatProblems, normalizationParams, type AugmentOptions } from '../data/index.js';
 import { extractPatch, randomPatchOrigin, readNifti, scanVolumeDataset, sliceVolume, syntheticVolume, type SliceAxis } from '../volume/index.js';
 import { join } from 'node:path';
 import { listFiles } from '../data/entries.js';
 import { DataProblems, splitTrainVal, targetsOf, type Example } from './data.js';
+import type { VolumeData, VolumeExample } from './volume-types.js';
 
-/** One volume and its label map, with the normalization computed on the whole volume. */
-export interface VolumeExample {
-  readonly name: string;
-  /** [depth, height, width] = NIfTI [nz, ny, nx]. */
-  readonly dims: readonly [number, number, number];
-  readonly channels: number;
-  /** DHWC, as read (not normalized). */
-  readonly image: Float32Array;
-  /** DHW class ids. */
-  readonly mask: Uint16Array;
-  readonly norm: NormalizationParams;
-}
-
-export interface VolumeData {
-  readonly train: readonly VolumeExample[];
-  readonly val: readonly VolumeExample[];
-  readonly source: string;
-  readonly fingerprint: string;
-}
+export type { VolumeData, VolumeExample } from './volume-types.js';
 
 function volumeExample(name: string, dims: readonly [number, number, number], image: Float32Array, mask: Uint16Array): VolumeExample {
   // Per-volume z-score: the whole volume is one "image" of D*H rows for the statistics.

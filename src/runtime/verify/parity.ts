@@ -1,7 +1,8 @@
 import { mainOutput } from '../../compiler/backends/tfjs/index.js';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { Random } from '../../compiler/backends/random.js';
-import { inferShapes, shapeSizes, validSizes, type Graph } from '../../compiler/index.js';
+import type { Graph } from '../../compiler/ir/index.js';
+import { inferShapes, shapeSizes, validSizes } from '../../compiler/shape/index.js';
 import type { Tf } from '../backend/index.js';
 import { runOnnx, type OnnxSession } from '../infer/onnx.js';
 

@@ -1,5 +1,5 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
-import type { Tf } from '../engine.js';
+import type { Tf } from '../../../compiler/backends/tfjs/engine.js';
 import { alloc, callKernel, free, heapF32, matmul, offsetOf, view, type WasmBackend } from './heap.js';
 
 /** Attributes of tfjs' Conv2DBackpropInput kernel (also the forward pass of conv2dTranspose). */

@@ -27,7 +27,7 @@
  * back (kernels3d.ts: the plain-JS kernels, or the built-in Conv3D).
  */
 import type { TensorInfo } from '@tensorflow/tfjs';
-import type { Tf } from '../engine.js';
+import type { Tf } from '../../../compiler/backends/tfjs/engine.js';
 import { alloc, callKernel, free, heapF32, offsetOf, view, type WasmBackend } from './heap.js';
 
 type Triple = number | [number, number, number];

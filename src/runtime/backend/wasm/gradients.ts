@@ -1,5 +1,5 @@
 import type { GradConfig, GradFunc, NamedAttrMap, Tensor } from '@tensorflow/tfjs';
-import type { Tf } from '../engine.js';
+import type { Tf } from '../../../compiler/backends/tfjs/engine.js';
 import { FUSED_BATCH_NORM_GRAD, fusedBatchNormGradApplies, type BatchNormGradInputs } from './batchnorm-grad.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { DataId, TensorInfo } from '@tensorflow/tfjs';
-import type { Tf } from '../engine.js';
+import type { Tf } from '../../../compiler/backends/tfjs/engine.js';
 
 /**
  * The parts of tfjs-backend-wasm's BackendWasm that the training kernels use. The class is not

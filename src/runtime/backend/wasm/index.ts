@@ -13,7 +13,7 @@
  * falling back to the built-in kernel for the rest.
  */
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import type { Tf } from '../engine.js';
+import type { Tf } from '../../../compiler/backends/tfjs/engine.js';
 import { conv2dBackpropFilter, type BackpropFilterAttrs } from './backprop-filter.js';
 import { batchNorm, type BatchNormInputs } from './batchnorm.js';
 import { FUSED_BATCH_NORM_GRAD, fusedBatchNormGrad, type BatchNormGradInputs } from './batchnorm-grad.js';

@@ -1,5 +1,5 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
-import type { Tf } from '../engine.js';
+import type { Tf } from '../../../compiler/backends/tfjs/engine.js';
 import { alloc, heapF32, offsetOf, type WasmBackend } from './heap.js';
 
 /** Attributes of tfjs' MaxPoolGrad kernel. */

@@ -9,7 +9,7 @@
  * and dtypes other than float32 and int32, go to the built-in kernel unchanged.
  */
 import type { TensorInfo } from '@tensorflow/tfjs';
-import type { Tf } from '../engine.js';
+import type { Tf } from '../../../compiler/backends/tfjs/engine.js';
 import { offsetOf, type WasmBackend } from './heap.js';
 
 /** The slice as fewer axes: shape, begin and size of the merged layout. */

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { Tf } from '../engine.js';
+import type { Tf } from '../../../compiler/backends/tfjs/engine.js';
 
 const require = createRequire(import.meta.url);
 
