@@ -71,12 +71,20 @@ const b64 = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLengt
 async function inBrowser(plain: boolean): Promise<Result> {
   const profile = mkdtempSync(join(tmpdir(), 'unetc-chromium-profile-'));
   const result = new Promise<Result>((resolve) => (waiting = resolve));
-  const p = spawn(chromium!, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, `http://127.0.0.1:${port}/page.html${plain ? '?plain' : ''}`], { stdio: 'ignore' });
+  // Its own process group: Chromium's helper processes go down with it.
+  const p = spawn(chromium!, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, `http://127.0.0.1:${port}/page.html${plain ? '?plain' : ''}`], { stdio: 'ignore', detached: true });
+  const exited = new Promise<void>((resolve) => p.on('exit', () => resolve()));
   try {
     return await Promise.race([result, new Promise<Result>((_, reject) => setTimeout(() => reject(new Error('no result from Chromium in 240 s')), 240_000))]);
   } finally {
-    p.kill('SIGKILL');
-    rmSync(profile, { recursive: true, force: true });
+    try {
+      process.kill(-p.pid!, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+    await exited;
+    // A helper may still be flushing into the profile for a moment.
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 }
 
