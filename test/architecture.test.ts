@@ -1,7 +1,7 @@
 /**
  * The layering that keeps unetc easy to live in, checked on the import statements of src/
  * (type-only imports included: they are how cycles creep in): no import cycles; the compiler
- * never imports the runtime or the CLI; the runtime never imports the CLI, nor the compiler's
+ * never imports the runtime or the CLI; src/util is a leaf; the runtime never imports the CLI, nor the compiler's
  * front end (syntax, yaml, lower) or its all-in-one index/pipeline, except where listed below
  * (issue 12: checkpoints do not carry the checked IR yet, so these re-compile a stored spec).
  */
@@ -86,6 +86,11 @@ describe('the layering of src/', () => {
 
   it('the compiler imports neither the runtime nor the CLI', () => {
     expect(importsOf('compiler/').filter(([, d]) => d.startsWith('runtime/') || d.startsWith('cli/'))).toEqual([]);
+  });
+
+  it('src/util (Random) is a leaf below the compiler and the runtime', () => {
+    expect(importsOf('util/').filter(([, d]) => !d.startsWith('util/'))).toEqual([]);
+    expect(importsOf('runtime/').some(([, d]) => d === 'util/random.ts')).toBe(true);
   });
 
   it('the runtime never imports the CLI', () => {

@@ -1,6 +1,6 @@
 import type { Graph } from '../ir/index.js';
 import { weightSpecs } from '../ir/weights.js';
-import { Random, seedFor } from './random.js';
+import { Random, seedFor } from '../../util/random.js';
 
 /** A float32 tensor in tfjs (NHWC) layout. */
 export interface WeightTensor {

@@ -10,7 +10,7 @@
  * (the DSB 2018 winners and Cellpose train this way): dark nuclei on a light ground are bright ones
  * inverted, stains differ by a gain per channel, other microscopes by magnification and focus.
  */
-import { Random } from '../../compiler/backends/random.js';
+import { Random } from '../../util/random.js';
 import { crop, cropResized, elasticField, flip, rotate90, warp, type HWC } from './geometry.js';
 import { gaussianBlur } from './optics.js';
 

@@ -5,7 +5,7 @@
  * by the smaller normalized radial distance, so two overlapping nuclei meet along a curve as
  * touching nuclei do, and the label map never has a pixel claimed twice.
  */
-import type { Random } from '../../compiler/backends/random.js';
+import type { Random } from '../../util/random.js';
 
 /** One nucleus, in pixel coordinates (pixel centers at integer positions). */
 export interface Nucleus {

@@ -3,7 +3,7 @@
  * illumination, band-limited texture, and camera noise (shot noise, read noise, 8-bit
  * quantization). Plain loops over Float32Arrays: a 256x256 image takes a few milliseconds.
  */
-import type { Random } from '../../compiler/backends/random.js';
+import type { Random } from '../../util/random.js';
 
 /** A normalized 1-D Gaussian kernel of radius ceil(3 sigma). */
 function kernel(sigma: number): Float32Array {

@@ -8,7 +8,7 @@
  * unevenly and passed through a camera model. Each stage has its own random stream (`seedFor`),
  * so the same seed gives the same bytes and the layout does not depend on the noise draws.
  */
-import { Random, seedFor } from '../../compiler/backends/random.js';
+import { Random, seedFor } from '../../util/random.js';
 import { placeNuclei, rasterize, type Layout, type Nucleus } from './nuclei.js';
 import { addCameraNoise, gaussianBlur, illuminationField, textureField } from './optics.js';
 

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { Random, seedFor } from '../../compiler/backends/random.js';
+import { Random, seedFor } from '../../util/random.js';
 import { boundaryTargets } from '../infer/boundary.js';
 import {
   applyNormalization,

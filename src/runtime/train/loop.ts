@@ -5,7 +5,7 @@ import type { Graph } from '../../compiler/ir/index.js';
 import type { AugmentOptions } from '../data/index.js';
 import type { Engine } from '../backend/index.js';
 import type { CheckpointInfo } from '../checkpoint/index.js';
-import { seedFor } from '../../compiler/backends/random.js';
+import { seedFor } from '../../util/random.js';
 import { makeBatch, type TrainingData } from './data.js';
 import { validate } from './validate.js';
 import { makeVolumeBatch } from './volume-data.js';

@@ -1,5 +1,5 @@
 import type { LayersModel, Optimizer, Scalar, Tensor } from '@tensorflow/tfjs';
-import { Random } from '../../compiler/backends/random.js';
+import { Random } from '../../util/random.js';
 import type { DeepSupervision } from '../../compiler/ir/index.js';
 import type { Tf } from '../backend/index.js';
 import { lossFor, type Loss, type LossName } from './losses.js';

@@ -4,7 +4,7 @@
  * training loop draws patches from. Layout: [depth, height, width, channels] row-major, i.e. a
  * NIfTI volume's (k, j, i) order with i fastest, so no copy reorders voxels.
  */
-import { Random, seedFor } from '../../compiler/backends/random.js';
+import { Random, seedFor } from '../../util/random.js';
 import { augmentIntensity, formatProblems, normalizationParams, type AugmentOptions } from '../data/index.js';
 import { extractPatch, randomPatchOrigin, readNifti, scanVolumeDataset, sliceVolume, syntheticVolume, type SliceAxis } from '../volume/index.js';
 import { join } from 'node:path';

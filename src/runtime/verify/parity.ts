@@ -1,6 +1,6 @@
 import { mainOutput } from '../../compiler/backends/tfjs/index.js';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
-import { Random } from '../../compiler/backends/random.js';
+import { Random } from '../../util/random.js';
 import type { Graph } from '../../compiler/ir/index.js';
 import { inferShapes, shapeSizes, validSizes } from '../../compiler/shape/index.js';
 import type { Tf } from '../backend/index.js';

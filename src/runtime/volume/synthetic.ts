@@ -6,7 +6,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Random, seedFor } from '../../compiler/backends/random.js';
+import { Random, seedFor } from '../../util/random.js';
 import { createNiftiHeader } from './create.js';
 import { writeNiftiMask, writeNiftiVolume } from './nifti-write.js';
 import type { VolumeDims } from './slices.js';

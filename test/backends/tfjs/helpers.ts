@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
 import { compileSpec, inferShapes, validSizes, type Graph, type Shape } from '../../../src/compiler/index.js';
-import { Random } from '../../../src/compiler/backends/random.js';
+import { Random } from '../../../src/util/random.js';
 
 export { tf };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Random } from '../../../src/compiler/backends/random.js';
+import { Random } from '../../../src/util/random.js';
 import { areaSummary, connectedComponents, removeSmall } from '../../../src/runtime/infer/index.js';
 
 /** Rows of digits -> [map, height, width]. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Random } from '../../../src/compiler/backends/random.js';
+import { Random } from '../../../src/util/random.js';
 import type { HWC } from '../../../src/runtime/data/index.js';
 import { fromList, parseValidSizes, planAxis, progression, runTiled, TilingError, type SizeRule, type TileRunner } from '../../../src/runtime/infer/index.js';
 

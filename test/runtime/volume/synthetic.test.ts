@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { seedFor } from '../../../src/compiler/backends/random.js';
+import { seedFor } from '../../../src/util/random.js';
 import { readNifti, syntheticVolume, writeSyntheticVolumes } from '../../../src/runtime/volume/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'unetc-synth-vol-'));

@@ -1,6 +1,6 @@
 import type { Tensor } from '@tensorflow/tfjs';
 import { selectEngine, type Tf } from '../../../src/runtime/backend/index.js';
-import { Random } from '../../../src/compiler/backends/random.js';
+import { Random } from '../../../src/util/random.js';
 
 /**
  * The tfjs namespace with the wasm engine loaded through selectEngine (so the training kernels
