@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { writeFileAtomicSync } from '../runtime/data/atomic.js';
+import { errnoText, writeFileAtomicSync } from '../runtime/data/atomic.js';
 import { Codes, error, formatFrame, formatOneLine, summarize, toJson, type Diagnostic, type Source } from '../compiler/index.js';
 
 /** Where the CLI writes; tests pass their own. */
@@ -44,20 +44,10 @@ export function isDiagnostic(x: unknown): x is Diagnostic {
 /** Writes a file atomically (see writeFileAtomicSync). */
 export const writeFileAtomic = writeFileAtomicSync;
 
-const WRITE_FAILURES: Record<string, string> = {
-  EACCES: 'permission denied',
-  EPERM: 'permission denied',
-  EROFS: 'the file system is read-only',
-  ENOSPC: 'no space left on the device',
-  EDQUOT: 'over the disk quota',
-  ENOENT: 'no such folder',
-  ENOTDIR: 'a part of the path is not a folder',
-  EISDIR: 'it is a folder',
-};
-
 /** Why a write failed, in words, from its errno code (never the bare message repeated). */
 export function writeFailure(e: NodeJS.ErrnoException): string {
-  return WRITE_FAILURES[e.code ?? ''] ?? `${e.code ?? 'error'}${e.cause instanceof Error ? ` (${e.cause.message})` : ''}`;
+  if (e.code === 'ENOENT') return 'no such folder';
+  return errnoText(e.code) ?? `${e.code ?? 'error'}${e.cause instanceof Error ? ` (${e.cause.message})` : ''}`;
 }
 
 export type DiagnosticFormat = 'frame' | 'short' | 'json';

@@ -172,6 +172,17 @@ export interface VolumeOutputs {
   readonly overwrite?: boolean;
 }
 
+/**
+ * Plans every output of a predict run before the first is written: two inputs writing one file
+ * are a usage error, and a file in `out` that unetc did not write stops the run (unless
+ * `overwrite`); the rest are claimed. Images and volumes alike.
+ */
+export function claimPredictOutputs(out: string, files: readonly string[], namesOf: (file: string) => readonly string[], instances: boolean, overwrite: boolean | undefined): void {
+  const clash = outputClash(files, namesOf);
+  if (clash) throw new UsageError(`${clash.file} and ${clash.other} would both write ${join(out, clash.name)}: rename one of them, or predict them into separate folders`);
+  claimOutputs([...files.flatMap(namesOf), ...(instances ? ['instances.csv'] : [])].map((n) => join(out, n)), { overwrite, what: 'masks' });
+}
+
 /** The output name with a suffix before the extension: `case_001_labels.nii.gz`. */
 const suffixed = (file: string, suffix: string) => outputName(file).replace(/(\.nii(\.gz)?)$/i, `${suffix}$1`);
 
@@ -181,9 +192,7 @@ const suffixed = (file: string, suffix: string) => outputName(file).replace(/(\.
  */
 export async function predictVolumes(io: CliIO, segmenter: VolumeSegmenter, files: readonly string[], out: string, extra: VolumeOutputs = { minSize: 0, connectivity: 26 }): Promise<number> {
   const namesOf = (file: string) => [outputName(file), ...(extra.instances ? [suffixed(file, '_labels')] : []), ...(extra.probabilities ? [suffixed(file, '_prob')] : [])];
-  const clash = outputClash(files, namesOf);
-  if (clash) throw new UsageError(`${clash.file} and ${clash.other} would both write ${join(out, clash.name)}: rename one of them, or predict them into separate folders`);
-  claimOutputs([...files.flatMap(namesOf), ...(extra.instances ? ['instances.csv'] : [])].map((n) => join(out, n)), { overwrite: extra.overwrite, what: 'masks' });
+  claimPredictOutputs(out, files, namesOf, extra.instances === true, extra.overwrite);
   const failed: string[] = [];
   const written: string[] = [];
   const csv: string[] = ['file,count,mean_voxels,median_voxels,min_voxels,max_voxels,mean_mm3\n'];

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { EngineError } from '../runtime/backend/index.js';
 import { CheckpointError } from '../runtime/checkpoint/index.js';
-import { claimOutputs, DataError, makeFolder, outputClash, readImage, recordOutputs, toChannels, writeGray, writeLabels, writeMask, type HWC } from '../runtime/data/index.js';
+import { DataError, makeFolder, readImage, recordOutputs, toChannels, writeGray, writeLabels, writeMask, type HWC } from '../runtime/data/index.js';
 import {
   areaSummary,
   instancesOf,
@@ -23,7 +23,7 @@ import {
 import { csvField } from '../runtime/eval/index.js';
 import { UsageError, writeFailure, writeFileAtomic, type CliIO } from './io.js';
 import { isFileEntry } from '../runtime/data/entries.js';
-import { isDicomFolder, NIFTI_NAME, openVolumeSegmenter, predictVolumes, readOrSkip } from './predict-volume.js';
+import { claimPredictOutputs, isDicomFolder, NIFTI_NAME, openVolumeSegmenter, predictVolumes, readOrSkip } from './predict-volume.js';
 import { isVolumeModel } from '../runtime/infer/volume.js';
 import { resolveModel, shippedModels } from './models.js';
 import { outputText } from './check.js';
@@ -273,9 +273,7 @@ async function predictAll(io: CliIO, model: SegmentationModel, files: readonly s
   };
   // Every output is planned before the first is written: two inputs writing one file, or a file
   // in --out that unetc did not write (ground-truth masks, say), stop the run with nothing written.
-  const clash = outputClash(files, namesOf);
-  if (clash) throw new UsageError(`${clash.file} and ${clash.other} would both write ${join(out, clash.name)}: rename one of them, or predict them into separate folders`);
-  claimOutputs([...files.flatMap(namesOf), ...(options.instances ? ['instances.csv'] : [])].map((n) => join(out, n)), { overwrite: options.overwrite, what: 'masks' });
+  claimPredictOutputs(out, files, namesOf, options.instances === true, options.overwrite);
   for (const [index, file] of files.entries()) {
     const stem = stemOf(file);
     const progress = `[${index + 1}/${files.length}] ${basename(file)}`;

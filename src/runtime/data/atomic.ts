@@ -19,16 +19,18 @@ export function writeFileAtomicSync(path: string, text: string | Uint8Array): vo
   }
 }
 
+// ENOENT is left to each caller: what is missing depends on what it was doing.
 const WHY: Record<string, string> = {
   EACCES: 'permission denied',
   EPERM: 'permission denied',
   EROFS: 'the file system is read-only',
   ENOSPC: 'no space left on the device',
-  ENOTDIR: 'a part of the path is a file, not a folder',
-  ENOENT: 'it cannot be created there',
+  EDQUOT: 'over the disk quota',
+  ENOTDIR: 'a part of the path is not a folder',
+  EISDIR: 'it is a folder',
 };
 
-/** An errno code in words, or undefined for one not listed. */
+/** An errno code in words (the one table for every write unetc reports), or undefined for one not listed. */
 export const errnoText = (code: string | undefined): string | undefined => (code === undefined ? undefined : WHY[code]);
 
 /**
@@ -60,7 +62,8 @@ export function makeFolder(dir: string): void {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? '';
       if (code === 'EEXIST') continue;
-      throw new DataError(folder, `cannot create this folder: ${WHY[code] ?? (e as Error).message}`, { cause: e });
+      const why = code === 'ENOENT' ? 'it cannot be created there' : (WHY[code] ?? (e as Error).message);
+      throw new DataError(folder, `cannot create this folder: ${why}`, { cause: e });
     }
   }
 }

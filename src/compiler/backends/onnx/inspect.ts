@@ -87,7 +87,10 @@ export function summarizeOnnx(bytes: Uint8Array): OnnxSummary {
     inputDims: dimsOf(g?.input?.[0]),
     outputDims: dimsOf(g?.output?.[0]),
     metadata: m.metadataProps.map((p) => [p.key ?? '', p.value ?? ''] as const),
-    graphSha256: stored === undefined ? undefined : sourceSha256(stored),
+    // Hashed on first read only: most summaries (a probe for the input rank) never need it.
+    get graphSha256() {
+      return stored === undefined ? undefined : sourceSha256(stored);
+    },
   };
 }
 
