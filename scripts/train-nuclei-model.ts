@@ -11,6 +11,9 @@
  * 3. `unetc compile --fp16-weights`: the checkpoint (tfjs) and model.onnx, both verified.
  * 4. `unetc eval` on each kind of held-out image, and on all of them: models/nuclei/scores.json,
  *    the table in MODEL.md.
+ *
+ * `--score-only` skips 2 and 3: it scores the shipped model again (after a change to how masks
+ * and instances are made from its output) and rewrites scores.json and the table.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -26,6 +29,7 @@ const option = (name: string, fallback: string) => {
 };
 const data = resolve(option('data', join(root, '..', 'shared', 'data')));
 const keep = process.argv.includes('--keep');
+const scoreOnly = process.argv.includes('--score-only');
 
 interface Entry {
   readonly name: string;
@@ -78,11 +82,14 @@ function main(): void {
     const count = readdirSync(join(train, 'images')).length;
     console.log(`training on ${count} images (${multi.length - holdout.size} of dsb2018-nuclei-multi twice); ${holdout.size} held out in ${kinds.size} kinds`);
 
-    const run = join(work, 'run');
-    const steps = option('steps', '');
-    unetc(false, 'train', join(modelDir, 'spec.yaml'), '--data', train, '--val-split', '0', '--out', run, '--no-export', ...(steps ? ['--epochs', '1', '--steps-per-epoch', steps] : []));
-    unetc(false, 'compile', join(modelDir, 'spec.yaml'), '-t', 'tfjs', '-o', join(modelDir, 'checkpoint'), '--weights', join(run, 'last'), '--fp16-weights');
-    unetc(false, 'compile', join(modelDir, 'spec.yaml'), '-t', 'onnx', '-o', join(modelDir, 'model.onnx'), '--weights', join(run, 'last'), '--fp16-weights');
+    const previous = JSON.parse(readFileSync(join(modelDir, 'scores.json'), 'utf8')) as { trained: string };
+    if (!scoreOnly) {
+      const run = join(work, 'run');
+      const steps = option('steps', '');
+      unetc(false, 'train', join(modelDir, 'spec.yaml'), '--data', train, '--val-split', '0', '--out', run, '--no-export', ...(steps ? ['--epochs', '1', '--steps-per-epoch', steps] : []));
+      unetc(false, 'compile', join(modelDir, 'spec.yaml'), '-t', 'tfjs', '-o', join(modelDir, 'checkpoint'), '--weights', join(run, 'last'), '--fp16-weights');
+      unetc(false, 'compile', join(modelDir, 'spec.yaml'), '-t', 'onnx', '-o', join(modelDir, 'model.onnx'), '--weights', join(run, 'last'), '--fp16-weights');
+    }
 
     const scores: Record<string, unknown>[] = [];
     const score = (name: string, folder: string, images: number) => {
@@ -99,7 +106,8 @@ function main(): void {
     };
     for (const [kind, names] of [...kinds].sort()) score(kind, join(work, 'holdout', kind.replace(/ /g, '-')), names.length);
     score('all held-out images', join(work, 'holdout-all'), holdout.size);
-    writeFileSync(join(modelDir, 'scores.json'), `${JSON.stringify({ trained: new Date().toISOString().slice(0, 10), trainingImages: count, scores }, null, 2)}\n`);
+    const today = new Date().toISOString().slice(0, 10);
+    writeFileSync(join(modelDir, 'scores.json'), `${JSON.stringify({ trained: scoreOnly ? previous.trained : today, scored: today, trainingImages: count, scores }, null, 2)}\n`);
     writeScoreTable(scores as unknown as Score[]);
     console.log(`wrote ${modelDir}/checkpoint, model.onnx, scores.json and the table in MODEL.md`);
   } finally {

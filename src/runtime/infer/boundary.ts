@@ -73,11 +73,13 @@ export interface SplitOptions {
   /** Seeds smaller than this many pixels are not seeds (noise); their pixels are grown over (default 0). */
   readonly minSeed?: number;
   /**
-   * Erode the interiors by this many pixels before finding seeds (default 0): two nuclei whose
-   * interiors still touch through a neck thinner than twice this come apart. An interior that
-   * erodes away entirely stays one seed (a small nucleus is not lost to its neighbour).
+   * Split interiors where they narrow (default: never). Two nuclei whose interiors the network
+   * let touch make one interior with a waist; it comes apart at the waist when each side rises
+   * at least `depth` pixels higher (in distance from the interior's edge) than the waist and has
+   * at least `area` pixels above the waist's level. A bump on one nucleus is too shallow or too
+   * small to count, so it stays part of its nucleus.
    */
-  readonly erode?: number;
+  readonly neck?: { readonly depth: number; readonly area: number };
 }
 
 /** Levels of the priority queue: elevations are probabilities, quantized to this many buckets. */
@@ -105,12 +107,8 @@ export function splitInstances(probabilities: Float32Array, shape: readonly numb
     seed[p] = fg[p] && probabilities[q + INTERIOR]! > seedThreshold ? 1 : 0;
   }
   const labels = new Uint32Array(n);
-  let next = labelComponents(erode(seed, shape, strides, options.erode ?? 0), shape, strides, labels, 1, options.minSeed ?? 0);
-  if ((options.erode ?? 0) > 0) {
-    // Interiors no eroded seed lies in (they eroded away) are seeds as they are.
-    const lost = interiorsWithoutSeed(seed, labels, shape, strides);
-    next = labelComponents(lost, shape, strides, labels, next, options.minSeed ?? 0);
-  }
+  const minSeed = options.minSeed ?? 0;
+  const next = options.neck ? splitAtNecks(seed, probabilities, channels, shape, strides, options.neck, minSeed, labels) : labelComponents(seed, shape, strides, labels, 1, minSeed);
   // Grow the seeds: a bucket queue of (pixel, label) by the pixel's boundary probability.
   const buckets: number[][] = Array.from({ length: LEVELS }, () => []);
   const level = (p: number) => Math.min(LEVELS - 1, Math.floor(probabilities[p * channels + BOUNDARY]! * LEVELS));
@@ -152,33 +150,140 @@ export function splitInstances(probabilities: Float32Array, shape: readonly numb
   return labels;
 }
 
-/** `mask` eroded `times` times by the face neighbourhood (the array's edge does not erode). */
-function erode(mask: Uint8Array, shape: readonly number[], strides: readonly number[], times: number): Uint8Array {
-  let cur = mask;
-  for (let t = 0; t < times; t++) {
-    const out = new Uint8Array(cur.length);
-    for (let p = 0; p < cur.length; p++) {
-      if (!cur[p]) continue;
-      let keep = 1;
-      forNeighbours(p, shape, strides, (q) => {
-        if (!cur[q]) keep = 0;
-      });
-      out[p] = keep;
-    }
-    cur = out;
+/**
+ * Labels the seed mask's pieces into `labels` (from 1; returns the next free label), splitting a
+ * piece at a waist. The elevation of a seed pixel is its Euclidean distance to the nearest
+ * non-seed pixel plus its P(interior) (below 1: it breaks the distance's ties, so a flat ridge
+ * parts where the network was least sure). Pixels are flooded from the highest down with
+ * union-find (a watershed of the elevation); where a pixel joins two or more regions, those that
+ * rise `depth` above it and hold `area` pixels stay apart (h-maxima dynamics with an area floor),
+ * and the others merge into the highest. Regions under `minSeed` pixels are not seeds.
+ */
+function splitAtNecks(
+  seed: Uint8Array,
+  probabilities: Float32Array,
+  channels: number,
+  shape: readonly number[],
+  strides: readonly number[],
+  neck: { readonly depth: number; readonly area: number },
+  minSeed: number,
+  labels: Uint32Array,
+): number {
+  const distance = distanceToOutside(seed, shape, strides);
+  const elevation = new Float64Array(seed.length);
+  let count = 0;
+  for (let p = 0; p < seed.length; p++) {
+    if (!seed[p]) continue;
+    elevation[p] = distance[p]! + probabilities[p * channels + INTERIOR]!;
+    count++;
   }
-  return cur;
+  const order = new Int32Array(count);
+  for (let p = 0, i = 0; p < seed.length; p++) if (seed[p]) order[i++] = p;
+  order.sort((a, b) => elevation[b]! - elevation[a]! || a - b);
+  // parent -1: not flooded yet. A root's peak and size describe its region.
+  const parent = new Int32Array(seed.length).fill(-1);
+  const peak = new Float64Array(seed.length);
+  const size = new Int32Array(seed.length);
+  const root = (x: number): number => {
+    while (parent[x] !== x) {
+      parent[x] = parent[parent[x]!]!;
+      x = parent[x]!;
+    }
+    return x;
+  };
+  const roots: number[] = [];
+  for (const p of order) {
+    const level = elevation[p]!;
+    roots.length = 0;
+    forNeighbours(p, shape, strides, (q) => {
+      if (parent[q]! < 0) return;
+      const r = root(q);
+      if (!roots.includes(r)) roots.push(r);
+    });
+    if (roots.length === 0) {
+      parent[p] = p;
+      peak[p] = level;
+      size[p] = 1;
+      continue;
+    }
+    // The highest region takes the pixel; the others merge into it unless two or more stand out.
+    let top = roots[0]!;
+    for (const r of roots) if (peak[r]! > peak[top]!) top = r;
+    const apart = roots.filter((r) => peak[r]! - level >= neck.depth && size[r]! >= neck.area);
+    for (const r of roots) {
+      if (r === top || (apart.length >= 2 && apart.includes(r))) continue;
+      parent[r] = top;
+      size[top]! += size[r]!;
+    }
+    parent[p] = top;
+    size[top]!++;
+  }
+  // One label per region, in raster order of its first pixel.
+  const labelOf = new Map<number, number>();
+  let next = 1;
+  for (let p = 0; p < seed.length; p++) {
+    if (!seed[p]) continue;
+    const r = root(p);
+    if (size[r]! < minSeed) continue;
+    let label = labelOf.get(r);
+    if (label === undefined) labelOf.set(r, (label = next++));
+    labels[p] = label;
+  }
+  return next;
 }
 
-/** The pixels of `mask`'s components that hold no labelled pixel. */
-function interiorsWithoutSeed(mask: Uint8Array, labels: Uint32Array, shape: readonly number[], strides: readonly number[]): Uint8Array {
-  const comp = new Uint32Array(mask.length);
-  const count = labelComponents(mask, shape, strides, comp, 1, 0);
-  const seeded = new Uint8Array(count);
-  for (let p = 0; p < mask.length; p++) if (comp[p] && labels[p]) seeded[comp[p]!] = 1;
-  const out = new Uint8Array(mask.length);
-  for (let p = 0; p < mask.length; p++) out[p] = comp[p] && !seeded[comp[p]!] ? 1 : 0;
-  return out;
+/**
+ * Euclidean distance from each pixel of `mask` to the nearest pixel outside it (0 outside), by
+ * the separable exact transform of Felzenszwalb and Huttenlocher (2012): a 1-D lower envelope of
+ * parabolas along each axis in turn. The array's edge is not outside (an instance cut by the
+ * border goes on there); a mask with no pixel outside gets distances larger than the array.
+ */
+export function distanceToOutside(mask: Uint8Array, shape: readonly number[], strides: readonly number[] = stridesOf(shape)): Float64Array {
+  const n = mask.length;
+  const far = shape.reduce((a, b) => a + b, 0) ** 2;
+  const squared = new Float64Array(n);
+  for (let p = 0; p < n; p++) squared[p] = mask[p] ? far : 0;
+  const longest = Math.max(...shape);
+  const line = new Float64Array(longest);
+  const out = new Float64Array(longest);
+  const v = new Int32Array(longest);
+  const z = new Float64Array(longest + 1);
+  for (let a = 0; a < shape.length; a++) {
+    const len = shape[a]!;
+    const step = strides[a]!;
+    for (let start = 0; start < n; start++) {
+      if (Math.floor(start / step) % len !== 0) continue;
+      for (let i = 0; i < len; i++) line[i] = squared[start + i * step]!;
+      envelope(line, len, out, v, z);
+      for (let i = 0; i < len; i++) squared[start + i * step] = out[i]!;
+    }
+  }
+  for (let p = 0; p < n; p++) squared[p] = Math.sqrt(squared[p]!);
+  return squared;
+}
+
+/** out[q] = min over i of (q - i)^2 + f[i], for q < n: the lower envelope of n parabolas. */
+function envelope(f: Float64Array, n: number, out: Float64Array, v: Int32Array, z: Float64Array): void {
+  let k = 0;
+  v[0] = 0;
+  z[0] = -Infinity;
+  z[1] = Infinity;
+  for (let q = 1; q < n; q++) {
+    // Values are finite, so s > z[0] = -Infinity ends the loop at k = 0 at the latest.
+    const meet = (r: number) => (f[q]! + q * q - (f[r]! + r * r)) / (2 * (q - r));
+    let s = meet(v[k]!);
+    while (s <= z[k]!) s = meet(v[--k]!);
+    k++;
+    v[k] = q;
+    z[k] = s;
+    z[k + 1] = Infinity;
+  }
+  k = 0;
+  for (let q = 0; q < n; q++) {
+    while (z[k + 1]! < q) k++;
+    const d = q - v[k]!;
+    out[q] = d * d + f[v[k]!]!;
+  }
 }
 
 /**

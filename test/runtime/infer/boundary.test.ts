@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { BACKGROUND, BOUNDARY, boundaryTargets, INTERIOR, splitInstances } from '../../../src/runtime/infer/boundary.js';
+import { BACKGROUND, BOUNDARY, boundaryTargets, distanceToOutside, INTERIOR, splitInstances } from '../../../src/runtime/infer/boundary.js';
 import { connectedComponents } from '../../../src/runtime/infer/instances.js';
+import { Random } from '../../../src/util/random.js';
 
 /** A label map from rows of characters: '.' is 0, digits and letters are instance ids. */
 function grid(rows: string[]): { labels: Uint16Array; shape: [number, number] } {
@@ -155,4 +156,81 @@ describe('splitInstances', () => {
     const labels = splitInstances(probabilitiesOf(boundaryTargets(truth, shape)), shape, 3);
     expect(count(labels)).toBe(2);
   });
+});
+
+/** Probabilities of a network that saw `interior` as one interior: outline round its edge only. */
+function oneInterior(interior: Uint8Array, shape: number[]): Float32Array {
+  return probabilitiesOf(boundaryTargets(interior, shape));
+}
+
+describe('splitInstances with neck splitting', () => {
+  const neck = { depth: 1, area: 10 };
+
+  it('two overlapping disks the network saw as one interior come apart at their waist', () => {
+    const h = 40;
+    const w = 60;
+    const union = Uint8Array.from(disks(h, w, [[20, 20, 10], [20, 37, 10]]), (v) => (v ? 1 : 0));
+    const probabilities = oneInterior(union, [h, w]);
+    expect(count(splitInstances(probabilities, [h, w], 3, { neck }))).toBe(2);
+    // Negative control: without neck splitting the interior is one seed.
+    expect(count(splitInstances(probabilities, [h, w], 3))).toBe(1);
+    // The cut is at the waist: each half holds one disk centre and about half the pixels.
+    const labels = splitInstances(probabilities, [h, w], 3, { neck });
+    expect(labels[20 * w + 20]).not.toBe(labels[20 * w + 37]);
+    const left = labels.filter((v) => v === labels[20 * w + 20]).length;
+    expect(left / labels.filter((v) => v !== 0).length).toBeCloseTo(0.5, 1);
+  });
+
+  it('an elongated nucleus, and one with a shallow bump, stay whole', () => {
+    const h = 40;
+    const w = 60;
+    const ellipse = new Uint8Array(h * w);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (((y - 20) / 8) ** 2 + ((x - 30) / 22) ** 2 <= 1) ellipse[y * w + x] = 1;
+    expect(count(splitInstances(oneInterior(ellipse, [h, w]), [h, w], 3, { neck }))).toBe(1);
+    const bumpy = Uint8Array.from(disks(h, w, [[20, 25, 11], [20, 37, 3]]), (v) => (v ? 1 : 0));
+    expect(count(splitInstances(oneInterior(bumpy, [h, w]), [h, w], 3, { neck }))).toBe(1);
+    // A deep but tiny side is not a nucleus either: with a larger area floor the disks stay one.
+    const union = Uint8Array.from(disks(h, w, [[20, 20, 10], [20, 37, 10]]), (v) => (v ? 1 : 0));
+    expect(count(splitInstances(oneInterior(union, [h, w]), [h, w], 3, { neck: { depth: 1, area: 1000 } }))).toBe(1);
+  });
+
+  it('3D: two overlapping balls seen as one interior split the same way', () => {
+    const shape = [20, 20, 32];
+    const union = new Uint8Array(20 * 20 * 32);
+    for (let z = 0; z < 20; z++)
+      for (let y = 0; y < 20; y++)
+        for (let x = 0; x < 32; x++) if ((z - 10) ** 2 + (y - 10) ** 2 + Math.min((x - 9) ** 2, (x - 22) ** 2) <= 49) union[(z * 20 + y) * 32 + x] = 1;
+    const probabilities = oneInterior(union, shape);
+    expect(count(splitInstances(probabilities, shape, 3, { neck }))).toBe(2);
+    expect(count(splitInstances(probabilities, shape, 3))).toBe(1);
+  });
+});
+
+describe('distanceToOutside', () => {
+  /** Distances by brute force over every outside pixel (the array's edge is not outside). */
+  function bruteForce(mask: Uint8Array, shape: number[], norm: (d: number[]) => number): number[] {
+    const coords = (p: number) => {
+      const c: number[] = [];
+      for (let a = shape.length - 1; a >= 0; a--) {
+        c.unshift(p % shape[a]!);
+        p = Math.floor(p / shape[a]!);
+      }
+      return c;
+    };
+    const outside = [...mask.keys()].filter((p) => !mask[p]).map(coords);
+    return [...mask].map((m, p) => (m ? Math.min(...outside.map((o) => norm(coords(p).map((c, a) => c - o[a]!)))) : 0));
+  }
+  const euclid = (d: number[]) => Math.hypot(...d);
+  const cityBlock = (d: number[]) => d.reduce((a, b) => a + Math.abs(b), 0);
+
+  for (const shape of [[13, 17], [5, 7, 9]]) {
+    it(`is the exact Euclidean distance on a random ${shape.length}-D mask`, () => {
+      const rng = new Random(7);
+      const mask = Uint8Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (rng.next() < 0.85 ? 1 : 0));
+      const got = [...distanceToOutside(mask, shape)];
+      bruteForce(mask, shape, euclid).forEach((d, p) => expect(got[p]).toBeCloseTo(d, 9));
+      // Negative control: the city-block distance, which a 4- or 6-neighbour flood would give, differs.
+      expect(bruteForce(mask, shape, cityBlock).some((d, p) => Math.abs(d - got[p]!) > 0.1)).toBe(true);
+    });
+  }
 });
