@@ -2,11 +2,12 @@
  * The layering that keeps unetc easy to live in, checked on the import statements of src/
  * (type-only imports included: they are how cycles creep in): no import cycles; the compiler
  * never imports the runtime or the CLI; src/util is a leaf; the runtime never imports the CLI, nor the compiler's
- * front end (syntax, yaml, lower) or its all-in-one index/pipeline, except where listed below
- * (issue 12: checkpoints do not carry the checked IR yet, so these re-compile a stored spec).
+ * front end (syntax, yaml, lower) or its all-in-one index/pipeline (checkpoints and runs carry
+ * the checked IR; the CLI lends the front end for older ones: runtime/checkpoint/graph.ts).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
 import { root } from './helpers.js';
 
@@ -69,9 +70,6 @@ export function cycles(graph: ReadonlyMap<string, readonly string[]>): string[][
 const graph = importGraph(src);
 const importsOf = (prefix: string) => [...graph].filter(([f]) => f.startsWith(prefix)).flatMap(([f, deps]) => deps.map((d) => [f, d] as const));
 
-/** Runtime files that still compile a spec (they need the front end): issue 12 removes them. */
-const RECOMPILES = new Set(['runtime/report/build.ts', 'runtime/infer/tfjs-model.ts', 'runtime/infer/volume.ts']);
-
 describe('the layering of src/', () => {
   it('has no import cycles, type-only imports included', () => {
     expect(graph.size).toBeGreaterThan(100);
@@ -97,11 +95,28 @@ describe('the layering of src/', () => {
     expect(importsOf('runtime/').filter(([, d]) => d.startsWith('cli/'))).toEqual([]);
   });
 
-  it("the runtime imports the compiler's named modules, not its front end or its index (but for the listed re-compiles)", () => {
+  it("the runtime imports the compiler's named modules, not its front end or its index", () => {
     const front = /^compiler\/(syntax|yaml|lower)\/|^compiler\/(index|pipeline)\.ts$/;
-    const offending = importsOf('runtime/').filter(([f, d]) => front.test(d) && !RECOMPILES.has(f));
-    expect(offending).toEqual([]);
-    // The list only shrinks: each listed file still needs its entry.
-    for (const f of RECOMPILES) expect(importsOf(f).some(([, d]) => front.test(d)), f).toBe(true);
+    expect(importsOf('runtime/').filter(([, d]) => front.test(d))).toEqual([]);
+    // Negative control: the CLI does import the front end, and the rule would see it.
+    expect(importsOf('cli/').some(([, d]) => front.test(d))).toBe(true);
   });
+});
+
+describe('the linter enforces the same layering (npm test runs eslint)', () => {
+  const lint = async (file: string, code: string) => {
+    const [result] = await new ESLint({ cwd: root }).lintText(code, { filePath: join(root, file) });
+    return result!.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
+  };
+
+  it('refuses upward imports and the front end from the runtime, and lets the named modules through', async () => {
+    expect(await lint('src/runtime/data/x.ts', "import { UsageError } from '../../cli/io.js';\nexport const u = UsageError;\n")).toEqual([expect.stringMatching(/top layer/)]);
+    expect(await lint('src/runtime/data/x.ts', "import { compileSpec } from '../../compiler/index.js';\nexport const c = compileSpec;\n")).toEqual([expect.stringMatching(/named modules/)]);
+    expect(await lint('src/runtime/data/x.ts', "import { parse } from '../../compiler/syntax/parser.js';\nexport const p = parse;\n")).toHaveLength(1);
+    expect(await lint('src/compiler/ir/x.ts', "import { DataError } from '../../runtime/data/png.js';\nexport const d = DataError;\n")).toEqual([expect.stringMatching(/never imports the runtime/)]);
+    expect(await lint('src/util/x.ts', "import { sha256 } from '../runtime/checkpoint/index.js';\nexport const s = sha256;\n")).toEqual([expect.stringMatching(/leaf/)]);
+    // Negative controls: imports the layering allows pass.
+    expect(await lint('src/runtime/data/x.ts', "import type { Graph } from '../../compiler/ir/types.js';\nimport { trainDefaults } from '../../compiler/spec/model.js';\nexport type G = Graph;\nexport const t = trainDefaults;\n")).toEqual([]);
+    expect(await lint('src/cli/x.ts', "import { compileSpec } from '../compiler/index.js';\nimport { DataError } from '../runtime/data/png.js';\nexport const c = [compileSpec, DataError];\n")).toEqual([]);
+  }, 60_000);
 });

@@ -15,6 +15,7 @@ import type { InputNormalization } from '../runtime/infer/index.js';
 import { compare, PARITY_TOLERANCE, predictTfjs, randomInput, verificationSizes } from '../runtime/verify/index.js';
 import { bytes, parseSize, thousands } from './format.js';
 import { guardOutputs, makeFolder } from '../runtime/data/index.js';
+import { UnetcError } from '../util/error.js';
 import { reportDiagnostics, UsageError, writeFileAtomic, type CliIO, type DiagnosticFormat } from './io.js';
 import { checkpointWeights, loadSpec, networkMismatch } from './load.js';
 
@@ -41,7 +42,11 @@ const LAYERS_MODULE = 'unetc-layers.js';
 const layersModule = fileURLToPath(new URL('../../web/unetc-layers.js', import.meta.url));
 
 /** A failure the user can act on: printed as `error: ...`, exit 1, nothing written. */
-export class CompileError extends Error {}
+export class CompileError extends UnetcError {
+  constructor(problem: string) {
+    super(undefined, problem);
+  }
+}
 
 /**
  * `unetc compile SPEC --target onnx|tfjs -o PATH`: builds the tfjs graph (with a checkpoint's
@@ -162,7 +167,7 @@ async function compileTfjs(
   try {
     // Deep-supervision heads are for training: the exported model has the main output only.
     const exported = model.outputs.length > 1 ? engine.tf.model({ inputs: model.inputs, outputs: model.outputs[0]!, name: model.name }) : model;
-    await saveCheckpoint(engine.tf, staging, exported, { spec, seed, engine: engine.name }, { fp16 });
+    await saveCheckpoint(engine.tf, staging, exported, { spec, graph, seed, engine: engine.name }, { fp16 });
     if (verify) {
       const size = verificationSizes(graph)[0]!;
       const input = randomInput(1, size.reduce((a, b) => a * b, 1), 1, graph.inputChannels, seed + 1);

@@ -9,7 +9,7 @@ import { locateModel, maskClasses } from '../runtime/infer/index.js';
 import { isVolumeModel } from '../runtime/infer/volume.js';
 import { isVolumeFolder } from '../runtime/train/volume-data.js';
 import type { SliceAxis } from '../runtime/volume/index.js';
-import { modelPathOf, openModel, parseInferenceFlags, reportError, type InferenceFlags } from './predict.js';
+import { checkConnectivity, modelPathOf, openModel, parseInferenceFlags, type InferenceFlags } from './predict.js';
 
 /** `unetc eval` flags, as Commander gives them. */
 export interface EvalCommandOptions extends InferenceFlags {
@@ -86,7 +86,7 @@ export async function runEval(io: CliIO, modelArg: string, options: EvalCommandO
     const flags = parseInferenceFlags(options);
     if (options.out !== undefined) guardOutputs([options.out], { overwrite: options.overwrite, what: 'the scores' });
     if (await isVolumeFolder(options.data)) {
-      if (options.connectivity !== undefined && !['6', '26'].includes(options.connectivity.trim())) throw new UsageError(`--connectivity for volumes is 6 (faces) or 26 (faces, edges and corners), found '${options.connectivity}'`);
+      checkConnectivity(options.connectivity, true);
       if (flags.tta) throw new UsageError('--tta is for 2D images (PNG); volumes are segmented without it');
       const sliceAxis = options.sliceAxis ?? 'z';
       if (!['x', 'y', 'z'].includes(sliceAxis)) throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
@@ -99,7 +99,7 @@ export async function runEval(io: CliIO, modelArg: string, options: EvalCommandO
         await segmenter.close();
       }
     }
-    if (options.connectivity !== undefined && !['4', '8'].includes(options.connectivity.trim())) throw new UsageError(`--connectivity for images is 4 (edges) or 8 (edges and corners), found '${options.connectivity}'`);
+    checkConnectivity(options.connectivity, false);
     model = await openModel(io, modelPath, flags, options.backend);
     // A boundary model's masks are binary: its 3 channels are background, interior and boundary.
     const classes = maskClasses(model.info);
@@ -118,8 +118,6 @@ export async function runEval(io: CliIO, modelArg: string, options: EvalCommandO
       io.stdout(`wrote ${options.out}\n`);
     }
     return 0;
-  } catch (e) {
-    return reportError(io, e);
   } finally {
     await model?.close();
   }

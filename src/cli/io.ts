@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { errnoText, writeFileAtomicSync } from '../runtime/data/atomic.js';
 import { Codes, error, formatFrame, formatOneLine, summarize, toJson, type Diagnostic, type Source } from '../compiler/index.js';
+import { UnetcError } from '../util/error.js';
 
 /** Where the CLI writes; tests pass their own. */
 export interface CliIO {
@@ -20,7 +21,11 @@ export const processIO: CliIO = {
 };
 
 /** A usage error (exit 2): wrong flags or arguments, as opposed to a bad spec (exit 1). */
-export class UsageError extends Error {}
+export class UsageError extends UnetcError {
+  constructor(problem: string) {
+    super(undefined, problem, { exitCode: 2 });
+  }
+}
 
 /** Reads a spec file; a missing or unreadable file is a diagnostic, not an exception. */
 export function readSource(path: string): Source | Diagnostic {

@@ -1,20 +1,20 @@
-import { Command, CommanderError, Option } from 'commander';
-import { CheckpointError } from '../runtime/checkpoint/index.js';
-import { EngineError, engineNames, parseEngineName } from '../runtime/backend/index.js';
+import { Command, Option } from 'commander';
+import { engineNames, parseEngineName } from '../runtime/backend/index.js';
 import { runCheck } from './check.js';
-import { CompileError, runCompile } from './compile.js';
+import { runCompile } from './compile.js';
+import { lendSpecCompiler } from '../runtime/checkpoint/index.js';
+import { compileSpec, formatOneLine, type Graph } from '../compiler/index.js';
+import { Exit, reportError } from './errors.js';
 import { runTrain, type TrainOptions } from './train.js';
 import { PREDICT_HELP, runPredict } from './predict.js';
 import { EVAL_HELP, runEval } from './eval.js';
 import { runViz, VIZ_HELP } from './viz.js';
-import { DataProblems } from '../runtime/train/data.js';
 import { runFmt } from './fmt.js';
 import { runInspect } from './inspect.js';
-import { processIO, UsageError, writeFailure, type CliIO, type DiagnosticFormat } from './io.js';
+import { processIO, UsageError, type CliIO, type DiagnosticFormat } from './io.js';
 import { VERSION } from './version.js';
 
-/** Exit codes: 0 ok, 1 a bad spec or a failed check, 2 a usage error, 70 a bug in unetc. */
-export const Exit = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;
+export { Exit };
 
 interface Common {
   json?: boolean;
@@ -23,11 +23,20 @@ interface Common {
 
 const diagFormat = (o: Common): DiagnosticFormat => (o.json ? 'json' : o.short ? 'short' : 'frame');
 
+/** A stored spec's text compiled by the front end: its graph, or its first problem. */
+function compileStoredSpec(file: string, text: string): Graph | string {
+  const compiled = compileSpec({ name: file, body: text });
+  const first = compiled.diagnostics.find((d) => d.severity === 'error');
+  return compiled.graph ?? (first ? formatOneLine(first) : 'it does not compile');
+}
+
 /**
  * Runs the CLI and returns the exit code; never calls process.exit, so tests can call it.
  * Usage errors exit 2, bad specs 1; only a bug in unetc prints a stack trace (with UNETC_DEBUG=1).
  */
 export async function main(argv: readonly string[], io: CliIO = processIO): Promise<number> {
+  // Checkpoints and runs from before they kept their IR are rebuilt from their spec text.
+  lendSpecCompiler(compileStoredSpec);
   let code: number = Exit.ok;
   const program = new Command('unetc')
     .description('Compiler and toolchain for declarative U-Net segmentation specs (YAML or the unetc DSL).')
@@ -168,26 +177,6 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     await program.parseAsync([...argv], { from: 'user' });
     return code;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? Exit.ok : Exit.usage;
-    if (e instanceof DataProblems) {
-      io.stderr(`${e.lines.map((l) => `error: ${l}`).join('\n')}\n${e.message}: nothing was trained\n`);
-      return Exit.failed;
-    }
-    if (e instanceof CompileError || e instanceof EngineError || e instanceof CheckpointError || (e instanceof Error && e.name === 'DataError')) {
-      io.stderr(`error: ${e.message}\n`);
-      return Exit.failed;
-    }
-    if (e instanceof UsageError) {
-      io.stderr(`error: ${e.message}\n`);
-      return Exit.usage;
-    }
-    const err = e as NodeJS.ErrnoException;
-    if (err && typeof err.code === 'string' && typeof err.path === 'string') {
-      io.stderr(`error: cannot write '${err.path}': ${writeFailure(err)}\n`);
-      return Exit.failed;
-    }
-    io.stderr(`unetc: internal error: ${err?.message ?? String(e)}\nThis is a bug in unetc; please report it with the spec that caused it.\n`);
-    if (process.env.UNETC_DEBUG) io.stderr(`${err?.stack ?? ''}\n`);
-    return Exit.internal;
+    return reportError(io, e);
   }
 }

@@ -1,33 +1,15 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, extname, join, resolve } from 'node:path';
-import { EngineError } from '../runtime/backend/index.js';
-import { CheckpointError } from '../runtime/checkpoint/index.js';
-import { DataError, makeFolder, readImage, recordOutputs, toChannels, writeGray, writeLabels, writeMask, type HWC } from '../runtime/data/index.js';
-import {
-  areaSummary,
-  instancesOf,
-  loadModel,
-  minInstanceSize,
-  locateModel,
-  maskClasses,
-  ModelError,
-  planTiles,
-  predictImage,
-  foregroundPlane,
-  probabilityPlane,
-  removeSmall,
-  TilingError,
-  tileAdvice,
-  type SegmentationModel,
-} from '../runtime/infer/index.js';
-import { csvField } from '../runtime/eval/index.js';
-import { UsageError, writeFailure, writeFileAtomic, type CliIO } from './io.js';
-import { isFileEntry } from '../runtime/data/entries.js';
-import { claimPredictOutputs, isDicomFolder, NIFTI_NAME, openVolumeSegmenter, predictVolumes, readOrSkip } from './predict-volume.js';
+import { existsSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { DataError, makeFolder } from '../runtime/data/index.js';
+import { loadModel, locateModel, maskClasses, ModelError, planTiles, tileAdvice, type SegmentationModel } from '../runtime/infer/index.js';
+import { predictFiles, type PredictTarget } from '../runtime/infer/folder.js';
+import { listPredictInputs } from '../runtime/infer/inputs.js';
 import { isVolumeModel } from '../runtime/infer/volume.js';
-import { resolveModel, shippedModels } from './models.js';
-import { outputText } from './check.js';
 import type { SliceAxis } from '../runtime/volume/index.js';
+import { outputText } from './check.js';
+import { UsageError, type CliIO } from './io.js';
+import { resolveModel, shippedModels } from './models.js';
+import { openVolumeSegmenter } from './predict-volume.js';
 
 /** The flags `predict` and `eval` share, as Commander gives them (strings). */
 export interface InferenceFlags {
@@ -148,50 +130,6 @@ export async function openModel(io: CliIO, path: string, flags: ReturnType<typeo
   }
 }
 
-/** Prints an error the user can act on and returns its exit code; rethrows anything else (a bug). */
-export function reportError(io: CliIO, e: unknown): number {
-  if (e instanceof UsageError) {
-    io.stderr(`error: ${e.message}\n`);
-    return 2;
-  }
-  if (e instanceof ModelError || e instanceof DataError || e instanceof CheckpointError || e instanceof EngineError || e instanceof TilingError) {
-    io.stderr(`error: ${e.message}\n`);
-    return 1;
-  }
-  const err = e as NodeJS.ErrnoException;
-  if (err && typeof err.code === 'string' && typeof err.path === 'string') {
-    io.stderr(`error: cannot write '${err.path}': ${writeFailure(err)}\n`);
-    return 1;
-  }
-  throw e;
-}
-
-const IMAGE_EXT = /\.(png|tiff?|jpe?g|bmp|gif|webp|nii|nii\.gz)$/i;
-
-/** The PNGs to segment and the folder they are in: the file, or a folder's (its images/ when present), sorted; other images are reported. */
-function listInputs(io: CliIO, input: string): { files: string[]; dir: string } {
-  if (!existsSync(input)) throw new DataError(input, 'no such file or folder');
-  if (!statSync(input).isDirectory()) return { files: [input], dir: dirname(input) };
-  // A folder of one DICOM series is one volume.
-  if (isDicomFolder(input)) return { files: [input], dir: input };
-  const images = join(input, 'images');
-  const dir = existsSync(images) && statSync(images).isDirectory() ? images : input;
-  const names = readdirSync(dir, { withFileTypes: true })
-    .filter((e) => isFileEntry(dir, e) && !e.name.startsWith('.') && IMAGE_EXT.test(e.name))
-    .map((e) => e.name)
-    .sort();
-  for (const n of names.filter((n) => !/\.png$/i.test(n) && !NIFTI_NAME.test(n))) io.stderr(`warning: ${join(dir, n)}: skipped (only PNG and NIfTI are read; convert it to PNG)\n`);
-  // Subfolders that each hold one DICOM series are volumes too (a study folder of series).
-  const series = readdirSync(dir, { withFileTypes: true })
-    .filter((e) => !e.name.startsWith('.') && (e.isDirectory() || e.isSymbolicLink()) && isDicomFolder(join(dir, e.name)))
-    .map((e) => join(dir, e.name))
-    .sort();
-  const files = [...names.filter((n) => /\.png$/i.test(n) || NIFTI_NAME.test(n)).map((n) => join(dir, n)), ...series];
-  if (files.length === 0) throw new DataError(dir, 'no PNG images, NIfTI volumes or DICOM series folders');
-  return { files, dir };
-}
-
-const stemOf = (file: string) => basename(file, extname(file));
 
 /**
  * Progress through a large image's tiles (an 8000x8000 image is hundreds of them): on a terminal
@@ -211,112 +149,71 @@ function tileProgress(io: CliIO, label: string): (done: number, total: number) =
   };
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 /**
- * `unetc predict MODEL --input DIR|FILE --out DIR`: writes a mask per image (see PREDICT_HELP).
- * Returns the exit code: 0, 1 when a model, image or write failed, 2 for a usage error.
+ * `unetc predict MODEL --input DIR|FILE --out DIR`: writes a mask per image or volume (see
+ * PREDICT_HELP; the work is runtime/infer/folder.ts's). Returns the exit code: 0, 1 when a model,
+ * input or write failed, 2 for a usage error.
  */
 export async function runPredict(io: CliIO, modelArg: string, options: PredictCommandOptions): Promise<number> {
-  let model: SegmentationModel | undefined;
+  const modelPath = modelPathOf(io, modelArg);
+  if (!options.input) throw new UsageError('give the images with --input DIR|FILE');
+  if (!options.out) throw new UsageError('give the output folder with --out DIR');
+  const out = options.out;
+  const flags = parseInferenceFlags(options);
+  const inputs = listPredictInputs(options.input);
+  for (const f of inputs.skipped) io.stderr(`warning: ${f}: skipped (only PNG and NIfTI are read; convert it to PNG)\n`);
+  if (resolve(inputs.dir) === resolve(out)) throw new UsageError(`--out ${out} is the input folder: the masks would overwrite the images`);
+  const sliceAxis = options.sliceAxis ?? 'z';
+  if (!['x', 'y', 'z'].includes(sliceAxis)) throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
+  const volumes = inputs.volumes > 0;
+  if (volumes && inputs.volumes < inputs.files.length) throw new UsageError(`${options.input} holds both PNG images and NIfTI volumes: give them to separate predict runs`);
+  const threeD = isVolumeModel(locateModel(modelPath));
+  if (threeD && !volumes) throw new UsageError(`${modelPath} is a 3D model (input.dims: 3): give it NIfTI volumes (.nii, .nii.gz), not PNG images`);
+  checkConnectivity(options.connectivity, volumes);
+  if (volumes && flags.tta) throw new UsageError('--tta is for 2D images (PNG); volumes are segmented without it');
+  if (volumes && threeD && options.sliceAxis !== undefined) io.stderr(`note: --slice-axis applies to 2D models; ${modelPath} is 3D and segments whole volumes\n`);
+  const target: PredictTarget = volumes
+    ? { kind: 'volumes', segmenter: await openVolumeSegmenter(io, modelPath, threeD, { sliceAxis: sliceAxis as SliceAxis, ...flags, ...(options.backend === undefined ? {} : { backend: options.backend }) }, () => openModel(io, modelPath, flags, options.backend)) }
+    : { kind: 'images', model: await openModel(io, modelPath, flags, options.backend) };
   try {
-    const modelPath = modelPathOf(io, modelArg);
-    if (!options.input) throw new UsageError('give the images with --input DIR|FILE');
-    if (!options.out) throw new UsageError('give the output folder with --out DIR');
-    const flags = parseInferenceFlags(options);
-    const { files, dir } = listInputs(io, options.input);
-    if (resolve(dir) === resolve(options.out)) throw new UsageError(`--out ${options.out} is the input folder: the masks would overwrite the images`);
-    const sliceAxis = options.sliceAxis ?? 'z';
-    if (!['x', 'y', 'z'].includes(sliceAxis)) throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
-    const volumes = files.filter((f) => NIFTI_NAME.test(f) || (statSync(f).isDirectory() && isDicomFolder(f)));
-    if (volumes.length > 0 && volumes.length < files.length) throw new UsageError(`${options.input} holds both PNG images and NIfTI volumes: give them to separate predict runs`);
-    const where = locateModel(modelPath);
-    const threeD = isVolumeModel(where);
-    if (threeD && volumes.length === 0) throw new UsageError(`${modelPath} is a 3D model (input.dims: 3): give it NIfTI volumes (.nii, .nii.gz), not PNG images`);
-    const out = () => {
-      if (existsSync(options.out!) && !statSync(options.out!).isDirectory()) throw new DataError(options.out!, 'is a file; --out takes a folder');
-      makeFolder(options.out!);
+    if (existsSync(out) && !statSync(out).isDirectory()) throw new DataError(out, 'is a file; --out takes a folder');
+    makeFolder(out);
+    const progress = (file: string) => `[${inputs.files.indexOf(file) + 1}/${inputs.files.length}] ${basename(file)}`;
+    const tiles = new Map<string, (done: number, total: number) => void>();
+    const onTile = (file: string, done: number, total: number) => {
+      if (!tiles.has(file)) tiles.set(file, tileProgress(io, progress(file)));
+      tiles.get(file)!(done, total);
     };
-    const volumeOptions = { sliceAxis: sliceAxis as SliceAxis, ...flags, ...(options.backend === undefined ? {} : { backend: options.backend }) };
-    if (volumes.length > 0) {
-      if (flags.tta) throw new UsageError('--tta is for 2D images (PNG); volumes are segmented without it');
-      if (threeD && options.sliceAxis !== undefined) io.stderr(`note: --slice-axis applies to 2D models; ${modelPath} is 3D and segments whole volumes\n`);
-      if (options.connectivity !== undefined && !['6', '26'].includes(options.connectivity.trim())) throw new UsageError(`--connectivity for volumes is 6 (faces) or 26 (faces, edges and corners), found '${options.connectivity}'`);
-      const segmenter = await openVolumeSegmenter(io, modelPath, threeD, volumeOptions, () => openModel(io, modelPath, flags, options.backend));
-      try {
-        out();
-        return await predictVolumes(io, segmenter, volumes, options.out, { instances: options.instances === true, probabilities: options.probabilities === true, minSize: flags.minSize ?? 0, connectivity: flags.connectivity3d, overwrite: options.overwrite === true });
-      } finally {
-        await segmenter.close();
+    const events = predictFiles(target, inputs.files, { ...flags, out, instances: options.instances === true, probabilities: options.probabilities === true, overwrite: options.overwrite === true, onTile });
+    const noun = volumes ? 'volume' : 'image';
+    for await (const e of events) {
+      if (e.kind === 'skipped') io.stderr(`error: ${e.error.message}\n`);
+      else if (e.kind === 'written' && !volumes) {
+        const n = e.instances;
+        const detail = n ? `, ${plural(n.count, 'instance')}${n.count ? ` (mean area ${n.meanArea.toFixed(0)} px)` : ''}` : '';
+        io.stdout(`${progress(e.file)} ${e.size} ${Math.round(e.ms)} ms${detail}\n`);
+      } else if (e.kind === 'written') {
+        const detail = e.instances ? `, ${plural(e.instances.count, 'instance')}` : '';
+        io.stdout(`${progress(e.file)} ${e.size} ${Math.round(e.ms)} ms, ${plural(e.foreground ?? 0, 'foreground voxel')}${detail} -> ${e.mask}\n`);
+      } else if (e.kind === 'done') {
+        if (volumes) io.stdout(`wrote ${plural(e.written, 'NIfTI mask')} to ${out} (headers copied from the inputs)\n`);
+        else io.stdout(`wrote ${plural(e.written, 'mask')} to ${out}${options.instances ? ' (with label maps and instances.csv)' : ''}\n`);
+        if (e.failed.length === 0) return 0;
+        io.stderr(`error: ${e.failed.length} of ${plural(inputs.files.length, noun)} were skipped (listed above); the others were written\n`);
+        return 1;
       }
     }
-    if (options.connectivity !== undefined && !['4', '8'].includes(options.connectivity.trim())) throw new UsageError(`--connectivity for images is 4 (edges) or 8 (edges and corners), found '${options.connectivity}'`);
-    model = await openModel(io, modelPath, flags, options.backend);
-    out();
-    return await predictAll(io, model, files, options, flags);
-  } catch (e) {
-    return reportError(io, e);
+    return 0;
   } finally {
-    await model?.close();
+    await (target.kind === 'images' ? target.model.close() : target.segmenter.close());
   }
 }
 
-async function predictAll(io: CliIO, model: SegmentationModel, files: readonly string[], options: PredictCommandOptions, flags: ReturnType<typeof parseInferenceFlags>): Promise<number> {
-  const out = options.out!;
-  const { classes, inputChannels } = model.info;
-  const binary = maskClasses(model.info) === 2;
-  const csv: string[] = ['file,count,mean_area,median_area,min_area,max_area\n'];
-  const failed: string[] = [];
-  const written: string[] = [];
-  const probNames = (stem: string) => (binary ? [`${stem}_prob.png`] : Array.from({ length: classes - 1 }, (_, k) => `${stem}_prob_${k + 1}.png`));
-  const namesOf = (file: string) => {
-    const stem = stemOf(file);
-    return [`${stem}.png`, ...(options.probabilities ? probNames(stem) : []), ...(options.instances ? [`${stem}_labels.png`] : [])];
-  };
-  // Every output is planned before the first is written: two inputs writing one file, or a file
-  // in --out that unetc did not write (ground-truth masks, say), stop the run with nothing written.
-  claimPredictOutputs(out, files, namesOf, options.instances === true, options.overwrite);
-  for (const [index, file] of files.entries()) {
-    const stem = stemOf(file);
-    const progress = `[${index + 1}/${files.length}] ${basename(file)}`;
-    // Read errors are per file: report, skip, go on (the exit code says something failed).
-    const image: HWC<Float32Array> | undefined = await readOrSkip(io, file, failed, async () => {
-      const png = await readImage(file);
-      return { height: png.height, width: png.width, channels: inputChannels, data: toChannels(png, inputChannels, file) };
-    });
-    if (image === undefined) continue;
-    const start = performance.now();
-    const p = await predictImage(model, image, { ...flags, onTile: tileProgress(io, progress) });
-    const ms = performance.now() - start;
-    const { height, width } = p;
-    const minSize = minInstanceSize(model.info, flags.minSize);
-    const found = options.instances || minSize > 0 ? instancesOf(p, model.info, { ...flags, minSize }) : undefined;
-    const mask = found && minSize > 0 ? removeSmall(p.classMap, found) : p.classMap;
-    await writeMask(join(out, `${stem}.png`), { width, height, data: mask }, { binary });
-    written.push(join(out, `${stem}.png`));
-    if (options.probabilities) {
-      const planes = binary ? [foregroundPlane(p, model.info)] : Array.from({ length: classes - 1 }, (_, k) => probabilityPlane(p, k + 1));
-      for (const [k, name] of probNames(stem).entries()) {
-        await writeGray(join(out, name), { width, height, data: planes[k]! }, 16);
-        written.push(join(out, name));
-      }
-    }
-    let detail = '';
-    if (options.instances && found) {
-      await writeLabels(join(out, `${stem}_labels.png`), { width, height, data: found.labels });
-      written.push(join(out, `${stem}_labels.png`));
-      const a = areaSummary(found.components);
-      csv.push(`${csvField(basename(file))},${a.count},${a.mean.toFixed(1)},${a.median},${a.min},${a.max}\n`);
-      detail = `, ${a.count} instance${a.count === 1 ? '' : 's'}${a.count ? ` (mean area ${a.mean.toFixed(0)} px)` : ''}`;
-    }
-    io.stdout(`${progress} ${width}x${height} ${Math.round(ms)} ms${detail}\n`);
-  }
-  if (options.instances) {
-    writeFileAtomic(join(out, 'instances.csv'), csv.join(''));
-    written.push(join(out, 'instances.csv'));
-  }
-  recordOutputs(written);
-  const masks = files.length - failed.length;
-  io.stdout(`wrote ${masks} mask${masks === 1 ? '' : 's'} to ${out}${options.instances ? ' (with label maps and instances.csv)' : ''}\n`);
-  if (failed.length === 0) return 0;
-  io.stderr(`error: ${failed.length} of ${files.length} image${files.length === 1 ? '' : 's'} were skipped (listed above); the others were written\n`);
-  return 1;
+/** --connectivity for the kind of input: 4 or 8 for images, 6 or 26 for volumes (parseInferenceFlags took any of them). */
+export function checkConnectivity(given: string | undefined, volumes: boolean): void {
+  if (given === undefined) return;
+  if (volumes && !['6', '26'].includes(given.trim())) throw new UsageError(`--connectivity for volumes is 6 (faces) or 26 (faces, edges and corners), found '${given}'`);
+  if (!volumes && !['4', '8'].includes(given.trim())) throw new UsageError(`--connectivity for images is 4 (edges) or 8 (edges and corners), found '${given}'`);
 }

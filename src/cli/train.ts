@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildModel, getWeights, setWeights } from '../compiler/backends/tfjs/index.js';
 import { initialWeights, type WeightMap } from '../compiler/backends/weights.js';
-import { compileSpec, specClasses, validSizes, type Graph, type SpecValue } from '../compiler/index.js';
+import { compileSpec, specClasses, type Graph } from '../compiler/index.js';
 import { selectEngine, type Engine } from '../runtime/backend/index.js';
 import { CheckpointError, FILES, loadCheckpoint, readCheckpointManifest, sha256, type CheckpointManifest } from '../runtime/checkpoint/index.js';
 import { DataError, guardOutputs, writeFileAtomic as writeBytesAtomic } from '../runtime/data/index.js';
@@ -12,8 +12,8 @@ import { describeParity, exportVerifiedOnnx } from '../runtime/export/onnx.js';
 import { DataProblems, dataWarnings, folderData, INPUT_NORMALIZATION, syntheticData, type TrainingData } from '../runtime/train/data.js';
 import { isVolumeFolder, middleSlices, SLICE_AXES, sliceExamples, syntheticVolumeData, volumeFolderData } from '../runtime/train/volume-data.js';
 import type { SliceAxis } from '../runtime/volume/index.js';
-import { defaultLoss, type LossName } from '../runtime/train/losses.js';
-import { trainLoop, type TrainSettings } from '../runtime/train/loop.js';
+import { trainLoop } from '../runtime/train/loop.js';
+import { dataSettings, resolveTrainSettings, resumedSettings, type TrainOverrides, type TrainSettings } from '../runtime/train/settings.js';
 import { parseDuration } from '../runtime/train/budget.js';
 import { checkTrainingMemory, memoryProblem } from '../runtime/train/memory.js';
 import { defaultRunDir, makeRunManifest, readRunManifest, RUN_OUTPUTS, writeRunManifest } from '../runtime/train/run.js';
@@ -72,71 +72,30 @@ function fraction(name: string, text: string | undefined): number | undefined {
   return v;
 }
 
-/** The patch to train on: the spec's, else the size the network accepts nearest to 128 (32x64x64 for volumes). */
-function defaultPatch(graph: Graph): number[] {
-  const want = graph.dims === 3 ? [32, 64, 64] : [128, 128];
-  return want.map((target, axis) => {
-    const sizes = validSizes(graph, axis, 1024);
-    // Nearest accepted size (the 2015 network's smallest is 188, so 128 itself may not fit).
-    return sizes.reduce((best, s) => (Math.abs(s - target) < Math.abs(best - target) ? s : best), sizes[0] ?? target);
-  });
-}
-
-/** The run's length: `--time` replaces the spec's time and epochs, `--epochs` its time; a spec with both stops at the first. */
-function lengthOf(t: NonNullable<SpecValue['train']>, o: TrainOptions): Pick<TrainSettings, 'epochs' | 'timeBudgetMs' | 'epochsCap'> {
+/** The command line's overrides of the spec's training settings, checked as numbers. */
+function overridesOf(o: TrainOptions): TrainOverrides {
+  let timeMs: number | undefined;
   if (o.time !== undefined) {
-    const ms = parseDuration(o.time);
-    if (ms === undefined) throw new UsageError(`--time takes a duration such as 5m, 90s or 1h30m, found '${o.time}'`);
-    return { epochs: int('epochs', o.epochs) ?? 1, timeBudgetMs: ms, epochsCap: o.epochs !== undefined };
+    timeMs = parseDuration(o.time);
+    if (timeMs === undefined) throw new UsageError(`--time takes a duration such as 5m, 90s or 1h30m, found '${o.time}'`);
   }
-  const epochs = int('epochs', o.epochs) ?? (t.epochs as number | undefined);
-  // The schema checked the spec's duration; parseDuration agrees with its pattern.
-  const specTime = o.epochs === undefined && t.time !== undefined ? parseDuration(t.time as string | number) : undefined;
-  if (specTime !== undefined) return { epochs: epochs ?? 1, timeBudgetMs: specTime, epochsCap: epochs !== undefined };
-  return { epochs: epochs ?? 10 };
-}
-
-/**
- * What a spec that does not say trains with: the recipe that gave the best masks for a 5-minute
- * budget on the DSB nuclei (npm run bench -- --quality; README): Adam at 0.003 with a 5% linear
- * warm-up and cosine decay. 0.001 scored 0.02 Dice lower at the same budget; 0.005 no better.
- */
-const DEFAULTS = { learningRate: 3e-3, schedule: 'cosine', warmup: 0.05 } as const;
-
-function settingsFrom(spec: SpecValue, graph: Graph, o: TrainOptions, trainCount: number): TrainSettings {
-  const t = spec.train ?? {};
-  const batch = int('batch', o.batch) ?? (t.batch as number | undefined) ?? 4;
-  const lr = o.lr !== undefined ? Number(o.lr) : ((t.learning_rate as number | undefined) ?? DEFAULTS.learningRate);
-  if (!(lr > 0 && lr < 10)) throw new UsageError(`--lr takes a positive number below 10, found '${o.lr}'`);
-  const patch = (t.patch as number[] | undefined) ?? defaultPatch(graph);
-  const augment = (t.augment as Record<string, unknown> | undefined) ?? (graph.dims === 3 ? { flip: true } : { flip: true, rotate90: true });
-  return {
-    ...lengthOf(t, o),
-    stepsPerEpoch: int('steps-per-epoch', o.stepsPerEpoch) ?? (t.steps_per_epoch as number | undefined) ?? Math.max(1, Math.ceil(trainCount / batch)),
-    batch,
-    patch,
-    loss: (t.loss as LossName | undefined) ?? defaultLoss(graph.activation),
-    optimizer: { name: (t.optimizer as 'adam' | 'sgd' | undefined) ?? 'adam', learningRate: lr, momentum: t.momentum as number | undefined },
-    schedule: (t.schedule as TrainSettings['schedule'] | undefined) ?? DEFAULTS.schedule,
-    earlyStopping: t.early_stopping as number | undefined,
-    seed: int('seed', o.seed, 0) ?? (t.seed as number | undefined) ?? 0,
-    augmentation: augment,
+  const learningRate = o.lr === undefined ? undefined : Number(o.lr);
+  if (learningRate !== undefined && !(learningRate > 0 && learningRate < 10)) throw new UsageError(`--lr takes a positive number below 10, found '${o.lr}'`);
+  const all: TrainOverrides = {
+    epochs: int('epochs', o.epochs),
+    timeMs,
+    stepsPerEpoch: int('steps-per-epoch', o.stepsPerEpoch),
+    batch: int('batch', o.batch),
+    learningRate,
     maxSteps: int('max-steps', o.maxSteps),
-    warmup: (t.warmup as number | undefined) ?? DEFAULTS.warmup,
+    seed: int('seed', o.seed, 0),
+    valSplit: fraction('val-split', o.valSplit),
   };
+  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
 }
 
-/**
- * A resumed run keeps its own settings (the schedule and the batches depend on them), except the
- * step budget: `--max-steps` may lift or set it. Other overrides are named as ignored.
- */
-function resumedSettings(io: CliIO, settings: TrainSettings, o: TrainOptions): TrainSettings {
-  const ignored = (['epochs', 'time', 'stepsPerEpoch', 'batch', 'lr', 'seed', 'valSplit'] as const).filter((k) => o[k] !== undefined);
-  const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-  if (ignored.length > 0) io.stderr(`note: ${ignored.map(flag).join(', ')} ignored: a resumed run keeps its own settings (only --max-steps may change)\n`);
-  if (o.maxSteps === undefined) return { ...settings, maxSteps: undefined };
-  return { ...settings, maxSteps: int('max-steps', o.maxSteps) };
-}
+/** The flag that sets an override, to name it. */
+const FLAGS: Record<keyof TrainOverrides, string> = { epochs: '--epochs', timeMs: '--time', stepsPerEpoch: '--steps-per-epoch', batch: '--batch', learningRate: '--lr', maxSteps: '--max-steps', seed: '--seed', valSplit: '--val-split' };
 
 async function loadData(graph: Graph, seed: number, dir: string | undefined, valDir: string | undefined, valSplit: number, sliceAxis: SliceAxis): Promise<TrainingData> {
   const none = { train: [], val: [] };
@@ -190,17 +149,23 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
 
   const engine = await selectEngine(o.backend);
   io.stdout(`engine: ${engine.description}, ${engine.threads} thread${engine.threads === 1 ? '' : 's'}\n`);
-  const seedForData = resumed?.settings.seed ?? int('seed', o.seed, 0) ?? (compiled.spec.train?.seed as number | undefined) ?? 0;
+  const overrides = overridesOf(o);
+  const chosen = resumed ? { seed: resumed.settings.seed, valSplit: resumed.data.valSplit ?? dataSettings(compiled.spec.train, overrides).valSplit } : dataSettings(compiled.spec.train, overrides);
   if (graph.dims === 3 && o.sliceAxis !== undefined) io.stderr(`note: --slice-axis applies to 2D specs on volumes; ${specFile} is 3D and trains on 3D patches\n`);
   const sliceAxis = resumed?.data.sliceAxis ?? o.sliceAxis ?? 'z';
   if (!SLICE_AXES.includes(sliceAxis as SliceAxis)) throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
   // A resumed run reads its own data folders, or --data/--val where they moved (the fingerprint must still match).
-  const valSplit = resumed?.data.valSplit ?? fraction('val-split', o.valSplit) ?? (compiled.spec.train?.val_split as number | undefined) ?? 0.2;
-  const data = await loadData(graph, seedForData, o.data ?? resumed?.data.dir, o.val ?? resumed?.data.valDir, valSplit, sliceAxis as SliceAxis);
+  const valSplit = chosen.valSplit;
+  const data = await loadData(graph, chosen.seed, o.data ?? resumed?.data.dir, o.val ?? resumed?.data.valDir, valSplit, sliceAxis as SliceAxis);
   if (resumed && data.fingerprint !== resumed.data.fingerprint) throw new UsageError(`the data changed since the run started (${data.source}); resume needs the same data`);
   for (const w of dataWarnings(data, { data: o.data ?? resumed?.data.dir, val: o.val ?? resumed?.data.valDir })) io.stderr(`warning: ${w}\n`);
   const counts = data.volumes ? { train: data.volumes.train.length, val: data.volumes.val.length, what: 'volumes' } : { train: data.train.length, val: data.val.length, what: 'images' };
-  const settings = resumed ? resumedSettings(io, resumed.settings, o) : settingsFrom(compiled.spec, graph, o, counts.train);
+  let settings: TrainSettings;
+  if (resumed) {
+    const r = resumedSettings(resumed.settings, overrides);
+    if (r.ignored.length > 0) io.stderr(`note: ${r.ignored.map((k) => FLAGS[k]).join(', ')} ignored: a resumed run keeps its own settings (only --max-steps may change)\n`);
+    settings = r.settings;
+  } else settings = resolveTrainSettings(compiled.spec.train, graph, overrides, counts.train);
   io.stdout(`data: ${data.source}: ${counts.train} training, ${counts.val} validation ${counts.what}\n`);
   io.stdout(
     `training: ${lengthText(settings)}, batch ${settings.batch}, patch ${settings.patch.join('x')}, ${settings.loss}, ${settings.optimizer.name} lr ${settings.optimizer.learningRate} (${settings.schedule}), seed ${settings.seed}\n`,
@@ -217,7 +182,7 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
   if (!o.dryRun && !resumed) guardOutputs(RUN_OUTPUTS.map((f) => join(runDir, f)), { overwrite: o.overwrite, what: 'a training run' });
   const specInfo = { name: graph.name, file: specFile, text: specText };
   if (!resumed) {
-    await writeRunManifest(runDir, makeRunManifest(specInfo, settings, { source: data.source, fingerprint: data.fingerprint, dir: o.data === undefined ? undefined : resolve(o.data), valDir: o.val === undefined ? undefined : resolve(o.val), valSplit, train: counts.train, val: counts.val, ...(data.source.endsWith(' slices') ? { sliceAxis } : {}) }, engine.name, engine.tf.version.tfjs, init ? { from: resolve(init.dir), weightsSha256: init.manifest.weightsSha256 } : undefined));
+    await writeRunManifest(runDir, makeRunManifest(specInfo, graph, settings, { source: data.source, fingerprint: data.fingerprint, dir: o.data === undefined ? undefined : resolve(o.data), valDir: o.val === undefined ? undefined : resolve(o.val), valSplit, train: counts.train, val: counts.val, ...(data.source.endsWith(' slices') ? { sliceAxis } : {}) }, engine.name, engine.tf.version.tfjs, init ? { from: resolve(init.dir), weightsSha256: init.manifest.weightsSha256 } : undefined));
   }
 
   // A run stopped (kill -9, power cut) before its first checkpoint has only run.json: it starts
@@ -245,7 +210,7 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
   const progress = new Progress(io, o.tty);
   let code = 0;
   try {
-    const loop = trainLoop({ engine, graph, model, data, runDir, signal, settings: o.dryRun ? { ...settings, maxSteps: 1, stepsPerEpoch: 1, epochs: 1 } : settings, checkpointInfo: { spec: specInfo, seed: settings.seed, engine: engine.name }, resume: checkpoint });
+    const loop = trainLoop({ engine, graph, model, data, runDir, signal, settings: o.dryRun ? { ...settings, maxSteps: 1, stepsPerEpoch: 1, epochs: 1 } : settings, checkpointInfo: { spec: specInfo, graph, seed: settings.seed, engine: engine.name }, resume: checkpoint });
     for await (const e of loop) {
       if (e.kind === 'step') progress.step(e);
       else if (e.kind === 'epoch') progress.epoch(e);

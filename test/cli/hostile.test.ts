@@ -138,7 +138,7 @@ describe('compile', () => {
     const graph = compileSpec({ name: 'thr.yaml', body: TINY }).graph!;
     const m = buildModel(engine.tf, graph);
     setWeights(m, initialWeights(graph, 0), engine.tf);
-    await saveCheckpoint(engine.tf, ckpt, m, { spec: { name: 'thr', text: TINY }, seed: 0, step: 120, epoch: 3 });
+    await saveCheckpoint(engine.tf, ckpt, m, { spec: { name: 'thr', text: TINY }, graph, seed: 0, step: 120, epoch: 3 });
     m.dispose();
     const weights = readFileSync(join(ckpt, 'weights.bin'));
     const onto = await run('compile', join(dir, 'thr.yaml'), '--target', 'onnx', '-o', join(ckpt, 'weights.bin'));

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { outputsIn } from './helpers.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reportError } from '../../src/cli/errors.js';
 import { runEval } from '../../src/cli/eval.js';
 import type { CliIO } from '../../src/cli/io.js';
 import { runPredict, type PredictCommandOptions } from '../../src/cli/predict.js';
@@ -33,13 +34,14 @@ function capture(): { io: CliIO; result: () => { out: string; err: string } } {
 
 async function predict(model: string, options: PredictCommandOptions): Promise<Result> {
   const c = capture();
-  const code = await runPredict(c.io, model, options);
+  // Errors reach main's one catch (reportError), as they do from the command line.
+  const code = await runPredict(c.io, model, options).catch((e: unknown) => reportError(c.io, e));
   return { code, ...c.result() };
 }
 
 async function evaluate(model: string, options: Parameters<typeof runEval>[2]): Promise<Result> {
   const c = capture();
-  const code = await runEval(c.io, model, options);
+  const code = await runEval(c.io, model, options).catch((e: unknown) => reportError(c.io, e));
   return { code, ...c.result() };
 }
 
@@ -180,7 +182,7 @@ describe('unetc predict', () => {
     const model = buildModel(engine.tf, graph);
     setWeights(model, initialWeights(graph, 0), engine.tf);
     const ckpt = join(dir, 'ckpt');
-    await saveCheckpoint(engine.tf, ckpt, model, { spec: { name: 'tiny', file: 'specs/tiny.yaml', text: readSpec('specs/tiny.yaml').body }, seed: 0 });
+    await saveCheckpoint(engine.tf, ckpt, model, { spec: { name: 'tiny', file: 'specs/tiny.yaml', text: readSpec('specs/tiny.yaml').body }, graph, seed: 0 });
     model.dispose();
     const input = join(data, 'images', 'c.png');
     const [viaTfjs, viaOnnx] = [join(dir, 'out-tfjs'), join(dir, 'out-onnx')];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mmPerUnit } from '../../src/cli/predict-volume.js';
+import { mmPerUnit } from '../../src/runtime/infer/folder.js';
 import type { NiftiVolume } from '../../src/runtime/volume/index.js';
 
 const volume = (version: 1 | 2, code: number, littleEndian = true): NiftiVolume => {

@@ -48,6 +48,8 @@ export function formatFrame(d: Diagnostic, options: FrameOptions): string {
     out.push(`${pad}${c(ansi.cyan, '-->')} ${d.span.source.name}:${start.line}:${start.column}`);
     // Tabs become one space and control characters a visible dot, one column each, so the caret stays aligned
     // and a hostile file cannot drive the terminal.
+    // Control characters are what this replaces: they would move or hide the caret.
+    // eslint-disable-next-line no-control-regex
     const text = lineText(d.span.source, start.line).replace(/\t/g, ' ').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '\u00b7');
     out.push(`${pad} ${c(ansi.cyan, '|')}`);
     out.push(`${c(ansi.cyan, `${start.line} |`)} ${text}`);

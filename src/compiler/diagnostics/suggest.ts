@@ -21,6 +21,7 @@ export function editDistance(a: string, b: string): number {
 
 /** Text from a spec shown in a message, with control characters escaped. */
 export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what it escapes
   return text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 

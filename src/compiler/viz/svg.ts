@@ -21,7 +21,7 @@ export function num(v: number): string {
  */
 export function textWidth(text: string, size: number): number {
   let w = 0;
-  for (const ch of text) w += /[.,:;'|il1 ()\-]/.test(ch) ? 0.36 : /[A-Zmw%@]/.test(ch) ? 0.78 : 0.62;
+  for (const ch of text) w += /[.,:;'|il1 ()-]/.test(ch) ? 0.36 : /[A-Zmw%@]/.test(ch) ? 0.78 : 0.62;
   return w * size;
 }
 

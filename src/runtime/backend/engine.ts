@@ -3,6 +3,7 @@ import { registerGrad3d } from './grad3d.js';
 import { registerCpuKernelFixes, registerWasmTrainingKernels } from './wasm/index.js';
 import { initWasmWithThreads, wasmThreads, type WasmThreadsApi } from './wasm/threads.js';
 import type { Tf } from '../../compiler/backends/tfjs/engine.js';
+import { UnetcError } from '../../util/error.js';
 
 /** The tfjs namespace (one definition, a leaf module); an engine may bring its own copy (tfjs-node re-exports tfjs). */
 export type { Tf };
@@ -32,7 +33,11 @@ export interface Engine {
 }
 
 /** An engine that was asked for by name but cannot be loaded here (exit 1, with the reason). */
-export class EngineError extends Error {}
+export class EngineError extends UnetcError {
+  constructor(problem: string) {
+    super(undefined, problem);
+  }
+}
 
 /** 'gpu' -> 'tfjs-node-gpu'; undefined for an unknown name. */
 export function parseEngineName(text: string): EngineName | 'auto' | undefined {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Graph } from '../../compiler/ir/types.js';
 import { CheckpointError } from './error.js';
 
 /** The files of a checkpoint directory. */
@@ -21,6 +22,14 @@ export interface CheckpointManifest {
     /** The spec's full text, so the checkpoint is self-contained. */
     readonly text: string;
   };
+  /**
+   * The checked IR the spec compiled to when the weights were saved: what the runtime builds and
+   * runs from, without the compiler's front end. Checkpoints written before it was kept lack it
+   * (see recordedGraph in graph.ts).
+   */
+  readonly graph?: Graph;
+  /** SHA-256 (hex) of JSON.stringify(graph). */
+  readonly graphSha256?: string;
   readonly seed: number;
   /** SHA-256 (hex) of weights.bin. */
   readonly weightsSha256: string;
@@ -43,6 +52,8 @@ export interface CheckpointManifest {
 /** What the caller of saveCheckpoint says; hashes and versions are filled in. */
 export interface CheckpointInfo {
   readonly spec: { readonly name: string; readonly file?: string; readonly text: string };
+  /** The checked IR of `spec` (kept in unetc.json). */
+  readonly graph: Graph;
   readonly seed: number;
   /** Default: the current tfjs backend. */
   readonly engine?: string;
@@ -82,6 +93,9 @@ export function validateManifest(value: unknown, file: string): CheckpointManife
   }
   // The spec's text is hashed too: a damaged unetc.json cannot pass off another spec as the one trained.
   if (sha256(spec.text as string) !== spec.sha256) throw new CheckpointError(file, `corrupt: the spec text it keeps does not match its recorded SHA-256 (${(spec.sha256 as string).slice(0, 12)}...)`);
+  // And the IR, when it keeps one (both or neither).
+  if ((m.graph === undefined) !== (m.graphSha256 === undefined)) throw bad(m.graph === undefined ? 'graph' : 'graphSha256', 'present (unetc.json keeps the IR and its SHA-256 together)');
+  if (m.graph !== undefined && sha256(JSON.stringify(m.graph)) !== m.graphSha256) throw new CheckpointError(file, `corrupt: the network (IR) it keeps does not match its recorded SHA-256 (${String(m.graphSha256).slice(0, 12)}...)`);
   return m as unknown as CheckpointManifest;
 }
 

@@ -46,6 +46,8 @@ export async function saveCheckpoint(tf: Tf, dir: string, model: LayersModel, in
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
     spec: { name: info.spec.name, ...(info.spec.file !== undefined ? { file: info.spec.file } : {}), sha256: sha256(info.spec.text), text: info.spec.text },
+    graph: info.graph,
+    graphSha256: sha256(JSON.stringify(info.graph)),
     seed: info.seed,
     weightsSha256: sha256(weights),
     unetc: UNETC_VERSION,

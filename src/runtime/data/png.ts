@@ -7,22 +7,20 @@
 import { totalmem } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { decode } from 'fast-png';
+import { UnetcError } from '../../util/error.js';
 
 /**
  * Every problem with a data file. The message starts with the file it is about and says what is
  * wrong, so a CLI can print it as is.
  */
-export class DataError extends Error {
-  /** The file (or folder) the problem is in. */
-  readonly path: string;
-  /** The message without the path. */
-  readonly problem: string;
-
+export class DataError extends UnetcError {
   constructor(path: string, problem: string, options?: { cause?: unknown }) {
-    super(`${path}: ${problem}`, options);
-    this.name = 'DataError';
-    this.path = path;
-    this.problem = problem;
+    super(path, problem, options);
+  }
+
+  /** The file (or folder) the problem is in. */
+  get path(): string {
+    return this.file!;
   }
 }
 

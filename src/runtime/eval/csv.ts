@@ -5,7 +5,8 @@
  */
 import { basename } from 'node:path';
 import type { EvalReport, ImageEval, SummaryScores } from './evaluate.js';
-import type { InstanceCounts, InstanceScores } from './match.js';
+import { instanceScores, type InstanceCounts, type InstanceScores } from './match.js';
+import type { VolumeEvalReport } from './volumes.js';
 
 /** A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180). */
 export function csvField(value: string | number | undefined): string {
@@ -41,4 +42,20 @@ export function evalCsv(report: EvalReport, classes: number, classNames?: readon
   out += row(['(mean per image)', undefined, undefined, ...scoreFields(report.mean, classes), ...instanceFields(inst && { ...inst.mean }), undefined]);
   out += row(['(pooled)', undefined, undefined, ...scoreFields(report.pooled, classes), ...instanceFields(inst?.pooled), undefined]);
   return out;
+}
+
+/**
+ * A volume evaluation as CSV: one row per volume, then `(mean per volume)` and `(pooled)`;
+ * instance columns when any volume has an instance label volume (empty for the others).
+ */
+export function volumeEvalCsv(r: VolumeEvalReport): string {
+  const withInstances = r.volumes.some((v) => v.instances);
+  const inst = (c: InstanceCounts | undefined) => (withInstances ? (c ? `,${c.truth},${c.predicted},${c.matched},${instanceScores(c).f1.toFixed(6)}` : ',,,,') : '');
+  const line = (name: string, s: { dice: number; iou: number; pixelAccuracy: number }, ms: string, c?: InstanceCounts) => `${csvField(name)},${s.dice.toFixed(6)},${s.iou.toFixed(6)},${s.pixelAccuracy.toFixed(6)},${ms}${inst(c)}\n`;
+  return [
+    `volume,dice,iou,voxel_accuracy,ms${withInstances ? ',instances_true,instances_predicted,instances_matched,instance_f1' : ''}\n`,
+    ...r.volumes.map((v) => line(v.name, v.scores, String(Math.round(v.ms)), v.instances)),
+    line('(mean per volume)', r.mean, ''),
+    line('(pooled)', r.pooled, ''),
+  ].join('');
 }

@@ -8,6 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { HWC } from '../data/index.js';
 import type { SizeRule } from './sizes.js';
+import { UnetcError } from '../../util/error.js';
 
 /** How inputs are scaled before the network sees them (the `input_normalization` metadata). */
 export type InputNormalization = 'zscore-per-image' | 'minmax-per-image' | 'none';
@@ -62,15 +63,13 @@ export interface SegmentationModel {
 }
 
 /** A model path that cannot be used: the message starts with the path and says why. */
-export class ModelError extends Error {
-  override readonly name = 'ModelError';
-  readonly path: string;
-  readonly problem: string;
-
+export class ModelError extends UnetcError {
   constructor(path: string, problem: string, options?: { cause?: unknown }) {
-    super(`${path}: ${problem}`, options);
-    this.path = path;
-    this.problem = problem;
+    super(path, problem, options);
+  }
+
+  get path(): string {
+    return this.file!;
   }
 }
 

@@ -7,9 +7,10 @@ import { mainOutput } from '../../compiler/backends/tfjs/index.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
-import { compileSpec, formatOneLine, inferShapes, validSizes, type Graph } from '../../compiler/index.js';
+import type { Graph } from '../../compiler/ir/types.js';
+import { inferShapes, validSizes } from '../../compiler/shape/infer.js';
 import { selectEngine, type Engine } from '../backend/index.js';
-import { FILES, loadCheckpoint, type CheckpointManifest } from '../checkpoint/index.js';
+import { FILES, loadCheckpoint, recordedGraph, type CheckpointManifest } from '../checkpoint/index.js';
 import type { HWC } from '../data/index.js';
 import { activate, ModelError, parseNormalization, type InputNormalization, type SegmentationModel } from './model.js';
 import { fromList, progression, type SizeRule } from './sizes.js';
@@ -111,12 +112,8 @@ export async function loadTfjsModel(dir: string, options: { readonly backend?: s
   const { model, manifest } = await loadCheckpoint(engine.tf, dir);
   try {
     const manifestFile = join(dir, FILES.manifest);
-    const compiled = compileSpec({ name: manifest.spec.file ?? `${manifest.spec.name}.yaml`, body: manifest.spec.text });
-    const graph = compiled.graph;
-    if (!graph) {
-      const first = compiled.diagnostics[0];
-      throw new ModelError(manifestFile, `the spec it records does not compile${first ? `: ${formatOneLine(first)}` : ''}`);
-    }
+    const graph = recordedGraph(manifest);
+    if (typeof graph === 'string') throw new ModelError(manifestFile, graph);
     return segmentationModelOf(engine, model, graph, { path: dir, normalization: normalizationOf(manifest, dir), file: manifestFile });
   } catch (e) {
     model.dispose();

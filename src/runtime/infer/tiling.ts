@@ -12,6 +12,7 @@
  */
 import { crop, type HWC } from '../data/index.js';
 import type { SizeRule } from './sizes.js';
+import { UnetcError } from '../../util/error.js';
 
 /** Runs the network on one tile (HWC) and returns its output (HWC, any number of channels). */
 export type TileRunner = (tile: HWC<Float32Array>) => Promise<HWC<Float32Array>>;
@@ -48,8 +49,10 @@ export interface AxisPlan {
 }
 
 /** A request the network cannot serve (a tile smaller than its margins, no accepted size). */
-export class TilingError extends Error {
-  override readonly name = 'TilingError';
+export class TilingError extends UnetcError {
+  constructor(problem: string) {
+    super(undefined, problem);
+  }
 }
 
 const DEFAULT_TILE = 512;

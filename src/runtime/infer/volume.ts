@@ -9,9 +9,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { summarizeOnnx } from '../../compiler/backends/onnx/index.js';
 import { mainOutput } from '../../compiler/backends/tfjs/index.js';
-import { compileSpec, formatOneLine, inferShapes, validSizes, type Graph } from '../../compiler/index.js';
+import type { Graph } from '../../compiler/ir/types.js';
+import { inferShapes, validSizes } from '../../compiler/shape/infer.js';
 import { selectEngine, type Engine } from '../backend/index.js';
-import { FILES, loadCheckpoint } from '../checkpoint/index.js';
+import { FILES, loadCheckpoint, readCheckpointManifest, recordedGraph } from '../checkpoint/index.js';
 import { activate, locateModel, ModelError, parseNormalization, type InputNormalization, type ModelInfo, type ModelLocation, type OutputActivation } from './model.js';
 import { closeOnnxSession, createOnnxSession, runOnnx } from './onnx.js';
 import { readOnnxSummary } from './onnx-model.js';
@@ -51,9 +52,8 @@ const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
 export function isVolumeModel(where: ModelLocation): boolean {
   try {
     if (where.format === 'onnx') return summarizeOnnx(readFileSync(where.file)).inputDims.length === 5;
-    const manifest = JSON.parse(readFileSync(join(where.dir, FILES.manifest), 'utf8')) as { spec?: { text?: string; file?: string; name?: string } };
-    const text = manifest.spec?.text ?? '';
-    return compileSpec({ name: manifest.spec?.file ?? `${manifest.spec?.name ?? 'spec'}.yaml`, body: text }).graph?.dims === 3;
+    const graph = recordedGraph(readCheckpointManifest(where.dir));
+    return typeof graph !== 'string' && graph.dims === 3;
   } catch {
     return false; // the 2D loaders report what is wrong with it
   }
@@ -122,12 +122,10 @@ async function loadOnnxVolume(file: string, threads: number | undefined): Promis
 async function loadTfjsVolume(dir: string, backend: string | undefined): Promise<VolumeModel> {
   const engine = await selectEngine(backend);
   const { model, manifest } = await loadCheckpoint(engine.tf, dir);
-  const compiled = compileSpec({ name: manifest.spec.file ?? `${manifest.spec.name}.yaml`, body: manifest.spec.text });
-  const graph = compiled.graph;
-  if (!graph) {
+  const graph = recordedGraph(manifest);
+  if (typeof graph === 'string') {
     model.dispose();
-    const first = compiled.diagnostics[0];
-    throw new ModelError(join(dir, FILES.manifest), `the spec it records does not compile${first ? `: ${formatOneLine(first)}` : ''}`);
+    throw new ModelError(join(dir, FILES.manifest), graph);
   }
   return volumeModelOf(engine, model, graph, { path: dir, normalization: normalizationOf(manifest, dir) });
 }

@@ -1,7 +1,8 @@
 /** Writing report.html: from what the train command holds, or from a run folder on disk. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { compileSpec, specClasses } from '../../compiler/index.js';
+import { specClasses } from '../../compiler/ir/types.js';
+import { CheckpointError, recordedGraph } from '../checkpoint/index.js';
 import { writeFileAtomic } from '../data/index.js';
 import type { Example } from '../train/data.js';
 import type { VolumeExample } from '../train/volume-data.js';
@@ -49,9 +50,8 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
  */
 export async function buildRunReport(runDir: string, options: BuildReportOptions = {}): Promise<string> {
   const manifest = readRunManifest(runDir);
-  const compiled = compileSpec({ name: manifest.spec.file, body: manifest.spec.text });
-  if (!compiled.graph) throw new Error(`${join(runDir, 'run.json')}: the run's spec does not compile (${compiled.diagnostics[0]?.message ?? 'unknown error'})`);
-  const graph = compiled.graph;
+  const graph = recordedGraph(manifest);
+  if (typeof graph === 'string') throw new CheckpointError(join(runDir, 'run.json'), graph);
   let samples: ReportSample[] = [];
   let samplesNote: string | undefined;
   const model = options.model ?? runDir;

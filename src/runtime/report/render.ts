@@ -172,8 +172,8 @@ export function prettyJson(value: unknown, indent = ''): string {
 }
 
 function manifestJson(m: RunManifest): string {
-  // The spec text is shown above; repeating it as one escaped JSON string would only be noise.
-  const shown = { ...m, spec: { ...m.spec, text: `(${m.spec.text.length} characters: see "Spec" above)` } };
+  // The spec text and the network are shown above; repeating them as JSON would only be noise.
+  const shown = { ...m, spec: { ...m.spec, text: `(${m.spec.text.length} characters: see "Spec" above)` }, ...(m.graph ? { graph: `(the checked IR, ${m.graph.ops.length} ops: see the diagram above)` } : {}) };
   return prettyJson(shown);
 }
 

@@ -16,6 +16,7 @@ import {
   type NormalizationParams,
 } from '../data/index.js';
 import type { VolumeData } from './volume-types.js';
+import { UnetcError } from '../../util/error.js';
 
 /** How inputs are normalized, recorded in run.json and the ONNX metadata (`input_normalization`). */
 export const INPUT_NORMALIZATION = 'zscore-per-image';
@@ -59,9 +60,9 @@ export function dataWarnings(data: TrainingData, folders: { readonly data?: stri
 }
 
 /** Every problem found in the data, each naming its file: nothing trains until they are fixed. */
-export class DataProblems extends Error {
+export class DataProblems extends UnetcError {
   constructor(readonly lines: readonly string[]) {
-    super(`${lines.length} problem${lines.length === 1 ? '' : 's'} in the data`);
+    super(undefined, `${lines.length} problem${lines.length === 1 ? '' : 's'} in the data: nothing was trained`, { details: lines });
   }
 }
 

@@ -2,46 +2,21 @@ import type { LayersModel, Optimizer } from '@tensorflow/tfjs';
 import { appendFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Graph } from '../../compiler/ir/index.js';
-import type { AugmentOptions } from '../data/index.js';
 import type { Engine } from '../backend/index.js';
 import type { CheckpointInfo } from '../checkpoint/index.js';
 import { seedFor } from '../../util/random.js';
 import { makeBatch, type TrainingData } from './data.js';
 import { validate } from './validate.js';
 import { makeVolumeBatch } from './volume-data.js';
-import type { LossName } from './losses.js';
 import type { Scores } from './metrics.js';
-import { learningRate, type ScheduleName } from './schedule.js';
+import { learningRate } from './schedule.js';
 import { TimeBudget } from './budget.js';
 import { writeTrainCheckpoint, type NamedTensor, type TrainState } from './state.js';
-import { makeOptimizer, makeTrainStep, type OptimizerSettings } from './step.js';
+import { makeOptimizer, makeTrainStep } from './step.js';
 
-export interface TrainSettings {
-  readonly epochs: number;
-  readonly stepsPerEpoch: number;
-  readonly batch: number;
-  /** [height, width], or [depth, height, width] for a 3D network. */
-  readonly patch: readonly number[];
-  readonly loss: LossName;
-  readonly optimizer: OptimizerSettings;
-  readonly schedule: ScheduleName;
-  /** Stop after this many epochs without a better validation Dice. */
-  readonly earlyStopping: number | undefined;
-  readonly seed: number;
-  readonly augmentation: AugmentOptions;
-  /** Stop after this many steps in all (a quick look, or a test). */
-  readonly maxSteps: number | undefined;
-  /**
-   * Train for this long (ms) instead of `epochs`: the schedule spans the steps that fit (see
-   * budget.ts); validation at each quarter of the run when it is cheap enough, and at the end.
-   * With `epochs` as well (`epochsCap`), whichever ends first.
-   */
-  readonly timeBudgetMs?: number;
-  /** With a time budget: `epochs` also limits the run (the spec gave both). */
-  readonly epochsCap?: boolean;
-  /** Linear warm-up of the learning rate over this share of the run (0 for none). */
-  readonly warmup?: number;
-}
+import type { TrainSettings } from './settings.js';
+
+export type { TrainSettings };
 
 export type StopReason = 'done' | 'early-stopping' | 'max-steps' | 'interrupted' | 'not-finite';
 

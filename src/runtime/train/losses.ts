@@ -1,8 +1,9 @@
 import type { Scalar, Tensor } from '@tensorflow/tfjs';
+import type { LossName } from '../../compiler/spec/model.js';
 import type { Tf } from '../backend/index.js';
 
 /** Loss names of the spec's `train.loss`. */
-export type LossName = 'bce' | 'dice' | 'bce-dice' | 'focal' | 'tversky' | 'ce' | 'ce-dice';
+export type { LossName };
 
 /** Probabilities are clipped away from 0 and 1 before logs (the model outputs probabilities). */
 const EPS = 1e-7;

@@ -1,17 +1,22 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Graph } from '../../compiler/ir/types.js';
 import { makeFolder, writeFileAtomic } from '../data/index.js';
-
-const encoder = new TextEncoder();
 import { CheckpointError, sha256, UNETC_VERSION } from '../checkpoint/index.js';
 import { INPUT_NORMALIZATION } from './data.js';
-import type { TrainSettings } from './loop.js';
+import type { TrainSettings } from './settings.js';
+
+const encoder = new TextEncoder();
 
 /** run.json: what produced a run, and what `--resume` needs to continue it. */
 export interface RunManifest {
   readonly format: 'unetc-run';
   readonly version: 1;
   readonly spec: { readonly name: string; readonly file: string; readonly sha256: string; readonly text: string };
+  /** The checked IR of the spec (runs started before it was kept lack it: see checkpoint/graph.ts). */
+  readonly graph?: Graph;
+  /** SHA-256 (hex) of JSON.stringify(graph). */
+  readonly graphSha256?: string;
   readonly settings: TrainSettings;
   readonly data: { readonly source: string; readonly fingerprint: string; readonly dir?: string; readonly valDir?: string; readonly valSplit: number; readonly train: number; readonly val: number; readonly sliceAxis?: string };
   readonly engine: string;
@@ -29,6 +34,7 @@ export const RUN_OUTPUTS = [RUN_FILE, 'metrics.jsonl', 'model.onnx', 'report.htm
 
 export function makeRunManifest(
   spec: { name: string; file: string; text: string },
+  graph: Graph,
   settings: TrainSettings,
   data: RunManifest['data'],
   engine: string,
@@ -39,6 +45,8 @@ export function makeRunManifest(
     format: 'unetc-run',
     version: 1,
     spec: { ...spec, sha256: sha256(spec.text) },
+    graph,
+    graphSha256: sha256(JSON.stringify(graph)),
     settings,
     data,
     engine,
@@ -65,6 +73,7 @@ export function readRunManifest(dir: string): RunManifest {
     throw new CheckpointError(file, `invalid JSON: ${(e as Error).message}`);
   }
   if (m.format !== 'unetc-run' || m.version !== 1) throw new CheckpointError(file, 'not a unetc run manifest (format unetc-run, version 1)');
+  if (m.graph !== undefined && sha256(JSON.stringify(m.graph)) !== m.graphSha256) throw new CheckpointError(file, `corrupt: the network (IR) it keeps does not match its recorded SHA-256`);
   return m;
 }
 

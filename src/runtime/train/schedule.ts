@@ -1,5 +1,7 @@
+import type { ScheduleName } from '../../compiler/spec/model.js';
+
 /** Learning-rate schedules over a run of `total` steps (the spec's train.schedule). */
-export type ScheduleName = 'constant' | 'cosine' | 'poly';
+export type { ScheduleName };
 
 /**
  * The learning rate at `step` (0-based) of `total`: constant; cosine annealing to 0

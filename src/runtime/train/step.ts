@@ -9,6 +9,12 @@ export interface OptimizerSettings {
   readonly learningRate: number;
   /** SGD momentum (0 for plain SGD). */
   readonly momentum?: number;
+  /**
+   * Decoupled weight decay (Loshchilov & Hutter's AdamW; for plain SGD the same as an L2 term of
+   * this weight): after each update, conv and dense kernels shrink by learning rate x this.
+   * Biases and BatchNorm's scale and shift are not decayed. 0 or absent: none.
+   */
+  readonly weightDecay?: number;
 }
 
 export function makeOptimizer(tf: Tf, o: OptimizerSettings): Optimizer {
@@ -91,11 +97,18 @@ export function supervisedLoss(tf: Tf, f: Loss, outputs: Tensor | Tensor[], mask
 export function makeTrainStep(tf: Tf, model: LayersModel, loss: LossName, optimizer: OptimizerSettings | Optimizer, deepSupervision?: DeepSupervision, instances?: 'boundary'): TrainStep {
   const opt = 'minimize' in optimizer ? optimizer : makeOptimizer(tf, optimizer);
   const f = lossFor(loss, instances);
+  const decay = 'minimize' in optimizer ? 0 : (optimizer.weightDecay ?? 0);
+  const kernels = decay > 0 ? model.trainableWeights.filter((w) => /kernel$/.test(w.originalName)) : [];
   return {
     optimizer: opt,
     async run(images, masks, seed) {
       const value = withSeededRandom(seed, () => opt.minimize(() => supervisedLoss(tf, f, model.apply(images, { training: true }) as Tensor | Tensor[], masks, deepSupervision), true));
       if (!value) throw new Error('the optimizer returned no loss');
+      if (kernels.length > 0) {
+        // At the rate of this step (the schedule sets the optimizer's before each step).
+        const shrink = 1 - (opt as unknown as { learningRate: number }).learningRate * decay;
+        tf.tidy(() => kernels.forEach((w) => w.write(tf.mul(w.read(), shrink))));
+      }
       const [v] = await value.data();
       value.dispose();
       return v!;

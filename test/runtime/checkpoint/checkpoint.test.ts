@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomWeights } from '../../../src/compiler/backends/weights.js';
 import { buildModel, getWeights, setWeights } from '../../../src/compiler/backends/tfjs/index.js';
-import { CheckpointError, checkpointIOHandler, checkSpecMatches, loadCheckpoint, saveCheckpoint, sha256, type CheckpointManifest } from '../../../src/runtime/checkpoint/index.js';
+import { CheckpointError, checkpointIOHandler, checkSpecMatches, lendSpecCompiler, loadCheckpoint, readCheckpointManifest, recordedGraph, saveCheckpoint, sha256, type CheckpointManifest } from '../../../src/runtime/checkpoint/index.js';
 import { graphOf, randomInput, smallSize, tf, unetYaml, useCpu } from '../../backends/tfjs/helpers.js';
 
 // Valid padding: the model has UnetcCenterCrop layers, so loading exercises the custom class.
@@ -27,7 +27,7 @@ beforeAll(async () => {
   input = randomInput([1, h, w, 1]);
   expected = (model.predict(input) as tf.Tensor).dataSync() as Float32Array;
   saved = join(root, 'saved');
-  manifest = await saveCheckpoint(tf, saved, model, { spec: { name: 't', file: 't.yaml', text: SPEC }, seed: 11, step: 120, epoch: 3 });
+  manifest = await saveCheckpoint(tf, saved, model, { spec: { name: 't', file: 't.yaml', text: SPEC }, graph, seed: 11, step: 120, epoch: 3 });
 });
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -96,7 +96,7 @@ describe('checkpoint round trip', () => {
     const dir = copy('overwrite');
     const other = buildModel(tf, graph);
     setWeights(other, randomWeights(graph, 12));
-    await saveCheckpoint(tf, dir, other, { spec: { name: 't', text: SPEC }, seed: 12 });
+    await saveCheckpoint(tf, dir, other, { spec: { name: 't', text: SPEC }, graph, seed: 12 });
     const { model: m, manifest: loaded } = await loadCheckpoint(tf, dir);
     expect(loaded.seed).toBe(12);
     expect(loaded.spec.file).toBeUndefined();
@@ -126,12 +126,21 @@ const broken: ReadonlyArray<readonly [string, (dir: string) => string, string, R
   // Still valid JSON and a model that builds, so only the recorded hash can tell.
   ['an edited model.json', (d) => (edit(join(d, 'model.json'), '"trainable":true', '"trainable":false'), d), 'model.json', /corrupt: its SHA-256 is/],
   ['an edited spec text in unetc.json', (d) => (edit(join(d, 'unetc.json'), 'depth', 'dEpth'), d), 'unetc.json', /corrupt: the spec text it keeps does not match/],
+  ['an edited network (IR) in unetc.json', (d) => (edit(join(d, 'unetc.json'), '"dims": 2', '"dims": 3'), d), 'unetc.json', /corrupt: the network \(IR\) it keeps does not match/],
+  ['an IR without its hash', (d) => (dropFields(d, 'graphSha256'), d), 'unetc.json', /field 'graphSha256' should be present/],
 ];
 
 function edit(file: string, from: string, to: string): void {
   const text = readFileSync(file, 'utf8');
   if (!text.includes(from)) throw new Error(`${file} has no '${from}'`);
   writeFileSync(file, text.replace(from, to));
+}
+
+/** unetc.json without some fields (as a checkpoint from before they were kept). */
+function dropFields(dir: string, ...fields: string[]): void {
+  const manifest = JSON.parse(readFileSync(join(dir, 'unetc.json'), 'utf8')) as Record<string, unknown>;
+  for (const f of fields) delete manifest[f];
+  writeFileSync(join(dir, 'unetc.json'), JSON.stringify(manifest));
 }
 
 function flipByte(dir: string): string {
@@ -172,19 +181,39 @@ describe('a broken checkpoint gives a CheckpointError naming the file', () => {
   });
 });
 
+describe('the network a checkpoint was made from', () => {
+  it('is the checked IR it keeps, so the runtime needs no front end', () => {
+    expect(manifest.graph).toEqual(graph);
+    expect(recordedGraph(readCheckpointManifest(saved))).toEqual(graph);
+  });
+
+  it('a checkpoint from before the IR was kept: rebuilt by the compiler the CLI lends, else a clear reason', () => {
+    const old = copy('no-graph');
+    dropFields(old, 'graph', 'graphSha256');
+    const legacy = readCheckpointManifest(old);
+    expect(recordedGraph(legacy)).toMatch(/predates checkpoints that keep their network/);
+    const seen: string[] = [];
+    lendSpecCompiler((file, text) => (seen.push(file), text === SPEC ? graph : 'not the spec'));
+    expect(recordedGraph(legacy)).toEqual(graph);
+    expect(seen).toEqual(['t.yaml']);
+    // Negative control: a spec that does not compile gives the compiler's reason.
+    expect(recordedGraph({ ...legacy, spec: { ...legacy.spec, text: 'other' } })).toBe('the spec it records does not compile: not the spec');
+  });
+});
+
 describe('a failed save leaves no temporary files', () => {
   it('when the target path is a regular file', async () => {
     const parent = join(root, 'file-parent');
     mkdirSync(parent);
     writeFileSync(join(parent, 'ckpt'), 'not a directory');
-    await expect(saveCheckpoint(tf, join(parent, 'ckpt'), model, { spec: { name: 't', text: SPEC }, seed: 1 })).rejects.toThrow(CheckpointError);
+    await expect(saveCheckpoint(tf, join(parent, 'ckpt'), model, { spec: { name: 't', text: SPEC }, graph, seed: 1 })).rejects.toThrow(CheckpointError);
     expect(readdirSync(parent)).toEqual(['ckpt']);
   });
 
   it('when a rename fails half-way (model.json is a directory)', async () => {
     const dir = join(root, 'blocked');
     mkdirSync(join(dir, 'model.json'), { recursive: true });
-    await expect(saveCheckpoint(tf, dir, model, { spec: { name: 't', text: SPEC }, seed: 1 })).rejects.toThrow(/model\.json: cannot write the checkpoint/);
+    await expect(saveCheckpoint(tf, dir, model, { spec: { name: 't', text: SPEC }, graph, seed: 1 })).rejects.toThrow(/model\.json: cannot write the checkpoint/);
     expect(readdirSync(dir)).toEqual(['model.json']);
     expect(existsSync(join(dir, 'unetc.json'))).toBe(false);
   });

@@ -92,7 +92,10 @@ describe('generateDataset statistics (40 images of 256x256)', () => {
       if (s.count === 0) continue;
       let inside = 0;
       let outside = 0;
-      for (let p = 0; p < s.mask.length; p++) s.mask[p] ? (inside += s.image[p]!) : (outside += s.image[p]!);
+      for (let p = 0; p < s.mask.length; p++) {
+        if (s.mask[p]) inside += s.image[p]!;
+        else outside += s.image[p]!;
+      }
       const ratio = inside / s.mask.reduce((a, v) => a + v, 0) / (outside / (s.mask.length - s.mask.reduce((a, v) => a + v, 0)));
       expect(ratio).toBeGreaterThan(2);
     }

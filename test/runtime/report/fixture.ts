@@ -57,7 +57,7 @@ export async function fakeRun(options: { val?: number; model?: boolean; data?: P
   if (!graph) throw new Error(`the test spec does not compile: ${compiled.diagnostics.map((d) => d.message).join('; ')}`);
   const val = options.val ?? 3;
   const data = { source: `synthetic nuclei (seed 0, 0 + ${val} images of 64x64)`, fingerprint: `synthetic:0:0:${val}:64`, valSplit: 0.2, train: 0, val, ...options.data };
-  const manifest = makeRunManifest({ name: graph.name, file: 'specs/tiny.yaml', text: specText }, SETTINGS, data, 'wasm', '4.22.0');
+  const manifest = makeRunManifest({ name: graph.name, file: 'specs/tiny.yaml', text: specText }, graph, SETTINGS, data, 'wasm', '4.22.0');
   await writeRunManifest(dir, manifest);
   writeFileSync(join(dir, 'metrics.jsonl'), METRICS.map((m) => `${JSON.stringify(m)}\n`).join(''));
   if (options.model !== false) {

@@ -38,7 +38,7 @@ async function collect(settings: TrainSettings, onEpoch?: () => void, poison = f
   const data = syntheticData(3, 1, { train: 4, val: 2 }, 64);
   if (poison) for (const e of data.train) e.image.data.fill(NaN);
   const events: TrainEvent[] = [];
-  for await (const e of trainLoop({ engine, graph, model, data, settings, runDir, signal: { stop: false }, checkpointInfo: { spec: { name: 't', text: '' }, seed: 1 }, clock })) {
+  for await (const e of trainLoop({ engine, graph, model, data, settings, runDir, signal: { stop: false }, checkpointInfo: { spec: { name: 't', text: '' }, graph, seed: 1 }, clock })) {
     events.push(e);
     if (e.kind === 'epoch') onEpoch?.();
   }
@@ -120,7 +120,7 @@ describe('training loop', () => {
     const tick = 125;
     const settings: TrainSettings = { ...base, epochs: 1, timeBudgetMs: 10_000 };
     const data = syntheticData(3, 1, { train: 4, val: 2 }, 64);
-    const info = { spec: { name: 't', text: '' }, seed: 1 };
+    const info = { spec: { name: 't', text: '' }, graph, seed: 1 };
     const first = buildModel(engine.tf, graph);
     setWeights(first, initialWeights(graph, 1), engine.tf);
     const signal = { stop: false };

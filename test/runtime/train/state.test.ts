@@ -31,7 +31,7 @@ beforeAll(async () => {
   moments = (await optimizer.getWeights()).map((w) => w.tensor.dataSync() as Float32Array).map((a) => a.slice());
   root = mkdtempSync(join(tmpdir(), 'unetc-state-'));
   saved = join(root, 'last');
-  await writeTrainCheckpoint(tf, saved, model, optimizer, { spec: { name: 't', text: 'x' }, seed: 1 }, state);
+  await writeTrainCheckpoint(tf, saved, model, optimizer, { spec: { name: 't', text: 'x' }, graph, seed: 1 }, state);
   model.dispose();
 });
 

@@ -60,11 +60,17 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 function encapsulatedPixelData(fragment: Uint8Array): Uint8Array {
   const item = (tagLow: number, body: Uint8Array) => {
     const h = new DataView(new ArrayBuffer(8));
-    [h.setUint16(0, 0xfffe, true), h.setUint16(2, tagLow, true), h.setUint32(4, body.length, true)];
+    h.setUint16(0, 0xfffe, true);
+    h.setUint16(2, tagLow, true);
+    h.setUint32(4, body.length, true);
     return concat([new Uint8Array(h.buffer), body]);
   };
   const h = new DataView(new ArrayBuffer(12));
-  [h.setUint16(0, 0x7fe0, true), h.setUint16(2, 0x0010, true), h.setUint8(4, 0x4f), h.setUint8(5, 0x42), h.setUint32(8, 0xffffffff, true)];
+  h.setUint16(0, 0x7fe0, true);
+  h.setUint16(2, 0x0010, true);
+  h.setUint8(4, 0x4f);
+  h.setUint8(5, 0x42);
+  h.setUint32(8, 0xffffffff, true);
   return concat([new Uint8Array(h.buffer), item(0xe000, new Uint8Array()), item(0xe000, fragment), item(0xe0dd, new Uint8Array())]);
 }
 

@@ -1,0 +1,26 @@
+/**
+ * The one error type unetc raises for what a user can act on: a wrong flag, bad or missing data,
+ * a damaged checkpoint or model, a job that cannot fit. It names the file (when there is one) and
+ * says what is wrong there; the CLI catches it in one place (cli/main.ts), prints `error: ` and
+ * the message (after any `details`, one per line) and exits with `exitCode`: 1 for bad input, 2
+ * for bad usage. Anything else that reaches that catch is a bug in unetc and is reported as one.
+ * The kinds below (DataError, CheckpointError, ...) are subclasses, for code that handles one.
+ */
+export class UnetcError extends Error {
+  /** The file or folder the problem is in, when there is one. */
+  readonly file: string | undefined;
+  /** The message without the file. */
+  readonly problem: string;
+  readonly exitCode: 1 | 2;
+  /** Problems to print before the message, one per line (e.g. each bad file of a data folder). */
+  readonly details: readonly string[];
+
+  constructor(file: string | undefined, problem: string, options: { readonly exitCode?: 1 | 2; readonly details?: readonly string[]; readonly cause?: unknown } = {}) {
+    super(file === undefined ? problem : `${file}: ${problem}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.file = file;
+    this.problem = problem;
+    this.exitCode = options.exitCode ?? 1;
+    this.details = options.details ?? [];
+  }
+}
