@@ -18,20 +18,37 @@ const upward = {
   ],
 };
 
-
 export default tseslint.config(
   // cst.d.ts is generated (scripts/gen-grammar.ts).
   { ignores: ['dist/', 'node_modules/', 'coverage/', 'models/', 'web/', '.exp/', 'src/compiler/syntax/cst.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', performance: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', Buffer: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        URL: 'readonly',
+        performance: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        Buffer: 'readonly',
+      },
+    },
     rules: {
       // Unused names are errors, but a leading underscore says "deliberately unused".
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
   { files: ['src/compiler/**/*.ts'], rules: { 'no-restricted-imports': forbid(upward.runtime, upward.cli) } },
   { files: ['src/runtime/**/*.ts'], rules: { 'no-restricted-imports': forbid(upward.cli, upward.front) } },
-  { files: ['src/util/**/*.ts'], rules: { 'no-restricted-imports': forbid(['^\\.\\./', 'src/util is a leaf: it imports nothing of unetc outside it']) } },
+  {
+    files: ['src/util/**/*.ts'],
+    rules: {
+      'no-restricted-imports': forbid(['^\\.\\./', 'src/util is a leaf: it imports nothing of unetc outside it']),
+    },
+  },
 );

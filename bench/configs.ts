@@ -13,7 +13,8 @@ export interface BenchConfig {
 }
 
 /** The input's spatial size: [size, size], or [volumeDepth, size, size] for a 3D config. */
-export const spatialOf = (c: BenchConfig): number[] => (c.volumeDepth === undefined ? [c.size, c.size] : [c.volumeDepth, c.size, c.size]);
+export const spatialOf = (c: BenchConfig): number[] =>
+  c.volumeDepth === undefined ? [c.size, c.size] : [c.volumeDepth, c.size, c.size];
 
 export const configs: readonly BenchConfig[] = [
   { name: 'A', base: 16, depth: 4, size: 128, batch: 4, train: true, reps: 5 },

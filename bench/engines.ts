@@ -33,11 +33,15 @@ export async function measureTfjs(engine: Engine, graph: Graph, c: BenchConfig, 
   const y = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform(shape, 0, 1, 'float32', 2), 0.5), 'float32'));
   const base = { engine: `unetc ${engine.name}`, threads: engine.threads };
   try {
-    const forward = await timeIt(async () => {
-      const out = tf.tidy(() => model.predict(x) as import('@tensorflow/tfjs').Tensor);
-      await out.data();
-      out.dispose();
-    }, c.reps, warmup);
+    const forward = await timeIt(
+      async () => {
+        const out = tf.tidy(() => model.predict(x) as import('@tensorflow/tfjs').Tensor);
+        await out.data();
+        out.dispose();
+      },
+      c.reps,
+      warmup,
+    );
     if (!c.train) return { ...base, forward };
     try {
       const step = makeTrainStep(tf, model, 'bce-dice', { name: 'adam', learningRate: 1e-3 });
@@ -62,7 +66,13 @@ export async function measureOnnx(graph: Graph, c: BenchConfig, threads: number,
     const bytes = exportOnnx(graph, initialWeights(graph, 0), { producerVersion: 'bench', specSource: graph.name });
     const session = await createOnnxSession(bytes, { threads });
     const spatial = spatialOf(c);
-    const input = randomInput(c.batch, spatial.reduce((a, b) => a * b, 1), 1, 1, 1);
+    const input = randomInput(
+      c.batch,
+      spatial.reduce((a, b) => a * b, 1),
+      1,
+      1,
+      1,
+    );
     const forward = await timeIt(() => runOnnx(session, input, [c.batch, 1, ...spatial]), c.reps, warmup);
     await closeOnnxSession(session);
     return { engine: 'onnxruntime-node', threads, forward };
@@ -83,7 +93,23 @@ export function torchPython(): string | undefined {
 
 /** The PyTorch reference of the same architecture, in a child process. */
 export function measureTorch(python: string, c: BenchConfig, threads: number, warmup: number): Measured {
-  const args = [reference, '--base', String(c.base), '--depth', String(c.depth), '--size', String(c.size), '--batch', String(c.batch), '--reps', String(c.reps), '--warmup', String(warmup), '--threads', String(threads)];
+  const args = [
+    reference,
+    '--base',
+    String(c.base),
+    '--depth',
+    String(c.depth),
+    '--size',
+    String(c.size),
+    '--batch',
+    String(c.batch),
+    '--reps',
+    String(c.reps),
+    '--warmup',
+    String(warmup),
+    '--threads',
+    String(threads),
+  ];
   if (!c.train) args.push('--no-train');
   if (c.volumeDepth !== undefined) args.push('--volume-depth', String(c.volumeDepth));
   const r = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 1 << 20 });

@@ -43,7 +43,9 @@ export function layoutOf(spec: SpecValue): Layout | string {
   if (!net) return 'an explicit graph';
   const f = net.filters;
   const base = Array.isArray(f) ? (f as number[])[0]! : (f as { base: number; growth?: number }).base;
-  const doubling = Array.isArray(f) ? (f as number[]).every((x, i) => x === base * 2 ** i) : ((f as { growth?: number }).growth ?? 2) === 2;
+  const doubling = Array.isArray(f)
+    ? (f as number[]).every((x, i) => x === base * 2 ** i)
+    : ((f as { growth?: number }).growth ?? 2) === 2;
   const b = net.block ?? {};
   const order = (b.order ?? ['conv', 'relu', 'batchnorm', 'dropout']).join(',');
   const plain =
@@ -63,9 +65,14 @@ export function layoutOf(spec: SpecValue): Layout | string {
     net.blocks === undefined &&
     spec.input.channels === 1 &&
     (spec.input.dims ?? 2) === 2;
-  if (!plain) return 'a template the reference does not build (it has the canonical block: 2 x [3x3 conv, ReLU, BatchNorm, dropout], max pool, transposed conv, concat, 1 input channel)';
+  if (!plain)
+    return 'a template the reference does not build (it has the canonical block: 2 x [3x3 conv, ReLU, BatchNorm, dropout], max pool, transposed conv, concat, 1 input channel)';
   const d = b.dropout ?? 0;
-  return { base, depth: net.depth, dropout: typeof d === 'number' ? Array.from({ length: net.depth + 1 }, () => d) : [...d] };
+  return {
+    base,
+    depth: net.depth,
+    dropout: typeof d === 'number' ? Array.from({ length: net.depth + 1 }, () => d) : [...d],
+  };
 }
 
 interface Trained {
@@ -81,43 +88,123 @@ interface Trained {
 interface Scored extends Trained {
   readonly tta: boolean;
   readonly dice: { readonly mean: number; readonly pooled: number };
-  readonly instances: { readonly precision: number; readonly recall: number; readonly f1: number; readonly f1Mean: number };
+  readonly instances: {
+    readonly precision: number;
+    readonly recall: number;
+    readonly f1: number;
+    readonly f1Mean: number;
+  };
 }
 
 function run(command: string, args: readonly string[], what: string): string {
   const r = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 << 20, cwd: root });
-  if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status}):\n${(r.stderr || r.stdout).trim().split('\n').slice(-15).join('\n')}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${what} failed (exit ${r.status}):\n${(r.stderr || r.stdout).trim().split('\n').slice(-15).join('\n')}`,
+    );
   return r.stdout;
 }
 
 function trainUnetc(spec: string, data: string, budget: string, seed: number, out: string): Trained {
   const t0 = performance.now();
-  const log = run(process.execPath, [join(root, 'bin', 'unetc.js'), 'train', spec, '--data', data, '--val-split', '0', '--time', budget, '--seed', String(seed), '--out', out], 'unetc train');
+  const log = run(
+    process.execPath,
+    [
+      join(root, 'bin', 'unetc.js'),
+      'train',
+      spec,
+      '--data',
+      data,
+      '--val-split',
+      '0',
+      '--time',
+      budget,
+      '--seed',
+      String(seed),
+      '--out',
+      out,
+    ],
+    'unetc train',
+  );
   const wall = (performance.now() - t0) / 1000;
-  const state = JSON.parse(readFileSync(join(out, 'last', 'train-state.json'), 'utf8')) as { step: number; budget?: { spentMs: number } };
+  const state = JSON.parse(readFileSync(join(out, 'last', 'train-state.json'), 'utf8')) as {
+    step: number;
+    budget?: { spentMs: number };
+  };
   const manifest = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { settings: { batch: number } };
-  if (!/time budget spent/.test(log)) throw new Error(`unetc train did not run to its budget:\n${log.split('\n').slice(-5).join('\n')}`);
-  return { engine: 'unetc', seed, steps: state.step, patches: state.step * manifest.settings.batch, trainSeconds: (state.budget?.spentMs ?? NaN) / 1000, wallSeconds: wall, model: join(out, 'model.onnx') };
+  if (!/time budget spent/.test(log))
+    throw new Error(`unetc train did not run to its budget:\n${log.split('\n').slice(-5).join('\n')}`);
+  return {
+    engine: 'unetc',
+    seed,
+    steps: state.step,
+    patches: state.step * manifest.settings.batch,
+    trainSeconds: (state.budget?.spentMs ?? NaN) / 1000,
+    wallSeconds: wall,
+    model: join(out, 'model.onnx'),
+  };
 }
 
-function trainReference(python: string, layout: Layout, data: string, seconds: number, seed: number, out: string): Trained {
+function trainReference(
+  python: string,
+  layout: Layout,
+  data: string,
+  seconds: number,
+  seed: number,
+  out: string,
+): Trained {
   const t0 = performance.now();
-  const args = [join(root, 'bench', 'reference', 'train.py'), '--data', data, '--out', out, '--time', String(seconds), '--seed', String(seed), '--base', String(layout.base), '--depth', String(layout.depth), '--dropout', layout.dropout.join(',')];
+  const args = [
+    join(root, 'bench', 'reference', 'train.py'),
+    '--data',
+    data,
+    '--out',
+    out,
+    '--time',
+    String(seconds),
+    '--seed',
+    String(seed),
+    '--base',
+    String(layout.base),
+    '--depth',
+    String(layout.depth),
+    '--dropout',
+    layout.dropout.join(','),
+  ];
   const line = run(python, args, 'the PyTorch reference').trim().split('\n').pop()!;
   const wall = (performance.now() - t0) / 1000;
   const r = JSON.parse(line) as { engine: string; steps: number; patches: number; seconds: number };
-  return { engine: r.engine, seed, steps: r.steps, patches: r.patches, trainSeconds: r.seconds, wallSeconds: wall, model: join(out, 'model.onnx') };
+  return {
+    engine: r.engine,
+    seed,
+    steps: r.steps,
+    patches: r.patches,
+    trainSeconds: r.seconds,
+    wallSeconds: wall,
+    model: join(out, 'model.onnx'),
+  };
 }
 
 async function score(t: Trained, val: string, tta: boolean): Promise<Scored> {
   const model = await loadModel(t.model);
   try {
     const scan = await scanDataset(val, { classes: 1 });
-    if (scan.problems.length > 0) throw new Error(`${val}: ${scan.problems.length} problems in the data (run unetc eval on it to see them)`);
+    if (scan.problems.length > 0)
+      throw new Error(`${val}: ${scan.problems.length} problems in the data (run unetc eval on it to see them)`);
     // The same post-processing for both: instances under MIN_SIZE pixels dropped (unetc's default for boundary models).
     const r: EvalReport = await evaluateDataset(model, scan.samples, { tta, minSize: MIN_SIZE });
     const inst = r.instances!;
-    return { ...t, tta, dice: { mean: r.mean.dice, pooled: r.pooled.dice }, instances: { precision: inst.pooled.precision, recall: inst.pooled.recall, f1: inst.pooled.f1, f1Mean: inst.mean.f1 } };
+    return {
+      ...t,
+      tta,
+      dice: { mean: r.mean.dice, pooled: r.pooled.dice },
+      instances: {
+        precision: inst.pooled.precision,
+        recall: inst.pooled.recall,
+        f1: inst.pooled.f1,
+        f1Mean: inst.mean.f1,
+      },
+    };
   } finally {
     await model.close();
   }
@@ -137,9 +224,14 @@ export async function qualityBenchmark(): Promise<void> {
   const specFile = resolve(option('spec', join(root, 'specs', 'nuclei.yaml')));
   const data = resolve(option('data', join(root, '..', 'shared', 'data', 'dsb2018-nuclei-mini')));
   const val = resolve(option('val', join(root, '..', 'shared', 'data', 'dsb2018-nuclei-val')));
-  for (const dir of [data, val]) if (!existsSync(join(dir, 'images'))) throw new Error(`${dir}: no images/ (the quality benchmark needs ../shared/data, or --data and --val)`);
+  for (const dir of [data, val])
+    if (!existsSync(join(dir, 'images')))
+      throw new Error(`${dir}: no images/ (the quality benchmark needs ../shared/data, or --data and --val)`);
   const python = torchPython();
-  if (!python) throw new Error('the PyTorch reference needs python3 with torch, numpy, pillow and onnx (apt-get install python3-torch python3-numpy python3-pil python3-onnx)');
+  if (!python)
+    throw new Error(
+      'the PyTorch reference needs python3 with torch, numpy, pillow and onnx (apt-get install python3-torch python3-numpy python3-pil python3-onnx)',
+    );
   const compiled = compileSpec({ name: specFile, body: readFileSync(specFile, 'utf8') });
   if (!compiled.spec || !compiled.graph) throw new Error(`${specFile} has errors (run unetc check on it)`);
   const layout = layoutOf(compiled.spec);
@@ -147,14 +239,21 @@ export async function qualityBenchmark(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'unetc-quality-'));
   const before = loadavg()[0]!;
   if (!json) {
-    console.log(`machine: ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores; load average ${before.toFixed(2)} before the run`);
-    console.log(`budget ${budget} of training each, seeds ${seeds.join(', ')}; spec ${specFile} (the reference: base ${layout.base}, depth ${layout.depth}, dropout ${layout.dropout.join('/')}, sigmoid head)`);
+    console.log(
+      `machine: ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores; load average ${before.toFixed(2)} before the run`,
+    );
+    console.log(
+      `budget ${budget} of training each, seeds ${seeds.join(', ')}; spec ${specFile} (the reference: base ${layout.base}, depth ${layout.depth}, dropout ${layout.dropout.join('/')}, sigmoid head)`,
+    );
     console.log(`train ${data}, score ${val}\n`);
   }
   const rows: Scored[] = [];
   try {
     for (const seed of seeds) {
-      const trained = [trainUnetc(specFile, data, budget, seed, join(work, `unetc-${seed}`)), trainReference(python, layout, data, ms / 1000, seed, join(work, `reference-${seed}`))];
+      const trained = [
+        trainUnetc(specFile, data, budget, seed, join(work, `unetc-${seed}`)),
+        trainReference(python, layout, data, ms / 1000, seed, join(work, `reference-${seed}`)),
+      ];
       for (const t of trained) for (const tta of [false, true]) rows.push(await score(t, val, tta));
       if (!json) for (const r of rows.slice(-4)) console.log(line(r));
     }
@@ -164,21 +263,58 @@ export async function qualityBenchmark(): Promise<void> {
   const summary = ['unetc', 'pytorch'].flatMap((engine) =>
     [false, true].map((tta) => {
       const rs = rows.filter((r) => r.engine.startsWith(engine) && r.tta === tta);
-      return { engine, tta, seeds: rs.length, steps: avg(rs.map((r) => r.steps)), patches: avg(rs.map((r) => r.patches)), diceMean: avg(rs.map((r) => r.dice.mean)), dicePooled: avg(rs.map((r) => r.dice.pooled)), precision: avg(rs.map((r) => r.instances.precision)), recall: avg(rs.map((r) => r.instances.recall)), f1: avg(rs.map((r) => r.instances.f1)), f1Mean: avg(rs.map((r) => r.instances.f1Mean)) };
+      return {
+        engine,
+        tta,
+        seeds: rs.length,
+        steps: avg(rs.map((r) => r.steps)),
+        patches: avg(rs.map((r) => r.patches)),
+        diceMean: avg(rs.map((r) => r.dice.mean)),
+        dicePooled: avg(rs.map((r) => r.dice.pooled)),
+        precision: avg(rs.map((r) => r.instances.precision)),
+        recall: avg(rs.map((r) => r.instances.recall)),
+        f1: avg(rs.map((r) => r.instances.f1)),
+        f1Mean: avg(rs.map((r) => r.instances.f1Mean)),
+      };
     }),
   );
   if (json) {
-    console.log(JSON.stringify({ budget, seeds, spec: specFile, data, val, layout, loadBefore: before, loadAfter: loadavg()[0], runs: rows, summary }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          budget,
+          seeds,
+          spec: specFile,
+          data,
+          val,
+          layout,
+          loadBefore: before,
+          loadAfter: loadavg()[0],
+          runs: rows,
+          summary,
+        },
+        null,
+        2,
+      ),
+    );
     return;
   }
   console.log(`\nmean over ${seeds.length} seed${seeds.length === 1 ? '' : 's'}:`);
-  console.log(`${'engine'.padEnd(18)}${'steps'.padStart(7)}${'patches'.padStart(9)}${'Dice/img'.padStart(10)}${'pooled'.padStart(8)}${'prec'.padStart(7)}${'recall'.padStart(8)}${'F1'.padStart(7)}${'F1/img'.padStart(8)}`);
+  console.log(
+    `${'engine'.padEnd(18)}${'steps'.padStart(7)}${'patches'.padStart(9)}${'Dice/img'.padStart(10)}${'pooled'.padStart(8)}${'prec'.padStart(7)}${'recall'.padStart(8)}${'F1'.padStart(7)}${'F1/img'.padStart(8)}`,
+  );
   for (const s of summary) {
     const name = `${s.engine}${s.tta ? ' + tta' : ''}`;
-    console.log(`${name.padEnd(18)}${s.steps.toFixed(0).padStart(7)}${s.patches.toFixed(0).padStart(9)}${f3(s.diceMean).padStart(10)}${f3(s.dicePooled).padStart(8)}${f3(s.precision).padStart(7)}${f3(s.recall).padStart(8)}${f3(s.f1).padStart(7)}${f3(s.f1Mean).padStart(8)}`);
+    console.log(
+      `${name.padEnd(18)}${s.steps.toFixed(0).padStart(7)}${s.patches.toFixed(0).padStart(9)}${f3(s.diceMean).padStart(10)}${f3(s.dicePooled).padStart(8)}${f3(s.precision).padStart(7)}${f3(s.recall).padStart(8)}${f3(s.f1).padStart(7)}${f3(s.f1Mean).padStart(8)}`,
+    );
   }
-  console.log(`\nDice/img: mean of per-image Dice; pooled: over all pixels. Instances: pooled precision, recall and F1 at IoU 0.5 (F1/img: mean per image); both models' instances under ${MIN_SIZE} px dropped.`);
-  console.log(`load average ${loadavg()[0]!.toFixed(2)} after the run (another process competing for the cores shows here)`);
+  console.log(
+    `\nDice/img: mean of per-image Dice; pooled: over all pixels. Instances: pooled precision, recall and F1 at IoU 0.5 (F1/img: mean per image); both models' instances under ${MIN_SIZE} px dropped.`,
+  );
+  console.log(
+    `load average ${loadavg()[0]!.toFixed(2)} after the run (another process competing for the cores shows here)`,
+  );
 }
 
 const f3 = (v: number) => v.toFixed(3);

@@ -37,9 +37,21 @@ function row(c: BenchConfig, m: Measured, torch: Measured | undefined, flop: num
     if (!samples) return ['-', '-', '-', '-'];
     const s = stats(samples);
     const ratio = ref ? (s.median / stats(ref).median).toFixed(2) + 'x' : '-';
-    return [s.median.toFixed(0), `${(s.spread * 100).toFixed(0)}%`, ((flop * factor) / (s.median / 1000)).toFixed(1), ratio];
+    return [
+      s.median.toFixed(0),
+      `${(s.spread * 100).toFixed(0)}%`,
+      ((flop * factor) / (s.median / 1000)).toFixed(1),
+      ratio,
+    ];
   };
-  return [c.name, m.engine, String(m.threads), ...cell(m.forward, torch?.forward, 1), ...cell(m.train, torch?.train, 3), m.error ?? ''];
+  return [
+    c.name,
+    m.engine,
+    String(m.threads),
+    ...cell(m.forward, torch?.forward, 1),
+    ...cell(m.train, torch?.train, 3),
+    m.error ?? '',
+  ];
 }
 
 async function main(): Promise<void> {
@@ -47,32 +59,73 @@ async function main(): Promise<void> {
   const engine = await selectEngine(option('backend'));
   const python = torchPython();
   if (!json) {
-    console.log(`machine: ${cpus()[0]?.model ?? '?'}, ${threads} cores; load average ${before.toFixed(2)} before the run`);
-    console.log(`engines: unetc ${engine.description}; onnxruntime-node; ${python ? `pytorch (${python})` : 'pytorch not found (apt-get install python3-torch)'}`);
-    console.log('times in ms (median of the timed repetitions), spread = (max - min) / median, GFLOP/s with a training step counted as 3x forward\n');
+    console.log(
+      `machine: ${cpus()[0]?.model ?? '?'}, ${threads} cores; load average ${before.toFixed(2)} before the run`,
+    );
+    console.log(
+      `engines: unetc ${engine.description}; onnxruntime-node; ${python ? `pytorch (${python})` : 'pytorch not found (apt-get install python3-torch)'}`,
+    );
+    console.log(
+      'times in ms (median of the timed repetitions), spread = (max - min) / median, GFLOP/s with a training step counted as 3x forward\n',
+    );
   }
-  const header = ['config', 'engine', 'threads', 'fwd ms', 'spread', 'GFLOP/s', 'vs torch', 'train ms', 'spread', 'GFLOP/s', 'vs torch', 'note'];
+  const header = [
+    'config',
+    'engine',
+    'threads',
+    'fwd ms',
+    'spread',
+    'GFLOP/s',
+    'vs torch',
+    'train ms',
+    'spread',
+    'GFLOP/s',
+    'vs torch',
+    'note',
+  ];
   const rows: string[][] = [];
   for (const c of configs.filter((x) => wanted.includes(x.name))) {
     const graph = compileSpec({ name: 'bench.yaml', body: specText(c) }).graph!;
     const flop = gflop(c);
     const torch = python ? measureTorch(python, c, threads, warmup) : undefined;
-    const results = [await measureTfjs(engine, graph, c, warmup), await measureOnnx(graph, c, threads, warmup), ...(torch ? [torch] : [])];
+    const results = [
+      await measureTfjs(engine, graph, c, warmup),
+      await measureOnnx(graph, c, threads, warmup),
+      ...(torch ? [torch] : []),
+    ];
     for (const m of results) {
       rows.push(row(c, m, torch, flop));
       if (json) {
         const f = m.forward ? stats(m.forward) : undefined;
         const t = m.train ? stats(m.train) : undefined;
-        console.log(JSON.stringify({ config: c, engine: m.engine, threads: m.threads, gflopForward: flop, forward: f, train: t, forwardVsTorch: f && torch?.forward ? f.median / stats(torch.forward).median : null, trainVsTorch: t && torch?.train ? t.median / stats(torch.train).median : null, error: m.error ?? null }));
+        console.log(
+          JSON.stringify({
+            config: c,
+            engine: m.engine,
+            threads: m.threads,
+            gflopForward: flop,
+            forward: f,
+            train: t,
+            forwardVsTorch: f && torch?.forward ? f.median / stats(torch.forward).median : null,
+            trainVsTorch: t && torch?.train ? t.median / stats(torch.train).median : null,
+            error: m.error ?? null,
+          }),
+        );
       }
     }
   }
   if (json) return;
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((x, i) => (i < 2 || i === r.length - 1 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((x, i) => (i < 2 || i === r.length - 1 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   console.log(line(header));
   for (const r of rows) console.log(line(r));
-  console.log(`\nload average ${loadavg()[0]!.toFixed(2)} after the run (another process competing for the 2 cores shows here)`);
+  console.log(
+    `\nload average ${loadavg()[0]!.toFixed(2)} after the run (another process competing for the 2 cores shows here)`,
+  );
 }
 
 if (process.argv.includes('--quality')) {

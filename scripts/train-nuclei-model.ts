@@ -16,7 +16,16 @@
  * and instances are made from its output) and rewrites scores.json and the table.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +53,12 @@ export const kindOf = (e: Entry) => `${e.gray ? 'gray' : 'RGB'} ${e.h}x${e.w}`;
 /** Runs the CLI; its output is shown as it goes, or returned (`capture`) for the scores. */
 function unetc(capture: boolean, ...args: string[]): string {
   console.log(`$ unetc ${args.join(' ')}`);
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'unetc.js'), ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'], maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'unetc.js'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'],
+    maxBuffer: 64 << 20,
+  });
   if (r.status !== 0) throw new Error(`unetc ${args[0]} failed (exit ${r.status})${capture ? `:\n${r.stdout}` : ''}`);
   return r.stdout ?? '';
 }
@@ -59,12 +73,20 @@ function link(from: string, name: string, to: string, suffix = ''): void {
 
 function main(): void {
   const folders = ['dsb2018-nuclei-mini', 'dsb2018-nuclei-val', 'dsb2018-nuclei-multi'].map((f) => join(data, f));
-  for (const f of folders) if (!existsSync(join(f, 'index.json'))) throw new Error(`${f}: missing (the nuclei model trains on ../shared/data; give --data DIR)`);
-  const holdout = new Set(readFileSync(join(modelDir, 'holdout.txt'), 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean));
+  for (const f of folders)
+    if (!existsSync(join(f, 'index.json')))
+      throw new Error(`${f}: missing (the nuclei model trains on ../shared/data; give --data DIR)`);
+  const holdout = new Set(
+    readFileSync(join(modelDir, 'holdout.txt'), 'utf8')
+      .split('\n')
+      .map((l) => l.replace(/#.*/, '').trim())
+      .filter(Boolean),
+  );
   const work = mkdtempSync(join(tmpdir(), 'unetc-nuclei-model-'));
   try {
     const train = join(work, 'train');
-    for (const f of folders.slice(0, 2)) for (const e of JSON.parse(readFileSync(join(f, 'index.json'), 'utf8')) as Entry[]) link(f, e.name, train);
+    for (const f of folders.slice(0, 2))
+      for (const e of JSON.parse(readFileSync(join(f, 'index.json'), 'utf8')) as Entry[]) link(f, e.name, train);
     const multi = JSON.parse(readFileSync(join(folders[2]!, 'index.json'), 'utf8')) as Entry[];
     const kinds = new Map<string, string[]>();
     for (const e of multi) {
@@ -80,15 +102,51 @@ function main(): void {
       }
     }
     const count = readdirSync(join(train, 'images')).length;
-    console.log(`training on ${count} images (${multi.length - holdout.size} of dsb2018-nuclei-multi twice); ${holdout.size} held out in ${kinds.size} kinds`);
+    console.log(
+      `training on ${count} images (${multi.length - holdout.size} of dsb2018-nuclei-multi twice); ${holdout.size} held out in ${kinds.size} kinds`,
+    );
 
     const previous = JSON.parse(readFileSync(join(modelDir, 'scores.json'), 'utf8')) as { trained: string };
     if (!scoreOnly) {
       const run = join(work, 'run');
       const steps = option('steps', '');
-      unetc(false, 'train', join(modelDir, 'spec.yaml'), '--data', train, '--val-split', '0', '--out', run, '--no-export', ...(steps ? ['--epochs', '1', '--steps-per-epoch', steps] : []));
-      unetc(false, 'compile', join(modelDir, 'spec.yaml'), '-t', 'tfjs', '-o', join(modelDir, 'checkpoint'), '--weights', join(run, 'last'), '--fp16-weights');
-      unetc(false, 'compile', join(modelDir, 'spec.yaml'), '-t', 'onnx', '-o', join(modelDir, 'model.onnx'), '--weights', join(run, 'last'), '--fp16-weights');
+      unetc(
+        false,
+        'train',
+        join(modelDir, 'spec.yaml'),
+        '--data',
+        train,
+        '--val-split',
+        '0',
+        '--out',
+        run,
+        '--no-export',
+        ...(steps ? ['--epochs', '1', '--steps-per-epoch', steps] : []),
+      );
+      unetc(
+        false,
+        'compile',
+        join(modelDir, 'spec.yaml'),
+        '-t',
+        'tfjs',
+        '-o',
+        join(modelDir, 'checkpoint'),
+        '--weights',
+        join(run, 'last'),
+        '--fp16-weights',
+      );
+      unetc(
+        false,
+        'compile',
+        join(modelDir, 'spec.yaml'),
+        '-t',
+        'onnx',
+        '-o',
+        join(modelDir, 'model.onnx'),
+        '--weights',
+        join(run, 'last'),
+        '--fp16-weights',
+      );
     }
 
     const scores: Record<string, unknown>[] = [];
@@ -104,10 +162,14 @@ function main(): void {
         f1Mean: num(/instances \(IoU[^\n]*\n[^\n]*\nmean per image\s+[\d.]+\s+[\d.]+\s+([\d.]+)/),
       });
     };
-    for (const [kind, names] of [...kinds].sort()) score(kind, join(work, 'holdout', kind.replace(/ /g, '-')), names.length);
+    for (const [kind, names] of [...kinds].sort())
+      score(kind, join(work, 'holdout', kind.replace(/ /g, '-')), names.length);
     score('all held-out images', join(work, 'holdout-all'), holdout.size);
     const today = new Date().toISOString().slice(0, 10);
-    writeFileSync(join(modelDir, 'scores.json'), `${JSON.stringify({ trained: scoreOnly ? previous.trained : today, scored: today, trainingImages: count, scores }, null, 2)}\n`);
+    writeFileSync(
+      join(modelDir, 'scores.json'),
+      `${JSON.stringify({ trained: scoreOnly ? previous.trained : today, scored: today, trainingImages: count, scores }, null, 2)}\n`,
+    );
     writeScoreTable(scores as unknown as Score[]);
     console.log(`wrote ${modelDir}/checkpoint, model.onnx, scores.json and the table in MODEL.md`);
   } finally {
@@ -133,7 +195,9 @@ function writeScoreTable(scores: readonly Score[]): void {
   const rows = [
     '| held-out images of dsb2018-nuclei-multi | images | Dice (mean per image) | Dice (pooled) | instance F1 (pooled) | instance F1 (mean per image) |',
     '| --- | --- | --- | --- | --- | --- |',
-    ...scores.map((s) => `| ${s.kind} | ${s.images} | ${f(s.dice)} | ${f(s.dicePooled)} | ${f(s.f1)} | ${f(s.f1Mean)} |`),
+    ...scores.map(
+      (s) => `| ${s.kind} | ${s.images} | ${f(s.dice)} | ${f(s.dicePooled)} | ${f(s.f1)} | ${f(s.f1Mean)} |`,
+    ),
   ];
   const begin = '<!-- scores:begin -->';
   const end = '<!-- scores:end -->';

@@ -27,8 +27,13 @@ function importGraph(dir: string): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const f of files) {
     const text = readFileSync(f, 'utf8');
-    const deps = [...text.matchAll(/^\s*(?:import|export)\s[^;]*?\sfrom\s+'(\.[^']+)'/gm)].map((m) => resolve(dirname(f), m[1]!.replace(/\.js$/, '.ts')));
-    graph.set(relative(dir, f), deps.map((d) => relative(dir, d)));
+    const deps = [...text.matchAll(/^\s*(?:import|export)\s[^;]*?\sfrom\s+'(\.[^']+)'/gm)].map((m) =>
+      resolve(dirname(f), m[1]!.replace(/\.js$/, '.ts')),
+    );
+    graph.set(
+      relative(dir, f),
+      deps.map((d) => relative(dir, d)),
+    );
   }
   return graph;
 }
@@ -68,7 +73,8 @@ export function cycles(graph: ReadonlyMap<string, readonly string[]>): string[][
 }
 
 const graph = importGraph(src);
-const importsOf = (prefix: string) => [...graph].filter(([f]) => f.startsWith(prefix)).flatMap(([f, deps]) => deps.map((d) => [f, d] as const));
+const importsOf = (prefix: string) =>
+  [...graph].filter(([f]) => f.startsWith(prefix)).flatMap(([f, deps]) => deps.map((d) => [f, d] as const));
 
 describe('the layering of src/', () => {
   it('has no import cycles, type-only imports included', () => {
@@ -77,9 +83,25 @@ describe('the layering of src/', () => {
   });
 
   it('negative control: the cycle finder finds a cycle, and a self-import', () => {
-    expect(cycles(new Map([['a.ts', ['b.ts']], ['b.ts', ['c.ts']], ['c.ts', ['a.ts']], ['d.ts', ['a.ts']]]))).toEqual([['a.ts', 'b.ts', 'c.ts']]);
+    expect(
+      cycles(
+        new Map([
+          ['a.ts', ['b.ts']],
+          ['b.ts', ['c.ts']],
+          ['c.ts', ['a.ts']],
+          ['d.ts', ['a.ts']],
+        ]),
+      ),
+    ).toEqual([['a.ts', 'b.ts', 'c.ts']]);
     expect(cycles(new Map([['a.ts', ['a.ts']]]))).toEqual([['a.ts']]);
-    expect(cycles(new Map([['a.ts', ['b.ts']], ['b.ts', []]]))).toEqual([]);
+    expect(
+      cycles(
+        new Map([
+          ['a.ts', ['b.ts']],
+          ['b.ts', []],
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it('the compiler imports neither the runtime nor the CLI', () => {
@@ -110,13 +132,48 @@ describe('the linter enforces the same layering (npm test runs eslint)', () => {
   };
 
   it('refuses upward imports and the front end from the runtime, and lets the named modules through', async () => {
-    expect(await lint('src/runtime/data/x.ts', "import { UsageError } from '../../cli/io.js';\nexport const u = UsageError;\n")).toEqual([expect.stringMatching(/top layer/)]);
-    expect(await lint('src/runtime/data/x.ts', "import { compileSpec } from '../../compiler/index.js';\nexport const c = compileSpec;\n")).toEqual([expect.stringMatching(/named modules/)]);
-    expect(await lint('src/runtime/data/x.ts', "import { parse } from '../../compiler/syntax/parser.js';\nexport const p = parse;\n")).toHaveLength(1);
-    expect(await lint('src/compiler/ir/x.ts', "import { DataError } from '../../runtime/data/png.js';\nexport const d = DataError;\n")).toEqual([expect.stringMatching(/never imports the runtime/)]);
-    expect(await lint('src/util/x.ts', "import { sha256 } from '../runtime/checkpoint/index.js';\nexport const s = sha256;\n")).toEqual([expect.stringMatching(/leaf/)]);
+    expect(
+      await lint(
+        'src/runtime/data/x.ts',
+        "import { UsageError } from '../../cli/io.js';\nexport const u = UsageError;\n",
+      ),
+    ).toEqual([expect.stringMatching(/top layer/)]);
+    expect(
+      await lint(
+        'src/runtime/data/x.ts',
+        "import { compileSpec } from '../../compiler/index.js';\nexport const c = compileSpec;\n",
+      ),
+    ).toEqual([expect.stringMatching(/named modules/)]);
+    expect(
+      await lint(
+        'src/runtime/data/x.ts',
+        "import { parse } from '../../compiler/syntax/parser.js';\nexport const p = parse;\n",
+      ),
+    ).toHaveLength(1);
+    expect(
+      await lint(
+        'src/compiler/ir/x.ts',
+        "import { DataError } from '../../runtime/data/png.js';\nexport const d = DataError;\n",
+      ),
+    ).toEqual([expect.stringMatching(/never imports the runtime/)]);
+    expect(
+      await lint(
+        'src/util/x.ts',
+        "import { sha256 } from '../runtime/checkpoint/index.js';\nexport const s = sha256;\n",
+      ),
+    ).toEqual([expect.stringMatching(/leaf/)]);
     // Negative controls: imports the layering allows pass.
-    expect(await lint('src/runtime/data/x.ts', "import type { Graph } from '../../compiler/ir/types.js';\nimport { trainDefaults } from '../../compiler/spec/model.js';\nexport type G = Graph;\nexport const t = trainDefaults;\n")).toEqual([]);
-    expect(await lint('src/cli/x.ts', "import { compileSpec } from '../compiler/index.js';\nimport { DataError } from '../runtime/data/png.js';\nexport const c = [compileSpec, DataError];\n")).toEqual([]);
+    expect(
+      await lint(
+        'src/runtime/data/x.ts',
+        "import type { Graph } from '../../compiler/ir/types.js';\nimport { trainDefaults } from '../../compiler/spec/model.js';\nexport type G = Graph;\nexport const t = trainDefaults;\n",
+      ),
+    ).toEqual([]);
+    expect(
+      await lint(
+        'src/cli/x.ts',
+        "import { compileSpec } from '../compiler/index.js';\nimport { DataError } from '../runtime/data/png.js';\nexport const c = [compileSpec, DataError];\n",
+      ),
+    ).toEqual([]);
   }, 60_000);
 });

@@ -17,10 +17,17 @@ export function runCheck(io: CliIO, files: readonly string[], options: CheckOpti
     reportDiagnostics(io, result.diagnostics, options.format, result.omitted);
     const g = result.graph;
     if (options.format === 'json') {
-      json.push({ file, ok: result.ok, diagnostics: diagnosticsJson(result.diagnostics), ...(g ? { name: g.name, ops: g.ops.length } : {}) });
+      json.push({
+        file,
+        ok: result.ok,
+        diagnostics: diagnosticsJson(result.diagnostics),
+        ...(g ? { name: g.name, ops: g.ops.length } : {}),
+      });
     } else if (g && !options.quiet) {
       const size = g.inputSize === 'any' ? describeAxes(g) : g.inputSize.join('x');
-      io.stdout(`${file}: ok: ${g.name}, ${g.ops.length} ops, input ${g.inputChannels}ch${g.dims === 3 ? ' 3D' : ''} ${size}, output ${outputText(g)}\n`);
+      io.stdout(
+        `${file}: ok: ${g.name}, ${g.ops.length} ops, input ${g.inputChannels}ch${g.dims === 3 ? ' 3D' : ''} ${size}, output ${outputText(g)}\n`,
+      );
     }
   }
   if (options.format === 'json') io.stdout(`${JSON.stringify(files.length === 1 ? json[0] : json, null, 2)}\n`);
@@ -34,7 +41,12 @@ function describeAxes(g: Parameters<typeof validSizes>[0]): string {
 }
 
 /** "1 class (sigmoid)", "3 classes (softmax)", or a boundary head's "1 class with instance boundaries (...)". */
-export function outputText(g: { readonly classes: number; readonly activation: string; readonly instances?: string }): string {
-  if (g.instances === 'boundary') return `1 class with instance boundaries (${g.classes} channels: background, interior, boundary; ${g.activation})`;
+export function outputText(g: {
+  readonly classes: number;
+  readonly activation: string;
+  readonly instances?: string;
+}): string {
+  if (g.instances === 'boundary')
+    return `1 class with instance boundaries (${g.classes} channels: background, interior, boundary; ${g.activation})`;
   return `${g.classes} class${g.classes === 1 ? '' : 'es'} (${g.activation})`;
 }

@@ -55,18 +55,25 @@ export class CompileError extends UnetcError {
 export async function runCompile(io: CliIO, file: string, options: CompileOptions): Promise<number> {
   const target = options.target;
   if (target === undefined) throw new CompileError('give the target: --target onnx or --target tfjs');
-  if (target !== 'onnx' && target !== 'tfjs') throw new CompileError(`unknown target '${target}': use --target onnx or --target tfjs`);
+  if (target !== 'onnx' && target !== 'tfjs')
+    throw new CompileError(`unknown target '${target}': use --target onnx or --target tfjs`);
   if (!options.output) throw new UsageError('give the output path with -o PATH');
   const seed = options.seed === undefined ? 0 : Number(options.seed);
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UsageError(`--seed takes a whole number from 0 to 4294967295, found '${options.seed}'`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw new UsageError(`--seed takes a whole number from 0 to 4294967295, found '${options.seed}'`);
   const opset = options.opset === undefined ? undefined : Number(options.opset);
-  if (opset !== undefined && !(Number.isInteger(opset) && opset >= 13 && opset <= 17)) throw new UsageError(`--opset takes 13 to 17, found '${options.opset}'`);
+  if (opset !== undefined && !(Number.isInteger(opset) && opset >= 13 && opset <= 17))
+    throw new UsageError(`--opset takes 13 to 17, found '${options.opset}'`);
   const half = options.fp16Weights === true;
   // Folding computes new float32 weights from rounded ones: they would no longer be float16 values.
-  if (half && options.foldBn) throw new UsageError('--fp16-weights and --fold-bn cannot be combined (folded weights are not float16 values)');
+  if (half && options.foldBn)
+    throw new UsageError('--fp16-weights and --fold-bn cannot be combined (folded weights are not float16 values)');
 
   // What would be replaced is refused before any work: a checkpoint's weights.bin, a user's file.
-  const outputs = target === 'onnx' ? [options.output] : [FILES.model, FILES.weights, FILES.manifest, LAYERS_MODULE].map((f) => join(options.output!, f));
+  const outputs =
+    target === 'onnx'
+      ? [options.output]
+      : [FILES.model, FILES.weights, FILES.manifest, LAYERS_MODULE].map((f) => join(options.output!, f));
   guardOutputs(outputs, { overwrite: options.overwrite, what: 'the export' });
 
   const spec = loadSpec(file);
@@ -76,9 +83,13 @@ export async function runCompile(io: CliIO, file: string, options: CompileOption
   const specText = spec.document.source.body;
   let staticSize: number[] | undefined;
   if (options.staticSize !== undefined) {
-    if (target !== 'onnx') throw new UsageError('--static-size is for --target onnx (a tfjs model takes any size it can)');
+    if (target !== 'onnx')
+      throw new UsageError('--static-size is for --target onnx (a tfjs model takes any size it can)');
     staticSize = parseSize(options.staticSize, graph.dims);
-    if (!staticSize) throw new UsageError(`--static-size takes ${graph.dims === 3 ? 'DxHxW (e.g. 32x64x64) for this 3D spec' : 'HxW (e.g. 256x256)'} or one number, found '${options.staticSize}'`);
+    if (!staticSize)
+      throw new UsageError(
+        `--static-size takes ${graph.dims === 3 ? 'DxHxW (e.g. 32x64x64) for this 3D spec' : 'HxW (e.g. 256x256)'} or one number, found '${options.staticSize}'`,
+      );
     const problems = checkInputSize(graph, staticSize, undefined, ' (from --static-size)');
     if (problems.length > 0) {
       reportDiagnostics(io, problems, options.format);
@@ -96,25 +107,54 @@ export async function runCompile(io: CliIO, file: string, options: CompileOption
     const weights = half ? roundWeightsToHalf(chosen.weights) : chosen.weights;
     if (half) io.stderr('weights: rounded to float16 (stored at half the size)\n');
     setWeights(model, weights, engine.tf);
-    if (target === 'onnx') return await compileOnnx(io, engine, graph, model, weights, specText, options.output, { opset, foldBn: options.foldBn, halfWeights: half, verify: options.verify, normalization, ...(staticSize ? { staticSize } : {}) });
-    return await compileTfjs(io, engine, graph, model, { name: graph.name, file, text: specText }, seed, options.output, options.verify, half);
+    if (target === 'onnx')
+      return await compileOnnx(io, engine, graph, model, weights, specText, options.output, {
+        opset,
+        foldBn: options.foldBn,
+        halfWeights: half,
+        verify: options.verify,
+        normalization,
+        ...(staticSize ? { staticSize } : {}),
+      });
+    return await compileTfjs(
+      io,
+      engine,
+      graph,
+      model,
+      { name: graph.name, file, text: specText },
+      seed,
+      options.output,
+      options.verify,
+      half,
+    );
   } finally {
     model.dispose();
   }
 }
 
 /** The weights to export and how their inputs must be scaled (a checkpoint's recorded normalization; none for initial weights). */
-async function chooseWeights(io: CliIO, engine: Engine, graph: Graph, specText: string, specFile: string, checkpoint: string | undefined, seed: number): Promise<{ weights: WeightMap; normalization: InputNormalization }> {
+async function chooseWeights(
+  io: CliIO,
+  engine: Engine,
+  graph: Graph,
+  specText: string,
+  specFile: string,
+  checkpoint: string | undefined,
+  seed: number,
+): Promise<{ weights: WeightMap; normalization: InputNormalization }> {
   if (checkpoint === undefined) {
     io.stderr(`weights: initial (He-normal, seed ${seed})\n`);
     return { weights: initialWeights(graph, seed), normalization: 'none' };
   }
   const { model, manifest } = await loadCheckpoint(engine.tf, checkpoint);
   try {
-    const mismatch = sha256(specText) === manifest.spec.sha256 ? undefined : networkMismatch(graph, manifest.spec, specFile);
+    const mismatch =
+      sha256(specText) === manifest.spec.sha256 ? undefined : networkMismatch(graph, manifest.spec, specFile);
     if (mismatch) throw new CompileError(`${join(checkpoint, FILES.manifest)}: ${mismatch}`);
     const normalization = normalizationOf(manifest, checkpoint);
-    io.stderr(`weights: ${checkpoint} (trained from ${manifest.spec.file ?? manifest.spec.name}, seed ${manifest.seed}; inputs ${normalization})\n`);
+    io.stderr(
+      `weights: ${checkpoint} (trained from ${manifest.spec.file ?? manifest.spec.name}, seed ${manifest.seed}; inputs ${normalization})\n`,
+    );
     // Deep-supervision heads may differ (trained with them, exported without, or the reverse).
     return { weights: checkpointWeights(graph, model, seed), normalization };
   } finally {
@@ -130,21 +170,43 @@ async function compileOnnx(
   weights: WeightMap,
   specText: string,
   output: string,
-  o: { opset: number | undefined; foldBn: boolean; halfWeights: boolean; verify: boolean; normalization: InputNormalization; staticSize?: readonly number[] },
+  o: {
+    opset: number | undefined;
+    foldBn: boolean;
+    halfWeights: boolean;
+    verify: boolean;
+    normalization: InputNormalization;
+    staticSize?: readonly number[];
+  },
 ): Promise<number> {
-  const { exported, parity, ok } = await exportVerifiedOnnx(engine, graph, model, weights, { specText, opset: o.opset, foldBn: o.foldBn, halfWeights: o.halfWeights, verify: o.verify, inputNormalization: o.normalization, ...(o.staticSize ? { staticSize: o.staticSize } : {}) });
-  if (o.foldBn) io.stderr(`fold-bn: ${exported.foldedBatchNorms.length} BatchNorm${exported.foldedBatchNorms.length === 1 ? '' : 's'} folded into their convs\n`);
+  const { exported, parity, ok } = await exportVerifiedOnnx(engine, graph, model, weights, {
+    specText,
+    opset: o.opset,
+    foldBn: o.foldBn,
+    halfWeights: o.halfWeights,
+    verify: o.verify,
+    inputNormalization: o.normalization,
+    ...(o.staticSize ? { staticSize: o.staticSize } : {}),
+  });
+  if (o.foldBn)
+    io.stderr(
+      `fold-bn: ${exported.foldedBatchNorms.length} BatchNorm${exported.foldedBatchNorms.length === 1 ? '' : 's'} folded into their convs\n`,
+    );
   if (o.verify) {
     const line = `parity (onnxruntime vs tfjs ${engine.name}): max|diff|/max|ref| = ${describeParity(parity)}`;
     if (!ok) {
-      io.stderr(`${line}\nerror: the ONNX model does not match the tfjs graph (tolerance ${PARITY_TOLERANCE}); nothing was written\n`);
+      io.stderr(
+        `${line}\nerror: the ONNX model does not match the tfjs graph (tolerance ${PARITY_TOLERANCE}); nothing was written\n`,
+      );
       return 1;
     }
     io.stdout(`${line}: ok (<= ${PARITY_TOLERANCE})\n`);
   }
   writeFileAtomic(output, exported.bytes);
   const values = countInitializerValues(exported.bytes);
-  io.stdout(`wrote ${output} (${bytes(exported.bytes.length)}, opset ${exported.opset}, IR ${exported.irVersion}, ${thousands(values)} weight values${o.verify ? '' : ', not verified'})\n`);
+  io.stdout(
+    `wrote ${output} (${bytes(exported.bytes.length)}, opset ${exported.opset}, IR ${exported.irVersion}, ${thousands(values)} weight values${o.verify ? '' : ', not verified'})\n`,
+  );
   return 0;
 }
 
@@ -159,24 +221,39 @@ async function compileTfjs(
   verify: boolean,
   fp16: boolean,
 ): Promise<number> {
-  if (existsSync(output) && !statSync(output).isDirectory()) throw new CompileError(`cannot write '${output}': it is a file; --target tfjs writes a folder`);
+  if (existsSync(output) && !statSync(output).isDirectory())
+    throw new CompileError(`cannot write '${output}': it is a file; --target tfjs writes a folder`);
   const parent = dirname(resolve(output));
   if (!existsSync(parent)) throw new CompileError(`cannot write '${output}': no such folder '${parent}'`);
   // Save into a fresh folder beside the target, check it, then move the files in (manifest last).
   const staging = mkdtempSync(join(parent, `.${basename(output)}.`));
   try {
     // Deep-supervision heads are for training: the exported model has the main output only.
-    const exported = model.outputs.length > 1 ? engine.tf.model({ inputs: model.inputs, outputs: model.outputs[0]!, name: model.name }) : model;
+    const exported =
+      model.outputs.length > 1
+        ? engine.tf.model({ inputs: model.inputs, outputs: model.outputs[0]!, name: model.name })
+        : model;
     await saveCheckpoint(engine.tf, staging, exported, { spec, graph, seed, engine: engine.name }, { fp16 });
     if (verify) {
       const size = verificationSizes(graph)[0]!;
-      const input = randomInput(1, size.reduce((a, b) => a * b, 1), 1, graph.inputChannels, seed + 1);
+      const input = randomInput(
+        1,
+        size.reduce((a, b) => a * b, 1),
+        1,
+        graph.inputChannels,
+        seed + 1,
+      );
       const dims = [1, ...size, graph.inputChannels];
       const loaded = await loadCheckpoint(engine.tf, staging);
       try {
-        const diff = compare(await predictTfjs(engine.tf, model, input, dims), await predictTfjs(engine.tf, loaded.model, input, dims));
+        const diff = compare(
+          await predictTfjs(engine.tf, model, input, dims),
+          await predictTfjs(engine.tf, loaded.model, input, dims),
+        );
         if (diff.maxAbsDiff !== 0) {
-          io.stderr(`error: the saved model predicts differently after loading (max|diff| ${diff.maxAbsDiff}); nothing was written\n`);
+          io.stderr(
+            `error: the saved model predicts differently after loading (max|diff| ${diff.maxAbsDiff}); nothing was written\n`,
+          );
           return 1;
         }
         io.stdout(`round trip: tf.loadLayersModel predicts bit-identically at ${size.join('x')}: ok\n`);

@@ -22,7 +22,9 @@ export function reportError(io: CliIO, e: unknown): number {
     io.stderr(`error: cannot write '${err.path}': ${writeFailure(err)}\n`);
     return Exit.failed;
   }
-  io.stderr(`unetc: internal error: ${err?.message ?? String(e)}\nThis is a bug in unetc; please report it with the spec that caused it.\n`);
+  io.stderr(
+    `unetc: internal error: ${err?.message ?? String(e)}\nThis is a bug in unetc; please report it with the spec that caused it.\n`,
+  );
   if (process.env.UNETC_DEBUG) io.stderr(`${err?.stack ?? ''}\n`);
   return Exit.internal;
 }

@@ -31,15 +31,27 @@ function summary(r: VolumeEvalReport): string[] {
 }
 
 /** Scores every volume of `dir`; returns the exit code (1 when the folder has problems). */
-export async function evalVolumes(io: CliIO, segmenter: VolumeSegmenter, dir: string, out: string | undefined, clean: VolumeClean = { minSize: 0, connectivity: 26 }): Promise<number> {
+export async function evalVolumes(
+  io: CliIO,
+  segmenter: VolumeSegmenter,
+  dir: string,
+  out: string | undefined,
+  clean: VolumeClean = { minSize: 0, connectivity: 26 },
+): Promise<number> {
   const result = await evaluateVolumes(segmenter, dir, clean, (v, index, total) => {
     const c = v.instances;
-    const inst = c ? `  F1 ${f3(instanceScores(c).f1)} (${c.matched} of ${c.truth} matched, ${c.predicted} predicted)` : '';
-    io.stdout(`[${index + 1}/${total}] ${v.name} ${v.dims.join('x')} ${Math.round(v.ms)} ms  Dice ${f3(v.scores.dice)}  IoU ${f3(v.scores.iou)}${inst}\n`);
+    const inst = c
+      ? `  F1 ${f3(instanceScores(c).f1)} (${c.matched} of ${c.truth} matched, ${c.predicted} predicted)`
+      : '';
+    io.stdout(
+      `[${index + 1}/${total}] ${v.name} ${v.dims.join('x')} ${Math.round(v.ms)} ms  Dice ${f3(v.scores.dice)}  IoU ${f3(v.scores.iou)}${inst}\n`,
+    );
   });
   if ('problems' in result) {
     for (const line of result.problems) io.stderr(`error: ${line}\n`);
-    io.stderr(`error: ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'} in ${result.where}; nothing was evaluated\n`);
+    io.stderr(
+      `error: ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'} in ${result.where}; nothing was evaluated\n`,
+    );
     return 1;
   }
   io.stdout([...summary(result.report), ''].join('\n'));

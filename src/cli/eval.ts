@@ -41,7 +41,9 @@ With instances/ (instance label volumes of the same names), also instance F1 of 
 const f3 = (v: number) => v.toFixed(3);
 
 function imageLine(r: ImageEval, index: number, total: number): string {
-  const inst = r.instances ? `  F1 ${f3(r.instances.f1)} (${r.instances.matched} of ${r.instances.truth} matched, ${r.instances.predicted} predicted)` : '';
+  const inst = r.instances
+    ? `  F1 ${f3(r.instances.f1)} (${r.instances.matched} of ${r.instances.truth} matched, ${r.instances.predicted} predicted)`
+    : '';
   return `[${index + 1}/${total}] ${basename(r.image)} ${r.width}x${r.height} ${Math.round(r.ms)} ms  Dice ${f3(r.dice)}  IoU ${f3(r.iou)}${inst}\n`;
 }
 
@@ -57,7 +59,9 @@ export function summaryTable(report: EvalReport, classes: number, classNames?: r
   if (classes >= 3) {
     for (let c = 1; c < classes; c++) {
       const name = classNames?.[c] ?? `class ${c}`;
-      rows.push(`${pad(`  ${name}`, W)}Dice ${f3(report.mean.perClass[c]!.dice)} (mean), ${f3(report.pooled.perClass[c]!.dice)} (pooled)`);
+      rows.push(
+        `${pad(`  ${name}`, W)}Dice ${f3(report.mean.perClass[c]!.dice)} (mean), ${f3(report.pooled.perClass[c]!.dice)} (pooled)`,
+      );
     }
   }
   const inst = report.instances;
@@ -81,20 +85,37 @@ export async function runEval(io: CliIO, modelArg: string, options: EvalCommandO
   let model: SegmentationModel | undefined;
   try {
     const modelPath = modelPathOf(io, modelArg);
-    if (!options.data) throw new UsageError('give the data folder with --data DIR (images/ and masks/, optionally labels/)');
-    if (options.out !== undefined && !/\.csv$/i.test(options.out)) throw new UsageError(`--out takes a .csv file, found '${options.out}'`);
+    if (!options.data)
+      throw new UsageError('give the data folder with --data DIR (images/ and masks/, optionally labels/)');
+    if (options.out !== undefined && !/\.csv$/i.test(options.out))
+      throw new UsageError(`--out takes a .csv file, found '${options.out}'`);
     const flags = parseInferenceFlags(options);
     if (options.out !== undefined) guardOutputs([options.out], { overwrite: options.overwrite, what: 'the scores' });
     if (await isVolumeFolder(options.data)) {
       checkConnectivity(options.connectivity, true);
       if (flags.tta) throw new UsageError('--tta is for 2D images (PNG); volumes are segmented without it');
       const sliceAxis = options.sliceAxis ?? 'z';
-      if (!['x', 'y', 'z'].includes(sliceAxis)) throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
+      if (!['x', 'y', 'z'].includes(sliceAxis))
+        throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
       const threeD = isVolumeModel(locateModel(modelPath));
-      if (threeD && options.sliceAxis !== undefined) io.stderr(`note: --slice-axis applies to 2D models; ${modelPath} is 3D and segments whole volumes\n`);
-      const segmenter = await openVolumeSegmenter(io, modelPath, threeD, { sliceAxis: sliceAxis as SliceAxis, ...flags, ...(options.backend === undefined ? {} : { backend: options.backend }) }, () => openModel(io, modelPath, flags, options.backend));
+      if (threeD && options.sliceAxis !== undefined)
+        io.stderr(`note: --slice-axis applies to 2D models; ${modelPath} is 3D and segments whole volumes\n`);
+      const segmenter = await openVolumeSegmenter(
+        io,
+        modelPath,
+        threeD,
+        {
+          sliceAxis: sliceAxis as SliceAxis,
+          ...flags,
+          ...(options.backend === undefined ? {} : { backend: options.backend }),
+        },
+        () => openModel(io, modelPath, flags, options.backend),
+      );
       try {
-        return await evalVolumes(io, segmenter, options.data, options.out, { minSize: flags.minSize ?? 0, connectivity: flags.connectivity3d });
+        return await evalVolumes(io, segmenter, options.data, options.out, {
+          minSize: flags.minSize ?? 0,
+          connectivity: flags.connectivity3d,
+        });
       } finally {
         await segmenter.close();
       }
@@ -107,7 +128,9 @@ export async function runEval(io: CliIO, modelArg: string, options: EvalCommandO
     const scan = await scanDataset(options.data, { classes });
     if (scan.problems.length > 0) {
       for (const line of formatProblems(scan.problems)) io.stderr(`error: ${line}\n`);
-      io.stderr(`error: ${scan.problems.length} problem${scan.problems.length === 1 ? '' : 's'} in ${options.data}; nothing was evaluated\n`);
+      io.stderr(
+        `error: ${scan.problems.length} problem${scan.problems.length === 1 ? '' : 's'} in ${options.data}; nothing was evaluated\n`,
+      );
       return 1;
     }
     const total = scan.samples.length;

@@ -1,9 +1,26 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bodyCommentCount, formatOf, formatSpec, hasErrors, headerComments, parseSpec, validateSchema, type SpecFormat } from '../compiler/index.js';
+import {
+  bodyCommentCount,
+  formatOf,
+  formatSpec,
+  hasErrors,
+  headerComments,
+  parseSpec,
+  validateSchema,
+  type SpecFormat,
+} from '../compiler/index.js';
 import { guardOutputs } from '../runtime/data/index.js';
-import { isDiagnostic, readSource, reportDiagnostics, UsageError, writeFileAtomic, type CliIO, type DiagnosticFormat } from './io.js';
+import {
+  isDiagnostic,
+  readSource,
+  reportDiagnostics,
+  UsageError,
+  writeFileAtomic,
+  type CliIO,
+  type DiagnosticFormat,
+} from './io.js';
 
 export interface FmtOptions {
   readonly to?: string;
@@ -20,7 +37,8 @@ const extensionOf: Record<SpecFormat, string> = { yaml: '.yaml', dsl: '.unet' };
 
 /** `unetc fmt SPEC`: canonical text, in the same format or converted (--to), printed or written. */
 export function runFmt(io: CliIO, file: string, options: FmtOptions): number {
-  if (options.to !== undefined && options.to !== 'yaml' && options.to !== 'dsl') throw new UsageError(`--to takes 'yaml' or 'dsl', found '${options.to}'`);
+  if (options.to !== undefined && options.to !== 'yaml' && options.to !== 'dsl')
+    throw new UsageError(`--to takes 'yaml' or 'dsl', found '${options.to}'`);
   if (options.write && options.output !== undefined) throw new UsageError('give --write or --output, not both');
   const from = formatOf(file);
   const source = readSource(file);
@@ -37,10 +55,16 @@ export function runFmt(io: CliIO, file: string, options: FmtOptions): number {
   const to = (options.to as SpecFormat | undefined) ?? from ?? 'yaml';
   const outputFormat = options.output !== undefined ? formatOf(options.output) : undefined;
   if (outputFormat !== undefined && outputFormat !== to) {
-    throw new UsageError(`'${options.output}' names a ${outputFormat === 'yaml' ? 'YAML' : 'DSL'} file, but the output is ${to === 'yaml' ? 'YAML' : 'DSL'}: use a ${extensionOf[to]} name or --to ${outputFormat}`);
+    throw new UsageError(
+      `'${options.output}' names a ${outputFormat === 'yaml' ? 'YAML' : 'DSL'} file, but the output is ${to === 'yaml' ? 'YAML' : 'DSL'}: use a ${extensionOf[to]} name or --to ${outputFormat}`,
+    );
   }
-  const target = options.output ?? (options.write ? (to === from ? file : file.replace(/\.(ya?ml|unet)$/i, '') + extensionOf[to]) : undefined);
-  const schemaPath = relative(dirname(resolve(target ?? file)), schemaFile).split('\\').join('/');
+  const target =
+    options.output ??
+    (options.write ? (to === from ? file : file.replace(/\.(ya?ml|unet)$/i, '') + extensionOf[to]) : undefined);
+  const schemaPath = relative(dirname(resolve(target ?? file)), schemaFile)
+    .split('\\')
+    .join('/');
   const text = formatSpec(parsed.value.value, { to, header: headerComments(source.body), schemaPath });
 
   if (options.check) {
@@ -56,11 +80,18 @@ export function runFmt(io: CliIO, file: string, options: FmtOptions): number {
     // -w on the spec itself is what the user asked for; any other file is guarded (my.unet beside
     // my.yaml may be an unrelated spec), unless it already holds exactly this text.
     const other = resolve(target) !== resolve(file);
-    if (other && !(existsSync(target) && sameText(target, text))) guardOutputs([target], { overwrite: options.overwrite, what: `the ${to === 'yaml' ? 'YAML' : 'DSL'} form of ${file}` });
+    if (other && !(existsSync(target) && sameText(target, text)))
+      guardOutputs([target], {
+        overwrite: options.overwrite,
+        what: `the ${to === 'yaml' ? 'YAML' : 'DSL'} form of ${file}`,
+      });
     writeFileAtomic(target, text);
     io.stderr(`wrote ${target}\n`);
   }
-  if (lost > 0) io.stderr(`note: ${lost} comment line${lost === 1 ? '' : 's'} inside the spec ${lost === 1 ? 'is' : 'are'} not kept by canonical formatting (header comments are)\n`);
+  if (lost > 0)
+    io.stderr(
+      `note: ${lost} comment line${lost === 1 ? '' : 's'} inside the spec ${lost === 1 ? 'is' : 'are'} not kept by canonical formatting (header comments are)\n`,
+    );
   return 0;
 }
 

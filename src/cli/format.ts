@@ -17,7 +17,11 @@ export function bytes(n: number): string {
 }
 
 /** Left-aligned text columns, right-aligned numbers. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[], numeric: readonly boolean[]): string {
+export function table(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  numeric: readonly boolean[],
+): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells

@@ -1,6 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { errnoText, writeFileAtomicSync } from '../runtime/data/atomic.js';
-import { Codes, error, formatFrame, formatOneLine, summarize, toJson, type Diagnostic, type Source } from '../compiler/index.js';
+import {
+  Codes,
+  error,
+  formatFrame,
+  formatOneLine,
+  summarize,
+  toJson,
+  type Diagnostic,
+  type Source,
+} from '../compiler/index.js';
 import { UnetcError } from '../util/error.js';
 
 /** Where the CLI writes; tests pass their own. */
@@ -37,7 +46,14 @@ export function readSource(path: string): Source | Diagnostic {
     return { name: path, body: body.charCodeAt(0) === 0xfeff ? body.slice(1) : body };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : String((e as Error).message);
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : String((e as Error).message);
     return error(Codes.unreadable, `cannot read '${path}': ${why}`);
   }
 }
@@ -58,11 +74,20 @@ export function writeFailure(e: NodeJS.ErrnoException): string {
 export type DiagnosticFormat = 'frame' | 'short' | 'json';
 
 /** Prints diagnostics to stderr (frames, one line each, or a JSON document on stdout). */
-export function reportDiagnostics(io: CliIO, diagnostics: readonly Diagnostic[], format: DiagnosticFormat, omitted = 0): void {
+export function reportDiagnostics(
+  io: CliIO,
+  diagnostics: readonly Diagnostic[],
+  format: DiagnosticFormat,
+  omitted = 0,
+): void {
   if (format === 'json') return; // the command includes them in its JSON output
   if (diagnostics.length === 0) return;
   if (format === 'short') {
-    io.stderr(diagnostics.map((d) => `${formatOneLine(d)}${d.suggestion !== undefined ? ` (did you mean '${d.suggestion}'?)` : ''}\n`).join(''));
+    io.stderr(
+      diagnostics
+        .map((d) => `${formatOneLine(d)}${d.suggestion !== undefined ? ` (did you mean '${d.suggestion}'?)` : ''}\n`)
+        .join(''),
+    );
     return;
   }
   io.stderr(diagnostics.map((d) => `${formatFrame(d, { color: io.color })}\n\n`).join(''));

@@ -1,7 +1,15 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { DataError, makeFolder } from '../runtime/data/index.js';
-import { loadModel, locateModel, maskClasses, ModelError, planTiles, tileAdvice, type SegmentationModel } from '../runtime/infer/index.js';
+import {
+  loadModel,
+  locateModel,
+  maskClasses,
+  ModelError,
+  planTiles,
+  tileAdvice,
+  type SegmentationModel,
+} from '../runtime/infer/index.js';
 import { predictFiles, type PredictTarget } from '../runtime/infer/folder.js';
 import { listPredictInputs } from '../runtime/infer/inputs.js';
 import { isVolumeModel } from '../runtime/infer/volume.js';
@@ -64,7 +72,8 @@ For volumes, --instances writes <stem>_labels.nii.gz (uint16 ids of 3D connected
 
 const num = (flag: string, text: string, ok: (v: number) => boolean, expected: string): number => {
   const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || !ok(v)) throw new UsageError(`${flag} takes ${expected}, found '${text}'`);
+  if (text.trim() === '' || !Number.isFinite(v) || !ok(v))
+    throw new UsageError(`${flag} takes ${expected}, found '${text}'`);
   return v;
 };
 
@@ -75,17 +84,44 @@ function connectivities(c: number | undefined): { connectivity: 4 | 8; connectiv
 }
 
 /** Parsed shared flags; a UsageError (exit 2) for a malformed one. */
-export function parseInferenceFlags(o: InferenceFlags): { tile?: number; overlap?: number; threshold?: number; minSize?: number; connectivity: 4 | 8; connectivity3d: 6 | 26; tta?: boolean } {
+export function parseInferenceFlags(o: InferenceFlags): {
+  tile?: number;
+  overlap?: number;
+  threshold?: number;
+  minSize?: number;
+  connectivity: 4 | 8;
+  connectivity3d: 6 | 26;
+  tta?: boolean;
+} {
   const int = (v: number) => Number.isInteger(v);
   return {
     ...(o.tta ? { tta: true } : {}),
-    ...(o.tile === undefined ? {} : { tile: num('--tile', o.tile, (v) => int(v) && v >= 1, 'a whole number of pixels (at least 1)') }),
-    ...(o.overlap === undefined ? {} : { overlap: num('--overlap', o.overlap, (v) => v >= 0 && v < 1, 'a fraction of the tile from 0 to below 1 (e.g. 0.25)') }),
-    ...(o.threshold === undefined ? {} : { threshold: num('--threshold', o.threshold, (v) => v > 0 && v < 1, 'a probability between 0 and 1') }),
+    ...(o.tile === undefined
+      ? {}
+      : { tile: num('--tile', o.tile, (v) => int(v) && v >= 1, 'a whole number of pixels (at least 1)') }),
+    ...(o.overlap === undefined
+      ? {}
+      : {
+          overlap: num(
+            '--overlap',
+            o.overlap,
+            (v) => v >= 0 && v < 1,
+            'a fraction of the tile from 0 to below 1 (e.g. 0.25)',
+          ),
+        }),
+    ...(o.threshold === undefined
+      ? {}
+      : { threshold: num('--threshold', o.threshold, (v) => v > 0 && v < 1, 'a probability between 0 and 1') }),
     // Undefined when not given: the model's default then applies (see minInstanceSize).
-    ...(o.minSize === undefined ? {} : { minSize: num('--min-size', o.minSize, (v) => int(v) && v >= 0, 'a whole number of pixels') }),
+    ...(o.minSize === undefined
+      ? {}
+      : { minSize: num('--min-size', o.minSize, (v) => int(v) && v >= 0, 'a whole number of pixels') }),
     // 4 or 8 for images, 6 or 26 for volumes (checked against the input kind by the caller).
-    ...connectivities(o.connectivity === undefined ? undefined : num('--connectivity', o.connectivity, (v) => [4, 6, 8, 26].includes(v), '4 or 8 (images), 6 or 26 (volumes)')),
+    ...connectivities(
+      o.connectivity === undefined
+        ? undefined
+        : num('--connectivity', o.connectivity, (v) => [4, 6, 8, 26].includes(v), '4 or 8 (images), 6 or 26 (volumes)'),
+    ),
   };
 }
 
@@ -96,18 +132,28 @@ export function parseInferenceFlags(o: InferenceFlags): { tile?: number; overlap
 export function modelPathOf(io: CliIO, arg: string): string {
   const resolved = resolveModel(arg);
   if (resolved.shipped) {
-    io.stderr(`note: '${arg}' is the ${resolved.shipped} model shipped with unetc (${resolved.path}; see its MODEL.md)\n`);
+    io.stderr(
+      `note: '${arg}' is the ${resolved.shipped} model shipped with unetc (${resolved.path}; see its MODEL.md)\n`,
+    );
     return resolved.path;
   }
   if (!existsSync(arg)) {
     const names = shippedModels();
-    throw new ModelError(arg, `no such file or folder${names.length ? ` (models shipped with unetc: ${names.join(', ')})` : ''}`);
+    throw new ModelError(
+      arg,
+      `no such file or folder${names.length ? ` (models shipped with unetc: ${names.join(', ')})` : ''}`,
+    );
   }
   return arg;
 }
 
 /** Loads the model, prints what it is and what runs it, and checks the flags that depend on it. */
-export async function openModel(io: CliIO, path: string, flags: ReturnType<typeof parseInferenceFlags>, backend: string | undefined): Promise<SegmentationModel> {
+export async function openModel(
+  io: CliIO,
+  path: string,
+  flags: ReturnType<typeof parseInferenceFlags>,
+  backend: string | undefined,
+): Promise<SegmentationModel> {
   const where = locateModel(path);
   if (where.note) io.stderr(`note: ${where.note}\n`);
   const model = await loadModel(where, backend === undefined ? {} : { backend });
@@ -115,12 +161,21 @@ export async function openModel(io: CliIO, path: string, flags: ReturnType<typeo
   try {
     io.stderr(`engine: ${model.engine}\n`);
     const out = outputText(i);
-    io.stderr(`model: ${i.path} (${i.name}: ${i.inputChannels} channel${i.inputChannels === 1 ? '' : 's'} -> ${out}, input ${i.normalization}, sizes ${i.sizes.height.text === i.sizes.width.text ? i.sizes.height.text : `${i.sizes.height.text} x ${i.sizes.width.text}`})\n`);
-    if (flags.threshold !== undefined && maskClasses(i) !== 2) throw new UsageError(`--threshold applies to binary models; ${path} has ${i.classes} classes (each pixel gets the most probable one)`);
+    io.stderr(
+      `model: ${i.path} (${i.name}: ${i.inputChannels} channel${i.inputChannels === 1 ? '' : 's'} -> ${out}, input ${i.normalization}, sizes ${i.sizes.height.text === i.sizes.width.text ? i.sizes.height.text : `${i.sizes.height.text} x ${i.sizes.width.text}`})\n`,
+    );
+    if (flags.threshold !== undefined && maskClasses(i) !== 2)
+      throw new UsageError(
+        `--threshold applies to binary models; ${path} has ${i.classes} classes (each pixel gets the most probable one)`,
+      );
     // A tile too small for a 'valid' network's margins fails on every image larger than one tile:
     // say so once, up front (planning an image of two tiles and more).
     const big = 2 * (flags.tile ?? 512) + 4 * Math.max(...i.margin) + 1;
-    planTiles(big, big, { sizes: i.sizes, margin: i.margin, ...(flags.tile === undefined ? {} : { tile: flags.tile }) });
+    planTiles(big, big, {
+      sizes: i.sizes,
+      margin: i.margin,
+      ...(flags.tile === undefined ? {} : { tile: flags.tile }),
+    });
     const advice = flags.tile === undefined ? undefined : tileAdvice(flags.tile, i.sizes);
     if (advice) io.stderr(`warning: ${advice}\n`);
     return model;
@@ -129,7 +184,6 @@ export async function openModel(io: CliIO, path: string, flags: ReturnType<typeo
     throw e;
   }
 }
-
 
 /**
  * Progress through a large image's tiles (an 8000x8000 image is hundreds of them): on a terminal
@@ -163,19 +217,41 @@ export async function runPredict(io: CliIO, modelArg: string, options: PredictCo
   const out = options.out;
   const flags = parseInferenceFlags(options);
   const inputs = listPredictInputs(options.input);
-  for (const f of inputs.skipped) io.stderr(`warning: ${f}: skipped (only PNG and NIfTI are read; convert it to PNG)\n`);
-  if (resolve(inputs.dir) === resolve(out)) throw new UsageError(`--out ${out} is the input folder: the masks would overwrite the images`);
+  for (const f of inputs.skipped)
+    io.stderr(`warning: ${f}: skipped (only PNG and NIfTI are read; convert it to PNG)\n`);
+  if (resolve(inputs.dir) === resolve(out))
+    throw new UsageError(`--out ${out} is the input folder: the masks would overwrite the images`);
   const sliceAxis = options.sliceAxis ?? 'z';
   if (!['x', 'y', 'z'].includes(sliceAxis)) throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
   const volumes = inputs.volumes > 0;
-  if (volumes && inputs.volumes < inputs.files.length) throw new UsageError(`${options.input} holds both PNG images and NIfTI volumes: give them to separate predict runs`);
+  if (volumes && inputs.volumes < inputs.files.length)
+    throw new UsageError(
+      `${options.input} holds both PNG images and NIfTI volumes: give them to separate predict runs`,
+    );
   const threeD = isVolumeModel(locateModel(modelPath));
-  if (threeD && !volumes) throw new UsageError(`${modelPath} is a 3D model (input.dims: 3): give it NIfTI volumes (.nii, .nii.gz), not PNG images`);
+  if (threeD && !volumes)
+    throw new UsageError(
+      `${modelPath} is a 3D model (input.dims: 3): give it NIfTI volumes (.nii, .nii.gz), not PNG images`,
+    );
   checkConnectivity(options.connectivity, volumes);
   if (volumes && flags.tta) throw new UsageError('--tta is for 2D images (PNG); volumes are segmented without it');
-  if (volumes && threeD && options.sliceAxis !== undefined) io.stderr(`note: --slice-axis applies to 2D models; ${modelPath} is 3D and segments whole volumes\n`);
+  if (volumes && threeD && options.sliceAxis !== undefined)
+    io.stderr(`note: --slice-axis applies to 2D models; ${modelPath} is 3D and segments whole volumes\n`);
   const target: PredictTarget = volumes
-    ? { kind: 'volumes', segmenter: await openVolumeSegmenter(io, modelPath, threeD, { sliceAxis: sliceAxis as SliceAxis, ...flags, ...(options.backend === undefined ? {} : { backend: options.backend }) }, () => openModel(io, modelPath, flags, options.backend)) }
+    ? {
+        kind: 'volumes',
+        segmenter: await openVolumeSegmenter(
+          io,
+          modelPath,
+          threeD,
+          {
+            sliceAxis: sliceAxis as SliceAxis,
+            ...flags,
+            ...(options.backend === undefined ? {} : { backend: options.backend }),
+          },
+          () => openModel(io, modelPath, flags, options.backend),
+        ),
+      }
     : { kind: 'images', model: await openModel(io, modelPath, flags, options.backend) };
   try {
     if (existsSync(out) && !statSync(out).isDirectory()) throw new DataError(out, 'is a file; --out takes a folder');
@@ -186,22 +262,38 @@ export async function runPredict(io: CliIO, modelArg: string, options: PredictCo
       if (!tiles.has(file)) tiles.set(file, tileProgress(io, progress(file)));
       tiles.get(file)!(done, total);
     };
-    const events = predictFiles(target, inputs.files, { ...flags, out, instances: options.instances === true, probabilities: options.probabilities === true, overwrite: options.overwrite === true, onTile });
+    const events = predictFiles(target, inputs.files, {
+      ...flags,
+      out,
+      instances: options.instances === true,
+      probabilities: options.probabilities === true,
+      overwrite: options.overwrite === true,
+      onTile,
+    });
     const noun = volumes ? 'volume' : 'image';
     for await (const e of events) {
       if (e.kind === 'skipped') io.stderr(`error: ${e.error.message}\n`);
       else if (e.kind === 'written' && !volumes) {
         const n = e.instances;
-        const detail = n ? `, ${plural(n.count, 'instance')}${n.count ? ` (mean area ${n.meanArea.toFixed(0)} px)` : ''}` : '';
+        const detail = n
+          ? `, ${plural(n.count, 'instance')}${n.count ? ` (mean area ${n.meanArea.toFixed(0)} px)` : ''}`
+          : '';
         io.stdout(`${progress(e.file)} ${e.size} ${Math.round(e.ms)} ms${detail}\n`);
       } else if (e.kind === 'written') {
         const detail = e.instances ? `, ${plural(e.instances.count, 'instance')}` : '';
-        io.stdout(`${progress(e.file)} ${e.size} ${Math.round(e.ms)} ms, ${plural(e.foreground ?? 0, 'foreground voxel')}${detail} -> ${e.mask}\n`);
+        io.stdout(
+          `${progress(e.file)} ${e.size} ${Math.round(e.ms)} ms, ${plural(e.foreground ?? 0, 'foreground voxel')}${detail} -> ${e.mask}\n`,
+        );
       } else if (e.kind === 'done') {
         if (volumes) io.stdout(`wrote ${plural(e.written, 'NIfTI mask')} to ${out} (headers copied from the inputs)\n`);
-        else io.stdout(`wrote ${plural(e.written, 'mask')} to ${out}${options.instances ? ' (with label maps and instances.csv)' : ''}\n`);
+        else
+          io.stdout(
+            `wrote ${plural(e.written, 'mask')} to ${out}${options.instances ? ' (with label maps and instances.csv)' : ''}\n`,
+          );
         if (e.failed.length === 0) return 0;
-        io.stderr(`error: ${e.failed.length} of ${plural(inputs.files.length, noun)} were skipped (listed above); the others were written\n`);
+        io.stderr(
+          `error: ${e.failed.length} of ${plural(inputs.files.length, noun)} were skipped (listed above); the others were written\n`,
+        );
         return 1;
       }
     }
@@ -214,6 +306,8 @@ export async function runPredict(io: CliIO, modelArg: string, options: PredictCo
 /** --connectivity for the kind of input: 4 or 8 for images, 6 or 26 for volumes (parseInferenceFlags took any of them). */
 export function checkConnectivity(given: string | undefined, volumes: boolean): void {
   if (given === undefined) return;
-  if (volumes && !['6', '26'].includes(given.trim())) throw new UsageError(`--connectivity for volumes is 6 (faces) or 26 (faces, edges and corners), found '${given}'`);
-  if (!volumes && !['4', '8'].includes(given.trim())) throw new UsageError(`--connectivity for images is 4 (edges) or 8 (edges and corners), found '${given}'`);
+  if (volumes && !['6', '26'].includes(given.trim()))
+    throw new UsageError(`--connectivity for volumes is 6 (faces) or 26 (faces, edges and corners), found '${given}'`);
+  if (!volumes && !['4', '8'].includes(given.trim()))
+    throw new UsageError(`--connectivity for images is 4 (edges) or 8 (edges and corners), found '${given}'`);
 }

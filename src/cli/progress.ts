@@ -40,7 +40,11 @@ export class Progress {
     if (this.tty) {
       this.io.stdout(`\r${line}\x1b[K`);
       this.live = true;
-    } else if (e.step === e.totalSteps || performance.now() - this.lastLine > 10_000 || done % Math.max(1, Math.round(e.totalSteps / 20)) === 0) {
+    } else if (
+      e.step === e.totalSteps ||
+      performance.now() - this.lastLine > 10_000 ||
+      done % Math.max(1, Math.round(e.totalSteps / 20)) === 0
+    ) {
       this.io.stdout(`${line}\n`);
       this.lastLine = performance.now();
     }
@@ -48,9 +52,12 @@ export class Progress {
 
   epoch(e: EpochEvent): void {
     this.done();
-    const where = e.remainingMs !== undefined ? `step ${e.step} (${formatDuration(e.remainingMs)} left)` : `epoch ${e.epoch}`;
+    const where =
+      e.remainingMs !== undefined ? `step ${e.step} (${formatDuration(e.remainingMs)} left)` : `epoch ${e.epoch}`;
     const loss = Number.isFinite(e.trainLoss) ? `loss ${e.trainLoss.toFixed(4)}` : 'loss -';
-    const val = e.val ? `validation Dice ${e.val.dice.toFixed(4)}, IoU ${e.val.iou.toFixed(4)}, pixel accuracy ${e.val.pixelAccuracy.toFixed(4)}${e.best ? ' (best)' : ''}` : 'no validation data';
+    const val = e.val
+      ? `validation Dice ${e.val.dice.toFixed(4)}, IoU ${e.val.iou.toFixed(4)}, pixel accuracy ${e.val.pixelAccuracy.toFixed(4)}${e.best ? ' (best)' : ''}`
+      : 'no validation data';
     this.io.stdout(`${where}: ${loss}, ${val}  [${formatDuration(e.ms)}]\n`);
   }
 

@@ -6,17 +6,50 @@ import { buildModel, getWeights, setWeights } from '../compiler/backends/tfjs/in
 import { initialWeights, type WeightMap } from '../compiler/backends/weights.js';
 import { compileSpec, specClasses, type Graph } from '../compiler/index.js';
 import { selectEngine, type Engine } from '../runtime/backend/index.js';
-import { CheckpointError, FILES, loadCheckpoint, readCheckpointManifest, sha256, type CheckpointManifest } from '../runtime/checkpoint/index.js';
+import {
+  CheckpointError,
+  FILES,
+  loadCheckpoint,
+  readCheckpointManifest,
+  sha256,
+  type CheckpointManifest,
+} from '../runtime/checkpoint/index.js';
 import { DataError, guardOutputs, writeFileAtomic as writeBytesAtomic } from '../runtime/data/index.js';
 import { describeParity, exportVerifiedOnnx } from '../runtime/export/onnx.js';
-import { DataProblems, dataWarnings, folderData, INPUT_NORMALIZATION, syntheticData, type TrainingData } from '../runtime/train/data.js';
-import { isVolumeFolder, middleSlices, SLICE_AXES, sliceExamples, syntheticVolumeData, volumeFolderData } from '../runtime/train/volume-data.js';
+import {
+  DataProblems,
+  dataWarnings,
+  folderData,
+  INPUT_NORMALIZATION,
+  syntheticData,
+  type TrainingData,
+} from '../runtime/train/data.js';
+import {
+  isVolumeFolder,
+  middleSlices,
+  SLICE_AXES,
+  sliceExamples,
+  syntheticVolumeData,
+  volumeFolderData,
+} from '../runtime/train/volume-data.js';
 import type { SliceAxis } from '../runtime/volume/index.js';
 import { trainLoop } from '../runtime/train/loop.js';
-import { dataSettings, resolveTrainSettings, resumedSettings, type TrainOverrides, type TrainSettings } from '../runtime/train/settings.js';
+import {
+  dataSettings,
+  resolveTrainSettings,
+  resumedSettings,
+  type TrainOverrides,
+  type TrainSettings,
+} from '../runtime/train/settings.js';
 import { parseDuration } from '../runtime/train/budget.js';
 import { checkTrainingMemory, memoryProblem } from '../runtime/train/memory.js';
-import { defaultRunDir, makeRunManifest, readRunManifest, RUN_OUTPUTS, writeRunManifest } from '../runtime/train/run.js';
+import {
+  defaultRunDir,
+  makeRunManifest,
+  readRunManifest,
+  RUN_OUTPUTS,
+  writeRunManifest,
+} from '../runtime/train/run.js';
 import { readTrainCheckpoint } from '../runtime/train/state.js';
 import { formatDuration, Progress } from './progress.js';
 import { buildRunReport } from '../runtime/report/index.js';
@@ -57,18 +90,21 @@ function lengthText(s: TrainSettings): string {
 }
 
 /** The best validation Dice, or that no validation has run yet (a run stopped within its first epoch). */
-const diceText = (dice: number, validates = true) => (!validates ? 'no validation data' : dice < 0 ? 'no validation yet' : `best validation Dice ${dice.toFixed(4)}`);
+const diceText = (dice: number, validates = true) =>
+  !validates ? 'no validation data' : dice < 0 ? 'no validation yet' : `best validation Dice ${dice.toFixed(4)}`;
 
 function int(name: string, text: string | undefined, min = 1): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text.trim()) || Number(text) < min) throw new UsageError(`--${name} takes a whole number of at least ${min}, found '${text}'`);
+  if (!/^\d+$/.test(text.trim()) || Number(text) < min)
+    throw new UsageError(`--${name} takes a whole number of at least ${min}, found '${text}'`);
   return Number(text);
 }
 
 function fraction(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const v = Number(text);
-  if (text.trim() === '' || !(v >= 0 && v < 1)) throw new UsageError(`--${name} takes a number from 0 to below 1, found '${text}'`);
+  if (text.trim() === '' || !(v >= 0 && v < 1))
+    throw new UsageError(`--${name} takes a number from 0 to below 1, found '${text}'`);
   return v;
 }
 
@@ -77,10 +113,12 @@ function overridesOf(o: TrainOptions): TrainOverrides {
   let timeMs: number | undefined;
   if (o.time !== undefined) {
     timeMs = parseDuration(o.time);
-    if (timeMs === undefined) throw new UsageError(`--time takes a duration such as 5m, 90s or 1h30m, found '${o.time}'`);
+    if (timeMs === undefined)
+      throw new UsageError(`--time takes a duration such as 5m, 90s or 1h30m, found '${o.time}'`);
   }
   const learningRate = o.lr === undefined ? undefined : Number(o.lr);
-  if (learningRate !== undefined && !(learningRate > 0 && learningRate < 10)) throw new UsageError(`--lr takes a positive number below 10, found '${o.lr}'`);
+  if (learningRate !== undefined && !(learningRate > 0 && learningRate < 10))
+    throw new UsageError(`--lr takes a positive number below 10, found '${o.lr}'`);
   const all: TrainOverrides = {
     epochs: int('epochs', o.epochs),
     timeMs,
@@ -95,9 +133,25 @@ function overridesOf(o: TrainOptions): TrainOverrides {
 }
 
 /** The flag that sets an override, to name it. */
-const FLAGS: Record<keyof TrainOverrides, string> = { epochs: '--epochs', timeMs: '--time', stepsPerEpoch: '--steps-per-epoch', batch: '--batch', learningRate: '--lr', maxSteps: '--max-steps', seed: '--seed', valSplit: '--val-split' };
+const FLAGS: Record<keyof TrainOverrides, string> = {
+  epochs: '--epochs',
+  timeMs: '--time',
+  stepsPerEpoch: '--steps-per-epoch',
+  batch: '--batch',
+  learningRate: '--lr',
+  maxSteps: '--max-steps',
+  seed: '--seed',
+  valSplit: '--val-split',
+};
 
-async function loadData(graph: Graph, seed: number, dir: string | undefined, valDir: string | undefined, valSplit: number, sliceAxis: SliceAxis): Promise<TrainingData> {
+async function loadData(
+  graph: Graph,
+  seed: number,
+  dir: string | undefined,
+  valDir: string | undefined,
+  valSplit: number,
+  sliceAxis: SliceAxis,
+): Promise<TrainingData> {
   const none = { train: [], val: [] };
   if (dir === undefined) {
     if (graph.dims === 3) {
@@ -106,14 +160,30 @@ async function loadData(graph: Graph, seed: number, dir: string | undefined, val
     }
     return syntheticData(seed, graph.inputChannels, undefined, undefined, graph);
   }
-  const options = { valDir, valSplit, seed, channels: graph.inputChannels, classes: specClasses(graph), ...(graph.instances ? { instances: graph.instances } : {}) };
+  const options = {
+    valDir,
+    valSplit,
+    seed,
+    channels: graph.inputChannels,
+    classes: specClasses(graph),
+    ...(graph.instances ? { instances: graph.instances } : {}),
+  };
   if (await isVolumeFolder(dir)) {
     const volumes = await volumeFolderData(dir, options);
     if (graph.dims === 3) return { ...none, volumes, source: volumes.source, fingerprint: volumes.fingerprint };
     // A 2D spec on volumes: every slice across the chosen axis is an image.
-    return { train: sliceExamples(volumes.train, sliceAxis), val: sliceExamples(volumes.val, sliceAxis), reportExamples: middleSlices(volumes.val, sliceAxis), source: `${volumes.source}, ${sliceAxis} slices`, fingerprint: `${volumes.fingerprint}:${sliceAxis}` };
+    return {
+      train: sliceExamples(volumes.train, sliceAxis),
+      val: sliceExamples(volumes.val, sliceAxis),
+      reportExamples: middleSlices(volumes.val, sliceAxis),
+      source: `${volumes.source}, ${sliceAxis} slices`,
+      fingerprint: `${volumes.fingerprint}:${sliceAxis}`,
+    };
   }
-  if (graph.dims === 3) throw new DataProblems([`${dir}: a 3D spec (input.dims: 3) trains on NIfTI volumes (images/*.nii or *.nii.gz), and ${dir}/images has none`]);
+  if (graph.dims === 3)
+    throw new DataProblems([
+      `${dir}: a 3D spec (input.dims: 3) trains on NIfTI volumes (images/*.nii or *.nii.gz), and ${dir}/images has none`,
+    ]);
   return folderData(dir, options);
 }
 
@@ -123,7 +193,8 @@ async function loadData(graph: Graph, seed: number, dir: string | undefined, val
  * early, 130 when interrupted (a checkpoint is written), 1 on bad input or a non-finite loss.
  */
 export async function runTrain(io: CliIO, file: string | undefined, o: TrainOptions): Promise<number> {
-  if (o.init !== undefined && o.resume !== undefined) throw new UsageError('--init starts a new run from trained weights and --resume continues a run: give one of them');
+  if (o.init !== undefined && o.resume !== undefined)
+    throw new UsageError('--init starts a new run from trained weights and --resume continues a run: give one of them');
   const resumed = o.resume !== undefined ? readRunManifest(o.resume) : undefined;
   const init = o.init !== undefined ? initFrom(io, o.init) : undefined;
   // Without a spec, a resumed run's own, or the spec the --init weights were trained from.
@@ -137,8 +208,14 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
     // A resumed run continues its own network: weights of another one would not fit (or would
     // silently train a graph that run.json does not describe).
     const mismatch = networkMismatch(given.graph!, resumed.spec, file!);
-    if (mismatch) throw new DataError(file!, `cannot resume ${o.resume} with it: ${mismatch.replace('the checkpoint was', 'the run was')}; resume without a spec (the run keeps its own), or start a new run from its weights with --init ${o.resume}`);
-    io.stderr(`note: ${file} differs from the spec the run started with (not in the network); resuming with the run's own spec\n`);
+    if (mismatch)
+      throw new DataError(
+        file!,
+        `cannot resume ${o.resume} with it: ${mismatch.replace('the checkpoint was', 'the run was')}; resume without a spec (the run keeps its own), or start a new run from its weights with --init ${o.resume}`,
+      );
+    io.stderr(
+      `note: ${file} differs from the spec the run started with (not in the network); resuming with the run's own spec\n`,
+    );
   }
   // A resumed run always trains its own spec, whatever file is given.
   const compiled = given && !resumed ? given : { ...compileSpec({ name: specFile, body: own!.text }), ok: true };
@@ -150,20 +227,41 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
   const engine = await selectEngine(o.backend);
   io.stdout(`engine: ${engine.description}, ${engine.threads} thread${engine.threads === 1 ? '' : 's'}\n`);
   const overrides = overridesOf(o);
-  const chosen = resumed ? { seed: resumed.settings.seed, valSplit: resumed.data.valSplit ?? dataSettings(compiled.spec.train, overrides).valSplit } : dataSettings(compiled.spec.train, overrides);
-  if (graph.dims === 3 && o.sliceAxis !== undefined) io.stderr(`note: --slice-axis applies to 2D specs on volumes; ${specFile} is 3D and trains on 3D patches\n`);
+  const chosen = resumed
+    ? {
+        seed: resumed.settings.seed,
+        valSplit: resumed.data.valSplit ?? dataSettings(compiled.spec.train, overrides).valSplit,
+      }
+    : dataSettings(compiled.spec.train, overrides);
+  if (graph.dims === 3 && o.sliceAxis !== undefined)
+    io.stderr(`note: --slice-axis applies to 2D specs on volumes; ${specFile} is 3D and trains on 3D patches\n`);
   const sliceAxis = resumed?.data.sliceAxis ?? o.sliceAxis ?? 'z';
-  if (!SLICE_AXES.includes(sliceAxis as SliceAxis)) throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
+  if (!SLICE_AXES.includes(sliceAxis as SliceAxis))
+    throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
   // A resumed run reads its own data folders, or --data/--val where they moved (the fingerprint must still match).
   const valSplit = chosen.valSplit;
-  const data = await loadData(graph, chosen.seed, o.data ?? resumed?.data.dir, o.val ?? resumed?.data.valDir, valSplit, sliceAxis as SliceAxis);
-  if (resumed && data.fingerprint !== resumed.data.fingerprint) throw new UsageError(`the data changed since the run started (${data.source}); resume needs the same data`);
-  for (const w of dataWarnings(data, { data: o.data ?? resumed?.data.dir, val: o.val ?? resumed?.data.valDir })) io.stderr(`warning: ${w}\n`);
-  const counts = data.volumes ? { train: data.volumes.train.length, val: data.volumes.val.length, what: 'volumes' } : { train: data.train.length, val: data.val.length, what: 'images' };
+  const data = await loadData(
+    graph,
+    chosen.seed,
+    o.data ?? resumed?.data.dir,
+    o.val ?? resumed?.data.valDir,
+    valSplit,
+    sliceAxis as SliceAxis,
+  );
+  if (resumed && data.fingerprint !== resumed.data.fingerprint)
+    throw new UsageError(`the data changed since the run started (${data.source}); resume needs the same data`);
+  for (const w of dataWarnings(data, { data: o.data ?? resumed?.data.dir, val: o.val ?? resumed?.data.valDir }))
+    io.stderr(`warning: ${w}\n`);
+  const counts = data.volumes
+    ? { train: data.volumes.train.length, val: data.volumes.val.length, what: 'volumes' }
+    : { train: data.train.length, val: data.val.length, what: 'images' };
   let settings: TrainSettings;
   if (resumed) {
     const r = resumedSettings(resumed.settings, overrides);
-    if (r.ignored.length > 0) io.stderr(`note: ${r.ignored.map((k) => FLAGS[k]).join(', ')} ignored: a resumed run keeps its own settings (only --max-steps may change)\n`);
+    if (r.ignored.length > 0)
+      io.stderr(
+        `note: ${r.ignored.map((k) => FLAGS[k]).join(', ')} ignored: a resumed run keeps its own settings (only --max-steps may change)\n`,
+      );
     settings = r.settings;
   } else settings = resolveTrainSettings(compiled.spec.train, graph, overrides, counts.train);
   io.stdout(`data: ${data.source}: ${counts.train} training, ${counts.val} validation ${counts.what}\n`);
@@ -173,16 +271,51 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
 
   // Before anything is written: a step that cannot fit is refused with what would.
   if (o.memoryCheck !== false) {
-    const memory = checkTrainingMemory(graph, { batch: settings.batch, patch: settings.patch, optimizer: { name: settings.optimizer.name, momentum: settings.optimizer.momentum } }, engine.name);
+    const memory = checkTrainingMemory(
+      graph,
+      {
+        batch: settings.batch,
+        patch: settings.patch,
+        optimizer: { name: settings.optimizer.name, momentum: settings.optimizer.momentum },
+      },
+      engine.name,
+    );
     if (!memory.fits) throw new DataError(specFile, memoryProblem(memory, engine.name));
   }
-  const runDir = o.dryRun ? mkdtempSync(join(tmpdir(), 'unetc-dry-run-')) : (o.resume ?? o.out ?? defaultRunDir(graph.name));
-  if (!o.dryRun && !resumed && existsSync(join(runDir, 'run.json'))) throw new UsageError(`${runDir} already holds a run: continue it with --resume ${runDir}, or choose another --out`);
+  const runDir = o.dryRun
+    ? mkdtempSync(join(tmpdir(), 'unetc-dry-run-'))
+    : (o.resume ?? o.out ?? defaultRunDir(graph.name));
+  if (!o.dryRun && !resumed && existsSync(join(runDir, 'run.json')))
+    throw new UsageError(`${runDir} already holds a run: continue it with --resume ${runDir}, or choose another --out`);
   // A folder that is not a run may hold a user's files of the names a run writes (model.onnx, best/).
-  if (!o.dryRun && !resumed) guardOutputs(RUN_OUTPUTS.map((f) => join(runDir, f)), { overwrite: o.overwrite, what: 'a training run' });
+  if (!o.dryRun && !resumed)
+    guardOutputs(
+      RUN_OUTPUTS.map((f) => join(runDir, f)),
+      { overwrite: o.overwrite, what: 'a training run' },
+    );
   const specInfo = { name: graph.name, file: specFile, text: specText };
   if (!resumed) {
-    await writeRunManifest(runDir, makeRunManifest(specInfo, graph, settings, { source: data.source, fingerprint: data.fingerprint, dir: o.data === undefined ? undefined : resolve(o.data), valDir: o.val === undefined ? undefined : resolve(o.val), valSplit, train: counts.train, val: counts.val, ...(data.source.endsWith(' slices') ? { sliceAxis } : {}) }, engine.name, engine.tf.version.tfjs, init ? { from: resolve(init.dir), weightsSha256: init.manifest.weightsSha256 } : undefined));
+    await writeRunManifest(
+      runDir,
+      makeRunManifest(
+        specInfo,
+        graph,
+        settings,
+        {
+          source: data.source,
+          fingerprint: data.fingerprint,
+          dir: o.data === undefined ? undefined : resolve(o.data),
+          valDir: o.val === undefined ? undefined : resolve(o.val),
+          valSplit,
+          train: counts.train,
+          val: counts.val,
+          ...(data.source.endsWith(' slices') ? { sliceAxis } : {}),
+        },
+        engine.name,
+        engine.tf.version.tfjs,
+        init ? { from: resolve(init.dir), weightsSha256: init.manifest.weightsSha256 } : undefined,
+      ),
+    );
   }
 
   // A run stopped (kill -9, power cut) before its first checkpoint has only run.json: it starts
@@ -191,14 +324,32 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
   const checkpoint = resumed && !restart ? await readTrainCheckpoint(engine.tf, join(runDir, 'last')) : undefined;
   const startFrom = init ?? (restart && resumed.init ? initFrom(io, resumed.init.from) : undefined);
   if (restart && resumed.init && startFrom?.manifest.weightsSha256 !== resumed.init.weightsSha256) {
-    throw new CheckpointError(startFrom!.dir, `the run started from weights with SHA-256 ${resumed.init.weightsSha256.slice(0, 12)}..., but these have ${startFrom!.manifest.weightsSha256.slice(0, 12)}...: the run cannot start again as it did`);
+    throw new CheckpointError(
+      startFrom!.dir,
+      `the run started from weights with SHA-256 ${resumed.init.weightsSha256.slice(0, 12)}..., but these have ${startFrom!.manifest.weightsSha256.slice(0, 12)}...: the run cannot start again as it did`,
+    );
   }
   const model = buildModel(engine.tf, graph);
-  setWeights(model, checkpoint ? getWeights(checkpoint.model) : startFrom ? await initWeights(engine, graph, startFrom, specFile, settings.seed) : initialWeights(graph, settings.seed), engine.tf);
+  setWeights(
+    model,
+    checkpoint
+      ? getWeights(checkpoint.model)
+      : startFrom
+        ? await initWeights(engine, graph, startFrom, specFile, settings.seed)
+        : initialWeights(graph, settings.seed),
+    engine.tf,
+  );
   checkpoint?.model.dispose();
-  if (startFrom) io.stdout(`weights: from ${startFrom.dir} (trained from ${startFrom.manifest.spec.file ?? startFrom.manifest.spec.name}); the other settings are this run's\n`);
-  if (checkpoint) io.stdout(`resuming ${runDir} at step ${checkpoint.state.step} (epoch ${checkpoint.state.epoch}, ${diceText(checkpoint.state.bestDice)})\n`);
-  if (restart) io.stdout(`resuming ${runDir}: it stopped before its first checkpoint, so it starts again from step 0\n`);
+  if (startFrom)
+    io.stdout(
+      `weights: from ${startFrom.dir} (trained from ${startFrom.manifest.spec.file ?? startFrom.manifest.spec.name}); the other settings are this run's\n`,
+    );
+  if (checkpoint)
+    io.stdout(
+      `resuming ${runDir} at step ${checkpoint.state.step} (epoch ${checkpoint.state.epoch}, ${diceText(checkpoint.state.bestDice)})\n`,
+    );
+  if (restart)
+    io.stdout(`resuming ${runDir}: it stopped before its first checkpoint, so it starts again from step 0\n`);
 
   const signal = { stop: false };
   const onSigint = () => {
@@ -210,7 +361,17 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
   const progress = new Progress(io, o.tty);
   let code = 0;
   try {
-    const loop = trainLoop({ engine, graph, model, data, runDir, signal, settings: o.dryRun ? { ...settings, maxSteps: 1, stepsPerEpoch: 1, epochs: 1 } : settings, checkpointInfo: { spec: specInfo, graph, seed: settings.seed, engine: engine.name }, resume: checkpoint });
+    const loop = trainLoop({
+      engine,
+      graph,
+      model,
+      data,
+      runDir,
+      signal,
+      settings: o.dryRun ? { ...settings, maxSteps: 1, stepsPerEpoch: 1, epochs: 1 } : settings,
+      checkpointInfo: { spec: specInfo, graph, seed: settings.seed, engine: engine.name },
+      resume: checkpoint,
+    });
     for await (const e of loop) {
       if (e.kind === 'step') progress.step(e);
       else if (e.kind === 'epoch') progress.epoch(e);
@@ -229,7 +390,9 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
     if (code === 0 || code === 130) {
       // The report is a convenience: a failure to write it never fails the run.
       try {
-        io.stdout(`report: ${await buildRunReport(runDir, data.volumes ? { volumes: data.volumes.val } : { examples: data.reportExamples ?? data.val })}\n`);
+        io.stdout(
+          `report: ${await buildRunReport(runDir, data.volumes ? { volumes: data.volumes.val } : { examples: data.reportExamples ?? data.val })}\n`,
+        );
       } catch (e) {
         io.stderr(`warning: no report.html: ${(e as Error).message}\n`);
       }
@@ -247,20 +410,36 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
 /** An --init argument: a checkpoint, run folder or shipped model name, with its manifest. */
 function initFrom(io: CliIO, arg: string): { dir: string; manifest: CheckpointManifest } {
   const resolved = resolveModel(arg);
-  if (resolved.shipped) io.stderr(`note: '${arg}' is the ${resolved.shipped} model shipped with unetc (${resolved.path})\n`);
+  if (resolved.shipped)
+    io.stderr(`note: '${arg}' is the ${resolved.shipped} model shipped with unetc (${resolved.path})\n`);
   const dir = checkpointDirOf(resolved.path);
   if (dir === undefined) {
     const names = shippedModels();
-    const why = existsSync(resolved.path) ? 'holds no checkpoint (unetc.json, model.json, weights.bin; or a run folder with best/ or last/)' : 'no such file or folder';
-    throw new CheckpointError(resolved.path, `${why}${names.length ? `; models shipped with unetc: ${names.join(', ')}` : ''}`);
+    const why = existsSync(resolved.path)
+      ? 'holds no checkpoint (unetc.json, model.json, weights.bin; or a run folder with best/ or last/)'
+      : 'no such file or folder';
+    throw new CheckpointError(
+      resolved.path,
+      `${why}${names.length ? `; models shipped with unetc: ${names.join(', ')}` : ''}`,
+    );
   }
   return { dir, manifest: readCheckpointManifest(dir) };
 }
 
 /** The --init checkpoint's weights for `graph`, refused (naming the first differing layer) when its network is another. */
-async function initWeights(engine: Engine, graph: Graph, init: { dir: string; manifest: CheckpointManifest }, specFile: string, seed: number): Promise<WeightMap> {
+async function initWeights(
+  engine: Engine,
+  graph: Graph,
+  init: { dir: string; manifest: CheckpointManifest },
+  specFile: string,
+  seed: number,
+): Promise<WeightMap> {
   const mismatch = networkMismatch(graph, init.manifest.spec, specFile);
-  if (mismatch) throw new CheckpointError(join(init.dir, FILES.manifest), `${mismatch}; --init needs the same network (train without a spec to use the checkpoint's own)`);
+  if (mismatch)
+    throw new CheckpointError(
+      join(init.dir, FILES.manifest),
+      `${mismatch}; --init needs the same network (train without a spec to use the checkpoint's own)`,
+    );
   const { model } = await loadCheckpoint(engine.tf, init.dir);
   try {
     return checkpointWeights(graph, model, seed);
@@ -270,18 +449,33 @@ async function initWeights(engine: Engine, graph: Graph, init: { dir: string; ma
 }
 
 /** The best checkpoint (else the last) as a verified model.onnx in the run folder. */
-async function exportBest(io: CliIO, engine: Engine, graph: Graph, specText: string, runDir: string, validates: boolean): Promise<number> {
+async function exportBest(
+  io: CliIO,
+  engine: Engine,
+  graph: Graph,
+  specText: string,
+  runDir: string,
+  validates: boolean,
+): Promise<number> {
   const from = existsSync(join(runDir, 'best', 'unetc.json')) ? 'best' : 'last';
   const { model, state } = await readTrainCheckpoint(engine.tf, join(runDir, from));
   try {
     const weights = getWeights(model);
-    const { exported, parity, ok } = await exportVerifiedOnnx(engine, graph, model as LayersModel, weights, { specText, inputNormalization: INPUT_NORMALIZATION, verify: true });
+    const { exported, parity, ok } = await exportVerifiedOnnx(engine, graph, model as LayersModel, weights, {
+      specText,
+      inputNormalization: INPUT_NORMALIZATION,
+      verify: true,
+    });
     if (!ok) {
-      io.stderr(`error: the exported model does not match the trained one (${describeParity(parity)}); model.onnx not written\n`);
+      io.stderr(
+        `error: the exported model does not match the trained one (${describeParity(parity)}); model.onnx not written\n`,
+      );
       return 1;
     }
     await writeBytesAtomic(join(runDir, 'model.onnx'), exported.bytes);
-    io.stdout(`model: ${join(runDir, 'model.onnx')} (${from} checkpoint, ${validates ? `epoch ${state.epoch}` : `step ${state.step}`}, ${diceText(state.bestDice, validates)}; onnxruntime parity ${describeParity(parity)})\n`);
+    io.stdout(
+      `model: ${join(runDir, 'model.onnx')} (${from} checkpoint, ${validates ? `epoch ${state.epoch}` : `step ${state.step}`}, ${diceText(state.bestDice, validates)}; onnxruntime parity ${describeParity(parity)})\n`,
+    );
     return 0;
   } finally {
     model.dispose();

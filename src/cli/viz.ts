@@ -1,7 +1,14 @@
 import { checkInputSize, defaultSize } from '../compiler/index.js';
 import { isUnetGraph, renderGraphSvg, renderUnetSvg, vizSize } from '../compiler/viz/index.js';
 import { parseSize } from './format.js';
-import { diagnosticsJson, reportDiagnostics, UsageError, writeFileAtomic, type CliIO, type DiagnosticFormat } from './io.js';
+import {
+  diagnosticsJson,
+  reportDiagnostics,
+  UsageError,
+  writeFileAtomic,
+  type CliIO,
+  type DiagnosticFormat,
+} from './io.js';
 import { loadSpec } from './load.js';
 import { guardOutputs } from '../runtime/data/index.js';
 
@@ -32,23 +39,34 @@ Template networks are drawn as the classic U (levels, channels, sizes, skips); e
 export function runViz(io: CliIO, file: string, options: VizOptions): number {
   const format = options.format ?? 'frame';
   const output = options.output;
-  if (output === undefined || output === '') throw new UsageError('viz needs an output file: -o FILE.svg (or -o - for standard output)');
+  if (output === undefined || output === '')
+    throw new UsageError('viz needs an output file: -o FILE.svg (or -o - for standard output)');
   if (/\.(png|jpe?g|pdf|gif|webp)$/i.test(output)) {
-    throw new UsageError(`viz writes SVG, not '${output.slice(output.lastIndexOf('.') + 1)}': name a .svg file and convert it (rsvg-convert FILE.svg -o FILE.png, or scripts/viz-png.sh)`);
+    throw new UsageError(
+      `viz writes SVG, not '${output.slice(output.lastIndexOf('.') + 1)}': name a .svg file and convert it (rsvg-convert FILE.svg -o FILE.png, or scripts/viz-png.sh)`,
+    );
   }
-  if (output === '-' && format === 'json') throw new UsageError('--json prints a JSON result on standard output: write the SVG to a file (-o FILE.svg)');
-  if (options.input !== undefined && !parseSize(options.input) && !parseSize(options.input, 3)) throw new UsageError(`--input takes HxW (e.g. 256x256), DxHxW for a 3D spec (e.g. 32x64x64), or one number, found '${options.input}'`);
+  if (output === '-' && format === 'json')
+    throw new UsageError('--json prints a JSON result on standard output: write the SVG to a file (-o FILE.svg)');
+  if (options.input !== undefined && !parseSize(options.input) && !parseSize(options.input, 3))
+    throw new UsageError(
+      `--input takes HxW (e.g. 256x256), DxHxW for a 3D spec (e.g. 32x64x64), or one number, found '${options.input}'`,
+    );
 
   const result = loadSpec(file);
   const g = result.graph;
   const fail = (diagnostics: Parameters<typeof diagnosticsJson>[0]) => {
     reportDiagnostics(io, diagnostics, format, result.omitted);
-    if (format === 'json') io.stdout(`${JSON.stringify({ file, ok: false, diagnostics: diagnosticsJson(diagnostics) }, null, 2)}\n`);
+    if (format === 'json')
+      io.stdout(`${JSON.stringify({ file, ok: false, diagnostics: diagnosticsJson(diagnostics) }, null, 2)}\n`);
     return 1;
   };
   if (!g) return fail(result.diagnostics);
   const size = options.input !== undefined ? parseSize(options.input, g.dims) : undefined;
-  if (options.input !== undefined && !size) throw new UsageError(`--input takes ${g.dims === 3 ? 'DxHxW (e.g. 32x64x64) for this 3D spec' : 'HxW (e.g. 256x256)'} or one number, found '${options.input}'`);
+  if (options.input !== undefined && !size)
+    throw new UsageError(
+      `--input takes ${g.dims === 3 ? 'DxHxW (e.g. 32x64x64) for this 3D spec' : 'HxW (e.g. 256x256)'} or one number, found '${options.input}'`,
+    );
   const sizes = size ?? (g.inputSize === 'any' ? defaultSize(g) : [...g.inputSize]);
   const sizeProblems = checkInputSize(g, sizes, undefined, size ? ' (from --input)' : '');
   const diagnostics = [...result.diagnostics, ...sizeProblems];
@@ -65,7 +83,10 @@ export function runViz(io: CliIO, file: string, options: VizOptions): number {
   guardOutputs([output], { overwrite: options.overwrite, what: 'the diagram' });
   writeFileAtomic(output, svg);
   const what = `${view === 'unet' ? 'U-Net diagram' : 'graph diagram'} of ${g.name} at ${sizes.join('x')}`;
-  if (format === 'json') io.stdout(`${JSON.stringify({ file, ok: true, output, view, input: at, bytes: Buffer.byteLength(svg), diagnostics: diagnosticsJson(diagnostics) }, null, 2)}\n`);
+  if (format === 'json')
+    io.stdout(
+      `${JSON.stringify({ file, ok: true, output, view, input: at, bytes: Buffer.byteLength(svg), diagnostics: diagnosticsJson(diagnostics) }, null, 2)}\n`,
+    );
   else io.stderr(`wrote ${output}: ${what}\n`);
   return 0;
 }

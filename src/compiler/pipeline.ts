@@ -1,4 +1,13 @@
-import { Codes, error, hasErrors, MAX_DIAGNOSTICS, sortDiagnostics, type Diagnostic, type Result, type Source } from './diagnostics/index.js';
+import {
+  Codes,
+  error,
+  hasErrors,
+  MAX_DIAGNOSTICS,
+  sortDiagnostics,
+  type Diagnostic,
+  type Result,
+  type Source,
+} from './diagnostics/index.js';
 import type { Graph } from './ir/index.js';
 import { lower } from './lower/index.js';
 import { checkInputSize, checkSomeSizeFits } from './shape/index.js';
@@ -32,10 +41,18 @@ function checkPatch(doc: SpecDocument, spec: SpecValue, graph: Graph): Diagnosti
 }
 
 /** Parses a spec in either front end. */
-export function parseSpec(source: Source, format: SpecFormat | undefined = formatOf(source.name)): Result<SpecDocument> {
+export function parseSpec(
+  source: Source,
+  format: SpecFormat | undefined = formatOf(source.name),
+): Result<SpecDocument> {
   if (format === 'yaml') return parseYaml(source);
   if (format === 'dsl') return parseDsl(source);
-  return { value: undefined, diagnostics: [error(Codes.unknownFileType, `cannot tell the spec format of '${source.name}': use a .yaml, .yml or .unet file`)] };
+  return {
+    value: undefined,
+    diagnostics: [
+      error(Codes.unknownFileType, `cannot tell the spec format of '${source.name}': use a .yaml, .yml or .unet file`),
+    ],
+  };
 }
 
 /** Everything the front half of the compiler knows about a spec. */
@@ -84,7 +101,8 @@ export function compileSpec(source: Source, format?: SpecFormat): Compiled {
   if (!graph || hasErrors(diagnostics)) return done(doc, spec);
 
   const size = graph.inputSize;
-  if (size === 'any') diagnostics = diagnostics.concat(checkSomeSizeFits(graph, valueSpan(doc, '/network'), spec.network !== undefined));
+  if (size === 'any')
+    diagnostics = diagnostics.concat(checkSomeSizeFits(graph, valueSpan(doc, '/network'), spec.network !== undefined));
   else diagnostics = diagnostics.concat(checkInputSize(graph, size, valueSpan(doc, '/input/size'), ''));
   diagnostics = diagnostics.concat(checkPatch(doc, spec, graph));
   return done(doc, spec, graph);

@@ -15,8 +15,15 @@ export class UnetcError extends Error {
   /** Problems to print before the message, one per line (e.g. each bad file of a data folder). */
   readonly details: readonly string[];
 
-  constructor(file: string | undefined, problem: string, options: { readonly exitCode?: 1 | 2; readonly details?: readonly string[]; readonly cause?: unknown } = {}) {
-    super(file === undefined ? problem : `${file}: ${problem}`, options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(
+    file: string | undefined,
+    problem: string,
+    options: { readonly exitCode?: 1 | 2; readonly details?: readonly string[]; readonly cause?: unknown } = {},
+  ) {
+    super(
+      file === undefined ? problem : `${file}: ${problem}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = new.target.name;
     this.file = file;
     this.problem = problem;

@@ -28,11 +28,18 @@ graph:
 `;
 
 describe('explicit-graph global-avgpool and multiply nodes', () => {
-  it.each([['2D', ''], ['3D', ', dims: 3']])('a hand-written squeeze-excitation block exports with parity (%s)', async (_name, dims) => {
-    const graph = graphOf(se(dims));
-    expect(graph.ops.map((o) => o.kind)).toContain('GlobalAvgPool');
-    expect(await worstParity(engine, graph, { weightsSeed: 4 })).toBeLessThanOrEqual(PARITY_TOLERANCE);
-  }, 60_000);
+  it.each([
+    ['2D', ''],
+    ['3D', ', dims: 3'],
+  ])(
+    'a hand-written squeeze-excitation block exports with parity (%s)',
+    async (_name, dims) => {
+      const graph = graphOf(se(dims));
+      expect(graph.ops.map((o) => o.kind)).toContain('GlobalAvgPool');
+      expect(await worstParity(engine, graph, { weightsSeed: 4 })).toBeLessThanOrEqual(PARITY_TOLERANCE);
+    },
+    60_000,
+  );
 
   it('3D explicit graphs take per-axis pool sizes and strides (anisotropic), with parity and a DSL round trip', async () => {
     const body = `name: g3
@@ -65,8 +72,16 @@ graph:
   });
 
   it.each([
-    ['one input to multiply', se().replace('inputs: [r1, gate]', 'inputs: [r1]'), "multiply node 'scaled' takes 2 inputs, found 1"],
-    ['a gate of the wrong width', se().replace('filters: 8, kernel: 1}', 'filters: 3, kernel: 1}'), "multiply node 'scaled' scales 8 channels by 3; the second input needs 8 channels or 1 (broadcast)"],
+    [
+      'one input to multiply',
+      se().replace('inputs: [r1, gate]', 'inputs: [r1]'),
+      "multiply node 'scaled' takes 2 inputs, found 1",
+    ],
+    [
+      'a gate of the wrong width',
+      se().replace('filters: 8, kernel: 1}', 'filters: 3, kernel: 1}'),
+      "multiply node 'scaled' scales 8 channels by 3; the second input needs 8 channels or 1 (broadcast)",
+    ],
   ])('refused: %s', (_name, body, message) => {
     const c = compileSpec({ name: 'g.yaml', body });
     expect(c.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message)).toEqual([message]);

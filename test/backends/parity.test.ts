@@ -17,52 +17,102 @@ beforeAll(async () => {
 });
 
 /** The worst parity of `graph` with parity.test's weights, optionally corrupted. */
-const worst = (graph: Graph, corrupt?: (b: Uint8Array) => Uint8Array, options: { opset?: number; foldBn?: boolean } = {}) => worstParity(engine, graph, { ...options, ...(corrupt ? { corrupt } : {}) });
+const worst = (
+  graph: Graph,
+  corrupt?: (b: Uint8Array) => Uint8Array,
+  options: { opset?: number; foldBn?: boolean } = {},
+) => worstParity(engine, graph, { ...options, ...(corrupt ? { corrupt } : {}) });
 
 describe('ONNX export matches the tfjs graph', () => {
   const cases: [string, () => Graph, { opset?: number; foldBn?: boolean }][] = [
-    ...inlineCases.map((c): [string, () => Graph, { opset?: number; foldBn?: boolean }] => [c.name, () => graphOf(c.yaml), { opset: c.opset, foldBn: c.foldBn }]),
+    ...inlineCases.map((c): [string, () => Graph, { opset?: number; foldBn?: boolean }] => [
+      c.name,
+      () => graphOf(c.yaml),
+      { opset: c.opset, foldBn: c.foldBn },
+    ]),
     ['stride-2 same conv, any size (auto_pad)', () => graphOf(stridedGraph()), {}],
     ['stride-2 same conv, fixed odd size (explicit pads)', () => graphOf(stridedGraph(', size: [13, 17]')), {}],
     ['transposed convs, kernel < and > stride', () => graphOf(transposeGraph), {}],
     ['specs/tiny.yaml', () => compileFile('specs/tiny.yaml').graph!, {}],
     ['specs/graph-tiny.yaml', () => compileFile('specs/graph-tiny.yaml').graph!, {}],
-    ['examples/variants.yaml (RGB, 3-class softmax, fixed 320x480)', () => compileFile('examples/variants.yaml').graph!, {}],
+    [
+      'examples/variants.yaml (RGB, 3-class softmax, fixed 320x480)',
+      () => compileFile('examples/variants.yaml').graph!,
+      {},
+    ],
   ];
-  it.each(cases)('%s', async (_name, graph, options) => {
-    expect(await worst(graph(), undefined, options)).toBeLessThanOrEqual(PARITY_TOLERANCE);
-  }, 60_000);
+  it.each(cases)(
+    '%s',
+    async (_name, graph, options) => {
+      expect(await worst(graph(), undefined, options)).toBeLessThanOrEqual(PARITY_TOLERANCE);
+    },
+    60_000,
+  );
 
   it.each([
-    ['BatchNorm epsilon left at the ONNX default', (b: Uint8Array) =>
-      tamper(b, (m) => {
-        for (const n of m.graph!.node!) if (n.opType === 'BatchNormalization') n.attribute = n.attribute!.filter((a) => a.name !== 'epsilon');
-      })],
-    ['one conv weight changed', (b: Uint8Array) =>
-      tamper(b, (m) => {
-        const t = m.graph!.initializer!.find((i) => i.name === 'c1/kernel')!;
-        const raw = new Float32Array(new Uint8Array(t.rawData!).slice().buffer);
-        raw[0] = raw[0]! + 0.5;
-        t.rawData = new Uint8Array(raw.buffer);
-      })],
-  ])('negative control: %s fails the same check', async (_name, corrupt) => {
-    expect(await worst(graphOf(numericGraph), corrupt)).toBeGreaterThan(PARITY_TOLERANCE);
-  }, 60_000);
+    [
+      'BatchNorm epsilon left at the ONNX default',
+      (b: Uint8Array) =>
+        tamper(b, (m) => {
+          for (const n of m.graph!.node!)
+            if (n.opType === 'BatchNormalization') n.attribute = n.attribute!.filter((a) => a.name !== 'epsilon');
+        }),
+    ],
+    [
+      'one conv weight changed',
+      (b: Uint8Array) =>
+        tamper(b, (m) => {
+          const t = m.graph!.initializer!.find((i) => i.name === 'c1/kernel')!;
+          const raw = new Float32Array(new Uint8Array(t.rawData!).slice().buffer);
+          raw[0] = raw[0]! + 0.5;
+          t.rawData = new Uint8Array(raw.buffer);
+        }),
+    ],
+  ])(
+    'negative control: %s fails the same check',
+    async (_name, corrupt) => {
+      expect(await worst(graphOf(numericGraph), corrupt)).toBeGreaterThan(PARITY_TOLERANCE);
+    },
+    60_000,
+  );
 
   const seResidual = inlineCases.find((c) => c.name.startsWith('squeeze-excitation ratio 4'))!.yaml;
   it.each([
-    ["squeeze-excitation's Mul turned into an Add", (m: Parameters<Parameters<typeof tamper>[1]>[0]) => void (m.graph!.node!.find((n) => n.opType === 'Mul')!.opType = 'Add')],
-    ['a residual Add turned into a Sub', (m: Parameters<Parameters<typeof tamper>[1]>[0]) => void (m.graph!.node!.find((n) => n.name === 'enc2.residual')!.opType = 'Sub')],
-  ])('negative control: %s fails the same check', async (_name, corrupt) => {
-    expect(await worst(graphOf(seResidual), (b) => tamper(b, corrupt))).toBeGreaterThan(PARITY_TOLERANCE);
-  }, 60_000);
+    [
+      "squeeze-excitation's Mul turned into an Add",
+      (m: Parameters<Parameters<typeof tamper>[1]>[0]) =>
+        void (m.graph!.node!.find((n) => n.opType === 'Mul')!.opType = 'Add'),
+    ],
+    [
+      'a residual Add turned into a Sub',
+      (m: Parameters<Parameters<typeof tamper>[1]>[0]) =>
+        void (m.graph!.node!.find((n) => n.name === 'enc2.residual')!.opType = 'Sub'),
+    ],
+  ])(
+    'negative control: %s fails the same check',
+    async (_name, corrupt) => {
+      expect(await worst(graphOf(seResidual), (b) => tamper(b, corrupt))).toBeGreaterThan(PARITY_TOLERANCE);
+    },
+    60_000,
+  );
 
   const attentionValid = inlineCases.find((c) => c.name === 'attention gates, valid padding with crops')!.yaml;
   it.each([
-    ["an attention gate's Sigmoid dropped (Mul by the raw logits)", (m: Parameters<Parameters<typeof tamper>[1]>[0]) => void (m.graph!.node!.find((n) => n.name === 'dec1.att_sigmoid')!.opType = 'Identity')],
-    ["an attention gate's Mul turned into an Add", (m: Parameters<Parameters<typeof tamper>[1]>[0]) => void (m.graph!.node!.find((n) => n.name === 'dec2.att_scale')!.opType = 'Add')],
-  ])('negative control: %s fails the same check', async (_name, corrupt) => {
-    expect(await worst(graphOf(attentionValid), (b) => tamper(b, corrupt))).toBeGreaterThan(PARITY_TOLERANCE);
-  }, 60_000);
+    [
+      "an attention gate's Sigmoid dropped (Mul by the raw logits)",
+      (m: Parameters<Parameters<typeof tamper>[1]>[0]) =>
+        void (m.graph!.node!.find((n) => n.name === 'dec1.att_sigmoid')!.opType = 'Identity'),
+    ],
+    [
+      "an attention gate's Mul turned into an Add",
+      (m: Parameters<Parameters<typeof tamper>[1]>[0]) =>
+        void (m.graph!.node!.find((n) => n.name === 'dec2.att_scale')!.opType = 'Add'),
+    ],
+  ])(
+    'negative control: %s fails the same check',
+    async (_name, corrupt) => {
+      expect(await worst(graphOf(attentionValid), (b) => tamper(b, corrupt))).toBeGreaterThan(PARITY_TOLERANCE);
+    },
+    60_000,
+  );
 });
-

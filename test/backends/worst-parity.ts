@@ -24,7 +24,12 @@ export async function worstParity(engine: Engine, graph: Graph, options: WorstPa
   const weights = randomWeights(graph, options.weightsSeed ?? 11);
   const model = buildModel(engine.tf, graph);
   setWeights(model, weights, engine.tf);
-  let bytes = exportOnnxDetailed(graph, weights, { producerVersion: 'test', specSource: graph.name, ...(options.opset === undefined ? {} : { opset: options.opset }), ...(options.foldBn === undefined ? {} : { foldBn: options.foldBn }) }).bytes;
+  let bytes = exportOnnxDetailed(graph, weights, {
+    producerVersion: 'test',
+    specSource: graph.name,
+    ...(options.opset === undefined ? {} : { opset: options.opset }),
+    ...(options.foldBn === undefined ? {} : { foldBn: options.foldBn }),
+  }).bytes;
   if (options.corrupt) bytes = options.corrupt(bytes);
   const session = await createOnnxSession(bytes, { threads: 1 });
   try {

@@ -23,14 +23,20 @@ describe('unetc check', () => {
   });
 
   it('exits 1 with a located error and no stack trace', async () => {
-    const file = tempFile('bad.yaml', 'name: x\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 4, filters: [8, 16]}\n');
+    const file = tempFile(
+      'bad.yaml',
+      'name: x\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 4, filters: [8, 16]}\n',
+    );
     const r = await run('check', '--short', file);
     expect(r.code).toBe(1);
     expect(r.err).toBe(`${file}:4:30: error[E302] network.filters has 2 entries but depth is 4\n`);
   });
 
   it('code frames by default', async () => {
-    const file = tempFile('bad.yaml', 'name: x\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 4, filters: [8, 16]}\n');
+    const file = tempFile(
+      'bad.yaml',
+      'name: x\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 4, filters: [8, 16]}\n',
+    );
     const r = await run('check', file);
     expect(r.err).toContain('error[E302]: network.filters has 2 entries but depth is 4');
     expect(r.err).toContain(' |                              ^^^^^^^');
@@ -38,7 +44,10 @@ describe('unetc check', () => {
   });
 
   it('--json gives parseable diagnostics', async () => {
-    const file = tempFile('bad.yaml', 'name: x\ninput: {channels: 0}\noutput: {classes: 1}\nnetwork: {depth: 2, filters: [8, 16]}\n');
+    const file = tempFile(
+      'bad.yaml',
+      'name: x\ninput: {channels: 0}\noutput: {classes: 1}\nnetwork: {depth: 2, filters: [8, 16]}\n',
+    );
     const r = await run('check', '--json', file);
     expect(r.code).toBe(1);
     const json = JSON.parse(r.out) as { ok: boolean; diagnostics: { code: string; start: { line: number } }[] };
@@ -64,13 +73,21 @@ describe('unetc check', () => {
     writeFileSync(bin, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2]));
     const r = await run('check', '--short', bin);
     expect([r.code, r.err]).toEqual([1, `unetc: error[E901] cannot read '${bin}': it is not a text file\n`]);
-    const bom = tempFile('bom.yaml', '\ufeffname: my model\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 2, filters: [8, 16]}\n');
-    expect((await run('check', '--short', bom)).err).toBe(`${bom}:1:7: error[E207] name 'my model' is not a valid name\n`);
+    const bom = tempFile(
+      'bom.yaml',
+      '\ufeffname: my model\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 2, filters: [8, 16]}\n',
+    );
+    expect((await run('check', '--short', bom)).err).toBe(
+      `${bom}:1:7: error[E207] name 'my model' is not a valid name\n`,
+    );
   });
 
   it('more errors than are shown are counted', async () => {
     const keys = Array.from({ length: 80 }, (_, i) => `  k${i}: 1`).join('\n');
-    const file = tempFile('many.yaml', `name: x\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 2, filters: [8, 16]}\ntrain:\n${keys}\n`);
+    const file = tempFile(
+      'many.yaml',
+      `name: x\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 2, filters: [8, 16]}\ntrain:\n${keys}\n`,
+    );
     const r = await run('check', file);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/50 errors shown, 30 more not shown\n$/);
@@ -135,7 +152,10 @@ describe('unetc fmt', () => {
   });
 
   it('negative control: --check fails on a reordered file', async () => {
-    const file = tempFile('x.yaml', 'input: {channels: 1}\nname: x\noutput: {classes: 1}\nnetwork: {depth: 2, filters: [8, 16]}\n');
+    const file = tempFile(
+      'x.yaml',
+      'input: {channels: 1}\nname: x\noutput: {classes: 1}\nnetwork: {depth: 2, filters: [8, 16]}\n',
+    );
     const r = await run('fmt', '--check', file);
     expect(r.code).toBe(1);
   });

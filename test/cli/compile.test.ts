@@ -22,7 +22,9 @@ describe('unetc compile --target onnx', () => {
     const r = await run('compile', spec('unet.yaml'), '--target', 'onnx', '-o', out, '--backend', 'wasm');
     expect(r.code).toBe(0);
     expect(r.err).toContain('engine: wasm');
-    expect(r.out).toMatch(/parity \(onnxruntime vs tfjs wasm\): max\|diff\|\/max\|ref\| = \S+ at 48x48, \S+ at 64x80: ok/);
+    expect(r.out).toMatch(
+      /parity \(onnxruntime vs tfjs wasm\): max\|diff\|\/max\|ref\| = \S+ at 48x48, \S+ at 64x80: ok/,
+    );
     expect(r.out).toContain('31,054,145 weight values');
     expect(countInitializerValues(readFileSync(out))).toBe(31_054_145);
   }, 120_000);
@@ -31,7 +33,9 @@ describe('unetc compile --target onnx', () => {
     const dir = tmp();
     const files = ['a', 'b', 'c'].map((n) => join(dir, `${n}.onnx`));
     expect((await run('compile', spec('tiny.yaml'), '-t', 'onnx', '-o', files[0]!, '--seed', '5')).code).toBe(0);
-    expect((await run('compile', spec('tiny.yaml'), '-t', 'onnx', '-o', files[1]!, '--seed', '5', '--no-verify')).code).toBe(0);
+    expect(
+      (await run('compile', spec('tiny.yaml'), '-t', 'onnx', '-o', files[1]!, '--seed', '5', '--no-verify')).code,
+    ).toBe(0);
     expect((await run('compile', spec('tiny.yaml'), '-t', 'onnx', '-o', files[2]!, '--seed', '6')).code).toBe(0);
     const [a, b, c] = files.map((f) => readFileSync(f));
     expect(Buffer.compare(a!, b!)).toBe(0);
@@ -76,7 +80,10 @@ describe('unetc compile --target tfjs', () => {
     const { model, manifest } = await loadCheckpoint(engine.tf, out);
     expect(manifest.seed).toBe(3);
     const input = randomInput(1, 32, 40, 1, 9);
-    const [a, b] = await Promise.all([predictTfjs(engine.tf, fresh, input, [1, 32, 40, 1]), predictTfjs(engine.tf, model, input, [1, 32, 40, 1])]);
+    const [a, b] = await Promise.all([
+      predictTfjs(engine.tf, fresh, input, [1, 32, 40, 1]),
+      predictTfjs(engine.tf, model, input, [1, 32, 40, 1]),
+    ]);
     expect(Buffer.compare(Buffer.from(a.buffer), Buffer.from(b.buffer))).toBe(0);
     fresh.dispose();
     model.dispose();
@@ -125,10 +132,18 @@ describe('unetc compile --fp16-weights', () => {
       const weights = initialWeights(graph, 3);
       setWeights(model, weights, engine.tf);
       const rounded = roundWeightsToHalf(weights);
-      const wrong = await exportVerifiedOnnx(engine, graph, model, weights, { specText: '', verify: true, halfWeights: true });
+      const wrong = await exportVerifiedOnnx(engine, graph, model, weights, {
+        specText: '',
+        verify: true,
+        halfWeights: true,
+      });
       expect(wrong.ok).toBe(false);
       setWeights(model, rounded, engine.tf);
-      const right = await exportVerifiedOnnx(engine, graph, model, rounded, { specText: '', verify: true, halfWeights: true });
+      const right = await exportVerifiedOnnx(engine, graph, model, rounded, {
+        specText: '',
+        verify: true,
+        halfWeights: true,
+      });
       expect(right.ok).toBe(true);
     } finally {
       model.dispose();
@@ -137,9 +152,21 @@ describe('unetc compile --fp16-weights', () => {
 
   it('tfjs: weights.bin at half the size, loaded back as the rounded float32 values; --fold-bn is refused', async () => {
     const dir = tmp();
-    const r = await run('compile', spec('tiny.yaml'), '-t', 'tfjs', '-o', join(dir, 'half'), '--fp16-weights', '--seed', '2');
+    const r = await run(
+      'compile',
+      spec('tiny.yaml'),
+      '-t',
+      'tfjs',
+      '-o',
+      join(dir, 'half'),
+      '--fp16-weights',
+      '--seed',
+      '2',
+    );
     expect(r.code).toBe(0);
-    expect((await run('compile', spec('tiny.yaml'), '-t', 'tfjs', '-o', join(dir, 'full'), '--seed', '2')).code).toBe(0);
+    expect((await run('compile', spec('tiny.yaml'), '-t', 'tfjs', '-o', join(dir, 'full'), '--seed', '2')).code).toBe(
+      0,
+    );
     const sizeOf = (d: string) => readFileSync(join(dir, d, 'weights.bin')).length;
     expect(sizeOf('half') * 2).toBe(sizeOf('full'));
     const engine = await selectEngine('wasm');
@@ -150,7 +177,16 @@ describe('unetc compile --fp16-weights', () => {
     expect(loaded.size).toBe(expected.size);
     for (const [name, w] of expected) expect(Array.from(loaded.get(name)!.data)).toEqual(Array.from(w.data));
     model.dispose();
-    const bad = await run('compile', spec('tiny.yaml'), '-t', 'onnx', '-o', join(dir, 'x.onnx'), '--fp16-weights', '--fold-bn');
+    const bad = await run(
+      'compile',
+      spec('tiny.yaml'),
+      '-t',
+      'onnx',
+      '-o',
+      join(dir, 'x.onnx'),
+      '--fp16-weights',
+      '--fold-bn',
+    );
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--fp16-weights and --fold-bn cannot be combined/);
   }, 120_000);

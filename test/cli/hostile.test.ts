@@ -2,7 +2,16 @@
 // overwrites a file it did not write unless told to (--overwrite), one test per command that
 // writes (items 5 to 9); output folders that cannot be made (12); too much for memory (10); and
 // the small things at the end of the issue.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import zlib from 'node:zlib';
 import { join } from 'node:path';
@@ -49,7 +58,9 @@ describe('predict', () => {
   it('--out on the ground-truth masks is refused, naming them; nothing is written', async () => {
     const r = await run('predict', model, '--input', data, '--out', join(data, 'masks'));
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/masks\/a\.png: 2 files there exist and unetc did not write them; refusing to overwrite with masks/);
+    expect(r.err).toMatch(
+      /masks\/a\.png: 2 files there exist and unetc did not write them; refusing to overwrite with masks/,
+    );
     expect(r.err).toMatch(/masks\/b\.png \(not written by unetc\)/);
     expect(r.err).toContain('--overwrite');
     expect(readFileSync(join(data, 'masks', 'a.png'), 'utf8')).toBe(truth);
@@ -124,7 +135,9 @@ describe('train', () => {
     mkdirSync(join(out, 'best'));
     const r = await run('train', join(root, 'specs', 'tiny.yaml'), '--out', out, '--max-steps', '1', '--no-export');
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/2 files there exist and unetc did not write them; refusing to overwrite with a training run/);
+    expect(r.err).toMatch(
+      /2 files there exist and unetc did not write them; refusing to overwrite with a training run/,
+    );
     expect(readdirSync(out).sort()).toEqual(['best', 'model.onnx']);
     expect(readFileSync(join(out, 'model.onnx'), 'utf8')).toBe('my model');
   }, 60_000);
@@ -138,12 +151,20 @@ describe('compile', () => {
     const graph = compileSpec({ name: 'thr.yaml', body: TINY }).graph!;
     const m = buildModel(engine.tf, graph);
     setWeights(m, initialWeights(graph, 0), engine.tf);
-    await saveCheckpoint(engine.tf, ckpt, m, { spec: { name: 'thr', text: TINY }, graph, seed: 0, step: 120, epoch: 3 });
+    await saveCheckpoint(engine.tf, ckpt, m, {
+      spec: { name: 'thr', text: TINY },
+      graph,
+      seed: 0,
+      step: 120,
+      epoch: 3,
+    });
     m.dispose();
     const weights = readFileSync(join(ckpt, 'weights.bin'));
     const onto = await run('compile', join(dir, 'thr.yaml'), '--target', 'onnx', '-o', join(ckpt, 'weights.bin'));
     expect(onto.code).toBe(1);
-    expect(onto.err).toMatch(/weights\.bin: it exists and unetc did not write it; refusing to overwrite with the export/);
+    expect(onto.err).toMatch(
+      /weights\.bin: it exists and unetc did not write it; refusing to overwrite with the export/,
+    );
     expect(readFileSync(join(ckpt, 'weights.bin'))).toEqual(weights);
     const image = join(data, 'images', 'b.png');
     const before = readFileSync(image);
@@ -188,15 +209,31 @@ describe('fmt and viz', () => {
 describe('an output folder that cannot be made is named at once (issue 11, item 12)', () => {
   // Node's recursive mkdir spins for ever under /proc: these would time out before the fix.
   it.each([
-    ['predict', () => ['predict', model, '--input', data, '--out', '/proc/unetc-x/masks'], /\/proc\/unetc-x: cannot create this folder/],
-    ['train', () => ['train', join(root, 'specs', 'tiny.yaml'), '--out', '/proc/unetc-x', '--max-steps', '1'], /\/proc\/unetc-x: cannot create this folder/],
-    ['compile --target tfjs', () => ['compile', join(dir, 'thr.yaml'), '--target', 'tfjs', '-o', '/proc/unetc-x/out'], /no such folder '\/proc\/unetc-x'/],
-  ] as const)('%s', async (_name, args, message) => {
-    const r = await run(...args());
-    expect(r.code).toBe(1);
-    expect(r.err).toMatch(message);
-    expect(r.err).not.toMatch(/internal error/);
-  }, 30_000);
+    [
+      'predict',
+      () => ['predict', model, '--input', data, '--out', '/proc/unetc-x/masks'],
+      /\/proc\/unetc-x: cannot create this folder/,
+    ],
+    [
+      'train',
+      () => ['train', join(root, 'specs', 'tiny.yaml'), '--out', '/proc/unetc-x', '--max-steps', '1'],
+      /\/proc\/unetc-x: cannot create this folder/,
+    ],
+    [
+      'compile --target tfjs',
+      () => ['compile', join(dir, 'thr.yaml'), '--target', 'tfjs', '-o', '/proc/unetc-x/out'],
+      /no such folder '\/proc\/unetc-x'/,
+    ],
+  ] as const)(
+    '%s',
+    async (_name, args, message) => {
+      const r = await run(...args());
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(message);
+      expect(r.err).not.toMatch(/internal error/);
+    },
+    30_000,
+  );
 
   it('negative control: a missing folder under a writable one is made, levels and all', async () => {
     const out = join(dir, 'deep', 'er', 'masks');
@@ -220,7 +257,12 @@ function hugePng(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 1; // bit depth
   ihdr[9] = 0; // gray
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(Buffer.alloc(64))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 describe('an image too large for memory is named and skipped; the others are written (issue 11, item 10)', () => {
@@ -244,26 +286,52 @@ describe('a training step too big for memory is refused before anything is writt
     const out = join(dir, 'unet-run');
     const r = await run('train', join(root, 'specs', 'unet.yaml'), '--out', out, '--backend', 'wasm');
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/unet\.yaml: training at batch 4, patch 256x256 needs about \d+\.\d GB on the wasm engine.*what fits: --batch 1/);
+    expect(r.err).toMatch(
+      /unet\.yaml: training at batch 4, patch 256x256 needs about \d+\.\d GB on the wasm engine.*what fits: --batch 1/,
+    );
     expect(existsSync(out)).toBe(false);
   }, 30_000);
 });
 
 describe('small things a hostile user found (issue 11)', () => {
   it('an unknown --backend is a usage error (exit 2) in every command that takes one', async () => {
-    for (const args of [['predict', model, '--input', data, '--out', join(dir, 'tpu')], ['eval', model, '--data', data], ['compile', join(dir, 'thr.yaml'), '--target', 'tfjs', '-o', join(dir, 'tpu-out')], ['train', join(root, 'specs', 'tiny.yaml'), '--dry-run']]) {
+    for (const args of [
+      ['predict', model, '--input', data, '--out', join(dir, 'tpu')],
+      ['eval', model, '--data', data],
+      ['compile', join(dir, 'thr.yaml'), '--target', 'tfjs', '-o', join(dir, 'tpu-out')],
+      ['train', join(root, 'specs', 'tiny.yaml'), '--dry-run'],
+    ]) {
       const r = await run(...args, '--backend', 'tpu');
       expect(r.code, args[0]).toBe(2);
       expect(r.err).toMatch(/--backend: unknown engine 'tpu': use auto, /);
     }
     // Negative control: a known one runs.
-    expect((await run('compile', join(dir, 'thr.yaml'), '--target', 'tfjs', '-o', join(dir, 'wasm-out'), '--backend', 'wasm')).code).toBe(0);
+    expect(
+      (
+        await run(
+          'compile',
+          join(dir, 'thr.yaml'),
+          '--target',
+          'tfjs',
+          '-o',
+          join(dir, 'wasm-out'),
+          '--backend',
+          'wasm',
+        )
+      ).code,
+    ).toBe(0);
   }, 60_000);
 
   it('a failed write says why in words, once', () => {
-    expect(writeFailure(Object.assign(new Error("cannot write 'x'"), { code: 'EROFS' }))).toBe('the file system is read-only');
-    expect(writeFailure(Object.assign(new Error("cannot write 'x'"), { code: 'ENOSPC' }))).toBe('no space left on the device');
-    expect(writeFailure(Object.assign(new Error("cannot write 'x'"), { code: 'EIO' }))).not.toContain("cannot write 'x'");
+    expect(writeFailure(Object.assign(new Error("cannot write 'x'"), { code: 'EROFS' }))).toBe(
+      'the file system is read-only',
+    );
+    expect(writeFailure(Object.assign(new Error("cannot write 'x'"), { code: 'ENOSPC' }))).toBe(
+      'no space left on the device',
+    );
+    expect(writeFailure(Object.assign(new Error("cannot write 'x'"), { code: 'EIO' }))).not.toContain(
+      "cannot write 'x'",
+    );
   });
 });
 
@@ -293,14 +361,33 @@ describe('more small things (issue 11)', () => {
   }, 60_000);
 
   it('a --tile the network cannot use well is named', async () => {
-    const r = await run('predict', model, '--input', join(data, 'images', 'a.png'), '--out', join(dir, 'tile7'), '--tile', '7');
+    const r = await run(
+      'predict',
+      model,
+      '--input',
+      join(data, 'images', 'a.png'),
+      '--out',
+      join(dir, 'tile7'),
+      '--tile',
+      '7',
+    );
     expect(r.code).toBe(0);
-    expect(r.err).toMatch(/warning: --tile 7 is not a size the network takes: tiles are 7x7|warning: tiles under 64 pixels/);
-    const fine = await run('predict', model, '--input', join(data, 'images', 'a.png'), '--out', join(dir, 'tile256'), '--tile', '256');
+    expect(r.err).toMatch(
+      /warning: --tile 7 is not a size the network takes: tiles are 7x7|warning: tiles under 64 pixels/,
+    );
+    const fine = await run(
+      'predict',
+      model,
+      '--input',
+      join(data, 'images', 'a.png'),
+      '--out',
+      join(dir, 'tile256'),
+      '--tile',
+      '256',
+    );
     expect(fine.err).not.toMatch(/warning/);
   });
 });
-
 
 describe('a large image shows its progress through the tiles (issue 11)', () => {
   it('a line at each quarter in a log; none for an image of a few tiles', async () => {
@@ -310,7 +397,16 @@ describe('a large image shows its progress through the tiles (issue 11)', () => 
     const r = await run('predict', model, '--input', big, '--out', join(dir, 'big-out'), '--tile', '64');
     expect(r.code).toBe(0);
     expect(r.out.match(/^\[1\/1\] big\.png tile \d+\/\d+$/gm)).toHaveLength(3);
-    const small = await run('predict', model, '--input', join(data, 'images', 'a.png'), '--out', join(dir, 'small-out'), '--tile', '64');
+    const small = await run(
+      'predict',
+      model,
+      '--input',
+      join(data, 'images', 'a.png'),
+      '--out',
+      join(dir, 'small-out'),
+      '--tile',
+      '64',
+    );
     expect(small.out).not.toMatch(/ tile /);
   }, 60_000);
 });
@@ -323,7 +419,11 @@ describe('train lists every image with the wrong channel count, not the first (i
     for (const sub of ['images', 'masks']) mkdirSync(join(gray, sub), { recursive: true });
     for (const stem of ['a', 'b']) {
       copyFileSync(join(data, 'images', `${stem}.png`), join(gray, 'images', `${stem}.png`));
-      await writeMask(join(gray, 'masks', `${stem}.png`), { width: 32, height: 32, data: new Uint8Array(32 * 32).fill(1, 0, 100) });
+      await writeMask(join(gray, 'masks', `${stem}.png`), {
+        width: 32,
+        height: 32,
+        data: new Uint8Array(32 * 32).fill(1, 0, 100),
+      });
     }
     const r = await run('train', spec, '--data', gray, '--dry-run');
     expect(r.code).toBe(1);

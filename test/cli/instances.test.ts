@@ -56,7 +56,9 @@ describe('output.instances: boundary', () => {
   it('check and inspect describe the 3-channel head', async () => {
     const c = await run('check', spec);
     expect(c.code).toBe(0);
-    expect(c.out).toMatch(/output 1 class with instance boundaries \(3 channels: background, interior, boundary; softmax\)/);
+    expect(c.out).toMatch(
+      /output 1 class with instance boundaries \(3 channels: background, interior, boundary; softmax\)/,
+    );
     const i = await run('inspect', spec, '--summary');
     expect(i.code).toBe(0);
     expect(i.out).toMatch(/instances: boundary/);
@@ -73,8 +75,24 @@ describe('output.instances: boundary', () => {
     const out = join(dir, 'pred');
     const p = await run('predict', trained, '--input', data, '--out', out, '--instances', '--probabilities');
     expect(p.code).toBe(0);
-    expect(p.err).toMatch(/-> 1 class with instance boundaries \(3 channels: background, interior, boundary; softmax\)/);
-    expect(outputsIn(out)).toEqual(['a.png', 'a_labels.png', 'a_prob.png', 'b.png', 'b_labels.png', 'b_prob.png', 'c.png', 'c_labels.png', 'c_prob.png', 'd.png', 'd_labels.png', 'd_prob.png', 'instances.csv']);
+    expect(p.err).toMatch(
+      /-> 1 class with instance boundaries \(3 channels: background, interior, boundary; softmax\)/,
+    );
+    expect(outputsIn(out)).toEqual([
+      'a.png',
+      'a_labels.png',
+      'a_prob.png',
+      'b.png',
+      'b_labels.png',
+      'b_prob.png',
+      'c.png',
+      'c_labels.png',
+      'c_prob.png',
+      'd.png',
+      'd_labels.png',
+      'd_prob.png',
+      'instances.csv',
+    ]);
     const mask = await readMask(join(out, 'a.png'));
     expect(new Set(mask.values)).toEqual(new Set(mask.values.filter((v) => v === 0 || v === 255)));
     const e = await run('eval', trained, '--data', data);
@@ -99,7 +117,10 @@ describe('output.instances: boundary', () => {
     }
     const r = await run('train', spec, '--data', bare, '--out', join(dir, 'no-labels'), '--max-steps', '1');
     expect(r.code).toBe(1);
-    for (const stem of ['x', 'y']) expect(r.err).toContain(`${join(bare, 'labels', `${stem}.png`)}: missing: output.instances: boundary trains on instance label maps`);
+    for (const stem of ['x', 'y'])
+      expect(r.err).toContain(
+        `${join(bare, 'labels', `${stem}.png`)}: missing: output.instances: boundary trains on instance label maps`,
+      );
   });
 });
 
@@ -122,19 +143,34 @@ describe('train: time budget, --init, --val-split 0', () => {
 
   it('--val-split 0 trains on every image and exports the last weights', async () => {
     const out = join(dir, 'no-val');
-    const r = await run('train', spec, '--data', data, '--out', out, '--val-split', '0', '--epochs', '1', '--steps-per-epoch', '2');
+    const r = await run(
+      'train',
+      spec,
+      '--data',
+      data,
+      '--out',
+      out,
+      '--val-split',
+      '0',
+      '--epochs',
+      '1',
+      '--steps-per-epoch',
+      '2',
+    );
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/data: .* \(no validation\): 4 training, 0 validation images/);
     expect(r.out).toMatch(/no validation data/);
     expect(r.out).toMatch(/model: .*model\.onnx \(last checkpoint, step 2, no validation data;/);
   });
 
-  it('--init starts from a run\'s weights (its own spec when none is given) and records where they came from', async () => {
+  it("--init starts from a run's weights (its own spec when none is given) and records where they came from", async () => {
     const out = join(dir, 'init');
     const r = await run('train', '--init', trained, '--data', data, '--out', out, '--max-steps', '1', '--no-export');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/weights: from .*run\/best \(trained from/);
-    const runJson = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { init: { from: string; weightsSha256: string } };
+    const runJson = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as {
+      init: { from: string; weightsSha256: string };
+    };
     expect(runJson.init.from).toBe(join(trained, 'best'));
     expect(runJson.init.weightsSha256).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -142,9 +178,22 @@ describe('train: time budget, --init, --val-split 0', () => {
   it('--init with another network is refused, naming the first differing layer', async () => {
     const other = join(dir, 'other.yaml');
     writeFileSync(other, BOUNDARY.replace('base: 4', 'base: 6'));
-    const r = await run('train', other, '--init', trained, '--data', data, '--out', join(dir, 'init-other'), '--max-steps', '1');
+    const r = await run(
+      'train',
+      other,
+      '--init',
+      trained,
+      '--data',
+      data,
+      '--out',
+      join(dir, 'init-other'),
+      '--max-steps',
+      '1',
+    );
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/unetc\.json: the checkpoint was trained from a different network .*has '.*' where the checkpoint's spec has '.*'; --init needs the same network/);
+    expect(r.err).toMatch(
+      /unetc\.json: the checkpoint was trained from a different network .*has '.*' where the checkpoint's spec has '.*'; --init needs the same network/,
+    );
   });
 
   it('--init and --resume together are a usage error; an unknown model name lists the shipped ones', async () => {
@@ -165,7 +214,9 @@ describe('the nuclei model that ships with unetc', () => {
     expect(r.err).toMatch(/note: 'nuclei' is the nuclei model shipped with unetc/);
     expect(r.err).toMatch(/1 class with instance boundaries/);
     expect(readdirSync(out)).toContain('a_labels.png');
-    expect(readFileSync(join(out, 'instances.csv'), 'utf8').split('\n')[0]).toBe('file,count,mean_area,median_area,min_area,max_area');
+    expect(readFileSync(join(out, 'instances.csv'), 'utf8').split('\n')[0]).toBe(
+      'file,count,mean_area,median_area,min_area,max_area',
+    );
   });
 
   it('its ONNX file and its checkpoint hold the same network and weights (float16, verified)', async () => {
@@ -177,7 +228,8 @@ describe('the nuclei model that ships with unetc', () => {
       const image = { height: 96, width: 112, channels: 1, data: s.image };
       const [a, b] = [await predictImage(onnx, image), await predictImage(tfjs, image)];
       let worst = 0;
-      for (let i = 0; i < a.probabilities.length; i++) worst = Math.max(worst, Math.abs(a.probabilities[i]! - b.probabilities[i]!));
+      for (let i = 0; i < a.probabilities.length; i++)
+        worst = Math.max(worst, Math.abs(a.probabilities[i]! - b.probabilities[i]!));
       expect(worst).toBeLessThan(1e-4);
       expect(onnx.info.instances).toBe('boundary');
       const summary = summarizeOnnx(readFileSync(join(shipped, 'model.onnx')));

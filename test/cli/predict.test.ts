@@ -1,4 +1,13 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { outputsIn } from './helpers.js';
@@ -12,7 +21,14 @@ import { buildModel, setWeights } from '../../src/compiler/backends/tfjs/index.j
 import { initialWeights } from '../../src/compiler/backends/weights.js';
 import { selectEngine } from '../../src/runtime/backend/index.js';
 import { saveCheckpoint } from '../../src/runtime/checkpoint/index.js';
-import { generateSample, readImage, readMask, writeGray, writeLabels, writeMask } from '../../src/runtime/data/index.js';
+import {
+  generateSample,
+  readImage,
+  readMask,
+  writeGray,
+  writeLabels,
+  writeMask,
+} from '../../src/runtime/data/index.js';
 import { connectedComponents } from '../../src/runtime/infer/index.js';
 import { compileSpec } from '../../src/compiler/index.js';
 import { compileFile, readSpec, root } from '../helpers.js';
@@ -29,7 +45,10 @@ type Result = { code: number; out: string; err: string };
 function capture(): { io: CliIO; result: () => { out: string; err: string } } {
   let out = '';
   let err = '';
-  return { io: { stdout: (t) => void (out += t), stderr: (t) => void (err += t), color: false }, result: () => ({ out, err }) };
+  return {
+    io: { stdout: (t) => void (out += t), stderr: (t) => void (err += t), color: false },
+    result: () => ({ out, err }),
+  };
 }
 
 async function predict(model: string, options: PredictCommandOptions): Promise<Result> {
@@ -52,7 +71,11 @@ let data: string;
 let bright: string;
 let dark: string;
 /** [stem, height, width] of the synthetic images; the last is not a multiple of 8 either way. */
-const images = [['a', 64, 64], ['b', 96, 80], ['c', 300, 417]] as const;
+const images = [
+  ['a', 64, 64],
+  ['b', 96, 80],
+  ['c', 300, 417],
+] as const;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'unetc-predict-'));
@@ -60,16 +83,30 @@ beforeAll(async () => {
   const graph = compileFile('specs/tiny.yaml').graph!;
   run = join(dir, 'run');
   mkdirSync(run);
-  const bytes = exportOnnx(graph, initialWeights(graph, 0), { producerVersion: 'test', specSource: readSpec('specs/tiny.yaml').body, inputNormalization: 'zscore-per-image' });
+  const bytes = exportOnnx(graph, initialWeights(graph, 0), {
+    producerVersion: 'test',
+    specSource: readSpec('specs/tiny.yaml').body,
+    inputNormalization: 'zscore-per-image',
+  });
   writeFileSync(join(run, 'model.onnx'), bytes);
   const threshold = compileSpec({ name: 'threshold.yaml', body: THRESHOLD_SPEC }).graph!;
   [bright, dark] = [join(dir, 'bright.onnx'), join(dir, 'dark.onnx')];
-  for (const [file, k] of [[bright, 4], [dark, -4]] as const) {
+  for (const [file, k] of [
+    [bright, 4],
+    [dark, -4],
+  ] as const) {
     const weights = new Map([
       ['logits/kernel', { shape: [1, 1, 1, 1], data: Float32Array.of(k) }],
       ['logits/bias', { shape: [1], data: Float32Array.of(-k / 2) }],
     ]);
-    writeFileSync(file, exportOnnx(threshold, weights, { producerVersion: 'test', specSource: THRESHOLD_SPEC, inputNormalization: 'zscore-per-image' }));
+    writeFileSync(
+      file,
+      exportOnnx(threshold, weights, {
+        producerVersion: 'test',
+        specSource: THRESHOLD_SPEC,
+        inputNormalization: 'zscore-per-image',
+      }),
+    );
   }
   data = join(dir, 'data');
   for (const sub of ['images', 'masks', 'labels']) mkdirSync(join(data, sub), { recursive: true });
@@ -88,17 +125,36 @@ describe('unetc predict', () => {
     const out = join(dir, 'out-all');
     const r = await predict(run, { input: data, out, instances: true, probabilities: true });
     expect(r.err).toContain('engine: onnxruntime-node');
-    expect(r.err).toMatch(/model: .*model\.onnx \(tiny: 1 channel -> 1 class \(sigmoid\), input zscore-per-image, sizes multiples of 8\)/);
+    expect(r.err).toMatch(
+      /model: .*model\.onnx \(tiny: 1 channel -> 1 class \(sigmoid\), input zscore-per-image, sizes multiples of 8\)/,
+    );
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/\[3\/3\] c\.png 417x300 \d+ ms, \d+ instances?/);
-    expect(outputsIn(out)).toEqual(['a.png', 'a_labels.png', 'a_prob.png', 'b.png', 'b_labels.png', 'b_prob.png', 'c.png', 'c_labels.png', 'c_prob.png', 'instances.csv']);
+    expect(outputsIn(out)).toEqual([
+      'a.png',
+      'a_labels.png',
+      'a_prob.png',
+      'b.png',
+      'b_labels.png',
+      'b_prob.png',
+      'c.png',
+      'c_labels.png',
+      'c_prob.png',
+      'instances.csv',
+    ]);
     const csv = readFileSync(join(out, 'instances.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toBe('file,count,mean_area,median_area,min_area,max_area');
     for (const [i, [stem, height, width]] of images.entries()) {
       const mask = await readMask(join(out, `${stem}.png`));
       const prob = await readImage(join(out, `${stem}_prob.png`));
       const labels = await readMask(join(out, `${stem}_labels.png`));
-      expect([mask.width, mask.height, mask.bitDepth, prob.bitDepth, labels.bitDepth]).toEqual([width, height, 8, 16, 16]);
+      expect([mask.width, mask.height, mask.bitDepth, prob.bitDepth, labels.bitDepth]).toEqual([
+        width,
+        height,
+        8,
+        16,
+        16,
+      ]);
       expect(mask.values.every((v) => v === 0 || v === 255)).toBe(true);
       // The mask is the probability above 0.5, and the labels are its 8-connected components.
       let disagree = 0;
@@ -167,7 +223,11 @@ describe('unetc predict', () => {
   it.each([
     ['a missing model', () => join(dir, 'nope'), /nope: no such file or folder/],
     ['a folder that is not a model', () => join(dir, 'data'), /not a model: expected a run folder/],
-    ['a corrupt .onnx file', () => writeTo('corrupt.onnx', readFileSync(join(run, 'model.onnx')).subarray(0, 5000)), /corrupt\.onnx: not a valid ONNX model, or a corrupt one/],
+    [
+      'a corrupt .onnx file',
+      () => writeTo('corrupt.onnx', readFileSync(join(run, 'model.onnx')).subarray(0, 5000)),
+      /corrupt\.onnx: not a valid ONNX model, or a corrupt one/,
+    ],
     ['a text file', () => writeTo('model.txt', 'hello'), /model\.txt: not a valid ONNX model/],
   ])('%s: exit 1 naming the path', async (_name, path, message) => {
     const r = await predict(path(), { input: join(data, 'images', 'a.png'), out: join(dir, 'never') });
@@ -182,7 +242,11 @@ describe('unetc predict', () => {
     const model = buildModel(engine.tf, graph);
     setWeights(model, initialWeights(graph, 0), engine.tf);
     const ckpt = join(dir, 'ckpt');
-    await saveCheckpoint(engine.tf, ckpt, model, { spec: { name: 'tiny', file: 'specs/tiny.yaml', text: readSpec('specs/tiny.yaml').body }, graph, seed: 0 });
+    await saveCheckpoint(engine.tf, ckpt, model, {
+      spec: { name: 'tiny', file: 'specs/tiny.yaml', text: readSpec('specs/tiny.yaml').body },
+      graph,
+      seed: 0,
+    });
     model.dispose();
     const input = join(data, 'images', 'c.png');
     const [viaTfjs, viaOnnx] = [join(dir, 'out-tfjs'), join(dir, 'out-onnx')];
@@ -207,7 +271,12 @@ describe('unetc eval', () => {
   it('scores every image, prints mean and pooled Dice/IoU and instance F1, and writes the CSV', async () => {
     const csvFile = join(dir, 'eval.csv');
     const r = await evaluate(run, { data, out: csvFile });
-    expect(r.err).toBe(r.err.split('\n').filter((l) => !l.startsWith('error')).join('\n'));
+    expect(r.err).toBe(
+      r.err
+        .split('\n')
+        .filter((l) => !l.startsWith('error'))
+        .join('\n'),
+    );
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/\[3\/3\] c\.png 417x300 \d+ ms {2}Dice \d\.\d{3} {2}IoU \d\.\d{3} {2}F1 \d\.\d{3}/);
     expect(r.out).toMatch(/mean per image +\d\.\d{3} +\d\.\d{3} +\d\.\d{3}/);
@@ -215,10 +284,20 @@ describe('unetc eval', () => {
     expect(r.out).toMatch(/instances \(IoU > 0\.5\), 3 images with labels\//);
     expect(r.out).toMatch(/pooled \(all instances\) +\d\.\d{3} +\d\.\d{3} +\d\.\d{3} {2}\(\d+ matched/);
     const rows = readFileSync(csvFile, 'utf8').trim().split('\n');
-    expect(rows[0]).toBe('file,height,width,dice,iou,pixel_accuracy,true_instances,predicted_instances,matched,precision,recall,f1,ms');
-    expect(rows.slice(1).map((l) => l.split(',')[0])).toEqual(['a.png', 'b.png', 'c.png', '(mean per image)', '(pooled)']);
+    expect(rows[0]).toBe(
+      'file,height,width,dice,iou,pixel_accuracy,true_instances,predicted_instances,matched,precision,recall,f1,ms',
+    );
+    expect(rows.slice(1).map((l) => l.split(',')[0])).toEqual([
+      'a.png',
+      'b.png',
+      'c.png',
+      '(mean per image)',
+      '(pooled)',
+    ]);
     // The true instance counts are the generator's.
-    const counts = images.map((_, i) => generateSample(100 + i, { height: images[i]![1], width: images[i]![2], scene: 'typical' }).count);
+    const counts = images.map(
+      (_, i) => generateSample(100 + i, { height: images[i]![1], width: images[i]![2], scene: 'typical' }).count,
+    );
     expect(rows.slice(1, 4).map((l) => Number(l.split(',')[6]))).toEqual(counts);
   }, 60_000);
 
@@ -226,7 +305,8 @@ describe('unetc eval', () => {
     const good = await evaluate(bright, { data, minSize: '10' });
     const bad = await evaluate(dark, { data });
     expect([good.code, bad.code]).toEqual([0, 0]);
-    const score = (out: string, row: string) => Number(new RegExp(`${row} +(\\d\\.\\d{3}) +(\\d\\.\\d{3}) +(\\d\\.\\d{3})`).exec(out)![3]);
+    const score = (out: string, row: string) =>
+      Number(new RegExp(`${row} +(\\d\\.\\d{3}) +(\\d\\.\\d{3}) +(\\d\\.\\d{3})`).exec(out)![3]);
     expect(Number(/pooled \(all pixels\) +(\d\.\d{3})/.exec(good.out)![1])).toBeGreaterThan(0.85);
     expect(Number(/pooled \(all pixels\) +(\d\.\d{3})/.exec(bad.out)![1])).toBeLessThan(0.3);
     expect(score(good.out, 'pooled \\(all instances\\)')).toBeGreaterThan(0.85);
@@ -234,7 +314,12 @@ describe('unetc eval', () => {
   }, 60_000);
 
   it('predict --instances counts about as many nuclei as the generator drew', async () => {
-    const r = await predict(bright, { input: join(data, 'images', 'c.png'), out: join(dir, 'out-bright'), instances: true, minSize: '10' });
+    const r = await predict(bright, {
+      input: join(data, 'images', 'c.png'),
+      out: join(dir, 'out-bright'),
+      instances: true,
+      minSize: '10',
+    });
     expect(r.code).toBe(0);
     const found = Number(/c\.png 417x300 \d+ ms, (\d+) instances/.exec(r.out)![1]);
     const truth = generateSample(102, { height: 300, width: 417, scene: 'typical' }).count;
@@ -244,7 +329,8 @@ describe('unetc eval', () => {
   it('lists every data problem and evaluates nothing (exit 1)', async () => {
     const broken = join(dir, 'broken');
     for (const sub of ['images', 'masks']) mkdirSync(join(broken, sub), { recursive: true });
-    for (const stem of ['a', 'b']) copyFileSync(join(data, 'images', `${stem}.png`), join(broken, 'images', `${stem}.png`));
+    for (const stem of ['a', 'b'])
+      copyFileSync(join(data, 'images', `${stem}.png`), join(broken, 'images', `${stem}.png`));
     copyFileSync(join(data, 'masks', 'a.png'), join(broken, 'masks', 'a.png'));
     writeFileSync(join(broken, 'images', 'z.png'), 'corrupt');
     const r = await evaluate(run, { data: broken });
@@ -274,7 +360,10 @@ describe.skipIf(!existsSync(join(real, 'index.json')))('real images (../shared/d
     const p = await predict(run, { input: sub, out, instances: true });
     expect(p.code).toBe(0);
     for (const n of names) {
-      const [image, labels] = await Promise.all([readImage(join(sub, 'images', n)), readMask(join(out, n.replace('.png', '_labels.png')))]);
+      const [image, labels] = await Promise.all([
+        readImage(join(sub, 'images', n)),
+        readMask(join(out, n.replace('.png', '_labels.png'))),
+      ]);
       expect([labels.width, labels.height, labels.bitDepth]).toEqual([image.width, image.height, 16]);
     }
     const e = await evaluate(run, { data: sub });

@@ -19,7 +19,9 @@ import { compare, randomInput, toChannelsFirst, verificationSizes } from '../../
 import { root } from '../helpers.js';
 import { run } from './helpers.js';
 
-const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
+const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) =>
+  existsSync(p),
+);
 const specs = readdirSync(join(root, 'specs'))
   .filter((f) => f.endsWith('.yaml'))
   .sort();
@@ -72,10 +74,29 @@ async function inBrowser(plain: boolean): Promise<Result> {
   const profile = mkdtempSync(join(tmpdir(), 'unetc-chromium-profile-'));
   const result = new Promise<Result>((resolve) => (waiting = resolve));
   // Its own process group: Chromium's helper processes go down with it.
-  const p = spawn(chromium!, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, `http://127.0.0.1:${port}/page.html${plain ? '?plain' : ''}`], { stdio: 'ignore', detached: true });
+  const p = spawn(
+    chromium!,
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--user-data-dir=${profile}`,
+      `http://127.0.0.1:${port}/page.html${plain ? '?plain' : ''}`,
+    ],
+    { stdio: 'ignore', detached: true },
+  );
   const exited = new Promise<void>((resolve) => p.on('exit', () => resolve()));
   try {
-    return await Promise.race([result, new Promise<Result>((_, reject) => setTimeout(() => reject(new Error('no result from Chromium in 240 s')), 240_000))]);
+    return await Promise.race([
+      result,
+      new Promise<Result>((_, reject) =>
+        setTimeout(() => reject(new Error('no result from Chromium in 240 s')), 240_000),
+      ),
+    ]);
   } finally {
     try {
       process.kill(-p.pid!, 'SIGKILL');
@@ -112,7 +133,13 @@ describe.skipIf(!chromium)('tfjs exports load in a stock browser with unetc-laye
       expect((await run('compile', spec, '--target', 'onnx', '-o', onnx, '--no-verify')).code).toBe(0);
       const size = verificationSizes(graph)[0]!;
       const c = graph.inputChannels;
-      const input = randomInput(1, size.reduce((a, b) => a * b, 1), 1, c, 7);
+      const input = randomInput(
+        1,
+        size.reduce((a, b) => a * b, 1),
+        1,
+        c,
+        7,
+      );
       const session = await createOnnxSession(onnx, { threads: 1 });
       reference.set(name, (await runOnnx(session, toChannelsFirst(input, 1, size, c), [1, c, ...size])).data);
       await closeOnnxSession(session);
@@ -136,7 +163,13 @@ describe.skipIf(!chromium)('tfjs exports load in a stock browser with unetc-laye
         });
         return;
       }
-      const type = url.endsWith('.js') ? 'text/javascript' : url.endsWith('.html') ? 'text/html' : url.endsWith('.json') ? 'application/json' : 'application/octet-stream';
+      const type = url.endsWith('.js')
+        ? 'text/javascript'
+        : url.endsWith('.html')
+          ? 'text/html'
+          : url.endsWith('.json')
+            ? 'application/json'
+            : 'application/octet-stream';
       const file = url.startsWith('/models/') ? join(dir, normalize(url).replace(/^(\.\.[/\\])+/, '')) : undefined;
       const body = files[url]?.() ?? (file && existsSync(file) ? readFileSync(file) : undefined);
       if (body === undefined) {

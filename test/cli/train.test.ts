@@ -17,11 +17,16 @@ const metrics = (dir: string) =>
 
 /** Starts the CLI in a child process; resolves when `ready` holds, with a handle to stop it. */
 function child(args: string[]) {
-  const p = spawn(process.execPath, ['--import', 'tsx', join(root, 'test/cli/run-cli.ts'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, ['--import', 'tsx', join(root, 'test/cli/run-cli.ts'), ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));
   p.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => p.on('exit', (code, signal) => resolve(signal === 'SIGKILL' ? -9 : code)));
+  const exited = new Promise<number | null>((resolve) =>
+    p.on('exit', (code, signal) => resolve(signal === 'SIGKILL' ? -9 : code)),
+  );
   const until = async (ready: () => boolean) => {
     for (let i = 0; i < 600 && !ready(); i++) await new Promise((r) => setTimeout(r, 100));
   };
@@ -40,7 +45,11 @@ describe('unetc train', () => {
       [1, 4],
       [2, 8],
     ]);
-    const manifest = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { spec: { sha256: string }; inputNormalization: string; data: { fingerprint: string } };
+    const manifest = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as {
+      spec: { sha256: string };
+      inputNormalization: string;
+      data: { fingerprint: string };
+    };
     expect(manifest.inputNormalization).toBe('zscore-per-image');
     expect(manifest.data.fingerprint).toMatch(/^synthetic:/);
     expect(r.out).toMatch(/onnxruntime parity \S+ at/);
@@ -130,7 +139,11 @@ describe('resume continues the same run', () => {
     expect(resumed.code).toBe(0);
     expect(resumed.err).toContain('--epochs ignored: a resumed run keeps its own settings');
     type Line = { loss: number; val_dice: number };
-    const lines = (d: string) => readFileSync(join(dir, d, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Line);
+    const lines = (d: string) =>
+      readFileSync(join(dir, d, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Line);
     const [whole, parts] = [lines('whole'), lines('parts')];
     expect(parts).toHaveLength(2);
     // Equal up to float rounding (Adam's restored beta powers are recomputed, not carried).
@@ -140,7 +153,11 @@ describe('resume continues the same run', () => {
     }
     // Two fresh runs of a spec with dropout are the same run.
     expect((await run('train', spec, '--out', join(dir, 'again'), ...args)).code).toBe(0);
-    expect(readFileSync(join(dir, 'again', 'last', 'weights.bin')).equals(readFileSync(join(dir, 'whole', 'last', 'weights.bin')))).toBe(true);
+    expect(
+      readFileSync(join(dir, 'again', 'last', 'weights.bin')).equals(
+        readFileSync(join(dir, 'whole', 'last', 'weights.bin')),
+      ),
+    ).toBe(true);
     // Negative control: another seed is another run.
     expect((await run('train', spec, '--out', join(dir, 'other'), ...args, '--seed', '1')).code).toBe(0);
     expect(Math.abs(lines('other')[1]!.loss - whole[1]!.loss)).toBeGreaterThan(1e-4);
@@ -150,14 +167,18 @@ describe('resume continues the same run', () => {
 describe('resume refuses or recovers instead of training the wrong thing (issue 11)', () => {
   it('a spec with another network is refused up front, naming the first differing layer; the run is untouched', async () => {
     const dir = join(tmp(), 'run');
-    expect((await run('train', tiny, '--out', dir, '--epochs', '1', '--steps-per-epoch', '2', '--no-export')).code).toBe(0);
+    expect(
+      (await run('train', tiny, '--out', dir, '--epochs', '1', '--steps-per-epoch', '2', '--no-export')).code,
+    ).toBe(0);
     const before = readFileSync(join(dir, 'last', 'weights.bin'));
     const other = join(tmp(), 'wider.yaml');
     writeFileSync(other, readFileSync(tiny, 'utf8').replace(/base: 8/, 'base: 12'));
     expect(readFileSync(other, 'utf8')).not.toBe(readFileSync(tiny, 'utf8'));
     const r = await run('train', other, '--resume', dir, '--max-steps', '4');
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/wider\.yaml: cannot resume .* the run was trained from a different network .*: .* has '.*12.*' where/);
+    expect(r.err).toMatch(
+      /wider\.yaml: cannot resume .* the run was trained from a different network .*: .* has '.*12.*' where/,
+    );
     expect(r.err).toContain(`--init ${dir}`);
     expect(readFileSync(join(dir, 'last', 'weights.bin')).equals(before)).toBe(true);
     // Negative control: a spec that differs only in a comment resumes, with the run's own spec.
@@ -165,7 +186,9 @@ describe('resume refuses or recovers instead of training the wrong thing (issue 
     writeFileSync(commented, `# a note\n${readFileSync(tiny, 'utf8')}`);
     const ok = await run('train', commented, '--resume', dir, '--max-steps', '3');
     expect(ok.code).toBe(0);
-    expect(ok.err).toMatch(/differs from the spec the run started with \(not in the network\); resuming with the run's own spec/);
+    expect(ok.err).toMatch(
+      /differs from the spec the run started with \(not in the network\); resuming with the run's own spec/,
+    );
   }, 120_000);
 
   it('a run killed before its first checkpoint (only run.json left) starts again from step 0 and ends as an uninterrupted run', async () => {
@@ -175,11 +198,16 @@ describe('resume refuses or recovers instead of training the wrong thing (issue 
     const killed = join(base, 'killed');
     expect((await run('train', tiny, '--out', killed, ...args)).code).toBe(0);
     // What kill -9 in epoch 1 leaves: run.json, nothing else.
-    for (const f of readdirSync(killed)) if (f !== 'run.json') rmSync(join(killed, f), { recursive: true, force: true });
+    for (const f of readdirSync(killed))
+      if (f !== 'run.json') rmSync(join(killed, f), { recursive: true, force: true });
     const r = await run('train', '--resume', killed);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/stopped before its first checkpoint, so it starts again from step 0/);
-    expect(readFileSync(join(killed, 'last', 'weights.bin')).equals(readFileSync(join(base, 'whole', 'last', 'weights.bin')))).toBe(true);
+    expect(
+      readFileSync(join(killed, 'last', 'weights.bin')).equals(
+        readFileSync(join(base, 'whole', 'last', 'weights.bin')),
+      ),
+    ).toBe(true);
     expect(metrics(killed).map((m) => m.step)).toEqual(metrics(join(base, 'whole')).map((m) => m.step));
     // Negative control: a damaged last/ is named, not silently restarted.
     writeFileSync(join(killed, 'last', 'weights.bin'), 'garbage');

@@ -1,11 +1,28 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summarizeOnnx } from '../../src/compiler/backends/onnx/index.js';
 import { writeGray } from '../../src/runtime/data/index.js';
-import { readDicomSeries, readNifti, scanVolumeDataset, writeNiftiLabels, writeNiftiMask, writeNiftiVolume, writeSyntheticVolumes } from '../../src/runtime/volume/index.js';
+import {
+  readDicomSeries,
+  readNifti,
+  scanVolumeDataset,
+  writeNiftiLabels,
+  writeNiftiMask,
+  writeNiftiVolume,
+  writeSyntheticVolumes,
+} from '../../src/runtime/volume/index.js';
 import { encodeDicom } from '../runtime/volume/dicom-encode.js';
 import { run, outputsIn } from './helpers.js';
 
@@ -37,7 +54,18 @@ const headerOf = (file: string) => {
 describe('3D U-Net on NIfTI volumes', () => {
   it('trains specs/tiny-3d.yaml for a few steps, exports a verified NCDHW model, and predicts masks with the input header', async () => {
     const runDir = join(dir, 'run3d');
-    const t = await run('train', 'specs/tiny-3d.yaml', '--data', join(dir, 'data'), '--out', runDir, '--epochs', '1', '--steps-per-epoch', '3');
+    const t = await run(
+      'train',
+      'specs/tiny-3d.yaml',
+      '--data',
+      join(dir, 'data'),
+      '--out',
+      runDir,
+      '--epochs',
+      '1',
+      '--steps-per-epoch',
+      '3',
+    );
     expect(t.err).toBe('');
     expect(t.code).toBe(0);
     expect(t.out).toContain('3 training, 1 validation volumes');
@@ -54,7 +82,8 @@ describe('3D U-Net on NIfTI volumes', () => {
     const mask = join(out, 'case_001.nii.gz');
     const a = headerOf(input);
     const b = headerOf(mask);
-    for (const [name, from, to] of KEPT) expect(Buffer.compare(a.subarray(from, to), b.subarray(from, to)), name).toBe(0);
+    for (const [name, from, to] of KEPT)
+      expect(Buffer.compare(a.subarray(from, to), b.subarray(from, to)), name).toBe(0);
     // Negative control: the fields a mask must change did change (datatype float32 -> uint8).
     expect(a.readInt16LE(70)).toBe(16);
     expect(b.readInt16LE(70)).toBe(2);
@@ -71,13 +100,29 @@ describe('3D U-Net on NIfTI volumes', () => {
     expect(p.code).toBe(2);
     expect(p.err).toContain('is a 3D model (input.dims: 3): give it NIfTI volumes');
     const runDir = join(dir, 'run2d');
-    const t = await run('train', 'specs/tiny.yaml', '--data', join(dir, 'data'), '--out', runDir, '--epochs', '1', '--steps-per-epoch', '2', '--slice-axis', 'z');
+    const t = await run(
+      'train',
+      'specs/tiny.yaml',
+      '--data',
+      join(dir, 'data'),
+      '--out',
+      runDir,
+      '--epochs',
+      '1',
+      '--steps-per-epoch',
+      '2',
+      '--slice-axis',
+      'z',
+    );
     expect(t.code).toBe(0);
     expect(t.out).toContain('z slices: 48 training, 16 validation images');
     const out = join(dir, 'masks2d');
     const q = await run('predict', runDir, '--input', join(dir, 'data', 'images', 'case_000.nii.gz'), '--out', out);
     expect(q.code).toBe(0);
-    const [vi, vm] = await Promise.all([readNifti(join(dir, 'data', 'images', 'case_000.nii.gz')), readNifti(join(out, 'case_000.nii.gz'))]);
+    const [vi, vm] = await Promise.all([
+      readNifti(join(dir, 'data', 'images', 'case_000.nii.gz')),
+      readNifti(join(out, 'case_000.nii.gz')),
+    ]);
     expect(vm.dims).toEqual(vi.dims);
     expect(vm.affine).toEqual(vi.affine);
   }, 240_000);
@@ -110,13 +155,21 @@ describe('3D U-Net on NIfTI volumes', () => {
     await writeSyntheticVolumes(set, { count: 2, seed: 3, dims: [40, 32, 16] });
     // Truth = the model's own instances (from predict --instances): F1 must be exactly 1.
     const own = join(dir, 'own-instances');
-    expect((await run('predict', join(dir, 'run3d'), '--input', join(set, 'images'), '--out', own, '--instances')).code).toBe(0);
+    expect(
+      (await run('predict', join(dir, 'run3d'), '--input', join(set, 'images'), '--out', own, '--instances')).code,
+    ).toBe(0);
     mkdirSync(join(set, 'instances'));
-    for (const name of ['case_000', 'case_001']) copyFileSync(join(own, `${name}_labels.nii.gz`), join(set, 'instances', `${name}.nii.gz`));
+    for (const name of ['case_000', 'case_001'])
+      copyFileSync(join(own, `${name}_labels.nii.gz`), join(set, 'instances', `${name}.nii.gz`));
     const e = await run('eval', join(dir, 'run3d'), '--data', set, '--out', join(dir, 'inst.csv'));
     expect(e.code).toBe(0);
     expect(e.out).toMatch(/instances \(IoU > 0\.5\), 2 volumes with instances\/:/);
-    const rowF1 = (csv: string) => readFileSync(csv, 'utf8').trim().split('\n').slice(1, 3).map((l) => Number(l.split(',')[8]));
+    const rowF1 = (csv: string) =>
+      readFileSync(csv, 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1, 3)
+        .map((l) => Number(l.split(',')[8]));
     expect(rowF1(join(dir, 'inst.csv'))).toEqual([1, 1]);
     // Negative control: every true instance moved by half the volume matches nothing it did.
     for (const name of ['case_000.nii.gz', 'case_001.nii.gz']) {
@@ -134,8 +187,20 @@ describe('3D U-Net on NIfTI volumes', () => {
     mkdirSync(series);
     const [rows, columns] = [32, 40];
     for (let k = 0; k < 4; k++) {
-      const pixels = Array.from({ length: rows * columns }, (_, p) => ((p % columns) - 20) ** 2 + ((Math.floor(p / columns) - 16) ** 2) < 60 ? 1200 : 100 + k);
-      writeFileSync(join(series, `IM${k}.dcm`), encodeDicom({ rows, columns, pixels, position: [-50, -40, 10 + 2.5 * k], pixelSpacing: [0.8, 0.8], instance: k + 1 }));
+      const pixels = Array.from({ length: rows * columns }, (_, p) =>
+        ((p % columns) - 20) ** 2 + (Math.floor(p / columns) - 16) ** 2 < 60 ? 1200 : 100 + k,
+      );
+      writeFileSync(
+        join(series, `IM${k}.dcm`),
+        encodeDicom({
+          rows,
+          columns,
+          pixels,
+          position: [-50, -40, 10 + 2.5 * k],
+          pixelSpacing: [0.8, 0.8],
+          instance: k + 1,
+        }),
+      );
     }
     const out = join(dir, 'dicom-masks');
     const p = await run('predict', join(dir, 'run2d'), '--input', series, '--out', out);
@@ -149,9 +214,18 @@ describe('3D U-Net on NIfTI volumes', () => {
     expect(scan.affine[2]![3]).toBe(10); // the first slice's z in RAS (negative control for a default affine)
   }, 120_000);
 
-  it('compile --weights RUN/best keeps the run\'s input normalization in the ONNX metadata', async () => {
+  it("compile --weights RUN/best keeps the run's input normalization in the ONNX metadata", async () => {
     const o = join(dir, 'best.onnx');
-    const c = await run('compile', 'specs/tiny-3d.yaml', '--target', 'onnx', '--weights', join(dir, 'run3d', 'best'), '-o', o);
+    const c = await run(
+      'compile',
+      'specs/tiny-3d.yaml',
+      '--target',
+      'onnx',
+      '--weights',
+      join(dir, 'run3d', 'best'),
+      '-o',
+      o,
+    );
     expect(c.code).toBe(0);
     expect(new Map(summarizeOnnx(readFileSync(o)).metadata).get('input_normalization')).toBe('zscore-per-image');
     // Negative control: initial weights were never trained on normalized inputs.
@@ -162,10 +236,15 @@ describe('3D U-Net on NIfTI volumes', () => {
 
   it('the tfjs export of a deep-supervision spec has the main output only', async () => {
     const spec = join(dir, 'ds.yaml');
-    writeFileSync(spec, 'name: ds\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 3, filters: [4, 8, 16], deep_supervision: true}\n');
+    writeFileSync(
+      spec,
+      'name: ds\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 3, filters: [4, 8, 16], deep_supervision: true}\n',
+    );
     const out = join(dir, 'ds-tfjs');
     expect((await run('compile', spec, '--target', 'tfjs', '-o', out)).code).toBe(0);
-    const model = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as { modelTopology: { config: { output_layers: unknown[] } } };
+    const model = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as {
+      modelTopology: { config: { output_layers: unknown[] } };
+    };
     expect(model.modelTopology.config.output_layers).toEqual([['head.sigmoid', 0, 0]]);
   }, 120_000);
 
@@ -187,11 +266,31 @@ describe('3D U-Net on NIfTI volumes', () => {
 
   it('--instances, --min-size and --probabilities on volumes: uint16 label maps, instances.csv, float probability maps', async () => {
     const out = join(dir, 'inst');
-    const p = await run('predict', join(dir, 'run3d'), '--input', join(dir, 'data', 'images', 'case_002.nii.gz'), '--out', out, '--instances', '--probabilities', '--min-size', '3', '--connectivity', '6');
+    const p = await run(
+      'predict',
+      join(dir, 'run3d'),
+      '--input',
+      join(dir, 'data', 'images', 'case_002.nii.gz'),
+      '--out',
+      out,
+      '--instances',
+      '--probabilities',
+      '--min-size',
+      '3',
+      '--connectivity',
+      '6',
+    );
     expect(p.err).not.toContain('error');
     expect(p.code).toBe(0);
-    expect(outputsIn(out)).toEqual(['case_002.nii.gz', 'case_002_labels.nii.gz', 'case_002_prob.nii.gz', 'instances.csv']);
-    const [mask, labels, prob] = await Promise.all(['case_002.nii.gz', 'case_002_labels.nii.gz', 'case_002_prob.nii.gz'].map((f) => readNifti(join(out, f))));
+    expect(outputsIn(out)).toEqual([
+      'case_002.nii.gz',
+      'case_002_labels.nii.gz',
+      'case_002_prob.nii.gz',
+      'instances.csv',
+    ]);
+    const [mask, labels, prob] = await Promise.all(
+      ['case_002.nii.gz', 'case_002_labels.nii.gz', 'case_002_prob.nii.gz'].map((f) => readNifti(join(out, f))),
+    );
     const row = readFileSync(join(out, 'instances.csv'), 'utf8').trim().split('\n')[1]!.split(',');
     const count = Number(row[1]);
     let maxLabel = 0;
@@ -209,27 +308,82 @@ describe('3D U-Net on NIfTI volumes', () => {
     expect(kept).toBeGreaterThan(0);
     // Negative control: a --min-size above every component empties the mask.
     const empty = join(dir, 'inst-empty');
-    expect((await run('predict', join(dir, 'run3d'), '--input', join(dir, 'data', 'images', 'case_002.nii.gz'), '--out', empty, '--min-size', '100000')).code).toBe(0);
+    expect(
+      (
+        await run(
+          'predict',
+          join(dir, 'run3d'),
+          '--input',
+          join(dir, 'data', 'images', 'case_002.nii.gz'),
+          '--out',
+          empty,
+          '--min-size',
+          '100000',
+        )
+      ).code,
+    ).toBe(0);
     let emptyMax = 0;
     for (const v of (await readNifti(join(empty, 'case_002.nii.gz'))).data) emptyMax = Math.max(emptyMax, v);
     expect(emptyMax).toBe(0);
     // Image connectivities do not apply to volumes.
-    expect((await run('predict', join(dir, 'run3d'), '--input', join(dir, 'data', 'images'), '--out', join(dir, 'x3'), '--connectivity', '8')).code).toBe(2);
+    expect(
+      (
+        await run(
+          'predict',
+          join(dir, 'run3d'),
+          '--input',
+          join(dir, 'data', 'images'),
+          '--out',
+          join(dir, 'x3'),
+          '--connectivity',
+          '8',
+        )
+      ).code,
+    ).toBe(2);
   }, 120_000);
 
   it('a checkpoint trained with deep supervision exports through the plain spec (heads differ, the network does not)', async () => {
     const spec = join(dir, 'ds2.yaml');
-    writeFileSync(spec, 'name: ds2\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 3, filters: [4, 8, 16], deep_supervision: true}\n');
+    writeFileSync(
+      spec,
+      'name: ds2\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 3, filters: [4, 8, 16], deep_supervision: true}\n',
+    );
     const runDir = join(dir, 'ds2-run');
-    expect((await run('train', spec, '--out', runDir, '--epochs', '1', '--steps-per-epoch', '1', '--no-export')).code).toBe(0);
+    expect(
+      (await run('train', spec, '--out', runDir, '--epochs', '1', '--steps-per-epoch', '1', '--no-export')).code,
+    ).toBe(0);
     const plain = join(dir, 'plain.yaml');
-    writeFileSync(plain, 'name: plain\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 3, filters: [4, 8, 16]}\n');
-    const c = await run('compile', plain, '--target', 'onnx', '--weights', join(runDir, 'best'), '-o', join(dir, 'plain.onnx'));
+    writeFileSync(
+      plain,
+      'name: plain\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 3, filters: [4, 8, 16]}\n',
+    );
+    const c = await run(
+      'compile',
+      plain,
+      '--target',
+      'onnx',
+      '--weights',
+      join(runDir, 'best'),
+      '-o',
+      join(dir, 'plain.onnx'),
+    );
     expect(c.err).not.toContain('error');
     expect(c.code).toBe(0);
     // Negative control: another network is still refused, naming the first differing layer.
-    writeFileSync(plain, 'name: plain\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 3, filters: [4, 8, 32]}\n');
-    const d = await run('compile', plain, '--target', 'onnx', '--weights', join(runDir, 'best'), '-o', join(dir, 'plain2.onnx'));
+    writeFileSync(
+      plain,
+      'name: plain\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 3, filters: [4, 8, 32]}\n',
+    );
+    const d = await run(
+      'compile',
+      plain,
+      '--target',
+      'onnx',
+      '--weights',
+      join(runDir, 'best'),
+      '-o',
+      join(dir, 'plain2.onnx'),
+    );
     expect(d.code).toBe(1);
     expect(d.err).toContain('the checkpoint was trained from a different network');
   }, 120_000);
@@ -238,7 +392,25 @@ describe('3D U-Net on NIfTI volumes', () => {
     const before = join(dir, 'moving-a');
     await writeSyntheticVolumes(before, { count: 3, seed: 9, dims: [16, 16, 8] });
     const runDir = join(dir, 'moving-run');
-    expect((await run('train', 'specs/tiny-3d.yaml', '--data', before, '--out', runDir, '--epochs', '2', '--steps-per-epoch', '1', '--max-steps', '1', '--no-export')).code).toBe(0);
+    expect(
+      (
+        await run(
+          'train',
+          'specs/tiny-3d.yaml',
+          '--data',
+          before,
+          '--out',
+          runDir,
+          '--epochs',
+          '2',
+          '--steps-per-epoch',
+          '1',
+          '--max-steps',
+          '1',
+          '--no-export',
+        )
+      ).code,
+    ).toBe(0);
     expect(JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')).data.dir).toBe(before);
     const after = join(dir, 'moving-b');
     renameSync(before, after);
@@ -255,7 +427,8 @@ describe('3D U-Net on NIfTI volumes', () => {
     const links = join(dir, 'links');
     for (const sub of ['images', 'masks']) {
       mkdirSync(join(links, sub), { recursive: true });
-      for (const name of ['case_000.nii.gz', 'case_001.nii.gz']) symlinkSync(join(dir, 'data', sub, name), join(links, sub, name));
+      for (const name of ['case_000.nii.gz', 'case_001.nii.gz'])
+        symlinkSync(join(dir, 'data', sub, name), join(links, sub, name));
     }
     symlinkSync(join(dir, 'nowhere.nii.gz'), join(links, 'images', 'broken.nii.gz'));
     const scan = await scanVolumeDataset(links);
@@ -266,7 +439,17 @@ describe('3D U-Net on NIfTI volumes', () => {
     const study = join(dir, 'study');
     for (const name of ['s1', 's2']) {
       mkdirSync(join(study, name), { recursive: true });
-      for (let k = 0; k < 3; k++) writeFileSync(join(study, name, `IM${k}.dcm`), encodeDicom({ rows: 24, columns: 32, position: [0, 0, 2 * k], instance: k + 1, series: `1.2.3.${name === 's1' ? 1 : 2}` }));
+      for (let k = 0; k < 3; k++)
+        writeFileSync(
+          join(study, name, `IM${k}.dcm`),
+          encodeDicom({
+            rows: 24,
+            columns: 32,
+            position: [0, 0, 2 * k],
+            instance: k + 1,
+            series: `1.2.3.${name === 's1' ? 1 : 2}`,
+          }),
+        );
     }
     const out = join(dir, 'study-masks');
     const p = await run('predict', join(dir, 'run2d'), '--input', study, '--out', out);
@@ -285,7 +468,8 @@ describe('3D U-Net on NIfTI volumes', () => {
   it('two inputs that would write one output file are refused before anything is written', async () => {
     const clash = join(dir, 'clash');
     mkdirSync(clash);
-    for (const name of ['x.nii.gz', 'x_labels.nii.gz']) copyFileSync(join(dir, 'data', 'images', 'case_000.nii.gz'), join(clash, name));
+    for (const name of ['x.nii.gz', 'x_labels.nii.gz'])
+      copyFileSync(join(dir, 'data', 'images', 'case_000.nii.gz'), join(clash, name));
     const out = join(dir, 'clash-out');
     const p = await run('predict', join(dir, 'run3d'), '--input', clash, '--out', out, '--instances');
     expect(p.code).toBe(2);
@@ -294,7 +478,16 @@ describe('3D U-Net on NIfTI volumes', () => {
   });
 
   it('a 3D spec on a PNG folder is refused, naming the folder', async () => {
-    const t = await run('train', 'specs/tiny-3d.yaml', '--data', 'test/golden', '--out', join(dir, 'never'), '--max-steps', '1');
+    const t = await run(
+      'train',
+      'specs/tiny-3d.yaml',
+      '--data',
+      'test/golden',
+      '--out',
+      join(dir, 'never'),
+      '--max-steps',
+      '1',
+    );
     expect(t.code).toBe(1);
     expect(t.err).toContain('a 3D spec (input.dims: 3) trains on NIfTI volumes');
   });

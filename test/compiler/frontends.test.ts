@@ -10,7 +10,10 @@ function ir(g: Graph | undefined): string {
 function convert(value: JsonValue, to: 'yaml' | 'dsl'): Graph | undefined {
   const body = formatSpec(value, { to });
   const c = compileSpec({ name: to === 'yaml' ? 'converted.yaml' : 'converted.unet', body });
-  expect(c.diagnostics.filter((d) => d.severity === 'error'), body).toEqual([]);
+  expect(
+    c.diagnostics.filter((d) => d.severity === 'error'),
+    body,
+  ).toEqual([]);
   return c.graph;
 }
 
@@ -48,7 +51,8 @@ describe('YAML and DSL lower to one IR', () => {
 });
 
 describe('residual and squeeze-excitation options in both front ends', () => {
-  const dsl = 'unet m {\n  input channels 1\n  output classes 1 sigmoid\n  depth 2\n  filters 8 16\n  block 2 x [conv 3x3 -> relu -> batchnorm] { residual true se 4 }\n  block enc1 { residual false se 2 }\n  block dec2 { residual true }\n}\n';
+  const dsl =
+    'unet m {\n  input channels 1\n  output classes 1 sigmoid\n  depth 2\n  filters 8 16\n  block 2 x [conv 3x3 -> relu -> batchnorm] { residual true se 4 }\n  block enc1 { residual false se 2 }\n  block dec2 { residual true }\n}\n';
   const yaml =
     'name: m\ninput: {channels: 1}\noutput: {classes: 1, activation: sigmoid}\nnetwork:\n  depth: 2\n  filters: [8, 16]\n  block: {convs: 2, kernel: 3, order: [conv, relu, batchnorm], residual: true, se: 4}\n  blocks:\n    enc1: {residual: false, se: 2}\n    dec2: {residual: true}\n';
 
@@ -78,13 +82,17 @@ describe('residual and squeeze-excitation options in both front ends', () => {
   });
 
   it('negative control: without the options the IR differs', () => {
-    expect(ir(compileSpec({ name: 'm.yaml', body: yaml.replace(', residual: true, se: 4', '') }).graph)).not.toBe(ir(compileSpec({ name: 'm.yaml', body: yaml }).graph));
+    expect(ir(compileSpec({ name: 'm.yaml', body: yaml.replace(', residual: true, se: 4', '') }).graph)).not.toBe(
+      ir(compileSpec({ name: 'm.yaml', body: yaml }).graph),
+    );
   });
 });
 
 describe('attention gates in both front ends', () => {
-  const dsl = 'unet m {\n  input channels 1\n  output classes 1 sigmoid\n  depth 2\n  filters 8 16\n  skip concat\n  attention true\n}\n';
-  const yaml = 'name: m\ninput: {channels: 1}\noutput: {classes: 1, activation: sigmoid}\nnetwork:\n  depth: 2\n  filters: [8, 16]\n  skip: concat\n  attention: true\n';
+  const dsl =
+    'unet m {\n  input channels 1\n  output classes 1 sigmoid\n  depth 2\n  filters 8 16\n  skip concat\n  attention true\n}\n';
+  const yaml =
+    'name: m\ninput: {channels: 1}\noutput: {classes: 1, activation: sigmoid}\nnetwork:\n  depth: 2\n  filters: [8, 16]\n  skip: concat\n  attention: true\n';
 
   it('`attention true` gives network.attention: true and the YAML IR, with a gate per decoder', () => {
     const d = compileSpec({ name: 'm.unet', body: dsl });

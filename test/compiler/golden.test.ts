@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatFrame, formatOneLine, printGraph } from '../../src/compiler/index.js';
 import { compileFile, diagnosticsOf, root, shippedSpecs } from '../helpers.js';
@@ -13,7 +13,8 @@ function expectGolden(name: string, actual: string): void {
   if (process.env.UPDATE_GOLDEN || !existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, actual);
-    if (!process.env.UPDATE_GOLDEN) throw new Error(`golden file ${name} was missing and has been written; review and commit it`);
+    if (!process.env.UPDATE_GOLDEN)
+      throw new Error(`golden file ${name} was missing and has been written; review and commit it`);
   }
   expect(actual).toBe(readFileSync(file, 'utf8'));
 }
@@ -28,9 +29,21 @@ describe('IR dumps of shipped specs', () => {
 
 describe('code frames', () => {
   const cases: [string, string, string][] = [
-    ['unknown-key', 'bad.yaml', 'name: x\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork:\n  dephth: 4\n  depth: 4\n  filters: [8, 16, 32, 64]\n'],
-    ['bad-size', 'bad.yaml', 'name: x\ninput:\n  channels: 1\n  size: [100, 100]\noutput: {classes: 1}\nnetwork:\n  depth: 4\n  filters: {base: 8}\n'],
-    ['dsl-unknown-statement', 'bad.unet', 'unet x {\n  input channels 1\n  output classes 1\n  dephth 4\n  filters 8 16\n}\n'],
+    [
+      'unknown-key',
+      'bad.yaml',
+      'name: x\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork:\n  dephth: 4\n  depth: 4\n  filters: [8, 16, 32, 64]\n',
+    ],
+    [
+      'bad-size',
+      'bad.yaml',
+      'name: x\ninput:\n  channels: 1\n  size: [100, 100]\noutput: {classes: 1}\nnetwork:\n  depth: 4\n  filters: {base: 8}\n',
+    ],
+    [
+      'dsl-unknown-statement',
+      'bad.unet',
+      'unet x {\n  input channels 1\n  output classes 1\n  dephth 4\n  filters 8 16\n}\n',
+    ],
   ];
   it.each(cases)('%s', (name, file, body) => {
     const c = compileSpec({ name: file, body });
@@ -39,6 +52,11 @@ describe('code frames', () => {
   });
 
   it('negative control: a correct spec has no frame', () => {
-    expect(diagnosticsOf('ok.yaml', 'name: x\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 2, filters: [8, 16]}\n')).toEqual([]);
+    expect(
+      diagnosticsOf(
+        'ok.yaml',
+        'name: x\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 2, filters: [8, 16]}\n',
+      ),
+    ).toEqual([]);
   });
 });

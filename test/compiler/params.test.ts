@@ -24,7 +24,12 @@ describe('parameter counts match the golden numbers', () => {
   it.each([
     ['conv bias + BatchNorm (canonical)', {}, 31_054_145, 31_042_369],
     ['conv without bias + BatchNorm', { 'bias: true': 'bias: false' }, 31_048_257, 31_036_481],
-    ['no BatchNorm', { 'order: [conv, relu, batchnorm, dropout]': 'order: [conv, relu, dropout]' }, 31_030_593, 31_030_593],
+    [
+      'no BatchNorm',
+      { 'order: [conv, relu, batchnorm, dropout]': 'order: [conv, relu, dropout]' },
+      31_030_593,
+      31_030_593,
+    ],
   ] as const)('%s', (_name, replace, total, trainable) => {
     const cost = costOf(variant(replace));
     expect(cost.params.total).toBe(total);
@@ -57,7 +62,13 @@ describe('multiply-adds', () => {
   });
 
   it('negative control: depth 3 is far from the depth-4 figure', () => {
-    const macs = costOf(variant({ 'depth: 4': 'depth: 3', 'filters: [64, 128, 256, 512]': 'filters: [64, 128, 256]', 'bottleneck: 1024': 'bottleneck: 512' })).macs;
+    const macs = costOf(
+      variant({
+        'depth: 4': 'depth: 3',
+        'filters: [64, 128, 256, 512]': 'filters: [64, 128, 256]',
+        'bottleneck: 1024': 'bottleneck: 512',
+      }),
+    ).macs;
     expect(Math.abs(macs - 48.1e9) / 48.1e9).toBeGreaterThan(0.05);
   });
 });
@@ -72,7 +83,9 @@ describe('training memory estimate', () => {
     expect(one.memory.gradients).toBe(31_042_369 * 4);
     expect(one.memory.optimizer).toBe(2 * 31_042_369 * 4);
     expect(four.memory.activations).toBe(4 * one.memory.activations);
-    expect(one.memory.total).toBe(one.memory.activations + one.memory.parameters + one.memory.gradients + one.memory.optimizer);
+    expect(one.memory.total).toBe(
+      one.memory.activations + one.memory.parameters + one.memory.gradients + one.memory.optimizer,
+    );
   });
 });
 
@@ -84,7 +97,17 @@ describe('training memory estimate', () => {
  * dec1 128->64 (decoders read the concatenation of skip and up-sampled maps).
  */
 describe('residual and squeeze-excitation variants', () => {
-  const blocks: readonly (readonly [number, number])[] = [[1, 64], [64, 128], [128, 256], [256, 512], [512, 1024], [1024, 512], [512, 256], [256, 128], [128, 64]];
+  const blocks: readonly (readonly [number, number])[] = [
+    [1, 64],
+    [64, 128],
+    [128, 256],
+    [256, 512],
+    [512, 1024],
+    [1024, 512],
+    [512, 256],
+    [256, 128],
+    [128, 64],
+  ];
 
   it('residual (He et al. 2016): a 1x1 projection (weights, bias) + BatchNorm in every block, all 9 change channels', () => {
     // Per block: in*out weights + out biases + BatchNorm 2*out trainable (gamma, beta) + 2*out moving statistics.
@@ -122,7 +145,14 @@ describe('residual and squeeze-excitation variants', () => {
     expect(shapes.get('enc2.se_pool')).toEqual({ h: 1, w: 1, c: 128 });
     expect(shapes.get('enc2.se_reduce')).toEqual({ h: 1, w: 1, c: 8 });
     expect(shapes.get('enc2.se_scale')).toEqual({ h: 128, w: 128, c: 128 });
-    const valid = compileSpec({ name: 'v.yaml', body: variant({ 'padding: same': 'padding: valid', 'bias: true': 'bias: true\n    residual: true', 'patch: [256, 256]': 'patch: [572, 572]' }) }).graph!;
+    const valid = compileSpec({
+      name: 'v.yaml',
+      body: variant({
+        'padding: same': 'padding: valid',
+        'bias: true': 'bias: true\n    residual: true',
+        'patch: [256, 256]': 'patch: [572, 572]',
+      }),
+    }).graph!;
     const r = inferShapes(valid, 572, 572);
     expect(r.failure).toBeUndefined();
     expect(r.shapes.get('enc1.res_crop')).toEqual({ h: 568, w: 568, c: 1 });
@@ -159,7 +189,8 @@ describe('attention gates', () => {
 
   it('F_l != F_g and an odd F_l: the formula per level matches the lowered convs', () => {
     // Bottleneck 12 -> dec2.up has filters[1] = 6 = F_g; the skip enc2 overridden to 5 channels = F_l (F_int 2).
-    const body = 'name: m\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork:\n  depth: 2\n  filters: [3, 6]\n  bottleneck: 12\n  attention: true\n  blocks:\n    enc2: {filters: 5}\n';
+    const body =
+      'name: m\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork:\n  depth: 2\n  filters: [3, 6]\n  bottleneck: 12\n  attention: true\n  blocks:\n    enc2: {filters: 5}\n';
     const c = compileSpec({ name: 'm.yaml', body });
     expect(c.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     const ops = new Map(c.graph!.ops.map((op) => [op.name, op]));
@@ -179,6 +210,8 @@ describe('attention gates', () => {
   });
 
   it('negative control: without attention the count is the canonical one', () => {
-    expect(costOf(readSpec('specs/unet-attention.yaml').body.replace('  attention: true\n', '')).params.total).toBe(31_054_145);
+    expect(costOf(readSpec('specs/unet-attention.yaml').body.replace('  attention: true\n', '')).params.total).toBe(
+      31_054_145,
+    );
   });
 });

@@ -27,7 +27,40 @@ const values = specs.map((f) => compileFile(f).document!.value);
 
 /** Values that stress every validator and lowering path. */
 const oddValue: fc.Arbitrary<JsonValue> = fc.oneof(
-  fc.constantFrom<JsonValue>(0, -1, 1, 2, 3, 7, 16, 0.5, 1.5, 1e9, -0, null, true, false, '', 'any', 'same', 'valid', 'conv', 'relu', 'dropout', 'enc1', 'input', [], {}, [3, 3], [0, 0], [1e6, 1], ['conv'], ['relu'], { base: 8 }, { base: 0 }),
+  fc.constantFrom<JsonValue>(
+    0,
+    -1,
+    1,
+    2,
+    3,
+    7,
+    16,
+    0.5,
+    1.5,
+    1e9,
+    -0,
+    null,
+    true,
+    false,
+    '',
+    'any',
+    'same',
+    'valid',
+    'conv',
+    'relu',
+    'dropout',
+    'enc1',
+    'input',
+    [],
+    {},
+    [3, 3],
+    [0, 0],
+    [1e6, 1],
+    ['conv'],
+    ['relu'],
+    { base: 8 },
+    { base: 0 },
+  ),
   fc.integer({ min: -5, max: 5000 }),
   fc.double({ noNaN: false }),
   fc.string({ maxLength: 8 }),
@@ -61,40 +94,78 @@ function mutate(v: JsonValue, path: Path, replacement: JsonValue | undefined): J
 describe('the compiler is total on mutated specs', () => {
   it('structure-level: replace, delete or add a value anywhere, printed as YAML and as DSL', () => {
     fc.assert(
-      fc.property(fc.nat(values.length - 1), fc.nat(), oddValue, fc.boolean(), fc.string({ minLength: 1, maxLength: 10 }), (which, pick, odd, del, newKey) => {
-        const base = values[which]!;
-        const all = paths(base);
-        const path = all[pick % all.length]!;
-        let mutated = mutate(base, path, del ? undefined : odd);
-        // Sometimes add an unknown key beside the chosen one.
-        if (pick % 7 === 0 && path.length > 0) mutated = mutate(mutated, [...path.slice(0, -1), newKey], odd);
-        expectTotal('m.yaml', stringify(mutated));
-        expectTotal('m.unet', printDsl(mutated));
-      }),
+      fc.property(
+        fc.nat(values.length - 1),
+        fc.nat(),
+        oddValue,
+        fc.boolean(),
+        fc.string({ minLength: 1, maxLength: 10 }),
+        (which, pick, odd, del, newKey) => {
+          const base = values[which]!;
+          const all = paths(base);
+          const path = all[pick % all.length]!;
+          let mutated = mutate(base, path, del ? undefined : odd);
+          // Sometimes add an unknown key beside the chosen one.
+          if (pick % 7 === 0 && path.length > 0) mutated = mutate(mutated, [...path.slice(0, -1), newKey], odd);
+          expectTotal('m.yaml', stringify(mutated));
+          expectTotal('m.unet', printDsl(mutated));
+        },
+      ),
       { numRuns: 1500 },
     );
   });
 
   it('text-level: delete, insert, duplicate or swap pieces of the text', () => {
-    const insertion = fc.oneof(fc.constantFrom('-', ':', '[', ']', '{', '}', '#', '"', "'", '\t', '\n', ' ', '0', '99999', 'x', '->', '&a', '*a', '!!str', '%'), fc.string({ maxLength: 6 }));
+    const insertion = fc.oneof(
+      fc.constantFrom(
+        '-',
+        ':',
+        '[',
+        ']',
+        '{',
+        '}',
+        '#',
+        '"',
+        "'",
+        '\t',
+        '\n',
+        ' ',
+        '0',
+        '99999',
+        'x',
+        '->',
+        '&a',
+        '*a',
+        '!!str',
+        '%',
+      ),
+      fc.string({ maxLength: 6 }),
+    );
     fc.assert(
-      fc.property(fc.nat(texts.length - 1), fc.nat(), fc.nat(), fc.integer({ min: 0, max: 3 }), insertion, (which, a, b, kind, ins) => {
-        const { file, body } = texts[which]!;
-        const i = a % (body.length + 1);
-        const j = Math.min(body.length, i + (b % 40));
-        let text: string;
-        if (kind === 0) text = body.slice(0, i) + body.slice(j);
-        else if (kind === 1) text = body.slice(0, i) + ins + body.slice(i);
-        else if (kind === 2) text = body.slice(0, j) + body.slice(i, j) + body.slice(j);
-        else {
-          const lines = body.split('\n');
-          const x = a % lines.length;
-          const y = b % lines.length;
-          [lines[x], lines[y]] = [lines[y]!, lines[x]!];
-          text = lines.join('\n');
-        }
-        expectTotal(file.endsWith('.unet') ? 'm.unet' : 'm.yaml', text);
-      }),
+      fc.property(
+        fc.nat(texts.length - 1),
+        fc.nat(),
+        fc.nat(),
+        fc.integer({ min: 0, max: 3 }),
+        insertion,
+        (which, a, b, kind, ins) => {
+          const { file, body } = texts[which]!;
+          const i = a % (body.length + 1);
+          const j = Math.min(body.length, i + (b % 40));
+          let text: string;
+          if (kind === 0) text = body.slice(0, i) + body.slice(j);
+          else if (kind === 1) text = body.slice(0, i) + ins + body.slice(i);
+          else if (kind === 2) text = body.slice(0, j) + body.slice(i, j) + body.slice(j);
+          else {
+            const lines = body.split('\n');
+            const x = a % lines.length;
+            const y = b % lines.length;
+            [lines[x], lines[y]] = [lines[y]!, lines[x]!];
+            text = lines.join('\n');
+          }
+          expectTotal(file.endsWith('.unet') ? 'm.unet' : 'm.yaml', text);
+        },
+      ),
       { numRuns: 2500 },
     );
   });

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { checkInputSize, convAxis, convTransposeAxis, describeSizes, formatOneLine, inferShapes, nearestSizes, poolAxis, validSizes } from '../../src/compiler/index.js';
+import {
+  checkInputSize,
+  convAxis,
+  convTransposeAxis,
+  describeSizes,
+  formatOneLine,
+  inferShapes,
+  nearestSizes,
+  poolAxis,
+  validSizes,
+} from '../../src/compiler/index.js';
 import { compileFile } from '../helpers.js';
 
 describe('per-axis shape functions', () => {
@@ -55,7 +65,11 @@ describe('shape inference on shipped specs', () => {
     expect(d && formatOneLine(d)).toBe(
       'specs/unet.yaml:26:9: error[E401] input 100x100 (from --input) does not fit: at enc3.pool the height is 25: 25 is not divisible by 2, so pooling would drop 1 row(s)',
     );
-    expect(d!.notes).toEqual(['heights that work: multiples of 16', 'nearest to 100: 96 and 112', 'the width 100 does not fit either: widths that work: multiples of 16']);
+    expect(d!.notes).toEqual([
+      'heights that work: multiples of 16',
+      'nearest to 100: 96 and 112',
+      'the width 100 does not fit either: widths that work: multiples of 16',
+    ]);
   });
 
   it('only the failing axis is blamed', () => {

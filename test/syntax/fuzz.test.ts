@@ -22,7 +22,33 @@ function check(text: string): void {
 
 /** The canonical text cut into tokens and the white space between them. */
 const pieces = CANONICAL.match(/\s+|"[^"]*"|[A-Za-z_][\w-]*|\d+x\d+|-?[\d.]+(?:e-?\d+)?|->|[^\s]/g) ?? [];
-const vocabulary = ['unet', 'depth', 'block', '{', '}', '[', ']', '(', ')', '->', '=', ',', 'x', '3x3', '4', '-1', '"s"', '"open', 'conv', 'dropout', 'node', '%', '#', '\n', 'enc4'];
+const vocabulary = [
+  'unet',
+  'depth',
+  'block',
+  '{',
+  '}',
+  '[',
+  ']',
+  '(',
+  ')',
+  '->',
+  '=',
+  ',',
+  'x',
+  '3x3',
+  '4',
+  '-1',
+  '"s"',
+  '"open',
+  'conv',
+  'dropout',
+  'node',
+  '%',
+  '#',
+  '\n',
+  'enc4',
+];
 
 const mutation = fc.oneof(
   fc.record({ kind: fc.constant('delete' as const), at: fc.nat() }),
@@ -49,12 +75,21 @@ function mutate(tokens: string[], m: Mutation): string[] {
 
 describe('parseDsl never throws', () => {
   it('on random strings', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 200 }), (s) => check(s)), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), (s) => check(s)),
+      { numRuns: 500 },
+    );
   });
 
   it('on random strings over the DSL alphabet', () => {
     const alphabet = fc.constantFrom(...'unetdpthblock{}[]()->=,x0123456789."\\ \n#/%'.split(''));
-    fc.assert(fc.property(fc.array(alphabet, { maxLength: 120 }).map((a) => a.join('')), (s) => check(`unet m {${s}}`)), { numRuns: 500 });
+    fc.assert(
+      fc.property(
+        fc.array(alphabet, { maxLength: 120 }).map((a) => a.join('')),
+        (s) => check(`unet m {${s}}`),
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it('on token-level mutations of the canonical U-Net', () => {
@@ -91,20 +126,33 @@ const template = fc.record(
 );
 
 const override = fc.record(
-  { filters: int(1, 16384), convs: int(1, 8), kernel, padding: fc.constantFrom('same', 'valid'), order: fc.array(step, { minLength: 1, maxLength: 4 }), dropout: rate, bias: fc.boolean() },
+  {
+    filters: int(1, 16384),
+    convs: int(1, 8),
+    kernel,
+    padding: fc.constantFrom('same', 'valid'),
+    order: fc.array(step, { minLength: 1, maxLength: 4 }),
+    dropout: rate,
+    bias: fc.boolean(),
+  },
   { requiredKeys: ['filters'] },
 );
 
 const network = fc.record(
   {
     depth: int(1, 8),
-    filters: fc.oneof(fc.array(int(1, 16384), { minLength: 1, maxLength: 8 }), fc.record({ base: int(1, 512), growth: fc.double({ min: 1, max: 4, noNaN: true }) }, { requiredKeys: ['base'] })),
+    filters: fc.oneof(
+      fc.array(int(1, 16384), { minLength: 1, maxLength: 8 }),
+      fc.record({ base: int(1, 512), growth: fc.double({ min: 1, max: 4, noNaN: true }) }, { requiredKeys: ['base'] }),
+    ),
     bottleneck: int(1, 16384),
     block: template,
     down: fc.constantFrom('maxpool', 'avgpool', 'conv'),
     up: fc.constantFrom('transpose', 'nearest', 'bilinear'),
     skip: fc.constantFrom('concat', 'add', 'none'),
-    blocks: fc.dictionary(fc.constantFrom('enc1', 'enc2', 'enc9', 'bottleneck', 'dec1', 'dec3'), override, { maxKeys: 4 }),
+    blocks: fc.dictionary(fc.constantFrom('enc1', 'enc2', 'enc9', 'bottleneck', 'dec1', 'dec3'), override, {
+      maxKeys: 4,
+    }),
   },
   { requiredKeys: ['depth', 'filters'] },
 );
@@ -127,7 +175,14 @@ const train = fc.record(
     epochs: int(1, 1000),
     patch: fc.tuple(int(1, 65536), int(1, 65536)),
     augment: fc.record(
-      { flip: fc.boolean(), elastic: fc.oneof(fc.boolean(), fc.record({ alpha: fc.double({ min: 0, max: 100, noNaN: true }), grid: int(2, 64) })), noise: fc.double({ min: 0, max: 1, noNaN: true }) },
+      {
+        flip: fc.boolean(),
+        elastic: fc.oneof(
+          fc.boolean(),
+          fc.record({ alpha: fc.double({ min: 0, max: 100, noNaN: true }), grid: int(2, 64) }),
+        ),
+        noise: fc.double({ min: 0, max: 1, noNaN: true }),
+      },
       { requiredKeys: [] },
     ),
   },
@@ -139,7 +194,10 @@ const specValue = fc.record(
     unetc: fc.constant(1),
     name: fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_.-]{0,10}$/),
     description: fc.string({ maxLength: 30 }),
-    input: fc.record({ channels: int(1, 1024), size: fc.oneof(fc.constant('any'), fc.tuple(int(1, 65536), int(1, 65536))) }, { requiredKeys: ['channels'] }),
+    input: fc.record(
+      { channels: int(1, 1024), size: fc.oneof(fc.constant('any'), fc.tuple(int(1, 65536), int(1, 65536))) },
+      { requiredKeys: ['channels'] },
+    ),
     output: fc.record(
       {
         classes: int(1, 1024),

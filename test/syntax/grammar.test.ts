@@ -18,7 +18,16 @@ describe('generated grammar artifacts are up to date', () => {
 
   it('the railroad diagram shows every rule', () => {
     const html = committed(artifactPaths.railroad);
-    for (const rule of ['spec', 'statement', 'blockTemplate', 'unit', 'convStep', 'object', 'value', 'unknownStatement']) {
+    for (const rule of [
+      'spec',
+      'statement',
+      'blockTemplate',
+      'unit',
+      'convStep',
+      'object',
+      'value',
+      'unknownStatement',
+    ]) {
       expect(html).toContain(`"name": "${rule}"`);
     }
   });

@@ -37,7 +37,8 @@ export const CANONICAL_VALUE: JsonValue = {
 /** Parses text that must parse; fails the test with the diagnostics otherwise. */
 export function parseOk(text: string, name = 'spec.unet'): SpecDocument {
   const r = parseDsl(makeSource(name, text));
-  if (r.value === undefined) throw new Error(`expected a clean parse, got:\n${r.diagnostics.map(formatOneLine).join('\n')}`);
+  if (r.value === undefined)
+    throw new Error(`expected a clean parse, got:\n${r.diagnostics.map(formatOneLine).join('\n')}`);
   return r.value;
 }
 

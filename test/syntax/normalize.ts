@@ -17,10 +17,19 @@ export function normalizeForDsl(v: JsonValue): JsonValue {
   if (isObj(network.blocks) && Object.keys(network.blocks).length === 0) delete network.blocks;
   const block = network.block;
   if (!isObj(block)) return copy as JsonValue;
-  if (Object.keys(block).length > 0 && block.order === undefined) block.order = ['conv', 'relu', 'batchnorm', 'dropout'];
+  if (Object.keys(block).length > 0 && block.order === undefined)
+    block.order = ['conv', 'relu', 'batchnorm', 'dropout'];
   const k = block.kernel;
   const order = block.order;
-  if (Array.isArray(order) && order.includes('conv') && Array.isArray(k) && k.length === 2 && k[0] === k[1] && Number.isSafeInteger(k[0]) && k[0] >= 0) {
+  if (
+    Array.isArray(order) &&
+    order.includes('conv') &&
+    Array.isArray(k) &&
+    k.length === 2 &&
+    k[0] === k[1] &&
+    Number.isSafeInteger(k[0]) &&
+    k[0] >= 0
+  ) {
     block.kernel = k[0] as number;
   }
   return copy as JsonValue;

@@ -40,7 +40,11 @@ describe('parseDsl: values', () => {
     [
       'leaky-relu and batchnorm arguments',
       'block [conv -> leaky-relu 0.2 -> batchnorm momentum 0.9 epsilon 1e-5]',
-      { network: { block: { order: ['conv', 'leaky-relu', 'batchnorm'], leaky_alpha: 0.2, bn_epsilon: 1e-5, bn_momentum: 0.9 } } },
+      {
+        network: {
+          block: { order: ['conv', 'leaky-relu', 'batchnorm'], leaky_alpha: 0.2, bn_epsilon: 1e-5, bn_momentum: 0.9 },
+        },
+      },
     ],
     [
       'per-level dropout list',
@@ -50,10 +54,22 @@ describe('parseDsl: values', () => {
     [
       'block-end dropout',
       'block 2 x [conv 3x3 same -> relu] -> dropout 0.5',
-      { network: { block: { convs: 2, kernel: 3, padding: 'same', order: ['conv', 'relu'], dropout: 0.5, dropout_at: 'block' } } },
+      {
+        network: {
+          block: { convs: 2, kernel: 3, padding: 'same', order: ['conv', 'relu'], dropout: 0.5, dropout_at: 'block' },
+        },
+      },
     ],
-    ['block-end dropout without rate', 'block [conv] -> dropout', { network: { block: { order: ['conv'], dropout_at: 'block' } } }],
-    ['unknown steps are kept', 'block [conv -> gelu -> "odd step"]', { network: { block: { order: ['conv', 'gelu', 'odd step'] } } }],
+    [
+      'block-end dropout without rate',
+      'block [conv] -> dropout',
+      { network: { block: { order: ['conv'], dropout_at: 'block' } } },
+    ],
+    [
+      'unknown steps are kept',
+      'block [conv -> gelu -> "odd step"]',
+      { network: { block: { order: ['conv', 'gelu', 'odd step'] } } },
+    ],
     [
       'template extra fields',
       'block [conv -> dropout 0.1] { dropout_at conv leaky_alpha 0.3 }',
@@ -64,13 +80,28 @@ describe('parseDsl: values', () => {
     [
       'block overrides',
       'block enc4 { dropout 0.5 dropout_at block }\nblock bottleneck { filters 2048 kernel 3x3 }',
-      { network: { blocks: { enc4: { dropout: 0.5, dropout_at: 'block' }, bottleneck: { filters: 2048, kernel: [3, 3] } } } },
+      {
+        network: {
+          blocks: { enc4: { dropout: 0.5, dropout_at: 'block' }, bottleneck: { filters: 2048, kernel: [3, 3] } },
+        },
+      },
     ],
-    ['down up skip', 'down avgpool up "nearest" skip none', { network: { down: 'avgpool', up: 'nearest', skip: 'none' } }],
+    [
+      'down up skip',
+      'down avgpool up "nearest" skip none',
+      { network: { down: 'avgpool', up: 'nearest', skip: 'none' } },
+    ],
     [
       'train with nested augment',
       'train { loss bce-dice learning_rate 1e-3 patch 256x256 augment { flip true rotate90 false elastic { alpha 34 } } }',
-      { train: { loss: 'bce-dice', learning_rate: 0.001, patch: [256, 256], augment: { flip: true, rotate90: false, elastic: { alpha: 34 } } } },
+      {
+        train: {
+          loss: 'bce-dice',
+          learning_rate: 0.001,
+          patch: [256, 256],
+          augment: { flip: true, rotate90: false, elastic: { alpha: 34 } },
+        },
+      },
     ],
     [
       'generic values: strings, lists, keywords as names',
@@ -107,7 +138,8 @@ describe('parseDsl: values', () => {
 
 describe('parseDsl: spans', () => {
   const doc = parseOk(CANONICAL);
-  const text = (s: { start: number; end: number } | undefined): string | undefined => s && CANONICAL.slice(s.start, s.end);
+  const text = (s: { start: number; end: number } | undefined): string | undefined =>
+    s && CANONICAL.slice(s.start, s.end);
 
   it.each<[string, string]>([
     ['', 'unet unet'],
@@ -196,7 +228,8 @@ describe('parseDsl: spans', () => {
   train { loss bce augment { flip true } }
 }`;
     const d = parseOk(body);
-    const slice = (s: { start: number; end: number } | undefined): string | undefined => s && body.slice(s.start, s.end);
+    const slice = (s: { start: number; end: number } | undefined): string | undefined =>
+      s && body.slice(s.start, s.end);
     expect(slice(valueSpan(d, path))).toBe(value);
     expect(slice(keySpan(d, path))).toBe(key);
   });

@@ -11,12 +11,41 @@ const net = (network: object): JsonValue => ({ ...base, network: { depth: 2, fil
 const values: [string, JsonValue][] = [
   ['canonical', CANONICAL_VALUE],
   ['template without count', net({ block: { kernel: 3, order: ['conv', 'relu'] } })],
-  ['per-level dropout list', net({ block: { convs: 2, order: ['conv', 'relu', 'dropout'], dropout: [0.1, 0.2, 0.3] } })],
-  ['block-end dropout', net({ block: { convs: 2, kernel: 3, padding: 'same', order: ['conv', 'relu'], dropout: 0.5, dropout_at: 'block' } })],
-  ['block-end dropout with a dropout step', net({ block: { order: ['conv', 'dropout'], dropout: 0.5, dropout_at: 'block' } })],
+  [
+    'per-level dropout list',
+    net({ block: { convs: 2, order: ['conv', 'relu', 'dropout'], dropout: [0.1, 0.2, 0.3] } }),
+  ],
+  [
+    'block-end dropout',
+    net({
+      block: { convs: 2, kernel: 3, padding: 'same', order: ['conv', 'relu'], dropout: 0.5, dropout_at: 'block' },
+    }),
+  ],
+  [
+    'block-end dropout with a dropout step',
+    net({ block: { order: ['conv', 'dropout'], dropout: 0.5, dropout_at: 'block' } }),
+  ],
   ['dropout_at conv', net({ block: { order: ['conv', 'dropout'], dropout: 0.5, dropout_at: 'conv' } })],
-  ['fields without their step', net({ block: { order: ['relu'], kernel: [3, 3], leaky_alpha: 0.2, bn_epsilon: 0.001, dropout: 0.1 } })],
-  ['all step arguments', net({ block: { convs: 1, kernel: [1, 7], padding: 'valid', bias: false, order: ['conv', 'leaky-relu', 'batchnorm', 'dropout'], leaky_alpha: 0.3, bn_epsilon: 1e-5, bn_momentum: 0.9, dropout: 0.2 } })],
+  [
+    'fields without their step',
+    net({ block: { order: ['relu'], kernel: [3, 3], leaky_alpha: 0.2, bn_epsilon: 0.001, dropout: 0.1 } }),
+  ],
+  [
+    'all step arguments',
+    net({
+      block: {
+        convs: 1,
+        kernel: [1, 7],
+        padding: 'valid',
+        bias: false,
+        order: ['conv', 'leaky-relu', 'batchnorm', 'dropout'],
+        leaky_alpha: 0.3,
+        bn_epsilon: 1e-5,
+        bn_momentum: 0.9,
+        dropout: 0.2,
+      },
+    }),
+  ],
   ['repeated steps', net({ block: { kernel: 5, bias: true, order: ['conv', 'relu', 'conv', 'relu'] } })],
   ['empty template', net({ block: {} })],
   ['filters base growth', { ...base, network: { depth: 3, filters: { base: 32, growth: 1.5 } } }],
@@ -24,7 +53,13 @@ const values: [string, JsonValue][] = [
   [
     'overrides',
     net({
-      blocks: { dec2: { dropout: 0.1 }, enc10: { filters: 4 }, bottleneck: { filters: 64, kernel: [3, 3] }, enc2: { order: ['conv'], bias: false }, enc1: { dropout: 0.5, dropout_at: 'block' } },
+      blocks: {
+        dec2: { dropout: 0.1 },
+        enc10: { filters: 4 },
+        bottleneck: { filters: 64, kernel: [3, 3] },
+        enc2: { order: ['conv'], bias: false },
+        enc1: { dropout: 0.5, dropout_at: 'block' },
+      },
     }),
   ],
   [
@@ -132,7 +167,9 @@ describe('printDsl', () => {
   });
 
   it('prints the default order for a template without one', () => {
-    expect(printDsl(net({ block: { convs: 2, dropout: 0.1 } }))).toContain('  block 2 x [conv -> relu -> batchnorm -> dropout 0.1]\n');
+    expect(printDsl(net({ block: { convs: 2, dropout: 0.1 } }))).toContain(
+      '  block 2 x [conv -> relu -> batchnorm -> dropout 0.1]\n',
+    );
   });
 
   it('breaks long or nested properties over lines', () => {
@@ -148,7 +185,11 @@ describe('printDsl', () => {
   });
 
   it('quotes names that are keywords where a statement could start', () => {
-    const text = printDsl({ ...base, output: { classes: 1, activation: 'names' }, network: { depth: 1, filters: [1], down: 'depth' } });
+    const text = printDsl({
+      ...base,
+      output: { classes: 1, activation: 'names' },
+      network: { depth: 1, filters: [1], down: 'depth' },
+    });
     expect(text).toContain('output classes 1 "names"');
     expect(text).toContain('down "depth"');
   });

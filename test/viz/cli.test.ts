@@ -43,7 +43,8 @@ describe('unetc viz', () => {
     const tiny = viz('specs/graph-tiny.yaml', { output: '-' });
     expect(tiny.code).toBe(0);
     expect(tiny.out.startsWith('<?xml')).toBe(true);
-    for (const name of ['c1', 'r1', 'p1', 'c2', 'r2', 'u1', 'cat', 'c3', 'r3', 'logits']) expect(texts(parseXml(tiny.out))).toContain(name);
+    for (const name of ['c1', 'r1', 'p1', 'c2', 'r2', 'u1', 'cat', 'c3', 'r3', 'logits'])
+      expect(texts(parseXml(tiny.out))).toContain(name);
     const graph = viz('specs/tiny.yaml', { output: '-', graph: true });
     expect(texts(parseXml(graph.out))).toContain('enc1.conv1');
     expect(graph.out).toContain('graph diagram');
@@ -51,7 +52,10 @@ describe('unetc viz', () => {
 
   it('a bad spec gives its diagnostics and exit 1, and writes nothing', () => {
     const spec = join(dir, 'bad.yaml');
-    writeFileSync(spec, 'name: bad\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork:\n  dephth: 4\n  filters: [8]\n');
+    writeFileSync(
+      spec,
+      'name: bad\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork:\n  dephth: 4\n  filters: [8]\n',
+    );
     const output = join(dir, 'bad.svg');
     const r = viz(spec, { output, format: 'short' });
     expect(r.code).toBe(1);
@@ -65,7 +69,11 @@ describe('unetc viz', () => {
     expect(r.code).toBe(1);
     expect(r.err).toContain('error[E401]: input 100x100 (from --input) does not fit: at enc3.pool');
     let inspectErr = '';
-    const code = runInspect({ stdout: () => undefined, stderr: (t) => void (inspectErr += t), color: false }, join(root, 'specs/unet.yaml'), { input: '100x100', format: 'frame', summary: true });
+    const code = runInspect(
+      { stdout: () => undefined, stderr: (t) => void (inspectErr += t), color: false },
+      join(root, 'specs/unet.yaml'),
+      { input: '100x100', format: 'frame', summary: true },
+    );
     expect(code).toBe(1);
     expect(r.err).toBe(inspectErr);
     expect(readdirSync(dir)).not.toContain('unfit.svg');

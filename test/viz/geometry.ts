@@ -33,13 +33,20 @@ export function scene(root: XmlElement): { texts: Box[]; rects: Box[]; segments:
     });
   const rects = all
     .filter((e) => e.name === 'rect' && !(n(e, 'x') === 0 && n(e, 'y') === 0 && n(e, 'width') === width))
-    .map((e) => ({ x: n(e, 'x'), y: n(e, 'y'), w: n(e, 'width'), h: n(e, 'height'), what: `rect ${e.children.length > 0 ? textOf(e) : `at ${e.attrs.x},${e.attrs.y}`}` }));
+    .map((e) => ({
+      x: n(e, 'x'),
+      y: n(e, 'y'),
+      w: n(e, 'width'),
+      h: n(e, 'height'),
+      what: `rect ${e.children.length > 0 ? textOf(e) : `at ${e.attrs.x},${e.attrs.y}`}`,
+    }));
   const segments: { seg: Segment; what: string }[] = [];
   for (const e of all.filter((p) => p.name === 'path')) {
     const d = e.attrs.d ?? '';
     if (/[^MLml0-9.\s-]/.test(d)) continue; // curves: not checked here
     const pts = [...d.matchAll(/[ML]\s*(-?[\d.]+)[ ,](-?[\d.]+)/g)].map((m) => [Number(m[1]), Number(m[2])] as const);
-    for (let i = 1; i < pts.length; i++) segments.push({ seg: [pts[i - 1]![0], pts[i - 1]![1], pts[i]![0], pts[i]![1]], what: `arrow ${d}` });
+    for (let i = 1; i < pts.length; i++)
+      segments.push({ seg: [pts[i - 1]![0], pts[i - 1]![1], pts[i]![0], pts[i]![1]], what: `arrow ${d}` });
   }
   return { texts, rects, segments };
 }
@@ -64,9 +71,13 @@ export function crosses(seg: Segment, b: Box, inset: number): boolean {
 export function clashes(root: XmlElement): string[] {
   const { texts, rects, segments } = scene(root);
   const out: string[] = [];
-  texts.forEach((a, i) => texts.slice(i + 1).forEach((b) => overlap(a, b, 0.5) && out.push(`${a.what} overlaps ${b.what}`)));
+  texts.forEach((a, i) =>
+    texts.slice(i + 1).forEach((b) => overlap(a, b, 0.5) && out.push(`${a.what} overlaps ${b.what}`)),
+  );
   for (const t of texts) for (const r of rects) if (overlap(t, r, 0.5)) out.push(`${t.what} overlaps ${r.what}`);
-  rects.forEach((a, i) => rects.slice(i + 1).forEach((b) => overlap(a, b, 0.5) && out.push(`${a.what} overlaps ${b.what}`)));
+  rects.forEach((a, i) =>
+    rects.slice(i + 1).forEach((b) => overlap(a, b, 0.5) && out.push(`${a.what} overlaps ${b.what}`)),
+  );
   for (const { seg, what } of segments) {
     for (const r of rects) if (crosses(seg, r, 1.5)) out.push(`${what} crosses ${r.what}`);
     for (const t of texts) if (crosses(seg, t, 0.5)) out.push(`${what} crosses ${t.what}`);
@@ -78,5 +89,7 @@ export function clashes(root: XmlElement): string[] {
 export function clipped(root: XmlElement): string[] {
   const w = n(root, 'width');
   const h = n(root, 'height');
-  return scene(root).texts.filter((t) => t.x < 0 || t.y < 0 || t.x + t.w > w || t.y + t.h > h).map((t) => `${t.what} is clipped`);
+  return scene(root)
+    .texts.filter((t) => t.x < 0 || t.y < 0 || t.x + t.w > w || t.y + t.h > h)
+    .map((t) => `${t.what} is clipped`);
 }

@@ -18,14 +18,37 @@ describe('the U view', () => {
     const labels = texts(doc);
     for (const c of ['1', '64', '128', '256', '512', '1024']) expect(labels).toContain(c);
     for (const s of ['256x256', '128x128', '64x64', '32x32', '16x16']) expect(labels).toContain(s);
-    expect(labels).toEqual(expect.arrayContaining(['unet', 'maxpool 2x2', 'up-conv 2x2', 'concat', 'conv 1x1', 'sigmoid', '64+64', '512+512']));
+    expect(labels).toEqual(
+      expect.arrayContaining([
+        'unet',
+        'maxpool 2x2',
+        'up-conv 2x2',
+        'concat',
+        'conv 1x1',
+        'sigmoid',
+        '64+64',
+        '512+512',
+      ]),
+    );
     expect(labels.filter((t) => t === 'maxpool 2x2')).toHaveLength(4);
     expect(labels.filter((t) => t === 'concat')).toHaveLength(4);
   });
 
   it('specs/unet-2015.yaml at 572x572: the paper’s sizes, 572 -> 388', () => {
     const labels = texts(parseXml(render('specs/unet-2015.yaml', { height: 572, width: 572 })));
-    const sizes = ['572x572', '570x570', '568x568', '284x284', '280x280', '140x140', '136x136', '68x68', '64x64', '32x32', '28x28'];
+    const sizes = [
+      '572x572',
+      '570x570',
+      '568x568',
+      '284x284',
+      '280x280',
+      '140x140',
+      '136x136',
+      '68x68',
+      '64x64',
+      '32x32',
+      '28x28',
+    ];
     const decoder = ['56x56', '52x52', '104x104', '100x100', '200x200', '196x196', '392x392', '390x390', '388x388'];
     for (const s of [...sizes, ...decoder]) expect(labels).toContain(s);
     for (const c of ['64', '128', '256', '512', '1024', '2']) expect(labels).toContain(c);
@@ -47,7 +70,10 @@ describe('the U view', () => {
   });
 
   it('a network without skips says so and draws no skip arrow', () => {
-    const svg = renderUnetSvg(graphFromYaml(depthSpec(3, '  skip: none\n  up: nearest\n  down: avgpool\n')), { height: 64, width: 64 });
+    const svg = renderUnetSvg(graphFromYaml(depthSpec(3, '  skip: none\n  up: nearest\n  down: avgpool\n')), {
+      height: 64,
+      width: 64,
+    });
     const labels = texts(parseXml(svg));
     expect(labels).toContain('no skip connections');
     expect(labels).toContain('nearest x2');
@@ -66,7 +92,10 @@ describe('the U view', () => {
   it('escapes XML special characters in names and descriptions', () => {
     const g = graphOf('specs/unet.yaml');
     const name = `a<b>&"c'`;
-    const svg = renderUnetSvg({ ...g, name, description: '<script>alert(1)</script> & more' }, { height: 64, width: 64 });
+    const svg = renderUnetSvg(
+      { ...g, name, description: '<script>alert(1)</script> & more' },
+      { height: 64, width: 64 },
+    );
     const doc = parseXml(svg);
     expect(texts(doc)).toContain(name);
     expect(texts(doc)).toContain('<script>alert(1)</script> & more');
@@ -120,8 +149,14 @@ describe('the U view', () => {
 
   it.each([
     ['one conv per block, no skips', depthSpec(3, '  block: {convs: 1}\n  skip: none\n')],
-    ['three unpadded convs, a one-conv bottleneck', depthSpec(2, '  block: {convs: 3, padding: valid}\n  blocks:\n    bottleneck: {convs: 1}\n')],
-    ['wide filters, additive skips', depthSpec(4, '  skip: add\n  blocks:\n    enc1: {kernel: 7}\n    dec1: {kernel: 7}\n')],
+    [
+      'three unpadded convs, a one-conv bottleneck',
+      depthSpec(2, '  block: {convs: 3, padding: valid}\n  blocks:\n    bottleneck: {convs: 1}\n'),
+    ],
+    [
+      'wide filters, additive skips',
+      depthSpec(4, '  skip: add\n  blocks:\n    enc1: {kernel: 7}\n    dec1: {kernel: 7}\n'),
+    ],
   ])('%s: a clean layout', (_, body) => {
     const g = graphFromYaml(body);
     const doc = parseXml(renderUnetSvg(g, sizeOf(g)));
@@ -131,7 +166,10 @@ describe('the U view', () => {
 
   it('the layout check notices a label moved onto a box (negative control)', () => {
     const svg = render('specs/unet.yaml');
-    const moved = svg.replace(/(<text x="[\d.]+" y=")([\d.]+)(" font-size="9" fill="#444444">256x256<\/text>)/, (_, a: string, y: string, b: string) => `${a}${Number(y) - 20}${b}`);
+    const moved = svg.replace(
+      /(<text x="[\d.]+" y=")([\d.]+)(" font-size="9" fill="#444444">256x256<\/text>)/,
+      (_, a: string, y: string, b: string) => `${a}${Number(y) - 20}${b}`,
+    );
     expect(moved).not.toBe(svg);
     expect(clashes(parseXml(moved)).join('\n')).toMatch(/text '256x256' overlaps rect enc1\.conv\d/);
   });

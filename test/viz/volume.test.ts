@@ -4,7 +4,7 @@ import { graphOf, sizeOf } from './helpers.js';
 import { parseXml, texts } from './xml.js';
 
 describe('U diagrams of 3D and deeply supervised networks', () => {
-  it('specs/unet-3d.yaml: valid XML with every level\'s channels and depth x height x width sizes', () => {
+  it("specs/unet-3d.yaml: valid XML with every level's channels and depth x height x width sizes", () => {
     const g = graphOf('specs/unet-3d.yaml');
     expect(sizeOf(g)).toEqual({ depth: 64, height: 64, width: 64 });
     const labels = texts(parseXml(renderUnetSvg(g, sizeOf(g))));

@@ -73,7 +73,12 @@ export function optimizerSlots(optimizer: string | undefined, momentum: number |
   return 2;
 }
 
-export function analyze(graph: Graph, shapes: ReadonlyMap<string, Shape>, batch: number, optimizer: { name?: string; momentum?: number } = {}): Cost {
+export function analyze(
+  graph: Graph,
+  shapes: ReadonlyMap<string, Shape>,
+  batch: number,
+  optimizer: { name?: string; momentum?: number } = {},
+): Cost {
   const layers: LayerCost[] = [];
   let trainable = 0;
   let nonTrainable = 0;
@@ -102,6 +107,14 @@ export function analyze(graph: Graph, shapes: ReadonlyMap<string, Shape>, batch:
     layers,
     params: { trainable, nonTrainable, total: trainable + nonTrainable },
     macs,
-    memory: { batch, activations, parameters, gradients, optimizer: optimizerBytes, optimizerName, total: activations + parameters + gradients + optimizerBytes },
+    memory: {
+      batch,
+      activations,
+      parameters,
+      gradients,
+      optimizer: optimizerBytes,
+      optimizerName,
+      total: activations + parameters + gradients + optimizerBytes,
+    },
   };
 }

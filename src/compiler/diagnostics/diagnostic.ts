@@ -22,7 +22,13 @@ export interface Result<T> {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-export function error(code: string, message: string, span?: Span, notes: readonly string[] = [], suggestion?: string): Diagnostic {
+export function error(
+  code: string,
+  message: string,
+  span?: Span,
+  notes: readonly string[] = [],
+  suggestion?: string,
+): Diagnostic {
   return { severity: 'error', code, message, span, notes, suggestion };
 }
 

@@ -48,9 +48,9 @@ export function formatFrame(d: Diagnostic, options: FrameOptions): string {
     out.push(`${pad}${c(ansi.cyan, '-->')} ${d.span.source.name}:${start.line}:${start.column}`);
     // Tabs become one space and control characters a visible dot, one column each, so the caret stays aligned
     // and a hostile file cannot drive the terminal.
-    // Control characters are what this replaces: they would move or hide the caret.
-    // eslint-disable-next-line no-control-regex
-    const text = lineText(d.span.source, start.line).replace(/\t/g, ' ').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '\u00b7');
+    // eslint-disable-next-line no-control-regex -- control characters are what it replaces
+    const controls = /[\x00-\x08\x0b-\x1f\x7f]/g;
+    const text = lineText(d.span.source, start.line).replace(/\t/g, ' ').replace(controls, '\u00b7');
     out.push(`${pad} ${c(ansi.cyan, '|')}`);
     out.push(`${c(ansi.cyan, `${start.line} |`)} ${text}`);
     const lastCol = end.line === start.line ? end.column : text.length;
@@ -58,7 +58,10 @@ export function formatFrame(d: Diagnostic, options: FrameOptions): string {
     const label = d.suggestion !== undefined ? ` did you mean '${d.suggestion}'?` : '';
     out.push(`${pad} ${c(ansi.cyan, '|')} ${' '.repeat(start.column - 1)}${c(sevColor, '^'.repeat(width) + label)}`);
   }
-  for (const note of d.notes) out.push(`${d.span ? ' '.repeat(String(lineCol(d.span.source, d.span.start).line).length) + ' ' : ''}${c(ansi.cyan, '=')} note: ${note}`);
+  for (const note of d.notes)
+    out.push(
+      `${d.span ? ' '.repeat(String(lineCol(d.span.source, d.span.start).line).length) + ' ' : ''}${c(ansi.cyan, '=')} note: ${note}`,
+    );
   return out.join('\n');
 }
 

@@ -38,9 +38,12 @@ function sortValue(value: JsonValue, schema: Schema | undefined): JsonValue {
     const i = order.indexOf(k);
     return i < 0 ? order.length : i;
   };
-  const blockRank = (k: string) => (/^enc\d$/.test(k) ? `0${k}` : k === 'bottleneck' ? '1' : /^dec\d$/.test(k) ? `2${9 - Number(k.slice(3))}` : `3${k}`);
+  const blockRank = (k: string) =>
+    /^enc\d$/.test(k) ? `0${k}` : k === 'bottleneck' ? '1' : /^dec\d$/.test(k) ? `2${9 - Number(k.slice(3))}` : `3${k}`;
   const isBlocks = !s?.properties && typeof s?.additionalProperties === 'object';
-  const keys = Object.keys(obj).sort((a, b) => (isBlocks ? blockRank(a).localeCompare(blockRank(b)) : rank(a) - rank(b) || a.localeCompare(b)));
+  const keys = Object.keys(obj).sort((a, b) =>
+    isBlocks ? blockRank(a).localeCompare(blockRank(b)) : rank(a) - rank(b) || a.localeCompare(b),
+  );
   const out: Record<string, JsonValue> = {};
   for (const k of keys) out[k] = sortValue(obj[k]!, childSchema(s, k));
   return out;
@@ -52,7 +55,9 @@ function flowLeaves(node: YamlNode | null, depth: number): void {
     if (node.items.every((i) => isScalar(i))) node.flow = true;
     else node.items.forEach((i) => flowLeaves(i as YamlNode, depth + 1));
   } else if (isMap(node)) {
-    const leaf = node.items.every((p) => isScalar(p.value) || (isSeq(p.value) && p.value.items.every((i) => isScalar(i))));
+    const leaf = node.items.every(
+      (p) => isScalar(p.value) || (isSeq(p.value) && p.value.items.every((i) => isScalar(i))),
+    );
     if (leaf && depth >= 2 && JSON.stringify(node.toJSON()).length <= 80) node.flow = true;
     else node.items.forEach((p) => flowLeaves(p.value as YamlNode, depth + 1));
   }

@@ -44,7 +44,10 @@ export function printGraph(g: Graph): string {
   const ds = g.deepSupervision;
   if (ds) {
     const w = (x: number) => Number(x.toFixed(6));
-    lines.push(`  deep-supervision main weight=${w(ds.mainWeight)}`, ...ds.heads.map((h) => `    ${h.op} level=${h.level} factor=${factorText(h.factor)} weight=${w(h.weight)}`));
+    lines.push(
+      `  deep-supervision main weight=${w(ds.mainWeight)}`,
+      ...ds.heads.map((h) => `    ${h.op} level=${h.level} factor=${factorText(h.factor)} weight=${w(h.weight)}`),
+    );
   }
   return `${lines.join('\n')}\n`;
 }

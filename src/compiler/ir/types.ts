@@ -108,7 +108,21 @@ export interface OutputOp extends OpBase {
   readonly activation: OutputActivation;
 }
 
-export type Op = InputOp | ConvOp | BatchNormOp | ActivationOp | DropoutOp | PoolOp | ConvTransposeOp | UpsampleOp | ConcatOp | AddOp | CropOp | GlobalAvgPoolOp | MultiplyOp | OutputOp;
+export type Op =
+  | InputOp
+  | ConvOp
+  | BatchNormOp
+  | ActivationOp
+  | DropoutOp
+  | PoolOp
+  | ConvTransposeOp
+  | UpsampleOp
+  | ConcatOp
+  | AddOp
+  | CropOp
+  | GlobalAvgPoolOp
+  | MultiplyOp
+  | OutputOp;
 export type OpKind = Op['kind'];
 
 /** The checked IR: an explicit DAG, ops in topological order, the first `Input` and the last `Output`. */

@@ -23,14 +23,23 @@ export function weightSpecs(graph: Graph): WeightSpec[] {
 
 /** One op's weights, given the channels of its (first) input. */
 export function opWeights(op: Op, inChannels: number): WeightSpec[] {
-  const w = (suffix: string, shape: number[], trainable = true): WeightSpec => ({ name: `${op.name}/${suffix}`, shape, trainable });
+  const w = (suffix: string, shape: number[], trainable = true): WeightSpec => ({
+    name: `${op.name}/${suffix}`,
+    shape,
+    trainable,
+  });
   switch (op.kind) {
     case 'Conv':
       return [w('kernel', [...op.kernel, inChannels, op.channels]), ...(op.bias ? [w('bias', [op.channels])] : [])];
     case 'ConvTranspose':
       return [w('kernel', [...op.kernel, op.channels, inChannels]), ...(op.bias ? [w('bias', [op.channels])] : [])];
     case 'BatchNorm':
-      return [w('gamma', [op.channels]), w('beta', [op.channels]), w('moving_mean', [op.channels], false), w('moving_variance', [op.channels], false)];
+      return [
+        w('gamma', [op.channels]),
+        w('beta', [op.channels]),
+        w('moving_mean', [op.channels], false),
+        w('moving_variance', [op.channels], false),
+      ];
     case 'Input':
     case 'Activation':
     case 'Dropout':
@@ -47,4 +56,3 @@ export function opWeights(op: Op, inChannels: number): WeightSpec[] {
       return assertNever(op);
   }
 }
-

@@ -10,7 +10,12 @@ const spatialOf = (k: unknown, fallback: number, dims: Dims): Spatial =>
   Array.isArray(k) ? k.map(Number) : Array.from({ length: dims }, () => (typeof k === 'number' ? k : fallback));
 
 /** How many inputs each op takes: [min, max]. */
-const arity: Record<string, readonly [number, number]> = { concat: [2, Infinity], add: [2, Infinity], crop: [2, 2], multiply: [2, 2] };
+const arity: Record<string, readonly [number, number]> = {
+  concat: [2, Infinity],
+  add: [2, Infinity],
+  crop: [2, 2],
+  multiply: [2, 2],
+};
 
 interface Resolved {
   readonly node: NodeSpec;
@@ -22,15 +27,26 @@ interface Resolved {
 export function lowerGraph(doc: SpecDocument, spec: SpecValue): Result<Graph> {
   const nodes = spec.graph ?? [];
   const out: Diagnostic[] = [];
-  const at = (i: number, key?: string): Span | undefined => (key ? valueSpan(doc, `/graph/${i}/${key}`) : valueSpan(doc, `/graph/${i}`));
+  const at = (i: number, key?: string): Span | undefined =>
+    key ? valueSpan(doc, `/graph/${i}/${key}`) : valueSpan(doc, `/graph/${i}`);
 
   const index = new Map<string, number>();
   nodes.forEach((n, i) => {
     if (n.name === 'input' || n.name === 'output') {
-      out.push(error(Codes.duplicateNode, `'${n.name}' is reserved (the graph's ${n.name}); choose another node name`, at(i, 'name')));
+      out.push(
+        error(
+          Codes.duplicateNode,
+          `'${n.name}' is reserved (the graph's ${n.name}); choose another node name`,
+          at(i, 'name'),
+        ),
+      );
     } else if (index.has(n.name)) {
       const first = index.get(n.name)!;
-      out.push(error(Codes.duplicateNode, `node name '${n.name}' is used twice`, at(i, 'name'), [`first used by graph[${first}]`]));
+      out.push(
+        error(Codes.duplicateNode, `node name '${n.name}' is used twice`, at(i, 'name'), [
+          `first used by graph[${first}]`,
+        ]),
+      );
     } else index.set(n.name, i);
   });
 
@@ -39,13 +55,27 @@ export function lowerGraph(doc: SpecDocument, spec: SpecValue): Result<Graph> {
     given.forEach((name, k) => {
       if (name !== 'input' && !index.has(name)) {
         const suggestion = didYouMean(name, ['input', ...index.keys()]);
-        out.push(error(Codes.unknownNode, `graph[${i}] ('${node.name}') reads '${name}', which is not a node`, valueSpan(doc, `/graph/${i}/inputs/${k}`) ?? at(i), [], suggestion));
+        out.push(
+          error(
+            Codes.unknownNode,
+            `graph[${i}] ('${node.name}') reads '${name}', which is not a node`,
+            valueSpan(doc, `/graph/${i}/inputs/${k}`) ?? at(i),
+            [],
+            suggestion,
+          ),
+        );
       }
     });
     const [min, max] = arity[node.op] ?? [1, 1];
     if (given.length < min || given.length > max) {
       const need = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
-      out.push(error(Codes.arity, `${node.op} node '${node.name}' takes ${need} input${min === 1 && max === 1 ? '' : 's'}, found ${given.length}`, valueSpan(doc, `/graph/${i}/inputs`) ?? at(i, 'op')));
+      out.push(
+        error(
+          Codes.arity,
+          `${node.op} node '${node.name}' takes ${need} input${min === 1 && max === 1 ? '' : 's'}, found ${given.length}`,
+          valueSpan(doc, `/graph/${i}/inputs`) ?? at(i, 'op'),
+        ),
+      );
     }
     return { node, index: i, inputs: given };
   });
@@ -55,7 +85,16 @@ export function lowerGraph(doc: SpecDocument, spec: SpecValue): Result<Graph> {
   if ('cycle' in order) {
     // The walk followed inputs backwards; print it in data-flow order.
     const names = order.cycle.map((i) => nodes[i]!.name).reverse();
-    return { value: undefined, diagnostics: [error(Codes.cycle, `the graph has a cycle: ${[...names, names[0]].join(' -> ')}`, at(order.cycle[0]!, 'inputs'))] };
+    return {
+      value: undefined,
+      diagnostics: [
+        error(
+          Codes.cycle,
+          `the graph has a cycle: ${[...names, names[0]].join(' -> ')}`,
+          at(order.cycle[0]!, 'inputs'),
+        ),
+      ],
+    };
   }
 
   const b = new GraphBuilder();
@@ -68,31 +107,70 @@ export function lowerGraph(doc: SpecDocument, spec: SpecValue): Result<Graph> {
     if (body.kind === 'Conv' || body.kind === 'ConvTranspose') c = Number(r.node.filters);
     else if (body.kind === 'Concat') c = channels.reduce((a, x) => a + x, 0);
     else if (body.kind === 'Add' && channels.some((x) => x !== c)) {
-      out.push(error(Codes.mergeMismatch, `add node '${r.node.name}' joins tensors of ${channels.join(', ')} channels; add needs equal channels`, at(i, 'inputs') ?? at(i)));
+      out.push(
+        error(
+          Codes.mergeMismatch,
+          `add node '${r.node.name}' joins tensors of ${channels.join(', ')} channels; add needs equal channels`,
+          at(i, 'inputs') ?? at(i),
+        ),
+      );
     } else if (body.kind === 'Multiply' && channels[1] !== c && channels[1] !== 1) {
-      out.push(error(Codes.mergeMismatch, `multiply node '${r.node.name}' scales ${c} channels by ${channels[1]}; the second input needs ${c} channels or 1 (broadcast)`, at(i, 'inputs') ?? at(i)));
+      out.push(
+        error(
+          Codes.mergeMismatch,
+          `multiply node '${r.node.name}' scales ${c} channels by ${channels[1]}; the second input needs ${c} channels or 1 (broadcast)`,
+          at(i, 'inputs') ?? at(i),
+        ),
+      );
     }
     b.add(r.node.name, r.inputs, c, at(i), body);
   }
   const last = spec.output.from ?? nodes[order.order[order.order.length - 1] ?? 0]?.name ?? 'input';
   if (!index.has(last)) {
-    out.push(error(Codes.unknownNode, `output.from names '${last}', which is not a node`, valueSpan(doc, '/output/from'), [], didYouMean(last, index.keys())));
+    out.push(
+      error(
+        Codes.unknownNode,
+        `output.from names '${last}', which is not a node`,
+        valueSpan(doc, '/output/from'),
+        [],
+        didYouMean(last, index.keys()),
+      ),
+    );
     return { value: undefined, diagnostics: out };
   }
   if (b.channels(last) !== headClasses(spec)) {
-    const want = spec.output.instances ? `output.instances: ${spec.output.instances} needs ${headClasses(spec)} (background, interior, boundary)` : `output.classes is ${spec.output.classes}`;
+    const want = spec.output.instances
+      ? `output.instances: ${spec.output.instances} needs ${headClasses(spec)} (background, interior, boundary)`
+      : `output.classes is ${spec.output.classes}`;
     out.push(
-      error(Codes.mergeMismatch, `the graph's output '${last}' has ${b.channels(last)} channel${b.channels(last) === 1 ? '' : 's'} but ${want}`, valueSpan(doc, '/output/classes'), [
-        'end the graph with a 1x1 conv to the number of classes',
-      ]),
+      error(
+        Codes.mergeMismatch,
+        `the graph's output '${last}' has ${b.channels(last)} channel${b.channels(last) === 1 ? '' : 's'} but ${want}`,
+        valueSpan(doc, '/output/classes'),
+        ['end the graph with a 1x1 conv to the number of classes'],
+      ),
     );
   }
   const lastOp = nodes[index.get(last) ?? -1]?.op;
   if ((lastOp === 'sigmoid' || lastOp === 'softmax') && outputActivation(spec) !== 'none') {
-    out.push(warning(Codes.doubleActivation, `the graph ends in a ${lastOp} node and output.activation adds ${outputActivation(spec)} on top`, valueSpan(doc, '/output/activation') ?? at(index.get(last)!, 'op'), ["set output.activation: none, or end the graph before the activation"]));
+    out.push(
+      warning(
+        Codes.doubleActivation,
+        `the graph ends in a ${lastOp} node and output.activation adds ${outputActivation(spec)} on top`,
+        valueSpan(doc, '/output/activation') ?? at(index.get(last)!, 'op'),
+        ['set output.activation: none, or end the graph before the activation'],
+      ),
+    );
   }
   for (const r of resolved) {
-    if (r.node.op === 'softmax' && b.channels(r.inputs[0] ?? '') === 1) out.push(error(Codes.classesVsActivation, `softmax node '${r.node.name}' normalizes over 1 channel: its output is always 1.0`, at(r.index, 'op')));
+    if (r.node.op === 'softmax' && b.channels(r.inputs[0] ?? '') === 1)
+      out.push(
+        error(
+          Codes.classesVsActivation,
+          `softmax node '${r.node.name}' normalizes over 1 channel: its output is always 1.0`,
+          at(r.index, 'op'),
+        ),
+      );
   }
   // Nodes the output does not depend on are left out, so the IR, its parameter count and every
   // backend agree on one network.
@@ -102,7 +180,14 @@ export function lowerGraph(doc: SpecDocument, spec: SpecValue): Result<Graph> {
     if (needed.has(op.name)) op.inputs.forEach((n) => needed.add(n));
   }
   for (const r of resolved) {
-    if (!needed.has(r.node.name)) out.push(warning(Codes.unusedNode, `node '${r.node.name}' does not lead to the output and is left out`, at(r.index, 'name')));
+    if (!needed.has(r.node.name))
+      out.push(
+        warning(
+          Codes.unusedNode,
+          `node '${r.node.name}' does not lead to the output and is left out`,
+          at(r.index, 'name'),
+        ),
+      );
   }
   const head = GraphBuilder.from(b.ops.filter((op) => needed.has(op.name)));
   appendHead(head, doc, spec, last, false);
@@ -122,7 +207,11 @@ function opBody(n: NodeSpec, dims: Dims): OpBody {
     case 'conv-transpose':
       return { kind: 'ConvTranspose', kernel: toPair(n.kernel, 2), stride: toPair(n.stride, 2), padding, bias };
     case 'batchnorm':
-      return { kind: 'BatchNorm', epsilon: (n.epsilon as number | undefined) ?? defaults.bn_epsilon, momentum: (n.momentum as number | undefined) ?? defaults.bn_momentum };
+      return {
+        kind: 'BatchNorm',
+        epsilon: (n.epsilon as number | undefined) ?? defaults.bn_epsilon,
+        momentum: (n.momentum as number | undefined) ?? defaults.bn_momentum,
+      };
     case 'relu':
     case 'sigmoid':
     case 'softmax':
@@ -136,10 +225,19 @@ function opBody(n: NodeSpec, dims: Dims): OpBody {
     case 'maxpool':
     case 'avgpool': {
       const size = toPair(n.size, 2);
-      return { kind: 'Pool', mode: n.op === 'maxpool' ? 'max' : 'avg', size, stride: n.stride === undefined ? size : stride };
+      return {
+        kind: 'Pool',
+        mode: n.op === 'maxpool' ? 'max' : 'avg',
+        size,
+        stride: n.stride === undefined ? size : stride,
+      };
     }
     case 'upsample':
-      return { kind: 'Upsample', scale: toPair(n.scale, 2), mode: (n.mode as 'nearest' | 'bilinear' | undefined) ?? 'nearest' };
+      return {
+        kind: 'Upsample',
+        scale: toPair(n.scale, 2),
+        mode: (n.mode as 'nearest' | 'bilinear' | undefined) ?? 'nearest',
+      };
     case 'concat':
       return { kind: 'Concat' };
     case 'add':
@@ -154,7 +252,10 @@ function opBody(n: NodeSpec, dims: Dims): OpBody {
 }
 
 /** Kahn's algorithm, stable in spec order; on a cycle, returns one cycle's node indices. */
-function topologicalOrder(nodes: readonly Resolved[], index: ReadonlyMap<string, number>): { order: number[] } | { cycle: number[] } {
+function topologicalOrder(
+  nodes: readonly Resolved[],
+  index: ReadonlyMap<string, number>,
+): { order: number[] } | { cycle: number[] } {
   const deps = nodes.map((r) => r.inputs.filter((n) => n !== 'input').map((n) => index.get(n)!));
   const done = new Set<number>();
   const order: number[] = [];

@@ -29,9 +29,21 @@ export function appendHead(b: GraphBuilder, doc: SpecDocument, spec: SpecValue, 
   const span = valueSpan(doc, '/output');
   const classes = headClasses(spec);
   let x = from;
-  if (withConv) x = b.add('head.conv', [x], classes, span, { kind: 'Conv', kernel: filled(1, inputDims(spec)), stride: filled(1, inputDims(spec)), padding: 'same', bias: true });
+  if (withConv)
+    x = b.add('head.conv', [x], classes, span, {
+      kind: 'Conv',
+      kernel: filled(1, inputDims(spec)),
+      stride: filled(1, inputDims(spec)),
+      padding: 'same',
+      bias: true,
+    });
   const activation = outputActivation(spec);
-  if (activation !== 'none') x = b.add(`head.${activation}`, [x], b.channels(x), valueSpan(doc, '/output/activation') ?? span, { kind: 'Activation', fn: activation, alpha: 0 });
+  if (activation !== 'none')
+    x = b.add(`head.${activation}`, [x], b.channels(x), valueSpan(doc, '/output/activation') ?? span, {
+      kind: 'Activation',
+      fn: activation,
+      alpha: 0,
+    });
   b.add('output', [x], b.channels(x), span, { kind: 'Output', activation });
 }
 
@@ -42,8 +54,19 @@ export function appendHead(b: GraphBuilder, doc: SpecDocument, spec: SpecValue, 
 export function auxHead(b: GraphBuilder, doc: SpecDocument, spec: SpecValue, from: string, level: number): string {
   const span = valueSpan(doc, '/network/deep_supervision');
   const dims = inputDims(spec);
-  let x = b.add(`dec${level}.ds_conv`, [from], headClasses(spec), span, { kind: 'Conv', kernel: filled(1, dims), stride: filled(1, dims), padding: 'same', bias: true });
+  let x = b.add(`dec${level}.ds_conv`, [from], headClasses(spec), span, {
+    kind: 'Conv',
+    kernel: filled(1, dims),
+    stride: filled(1, dims),
+    padding: 'same',
+    bias: true,
+  });
   const activation = outputActivation(spec);
-  if (activation !== 'none') x = b.add(`dec${level}.ds_${activation}`, [x], b.channels(x), span, { kind: 'Activation', fn: activation, alpha: 0 });
+  if (activation !== 'none')
+    x = b.add(`dec${level}.ds_${activation}`, [x], b.channels(x), span, {
+      kind: 'Activation',
+      fn: activation,
+      alpha: 0,
+    });
   return x;
 }

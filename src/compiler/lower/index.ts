@@ -26,11 +26,16 @@ function checkAddChannels(doc: SpecDocument, graph: Graph): Diagnostic[] {
     if (skip === up) continue;
     const level = op.name.split('.')[0]!;
     // Point at the override that made the filters differ, else at `skip: add`.
-    const at = [`/network/blocks/${level}/filters`, `/network/blocks/enc${level.slice(3)}/filters`].find((p) => doc.spans.has(p));
+    const at = [`/network/blocks/${level}/filters`, `/network/blocks/enc${level.slice(3)}/filters`].find((p) =>
+      doc.spans.has(p),
+    );
     out.push(
-      error(Codes.skipChannels, `${op.name} adds the encoder's ${skip} channels to the decoder's ${up}; skip: add needs them equal`, (at !== undefined ? keySpan(doc, at) : undefined) ?? valueSpan(doc, '/network/skip') ?? op.span, [
-        `give ${level} and enc${level.slice(3)} the same filters, or use skip: concat`,
-      ]),
+      error(
+        Codes.skipChannels,
+        `${op.name} adds the encoder's ${skip} channels to the decoder's ${up}; skip: add needs them equal`,
+        (at !== undefined ? keySpan(doc, at) : undefined) ?? valueSpan(doc, '/network/skip') ?? op.span,
+        [`give ${level} and enc${level.slice(3)} the same filters, or use skip: concat`],
+      ),
     );
   }
   return out;

@@ -1,7 +1,17 @@
 import type { Span } from '../diagnostics/index.js';
 import { filled, type AuxHead, type Dims, type Graph, type Spatial } from '../ir/index.js';
 import { keySpan, pointer, valueSpan, type SpecDocument } from '../spec/document.js';
-import { bottleneckFilters, deepSupervisionLevels, defaults, inputDims, levelFilters, type BlockTemplate, type Kernel, type NetworkSpec, type SpecValue } from '../spec/model.js';
+import {
+  bottleneckFilters,
+  deepSupervisionLevels,
+  defaults,
+  inputDims,
+  levelFilters,
+  type BlockTemplate,
+  type Kernel,
+  type NetworkSpec,
+  type SpecValue,
+} from '../spec/model.js';
 import { GraphBuilder } from './builder.js';
 import { appendHead, auxHead, graphHeader } from './head.js';
 
@@ -24,7 +34,14 @@ interface BlockSettings {
 
 const toSpatial = (k: Kernel, dims: Dims): Spatial => (typeof k === 'number' ? filled(k, dims) : [...k]);
 
-function settings(doc: SpecDocument, net: NetworkSpec, name: string, filters: number, level: number, dims: Dims): BlockSettings {
+function settings(
+  doc: SpecDocument,
+  net: NetworkSpec,
+  name: string,
+  filters: number,
+  level: number,
+  dims: Dims,
+): BlockSettings {
   const t: BlockTemplate = net.block ?? {};
   const o = net.blocks?.[name] ?? {};
   const rates = t.dropout ?? defaults.dropout;
@@ -42,7 +59,9 @@ function settings(doc: SpecDocument, net: NetworkSpec, name: string, filters: nu
     bias: o.bias ?? t.bias ?? defaults.bias,
     residual: o.residual ?? t.residual ?? defaults.residual,
     se: o.se ?? t.se ?? defaults.se,
-    span: net.blocks?.[name] ? keySpan(doc, overridePath) : (valueSpan(doc, '/network/block') ?? valueSpan(doc, '/network')),
+    span: net.blocks?.[name]
+      ? keySpan(doc, overridePath)
+      : (valueSpan(doc, '/network/block') ?? valueSpan(doc, '/network')),
   };
 }
 
@@ -69,29 +88,45 @@ export function lowerTemplate(doc: SpecDocument, spec: SpecValue): Graph {
         const c = b.channels(x);
         switch (step) {
           case 'conv':
-            x = b.add(`${prefix}.conv${u}`, [x], s.filters, s.span, { kind: 'Conv', kernel: s.kernel, stride: one, padding: s.padding, bias: s.bias });
+            x = b.add(`${prefix}.conv${u}`, [x], s.filters, s.span, {
+              kind: 'Conv',
+              kernel: s.kernel,
+              stride: one,
+              padding: s.padding,
+              bias: s.bias,
+            });
             break;
           case 'relu':
             x = b.add(`${prefix}.relu${u}`, [x], c, s.span, { kind: 'Activation', fn: 'relu', alpha: 0 });
             break;
           case 'leaky-relu':
-            x = b.add(`${prefix}.lrelu${u}`, [x], c, s.span, { kind: 'Activation', fn: 'leaky-relu', alpha: leakyAlpha });
+            x = b.add(`${prefix}.lrelu${u}`, [x], c, s.span, {
+              kind: 'Activation',
+              fn: 'leaky-relu',
+              alpha: leakyAlpha,
+            });
             break;
           case 'elu':
-            x = b.add(`${prefix}.elu${u}`, [x], c, s.span, { kind: 'Activation', fn: 'elu', alpha: defaults.elu_alpha });
+            x = b.add(`${prefix}.elu${u}`, [x], c, s.span, {
+              kind: 'Activation',
+              fn: 'elu',
+              alpha: defaults.elu_alpha,
+            });
             break;
           case 'batchnorm':
             x = b.add(`${prefix}.bn${u}`, [x], c, s.span, { kind: 'BatchNorm', ...bn });
             break;
           case 'dropout':
-            if (s.dropout > 0 && s.dropoutAt === 'conv') x = b.add(`${prefix}.drop${u}`, [x], c, s.span, { kind: 'Dropout', rate: s.dropout });
+            if (s.dropout > 0 && s.dropoutAt === 'conv')
+              x = b.add(`${prefix}.drop${u}`, [x], c, s.span, { kind: 'Dropout', rate: s.dropout });
             break;
         }
       }
     }
     if (s.se > 0) x = squeezeExcite(s, x);
     if (s.residual) x = residual(s, input, x);
-    if (s.dropout > 0 && s.dropoutAt === 'block') x = b.add(`${prefix}.drop`, [x], b.channels(x), s.span, { kind: 'Dropout', rate: s.dropout });
+    if (s.dropout > 0 && s.dropoutAt === 'block')
+      x = b.add(`${prefix}.drop`, [x], b.channels(x), s.span, { kind: 'Dropout', rate: s.dropout });
     return x;
   };
 
@@ -123,8 +158,15 @@ export function lowerTemplate(doc: SpecDocument, spec: SpecValue): Graph {
     let sc = input;
     if (s.padding === 'valid') sc = b.add(`${s.name}.res_crop`, [sc, x], b.channels(sc), s.span, { kind: 'Crop' });
     if (b.channels(sc) !== b.channels(x)) {
-      sc = b.add(`${s.name}.proj`, [sc], b.channels(x), s.span, { kind: 'Conv', kernel: one, stride: one, padding: 'valid', bias: s.bias });
-      if (s.order.includes('batchnorm')) sc = b.add(`${s.name}.proj_bn`, [sc], b.channels(x), s.span, { kind: 'BatchNorm', ...bn });
+      sc = b.add(`${s.name}.proj`, [sc], b.channels(x), s.span, {
+        kind: 'Conv',
+        kernel: one,
+        stride: one,
+        padding: 'valid',
+        bias: s.bias,
+      });
+      if (s.order.includes('batchnorm'))
+        sc = b.add(`${s.name}.proj_bn`, [sc], b.channels(x), s.span, { kind: 'BatchNorm', ...bn });
     }
     return b.add(`${s.name}.residual`, [x, sc], b.channels(x), s.span, { kind: 'Add' });
   };
@@ -139,8 +181,19 @@ export function lowerTemplate(doc: SpecDocument, spec: SpecValue): Graph {
     const c = b.channels(out);
     x =
       down === 'conv'
-        ? b.add(`enc${level}.down`, [out], c, downSpan, { kind: 'Conv', kernel: poolOf(level), stride: poolOf(level), padding: 'valid', bias: true })
-        : b.add(`enc${level}.pool`, [out], c, downSpan, { kind: 'Pool', mode: down === 'maxpool' ? 'max' : 'avg', size: poolOf(level), stride: poolOf(level) });
+        ? b.add(`enc${level}.down`, [out], c, downSpan, {
+            kind: 'Conv',
+            kernel: poolOf(level),
+            stride: poolOf(level),
+            padding: 'valid',
+            bias: true,
+          })
+        : b.add(`enc${level}.pool`, [out], c, downSpan, {
+            kind: 'Pool',
+            mode: down === 'maxpool' ? 'max' : 'avg',
+            size: poolOf(level),
+            stride: poolOf(level),
+          });
   }
   x = block(settings(doc, net, 'bottleneck', bottleneckFilters(net), net.depth, dims), x);
 
@@ -178,14 +231,26 @@ export function lowerTemplate(doc: SpecDocument, spec: SpecValue): Graph {
     const name = s.name;
     let y =
       up === 'transpose'
-        ? b.add(`${name}.up`, [x], s.filters, upSpan, { kind: 'ConvTranspose', kernel: poolOf(level), stride: poolOf(level), padding: 'same', bias: true })
-        : b.add(`${name}.up`, [b.add(`${name}.resize`, [x], b.channels(x), upSpan, { kind: 'Upsample', scale: poolOf(level), mode: up })], s.filters, upSpan, {
-            kind: 'Conv',
-            kernel: two,
-            stride: one,
+        ? b.add(`${name}.up`, [x], s.filters, upSpan, {
+            kind: 'ConvTranspose',
+            kernel: poolOf(level),
+            stride: poolOf(level),
             padding: 'same',
             bias: true,
-          });
+          })
+        : b.add(
+            `${name}.up`,
+            [b.add(`${name}.resize`, [x], b.channels(x), upSpan, { kind: 'Upsample', scale: poolOf(level), mode: up })],
+            s.filters,
+            upSpan,
+            {
+              kind: 'Conv',
+              kernel: two,
+              stride: one,
+              padding: 'same',
+              bias: true,
+            },
+          );
     if (skip !== 'none') {
       let from = skips[level - 1]!;
       if (anyValid) from = b.add(`${name}.crop`, [from, y], b.channels(from), skipSpan, { kind: 'Crop' });
@@ -198,7 +263,9 @@ export function lowerTemplate(doc: SpecDocument, spec: SpecValue): Graph {
     x = block(s, y);
     if (dsLevels.includes(level)) {
       // The pooling between the input and this level, per axis.
-      const factor = one.map((_, a) => Array.from({ length: level - 1 }, (_, l) => poolOf(l + 1)[a]!).reduce((p, f) => p * f, 1));
+      const factor = one.map((_, a) =>
+        Array.from({ length: level - 1 }, (_, l) => poolOf(l + 1)[a]!).reduce((p, f) => p * f, 1),
+      );
       heads.push({ op: auxHead(b, doc, spec, x, level), level, factor, weight: 2 ** -(level - 1) });
     }
   }

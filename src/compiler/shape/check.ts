@@ -1,13 +1,29 @@
 import { Codes, error, type Diagnostic, type Span } from '../diagnostics/index.js';
 import type { Graph } from '../ir/index.js';
-import { axisName, describeSizes, formatSize, inferAxis, inferShapes, nearestSizes, SIZE_LIMIT, someSizeFits, spatialAxes, validSizes } from './infer.js';
+import {
+  axisName,
+  describeSizes,
+  formatSize,
+  inferAxis,
+  inferShapes,
+  nearestSizes,
+  SIZE_LIMIT,
+  someSizeFits,
+  spatialAxes,
+  validSizes,
+} from './infer.js';
 
 /**
  * Checks one input size ([height, width], or [depth, height, width] for a 3D graph); on failure
  * says which op (and so which level) fails, why, and which sizes would work. `span` is where the
  * size came from (the spec's input.size), if anywhere.
  */
-export function checkInputSize(graph: Graph, size: readonly number[], span: Span | undefined, origin: string): Diagnostic[] {
+export function checkInputSize(
+  graph: Graph,
+  size: readonly number[],
+  span: Span | undefined,
+  origin: string,
+): Diagnostic[] {
   const { failure } = inferShapes(graph, ...size);
   if (!failure) return [];
   const axis = failure.axis;
@@ -20,7 +36,10 @@ export function checkInputSize(graph: Graph, size: readonly number[], span: Span
   for (const other of spatialAxes(graph)) {
     if (other === axis) continue;
     const otherSizes = validSizes(graph, other);
-    if (!otherSizes.includes(size[other]!)) notes.push(`the ${name(other)} ${size[other]} does not fit either: ${name(other)}s that work: ${describeSizes(otherSizes)}`);
+    if (!otherSizes.includes(size[other]!))
+      notes.push(
+        `the ${name(other)} ${size[other]} does not fit either: ${name(other)}s that work: ${describeSizes(otherSizes)}`,
+      );
   }
   return [
     error(
@@ -46,12 +65,20 @@ export function checkSomeSizeFits(graph: Graph, span: Span | undefined, template
   let deepest: { size: number; failure: NonNullable<ReturnType<typeof inferAxis>['failure']> } | undefined;
   for (let size = SIZE_LIMIT; size >= 1; size--) {
     const f = inferAxis(graph, axis, size).failure;
-    if (f && (!deepest || opIndex.get(f.op.name)! > opIndex.get(deepest.failure.op.name)!)) deepest = { size, failure: f };
+    if (f && (!deepest || opIndex.get(f.op.name)! > opIndex.get(deepest.failure.op.name)!))
+      deepest = { size, failure: f };
   }
   const failure = deepest?.failure;
   const where = deepest ? `; even at ${deepest.size}, ${deepest.failure.op.name} fails: ${deepest.failure.reason}` : '';
   const notes = template ? ['reduce the depth, or use same padding'] : [];
-  return [error(Codes.noSizeFits, `no input ${sides} from 1 to ${SIZE_LIMIT} fits this network${where}`, failure?.op.span ?? span, notes)];
+  return [
+    error(
+      Codes.noSizeFits,
+      `no input ${sides} from 1 to ${SIZE_LIMIT} fits this network${where}`,
+      failure?.op.span ?? span,
+      notes,
+    ),
+  ];
 }
 
 /** A size to show when the spec accepts any: 256 (64 for volumes) per axis if it fits, else the nearest that does. */

@@ -1,5 +1,15 @@
 import { assertNever, type Graph, type Op } from '../ir/index.js';
-import { convAxis, convTransposeAxis, cropAxis, globalPoolAxis, mergeAxis, poolAxis, scaleAxis, upsampleAxis, type AxisResult } from './ops.js';
+import {
+  convAxis,
+  convTransposeAxis,
+  cropAxis,
+  globalPoolAxis,
+  mergeAxis,
+  poolAxis,
+  scaleAxis,
+  upsampleAxis,
+  type AxisResult,
+} from './ops.js';
 
 /** One op's output: height, width, channels, and depth in a 3D graph. */
 export interface Shape {
@@ -14,7 +24,8 @@ export interface Shape {
 export type Axis = number;
 /** The axes of a graph: [0, 1], or [0, 1, 2] for a 3D graph. */
 export const spatialAxes = (graph: Pick<Graph, 'dims'>): Axis[] => Array.from({ length: graph.dims ?? 2 }, (_, i) => i);
-export const axisName = (axis: Axis, dims: 2 | 3 = 2) => (dims === 3 ? (['depth', 'height', 'width'][axis] ?? 'axis') : axis === 0 ? 'height' : 'width');
+export const axisName = (axis: Axis, dims: 2 | 3 = 2) =>
+  dims === 3 ? (['depth', 'height', 'width'][axis] ?? 'axis') : axis === 0 ? 'height' : 'width';
 /** `12x34`, or `8x12x34` for a 3D size. */
 export const formatSize = (sizes: readonly number[]) => sizes.join('x');
 /** The sizes of a shape in axis order, without channels. */
@@ -61,13 +72,22 @@ function opAxis(op: Op, axis: Axis, inputs: readonly number[], size: number): Ax
 }
 
 /** Sizes along one axis for an input of `size`, or the first op that fails. */
-export function inferAxis(graph: Graph, axis: Axis, size: number): { sizes: Map<string, number>; failure?: AxisFailure } {
+export function inferAxis(
+  graph: Graph,
+  axis: Axis,
+  size: number,
+): { sizes: Map<string, number>; failure?: AxisFailure } {
   const sizes = new Map<string, number>();
   for (const op of graph.ops) {
     const ins = op.inputs.map((n) => sizes.get(n) ?? 0);
     const r = opAxis(op, axis, ins, size);
     if (!r.ok) {
-      const reason = axis === (graph.dims ?? 2) - 1 ? r.reason.replace('row(s)', 'column(s)') : axis === 0 && graph.dims === 3 ? r.reason.replace('row(s)', 'slice(s)') : r.reason;
+      const reason =
+        axis === (graph.dims ?? 2) - 1
+          ? r.reason.replace('row(s)', 'column(s)')
+          : axis === 0 && graph.dims === 3
+            ? r.reason.replace('row(s)', 'slice(s)')
+            : r.reason;
       return { sizes, failure: { op, axis, reason, size: ins[0] ?? size } };
     }
     sizes.set(op.name, r.size);

@@ -15,7 +15,10 @@ export function convAxis(size: number, kernel: number, stride: number, padding: 
   if (padding === 'same') return ok(Math.ceil(size / stride));
   if (size < kernel) return fail(`${size} is smaller than the ${kernel}-wide kernel of an unpadded conv`);
   const rest = (size - kernel) % stride;
-  if (rest !== 0) return fail(`${size} does not tile with a ${kernel}-wide kernel at stride ${stride}, so the conv would drop ${rest} row(s)`);
+  if (rest !== 0)
+    return fail(
+      `${size} does not tile with a ${kernel}-wide kernel at stride ${stride}, so the conv would drop ${rest} row(s)`,
+    );
   return ok((size - kernel) / stride + 1);
 }
 
@@ -37,7 +40,9 @@ export function poolAxis(size: number, window: number, stride: number): AxisResu
   if (rest !== 0) {
     // A window wider than its stride (overlapping pooling) tiles sizes window + k * stride.
     if (window === stride) return fail(`${size} is not divisible by ${stride}, so pooling would drop ${rest} row(s)`);
-    return fail(`${size} does not tile with a ${window}-wide window at stride ${stride}, so pooling would drop ${rest} row(s)`);
+    return fail(
+      `${size} does not tile with a ${window}-wide window at stride ${stride}, so pooling would drop ${rest} row(s)`,
+    );
   }
   return ok((size - window) / stride + 1);
 }
@@ -65,5 +70,7 @@ export function globalPoolAxis(size: number): AxisResult {
 
 /** An elementwise product: the second input is the first's size or 1 (broadcast). */
 export function scaleAxis(size: number, other: number): AxisResult {
-  return other === size || other === 1 ? ok(size) : fail(`multiplies size ${size} by size ${other} (needs equal sizes or 1)`);
+  return other === size || other === 1
+    ? ok(size)
+    : fail(`multiplies size ${size} by size ${other} (needs equal sizes or 1)`);
 }

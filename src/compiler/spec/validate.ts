@@ -7,7 +7,9 @@ import { keySpan, pointerParts, valueSpan, type JsonValue, type SpecDocument } f
 type Schema = Record<string, unknown>;
 
 /** The shipped JSON Schema (also what editors use through the yaml-language-server modeline). */
-export const specSchema: Schema = JSON.parse(readFileSync(new URL('../../../schema/unetc.schema.json', import.meta.url), 'utf8')) as Schema;
+export const specSchema: Schema = JSON.parse(
+  readFileSync(new URL('../../../schema/unetc.schema.json', import.meta.url), 'utf8'),
+) as Schema;
 
 /**
  * The schema with every local $ref replaced by its definition (the schema has no recursion).
@@ -19,7 +21,11 @@ function inlineRefs(node: unknown): unknown {
   if (node === null || typeof node !== 'object') return node;
   const obj = node as Schema;
   if (typeof obj.$ref === 'string') return inlineRefs(resolve(obj));
-  return Object.fromEntries(Object.entries(obj).filter(([k]) => k !== 'definitions').map(([k, v]) => [k, inlineRefs(v)]));
+  return Object.fromEntries(
+    Object.entries(obj)
+      .filter(([k]) => k !== 'definitions')
+      .map(([k, v]) => [k, inlineRefs(v)]),
+  );
 }
 
 let compiled: ValidateFunction | undefined;
@@ -59,7 +65,12 @@ function withoutMisspeltRequired(errors: (ErrorObject | OneOfMismatch)[]): (Erro
     const meant = didYouMean(String((e.params as Record<string, unknown>).additionalProperty), allowed);
     if (meant) misspelt.add(`${e.instancePath}/${meant}`);
   }
-  return errors.filter((e) => 'error' in e || e.keyword !== 'required' || !misspelt.has(`${e.instancePath}/${String((e.params as Record<string, unknown>).missingProperty)}`));
+  return errors.filter(
+    (e) =>
+      'error' in e ||
+      e.keyword !== 'required' ||
+      !misspelt.has(`${e.instancePath}/${String((e.params as Record<string, unknown>).missingProperty)}`),
+  );
 }
 
 /** A oneOf whose branches all failed on the value's type: reported as one "expected X or Y". */
@@ -86,7 +97,10 @@ function selectErrors(errors: readonly ErrorObject[]): (ErrorObject | OneOfMisma
       const branch = Number(e.schemaPath.slice(prefix.length).split('/')[0]);
       branches.set(branch, [...(branches.get(branch) ?? []), e]);
     }
-    const fits = [...branches.entries()].filter(([, errs]) => !errs.some((e) => e.instancePath === o.instancePath && (e.keyword === 'type' || e.keyword === 'const')));
+    const fits = [...branches.entries()].filter(
+      ([, errs]) =>
+        !errs.some((e) => e.instancePath === o.instancePath && (e.keyword === 'type' || e.keyword === 'const')),
+    );
     if (fits.length > 0) remaining = remaining.concat(fits[0]![1]);
     else remaining.push({ keyword: 'oneOf-type', error: o });
   }
@@ -97,7 +111,11 @@ function translate(doc: SpecDocument, e: ErrorObject | OneOfMismatch): Diagnosti
   if ('error' in e) {
     const o = e.error;
     const branches = (o.schema as Schema[]).map((b) => describeSchema(resolve(b)));
-    return error(Codes.wrongType, `${label(o.instancePath)} must be ${branches.join(' or ')}, found ${describeValue(o.data as JsonValue)}`, valueSpan(doc, o.instancePath));
+    return error(
+      Codes.wrongType,
+      `${label(o.instancePath)} must be ${branches.join(' or ')}, found ${describeValue(o.data as JsonValue)}`,
+      valueSpan(doc, o.instancePath),
+    );
   }
   const path = e.instancePath;
   const where = valueSpan(doc, path);
@@ -110,23 +128,46 @@ function translate(doc: SpecDocument, e: ErrorObject | OneOfMismatch): Diagnosti
       const at = `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
       const suggestion = didYouMean(key, allowed);
       const notes = allowed.length > 0 && !suggestion ? [`expected one of ${orList(allowed)}`] : [];
-      return error(Codes.unknownKey, `unknown key '${printable(key)}'${path ? ` in ${label(path)}` : ''}`, keySpan(doc, at), notes, suggestion);
+      return error(
+        Codes.unknownKey,
+        `unknown key '${printable(key)}'${path ? ` in ${label(path)}` : ''}`,
+        keySpan(doc, at),
+        notes,
+        suggestion,
+      );
     }
     case 'propertyNames':
       return undefined; // reported through the `pattern` error on the name itself
     case 'required': {
       const key = String(params.missingProperty);
       const op = nodeOp(doc, path);
-      return error(Codes.missingKey, `missing key '${key}' in ${path ? label(path) : 'the spec'}${op ? ` (a ${op} node)` : ''}`, path ? keySpan(doc, path) : where);
+      return error(
+        Codes.missingKey,
+        `missing key '${key}' in ${path ? label(path) : 'the spec'}${op ? ` (a ${op} node)` : ''}`,
+        path ? keySpan(doc, path) : where,
+      );
     }
     case 'type':
-      return error(Codes.wrongType, `${label(path)} must be ${article(String(params.type))}, found ${describeValue(e.data as JsonValue)}`, where);
+      return error(
+        Codes.wrongType,
+        `${label(path)} must be ${article(String(params.type))}, found ${describeValue(e.data as JsonValue)}`,
+        where,
+      );
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum': {
-      const bound = { minimum: 'at least', maximum: 'at most', exclusiveMinimum: 'greater than', exclusiveMaximum: 'less than' }[e.keyword];
-      return error(Codes.outOfRange, `${label(path)} must be ${bound} ${String(params.limit)}, found ${describeValue(e.data as JsonValue)}`, where);
+      const bound = {
+        minimum: 'at least',
+        maximum: 'at most',
+        exclusiveMinimum: 'greater than',
+        exclusiveMaximum: 'less than',
+      }[e.keyword];
+      return error(
+        Codes.outOfRange,
+        `${label(path)} must be ${bound} ${String(params.limit)}, found ${describeValue(e.data as JsonValue)}`,
+        where,
+      );
     }
     case 'enum':
     case 'const': {
@@ -135,8 +176,16 @@ function translate(doc: SpecDocument, e: ErrorObject | OneOfMismatch): Diagnosti
       const suggestion = typeof found === 'string' ? didYouMean(found, allowed) : undefined;
       const raw = e.keyword === 'enum' ? (params.allowedValues as unknown[]) : [params.allowedValue];
       // Numbers read as numbers (`2 or 3`), words quoted (`'maxpool' or 'avgpool'`).
-      const choices = raw.every((v) => typeof v === 'number') ? `${allowed.slice(0, -1).join(', ')}${allowed.length > 1 ? ' or ' : ''}${allowed[allowed.length - 1]}` : orList(allowed);
-      return error(Codes.notAllowed, `${label(path)} must be ${choices}, found ${describeValue(found)}`, where, [], suggestion);
+      const choices = raw.every((v) => typeof v === 'number')
+        ? `${allowed.slice(0, -1).join(', ')}${allowed.length > 1 ? ' or ' : ''}${allowed[allowed.length - 1]}`
+        : orList(allowed);
+      return error(
+        Codes.notAllowed,
+        `${label(path)} must be ${choices}, found ${describeValue(found)}`,
+        where,
+        [],
+        suggestion,
+      );
     }
     case 'minItems':
     case 'maxItems': {
@@ -144,7 +193,11 @@ function translate(doc: SpecDocument, e: ErrorObject | OneOfMismatch): Diagnosti
       const limit = Number(params.limit);
       const exact = parent.minItems === parent.maxItems;
       const need = exact ? `exactly ${limit}` : e.keyword === 'minItems' ? `at least ${limit}` : `at most ${limit}`;
-      return error(Codes.badLength, `${label(path)} must have ${need} item${limit === 1 ? '' : 's'}, found ${n}`, where);
+      return error(
+        Codes.badLength,
+        `${label(path)} must have ${need} item${limit === 1 ? '' : 's'}, found ${n}`,
+        where,
+      );
     }
     case 'minProperties':
       return error(Codes.badLength, `${label(path)} is empty: give at least one key`, where);
@@ -158,9 +211,17 @@ function translate(doc: SpecDocument, e: ErrorObject | OneOfMismatch): Diagnosti
         const at = `${path}/${name}`;
         const depth = (doc.value as { network?: { depth?: unknown } }).network?.depth;
         const suggestion = typeof depth === 'number' ? didYouMean(name, blockNames(depth)) : undefined;
-        return error(Codes.unknownBlock, `unknown block '${printable(name)}' in ${label(path)}`, keySpan(doc, at), ['blocks are named enc1..encN, bottleneck and dec1..decN, where N is the depth'], suggestion);
+        return error(
+          Codes.unknownBlock,
+          `unknown block '${printable(name)}' in ${label(path)}`,
+          keySpan(doc, at),
+          ['blocks are named enc1..encN, bottleneck and dec1..decN, where N is the depth'],
+          suggestion,
+        );
       }
-      return error(Codes.badName, `${label(path)} ${describeValue(e.data as JsonValue)} is not a valid name`, where, ['use a letter or _ first, then letters, digits, _ (and - or . in model names)']);
+      return error(Codes.badName, `${label(path)} ${describeValue(e.data as JsonValue)} is not a valid name`, where, [
+        'use a letter or _ first, then letters, digits, _ (and - or . in model names)',
+      ]);
     }
     default:
       return error(Codes.wrongType, `${label(path)}: ${e.message ?? 'is invalid'}`, where);
@@ -194,7 +255,14 @@ function describeSchema(s: Schema): string {
   if (s.type === 'array') {
     const lo = s.minItems as number | undefined;
     const hi = s.maxItems as number | undefined;
-    const n = lo === undefined || hi === undefined ? '' : lo === hi ? `${lo} ` : hi === lo + 1 ? `${lo} or ${hi} ` : `${lo} to ${hi} `;
+    const n =
+      lo === undefined || hi === undefined
+        ? ''
+        : lo === hi
+          ? `${lo} `
+          : hi === lo + 1
+            ? `${lo} or ${hi} `
+            : `${lo} to ${hi} `;
     const items = resolve((s.items as Schema | undefined) ?? {});
     return `a list of ${n}${items.type === 'integer' ? 'integers' : items.type === 'number' ? 'numbers' : 'values'}`;
   }
@@ -204,7 +272,15 @@ function describeSchema(s: Schema): string {
 }
 
 function article(type: string): string {
-  const names: Record<string, string> = { integer: 'an integer', number: 'a number', string: 'a string', boolean: 'true or false', array: 'a list', object: 'a mapping', null: 'nothing' };
+  const names: Record<string, string> = {
+    integer: 'an integer',
+    number: 'a number',
+    string: 'a string',
+    boolean: 'true or false',
+    array: 'a list',
+    object: 'a mapping',
+    null: 'nothing',
+  };
   return names[type] ?? type;
 }
 

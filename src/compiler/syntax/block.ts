@@ -91,7 +91,8 @@ function visitStep(t: Target, node: StepCstNode, order: string[]): void {
       const sizes = kernel.tokenType.name === 'SizeLiteral' ? sizeOf(kernel) : [numberOf(kernel)];
       const input = b.root.input as { dims?: unknown } | undefined;
       const dims = typeof input === 'object' && input !== null && input.dims === 3 ? 3 : 2;
-      if (sizes.every((k) => k === sizes[0]) && (sizes.length === 1 || sizes.length === dims)) field(t, 'kernel', sizes[0]!, key, s);
+      if (sizes.every((k) => k === sizes[0]) && (sizes.length === 1 || sizes.length === dims))
+        field(t, 'kernel', sizes[0]!, key, s);
       else if (field(t, 'kernel', sizes, key, s)) sizeSpans(b, childPath(path, 'kernel'), s);
     }
     const padding = tok(conv.padding);
@@ -117,7 +118,12 @@ function visitStep(t: Target, node: StepCstNode, order: string[]): void {
 }
 
 /** `epsilon 1e-3`-style arguments: each keyword with its number (a repeat is E105). */
-function pairs(t: Target, key: string, keywords: readonly IToken[] | undefined, numbers: readonly IToken[] | undefined): void {
+function pairs(
+  t: Target,
+  key: string,
+  keywords: readonly IToken[] | undefined,
+  numbers: readonly IToken[] | undefined,
+): void {
   (keywords ?? []).forEach((k, i) => {
     const n = numbers?.[i];
     if (n) field(t, key, numberOf(n), t.b.tokenSpan(k), t.b.tokenSpan(n));

@@ -63,7 +63,9 @@ export class DocBuilder {
       if (!Number.isNaN(keySpan.start)) {
         const first = this.keySpans.get(path);
         const notes = first ? [`first given at line ${lineCol(this.source, first.start).line}`] : [];
-        this.diagnostics.push(error(Codes.duplicateKey, what.includes(' given twice') ? what : `${what} given twice`, keySpan, notes));
+        this.diagnostics.push(
+          error(Codes.duplicateKey, what.includes(' given twice') ? what : `${what} given twice`, keySpan, notes),
+        );
       }
       return undefined;
     }
@@ -78,7 +80,15 @@ export class DocBuilder {
   }
 
   /** Claims and stores a member in one step; false when it was given before. */
-  member(obj: MutableObject, parentPath: string, key: string, value: JsonValue, keySpan: Span, valueSpan: Span, what: string): boolean {
+  member(
+    obj: MutableObject,
+    parentPath: string,
+    key: string,
+    value: JsonValue,
+    keySpan: Span,
+    valueSpan: Span,
+    what: string,
+  ): boolean {
     const path = this.claim(obj, parentPath, key, keySpan, what);
     if (path === undefined) return false;
     this.set(obj, path, key, value, valueSpan);
@@ -91,7 +101,12 @@ export class DocBuilder {
    */
   child(obj: MutableObject, parentPath: string, key: string, keySpan: Span, valueSpan: Span): MutableObject {
     const existing = obj[key];
-    if (Object.prototype.hasOwnProperty.call(obj, key) && typeof existing === 'object' && existing !== null && !Array.isArray(existing)) {
+    if (
+      Object.prototype.hasOwnProperty.call(obj, key) &&
+      typeof existing === 'object' &&
+      existing !== null &&
+      !Array.isArray(existing)
+    ) {
       return existing as MutableObject;
     }
     const created: MutableObject = {};

@@ -65,7 +65,8 @@ export class MessageProvider implements IParserErrorMessageProvider {
 
   private before(actual: IToken | undefined): IToken | undefined {
     const tokens = this.tokens;
-    if (actual === undefined || tokenMatcher(actual, EOF) || Number.isNaN(actual.startOffset)) return tokens[tokens.length - 1];
+    if (actual === undefined || tokenMatcher(actual, EOF) || Number.isNaN(actual.startOffset))
+      return tokens[tokens.length - 1];
     let lo = 0;
     let hi = tokens.length;
     while (lo < hi) {
@@ -76,7 +77,12 @@ export class MessageProvider implements IParserErrorMessageProvider {
     return lo > 0 ? tokens[lo - 1] : undefined;
   }
 
-  buildMismatchTokenMessage(options: { expected: TokenType; actual: IToken; previous: IToken; ruleName: string }): string {
+  buildMismatchTokenMessage(options: {
+    expected: TokenType;
+    actual: IToken;
+    previous: IToken;
+    ruleName: string;
+  }): string {
     const { expected, actual, ruleName } = options;
     const closer = closers.get(`${ruleName} ${expected.name}`);
     // At the end of the file only the closer itself can still help.
@@ -95,7 +101,8 @@ export class MessageProvider implements IParserErrorMessageProvider {
     customUserDescription?: string;
     ruleName: string;
   }): string {
-    const what = options.customUserDescription ?? describeTypes(options.expectedPathsPerAlt.flatMap((alt) => firstTokens(alt)));
+    const what =
+      options.customUserDescription ?? describeTypes(options.expectedPathsPerAlt.flatMap((alt) => firstTokens(alt)));
     return `expected ${what}${after(this.before(options.actual[0]))}, found ${quoteToken(options.actual[0])}`;
   }
 

@@ -34,7 +34,10 @@ export function parseDsl(source: Source): Result<SpecDocument> {
   } catch (e) {
     // Last resort: a bug in the front end must still come out as a diagnostic, not a crash.
     const message = e instanceof Error ? e.message : String(e);
-    return { value: undefined, diagnostics: [error(Codes.dslSyntax, `internal error in the DSL parser: ${message}`, span(source, 0, 0))] };
+    return {
+      value: undefined,
+      diagnostics: [error(Codes.dslSyntax, `internal error in the DSL parser: ${message}`, span(source, 0, 0))],
+    };
   } finally {
     dslParser.input = [];
     messages.tokens = [];
@@ -56,10 +59,18 @@ function parseOrThrow(source: Source): Result<SpecDocument> {
   if (cst !== undefined && cst.children !== undefined) visitSpec(builder, cst);
   // A word that failed a statement's syntax is also read as an unknown statement by recovery: one report is enough.
   const syntaxAt = new Set(diagnostics.filter((d) => d.code === Codes.dslSyntax).map((d) => d.span?.start));
-  diagnostics.push(...builder.diagnostics.filter((d) => d.code !== Codes.dslUnknownKeyword || !syntaxAt.has(d.span?.start)));
+  diagnostics.push(
+    ...builder.diagnostics.filter((d) => d.code !== Codes.dslUnknownKeyword || !syntaxAt.has(d.span?.start)),
+  );
   const sorted = dedupe(sortDiagnostics(diagnostics)).slice(0, MAX_DIAGNOSTICS);
   if (hasErrors(sorted)) return { value: undefined, diagnostics: sorted };
-  const value: SpecDocument = { source, format: 'dsl', value: builder.root, spans: builder.spans, keySpans: builder.keySpans };
+  const value: SpecDocument = {
+    source,
+    format: 'dsl',
+    value: builder.root,
+    spans: builder.spans,
+    keySpans: builder.keySpans,
+  };
   return { value, diagnostics: sorted };
 }
 
@@ -82,7 +93,13 @@ function checkStrings(source: Source, tokens: readonly IToken[]): Diagnostic[] {
     const bad = /\\[^"\\nrt]/.exec(t.image.replace(/\\\\/g, '__'));
     if (bad) {
       const at = t.startOffset + bad.index;
-      out.push(error(Codes.dslLex, `unknown escape '${t.image.slice(bad.index, bad.index + 2)}' in a string`, span(source, at, at + 2)));
+      out.push(
+        error(
+          Codes.dslLex,
+          `unknown escape '${t.image.slice(bad.index, bad.index + 2)}' in a string`,
+          span(source, at, at + 2),
+        ),
+      );
     }
   }
   return out;
@@ -95,9 +112,14 @@ function checkNesting(source: Source, tokens: readonly IToken[]): Diagnostic | u
   let depth = 0;
   for (const t of tokens) {
     if (t.tokenType === LCurly || t.tokenType === LBracket || t.tokenType === LParen) depth++;
-    else if (t.tokenType === RCurly || t.tokenType === RBracket || t.tokenType === RParen) depth = Math.max(0, depth - 1);
+    else if (t.tokenType === RCurly || t.tokenType === RBracket || t.tokenType === RParen)
+      depth = Math.max(0, depth - 1);
     if (depth > MAX_NESTING) {
-      return error(Codes.dslSyntax, `brackets nested more than ${MAX_NESTING} deep`, span(source, t.startOffset, t.startOffset + 1));
+      return error(
+        Codes.dslSyntax,
+        `brackets nested more than ${MAX_NESTING} deep`,
+        span(source, t.startOffset, t.startOffset + 1),
+      );
     }
   }
   return undefined;

@@ -13,7 +13,12 @@ export const messages = new MessageProvider();
 /** Leaf rules; abstract in spirit: only `DslParser` is instantiated (it runs the self-analysis). */
 export class BaseRules extends CstParser {
   constructor() {
-    super(T.allTokens, { recoveryEnabled: true, nodeLocationTracking: 'full', errorMessageProvider: messages, maxLookahead: 1 });
+    super(T.allTokens, {
+      recoveryEnabled: true,
+      nodeLocationTracking: 'full',
+      errorMessageProvider: messages,
+      maxLookahead: 1,
+    });
   }
 
   /**
@@ -27,12 +32,18 @@ export class BaseRules extends CstParser {
 
   /** A name written as a word (keywords included) or a string. */
   nameValue = this.RULE('nameValue', () => {
-    this.OR({ ERR_MSG: 'a name or a string', DEF: [{ ALT: () => this.CONSUME(T.Name) }, { ALT: () => this.CONSUME(T.StringLiteral) }] });
+    this.OR({
+      ERR_MSG: 'a name or a string',
+      DEF: [{ ALT: () => this.CONSUME(T.Name) }, { ALT: () => this.CONSUME(T.StringLiteral) }],
+    });
   });
 
   /** A name where a statement keyword would end the statement instead (`down NAME`, activations). */
   plainValue = this.RULE('plainValue', () => {
-    this.OR({ ERR_MSG: 'a name or a string', DEF: [{ ALT: () => this.CONSUME(T.PlainName) }, { ALT: () => this.CONSUME(T.StringLiteral) }] });
+    this.OR({
+      ERR_MSG: 'a name or a string',
+      DEF: [{ ALT: () => this.CONSUME(T.PlainName) }, { ALT: () => this.CONSUME(T.StringLiteral) }],
+    });
   });
 
   /** A dropout rate, or one per level. */
@@ -107,7 +118,11 @@ export class BaseRules extends CstParser {
         ALT: () => {
           this.CONSUME(T.LBracket);
           this.MANY(() =>
-            this.OR([{ ALT: () => this.CONSUME(T.Loose) }, { ALT: () => this.CONSUME(T.Name) }, { ALT: () => this.SUBRULE(this.skipped) }]),
+            this.OR([
+              { ALT: () => this.CONSUME(T.Loose) },
+              { ALT: () => this.CONSUME(T.Name) },
+              { ALT: () => this.SUBRULE(this.skipped) },
+            ]),
           );
           this.CONSUME(T.RBracket);
         },
@@ -116,7 +131,11 @@ export class BaseRules extends CstParser {
         ALT: () => {
           this.CONSUME(T.LCurly);
           this.MANY2(() =>
-            this.OR3([{ ALT: () => this.CONSUME2(T.Loose) }, { ALT: () => this.CONSUME2(T.Name) }, { ALT: () => this.SUBRULE2(this.skipped) }]),
+            this.OR3([
+              { ALT: () => this.CONSUME2(T.Loose) },
+              { ALT: () => this.CONSUME2(T.Name) },
+              { ALT: () => this.SUBRULE2(this.skipped) },
+            ]),
           );
           this.CONSUME(T.RCurly);
         },

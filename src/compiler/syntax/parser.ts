@@ -7,7 +7,14 @@ import { BaseRules } from './parser-base.js';
 import type { TokenType } from 'chevrotain';
 import * as T from './tokens.js';
 
-const valueStarts: readonly TokenType[] = [T.NumberLiteral, T.SizeLiteral, T.StringLiteral, T.LBracket, T.LCurly, T.Equals];
+const valueStarts: readonly TokenType[] = [
+  T.NumberLiteral,
+  T.SizeLiteral,
+  T.StringLiteral,
+  T.LBracket,
+  T.LCurly,
+  T.Equals,
+];
 const startsValue = (t: TokenType) => valueStarts.includes(t);
 const outputKeywords: readonly TokenType[] = [T.Classes, T.Names, T.Threshold, T.From, T.Instances];
 const activations: readonly string[] = ['sigmoid', 'softmax', 'none'];
@@ -84,7 +91,10 @@ export class DslParser extends BaseRules {
       {
         ALT: () => {
           this.CONSUME(T.Size);
-          this.OR2({ ERR_MSG: "a size such as 256x256 or 'any'", DEF: [{ ALT: () => this.CONSUME(T.SizeLiteral) }, { ALT: () => this.CONSUME(T.Any) }] });
+          this.OR2({
+            ERR_MSG: "a size such as 256x256 or 'any'",
+            DEF: [{ ALT: () => this.CONSUME(T.SizeLiteral) }, { ALT: () => this.CONSUME(T.Any) }],
+          });
         },
       },
     ]);
@@ -240,10 +250,23 @@ export class DslParser extends BaseRules {
   convStep = this.RULE('convStep', () => {
     this.CONSUME(T.Conv);
     this.OPTION(() =>
-      this.OR([{ ALT: () => this.CONSUME(T.SizeLiteral, { LABEL: 'kernel' }) }, { ALT: () => this.CONSUME(T.NumberLiteral, { LABEL: 'kernel' }) }]),
+      this.OR([
+        { ALT: () => this.CONSUME(T.SizeLiteral, { LABEL: 'kernel' }) },
+        { ALT: () => this.CONSUME(T.NumberLiteral, { LABEL: 'kernel' }) },
+      ]),
     );
-    this.OPTION2(() => this.OR2([{ ALT: () => this.CONSUME(T.Same, { LABEL: 'padding' }) }, { ALT: () => this.CONSUME(T.Valid, { LABEL: 'padding' }) }]));
-    this.OPTION3(() => this.OR3([{ ALT: () => this.CONSUME(T.Bias, { LABEL: 'bias' }) }, { ALT: () => this.CONSUME(T.Nobias, { LABEL: 'bias' }) }]));
+    this.OPTION2(() =>
+      this.OR2([
+        { ALT: () => this.CONSUME(T.Same, { LABEL: 'padding' }) },
+        { ALT: () => this.CONSUME(T.Valid, { LABEL: 'padding' }) },
+      ]),
+    );
+    this.OPTION3(() =>
+      this.OR3([
+        { ALT: () => this.CONSUME(T.Bias, { LABEL: 'bias' }) },
+        { ALT: () => this.CONSUME(T.Nobias, { LABEL: 'bias' }) },
+      ]),
+    );
   });
 
   leakyReluStep = this.RULE('leakyReluStep', () => {
@@ -306,7 +329,10 @@ export class DslParser extends BaseRules {
   /** `pool 2` or `pool 1x2x2`: the down-sampling factor of every level (`network.pool`). */
   poolStatement = this.RULE('poolStatement', () => {
     this.CONSUME(T.Pool);
-    this.OR({ ERR_MSG: 'a factor such as 2 or 1x2x2', DEF: [{ ALT: () => this.CONSUME(T.NumberLiteral) }, { ALT: () => this.CONSUME(T.SizeLiteral) }] });
+    this.OR({
+      ERR_MSG: 'a factor such as 2 or 1x2x2',
+      DEF: [{ ALT: () => this.CONSUME(T.NumberLiteral) }, { ALT: () => this.CONSUME(T.SizeLiteral) }],
+    });
   });
 
   trainStatement = this.RULE('trainStatement', () => {

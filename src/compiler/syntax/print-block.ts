@@ -18,7 +18,12 @@ type Take = (key: string, text: (v: JsonValue) => string | undefined) => string 
  */
 export function printTemplate(b: JsonObject, column: number, indent: string, dims: 2 | 3 = 2): string {
   const order = b.order === undefined ? DEFAULT_ORDER : b.order;
-  if (Object.keys(b).length === 0 || !Array.isArray(order) || order.length === 0 || !order.every((s) => typeof s === 'string')) {
+  if (
+    Object.keys(b).length === 0 ||
+    !Array.isArray(order) ||
+    order.length === 0 ||
+    !order.every((s) => typeof s === 'string')
+  ) {
     return printObject(b, column, indent);
   }
   const steps = order as readonly string[];
@@ -32,7 +37,8 @@ export function printTemplate(b: JsonObject, column: number, indent: string, dim
   };
   const count = take('convs', (v) => (typeof v === 'number' ? `${printNumber(v)} x ` : undefined)) ?? '';
   const args = new Map<string, string[]>();
-  const argsOf = (step: string): string[] | undefined => (steps.includes(step) ? args.get(step) ?? args.set(step, []).get(step) : undefined);
+  const argsOf = (step: string): string[] | undefined =>
+    steps.includes(step) ? (args.get(step) ?? args.set(step, []).get(step)) : undefined;
   const push = (step: string, key: string, text: (v: JsonValue) => string | undefined): void => {
     const list = argsOf(step);
     if (list === undefined) return;
@@ -56,7 +62,7 @@ export function printTemplate(b: JsonObject, column: number, indent: string, dim
   const unit = steps.map((step) => {
     const first = !seen.has(step);
     seen.add(step);
-    const stepArgs = first ? args.get(step) ?? [] : [];
+    const stepArgs = first ? (args.get(step) ?? []) : [];
     return [printName(step), ...stepArgs].join(' ');
   });
   const head = `${count}[${unit.join(' -> ')}]${end}`;
@@ -78,7 +84,8 @@ function numberText(v: JsonValue): string | undefined {
 /** A rate, or one per level as `[a b c]`. */
 function rateText(v: JsonValue): string | undefined {
   if (typeof v === 'number') return printNumber(v);
-  if (Array.isArray(v) && v.every((x) => typeof x === 'number')) return `[${(v as readonly number[]).map(printNumber).join(' ')}]`;
+  if (Array.isArray(v) && v.every((x) => typeof x === 'number'))
+    return `[${(v as readonly number[]).map(printNumber).join(' ')}]`;
   return undefined;
 }
 

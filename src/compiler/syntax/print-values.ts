@@ -22,7 +22,10 @@ export function isObject(v: JsonValue | undefined): v is JsonObject {
 
 /** A string literal: `"` and `\` escaped, line breaks and tabs as `\n`, `\r`, `\t`. */
 export function quote(s: string): string {
-  const body = s.replace(/[\\"\n\r\t]/g, (c) => ({ '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c] ?? c);
+  const body = s.replace(
+    /[\\"\n\r\t]/g,
+    (c) => ({ '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c] ?? c,
+  );
   return `"${body}"`;
 }
 
@@ -88,7 +91,8 @@ export function printObject(obj: JsonObject, column: number, indent: string): st
   const keys = Object.keys(obj);
   if (keys.length === 0) return '{}';
   const inline = `{ ${keys.map((k) => `${printName(k)} ${printValue(obj[k] ?? null, k, 0, indent)}`).join(' ')} }`;
-  if (!keys.some((k) => hasObject(obj[k])) && column + inline.length <= LINE_WIDTH && !inline.includes('\n')) return inline;
+  if (!keys.some((k) => hasObject(obj[k])) && column + inline.length <= LINE_WIDTH && !inline.includes('\n'))
+    return inline;
   const inner = `${indent}  `;
   const lines = keys.map((k) => {
     const head = `${inner}${printName(k)} `;

@@ -3,7 +3,16 @@
  */
 import type { JsonValue } from '../spec/document.js';
 import { printTemplate } from './print-block.js';
-import { isObject, printName, printObject, printPlainName, printScalar, printSize, quote, type JsonObject } from './print-values.js';
+import {
+  isObject,
+  printName,
+  printObject,
+  printPlainName,
+  printScalar,
+  printSize,
+  quote,
+  type JsonObject,
+} from './print-values.js';
 
 const INDENT = '  ';
 /** Output item keywords: an activation with one of these names must be quoted. */
@@ -31,12 +40,17 @@ export function printDsl(value: JsonValue): string {
     if (line !== undefined) lines.push(INDENT + line);
   };
   add(spec.unetc === undefined ? undefined : `version ${printScalar(spec.unetc)}`);
-  add(spec.description === undefined ? undefined : `description ${quote(typeof spec.description === 'string' ? spec.description : String(spec.description))}`);
+  add(
+    spec.description === undefined
+      ? undefined
+      : `description ${quote(typeof spec.description === 'string' ? spec.description : String(spec.description))}`,
+  );
   add(isObject(spec.input) ? printInput(spec.input) : undefined);
   add(isObject(spec.output) ? printOutput(spec.output) : undefined);
   const dims = isObject(spec.input) && spec.input.dims === 3 ? 3 : 2;
   if (isObject(spec.network)) printNetwork(spec.network, dims).forEach(add);
-  if (Array.isArray(spec.graph)) (spec.graph as readonly JsonValue[]).forEach((n) => add(isObject(n) ? printNode(n) : undefined));
+  if (Array.isArray(spec.graph))
+    (spec.graph as readonly JsonValue[]).forEach((n) => add(isObject(n) ? printNode(n) : undefined));
   if (isObject(spec.train)) add(`train ${printObject(spec.train, INDENT.length + 6, INDENT)}`);
   const name = typeof spec.name === 'string' ? spec.name : '';
   return `unet ${printName(name)} {\n${lines.map((l) => `${l}\n`).join('')}}\n`;
@@ -46,7 +60,8 @@ function printInput(input: JsonObject): string {
   const parts = ['input'];
   if (input.channels !== undefined) parts.push('channels', printScalar(input.channels));
   if (input.dims !== undefined) parts.push('dims', printScalar(input.dims));
-  if (input.size !== undefined) parts.push('size', input.size === 'any' ? 'any' : printSize(input.size) ?? printScalar(input.size));
+  if (input.size !== undefined)
+    parts.push('size', input.size === 'any' ? 'any' : (printSize(input.size) ?? printScalar(input.size)));
   return parts.join(' ');
 }
 
@@ -55,7 +70,10 @@ function printOutput(output: JsonObject): string {
   if (output.classes !== undefined) parts.push('classes', printScalar(output.classes));
   if (typeof output.activation === 'string') parts.push(printPlainName(output.activation, outputWords));
   if (Array.isArray(output.class_names)) {
-    parts.push('names', ...(output.class_names as readonly JsonValue[]).map((n) => quote(typeof n === 'string' ? n : String(n))));
+    parts.push(
+      'names',
+      ...(output.class_names as readonly JsonValue[]).map((n) => quote(typeof n === 'string' ? n : String(n))),
+    );
   }
   if (output.threshold !== undefined) parts.push('threshold', printScalar(output.threshold));
   if (typeof output.from === 'string') parts.push('from', printPlainName(output.from));
@@ -78,7 +96,10 @@ function printNetwork(net: JsonObject, dims: 2 | 3): string[] {
     const v = net[key];
     if (v !== undefined) out.push(`${key} ${typeof v === 'string' ? printPlainName(v) : printScalar(v)}`);
   }
-  if (net.attention !== undefined) out.push(`attention ${typeof net.attention === 'string' ? printPlainName(net.attention) : printScalar(net.attention)}`);
+  if (net.attention !== undefined)
+    out.push(
+      `attention ${typeof net.attention === 'string' ? printPlainName(net.attention) : printScalar(net.attention)}`,
+    );
   if (net.pool !== undefined) out.push(`pool ${printSize(net.pool) ?? printScalar(net.pool)}`);
   const ds = net.deep_supervision;
   if (ds !== undefined) out.push(`deep-supervision ${typeof ds === 'string' ? printPlainName(ds) : printScalar(ds)}`);
@@ -109,10 +130,15 @@ function byBlockOrder(a: string, b: string): number {
 function printNode(node: JsonObject): string {
   const name = typeof node.name === 'string' ? node.name : '';
   const op = typeof node.op === 'string' ? node.op : '';
-  const inputs = Array.isArray(node.inputs) && node.inputs.every((i) => typeof i === 'string') ? (node.inputs as readonly string[]) : undefined;
+  const inputs =
+    Array.isArray(node.inputs) && node.inputs.every((i) => typeof i === 'string')
+      ? (node.inputs as readonly string[])
+      : undefined;
   let head = `node ${printName(name)} = ${printPlainName(op)}`;
   if (inputs) head += `(${inputs.map(printName).join(', ')})`;
-  const props = Object.fromEntries(Object.entries(node).filter(([k]) => k !== 'name' && k !== 'op' && (k !== 'inputs' || !inputs)));
+  const props = Object.fromEntries(
+    Object.entries(node).filter(([k]) => k !== 'name' && k !== 'op' && (k !== 'inputs' || !inputs)),
+  );
   if (Object.keys(props).length === 0) return head;
   return `${head} ${printObject(props, INDENT.length + head.length + 1, INDENT)}`;
 }

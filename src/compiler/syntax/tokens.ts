@@ -16,7 +16,12 @@ export const Name = createToken({ name: 'Name', pattern: Lexer.NA, label: 'a nam
 /** Identifiers and keywords that never start a statement. */
 export const PlainName = createToken({ name: 'PlainName', pattern: Lexer.NA, categories: [Name], label: 'a name' });
 /** Keywords that start a statement. */
-export const StatementKeyword = createToken({ name: 'StatementKeyword', pattern: Lexer.NA, categories: [Name], label: 'a statement' });
+export const StatementKeyword = createToken({
+  name: 'StatementKeyword',
+  pattern: Lexer.NA,
+  categories: [Name],
+  label: 'a statement',
+});
 /**
  * Tokens an unknown statement may swallow besides plain names and brackets, so that the parser
  * skips `dephth 4` as one unknown statement instead of reporting every token after it.
@@ -37,7 +42,12 @@ export const StringLiteral = createToken({
   label: 'a string',
 });
 /** `3x3`, `256x256`, `32x64x64` (3D): before NumberLiteral, which would take the leading digits. */
-export const SizeLiteral = createToken({ name: 'SizeLiteral', pattern: /\d+x\d+(?:x\d+)?/, categories: [Loose], label: 'a size such as 3x3' });
+export const SizeLiteral = createToken({
+  name: 'SizeLiteral',
+  pattern: /\d+x\d+(?:x\d+)?/,
+  categories: [Loose],
+  label: 'a size such as 3x3',
+});
 export const NumberLiteral = createToken({
   name: 'NumberLiteral',
   pattern: /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/,
@@ -59,7 +69,13 @@ const keywords: TokenType[] = [];
 export const statementWords: string[] = [];
 
 function keyword(name: string, word: string, category: TokenType): TokenType {
-  const t = createToken({ name, pattern: new RegExp(word.replace(/-/g, '\\-')), longer_alt: Identifier, categories: [category], label: `'${word}'` });
+  const t = createToken({
+    name,
+    pattern: new RegExp(word.replace(/-/g, '\\-')),
+    longer_alt: Identifier,
+    categories: [category],
+    label: `'${word}'`,
+  });
   keywords.push(t);
   return t;
 }

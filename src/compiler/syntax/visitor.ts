@@ -43,14 +43,38 @@ const statementVisitors: StatementVisitors = {
   descriptionStatement: (b, n) => {
     const keyword = tok(n.children.Description);
     const text = tok(n.children.StringLiteral);
-    if (keyword && text) b.member(b.root, '', 'description', unquote(text.image), b.tokenSpan(keyword), b.tokenSpan(text), "statement 'description'");
+    if (keyword && text)
+      b.member(
+        b.root,
+        '',
+        'description',
+        unquote(text.image),
+        b.tokenSpan(keyword),
+        b.tokenSpan(text),
+        "statement 'description'",
+      );
   },
   inputStatement: visitInput,
   outputStatement: visitOutput,
-  depthStatement: (b, n) => numberStatement(b, network(b, n, n.children.Depth), '/network', 'depth', n.children.Depth, n.children.NumberLiteral),
+  depthStatement: (b, n) =>
+    numberStatement(
+      b,
+      network(b, n, n.children.Depth),
+      '/network',
+      'depth',
+      n.children.Depth,
+      n.children.NumberLiteral,
+    ),
   filtersStatement: visitFilters,
   bottleneckStatement: (b, n) =>
-    numberStatement(b, network(b, n, n.children.Bottleneck), '/network', 'bottleneck', n.children.Bottleneck, n.children.NumberLiteral),
+    numberStatement(
+      b,
+      network(b, n, n.children.Bottleneck),
+      '/network',
+      'bottleneck',
+      n.children.Bottleneck,
+      n.children.NumberLiteral,
+    ),
   blockStatement: (b, n) => visitBlock(b, network(b, n, n.children.Block), n),
   downStatement: (b, n) => nameStatement(b, 'down', n, n.children.Down, n.children.plainValue),
   upStatement: (b, n) => nameStatement(b, 'up', n, n.children.Up, n.children.plainValue),
@@ -60,7 +84,16 @@ const statementVisitors: StatementVisitors = {
     const v = nameOf(n.children.plainValue?.[0]);
     // true / false as booleans; any other word stays a string for the schema to report.
     const value = v?.text === 'true' ? true : v?.text === 'false' ? false : v?.text;
-    if (k && v && value !== undefined) b.member(network(b, n, n.children.Attention), '/network', 'attention', value, b.tokenSpan(k), b.tokenSpan(v.token), "statement 'attention'");
+    if (k && v && value !== undefined)
+      b.member(
+        network(b, n, n.children.Attention),
+        '/network',
+        'attention',
+        value,
+        b.tokenSpan(k),
+        b.tokenSpan(v.token),
+        "statement 'attention'",
+      );
   },
   deepSupervisionStatement: (b, n) => {
     const k = tok(n.children.DeepSupervision);
@@ -68,7 +101,16 @@ const statementVisitors: StatementVisitors = {
     const v = nameOf(n.children.plainValue?.[0]);
     const value = num ? numberOf(num) : v?.text === 'true' ? true : v?.text === 'false' ? false : v?.text;
     const at = num ?? v?.token;
-    if (k && at && value !== undefined) b.member(network(b, n, n.children.DeepSupervision), '/network', 'deep_supervision', value, b.tokenSpan(k), b.tokenSpan(at), "statement 'deep-supervision'");
+    if (k && at && value !== undefined)
+      b.member(
+        network(b, n, n.children.DeepSupervision),
+        '/network',
+        'deep_supervision',
+        value,
+        b.tokenSpan(k),
+        b.tokenSpan(at),
+        "statement 'deep-supervision'",
+      );
   },
   poolStatement: (b, n) => {
     const k = tok(n.children.Pool);
@@ -76,7 +118,19 @@ const statementVisitors: StatementVisitors = {
     if (!k || !v) return;
     const sizes = v.tokenType.name === 'SizeLiteral' ? sizeOf(v) : [numberOf(v)];
     const value: JsonValue = sizes.length === 1 ? sizes[0]! : sizes;
-    if (b.member(network(b, n, n.children.Pool), '/network', 'pool', value, b.tokenSpan(k), b.tokenSpan(v), "statement 'pool'") && Array.isArray(value)) sizeSpans(b, childPath('/network', 'pool'), b.tokenSpan(v));
+    if (
+      b.member(
+        network(b, n, n.children.Pool),
+        '/network',
+        'pool',
+        value,
+        b.tokenSpan(k),
+        b.tokenSpan(v),
+        "statement 'pool'",
+      ) &&
+      Array.isArray(value)
+    )
+      sizeSpans(b, childPath('/network', 'pool'), b.tokenSpan(v));
   },
   trainStatement: (b, n) => {
     const keyword = tok(n.children.Train);
@@ -89,7 +143,9 @@ const statementVisitors: StatementVisitors = {
     const word = tok(n.children.PlainName);
     if (word === undefined) return;
     const suggestion = didYouMean(word.image, statementWords);
-    b.diagnostics.push(error(Codes.dslUnknownKeyword, `unknown statement '${word.image}'`, b.tokenSpan(word), [], suggestion));
+    b.diagnostics.push(
+      error(Codes.dslUnknownKeyword, `unknown statement '${word.image}'`, b.tokenSpan(word), [], suggestion),
+    );
   },
 };
 
@@ -126,10 +182,25 @@ function numberStatement(
   if (k && n) b.member(obj, parentPath, key, numberOf(n), b.tokenSpan(k), b.tokenSpan(n), `statement '${k.image}'`);
 }
 
-function nameStatement(b: DocBuilder, key: string, statement: CstNode, keyword: readonly IToken[] | undefined, value: PlainValueCstNode[] | undefined): void {
+function nameStatement(
+  b: DocBuilder,
+  key: string,
+  statement: CstNode,
+  keyword: readonly IToken[] | undefined,
+  value: PlainValueCstNode[] | undefined,
+): void {
   const k = tok(keyword);
   const v = nameOf(value?.[0]);
-  if (k && v) b.member(network(b, statement, keyword), '/network', key, v.text, b.tokenSpan(k), b.tokenSpan(v.token), `statement '${key}'`);
+  if (k && v)
+    b.member(
+      network(b, statement, keyword),
+      '/network',
+      key,
+      v.text,
+      b.tokenSpan(k),
+      b.tokenSpan(v.token),
+      `statement '${key}'`,
+    );
 }
 
 function visitInput(b: DocBuilder, node: InputStatementCstNode): void {
@@ -143,7 +214,8 @@ function visitInput(b: DocBuilder, node: InputStatementCstNode): void {
     const c = item.children;
     const channels = tok(c.Channels);
     const n = tok(c.NumberLiteral);
-    if (channels && n) b.member(input, path, 'channels', numberOf(n), b.tokenSpan(channels), b.tokenSpan(n), "'channels'");
+    if (channels && n)
+      b.member(input, path, 'channels', numberOf(n), b.tokenSpan(channels), b.tokenSpan(n), "'channels'");
     const dims = tok(c.Dims);
     const d = tok(c.dimsValue);
     if (dims && d) b.member(input, path, 'dims', numberOf(d), b.tokenSpan(dims), b.tokenSpan(d), "'dims'");
@@ -152,7 +224,8 @@ function visitInput(b: DocBuilder, node: InputStatementCstNode): void {
     if (!size || !literal) continue;
     const s = b.tokenSpan(literal);
     const value: JsonValue = literal.tokenType.name === 'SizeLiteral' ? sizeOf(literal) : literal.image;
-    if (b.member(input, path, 'size', value, b.tokenSpan(size), s, "'size'") && Array.isArray(value)) sizeSpans(b, childPath(path, 'size'), s);
+    if (b.member(input, path, 'size', value, b.tokenSpan(size), s, "'size'") && Array.isArray(value))
+      sizeSpans(b, childPath(path, 'size'), s);
   }
 }
 
@@ -170,13 +243,15 @@ function visitOutput(b: DocBuilder, node: OutputStatementCstNode): void {
     if (classes && n) b.member(output, path, 'classes', numberOf(n), b.tokenSpan(classes), b.tokenSpan(n), "'classes'");
     const threshold = tok(c.Threshold);
     const t = tok(c.threshold);
-    if (threshold && t) b.member(output, path, 'threshold', numberOf(t), b.tokenSpan(threshold), b.tokenSpan(t), "'threshold'");
+    if (threshold && t)
+      b.member(output, path, 'threshold', numberOf(t), b.tokenSpan(threshold), b.tokenSpan(t), "'threshold'");
     const from = tok(c.From);
     const f = nameOf(c.from?.[0]);
     if (from && f) b.member(output, path, 'from', f.text, b.tokenSpan(from), b.tokenSpan(f.token), "'from'");
     const instances = tok(c.Instances);
     const i = nameOf(c.instances?.[0]);
-    if (instances && i) b.member(output, path, 'instances', i.text, b.tokenSpan(instances), b.tokenSpan(i.token), "'instances'");
+    if (instances && i)
+      b.member(output, path, 'instances', i.text, b.tokenSpan(instances), b.tokenSpan(i.token), "'instances'");
     const activation = nameOf(c.activation?.[0]);
     if (activation) {
       const s = b.tokenSpan(activation.token);
@@ -189,7 +264,13 @@ function visitOutput(b: DocBuilder, node: OutputStatementCstNode): void {
     if (!names || !first || !last) continue;
     const namesPath = b.claim(output, path, 'class_names', b.tokenSpan(names), "'names'");
     if (namesPath === undefined) continue;
-    b.set(output, namesPath, 'class_names', strings.map((s) => unquote(s.image)), b.range(first, last));
+    b.set(
+      output,
+      namesPath,
+      'class_names',
+      strings.map((s) => unquote(s.image)),
+      b.range(first, last),
+    );
     strings.forEach((s, i) => b.spans.set(childPath(namesPath, i), b.tokenSpan(s)));
   }
 }
@@ -217,7 +298,8 @@ function visitFilters(b: DocBuilder, node: FiltersStatementCstNode): void {
   const growthValue = tok(c.growth);
   b.set(net, path, 'filters', filters, b.range(base, growthValue ?? baseValue));
   b.member(filters, path, 'base', numberOf(baseValue), b.tokenSpan(base), b.tokenSpan(baseValue), "'base'");
-  if (growth && growthValue) b.member(filters, path, 'growth', numberOf(growthValue), b.tokenSpan(growth), b.tokenSpan(growthValue), "'growth'");
+  if (growth && growthValue)
+    b.member(filters, path, 'growth', numberOf(growthValue), b.tokenSpan(growth), b.tokenSpan(growthValue), "'growth'");
 }
 
 /** `node NAME = OP(INPUTS) { ... }`: appends to `graph`. */
@@ -244,7 +326,15 @@ function visitNode(b: DocBuilder, node: NodeStatementCstNode): void {
   if (inputs) {
     const s = b.range(inputs);
     const names = (inputs.children.nameValue ?? []).map((n) => nameOf(n)).filter((n) => n !== undefined);
-    b.member(obj, path, 'inputs', names.map((n) => n.text), s, s, "'inputs'");
+    b.member(
+      obj,
+      path,
+      'inputs',
+      names.map((n) => n.text),
+      s,
+      s,
+      "'inputs'",
+    );
     names.forEach((n, i) => b.spans.set(childPath(childPath(path, 'inputs'), i), b.tokenSpan(n.token)));
   }
   const props = c.object?.[0];

@@ -53,7 +53,14 @@ export function layoutGraph(nodes: readonly LayoutNode[]): GraphLayout {
   });
 
   // Slots: the nodes first (same indices), then a dummy per layer crossed by a long edge.
-  const slots: Slot[] = nodes.map((n, i) => ({ node: n.id, width: n.width, up: [], down: [], layer: layerOf[i]!, x: 0 }));
+  const slots: Slot[] = nodes.map((n, i) => ({
+    node: n.id,
+    width: n.width,
+    up: [],
+    down: [],
+    layer: layerOf[i]!,
+    x: 0,
+  }));
   const chains: { from: string; to: string; port: number; dummies: number[] }[] = [];
   nodes.forEach((n, to) => {
     n.inputs.forEach((input, port) => {
@@ -125,7 +132,9 @@ function crossings(layers: number[][], slots: Slot[], pos: Map<number, number>):
   let total = 0;
   for (const layer of layers) {
     const edges = layer.flatMap((s) => slots[s]!.down.map((t) => [pos.get(s)!, pos.get(t)!] as const));
-    for (let i = 0; i < edges.length; i++) for (let j = i + 1; j < edges.length; j++) if ((edges[i]![0] - edges[j]![0]) * (edges[i]![1] - edges[j]![1]) < 0) total++;
+    for (let i = 0; i < edges.length; i++)
+      for (let j = i + 1; j < edges.length; j++)
+        if ((edges[i]![0] - edges[j]![0]) * (edges[i]![1] - edges[j]![1]) < 0) total++;
   }
   return total;
 }
@@ -133,7 +142,10 @@ function crossings(layers: number[][], slots: Slot[], pos: Map<number, number>):
 /** x positions: start packed, then pull each layer toward its neighbors, alternating directions. */
 function place(layers: number[][], slots: Slot[]): void {
   const gap = (a: Slot, b: Slot) => (a.width + b.width) / 2 + (a.node && b.node ? SPACING : DUMMY_SPACING);
-  for (const layer of layers) layer.forEach((s, i) => (slots[s]!.x = i === 0 ? 0 : slots[layer[i - 1]!]!.x + gap(slots[layer[i - 1]!]!, slots[s]!)));
+  for (const layer of layers)
+    layer.forEach(
+      (s, i) => (slots[s]!.x = i === 0 ? 0 : slots[layer[i - 1]!]!.x + gap(slots[layer[i - 1]!]!, slots[s]!)),
+    );
   const chainUp = (s: number) => {
     const u = slots[s]!.up.length === 1 ? slots[s]!.up[0]! : undefined;
     return u !== undefined && slots[s]!.node && slots[u]!.node && slots[u]!.down.length === 1 ? u : undefined;
@@ -142,7 +154,8 @@ function place(layers: number[][], slots: Slot[]): void {
     const d = slots[s]!.down.length === 1 ? slots[s]!.down[0]! : undefined;
     return d !== undefined && slots[s]!.node && slots[d]!.node && slots[d]!.up.length === 1 ? d : undefined;
   };
-  const mean = (ns: readonly number[], fallback: number) => (ns.length === 0 ? fallback : ns.reduce((a, n) => a + slots[n]!.x, 0) / ns.length);
+  const mean = (ns: readonly number[], fallback: number) =>
+    ns.length === 0 ? fallback : ns.reduce((a, n) => a + slots[n]!.x, 0) / ns.length;
   // An odd number of rounds: the last one runs top-down, so a chain follows its head.
   for (let round = 0; round < 13; round++) {
     const down = round % 2 === 0;
@@ -160,7 +173,11 @@ function place(layers: number[][], slots: Slot[]): void {
       });
       const gaps = layer.map((s, i) => (i === 0 ? 0 : gap(slots[layer[i - 1]!]!, slots[s]!)));
       // Boxes hold their place and long edges give way: chains of ops stay straight.
-      const xs = closestSpaced(want, gaps, layer.map((s) => (slots[s]!.node ? 1000 : 1)));
+      const xs = closestSpaced(
+        want,
+        gaps,
+        layer.map((s) => (slots[s]!.node ? 1000 : 1)),
+      );
       layer.forEach((s, i) => (slots[s]!.x = xs[i]!));
     }
   }
@@ -194,8 +211,10 @@ function straighten(dummies: readonly number[], layers: number[][], slots: Slot[
       const i = layer.indexOf(d);
       const xs = layer.map((s) => slots[s]!.x);
       xs[i] = x;
-      for (let k = i + 1; k < layer.length; k++) xs[k] = Math.max(xs[k]!, xs[k - 1]! + gap(slots[layer[k - 1]!]!, slots[layer[k]!]!));
-      for (let k = i - 1; k >= 0; k--) xs[k] = Math.min(xs[k]!, xs[k + 1]! - gap(slots[layer[k + 1]!]!, slots[layer[k]!]!));
+      for (let k = i + 1; k < layer.length; k++)
+        xs[k] = Math.max(xs[k]!, xs[k - 1]! + gap(slots[layer[k - 1]!]!, slots[layer[k]!]!));
+      for (let k = i - 1; k >= 0; k--)
+        xs[k] = Math.min(xs[k]!, xs[k + 1]! - gap(slots[layer[k + 1]!]!, slots[layer[k]!]!));
       layer.forEach((s, k) => {
         if (slots[s]!.node && xs[k] !== slots[s]!.x) moved++;
         if (commit) slots[s]!.x = xs[k]!;
@@ -204,7 +223,10 @@ function straighten(dummies: readonly number[], layers: number[][], slots: Slot[
     return moved;
   };
   // Boxes stay put where they can: a line that would shove boxes goes to the other side.
-  const candidates = lo <= hi ? [Math.min(hi, Math.max(lo, mean))] : [lo, hi].filter(Number.isFinite).sort((a, b) => Math.abs(a - mean) - Math.abs(b - mean));
+  const candidates =
+    lo <= hi
+      ? [Math.min(hi, Math.max(lo, mean))]
+      : [lo, hi].filter(Number.isFinite).sort((a, b) => Math.abs(a - mean) - Math.abs(b - mean));
   const best = [...candidates].sort((a, b) => apply(a, false) - apply(b, false))[0];
   if (best !== undefined) apply(best, true);
 }
@@ -214,7 +236,11 @@ function straighten(dummies: readonly number[], layers: number[][], slots: Slot[
  * subtracting the running sum of gaps makes it an isotonic regression, which
  * pool-adjacent-violators solves exactly.
  */
-export function closestSpaced(want: readonly number[], gaps: readonly number[], weights: readonly number[] = want.map(() => 1)): number[] {
+export function closestSpaced(
+  want: readonly number[],
+  gaps: readonly number[],
+  weights: readonly number[] = want.map(() => 1),
+): number[] {
   const offset: number[] = [];
   want.forEach((_, i) => offset.push((offset[i - 1] ?? 0) + (i === 0 ? 0 : gaps[i]!)));
   const blocks: { sum: number; weight: number; count: number }[] = [];

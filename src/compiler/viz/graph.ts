@@ -101,20 +101,31 @@ const shapeText = (s: Shape | undefined) => (s ? `${sizeText(s)}x${s.c}` : '?');
  */
 export function renderGraphSvg(graph: Graph, size: VizSize): string {
   const { shapes, failure } = inferShapes(graph, ...vizSizes(size));
-  const texts = new Map(graph.ops.map((op) => [op.name, { name: op.name, op: opText(op), shape: shapeText(shapes.get(op.name)) }]));
+  const texts = new Map(
+    graph.ops.map((op) => [op.name, { name: op.name, op: opText(op), shape: shapeText(shapes.get(op.name)) }]),
+  );
   const widthOf = (name: string) => {
     const t = texts.get(name)!;
     return Math.max(84, textWidth(t.name, NAME_SIZE) * 1.08, textWidth(t.op, SIZE), textWidth(t.shape, SIZE)) + 16;
   };
   const layout = layoutGraph(graph.ops.map((op) => ({ id: op.name, width: widthOf(op.name), inputs: op.inputs })));
 
-  const lines = [`graph: ${graph.ops.length} ops, input ${vizSizes(size).join('x')}x${graph.inputChannels} \u2192 ${failure ? `does not fit (at ${failure.op.name})` : `output ${shapeText(shapes.get(graph.ops[graph.ops.length - 1]?.name ?? ''))}`}`];
+  const lines = [
+    `graph: ${graph.ops.length} ops, input ${vizSizes(size).join('x')}x${graph.inputChannels} \u2192 ${failure ? `does not fit (at ${failure.op.name})` : `output ${shapeText(shapes.get(graph.ops[graph.ops.length - 1]?.name ?? ''))}`}`,
+  ];
   if (graph.description) lines.push(graph.description);
   const svg = new Svg();
   const titleWidth = drawTitle(svg, MARGIN, MARGIN, graph.name, lines);
   const top = MARGIN + titleHeight(lines) + 20;
-  const families = [...new Set(graph.ops.map(family))].sort((a, b) => Object.keys(FAMILY_STYLE).indexOf(a) - Object.keys(FAMILY_STYLE).indexOf(b));
-  const entries: LegendEntry[] = families.map((f) => ({ kind: 'box', fill: FAMILY_STYLE[f].fill, stroke: FAMILY_STYLE[f].stroke, text: FAMILY_STYLE[f].text }));
+  const families = [...new Set(graph.ops.map(family))].sort(
+    (a, b) => Object.keys(FAMILY_STYLE).indexOf(a) - Object.keys(FAMILY_STYLE).indexOf(b),
+  );
+  const entries: LegendEntry[] = families.map((f) => ({
+    kind: 'box',
+    fill: FAMILY_STYLE[f].fill,
+    stroke: FAMILY_STYLE[f].stroke,
+    text: FAMILY_STYLE[f].text,
+  }));
   const contentWidth = Math.max(layout.width, titleWidth, 260);
   const legend = legendSize(entries, contentWidth);
   const left = MARGIN + (Math.max(contentWidth, legend.width) - layout.width) / 2;
@@ -126,9 +137,29 @@ export function renderGraphSvg(graph: Graph, size: VizSize): string {
   };
 
   const xOf = (name: string) => layout.nodes.get(name)!.x;
-  const outs = ports(layout.edges, (e) => e.from, (e) => e.via[0] ?? xOf(e.to), xOf, widthOf);
-  const ins = ports(layout.edges, (e) => e.to, (e) => e.via[e.via.length - 1] ?? xOf(e.from), xOf, widthOf);
-  for (const e of layout.edges) drawEdge(svg, e, [left + outs.get(e)!, box(e.from).y + NODE_H], [left + ins.get(e)!, box(e.to).y - 1], left, layerTop);
+  const outs = ports(
+    layout.edges,
+    (e) => e.from,
+    (e) => e.via[0] ?? xOf(e.to),
+    xOf,
+    widthOf,
+  );
+  const ins = ports(
+    layout.edges,
+    (e) => e.to,
+    (e) => e.via[e.via.length - 1] ?? xOf(e.from),
+    xOf,
+    widthOf,
+  );
+  for (const e of layout.edges)
+    drawEdge(
+      svg,
+      e,
+      [left + outs.get(e)!, box(e.from).y + NODE_H],
+      [left + ins.get(e)!, box(e.to).y - 1],
+      left,
+      layerTop,
+    );
   for (const op of graph.ops) {
     const b = box(op.name);
     const style = FAMILY_STYLE[family(op)];
@@ -137,11 +168,19 @@ export function renderGraphSvg(graph: Graph, size: VizSize): string {
     const cx = b.x + b.w / 2;
     svg.text(cx, b.y + 14, t.name, { size: NAME_SIZE, anchor: 'middle', weight: 'bold', fill: '#1a1a1a' });
     svg.text(cx, b.y + 27, t.op, { size: SIZE, anchor: 'middle', fill: '#333333' });
-    svg.text(cx, b.y + 40, t.shape, { size: SIZE, anchor: 'middle', fill: failure && t.shape === '?' ? '#c0392b' : '#555555' });
+    svg.text(cx, b.y + 40, t.shape, {
+      size: SIZE,
+      anchor: 'middle',
+      fill: failure && t.shape === '?' ? '#c0392b' : '#555555',
+    });
   }
   const legendTop = layerTop(layout.layers) - LAYER_GAP + 28;
   drawLegend(svg, MARGIN, legendTop, entries, Math.max(contentWidth, legend.width));
-  return svg.toString(MARGIN * 2 + Math.max(contentWidth, legend.width), legendTop + legend.height + MARGIN, `${graph.name}: graph diagram`);
+  return svg.toString(
+    MARGIN * 2 + Math.max(contentWidth, legend.width),
+    legendTop + legend.height + MARGIN,
+    `${graph.name}: graph diagram`,
+  );
 }
 
 /**
@@ -174,10 +213,21 @@ function ports(
 }
 
 /** An edge: down from the source, through its dummy points (vertical runs), into the target. */
-function drawEdge(svg: Svg, e: LaidEdge, start: readonly [number, number], end: readonly [number, number], left: number, layerTop: (layer: number) => number): void {
+function drawEdge(
+  svg: Svg,
+  e: LaidEdge,
+  start: readonly [number, number],
+  end: readonly [number, number],
+  left: number,
+  layerTop: (layer: number) => number,
+): void {
   const sourceLayer = Math.round((start[1] - NODE_H - layerTop(0)) / (NODE_H + LAYER_GAP));
   // Each dummy is a vertical run through its layer; curves join the runs between layers.
-  const runs: [number, number, number][] = e.via.map((x, i) => [left + x, layerTop(sourceLayer + 1 + i), layerTop(sourceLayer + 1 + i) + NODE_H]);
+  const runs: [number, number, number][] = e.via.map((x, i) => [
+    left + x,
+    layerTop(sourceLayer + 1 + i),
+    layerTop(sourceLayer + 1 + i) + NODE_H,
+  ]);
   let d = `M${num(start[0])} ${num(start[1])}`;
   let [px, py] = start;
   const curveTo = (x: number, y: number) => {

@@ -44,7 +44,9 @@ export interface Decoder extends Block {
   readonly resize: Op | undefined;
   readonly upBox: MapBox;
   /** The skip connection into this level, if any: the (cropped) encoder map and the merge. */
-  readonly skip: { readonly kind: 'concat' | 'add'; readonly crop: boolean; readonly from: MapBox; readonly merged: MapBox } | undefined;
+  readonly skip:
+    | { readonly kind: 'concat' | 'add'; readonly crop: boolean; readonly from: MapBox; readonly merged: MapBox }
+    | undefined;
 }
 
 export interface UnetModel {
@@ -60,7 +62,13 @@ export interface UnetModel {
   readonly output: MapBox;
 }
 
-const STEP_NAMES: Record<string, string> = { relu: 'ReLU', 'leaky-relu': 'leaky ReLU', elu: 'ELU', sigmoid: 'sigmoid', softmax: 'softmax' };
+const STEP_NAMES: Record<string, string> = {
+  relu: 'ReLU',
+  'leaky-relu': 'leaky ReLU',
+  elu: 'ELU',
+  sigmoid: 'sigmoid',
+  softmax: 'softmax',
+};
 
 function stepName(op: Op): string | undefined {
   if (op.kind === 'Activation') return STEP_NAMES[op.fn] ?? op.fn;
@@ -96,7 +104,10 @@ export function unetModel(graph: Graph, shapes: ReadonlyMap<string, Shape>): Une
       if (step !== undefined && last) last.steps.push(step);
     }
     const reduce = byName.get(`${name}.se_reduce`);
-    const se = reduce && reduce.channels > 0 ? Math.round((byName.get(reduce.inputs[0] ?? '')?.channels ?? 0) / reduce.channels) : 0;
+    const se =
+      reduce && reduce.channels > 0
+        ? Math.round((byName.get(reduce.inputs[0] ?? '')?.channels ?? 0) / reduce.channels)
+        : 0;
     return units.length > 0 ? { name, units, residual: byName.get(`${name}.residual`)?.kind === 'Add', se } : undefined;
   };
 
@@ -127,7 +138,15 @@ export function unetModel(graph: Graph, shapes: ReadonlyMap<string, Shape>): Une
     const merge = byName.get(`${name}.concat`) ?? byName.get(`${name}.add`);
     const merged = merge && box(merge.name);
     const from = merge && box(merge.inputs[0] ?? '');
-    const skip = merge && merged && from ? { kind: merge.kind === 'Add' ? ('add' as const) : ('concat' as const), crop: byName.get(`${name}.crop`)?.kind === 'Crop', from, merged } : undefined;
+    const skip =
+      merge && merged && from
+        ? {
+            kind: merge.kind === 'Add' ? ('add' as const) : ('concat' as const),
+            crop: byName.get(`${name}.crop`)?.kind === 'Crop',
+            from,
+            merged,
+          }
+        : undefined;
     decoders.push({ ...b, up, resize: byName.get(`${name}.resize`), upBox, skip });
   }
 
@@ -135,7 +154,15 @@ export function unetModel(graph: Graph, shapes: ReadonlyMap<string, Shape>): Une
   const head = box('head.conv');
   const output = box('output');
   if (!headConv || headConv.kind !== 'Conv' || !head || !output) return undefined;
-  return { input, encoders, bottleneck, decoders, head: { ...head, conv: headConv }, activation: graph.activation, output };
+  return {
+    input,
+    encoders,
+    bottleneck,
+    decoders,
+    head: { ...head, conv: headConv },
+    activation: graph.activation,
+    output,
+  };
 }
 
 /** "3x3" (square) or "3x5". */

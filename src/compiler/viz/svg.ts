@@ -6,7 +6,10 @@
 
 /** Escapes text for XML content and attribute values. */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!,
+  );
 }
 
 /** A coordinate as text: at most one decimal, no "-0", no trailing zeros. */
@@ -46,7 +49,15 @@ export class Svg {
   private readonly parts: string[] = [];
 
   /** A rectangle; `tooltip` becomes its <title> (shown on hover in browsers). */
-  rect(x: number, y: number, w: number, h: number, fill: string, stroke: string, o: { readonly rx?: number; readonly dash?: string; readonly tooltip?: string } = {}): void {
+  rect(
+    x: number,
+    y: number,
+    w: number,
+    h: number,
+    fill: string,
+    stroke: string,
+    o: { readonly rx?: number; readonly dash?: string; readonly tooltip?: string } = {},
+  ): void {
     const extra = `${o.rx ? ` rx="${o.rx}"` : ''}${o.dash ? ` stroke-dasharray="${o.dash}"` : ''}`;
     const head = `<rect x="${num(x)}" y="${num(y)}" width="${num(w)}" height="${num(h)}" fill="${fill}" stroke="${stroke}"${extra}`;
     this.parts.push(o.tooltip !== undefined ? `${head}><title>${escapeXml(o.tooltip)}</title></rect>` : `${head}/>`);
@@ -65,20 +76,30 @@ export class Svg {
   arrow(points: readonly (readonly [number, number])[], style: LineStyle, head = true): void {
     // The line stops where the head begins, so its square end never pokes past the tip.
     const line = head ? shortenEnd(points, HEAD_LENGTH - 1) : points;
-    this.path(line.map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${num(x)} ${num(y)}`).join(' '), style, head ? arrowHead(points) : undefined);
+    this.path(
+      line.map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${num(x)} ${num(y)}`).join(' '),
+      style,
+      head ? arrowHead(points) : undefined,
+    );
   }
 
   /** A path (`d` in SVG syntax, already rounded), with an optional arrowhead polygon. */
   path(d: string, style: LineStyle, headPoints?: string): void {
     const dash = style.dash ? ` stroke-dasharray="${style.dash}"` : '';
-    this.parts.push(`<path d="${d}" fill="none" stroke="${style.stroke}" stroke-width="${style.width ?? 1.5}"${dash}/>`);
+    this.parts.push(
+      `<path d="${d}" fill="none" stroke="${style.stroke}" stroke-width="${style.width ?? 1.5}"${dash}/>`,
+    );
     if (headPoints) this.parts.push(`<polygon points="${headPoints}" fill="${style.stroke}"/>`);
   }
 
   /** A circled plus (the sign of an elementwise sum). */
   plus(x: number, y: number, r: number, stroke: string): void {
-    this.parts.push(`<circle cx="${num(x)}" cy="${num(y)}" r="${num(r)}" fill="#ffffff" stroke="${stroke}" stroke-width="1.3"/>`);
-    this.parts.push(`<path d="M${num(x - r + 2)} ${num(y)} L${num(x + r - 2)} ${num(y)} M${num(x)} ${num(y - r + 2)} L${num(x)} ${num(y + r - 2)}" stroke="${stroke}" stroke-width="1.3"/>`);
+    this.parts.push(
+      `<circle cx="${num(x)}" cy="${num(y)}" r="${num(r)}" fill="#ffffff" stroke="${stroke}" stroke-width="1.3"/>`,
+    );
+    this.parts.push(
+      `<path d="M${num(x - r + 2)} ${num(y)} L${num(x + r - 2)} ${num(y)} M${num(x)} ${num(y - r + 2)} L${num(x)} ${num(y + r - 2)}" stroke="${stroke}" stroke-width="1.3"/>`,
+    );
   }
 
   /** The whole document: white background, a <title>, generic font. */
@@ -115,7 +136,11 @@ function shortenEnd(points: readonly (readonly [number, number])[], by: number):
 }
 
 /** An arrowhead at the end of a polyline, pointing along its last segment. */
-export function arrowHead(points: readonly (readonly [number, number])[], length = HEAD_LENGTH, halfWidth = 3.5): string {
+export function arrowHead(
+  points: readonly (readonly [number, number])[],
+  length = HEAD_LENGTH,
+  halfWidth = 3.5,
+): string {
   const [x1, y1] = points[points.length - 1]!;
   const [x0, y0] = points[points.length - 2] ?? [x1, y1 - 1];
   return headAt(x1, y1, x1 - x0, y1 - y0, length, halfWidth);

@@ -1,4 +1,13 @@
-import { sizeText, skipText, downText, upText, kernelText, type ConvUnit, type MapBox, type UnetModel } from './model.js';
+import {
+  sizeText,
+  skipText,
+  downText,
+  upText,
+  kernelText,
+  type ConvUnit,
+  type MapBox,
+  type UnetModel,
+} from './model.js';
 import { textWidth } from './svg.js';
 
 /**
@@ -75,7 +84,8 @@ export function layoutUnet(model: UnetModel, left: number, top: number, mainKern
   const arrows: ArrowGeom[] = [];
   const labels: Label[] = [];
   const plus: { x: number; y: number }[] = [];
-  const label = (x: number, y: number, text: string, anchor: Anchor = 'middle', size = LABEL) => labels.push({ x, y, text, anchor, size });
+  const label = (x: number, y: number, text: string, anchor: Anchor = 'middle', size = LABEL) =>
+    labels.push({ x, y, text, anchor, size });
 
   /** Places a box centered at x on a row; returns its geometry. */
   const place = (kind: BoxKind, box: MapBox, cx: number, row: number, w = boxWidth(box.shape.c)): BoxGeom => {
@@ -88,8 +98,22 @@ export function layoutUnet(model: UnetModel, left: number, top: number, mainKern
   const bottom = (g: BoxGeom) => g.y + g.h;
   const channelsAbove = (g: BoxGeom, anchor: Anchor = 'middle', text = String(g.box.shape.c)) =>
     label(anchor === 'middle' ? center(g) : anchor === 'start' ? center(g) + 5 : center(g) - 5, g.y - 5, text, anchor);
-  const sizeBelow = (g: BoxGeom, anchor: Anchor = 'middle') => label(anchor === 'middle' ? center(g) : anchor === 'start' ? center(g) + 5 : center(g) - 5, bottom(g) + 12, sizeText(g.box.shape), anchor, SMALL);
-  const horizontal = (kind: ArrowKind, from: BoxGeom, to: BoxGeom, row: number) => arrows.push({ kind, points: [[right(from) + 1, mid(row)], [to.x - 1, mid(row)]] });
+  const sizeBelow = (g: BoxGeom, anchor: Anchor = 'middle') =>
+    label(
+      anchor === 'middle' ? center(g) : anchor === 'start' ? center(g) + 5 : center(g) - 5,
+      bottom(g) + 12,
+      sizeText(g.box.shape),
+      anchor,
+      SMALL,
+    );
+  const horizontal = (kind: ArrowKind, from: BoxGeom, to: BoxGeom, row: number) =>
+    arrows.push({
+      kind,
+      points: [
+        [right(from) + 1, mid(row)],
+        [to.x - 1, mid(row)],
+      ],
+    });
   /** The conv units of a block after its first map. */
   const units = (first: BoxGeom, list: readonly ConvUnit[], row: number, pitch: number): BoxGeom[] => {
     let prev = first;
@@ -97,7 +121,8 @@ export function layoutUnet(model: UnetModel, left: number, top: number, mainKern
     list.forEach((u, i) => {
       const g = place('map', u.box, center(first) + (i + 1) * pitch, row);
       horizontal('conv', prev, g, row);
-      if (kernelText(u.conv.kernel) !== mainKernel) label((right(prev) + g.x) / 2, mid(row) - 5, kernelText(u.conv.kernel), 'middle', SMALL);
+      if (kernelText(u.conv.kernel) !== mainKernel)
+        label((right(prev) + g.x) / 2, mid(row) - 5, kernelText(u.conv.kernel), 'middle', SMALL);
       out.push(g);
       prev = g;
     });
@@ -119,7 +144,13 @@ export function layoutUnet(model: UnetModel, left: number, top: number, mainKern
     const last = maps[maps.length - 1]!;
     encLast.push(last);
     const next = place('map', enc.downBox, center(last), l + 1);
-    arrows.push({ kind: 'down', points: [[center(last), bottom(last) + 3], [center(last), next.y - 2]] });
+    arrows.push({
+      kind: 'down',
+      points: [
+        [center(last), bottom(last) + 3],
+        [center(last), next.y - 2],
+      ],
+    });
     label(center(last) - 7, bottom(last) + GAP / 2 + 4, downText(enc.down), 'end', SMALL);
     channelsAbove(next, 'end');
     sizeBelow(next);
@@ -128,7 +159,10 @@ export function layoutUnet(model: UnetModel, left: number, top: number, mainKern
 
   // Bottleneck: its pitch widens until every row has room between its encoder and decoder sides.
   const bUnits = model.bottleneck.units.length;
-  const deficit = Math.max(0, ...model.decoders.map((_, i) => rowNeed(model, depth - 1 - i) - innerDistance(model, depth - 1 - i, PITCH)));
+  const deficit = Math.max(
+    0,
+    ...model.decoders.map((_, i) => rowNeed(model, depth - 1 - i) - innerDistance(model, depth - 1 - i, PITCH)),
+  );
   const bPitch = PITCH + Math.ceil(deficit / bUnits);
   const bMaps = units(first, model.bottleneck.units, depth, bPitch);
   bMaps.forEach((g, i) => {
@@ -141,7 +175,13 @@ export function layoutUnet(model: UnetModel, left: number, top: number, mainKern
   model.decoders.forEach((dec, i) => {
     const row = depth - 1 - i;
     const up = place('map', dec.skip?.kind === 'add' ? dec.skip.merged : dec.upBox, center(source), row);
-    arrows.push({ kind: 'up', points: [[center(source), source.y - 3], [center(up), bottom(up) + 2]] });
+    arrows.push({
+      kind: 'up',
+      points: [
+        [center(source), source.y - 3],
+        [center(up), bottom(up) + 2],
+      ],
+    });
     label(center(source) + 7, bottom(up) + GAP / 2 + 4, upText(dec), 'start', SMALL);
     sizeBelow(up, 'end');
     let leftEdge = up;
@@ -157,7 +197,13 @@ export function layoutUnet(model: UnetModel, left: number, top: number, mainKern
       // An additive skip ends in a circled plus right before the map it is added to.
       const end = dec.skip.kind === 'add' ? leftEdge.x - 2 * PLUS_RADIUS - 3 : leftEdge.x - 1;
       if (dec.skip.kind === 'add') plus.push({ x: leftEdge.x - PLUS_RADIUS - 2, y: mid(row) });
-      arrows.push({ kind: 'skip', points: [[right(from) + 1, mid(row)], [end, mid(row)]] });
+      arrows.push({
+        kind: 'skip',
+        points: [
+          [right(from) + 1, mid(row)],
+          [end, mid(row)],
+        ],
+      });
       label((right(from) + end) / 2, mid(row) - 5, skipText(dec.skip), 'middle', SMALL);
     }
     const maps = units(up, dec.units, row, PITCH);
@@ -184,8 +230,23 @@ export function layoutUnet(model: UnetModel, left: number, top: number, mainKern
   }
   label(center(end), end.y - 18, 'output', 'middle', SMALL);
 
-  const textRight = Math.max(...labels.map((t) => (t.anchor === 'start' ? t.x + textWidth(t.text, t.size) : t.anchor === 'middle' ? t.x + textWidth(t.text, t.size) / 2 : t.x)));
-  return { boxes, arrows, labels, plus, right: Math.max(textRight, ...boxes.map(right)), bottom: rowTop[depth]! + rowHeight(depth) + 16 };
+  const textRight = Math.max(
+    ...labels.map((t) =>
+      t.anchor === 'start'
+        ? t.x + textWidth(t.text, t.size)
+        : t.anchor === 'middle'
+          ? t.x + textWidth(t.text, t.size) / 2
+          : t.x,
+    ),
+  );
+  return {
+    boxes,
+    arrows,
+    labels,
+    plus,
+    right: Math.max(textRight, ...boxes.map(right)),
+    bottom: rowTop[depth]! + rowHeight(depth) + 16,
+  };
 }
 
 /**
@@ -195,7 +256,8 @@ export function layoutUnet(model: UnetModel, left: number, top: number, mainKern
 function innerDistance(model: UnetModel, row: number, bottleneckPitch: number): number {
   const depth = model.encoders.length;
   let d = model.bottleneck.units.length * bottleneckPitch;
-  for (let l = row + 1; l < depth; l++) d += (model.encoders[l]!.units.length + model.decoders[depth - 1 - l]!.units.length) * PITCH;
+  for (let l = row + 1; l < depth; l++)
+    d += (model.encoders[l]!.units.length + model.decoders[depth - 1 - l]!.units.length) * PITCH;
   return d;
 }
 
@@ -207,6 +269,11 @@ function rowNeed(model: UnetModel, row: number): number {
   const encBox = enc.units[enc.units.length - 1]!.box;
   const half = boxWidth(encBox.shape.c) / 2 + boxWidth(dec.upBox.shape.c) / 2;
   const sizes = 10 + textWidth(sizeText(encBox.shape), SMALL) + textWidth(sizeText(dec.upBox.shape), SMALL) + 16;
-  const skip = dec.skip ? half + (dec.skip.kind === 'concat' ? boxWidth(dec.skip.from.shape.c) : 2 * PLUS_RADIUS + 4) + textWidth(skipText(dec.skip), SMALL) + 40 : 0;
+  const skip = dec.skip
+    ? half +
+      (dec.skip.kind === 'concat' ? boxWidth(dec.skip.from.shape.c) : 2 * PLUS_RADIUS + 4) +
+      textWidth(skipText(dec.skip), SMALL) +
+      40
+    : 0;
   return Math.max(half + 36, sizes, skip);
 }

@@ -13,11 +13,14 @@ export interface VizSize {
 }
 
 /** The size per spatial axis, as inferShapes takes it. */
-export const vizSizes = (s: VizSize): number[] => (s.depth === undefined ? [s.height, s.width] : [s.depth, s.height, s.width]);
+export const vizSizes = (s: VizSize): number[] =>
+  s.depth === undefined ? [s.height, s.width] : [s.depth, s.height, s.width];
 
 /** A VizSize from sizes per axis ([h, w] or [d, h, w]). */
 export const vizSize = (sizes: readonly number[]): VizSize =>
-  sizes.length === 3 ? { depth: sizes[0]!, height: sizes[1]!, width: sizes[2]! } : { height: sizes[0]!, width: sizes[1]! };
+  sizes.length === 3
+    ? { depth: sizes[0]!, height: sizes[1]!, width: sizes[2]! }
+    : { height: sizes[0]!, width: sizes[1]! };
 
 const MARGIN = 24;
 
@@ -56,41 +59,93 @@ function unitGroups(model: UnetModel): { text: string; kernel: string; blocks: s
 }
 
 function legendEntries(model: UnetModel, groups: ReturnType<typeof unitGroups>): LegendEntry[] {
-  const dropout = [...model.encoders, model.bottleneck, ...model.decoders].some((b) => b.units.some((u) => u.steps.includes('dropout')));
+  const dropout = [...model.encoders, model.bottleneck, ...model.decoders].some((b) =>
+    b.units.some((u) => u.steps.includes('dropout')),
+  );
   const volume = model.input.shape.d !== undefined;
-  const entries: LegendEntry[] = [{ kind: 'box', ...BOX_STYLE.map, text: `feature map: channels above, ${volume ? 'depth x height x width' : 'height x width'} below` }];
+  const entries: LegendEntry[] = [
+    {
+      kind: 'box',
+      ...BOX_STYLE.map,
+      text: `feature map: channels above, ${volume ? 'depth x height x width' : 'height x width'} below`,
+    },
+  ];
   const firstSkip = model.decoders.find((d) => d.skip)?.skip;
-  if (firstSkip?.kind === 'concat') entries.push({ kind: 'box', ...BOX_STYLE.copy, text: 'copied encoder map (concatenated: skip + up channels)' });
+  if (firstSkip?.kind === 'concat')
+    entries.push({ kind: 'box', ...BOX_STYLE.copy, text: 'copied encoder map (concatenated: skip + up channels)' });
   groups.forEach((g, i) => {
     const where = groups.length > 1 ? (i === 0 ? ' (other blocks)' : ` (${g.blocks.join(', ')})`) : '';
-    entries.push({ kind: 'arrow', direction: 'right', style: ARROW_STYLE.conv, text: `${g.text}${i === 0 && dropout ? ', dropout where set' : ''}${where}` });
+    entries.push({
+      kind: 'arrow',
+      direction: 'right',
+      style: ARROW_STYLE.conv,
+      text: `${g.text}${i === 0 && dropout ? ', dropout where set' : ''}${where}`,
+    });
   });
   const enc = model.encoders[0]!;
-  const factors = model.encoders.map((e) => (e.down.kind === 'Pool' ? e.down.stride : e.down.kind === 'Conv' ? e.down.stride : [2])).flat();
+  const factors = model.encoders
+    .map((e) => (e.down.kind === 'Pool' ? e.down.stride : e.down.kind === 'Conv' ? e.down.stride : [2]))
+    .flat();
   const halves = factors.every((f) => f === 2);
-  entries.push({ kind: 'arrow', direction: 'down', style: ARROW_STYLE.down, text: `${downText(enc.down)}${enc.down.kind === 'Conv' ? ' (strided conv)' : ''}: ${halves ? 'half the size' : 'each axis divided by the window (per level, as labelled)'}` });
+  entries.push({
+    kind: 'arrow',
+    direction: 'down',
+    style: ARROW_STYLE.down,
+    text: `${downText(enc.down)}${enc.down.kind === 'Conv' ? ' (strided conv)' : ''}: ${halves ? 'half the size' : 'each axis divided by the window (per level, as labelled)'}`,
+  });
   const dec = model.decoders[0]!;
   const uniform = model.decoders.every((d) => upText0(d) === upText0(dec));
-  const upText = dec.resize?.kind === 'Upsample'
-    ? `${dec.resize.mode} upsampling x${dec.resize.scale[0]}, then conv 2x2`
-    : uniform ? `${upText0(dec)} (transposed conv, stride ${dec.up.kind === 'ConvTranspose' ? factorText(dec.up.stride) : 2})` : 'up-conv (transposed conv; window and stride per level, as labelled)';
+  const upText =
+    dec.resize?.kind === 'Upsample'
+      ? `${dec.resize.mode} upsampling x${dec.resize.scale[0]}, then conv 2x2`
+      : uniform
+        ? `${upText0(dec)} (transposed conv, stride ${dec.up.kind === 'ConvTranspose' ? factorText(dec.up.stride) : 2})`
+        : 'up-conv (transposed conv; window and stride per level, as labelled)';
   entries.push({ kind: 'arrow', direction: 'up', style: ARROW_STYLE.up, text: upText });
   if (firstSkip) {
-    const how = firstSkip.kind === 'add' ? 'add (encoder map + up-sampled map)' : firstSkip.crop ? 'crop+concat (center crop of the encoder map)' : 'concat (copy of the encoder map)';
+    const how =
+      firstSkip.kind === 'add'
+        ? 'add (encoder map + up-sampled map)'
+        : firstSkip.crop
+          ? 'crop+concat (center crop of the encoder map)'
+          : 'concat (copy of the encoder map)';
     entries.push({ kind: 'arrow', direction: 'right', style: ARROW_STYLE.skip, text: `skip: ${how}` });
   }
-  entries.push({ kind: 'arrow', direction: 'right', style: ARROW_STYLE.head, text: `conv ${volume ? '1x1x1' : '1x1'}: one channel per class` });
-  if (model.activation !== 'none') entries.push({ kind: 'arrow', direction: 'right', style: ARROW_STYLE.activation, text: `${model.activation} (output activation)` });
+  entries.push({
+    kind: 'arrow',
+    direction: 'right',
+    style: ARROW_STYLE.head,
+    text: `conv ${volume ? '1x1x1' : '1x1'}: one channel per class`,
+  });
+  if (model.activation !== 'none')
+    entries.push({
+      kind: 'arrow',
+      direction: 'right',
+      style: ARROW_STYLE.activation,
+      text: `${model.activation} (output activation)`,
+    });
   if (!firstSkip) entries.push({ kind: 'note', text: 'no skip connections' });
   const blocks = [...model.encoders, model.bottleneck, ...model.decoders];
   const tagged = (pick: (b: (typeof blocks)[number]) => boolean) => {
     const names = blocks.filter(pick).map((b) => b.name);
     return names.length === blocks.length ? 'every block' : names.join(', ');
   };
-  if (blocks.some((b) => b.residual)) entries.push({ kind: 'note', text: `res: residual blocks (input added to output, 1x1 conv where channels change) in ${tagged((b) => b.residual)}` });
+  if (blocks.some((b) => b.residual))
+    entries.push({
+      kind: 'note',
+      text: `res: residual blocks (input added to output, 1x1 conv where channels change) in ${tagged((b) => b.residual)}`,
+    });
   const gated = model.decoders.filter((d) => d.skip?.from.op === `${d.name}.att_scale`).map((d) => d.name);
-  if (gated.length > 0) entries.push({ kind: 'note', text: `att: attention gates (Oktay et al. 2018) scale the skips into ${gated.length === model.decoders.length ? 'every decoder' : gated.join(', ')}` });
-  if (blocks.some((b) => b.se > 0)) entries.push({ kind: 'note', text: `SE: squeeze-excitation after the last conv unit (ratio ${mostCommon(blocks.filter((b) => b.se > 0).map((b) => b.se))}) in ${tagged((b) => b.se > 0)}` });
+  if (gated.length > 0)
+    entries.push({
+      kind: 'note',
+      text: `att: attention gates (Oktay et al. 2018) scale the skips into ${gated.length === model.decoders.length ? 'every decoder' : gated.join(', ')}`,
+    });
+  if (blocks.some((b) => b.se > 0))
+    entries.push({
+      kind: 'note',
+      text: `SE: squeeze-excitation after the last conv unit (ratio ${mostCommon(blocks.filter((b) => b.se > 0).map((b) => b.se))}) in ${tagged((b) => b.se > 0)}`,
+    });
   return entries;
 }
 
@@ -106,9 +161,15 @@ function modelAt(training: Graph, size: VizSize): UnetModel {
   // Deep-supervision heads are drawn as a note, not as boxes: the U is the inference graph.
   const graph = inferenceGraph(training);
   const { shapes, failure } = inferShapes(graph, ...vizSizes(size));
-  if (failure) throw new RangeError(`input ${vizSizes(size).join('x')} does not fit ${graph.name}: at ${failure.op.name}, ${failure.reason} (check it with checkInputSize first)`);
+  if (failure)
+    throw new RangeError(
+      `input ${vizSizes(size).join('x')} does not fit ${graph.name}: at ${failure.op.name}, ${failure.reason} (check it with checkInputSize first)`,
+    );
   const model = unetModel(graph, shapes);
-  if (!model) throw new RangeError(`${graph.name} is not a template U-Net (enc1..encN, bottleneck, decN..dec1): draw it with renderGraphSvg`);
+  if (!model)
+    throw new RangeError(
+      `${graph.name} is not a template U-Net (enc1..encN, bottleneck, decN..dec1): draw it with renderGraphSvg`,
+    );
   return model;
 }
 
@@ -144,9 +205,13 @@ export function renderUnetSvg(graph: Graph, size: VizSize): string {
   for (const b of scene.boxes) {
     const s = BOX_STYLE[b.kind];
     const shape = b.box.shape;
-    svg.rect(b.x, b.y, b.w, b.h, s.fill, s.stroke, { ...(s.dash !== undefined ? { dash: s.dash } : {}), tooltip: `${b.box.op}: ${sizeText(shape)}x${shape.c}` });
+    svg.rect(b.x, b.y, b.w, b.h, s.fill, s.stroke, {
+      ...(s.dash !== undefined ? { dash: s.dash } : {}),
+      tooltip: `${b.box.op}: ${sizeText(shape)}x${shape.c}`,
+    });
   }
-  for (const t of scene.labels) svg.text(t.x, t.y, t.text, { size: t.size, anchor: t.anchor, fill: t.size < 10 ? '#444444' : '#1a1a1a' });
+  for (const t of scene.labels)
+    svg.text(t.x, t.y, t.text, { size: t.size, anchor: t.anchor, fill: t.size < 10 ? '#444444' : '#1a1a1a' });
   drawLegend(svg, MARGIN, legendTop, entries, Math.max(contentWidth, legend.width));
   return svg.toString(width, legendTop + legend.height + MARGIN, `${graph.name}: U-Net diagram`);
 }

@@ -1,4 +1,14 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Document,
+  type Node as YamlNode,
+} from 'yaml';
 import { Codes, error, span, type Diagnostic, type Result, type Source, type Span } from '../diagnostics/index.js';
 import { pointer, type JsonValue, type SpecDocument } from '../spec/document.js';
 
@@ -11,7 +21,10 @@ export function parseYaml(source: Source): Result<SpecDocument> {
   try {
     doc = parseDocument(source.body, { prettyErrors: false, uniqueKeys: true, lineCounter: new LineCounter() });
   } catch (e) {
-    return { value: undefined, diagnostics: [error(Codes.yamlSyntax, `cannot parse YAML: ${String(e)}`, span(source, 0, 0))] };
+    return {
+      value: undefined,
+      diagnostics: [error(Codes.yamlSyntax, `cannot parse YAML: ${String(e)}`, span(source, 0, 0))],
+    };
   }
   // One malformed line often yields several parser errors at the same place: keep the first.
   const seenAt = new Set<number>();
@@ -21,9 +34,20 @@ export function parseYaml(source: Source): Result<SpecDocument> {
     const where = span(source, start, Math.max(end, start + 1));
     if (e.code === 'DUPLICATE_KEY') {
       const key = /^\s*("[^"]*"|'[^']*'|[^:\s]+)/.exec(source.body.slice(start, start + 200))?.[1] ?? '';
-      return error(Codes.duplicateKey, key ? `key '${key.replace(/^["']|["']$/g, '')}' is given twice in this mapping` : 'a key is given twice in this mapping', where);
+      return error(
+        Codes.duplicateKey,
+        key
+          ? `key '${key.replace(/^["']|["']$/g, '')}' is given twice in this mapping`
+          : 'a key is given twice in this mapping',
+        where,
+      );
     }
-    return error(Codes.yamlSyntax, yamlMessage(e.message, e.code), where, yamlNotes[e.code] ? [yamlNotes[e.code]!] : []);
+    return error(
+      Codes.yamlSyntax,
+      yamlMessage(e.message, e.code),
+      where,
+      yamlNotes[e.code] ? [yamlNotes[e.code]!] : [],
+    );
   });
   if (diagnostics.length > 0) return { value: undefined, diagnostics };
 
@@ -35,7 +59,15 @@ export function parseYaml(source: Source): Result<SpecDocument> {
     const where = doc.contents?.range ? span(source, doc.contents.range[0], doc.contents.range[1]) : span(source, 0, 0);
     return {
       value: undefined,
-      diagnostics: [error(Codes.notAMapping, value === null ? 'the spec is empty' : 'the spec must be a mapping of keys (name, input, output, network, ...)', where)],
+      diagnostics: [
+        error(
+          Codes.notAMapping,
+          value === null
+            ? 'the spec is empty'
+            : 'the spec must be a mapping of keys (name, input, output, network, ...)',
+          where,
+        ),
+      ],
     };
   }
   if (!spans.has('')) spans.set('', span(source, 0, 0));
@@ -44,15 +76,20 @@ export function parseYaml(source: Source): Result<SpecDocument> {
 
 /** The yaml package's messages end with a location and a code frame of its own: keep the first sentence. */
 function yamlMessage(message: string, code: string): string {
-  if (code === 'MULTIPLE_DOCS') return "YAML syntax: a spec is one YAML document, but this file has a '---' separator and more after it";
-  const first = message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').trim();
+  if (code === 'MULTIPLE_DOCS')
+    return "YAML syntax: a spec is one YAML document, but this file has a '---' separator and more after it";
+  const first = message
+    .split('\n')[0]!
+    .replace(/ at line \d+, column \d+:?$/, '')
+    .trim();
   return `YAML syntax: ${first.charAt(0).toLowerCase()}${first.slice(1)}`;
 }
 
 /** Hints for the YAML mistakes people make most. */
 const yamlNotes: Partial<Record<string, string>> = {
-  MULTILINE_IMPLICIT_KEY: "a key needs a colon and a space after it ('depth: 4'), and its value on the same line or indented below",
-  BLOCK_IN_FLOW: "inside [...] and {...}, separate items with commas: {channels: 1, size: any}",
+  MULTILINE_IMPLICIT_KEY:
+    "a key needs a colon and a space after it ('depth: 4'), and its value on the same line or indented below",
+  BLOCK_IN_FLOW: 'inside [...] and {...}, separate items with commas: {channels: 1, size: any}',
   TAB_AS_INDENT: 'indent with spaces',
   BAD_INDENT: 'keys of one mapping line up in the same column',
   MISSING_CHAR: 'a bracket or quote is not closed',
@@ -78,7 +115,14 @@ class Walker {
   walk(node: YamlNode, path: (string | number)[]): JsonValue {
     // Aliases may form cycles or expand exponentially ("billion laughs"): cap depth and size.
     if (++this.nodes > MAX_NODES) {
-      if (!this.exhausted) this.diagnostics.push(error(Codes.yamlSyntax, `the spec expands to more than ${MAX_NODES} values (through aliases?); a spec needs far fewer`, span(this.source, node.range?.[0] ?? 0, node.range?.[1] ?? 0)));
+      if (!this.exhausted)
+        this.diagnostics.push(
+          error(
+            Codes.yamlSyntax,
+            `the spec expands to more than ${MAX_NODES} values (through aliases?); a spec needs far fewer`,
+            span(this.source, node.range?.[0] ?? 0, node.range?.[1] ?? 0),
+          ),
+        );
       this.exhausted = true;
       return null;
     }
@@ -104,15 +148,21 @@ class Walker {
       return value;
     }
     if (isScalar(node) && typeof node.value === 'number' && !Number.isFinite(node.value)) {
-      this.diagnostics.push(error(Codes.wrongType, `${String(node.value)} is not a finite number`, this.spans.get(here)));
+      this.diagnostics.push(
+        error(Codes.wrongType, `${String(node.value)} is not a finite number`, this.spans.get(here)),
+      );
       return 0;
     }
     if (isScalar(node)) return scalarValue(node.value);
-    if (isSeq(node)) return node.items.map((item, i) => (item && typeof item === 'object' ? this.walk(item as YamlNode, [...path, i]) : null));
+    if (isSeq(node))
+      return node.items.map((item, i) =>
+        item && typeof item === 'object' ? this.walk(item as YamlNode, [...path, i]) : null,
+      );
     if (isMap(node)) {
       const out: Record<string, JsonValue> = {};
       // defineProperty, not assignment: a key named __proto__ must stay a key (and be reported).
-      const set = (key: string, value: JsonValue) => Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+      const set = (key: string, value: JsonValue) =>
+        Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
       for (const pair of node.items) {
         if (!isPair(pair)) continue;
         const keyNode = pair.key as YamlNode | null;

@@ -53,7 +53,10 @@ export function batchNorm3dInstalled(tf: Tf): boolean {
  * The rank-4 shape a rank-5 shape is folded into with `axis` kept whole, and the axis's number
  * there: two adjacent axes other than `axis` are merged (1 and 2 when they are free).
  */
-export function asRank4([n, d, h, w, c]: [number, number, number, number, number], axis: number): { shape: [number, number, number, number]; axis: number } {
+export function asRank4(
+  [n, d, h, w, c]: [number, number, number, number, number],
+  axis: number,
+): { shape: [number, number, number, number]; axis: number } {
   if (axis === 0) return { shape: [n, d * h, w, c], axis: 0 };
   if (axis === 1) return { shape: [n, d, h * w, c], axis: 1 };
   if (axis === 2) return { shape: [n, d, h, w * c], axis: 2 };
@@ -64,7 +67,11 @@ export function asRank4([n, d, h, w, c]: [number, number, number, number, number
 
 const MARK = Symbol.for('unetc.batchNorm3d');
 
-type LayerCall = ((this: BatchNormLayer, inputs: Tensor | Tensor[], kwargs: Record<string, unknown>) => Tensor | Tensor[]) & { [MARK]?: true };
+type LayerCall = ((
+  this: BatchNormLayer,
+  inputs: Tensor | Tensor[],
+  kwargs: Record<string, unknown>,
+) => Tensor | Tensor[]) & { [MARK]?: true };
 
 interface BatchNormLayer {
   axis: number;
@@ -74,7 +81,12 @@ function batchNormPrototype(tf: Tf): { call: LayerCall } | undefined {
   const map = tf.serialization.SerializationMap.getMap().classNameMap as Record<string, [unknown, unknown] | undefined>;
   const cls = map['BatchNormalization']?.[0] as { prototype?: { call?: unknown } } | undefined;
   const proto = cls?.prototype;
-  if (!proto || typeof proto.call !== 'function' || !(proto instanceof (tf.layers.Layer as unknown as abstract new (...a: never[]) => object))) return undefined;
+  if (
+    !proto ||
+    typeof proto.call !== 'function' ||
+    !(proto instanceof (tf.layers.Layer as unknown as abstract new (...a: never[]) => object))
+  )
+    return undefined;
   return proto as { call: LayerCall };
 }
 
@@ -99,14 +111,24 @@ export function registerBatchNormGrad5d(tf: Tf): void {
     gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
       const [x, mean, variance, scale] = saved;
       const c = x?.shape[x.rank - 1];
-      const perChannel = (t: Tensor | undefined) => t === undefined || (t.size === c && t.shape.slice(0, -1).every((d) => d === 1));
-      if (!x || !mean || !variance || x.rank <= 4 || c === undefined || ![mean, variance, scale].every(perChannel)) return inner.gradFunc(dy, saved, attrs);
+      const perChannel = (t: Tensor | undefined) =>
+        t === undefined || (t.size === c && t.shape.slice(0, -1).every((d) => d === 1));
+      if (!x || !mean || !variance || x.rank <= 4 || c === undefined || ![mean, variance, scale].every(perChannel))
+        return inner.gradFunc(dy, saved, attrs);
       const fold = (t: Tensor) => tf.reshape(t, [1, 1, t.size / c, c]);
       const flat = (t: Tensor | undefined) => (t === undefined ? undefined : tf.reshape(t, [c]));
       const folded = [fold(x), flat(mean)!, flat(variance)!, ...(scale ? [flat(scale)!] : [])];
       const grads = inner.gradFunc(fold(dy as Tensor), folded, attrs);
-      const shapes: Record<string, readonly number[]> = { x: x.shape, mean: mean.shape, variance: variance.shape, scale: scale?.shape ?? [c], offset: mean.shape };
-      return Object.fromEntries(Object.entries(grads).map(([name, thunk]) => [name, () => tf.reshape(thunk(), [...(shapes[name] ?? [c])])]));
+      const shapes: Record<string, readonly number[]> = {
+        x: x.shape,
+        mean: mean.shape,
+        variance: variance.shape,
+        scale: scale?.shape ?? [c],
+        offset: mean.shape,
+      };
+      return Object.fromEntries(
+        Object.entries(grads).map(([name, thunk]) => [name, () => tf.reshape(thunk(), [...(shapes[name] ?? [c])])]),
+      );
     },
     [GRAD_MARK]: true,
   };

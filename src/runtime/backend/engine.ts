@@ -56,7 +56,12 @@ async function loadNode(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-nod
   if (tf.getBackend() !== 'tensorflow') throw new Error(`${pkg} loaded but its 'tensorflow' backend is not active`);
   // 3D U-Nets: the conv3dTranspose gradient and rank-5 BatchNormalization (grad3d.ts).
   registerGrad3d(tf);
-  return { name, tf, threads: availableParallelism(), description: `${name} (libtensorflow${name === 'tfjs-node-gpu' ? ', CUDA' : ''})` };
+  return {
+    name,
+    tf,
+    threads: availableParallelism(),
+    description: `${name} (libtensorflow${name === 'tfjs-node-gpu' ? ', CUDA' : ''})`,
+  };
 }
 
 async function loadJs(backend: 'wasm' | 'cpu'): Promise<Engine> {
@@ -82,7 +87,13 @@ async function loadJs(backend: 'wasm' | 'cpu'): Promise<Engine> {
   registerGrad3d(tf);
   const threads = backend === 'wasm' ? wasmThreads(tf) : 1;
   const plural = threads === 1 ? 'thread' : 'threads';
-  return { name: backend, tf, threads, description: backend === 'wasm' ? `wasm (tfjs WebAssembly, SIMD, ${threads} ${plural})` : 'cpu (tfjs pure JavaScript, slow)' };
+  return {
+    name: backend,
+    tf,
+    threads,
+    description:
+      backend === 'wasm' ? `wasm (tfjs WebAssembly, SIMD, ${threads} ${plural})` : 'cpu (tfjs pure JavaScript, slow)',
+  };
 }
 
 const loaders: Record<EngineName, Loader> = {

@@ -55,7 +55,14 @@ export function conv3dBackpropInputGrad(tf: Tf): GradConfig {
       const g = ddx as Tensor;
       return {
         dy: () => tf.conv3d(g as never, filter as never, strides, pad),
-        filter: () => tf.engine().runKernel('Conv3DBackpropFilterV2', { x: g, dy } as never, { strides, pad, filterShape: filter.shape } as never) as Tensor,
+        filter: () =>
+          tf
+            .engine()
+            .runKernel(
+              'Conv3DBackpropFilterV2',
+              { x: g, dy } as never,
+              { strides, pad, filterShape: filter.shape } as never,
+            ) as Tensor,
       };
     },
   };

@@ -1,1 +1,10 @@
-export { selectEngine, parseEngineName, engineNames, engineOrder, EngineError, type Engine, type EngineName, type Tf } from './engine.js';
+export {
+  selectEngine,
+  parseEngineName,
+  engineNames,
+  engineOrder,
+  EngineError,
+  type Engine,
+  type EngineName,
+  type Tf,
+} from './engine.js';

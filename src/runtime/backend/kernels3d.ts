@@ -39,7 +39,16 @@ import { sliceVolume, splitVolume } from './wasm/slice3d.js';
 
 /** The kernels replaced, per backend. */
 export const kernels3d = {
-  wasm: ['Conv3D', 'Conv3DBackpropInputV2', 'Conv3DBackpropFilterV2', 'MaxPool3D', 'MaxPool3DGrad', 'AvgPool3DGrad', 'Slice', 'SplitV'],
+  wasm: [
+    'Conv3D',
+    'Conv3DBackpropInputV2',
+    'Conv3DBackpropFilterV2',
+    'MaxPool3D',
+    'MaxPool3DGrad',
+    'AvgPool3DGrad',
+    'Slice',
+    'SplitV',
+  ],
   cpu: ['MaxPool3DGrad', 'AvgPool3DGrad'],
 } as const;
 
@@ -72,7 +81,11 @@ export interface Geometry3d {
  * position of the window: outBase and inBase are the element offsets of channel 0 (output
  * channels `outC`, input channels `g.inChannels`), tap the filter tap's index in d, h, w order.
  */
-function forEachWindowTap(g: Geometry3d, outC: number, visit: (outBase: number, inBase: number, tap: number) => void): void {
+function forEachWindowTap(
+  g: Geometry3d,
+  outC: number,
+  visit: (outBase: number, inBase: number, tap: number) => void,
+): void {
   const { inDepth: d, inHeight: h, inWidth: w, inChannels: c } = g;
   const { filterDepth: kd, filterHeight: kh, filterWidth: kw } = g;
   let o = 0;
@@ -231,9 +244,22 @@ interface Args {
  */
 export function registerKernels3d(tf: Tf): void {
   const conv = (x: readonly number[], filter: readonly number[], attrs: Record<string, unknown>) =>
-    tf.backend_util.computeConv3DInfo(x as never, filter as never, attrs.strides as Triple, 1, attrs.pad as 'valid' | 'same') as unknown as Geometry3d;
+    tf.backend_util.computeConv3DInfo(
+      x as never,
+      filter as never,
+      attrs.strides as Triple,
+      1,
+      attrs.pad as 'valid' | 'same',
+    ) as unknown as Geometry3d;
   const pool = (x: readonly number[], attrs: Record<string, unknown>) =>
-    tf.backend_util.computePool3DInfo(x as never, attrs.filterSize as Triple, attrs.strides as Triple, 1, attrs.pad as PadAttr, attrs.dimRoundingMode as Rounding) as unknown as Geometry3d;
+    tf.backend_util.computePool3DInfo(
+      x as never,
+      attrs.filterSize as Triple,
+      attrs.strides as Triple,
+      1,
+      attrs.pad as PadAttr,
+      attrs.dimRoundingMode as Rounding,
+    ) as unknown as Geometry3d;
   const float32 = (...ts: TensorInfo[]) => ts.every((t) => t.dtype === 'float32');
 
   // wasm only: the three convolutions as 2D convolutions and matrix products on XNNPACK
@@ -246,7 +272,8 @@ export function registerKernels3d(tf: Tf): void {
     Conv3DBackpropFilterV2: (b, { inputs: { x, dy }, attrs }) =>
       conv3dBackpropFilterFast(tf, b, x!, dy!, attrs as unknown as Parameters<typeof conv3dBackpropFilterFast>[4]),
     Slice: (b, { inputs: { x }, attrs }) => sliceVolume(tf, b, x!, attrs.begin as number[], attrs.size as number[]),
-    SplitV: (b, { inputs: { x }, attrs }) => splitVolume(tf, b, x!, attrs.numOrSizeSplits as number[], attrs.axis as number),
+    SplitV: (b, { inputs: { x }, attrs }) =>
+      splitVolume(tf, b, x!, attrs.numOrSizeSplits as number[], attrs.axis as number),
   };
 
   const impls: Record<string, (io: Io, a: Args) => TensorInfo | undefined> = {
@@ -295,7 +322,13 @@ export function registerKernels3d(tf: Tf): void {
       // registerKernel would warn about the taken name: unregister first, keeping the built-in's
       // setup and dispose hooks (the fallback above may need its setup).
       tf.unregisterKernel(name, backendName);
-      tf.registerKernel({ kernelName: name, backendName, kernelFunc, setupFunc: builtin.setupFunc, disposeFunc: builtin.disposeFunc });
+      tf.registerKernel({
+        kernelName: name,
+        backendName,
+        kernelFunc,
+        setupFunc: builtin.setupFunc,
+        disposeFunc: builtin.disposeFunc,
+      });
     }
   }
 }

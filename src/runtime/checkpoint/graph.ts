@@ -26,7 +26,8 @@ export interface NetworkRecord {
 /** The record's IR, or why there is none (a reason to put after the record's file name). */
 export function recordedGraph(record: NetworkRecord): Graph | string {
   if (record.graph !== undefined) return record.graph;
-  if (lent === undefined) return 'it predates checkpoints that keep their network (IR), and no spec compiler was given to rebuild it from the spec text';
+  if (lent === undefined)
+    return 'it predates checkpoints that keep their network (IR), and no spec compiler was given to rebuild it from the spec text';
   const compiled = lent(record.spec.file ?? `${record.spec.name}.yaml`, record.spec.text);
   return typeof compiled === 'string' ? `the spec it records does not compile: ${compiled}` : compiled;
 }

@@ -19,10 +19,17 @@ export interface Checkpoint {
  */
 export async function loadCheckpoint(tf: Tf, dir: string): Promise<Checkpoint> {
   if (!existsSync(dir)) throw new CheckpointError(dir, 'no such checkpoint directory');
-  if (!statSync(dir).isDirectory()) throw new CheckpointError(dir, 'not a directory (a checkpoint is a directory holding model.json, weights.bin and unetc.json)');
+  if (!statSync(dir).isDirectory())
+    throw new CheckpointError(
+      dir,
+      'not a directory (a checkpoint is a directory holding model.json, weights.bin and unetc.json)',
+    );
   const manifestFile = join(dir, FILES.manifest);
   if (!existsSync(manifestFile)) {
-    throw new CheckpointError(manifestFile, 'missing: not a unetc checkpoint, or its save did not finish (unetc.json is written last)');
+    throw new CheckpointError(
+      manifestFile,
+      'missing: not a unetc checkpoint, or its save did not finish (unetc.json is written last)',
+    );
   }
   const manifest = validateManifest(readJson(manifestFile), manifestFile);
   const artifacts = readArtifacts(dir);
@@ -30,7 +37,10 @@ export async function loadCheckpoint(tf: Tf, dir: string): Promise<Checkpoint> {
   const weightsFile = join(dir, FILES.weights);
   const actual = sha256(new Uint8Array(artifacts.weightData as ArrayBuffer));
   if (actual !== manifest.weightsSha256) {
-    throw new CheckpointError(weightsFile, `corrupt: its SHA-256 is ${actual.slice(0, 12)}..., but unetc.json records ${manifest.weightsSha256.slice(0, 12)}...`);
+    throw new CheckpointError(
+      weightsFile,
+      `corrupt: its SHA-256 is ${actual.slice(0, 12)}..., but unetc.json records ${manifest.weightsSha256.slice(0, 12)}...`,
+    );
   }
   const model = await loadLayersModel(tf, artifacts, join(dir, FILES.model));
   return { model, manifest };
@@ -39,7 +49,11 @@ export async function loadCheckpoint(tf: Tf, dir: string): Promise<Checkpoint> {
 /** A checkpoint's unetc.json alone (what produced it), checked; CheckpointError naming the file. */
 export function readCheckpointManifest(dir: string): CheckpointManifest {
   const manifestFile = join(dir, FILES.manifest);
-  if (!existsSync(manifestFile)) throw new CheckpointError(manifestFile, 'missing: not a unetc checkpoint, or its save did not finish (unetc.json is written last)');
+  if (!existsSync(manifestFile))
+    throw new CheckpointError(
+      manifestFile,
+      'missing: not a unetc checkpoint, or its save did not finish (unetc.json is written last)',
+    );
   return validateManifest(readJson(manifestFile), manifestFile);
 }
 
@@ -62,7 +76,12 @@ async function loadLayersModel(tf: Tf, artifacts: io.ModelArtifacts, file: strin
     const message = (e as Error).message;
     // tfjs-layers says `Unknown layer: NAME. This may be due to ...`.
     const unknown = /Unknown layer: (\S+?)\.(?:\s|$)/.exec(message);
-    if (unknown) throw new CheckpointError(file, `unknown layer class '${unknown[1]}' (neither a tfjs layer nor one unetc registers)`, { cause: e });
+    if (unknown)
+      throw new CheckpointError(
+        file,
+        `unknown layer class '${unknown[1]}' (neither a tfjs layer nor one unetc registers)`,
+        { cause: e },
+      );
     throw new CheckpointError(file, `cannot build the model: ${message}`, { cause: e });
   }
 }
@@ -86,12 +105,25 @@ function readArtifacts(dir: string): io.ModelArtifacts {
   const file = join(dir, FILES.model);
   if (!existsSync(file)) throw new CheckpointError(file, 'missing');
   const json = readJson(file) as Partial<io.ModelJSON> | null;
-  if (typeof json !== 'object' || json === null || typeof json.modelTopology !== 'object' || !Array.isArray(json.weightsManifest)) {
-    throw new CheckpointError(file, 'not a tfjs layers model (expected an object with modelTopology and weightsManifest)');
+  if (
+    typeof json !== 'object' ||
+    json === null ||
+    typeof json.modelTopology !== 'object' ||
+    !Array.isArray(json.weightsManifest)
+  ) {
+    throw new CheckpointError(
+      file,
+      'not a tfjs layers model (expected an object with modelTopology and weightsManifest)',
+    );
   }
   const groupOk = (g: Partial<io.WeightsManifestConfig[number]> | null) =>
-    typeof g === 'object' && g !== null && Array.isArray(g.paths) && g.paths.every((p) => typeof p === 'string') && Array.isArray(g.weights);
-  if (!json.weightsManifest.every(groupOk)) throw new CheckpointError(file, 'weightsManifest should be a list of {paths: [files], weights: [specs]}');
+    typeof g === 'object' &&
+    g !== null &&
+    Array.isArray(g.paths) &&
+    g.paths.every((p) => typeof p === 'string') &&
+    Array.isArray(g.weights);
+  if (!json.weightsManifest.every(groupOk))
+    throw new CheckpointError(file, 'weightsManifest should be a list of {paths: [files], weights: [specs]}');
   const specs: io.WeightsManifestEntry[] = [];
   const parts: Buffer[] = [];
   for (const group of json.weightsManifest) {
@@ -105,7 +137,10 @@ function readArtifacts(dir: string): io.ModelArtifacts {
     const found = bytes.reduce((n, b) => n + b.byteLength, 0);
     if (found !== needed) {
       const what = found < needed ? 'truncated' : 'too long';
-      throw new CheckpointError(paths.join(', '), `${found} bytes, but ${FILES.model}'s weightsManifest needs ${needed} (${what}, or from another model)`);
+      throw new CheckpointError(
+        paths.join(', '),
+        `${found} bytes, but ${FILES.model}'s weightsManifest needs ${needed} (${what}, or from another model)`,
+      );
     }
     parts.push(...bytes);
   }

@@ -64,7 +64,9 @@ export interface CheckpointInfo {
 export const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
 /** The package version. Same relative path from src/runtime/checkpoint and dist/runtime/checkpoint. */
-export const UNETC_VERSION: string = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const UNETC_VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /**
  * Checks that unetc.json's parsed value is a manifest this version can read; the error says which
@@ -73,29 +75,59 @@ export const UNETC_VERSION: string = (JSON.parse(readFileSync(new URL('../../../
 export function validateManifest(value: unknown, file: string): CheckpointManifest {
   const m = value as Partial<Record<keyof CheckpointManifest, unknown>> | null;
   if (typeof m !== 'object' || m === null || Array.isArray(m) || m.format !== CHECKPOINT_FORMAT) {
-    const found = typeof m === 'object' && m !== null && 'format' in m ? `format is ${JSON.stringify(m.format)}` : 'no format field';
-    throw new CheckpointError(file, `not a unetc checkpoint manifest (expected format "${CHECKPOINT_FORMAT}", ${found})`);
+    const found =
+      typeof m === 'object' && m !== null && 'format' in m
+        ? `format is ${JSON.stringify(m.format)}`
+        : 'no format field';
+    throw new CheckpointError(
+      file,
+      `not a unetc checkpoint manifest (expected format "${CHECKPOINT_FORMAT}", ${found})`,
+    );
   }
   if (m.version !== CHECKPOINT_VERSION) {
-    throw new CheckpointError(file, `unsupported checkpoint version ${JSON.stringify(m.version)} (this unetc reads version ${CHECKPOINT_VERSION})`);
+    throw new CheckpointError(
+      file,
+      `unsupported checkpoint version ${JSON.stringify(m.version)} (this unetc reads version ${CHECKPOINT_VERSION})`,
+    );
   }
   const spec = m.spec as Record<string, unknown> | undefined;
   const bad = (field: string, expected: string) => new CheckpointError(file, `field '${field}' should be ${expected}`);
   if (typeof spec !== 'object' || spec === null) throw bad('spec', 'an object {name, sha256, text}');
-  for (const k of ['name', 'sha256', 'text'] as const) if (typeof spec[k] !== 'string') throw bad(`spec.${k}`, 'a string');
+  for (const k of ['name', 'sha256', 'text'] as const)
+    if (typeof spec[k] !== 'string') throw bad(`spec.${k}`, 'a string');
   if (spec.file !== undefined && typeof spec.file !== 'string') throw bad('spec.file', 'a string');
-  for (const k of ['weightsSha256', 'unetc', 'tfjs', 'engine'] as const) if (typeof m[k] !== 'string') throw bad(k, 'a string');
+  for (const k of ['weightsSha256', 'unetc', 'tfjs', 'engine'] as const)
+    if (typeof m[k] !== 'string') throw bad(k, 'a string');
   if (typeof m.seed !== 'number') throw bad('seed', 'a number');
-  for (const k of ['step', 'epoch'] as const) if (m[k] !== undefined && typeof m[k] !== 'number') throw bad(k, 'a number');
+  for (const k of ['step', 'epoch'] as const)
+    if (m[k] !== undefined && typeof m[k] !== 'number') throw bad(k, 'a number');
   if (m.files !== undefined) {
     const files = m.files as Record<string, unknown> | null;
-    if (typeof files !== 'object' || files === null || Array.isArray(files) || Object.values(files).some((h) => typeof h !== 'string')) throw bad('files', 'an object {file: sha256}');
+    if (
+      typeof files !== 'object' ||
+      files === null ||
+      Array.isArray(files) ||
+      Object.values(files).some((h) => typeof h !== 'string')
+    )
+      throw bad('files', 'an object {file: sha256}');
   }
   // The spec's text is hashed too: a damaged unetc.json cannot pass off another spec as the one trained.
-  if (sha256(spec.text as string) !== spec.sha256) throw new CheckpointError(file, `corrupt: the spec text it keeps does not match its recorded SHA-256 (${(spec.sha256 as string).slice(0, 12)}...)`);
+  if (sha256(spec.text as string) !== spec.sha256)
+    throw new CheckpointError(
+      file,
+      `corrupt: the spec text it keeps does not match its recorded SHA-256 (${(spec.sha256 as string).slice(0, 12)}...)`,
+    );
   // And the IR, when it keeps one (both or neither).
-  if ((m.graph === undefined) !== (m.graphSha256 === undefined)) throw bad(m.graph === undefined ? 'graph' : 'graphSha256', 'present (unetc.json keeps the IR and its SHA-256 together)');
-  if (m.graph !== undefined && sha256(JSON.stringify(m.graph)) !== m.graphSha256) throw new CheckpointError(file, `corrupt: the network (IR) it keeps does not match its recorded SHA-256 (${String(m.graphSha256).slice(0, 12)}...)`);
+  if ((m.graph === undefined) !== (m.graphSha256 === undefined))
+    throw bad(
+      m.graph === undefined ? 'graph' : 'graphSha256',
+      'present (unetc.json keeps the IR and its SHA-256 together)',
+    );
+  if (m.graph !== undefined && sha256(JSON.stringify(m.graph)) !== m.graphSha256)
+    throw new CheckpointError(
+      file,
+      `corrupt: the network (IR) it keeps does not match its recorded SHA-256 (${String(m.graphSha256).slice(0, 12)}...)`,
+    );
   return m as unknown as CheckpointManifest;
 }
 
@@ -110,12 +142,18 @@ export function readVerified(dir: string, name: string, manifest: CheckpointMani
     bytes = readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new CheckpointError(file, code === 'ENOENT' ? 'missing' : `cannot read: ${(e as Error).message}`, { cause: e });
+    throw new CheckpointError(file, code === 'ENOENT' ? 'missing' : `cannot read: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   const expected = manifest.files?.[name];
   if (expected !== undefined) {
     const actual = sha256(bytes);
-    if (actual !== expected) throw new CheckpointError(file, `corrupt: its SHA-256 is ${actual.slice(0, 12)}..., but ${FILES.manifest} records ${expected.slice(0, 12)}...`);
+    if (actual !== expected)
+      throw new CheckpointError(
+        file,
+        `corrupt: its SHA-256 is ${actual.slice(0, 12)}..., but ${FILES.manifest} records ${expected.slice(0, 12)}...`,
+      );
   }
   return bytes;
 }

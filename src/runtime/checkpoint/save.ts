@@ -6,7 +6,15 @@ import type { io, LayersModel } from '@tensorflow/tfjs';
 import { halfBits } from '../../compiler/backends/half.js';
 import type { Tf } from '../../compiler/backends/tfjs/index.js';
 import { CheckpointError } from './error.js';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, FILES, sha256, UNETC_VERSION, type CheckpointInfo, type CheckpointManifest } from './manifest.js';
+import {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  FILES,
+  sha256,
+  UNETC_VERSION,
+  type CheckpointInfo,
+  type CheckpointManifest,
+} from './manifest.js';
 
 export interface SaveOptions {
   /** Store the weights as float16 (half the bytes). */
@@ -21,12 +29,19 @@ export interface SaveOptions {
  * produced it). Atomic per file, and unetc.json is written last, so a directory with a unetc.json
  * is complete. Creates the directory if missing. Returns the manifest written.
  */
-export async function saveCheckpoint(tf: Tf, dir: string, model: LayersModel, info: CheckpointInfo, options: SaveOptions = {}): Promise<CheckpointManifest> {
+export async function saveCheckpoint(
+  tf: Tf,
+  dir: string,
+  model: LayersModel,
+  info: CheckpointInfo,
+  options: SaveOptions = {},
+): Promise<CheckpointManifest> {
   const artifacts = await captureArtifacts(tf, model);
   let weights = joinWeightData(artifacts.weightData);
   let specs = artifacts.weightSpecs ?? [];
   if (options.fp16) [weights, specs] = toFloat16(weights, specs);
-  if (artifacts.modelTopology == null) throw new Error(`saveCheckpoint: tfjs gave no topology for model '${model.name}'`);
+  if (artifacts.modelTopology == null)
+    throw new Error(`saveCheckpoint: tfjs gave no topology for model '${model.name}'`);
   const modelJson: io.ModelJSON = {
     modelTopology: artifacts.modelTopology,
     format: artifacts.format,
@@ -41,11 +56,19 @@ export async function saveCheckpoint(tf: Tf, dir: string, model: LayersModel, in
 
   const modelText = JSON.stringify(modelJson);
   const extra = options.extra ?? [];
-  const files = Object.fromEntries([[FILES.model, sha256(modelText)], ...extra.map(([name, body]) => [name, sha256(body)])]);
+  const files = Object.fromEntries([
+    [FILES.model, sha256(modelText)],
+    ...extra.map(([name, body]) => [name, sha256(body)]),
+  ]);
   const manifest: CheckpointManifest = {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
-    spec: { name: info.spec.name, ...(info.spec.file !== undefined ? { file: info.spec.file } : {}), sha256: sha256(info.spec.text), text: info.spec.text },
+    spec: {
+      name: info.spec.name,
+      ...(info.spec.file !== undefined ? { file: info.spec.file } : {}),
+      sha256: sha256(info.spec.text),
+      text: info.spec.text,
+    },
     graph: info.graph,
     graphSha256: sha256(JSON.stringify(info.graph)),
     seed: info.seed,
@@ -57,7 +80,12 @@ export async function saveCheckpoint(tf: Tf, dir: string, model: LayersModel, in
     ...(info.epoch !== undefined ? { epoch: info.epoch } : {}),
     files,
   };
-  writeFilesAtomically(dir, [[FILES.model, modelText], [FILES.weights, weights], ...extra, [FILES.manifest, `${JSON.stringify(manifest, null, 2)}\n`]]);
+  writeFilesAtomically(dir, [
+    [FILES.model, modelText],
+    [FILES.weights, weights],
+    ...extra,
+    [FILES.manifest, `${JSON.stringify(manifest, null, 2)}\n`],
+  ]);
   return manifest;
 }
 
@@ -78,13 +106,17 @@ async function captureArtifacts(tf: Tf, model: LayersModel): Promise<io.ModelArt
  * Float32 weights stored as float16, with tfjs' own `quantization: {dtype: 'float16'}` in
  * model.json (tf.loadLayersModel and io.decodeWeights read it back as float32): half the bytes.
  */
-function toFloat16(data: Uint8Array, specs: readonly io.WeightsManifestEntry[]): [Uint8Array, io.WeightsManifestEntry[]] {
+function toFloat16(
+  data: Uint8Array,
+  specs: readonly io.WeightsManifestEntry[],
+): [Uint8Array, io.WeightsManifestEntry[]] {
   const parts: Uint8Array[] = [];
   let offset = 0;
   const out = specs.map((s) => {
     const n = s.shape.reduce((a, b) => a * b, 1);
     const bytes = n * 4;
-    if (s.dtype !== 'float32') throw new Error(`saveCheckpoint: fp16 stores float32 weights, '${s.name}' is ${s.dtype}`);
+    if (s.dtype !== 'float32')
+      throw new Error(`saveCheckpoint: fp16 stores float32 weights, '${s.name}' is ${s.dtype}`);
     const values = new Float32Array(data.buffer.slice(data.byteOffset + offset, data.byteOffset + offset + bytes));
     offset += bytes;
     parts.push(new Uint8Array(halfBits(values).buffer));

@@ -15,7 +15,10 @@ export function writeFileAtomicSync(path: string, text: string | Uint8Array): vo
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw Object.assign(new Error(`cannot write '${path}'`, { cause: e }), { code: (e as NodeJS.ErrnoException).code, path });
+    throw Object.assign(new Error(`cannot write '${path}'`, { cause: e }), {
+      code: (e as NodeJS.ErrnoException).code,
+      path,
+    });
   }
 }
 

@@ -52,12 +52,14 @@ export interface AugmentOptions {
 
 /** Every random choice of one augmentation, ready to record or replay. */
 export interface AugmentPlan {
-  readonly crop: { readonly top: number; readonly left: number; readonly height: number; readonly width: number } | undefined;
+  readonly crop:
+    { readonly top: number; readonly left: number; readonly height: number; readonly width: number } | undefined;
   readonly flipHorizontal: boolean;
   readonly flipVertical: boolean;
   /** Counter-clockwise quarter turns. */
   readonly rotate: 0 | 1 | 2 | 3;
-  readonly elastic: { readonly grid: number; readonly dx: readonly number[]; readonly dy: readonly number[] } | undefined;
+  readonly elastic:
+    { readonly grid: number; readonly dx: readonly number[]; readonly dy: readonly number[] } | undefined;
   readonly gamma: number;
   readonly contrast: number;
   readonly brightness: number;
@@ -76,7 +78,11 @@ export interface AugmentPlan {
 }
 
 /** Draws a plan for an image of the given size; the same seed and options give the same plan. */
-export function planAugmentation(seed: number, size: { readonly height: number; readonly width: number }, options: AugmentOptions): AugmentPlan {
+export function planAugmentation(
+  seed: number,
+  size: { readonly height: number; readonly width: number },
+  options: AugmentOptions,
+): AugmentPlan {
   const rng = new Random(seed);
   // Every draw is made whatever the options, so switching one augmentation off leaves the others' values as they were.
   const [ph, pw] = options.patch ?? [size.height, size.width];
@@ -93,13 +99,19 @@ export function planAugmentation(seed: number, size: { readonly height: number; 
   const dy = Array.from({ length: grid * grid }, () => scale * rng.normal());
   const { gamma, contrast, brightness, noiseStd, noiseSeed } = drawIntensity(rng, options);
   // Draws added later come last, so that plans without them keep every earlier value.
-  const zoom = options.scale && options.scale > 1 ? Math.exp(rng.uniform(-Math.log(options.scale), Math.log(options.scale))) : 1;
+  const zoom =
+    options.scale && options.scale > 1 ? Math.exp(rng.uniform(-Math.log(options.scale), Math.log(options.scale))) : 1;
   let window = options.patch ? { top, left, height: ph, width: pw } : undefined;
   if (options.patch && zoom !== 1) {
     // The window that becomes the patch: smaller when zooming in, larger (reflected past the edges) when out.
     const wh = Math.max(1, Math.round(ph / zoom));
     const ww = Math.max(1, Math.round(pw / zoom));
-    window = { top: Math.floor(rng.uniform(Math.min(0, size.height - wh), Math.max(0, size.height - wh) + 1)), left: Math.floor(rng.uniform(Math.min(0, size.width - ww), Math.max(0, size.width - ww) + 1)), height: wh, width: ww };
+    window = {
+      top: Math.floor(rng.uniform(Math.min(0, size.height - wh), Math.max(0, size.height - wh) + 1)),
+      left: Math.floor(rng.uniform(Math.min(0, size.width - ww), Math.max(0, size.width - ww) + 1)),
+      height: wh,
+      width: ww,
+    };
   }
   const invert = rng.next() < (options.invert ?? 0);
   const blurSigma = rng.uniform(0, options.blur ?? 0);
@@ -129,7 +141,10 @@ export function planAugmentation(seed: number, size: { readonly height: number; 
 }
 
 /** The intensity part of a plan (the last draws of planAugmentation, so 2D plans keep their values). */
-function drawIntensity(rng: Random, options: AugmentOptions): Pick<AugmentPlan, 'gamma' | 'contrast' | 'brightness' | 'noiseStd' | 'noiseSeed'> {
+function drawIntensity(
+  rng: Random,
+  options: AugmentOptions,
+): Pick<AugmentPlan, 'gamma' | 'contrast' | 'brightness' | 'noiseStd' | 'noiseSeed'> {
   const g = options.gamma ?? 0;
   const i = options.intensity ?? 0;
   return {
@@ -157,11 +172,15 @@ function minMax(data: Float32Array): [number, number] {
 }
 
 /** Gamma, then brightness/contrast around the image mean, then noise: a new array. */
-function intensity(data: Float32Array, plan: Pick<AugmentPlan, 'gamma' | 'contrast' | 'brightness' | 'noiseStd' | 'noiseSeed'>): Float32Array {
+function intensity(
+  data: Float32Array,
+  plan: Pick<AugmentPlan, 'gamma' | 'contrast' | 'brightness' | 'noiseStd' | 'noiseSeed'>,
+): Float32Array {
   const out = data.slice();
   if (plan.gamma !== 1) {
     const [lo, hi] = minMax(out);
-    if (hi > lo) for (let p = 0; p < out.length; p++) out[p] = lo + (hi - lo) * (((out[p] ?? 0) - lo) / (hi - lo)) ** plan.gamma;
+    if (hi > lo)
+      for (let p = 0; p < out.length; p++) out[p] = lo + (hi - lo) * (((out[p] ?? 0) - lo) / (hi - lo)) ** plan.gamma;
   }
   if (plan.contrast !== 1 || plan.brightness !== 0) {
     let mean = 0;
@@ -183,7 +202,9 @@ export function applyAugmentation<M extends Uint8Array | Uint16Array>(
   mask: HWC<M>,
 ): { image: HWC<Float32Array>; mask: HWC<M> } {
   if (image.height !== mask.height || image.width !== mask.width) {
-    throw new RangeError(`applyAugmentation: image ${image.height}x${image.width} and mask ${mask.height}x${mask.width} differ`);
+    throw new RangeError(
+      `applyAugmentation: image ${image.height}x${image.width} and mask ${mask.height}x${mask.width} differ`,
+    );
   }
   let im = image;
   let mk = mask;

@@ -21,7 +21,10 @@ export function isFileEntry(dir: string, e: Dirent): boolean {
 export async function listFiles(dir: string): Promise<string[] | undefined> {
   try {
     const entries = await readdir(dir, { withFileTypes: true });
-    return entries.filter((e) => isFileEntry(dir, e) && !e.name.startsWith('.')).map((e) => e.name).sort();
+    return entries
+      .filter((e) => isFileEntry(dir, e) && !e.name.startsWith('.'))
+      .map((e) => e.name)
+      .sort();
   } catch {
     return undefined;
   }

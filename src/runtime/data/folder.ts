@@ -65,22 +65,38 @@ async function listPngs(dir: string, sub: string, problems: DataProblem[]): Prom
     const ext = /\.png$/i.exec(name);
     if (!ext) {
       const other = otherImageExt.exec(name);
-      if (other) problems.push({ path: join(dir, sub, name), message: `unsupported image format ${other[0]} (only PNG is read; convert it to PNG)` });
+      if (other)
+        problems.push({
+          path: join(dir, sub, name),
+          message: `unsupported image format ${other[0]} (only PNG is read; convert it to PNG)`,
+        });
       continue;
     }
     const stem = name.slice(0, ext.index);
     const first = byStem.get(stem);
-    if (first !== undefined) problems.push({ path: join(dir, sub, name), message: `same name as ${sub}/${first} (one file per name)` });
+    if (first !== undefined)
+      problems.push({ path: join(dir, sub, name), message: `same name as ${sub}/${first} (one file per name)` });
     else byStem.set(stem, name);
   }
   return byStem;
 }
 
 /** The partner of each image in a folder named `<stem>.png` or `<stem><suffix>.png`; leftovers are orphans. */
-function pairUp(images: ReadonlyMap<string, string>, files: ReadonlyMap<string, string>, sub: string, suffix: string, dir: string, problems: DataProblem[]) {
+function pairUp(
+  images: ReadonlyMap<string, string>,
+  files: ReadonlyMap<string, string>,
+  sub: string,
+  suffix: string,
+  dir: string,
+  problems: DataProblem[],
+) {
   const partner = new Map<string, string>();
   for (const [stem, name] of files) {
-    const target = images.has(stem) ? stem : stem.endsWith(suffix) && images.has(stem.slice(0, -suffix.length)) ? stem.slice(0, -suffix.length) : undefined;
+    const target = images.has(stem)
+      ? stem
+      : stem.endsWith(suffix) && images.has(stem.slice(0, -suffix.length))
+        ? stem.slice(0, -suffix.length)
+        : undefined;
     if (target === undefined) {
       const base = stem.endsWith(suffix) ? stem.slice(0, -suffix.length) : stem;
       problems.push({ path: join(dir, sub, name), message: `no image for this file (looked for images/${base}.png)` });
@@ -89,7 +105,10 @@ function pairUp(images: ReadonlyMap<string, string>, files: ReadonlyMap<string, 
     const other = partner.get(target);
     if (other !== undefined) {
       const [a, b] = [other, name].sort() as [string, string];
-      problems.push({ path: join(dir, sub, b), message: `ambiguous: both ${sub}/${a} and ${sub}/${b} match images/${images.get(target)}` });
+      problems.push({
+        path: join(dir, sub, b),
+        message: `ambiguous: both ${sub}/${a} and ${sub}/${b} match images/${images.get(target)}`,
+      });
     } else partner.set(target, name);
   }
   return partner;
@@ -100,7 +119,11 @@ function listValues(values: readonly number[]): string {
 }
 
 /** Why mask values do not fit the classes, or undefined when they do. */
-export function maskValueProblem(values: readonly number[], encoding: MaskEncoding, classes: number): string | undefined {
+export function maskValueProblem(
+  values: readonly number[],
+  encoding: MaskEncoding,
+  classes: number,
+): string | undefined {
   if (classes <= 2) {
     if (encoding !== 'ids') return undefined;
     const allowed = values.includes(255) ? [0, 255] : [0, 1];
@@ -136,7 +159,9 @@ class Reader {
   }
 
   fingerprint(): string {
-    return createHash('sha256').update([...this.hashes].sort().join('')).digest('hex');
+    return createHash('sha256')
+      .update([...this.hashes].sort().join(''))
+      .digest('hex');
   }
 }
 
@@ -154,7 +179,10 @@ async function scanPair(
   const before = r.problems.length;
   const image = await r.read('images', name, decodeImage);
   if (maskName === undefined) {
-    r.problems.push({ path: join(r.dir, 'images', name), message: `no mask (looked for masks/${stem}.png and masks/${stem}_mask.png)` });
+    r.problems.push({
+      path: join(r.dir, 'images', name),
+      message: `no mask (looked for masks/${stem}.png and masks/${stem}_mask.png)`,
+    });
   }
   const maskPath = join(r.dir, 'masks', maskName ?? '');
   const labelPath = labelName === undefined ? undefined : join(r.dir, 'labels', labelName);
@@ -163,26 +191,45 @@ async function scanPair(
   // Mask values are checked even when the image is unreadable, so one pass reports both.
   const valueProblem = mask && maskValueProblem(mask.values, mask.encoding, classes);
   if (valueProblem) r.problems.push({ path: maskPath, message: valueProblem });
-  for (const [other, path] of [[mask, maskPath], [labels, labelPath]] as const) {
+  for (const [other, path] of [
+    [mask, maskPath],
+    [labels, labelPath],
+  ] as const) {
     if (image && other && path && (other.width !== image.width || other.height !== image.height)) {
-      r.problems.push({ path, message: `size ${sizeOf(other)} differs from its image images/${name} (${sizeOf(image)})` });
+      r.problems.push({
+        path,
+        message: `size ${sizeOf(other)} differs from its image images/${name} (${sizeOf(image)})`,
+      });
     }
   }
   if (!image || !mask || r.problems.length > before) return undefined;
   const { width, height, channels, bitDepth } = image;
-  return { stem, image: join(r.dir, 'images', name), mask: maskPath, labels: labelPath, width, height, channels, bitDepth, maskEncoding: mask.encoding };
+  return {
+    stem,
+    image: join(r.dir, 'images', name),
+    mask: maskPath,
+    labels: labelPath,
+    width,
+    height,
+    channels,
+    bitDepth,
+    maskEncoding: mask.encoding,
+  };
 }
 
 /** Scans a data folder; see the module comment. Never throws for problems in the data. */
 export async function scanDataset(dir: string, options: ScanOptions): Promise<ScanResult> {
-  if (!(Number.isInteger(options.classes) && options.classes >= 1)) throw new RangeError(`scanDataset: classes must be a positive integer, got ${options.classes}`);
+  if (!(Number.isInteger(options.classes) && options.classes >= 1))
+    throw new RangeError(`scanDataset: classes must be a positive integer, got ${options.classes}`);
   const r = new Reader(dir);
   const samples: DatasetSample[] = [];
   const done = (): ScanResult => {
     const problems = [...r.problems].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     return { samples, problems, fingerprint: r.fingerprint() };
   };
-  const isDir = await stat(dir).then((s) => s.isDirectory()).catch(() => false);
+  const isDir = await stat(dir)
+    .then((s) => s.isDirectory())
+    .catch(() => false);
   if (!isDir) {
     r.problems.push({ path: dir, message: 'no such folder' });
     return done();
@@ -190,8 +237,15 @@ export async function scanDataset(dir: string, options: ScanOptions): Promise<Sc
   const images = await listPngs(dir, 'images', r.problems);
   const masks = await listPngs(dir, 'masks', r.problems);
   const labels = (await listPngs(dir, 'labels', r.problems)) ?? new Map<string, string>();
-  for (const [sub, list] of [['images', images], ['masks', masks]] as const) {
-    if (!list) r.problems.push({ path: dir, message: `no ${sub}/ folder (expected images/ and masks/ with PNG files matched by name)` });
+  for (const [sub, list] of [
+    ['images', images],
+    ['masks', masks],
+  ] as const) {
+    if (!list)
+      r.problems.push({
+        path: dir,
+        message: `no ${sub}/ folder (expected images/ and masks/ with PNG files matched by name)`,
+      });
   }
   if (!images || !masks) return done();
   if (images.size === 0) {

@@ -26,7 +26,12 @@ export function reflectIndex(i: number, n: number): number {
 }
 
 /** Builds an `h` x `w` raster whose pixel (r, c) comes from source pixel `from(r, c)`. */
-function remap<T extends Float32Array | Uint8Array | Uint16Array>(x: HWC<T>, h: number, w: number, from: (r: number, c: number) => number): HWC<T> {
+function remap<T extends Float32Array | Uint8Array | Uint16Array>(
+  x: HWC<T>,
+  h: number,
+  w: number,
+  from: (r: number, c: number) => number,
+): HWC<T> {
   const { channels: ch, data } = x;
   const out = like(data, h * w * ch);
   for (let r = 0; r < h; r++) {
@@ -43,7 +48,13 @@ function remap<T extends Float32Array | Uint8Array | Uint16Array>(x: HWC<T>, h: 
  * The `h` x `w` window whose top-left corner is at (top, left); rows and columns outside the
  * source (negative, or past the edge) are filled by reflection, so a patch larger than the image works.
  */
-export function crop<T extends Float32Array | Uint8Array | Uint16Array>(x: HWC<T>, top: number, left: number, h: number, w: number): HWC<T> {
+export function crop<T extends Float32Array | Uint8Array | Uint16Array>(
+  x: HWC<T>,
+  top: number,
+  left: number,
+  h: number,
+  w: number,
+): HWC<T> {
   return remap(x, h, w, (r, c) => reflectIndex(top + r, x.height) * x.width + reflectIndex(left + c, x.width));
 }
 
@@ -52,7 +63,16 @@ export function crop<T extends Float32Array | Uint8Array | Uint16Array>(x: HWC<T
  * for images, nearest for masks and labels; pixel centres map to pixel centres, and samples
  * outside the source reflect as `crop` does.
  */
-export function cropResized<T extends Float32Array | Uint8Array | Uint16Array>(x: HWC<T>, top: number, left: number, srcH: number, srcW: number, h: number, w: number, mode: 'bilinear' | 'nearest'): HWC<T> {
+export function cropResized<T extends Float32Array | Uint8Array | Uint16Array>(
+  x: HWC<T>,
+  top: number,
+  left: number,
+  srcH: number,
+  srcW: number,
+  h: number,
+  w: number,
+  mode: 'bilinear' | 'nearest',
+): HWC<T> {
   const sy = srcH / h;
   const sx = srcW / w;
   const dy = new Float32Array(h * w);
@@ -68,9 +88,14 @@ export function cropResized<T extends Float32Array | Uint8Array | Uint16Array>(x
 }
 
 /** Mirrors left-right (`horizontal`) or top-bottom (`vertical`). */
-export function flip<T extends Float32Array | Uint8Array | Uint16Array>(x: HWC<T>, axis: 'horizontal' | 'vertical'): HWC<T> {
+export function flip<T extends Float32Array | Uint8Array | Uint16Array>(
+  x: HWC<T>,
+  axis: 'horizontal' | 'vertical',
+): HWC<T> {
   const { height: h, width: w } = x;
-  return axis === 'horizontal' ? remap(x, h, w, (r, c) => r * w + (w - 1 - c)) : remap(x, h, w, (r, c) => (h - 1 - r) * w + c);
+  return axis === 'horizontal'
+    ? remap(x, h, w, (r, c) => r * w + (w - 1 - c))
+    : remap(x, h, w, (r, c) => (h - 1 - r) * w + c);
 }
 
 /** Rotates counter-clockwise by k * 90 degrees; odd k swaps height and width. */
@@ -110,7 +135,8 @@ function cubicWeights(f: number): [number, number, number, number] {
 
 /** Bicubic upsampling of a g x g grid (control points spread over the image, corners included). */
 function upsample(grid: readonly number[], g: number, h: number, w: number): Float32Array {
-  const at = (i: number, j: number): number => grid[Math.min(g - 1, Math.max(0, i)) * g + Math.min(g - 1, Math.max(0, j))] ?? 0;
+  const at = (i: number, j: number): number =>
+    grid[Math.min(g - 1, Math.max(0, i)) * g + Math.min(g - 1, Math.max(0, j))] ?? 0;
   const rows = new Float32Array(g * w);
   for (let i = 0; i < g; i++) {
     for (let c = 0; c < w; c++) {
@@ -126,7 +152,8 @@ function upsample(grid: readonly number[], g: number, h: number, w: number): Flo
     const i = Math.min(g - 2, Math.floor(u));
     const k = cubicWeights(u - i);
     const row = (m: number, c: number) => rows[Math.min(g - 1, Math.max(0, m)) * w + c] ?? 0;
-    for (let c = 0; c < w; c++) out[r * w + c] = k[0] * row(i - 1, c) + k[1] * row(i, c) + k[2] * row(i + 1, c) + k[3] * row(i + 2, c);
+    for (let c = 0; c < w; c++)
+      out[r * w + c] = k[0] * row(i - 1, c) + k[1] * row(i, c) + k[2] * row(i + 1, c) + k[3] * row(i + 2, c);
   }
   return out;
 }
@@ -135,8 +162,15 @@ function upsample(grid: readonly number[], g: number, h: number, w: number): Flo
  * The 2015 U-Net paper's elastic deformation field: displacements drawn on a coarse g x g grid
  * (`gridDx`, `gridDy`, row-major, in pixels) and interpolated bicubically to every pixel.
  */
-export function elasticField(gridDx: readonly number[], gridDy: readonly number[], g: number, height: number, width: number): DisplacementField {
-  if (g < 2 || gridDx.length !== g * g || gridDy.length !== g * g) throw new RangeError(`elasticField: expected ${g}x${g} control points (g >= 2)`);
+export function elasticField(
+  gridDx: readonly number[],
+  gridDy: readonly number[],
+  g: number,
+  height: number,
+  width: number,
+): DisplacementField {
+  if (g < 2 || gridDx.length !== g * g || gridDy.length !== g * g)
+    throw new RangeError(`elasticField: expected ${g}x${g} control points (g >= 2)`);
   return { height, width, dx: upsample(gridDx, g, height, width), dy: upsample(gridDy, g, height, width) };
 }
 
@@ -144,7 +178,11 @@ export function elasticField(gridDx: readonly number[], gridDy: readonly number[
  * Resamples `x` along a displacement field: bilinear (images) or nearest (masks, labels); edges
  * reflect. The output has the field's size (the source's, for a deformation; another, for a zoom).
  */
-export function warp<T extends Float32Array | Uint8Array | Uint16Array>(x: HWC<T>, field: DisplacementField, mode: 'bilinear' | 'nearest'): HWC<T> {
+export function warp<T extends Float32Array | Uint8Array | Uint16Array>(
+  x: HWC<T>,
+  field: DisplacementField,
+  mode: 'bilinear' | 'nearest',
+): HWC<T> {
   const { height: h, width: w, channels: ch, data } = x;
   const { height: oh, width: ow } = field;
   const out = like(data, oh * ow * ch);

@@ -3,7 +3,13 @@
  * folders (`images/`, `masks/`, `labels/`), augmentation and per-image normalization. Plain
  * TypeScript over typed arrays: nothing here depends on a tensor library.
  */
-export { generateSample, generateDataset, type Scene, type SyntheticOptions, type SyntheticSample } from './synthetic.js';
+export {
+  generateSample,
+  generateDataset,
+  type Scene,
+  type SyntheticOptions,
+  type SyntheticSample,
+} from './synthetic.js';
 export {
   DataError,
   decodeImage,
@@ -15,7 +21,16 @@ export {
   type PngImage,
   type PngMask,
 } from './png.js';
-export { encodeGray, encodeLabels, encodeMask, writeFileAtomic, writeGray, writeLabels, writeMask, type GrayRaster } from './png-write.js';
+export {
+  encodeGray,
+  encodeLabels,
+  encodeMask,
+  writeFileAtomic,
+  writeGray,
+  writeLabels,
+  writeMask,
+  type GrayRaster,
+} from './png-write.js';
 export { makeFolder, writeFileAtomicSync } from './atomic.js';
 export { claimOutputs, guardOutputs, outputClash, outputsInTheWay, OUTPUTS_FILE, recordOutputs } from './outputs.js';
 export {
@@ -28,8 +43,27 @@ export {
   type ScanResult,
 } from './folder.js';
 export { loadSample, toChannels, type LoadedSample } from './sample.js';
-export { crop, elasticField, flip, reflectIndex, rotate90, transpose, warp, type DisplacementField, type HWC } from './geometry.js';
-export { augment, applyAugmentation, augmentIntensity, finishInput, planAugmentation, type AugmentOptions, type AugmentPlan, type ElasticOptions } from './augment.js';
+export {
+  crop,
+  elasticField,
+  flip,
+  reflectIndex,
+  rotate90,
+  transpose,
+  warp,
+  type DisplacementField,
+  type HWC,
+} from './geometry.js';
+export {
+  augment,
+  applyAugmentation,
+  augmentIntensity,
+  finishInput,
+  planAugmentation,
+  type AugmentOptions,
+  type AugmentPlan,
+  type ElasticOptions,
+} from './augment.js';
 export {
   applyNormalization,
   normalize,

@@ -24,7 +24,10 @@ export interface NormalizationParams {
 }
 
 /** Statistics of channel `c` (or of all channels when `c` is undefined). */
-function stats(image: HWC<Float32Array>, c: number | undefined): { mean: number; std: number; min: number; max: number } {
+function stats(
+  image: HWC<Float32Array>,
+  c: number | undefined,
+): { mean: number; std: number; min: number; max: number } {
   const { channels: ch, data } = image;
   let n = 0;
   let sum = 0;
@@ -75,7 +78,10 @@ export function applyNormalization(image: HWC<Float32Array>, params: Normalizati
 }
 
 /** Normalizes one image; returns the new data and the parameters it used (to record). */
-export function normalize(image: HWC<Float32Array>, settings: NormalizationSettings): { data: Float32Array; params: NormalizationParams } {
+export function normalize(
+  image: HWC<Float32Array>,
+  settings: NormalizationSettings,
+): { data: Float32Array; params: NormalizationParams } {
   const params = normalizationParams(image, settings);
   return { data: applyNormalization(image, params), params };
 }

@@ -39,7 +39,14 @@ export interface Layout {
 }
 
 /** A nucleus of about equivalent radius `r` at (cx, cy). */
-export function drawNucleus(rng: Random, cx: number, cy: number, r: number, layout: Layout, condensed = false): Nucleus {
+export function drawNucleus(
+  rng: Random,
+  cx: number,
+  cy: number,
+  r: number,
+  layout: Layout,
+  condensed = false,
+): Nucleus {
   const e = 1 + Math.min(layout.elongation - 1, Math.abs(rng.normal()) * 0.45 * (layout.elongation - 1));
   const amps: number[] = [];
   const phases: number[] = [];
@@ -126,7 +133,8 @@ export function rasterize(nuclei: readonly Nucleus[], height: number, width: num
         if (rho >= slack) continue;
         const phi = Math.atan2(v, u);
         let bound = 1;
-        for (let k = 0; k < n.amps.length; k++) bound += (n.amps[k] ?? 0) * Math.cos((k + 1) * phi + (n.phases[k] ?? 0));
+        for (let k = 0; k < n.amps.length; k++)
+          bound += (n.amps[k] ?? 0) * Math.cos((k + 1) * phi + (n.phases[k] ?? 0));
         const d = rho / bound;
         const p = y * width + x;
         if (d < 1 && d < (dist[p] ?? 1)) {

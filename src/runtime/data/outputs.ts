@@ -39,7 +39,8 @@ interface Manifest {
 function readManifest(dir: string): Manifest {
   try {
     const m = JSON.parse(readFileSync(join(dir, OUTPUTS_FILE), 'utf8')) as Partial<Manifest>;
-    if (m.format === FORMAT && typeof m.files === 'object' && m.files !== null) return { format: FORMAT, version: 1, files: { ...m.files } };
+    if (m.format === FORMAT && typeof m.files === 'object' && m.files !== null)
+      return { format: FORMAT, version: 1, files: { ...m.files } };
   } catch {
     // Absent or damaged: treated as empty.
   }
@@ -52,7 +53,8 @@ function whyInTheWay(path: string, manifest: Manifest): string | undefined {
   if (entry === undefined) return signedByUnetc(path) ? undefined : 'not written by unetc';
   if (entry.size === undefined && entry.folder === undefined) return undefined; // claimed by a run that did not finish: its own output
   const s = statSync(path);
-  if (entry.folder === true || s.isDirectory()) return entry.folder === true && s.isDirectory() ? undefined : 'not written by unetc';
+  if (entry.folder === true || s.isDirectory())
+    return entry.folder === true && s.isDirectory() ? undefined : 'not written by unetc';
   return entry.size === s.size && entry.mtimeMs === s.mtimeMs ? undefined : 'changed since unetc wrote it';
 }
 
@@ -131,12 +133,18 @@ export function outputsInTheWay(paths: readonly string[]): Array<{ readonly path
  * Throws a DataError naming the outputs in the way (the first five, and how many more) unless
  * `overwrite`; `what` says what would have been written ("masks", "the export").
  */
-export function guardOutputs(paths: readonly string[], options: { readonly overwrite?: boolean; readonly what?: string } = {}): void {
+export function guardOutputs(
+  paths: readonly string[],
+  options: { readonly overwrite?: boolean; readonly what?: string } = {},
+): void {
   if (options.overwrite === true) return;
   const blocked = outputsInTheWay(paths);
   if (blocked.length === 0) return;
   const first = blocked[0]!;
-  const listed = blocked.slice(0, 5).map((b) => `  ${b.path} (${b.why})`).join('\n');
+  const listed = blocked
+    .slice(0, 5)
+    .map((b) => `  ${b.path} (${b.why})`)
+    .join('\n');
   const more = blocked.length > 5 ? `\n  ... and ${blocked.length - 5} more` : '';
   const subject = blocked.length === 1 ? 'it exists' : `${blocked.length} files there exist`;
   throw new DataError(
@@ -174,7 +182,10 @@ export function recordOutputs(paths: readonly string[], options: { readonly clai
 }
 
 /** guardOutputs, then recordOutputs(claimed): the usual start of a command that writes files. */
-export function claimOutputs(paths: readonly string[], options: { readonly overwrite?: boolean; readonly what?: string } = {}): void {
+export function claimOutputs(
+  paths: readonly string[],
+  options: { readonly overwrite?: boolean; readonly what?: string } = {},
+): void {
   guardOutputs(paths, options);
   recordOutputs(paths, { claimed: true });
 }
@@ -184,7 +195,10 @@ export function claimOutputs(paths: readonly string[], options: { readonly overw
  * and Windows): `a.png`'s label map is `a_labels.png`, which is also the mask of an input named
  * `a_labels.png`. undefined when every output has one writer.
  */
-export function outputClash(files: readonly string[], namesOf: (file: string) => readonly string[]): { readonly file: string; readonly other: string; readonly name: string } | undefined {
+export function outputClash(
+  files: readonly string[],
+  namesOf: (file: string) => readonly string[],
+): { readonly file: string; readonly other: string; readonly name: string } | undefined {
   const writers = new Map<string, string>();
   for (const file of files) {
     for (const name of namesOf(file)) {

@@ -22,7 +22,10 @@ function checkSize(r: GrayRaster<ArrayLike<number>>, path: string): void {
     throw new DataError(path, `cannot write a ${r.width}x${r.height} image`);
   }
   if (r.data.length !== r.width * r.height) {
-    throw new DataError(path, `cannot write: ${r.data.length} values for a ${r.width}x${r.height} image (expected ${r.width * r.height})`);
+    throw new DataError(
+      path,
+      `cannot write: ${r.data.length} values for a ${r.width}x${r.height} image (expected ${r.width * r.height})`,
+    );
   }
 }
 
@@ -30,14 +33,21 @@ function checkSize(r: GrayRaster<ArrayLike<number>>, path: string): void {
  * An 8-bit grayscale mask. With `binary`, every non-zero value is written as 255 (the usual
  * 0/255 mask); otherwise values are written as they are (class ids or labels up to 255).
  */
-export function encodeMask(mask: GrayRaster<ArrayLike<number>>, path: string, options: { readonly binary?: boolean } = {}): Uint8Array {
+export function encodeMask(
+  mask: GrayRaster<ArrayLike<number>>,
+  path: string,
+  options: { readonly binary?: boolean } = {},
+): Uint8Array {
   checkSize(mask, path);
   const out = new Uint8Array(mask.data.length);
   for (let p = 0; p < out.length; p++) {
     const v = mask.data[p] ?? 0;
     if (options.binary) out[p] = v ? 255 : 0;
     else if (!(Number.isInteger(v) && v >= 0 && v <= 255)) {
-      throw new DataError(path, `cannot write value ${v} into an 8-bit mask (integers 0..255; use a 16-bit label map for more ids)`);
+      throw new DataError(
+        path,
+        `cannot write value ${v} into an 8-bit mask (integers 0..255; use a 16-bit label map for more ids)`,
+      );
     } else out[p] = v;
   }
   return encode({ width: mask.width, height: mask.height, data: out, channels: 1, depth: 8 });
@@ -49,7 +59,8 @@ export function encodeLabels(labels: GrayRaster<ArrayLike<number>>, path: string
   const out = new Uint16Array(labels.data.length);
   for (let p = 0; p < out.length; p++) {
     const v = labels.data[p] ?? 0;
-    if (!(Number.isInteger(v) && v >= 0 && v <= 65535)) throw new DataError(path, `cannot write label ${v} into a 16-bit label map (integers 0..65535)`);
+    if (!(Number.isInteger(v) && v >= 0 && v <= 65535))
+      throw new DataError(path, `cannot write label ${v} into a 16-bit label map (integers 0..65535)`);
     out[p] = v;
   }
   return encode({ width: labels.width, height: labels.height, data: out, channels: 1, depth: 16 });
@@ -84,7 +95,11 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
 }
 
 /** Writes an 8-bit mask PNG atomically (see `encodeMask`). */
-export async function writeMask(path: string, mask: GrayRaster<ArrayLike<number>>, options: { readonly binary?: boolean } = {}): Promise<void> {
+export async function writeMask(
+  path: string,
+  mask: GrayRaster<ArrayLike<number>>,
+  options: { readonly binary?: boolean } = {},
+): Promise<void> {
   await writeFileAtomic(path, encodeMask(mask, path, options));
 }
 
@@ -94,6 +109,10 @@ export async function writeLabels(path: string, labels: GrayRaster<ArrayLike<num
 }
 
 /** Writes an 8- or 16-bit grayscale image PNG atomically. */
-export async function writeGray(path: string, image: GrayRaster<ArrayLike<number>>, bitDepth: 8 | 16 = 8): Promise<void> {
+export async function writeGray(
+  path: string,
+  image: GrayRaster<ArrayLike<number>>,
+  bitDepth: 8 | 16 = 8,
+): Promise<void> {
   await writeFileAtomic(path, encodeGray(image, path, bitDepth));
 }

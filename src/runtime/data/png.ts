@@ -54,7 +54,10 @@ export interface PngMask {
   readonly data: Uint16Array;
 }
 
-const colorTypes: Record<number, { readonly name: string; readonly channels: 1 | 2 | 3 | 4; readonly depths: readonly number[] }> = {
+const colorTypes: Record<
+  number,
+  { readonly name: string; readonly channels: 1 | 2 | 3 | 4; readonly depths: readonly number[] }
+> = {
   0: { name: 'grayscale', channels: 1, depths: [1, 2, 4, 8, 16] },
   2: { name: 'RGB', channels: 3, depths: [8, 16] },
   3: { name: 'palette', channels: 1, depths: [1, 2, 4, 8] },
@@ -93,11 +96,13 @@ export const MAX_PIXELS = Math.min(2 ** 28, Math.floor((0.5 * totalmem()) / 40))
 /** Checks the signature, the IHDR, and that every chunk up to IEND fits in the file and has a good CRC. */
 function checkFraming(bytes: Uint8Array, path: string): Header {
   if (bytes.length === 0) throw new DataError(path, 'empty file (0 bytes)');
-  if (bytes.length < 8 || signature.some((b, i) => bytes[i] !== b)) throw new DataError(path, 'not a PNG file (bad signature)');
+  if (bytes.length < 8 || signature.some((b, i) => bytes[i] !== b))
+    throw new DataError(path, 'not a PNG file (bad signature)');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const typeAt = (o: number): string => String.fromCharCode(...bytes.subarray(o, o + 4));
   if (bytes.length < 33) throw new DataError(path, `truncated: ${bytes.length} bytes, too short for the IHDR header`);
-  if (typeAt(12) !== 'IHDR' || view.getUint32(8) !== 13) throw new DataError(path, `corrupt: first chunk is '${typeAt(12)}', expected IHDR`);
+  if (typeAt(12) !== 'IHDR' || view.getUint32(8) !== 13)
+    throw new DataError(path, `corrupt: first chunk is '${typeAt(12)}', expected IHDR`);
   const width = view.getUint32(16);
   const height = view.getUint32(20);
   const bitDepth = bytes[24] ?? 0;
@@ -107,7 +112,10 @@ function checkFraming(bytes: Uint8Array, path: string): Header {
   // process's memory down with it instead of being named and skipped.
   if (width * height > MAX_PIXELS) {
     const side = Math.floor(Math.sqrt(MAX_PIXELS));
-    throw new DataError(path, `${width}x${height} is ${Math.round((width * height) / 1e6)} megapixels, more than unetc reads in one piece on this machine (${Math.round(MAX_PIXELS / 1e6)} megapixels, e.g. ${side}x${side}): crop it into parts or downscale it`);
+    throw new DataError(
+      path,
+      `${width}x${height} is ${Math.round((width * height) / 1e6)} megapixels, more than unetc reads in one piece on this machine (${Math.round(MAX_PIXELS / 1e6)} megapixels, e.g. ${side}x${side}): crop it into parts or downscale it`,
+    );
   }
   const ct = colorTypes[colorType];
   if (!ct) throw new DataError(path, `unsupported color type ${colorType}`);
@@ -120,7 +128,10 @@ function checkFraming(bytes: Uint8Array, path: string): Header {
     const length = view.getUint32(offset);
     const type = typeAt(offset + 4);
     if (offset + 12 + length > bytes.length) {
-      throw new DataError(path, `truncated: chunk ${type} at byte ${offset} needs ${12 + length} bytes, the file has ${bytes.length - offset} left`);
+      throw new DataError(
+        path,
+        `truncated: chunk ${type} at byte ${offset} needs ${12 + length} bytes, the file has ${bytes.length - offset} left`,
+      );
     }
     if (crc32(bytes.subarray(offset + 4, offset + 8 + length)) !== view.getUint32(offset + 8 + length)) {
       throw new DataError(path, `corrupt: CRC mismatch in chunk ${type} at byte ${offset} (the file is damaged)`);
@@ -176,7 +187,8 @@ function decodeRaw(bytes: Uint8Array, path: string): RawPng {
   if (samples.length !== width * height * ct.channels) {
     throw new DataError(path, `corrupt: decoded ${samples.length} samples, expected ${width * height * ct.channels}`);
   }
-  const raw = samples instanceof Uint16Array ? samples : samples instanceof Uint8Array ? samples : new Uint8Array(samples);
+  const raw =
+    samples instanceof Uint16Array ? samples : samples instanceof Uint8Array ? samples : new Uint8Array(samples);
   return { ...header, channels: ct.channels, samples: raw, palette: png.palette, transparency: png.transparency };
 }
 
@@ -192,7 +204,8 @@ export function decodeImage(bytes: Uint8Array, path: string): PngImage {
     for (let p = 0; p < width * height; p++) {
       const index = raw.samples[p] ?? 0;
       const color = palette[index];
-      if (!color) throw new DataError(path, `corrupt: palette index ${index} outside the ${palette.length}-color palette`);
+      if (!color)
+        throw new DataError(path, `corrupt: palette index ${index} outside the ${palette.length}-color palette`);
       for (let c = 0; c < 3; c++) data[p * channels + c] = (color[c] ?? 0) / 255;
       if (alpha) data[p * channels + 3] = (alpha[index] ?? 255) / 255;
     }
@@ -213,7 +226,10 @@ function maskPlane(raw: RawPng, path: string): Uint16Array {
     const v = raw.samples[p * c] ?? 0;
     if (c >= 3 && (raw.samples[p * c + 1] !== v || raw.samples[p * c + 2] !== v)) {
       const rgb = [0, 1, 2].map((k) => raw.samples[p * c + k] ?? 0).join(',');
-      throw new DataError(path, `color mask: pixel (${p % raw.width}, ${Math.floor(p / raw.width)}) is (${rgb}); expected grayscale values or a palette PNG of class ids`);
+      throw new DataError(
+        path,
+        `color mask: pixel (${p % raw.width}, ${Math.floor(p / raw.width)}) is (${rgb}); expected grayscale values or a palette PNG of class ids`,
+      );
     }
     out[p] = v;
   }
@@ -244,7 +260,14 @@ export async function readBytes(path: string): Promise<Uint8Array> {
     return await readFile(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a file' : code === 'EACCES' ? 'permission denied' : String(error);
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'is a folder, not a file'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : String(error);
     throw new DataError(path, `cannot read: ${why}`, { cause: error });
   }
 }

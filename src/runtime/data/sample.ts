@@ -30,7 +30,9 @@ export function toChannels(image: PngImage, channels: number, path: string): Flo
     const out = new Float32Array(n);
     for (let p = 0; p < n; p++) {
       const q = p * from;
-      out[p] = colorIn ? 0.299 * (data[q] ?? 0) + 0.587 * (data[q + 1] ?? 0) + 0.114 * (data[q + 2] ?? 0) : (data[q] ?? 0);
+      out[p] = colorIn
+        ? 0.299 * (data[q] ?? 0) + 0.587 * (data[q + 1] ?? 0) + 0.114 * (data[q + 2] ?? 0)
+        : (data[q] ?? 0);
     }
     return out;
   }
@@ -48,7 +50,8 @@ export function toChannels(image: PngImage, channels: number, path: string): Flo
 export async function loadSample(sample: DatasetSample, channels: number): Promise<LoadedSample> {
   const image = decodeImage(await readBytes(sample.image), sample.image);
   const mask = decodeMask(await readBytes(sample.mask), sample.mask);
-  const labels = sample.labels === undefined ? undefined : decodeMask(await readBytes(sample.labels), sample.labels).data;
+  const labels =
+    sample.labels === undefined ? undefined : decodeMask(await readBytes(sample.labels), sample.labels).data;
   return {
     stem: sample.stem,
     height: image.height,

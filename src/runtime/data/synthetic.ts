@@ -65,7 +65,11 @@ function drawScene(rng: Random, options: SyntheticOptions): SceneParams {
   const t = rng.next();
   const f = rng.next();
   const [radius, fg] =
-    scene === 'dense' ? [4.5 + 2 * t, 0.05 + 0.07 * f] : scene === 'sparse' ? [9 + 6 * t, 0.015 + 0.055 * f] : [5 + 5 * t, 0.02 + 0.12 * f];
+    scene === 'dense'
+      ? [4.5 + 2 * t, 0.05 + 0.07 * f]
+      : scene === 'sparse'
+        ? [9 + 6 * t, 0.015 + 0.055 * f]
+        : [5 + 5 * t, 0.02 + 0.12 * f];
   const area = options.height * options.width;
   const drawnCount = Math.max(1, Math.round((fg * area) / (Math.PI * radius * radius)));
   const layout: Layout = {
@@ -106,7 +110,8 @@ function drawShade(rng: Random, n: Nucleus, p: SceneParams): Shade {
     const s = rng.uniform(0.12, 0.25) * Math.min(n.a, n.b);
     return { x: n.cx + r * Math.cos(th), y: n.cy + r * Math.sin(th), s2: 2 * s * s, depth: rng.uniform(-0.35, 0.5) };
   });
-  const brightness = p.brightness * Math.min(2.5, Math.max(0.25, Math.exp(p.spread * rng.normal()))) * (n.condensed ? 2.2 : 1);
+  const brightness =
+    p.brightness * Math.min(2.5, Math.max(0.25, Math.exp(p.spread * rng.normal()))) * (n.condensed ? 2.2 : 1);
   const falloff = n.condensed ? 0.1 : rng.uniform(0, 0.45);
   return { brightness, falloff, texture: p.texture * rng.uniform(0.5, 1.5) * (n.condensed ? 0.3 : 1), spots };
 }

@@ -19,8 +19,24 @@ const row = (fields: readonly (string | number | undefined)[]) => `${fields.map(
 
 /** The columns for a model with `classes` classes (class names label the per-class columns when given). */
 function header(classes: number, classNames: readonly string[] | undefined): string[] {
-  const perClass = classes >= 3 ? Array.from({ length: classes - 1 }, (_, i) => `dice_${classNames?.[i + 1] ?? i + 1}`) : [];
-  return ['file', 'height', 'width', 'dice', 'iou', 'pixel_accuracy', ...perClass, 'true_instances', 'predicted_instances', 'matched', 'precision', 'recall', 'f1', 'ms'];
+  const perClass =
+    classes >= 3 ? Array.from({ length: classes - 1 }, (_, i) => `dice_${classNames?.[i + 1] ?? i + 1}`) : [];
+  return [
+    'file',
+    'height',
+    'width',
+    'dice',
+    'iou',
+    'pixel_accuracy',
+    ...perClass,
+    'true_instances',
+    'predicted_instances',
+    'matched',
+    'precision',
+    'recall',
+    'f1',
+    'ms',
+  ];
 }
 
 function instanceFields(i: (Partial<InstanceCounts> & InstanceScores) | undefined): (number | undefined)[] {
@@ -36,11 +52,32 @@ function scoreFields(s: SummaryScores | ImageEval, classes: number): number[] {
 export function evalCsv(report: EvalReport, classes: number, classNames?: readonly string[]): string {
   let out = row(header(classes, classNames));
   for (const r of report.images) {
-    out += row([basename(r.image), r.height, r.width, ...scoreFields(r, classes), ...instanceFields(r.instances), Math.round(r.ms)]);
+    out += row([
+      basename(r.image),
+      r.height,
+      r.width,
+      ...scoreFields(r, classes),
+      ...instanceFields(r.instances),
+      Math.round(r.ms),
+    ]);
   }
   const inst = report.instances;
-  out += row(['(mean per image)', undefined, undefined, ...scoreFields(report.mean, classes), ...instanceFields(inst && { ...inst.mean }), undefined]);
-  out += row(['(pooled)', undefined, undefined, ...scoreFields(report.pooled, classes), ...instanceFields(inst?.pooled), undefined]);
+  out += row([
+    '(mean per image)',
+    undefined,
+    undefined,
+    ...scoreFields(report.mean, classes),
+    ...instanceFields(inst && { ...inst.mean }),
+    undefined,
+  ]);
+  out += row([
+    '(pooled)',
+    undefined,
+    undefined,
+    ...scoreFields(report.pooled, classes),
+    ...instanceFields(inst?.pooled),
+    undefined,
+  ]);
   return out;
 }
 
@@ -50,8 +87,14 @@ export function evalCsv(report: EvalReport, classes: number, classNames?: readon
  */
 export function volumeEvalCsv(r: VolumeEvalReport): string {
   const withInstances = r.volumes.some((v) => v.instances);
-  const inst = (c: InstanceCounts | undefined) => (withInstances ? (c ? `,${c.truth},${c.predicted},${c.matched},${instanceScores(c).f1.toFixed(6)}` : ',,,,') : '');
-  const line = (name: string, s: { dice: number; iou: number; pixelAccuracy: number }, ms: string, c?: InstanceCounts) => `${csvField(name)},${s.dice.toFixed(6)},${s.iou.toFixed(6)},${s.pixelAccuracy.toFixed(6)},${ms}${inst(c)}\n`;
+  const inst = (c: InstanceCounts | undefined) =>
+    withInstances ? (c ? `,${c.truth},${c.predicted},${c.matched},${instanceScores(c).f1.toFixed(6)}` : ',,,,') : '';
+  const line = (
+    name: string,
+    s: { dice: number; iou: number; pixelAccuracy: number },
+    ms: string,
+    c?: InstanceCounts,
+  ) => `${csvField(name)},${s.dice.toFixed(6)},${s.iou.toFixed(6)},${s.pixelAccuracy.toFixed(6)},${ms}${inst(c)}\n`;
   return [
     `volume,dice,iou,voxel_accuracy,ms${withInstances ? ',instances_true,instances_predicted,instances_matched,instance_f1' : ''}\n`,
     ...r.volumes.map((v) => line(v.name, v.scores, String(Math.round(v.ms)), v.instances)),

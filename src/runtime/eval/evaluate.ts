@@ -85,10 +85,18 @@ export async function evaluateDataset(
   for (const [index, sample] of samples.entries()) {
     const loaded = await loadSample(sample, model.info.inputChannels);
     const start = performance.now();
-    const prediction = await predictImage(model, { height: loaded.height, width: loaded.width, channels: loaded.channels, data: loaded.image }, options);
+    const prediction = await predictImage(
+      model,
+      { height: loaded.height, width: loaded.width, channels: loaded.channels, data: loaded.image },
+      options,
+    );
     const ms = performance.now() - start;
     const minSize = minInstanceSize(model.info, options.minSize);
-    const found = instancesOf(prediction, model.info, { connectivity: options.connectivity ?? 8, minSize, ...(options.threshold === undefined ? {} : { threshold: options.threshold }) });
+    const found = instancesOf(prediction, model.info, {
+      connectivity: options.connectivity ?? 8,
+      minSize,
+      ...(options.threshold === undefined ? {} : { threshold: options.threshold }),
+    });
     const predicted = minSize > 0 ? removeSmall(prediction.classMap, found) : prediction.classMap;
     const scores = new ConfusionCounts(classes).add(predicted, loaded.mask).scores();
     pooled.add(predicted, loaded.mask);
@@ -121,7 +129,10 @@ export async function evaluateDataset(
       dice: mean(images.map((r) => r.dice)),
       iou: mean(images.map((r) => r.iou)),
       pixelAccuracy: mean(images.map((r) => r.pixelAccuracy)),
-      perClass: Array.from({ length: classes }, (_, c) => ({ dice: mean(images.map((r) => r.perClass[c]!.dice)), iou: mean(images.map((r) => r.perClass[c]!.iou)) })),
+      perClass: Array.from({ length: classes }, (_, c) => ({
+        dice: mean(images.map((r) => r.perClass[c]!.dice)),
+        iou: mean(images.map((r) => r.perClass[c]!.iou)),
+      })),
     },
     pooled: { dice: all.dice, iou: all.iou, pixelAccuracy: all.pixelAccuracy, perClass: all.perClass },
     instances:
@@ -130,7 +141,11 @@ export async function evaluateDataset(
         : {
             images: withLabels.length,
             pooled: { ...sumCounts, ...instanceScores(sumCounts) },
-            mean: { precision: mean(withLabels.map((s) => s.precision)), recall: mean(withLabels.map((s) => s.recall)), f1: mean(withLabels.map((s) => s.f1)) },
+            mean: {
+              precision: mean(withLabels.map((s) => s.precision)),
+              recall: mean(withLabels.map((s) => s.recall)),
+              f1: mean(withLabels.map((s) => s.f1)),
+            },
           },
   };
 }

@@ -36,8 +36,10 @@ function areas(labels: ArrayLike<number>): Map<number, number> {
  * `iou` is the threshold (default 0.5; a pair needs IoU strictly above it).
  */
 export function matchInstances(truth: ArrayLike<number>, predicted: ArrayLike<number>, iou = 0.5): InstanceCounts {
-  if (truth.length !== predicted.length) throw new RangeError(`matchInstances: truth has ${truth.length} pixels, prediction ${predicted.length}`);
-  if (!(iou >= 0.5 && iou < 1)) throw new RangeError(`matchInstances: IoU threshold must be in [0.5, 1) for matches to be unique, got ${iou}`);
+  if (truth.length !== predicted.length)
+    throw new RangeError(`matchInstances: truth has ${truth.length} pixels, prediction ${predicted.length}`);
+  if (!(iou >= 0.5 && iou < 1))
+    throw new RangeError(`matchInstances: IoU threshold must be in [0.5, 1) for matches to be unique, got ${iou}`);
   const ta = areas(truth);
   const pa = areas(predicted);
   // Overlap of every (true, predicted) pair that shares a pixel, keyed by t * 2^32 + q: exact
@@ -47,7 +49,8 @@ export function matchInstances(truth: ArrayLike<number>, predicted: ArrayLike<nu
     const t = truth[p]!;
     const q = predicted[p]!;
     if (t === 0 || q === 0) continue;
-    if (t >= 2 ** 21 || q >= 2 ** 32) throw new RangeError(`matchInstances: label ${t >= 2 ** 21 ? t : q} is too large`);
+    if (t >= 2 ** 21 || q >= 2 ** 32)
+      throw new RangeError(`matchInstances: label ${t >= 2 ** 21 ? t : q} is too large`);
     const key = t * 2 ** 32 + q;
     inter.set(key, (inter.get(key) ?? 0) + 1);
   }
@@ -78,5 +81,8 @@ export function instanceScores(c: InstanceCounts): InstanceScores {
 
 /** Sums of counts (the pooled, "overall" counts). */
 export function addCounts(counts: readonly InstanceCounts[]): InstanceCounts {
-  return counts.reduce((a, c) => ({ truth: a.truth + c.truth, predicted: a.predicted + c.predicted, matched: a.matched + c.matched }), { truth: 0, predicted: 0, matched: 0 });
+  return counts.reduce(
+    (a, c) => ({ truth: a.truth + c.truth, predicted: a.predicted + c.predicted, matched: a.matched + c.matched }),
+    { truth: 0, predicted: 0, matched: 0 },
+  );
 }

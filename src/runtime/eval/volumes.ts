@@ -31,11 +31,14 @@ export interface VolumeEvalReport {
   readonly mean: { readonly dice: number; readonly iou: number; readonly pixelAccuracy: number };
   readonly pooled: Scores;
   /** Over the volumes with an instance label volume; undefined when none has one. */
-  readonly instances: { readonly volumes: number; readonly pooled: InstanceCounts & InstanceScores; readonly mean: InstanceScores } | undefined;
+  readonly instances:
+    | { readonly volumes: number; readonly pooled: InstanceCounts & InstanceScores; readonly mean: InstanceScores }
+    | undefined;
 }
 
 /** What the folder is wrong in (nothing was evaluated), or the report. */
-export type VolumeEvalResult = { readonly problems: readonly string[]; readonly where: string } | { readonly report: VolumeEvalReport };
+export type VolumeEvalResult =
+  { readonly problems: readonly string[]; readonly where: string } | { readonly report: VolumeEvalReport };
 
 /** Post-processing as `predict` applies it: components under `minSize` voxels are background. */
 export interface VolumeClean {
@@ -44,12 +47,18 @@ export interface VolumeClean {
 }
 
 /** Scores every volume of `dir`, calling `onVolume` after each (for progress). */
-export async function evaluateVolumes(segmenter: VolumeSegmenter, dir: string, clean: VolumeClean = { minSize: 0, connectivity: 26 }, onVolume?: (v: VolumeEval, index: number, total: number) => void): Promise<VolumeEvalResult> {
+export async function evaluateVolumes(
+  segmenter: VolumeSegmenter,
+  dir: string,
+  clean: VolumeClean = { minSize: 0, connectivity: 26 },
+  onVolume?: (v: VolumeEval, index: number, total: number) => void,
+): Promise<VolumeEvalResult> {
   const classes = Math.max(2, segmenter.classes);
   const scan = await scanVolumeDataset(dir, { classes: segmenter.classes });
   if (scan.problems.length > 0) return { problems: formatProblems(scan.problems), where: dir };
   const instanceDir = join(dir, 'instances');
-  const instanceFile = (name: string) => [`${name}.nii.gz`, `${name}.nii`].map((f) => join(instanceDir, f)).find((f) => existsSync(f));
+  const instanceFile = (name: string) =>
+    [`${name}.nii.gz`, `${name}.nii`].map((f) => join(instanceDir, f)).find((f) => existsSync(f));
   // Instance volumes are checked before anything runs, as the rest of the folder is.
   const problems: string[] = [];
   for (const s of scan.samples) {
@@ -57,7 +66,8 @@ export async function evaluateVolumes(segmenter: VolumeSegmenter, dir: string, c
     if (file === undefined) continue;
     try {
       const v = await readNifti(file);
-      if (v.dims.join('x') !== s.dims.join('x')) problems.push(`${file}: is ${v.dims.join('x')}, its image ${s.dims.join('x')}`);
+      if (v.dims.join('x') !== s.dims.join('x'))
+        problems.push(`${file}: is ${v.dims.join('x')}, its image ${s.dims.join('x')}`);
     } catch (e) {
       if (!(e instanceof DataError)) throw e;
       problems.push(e.message);
@@ -69,7 +79,8 @@ export async function evaluateVolumes(segmenter: VolumeSegmenter, dir: string, c
   for (const [index, s] of scan.samples.entries()) {
     const [image, labels] = await Promise.all([readNifti(s.image), readNifti(s.mask)]);
     const bad = nonFiniteCount(image.data);
-    if (bad > 0) throw new DataError(s.image, `${bad} voxel${bad === 1 ? ' is' : 's are'} NaN or infinite; evaluation stopped`);
+    if (bad > 0)
+      throw new DataError(s.image, `${bad} voxel${bad === 1 ? ' is' : 's are'} NaN or infinite; evaluation stopped`);
     const truth = Uint8Array.from(labels.data, (v) => (s.maskEncoding !== 'ids' ? (v > 0 ? 1 : 0) : Math.round(v)));
     const start = performance.now();
     const [nx, ny, nz] = image.dims;
@@ -82,22 +93,40 @@ export async function evaluateVolumes(segmenter: VolumeSegmenter, dir: string, c
     let instances: InstanceCounts | undefined;
     if (truthFile) {
       const trueIds = await readNifti(truthFile);
-      instances = matchInstances(Uint32Array.from(trueIds.data, (v) => Math.round(v)), connectedComponents3d(predicted, [nz, ny, nx], clean).labels);
+      instances = matchInstances(
+        Uint32Array.from(trueIds.data, (v) => Math.round(v)),
+        connectedComponents3d(predicted, [nz, ny, nx], clean).labels,
+      );
     }
-    const v: VolumeEval = { name: basename(s.image), dims: image.dims, scores: new ConfusionCounts(classes).add(predicted, truth).scores(), ms, ...(instances ? { instances } : {}) };
+    const v: VolumeEval = {
+      name: basename(s.image),
+      dims: image.dims,
+      scores: new ConfusionCounts(classes).add(predicted, truth).scores(),
+      ms,
+      ...(instances ? { instances } : {}),
+    };
     volumes.push(v);
     onVolume?.(v, index, scan.samples.length);
   }
-  const mean = (key: 'dice' | 'iou' | 'pixelAccuracy') => volumes.reduce((a, r) => a + r.scores[key], 0) / Math.max(1, volumes.length);
+  const mean = (key: 'dice' | 'iou' | 'pixelAccuracy') =>
+    volumes.reduce((a, r) => a + r.scores[key], 0) / Math.max(1, volumes.length);
   const counts = volumes.flatMap((r) => (r.instances ? [r.instances] : []));
   const total = addCounts(counts);
-  const meanOf = (k: 'precision' | 'recall' | 'f1') => counts.reduce((a, c) => a + instanceScores(c)[k], 0) / counts.length;
+  const meanOf = (k: 'precision' | 'recall' | 'f1') =>
+    counts.reduce((a, c) => a + instanceScores(c)[k], 0) / counts.length;
   return {
     report: {
       volumes,
       mean: { dice: mean('dice'), iou: mean('iou'), pixelAccuracy: mean('pixelAccuracy') },
       pooled: pooled.scores(),
-      instances: counts.length === 0 ? undefined : { volumes: counts.length, pooled: { ...total, ...instanceScores(total) }, mean: { precision: meanOf('precision'), recall: meanOf('recall'), f1: meanOf('f1') } },
+      instances:
+        counts.length === 0
+          ? undefined
+          : {
+              volumes: counts.length,
+              pooled: { ...total, ...instanceScores(total) },
+              mean: { precision: meanOf('precision'), recall: meanOf('recall'), f1: meanOf('f1') },
+            },
     },
   };
 }

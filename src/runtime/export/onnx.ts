@@ -31,12 +31,32 @@ export interface ExportSettings {
  * Exports the IR with `weights` to ONNX and, unless told not to, runs the file in onnxruntime
  * against the tfjs `model` (holding the same weights) at two input sizes.
  */
-export async function exportVerifiedOnnx(engine: Engine, graph: Graph, model: LayersModel, weights: WeightMap, s: ExportSettings): Promise<VerifiedExport> {
-  const exported = exportOnnxDetailed(graph, weights, { producerVersion: UNETC_VERSION, specSource: s.specText, opset: s.opset, foldBn: s.foldBn, halfWeights: s.halfWeights, inputNormalization: s.inputNormalization, ...(s.staticSize ? { staticSize: s.staticSize } : {}) });
+export async function exportVerifiedOnnx(
+  engine: Engine,
+  graph: Graph,
+  model: LayersModel,
+  weights: WeightMap,
+  s: ExportSettings,
+): Promise<VerifiedExport> {
+  const exported = exportOnnxDetailed(graph, weights, {
+    producerVersion: UNETC_VERSION,
+    specSource: s.specText,
+    opset: s.opset,
+    foldBn: s.foldBn,
+    halfWeights: s.halfWeights,
+    inputNormalization: s.inputNormalization,
+    ...(s.staticSize ? { staticSize: s.staticSize } : {}),
+  });
   if (!s.verify) return { exported, parity: [], ok: true };
   const session = await createOnnxSession(exported.bytes);
   try {
-    const parity = await onnxParity(engine.tf, model, session, graph, s.staticSize ? [[...s.staticSize]] : verificationSizes(graph));
+    const parity = await onnxParity(
+      engine.tf,
+      model,
+      session,
+      graph,
+      s.staticSize ? [[...s.staticSize]] : verificationSizes(graph),
+    );
     return { exported, parity, ok: parity.every((r) => r.relative <= PARITY_TOLERANCE) };
   } finally {
     await closeOnnxSession(session);
@@ -47,5 +67,7 @@ export async function exportVerifiedOnnx(engine: Engine, graph: Graph, model: La
 export function describeParity(results: readonly ParityResult[]): string {
   const text = results.map((r) => `${r.relative.toExponential(1)} at ${r.size.join('x')}`).join(', ');
   const saturated = Math.max(0, ...results.map((r) => r.saturated));
-  return saturated > 0.5 ? `${text} (weak: ${Math.round(saturated * 100)}% of the outputs are saturated at exactly 0 or 1)` : text;
+  return saturated > 0.5
+    ? `${text} (weak: ${Math.round(saturated * 100)}% of the outputs are saturated at exactly 0 or 1)`
+    : text;
 }

@@ -46,9 +46,14 @@ function forNeighbours(p: number, shape: readonly number[], strides: readonly nu
  * instance), INTERIOR otherwise; background stays BACKGROUND. Nested instances and instances that
  * touch get outlines on both sides of the contact; the array's edge makes no outline.
  */
-export function boundaryTargets(labels: ArrayLike<number>, shape: readonly number[], out = new Uint8Array(labels.length)): Uint8Array {
+export function boundaryTargets(
+  labels: ArrayLike<number>,
+  shape: readonly number[],
+  out = new Uint8Array(labels.length),
+): Uint8Array {
   const n = shape.reduce((a, b) => a * b, 1);
-  if (labels.length !== n || out.length !== n) throw new RangeError(`boundaryTargets: ${labels.length} labels for a ${shape.join('x')} array`);
+  if (labels.length !== n || out.length !== n)
+    throw new RangeError(`boundaryTargets: ${labels.length} labels for a ${shape.join('x')} array`);
   const strides = stridesOf(shape);
   for (let p = 0; p < n; p++) {
     const id = labels[p]!;
@@ -93,9 +98,17 @@ const LEVELS = 256;
  * reaches (a nucleus too small to have an interior) becomes an instance of its own per
  * connected piece. Returns a label map (0 background, 1..K) of the same shape.
  */
-export function splitInstances(probabilities: Float32Array, shape: readonly number[], channels: number, options: SplitOptions = {}): Uint32Array {
+export function splitInstances(
+  probabilities: Float32Array,
+  shape: readonly number[],
+  channels: number,
+  options: SplitOptions = {},
+): Uint32Array {
   const n = shape.reduce((a, b) => a * b, 1);
-  if (probabilities.length !== n * channels || channels < 3) throw new RangeError(`splitInstances: ${probabilities.length} values for a ${shape.join('x')} array of ${channels} (>= 3) channels`);
+  if (probabilities.length !== n * channels || channels < 3)
+    throw new RangeError(
+      `splitInstances: ${probabilities.length} values for a ${shape.join('x')} array of ${channels} (>= 3) channels`,
+    );
   const threshold = options.threshold ?? 0.5;
   const seedThreshold = options.seedThreshold ?? 0.5;
   const strides = stridesOf(shape);
@@ -108,7 +121,9 @@ export function splitInstances(probabilities: Float32Array, shape: readonly numb
   }
   const labels = new Uint32Array(n);
   const minSeed = options.minSeed ?? 0;
-  const next = options.neck ? splitAtNecks(seed, probabilities, channels, shape, strides, options.neck, minSeed, labels) : labelComponents(seed, shape, strides, labels, 1, minSeed);
+  const next = options.neck
+    ? splitAtNecks(seed, probabilities, channels, shape, strides, options.neck, minSeed, labels)
+    : labelComponents(seed, shape, strides, labels, 1, minSeed);
   // Grow the seeds: a bucket queue of (pixel, label) by the pixel's boundary probability.
   const buckets: number[][] = Array.from({ length: LEVELS }, () => []);
   const level = (p: number) => Math.min(LEVELS - 1, Math.floor(probabilities[p * channels + BOUNDARY]! * LEVELS));
@@ -238,7 +253,11 @@ function splitAtNecks(
  * parabolas along each axis in turn. The array's edge is not outside (an instance cut by the
  * border goes on there); a mask with no pixel outside gets distances larger than the array.
  */
-export function distanceToOutside(mask: Uint8Array, shape: readonly number[], strides: readonly number[] = stridesOf(shape)): Float64Array {
+export function distanceToOutside(
+  mask: Uint8Array,
+  shape: readonly number[],
+  strides: readonly number[] = stridesOf(shape),
+): Float64Array {
   const n = mask.length;
   const far = shape.reduce((a, b) => a + b, 0) ** 2;
   const squared = new Float64Array(n);
@@ -290,7 +309,14 @@ function envelope(f: Float64Array, n: number, out: Float64Array, v: Int32Array, 
  * Labels the face-connected components of `mask` into `labels`, from `first` on (breadth-first
  * flood fill); components under `minSize` pixels stay 0. Returns the next free label.
  */
-function labelComponents(mask: Uint8Array, shape: readonly number[], strides: readonly number[], labels: Uint32Array, first: number, minSize: number): number {
+function labelComponents(
+  mask: Uint8Array,
+  shape: readonly number[],
+  strides: readonly number[],
+  labels: Uint32Array,
+  first: number,
+  minSize: number,
+): number {
   const seen = new Uint8Array(mask.length);
   const queue = new Int32Array(mask.length);
   let next = first;

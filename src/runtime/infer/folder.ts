@@ -9,19 +9,47 @@
  * `Kind` each; the loop is one. Events say what happened, for the CLI to print.
  */
 import { basename, extname, join, resolve } from 'node:path';
-import { claimOutputs, DataError, outputClash, readImage, recordOutputs, toChannels, writeFileAtomicSync, writeGray, writeLabels, writeMask, type HWC } from '../data/index.js';
+import {
+  claimOutputs,
+  DataError,
+  outputClash,
+  readImage,
+  recordOutputs,
+  toChannels,
+  writeFileAtomicSync,
+  writeGray,
+  writeLabels,
+  writeMask,
+  type HWC,
+} from '../data/index.js';
 import { csvField } from '../eval/csv.js';
 import { nonFiniteCount } from '../train/volume-data.js';
-import { readDicomSeries, readNifti, writeNiftiLabels, writeNiftiMask, writeNiftiVolume, type NiftiVolume } from '../volume/index.js';
+import {
+  readDicomSeries,
+  readNifti,
+  writeNiftiLabels,
+  writeNiftiMask,
+  writeNiftiVolume,
+  type NiftiVolume,
+} from '../volume/index.js';
 import { areaSummary, removeSmall } from './instances.js';
 import { connectedComponents3d } from './instances3d.js';
 import { maskClasses, type SegmentationModel } from './model.js';
-import { foregroundPlane, instancesOf, minInstanceSize, predictImage, probabilityPlane, type PredictOptions } from './predict.js';
+import {
+  foregroundPlane,
+  instancesOf,
+  minInstanceSize,
+  predictImage,
+  probabilityPlane,
+  type PredictOptions,
+} from './predict.js';
 import { UnetcError } from '../../util/error.js';
 import { defined, type VolumeSegmenter } from './segmenter.js';
 
 /** What segments the inputs: a 2D model for images, a volume segmenter for volumes. */
-export type PredictTarget = { readonly kind: 'images'; readonly model: SegmentationModel } | { readonly kind: 'volumes'; readonly segmenter: VolumeSegmenter };
+export type PredictTarget =
+  | { readonly kind: 'images'; readonly model: SegmentationModel }
+  | { readonly kind: 'volumes'; readonly segmenter: VolumeSegmenter };
 
 export interface PredictFilesOptions extends Omit<PredictOptions, 'onTile'> {
   /** The output folder (it exists). */
@@ -57,7 +85,13 @@ export type PredictEvent =
       /** With `instances`: how many, and their mean area (pixels or voxels). */
       readonly instances?: { readonly count: number; readonly meanArea: number };
     }
-  | { readonly kind: 'skipped'; readonly index: number; readonly total: number; readonly file: string; readonly error: DataError }
+  | {
+      readonly kind: 'skipped';
+      readonly index: number;
+      readonly total: number;
+      readonly file: string;
+      readonly error: DataError;
+    }
   | { readonly kind: 'done'; readonly written: number; readonly failed: readonly string[] };
 
 /** The part of a `written` event a kind fills in. */
@@ -71,15 +105,32 @@ interface Kind<T> {
   /** Reads an input; a DataError for a bad file (which is then skipped). */
   read(file: string): Promise<T>;
   /** Segments and writes; returns what to report and its instances.csv row. */
-  run(input: T, file: string): Promise<{ readonly written: Written; readonly files: readonly string[]; readonly csvRow?: string }>;
+  run(
+    input: T,
+    file: string,
+  ): Promise<{ readonly written: Written; readonly files: readonly string[]; readonly csvRow?: string }>;
 }
 
 /** Segments each file and writes its outputs into `o.out`, as `unetc predict` does (see the top of this file). */
-export async function* predictFiles(target: PredictTarget, files: readonly string[], o: PredictFilesOptions): AsyncGenerator<PredictEvent> {
-  const kind: Kind<unknown> = (target.kind === 'images' ? imageKind(target.model, o) : volumeKind(target.segmenter, o)) as Kind<unknown>;
+export async function* predictFiles(
+  target: PredictTarget,
+  files: readonly string[],
+  o: PredictFilesOptions,
+): AsyncGenerator<PredictEvent> {
+  const kind: Kind<unknown> = (
+    target.kind === 'images' ? imageKind(target.model, o) : volumeKind(target.segmenter, o)
+  ) as Kind<unknown>;
   const clash = outputClash(files, (f) => kind.names(f));
-  if (clash) throw new UnetcError(undefined, `${clash.file} and ${clash.other} would both write ${join(o.out, clash.name)}: rename one of them, or predict them into separate folders`, { exitCode: 2 });
-  claimOutputs([...files.flatMap((f) => kind.names(f)), ...(o.instances ? ['instances.csv'] : [])].map((n) => join(o.out, n)), { overwrite: o.overwrite, what: 'masks' });
+  if (clash)
+    throw new UnetcError(
+      undefined,
+      `${clash.file} and ${clash.other} would both write ${join(o.out, clash.name)}: rename one of them, or predict them into separate folders`,
+      { exitCode: 2 },
+    );
+  claimOutputs(
+    [...files.flatMap((f) => kind.names(f)), ...(o.instances ? ['instances.csv'] : [])].map((n) => join(o.out, n)),
+    { overwrite: o.overwrite, what: 'masks' },
+  );
   const failed: string[] = [];
   const written: string[] = [];
   const csv: string[] = [kind.csvHeader];
@@ -113,29 +164,52 @@ const stemOf = (file: string) => basename(file, extname(file));
 function imageKind(model: SegmentationModel, o: PredictFilesOptions): Kind<HWC<Float32Array>> {
   const { classes, inputChannels } = model.info;
   const binary = maskClasses(model.info) === 2;
-  const probNames = (stem: string) => (binary ? [`${stem}_prob.png`] : Array.from({ length: classes - 1 }, (_, k) => `${stem}_prob_${k + 1}.png`));
+  const probNames = (stem: string) =>
+    binary ? [`${stem}_prob.png`] : Array.from({ length: classes - 1 }, (_, k) => `${stem}_prob_${k + 1}.png`);
   const minSize = minInstanceSize(model.info, o.minSize);
   return {
     names: (file) => {
       const stem = stemOf(file);
-      return [`${stem}.png`, ...(o.probabilities ? probNames(stem) : []), ...(o.instances ? [`${stem}_labels.png`] : [])];
+      return [
+        `${stem}.png`,
+        ...(o.probabilities ? probNames(stem) : []),
+        ...(o.instances ? [`${stem}_labels.png`] : []),
+      ];
     },
     csvHeader: 'file,count,mean_area,median_area,min_area,max_area\n',
     async read(file) {
       const png = await readImage(file);
-      return { height: png.height, width: png.width, channels: inputChannels, data: toChannels(png, inputChannels, file) };
+      return {
+        height: png.height,
+        width: png.width,
+        channels: inputChannels,
+        data: toChannels(png, inputChannels, file),
+      };
     },
     async run(image, file) {
       const stem = stemOf(file);
       const onTile = o.onTile && ((done: number, total: number) => o.onTile!(file, done, total));
-      const p = await predictImage(model, image, defined({ tile: o.tile, overlap: o.overlap, threshold: o.threshold, tta: o.tta, onTile }));
+      const p = await predictImage(
+        model,
+        image,
+        defined({ tile: o.tile, overlap: o.overlap, threshold: o.threshold, tta: o.tta, onTile }),
+      );
       const { height, width } = p;
-      const found = o.instances || minSize > 0 ? instancesOf(p, model.info, { connectivity: o.connectivity ?? 8, minSize, ...(o.threshold === undefined ? {} : { threshold: o.threshold }) }) : undefined;
+      const found =
+        o.instances || minSize > 0
+          ? instancesOf(p, model.info, {
+              connectivity: o.connectivity ?? 8,
+              minSize,
+              ...(o.threshold === undefined ? {} : { threshold: o.threshold }),
+            })
+          : undefined;
       const mask = found && minSize > 0 ? removeSmall(p.classMap, found) : p.classMap;
       const files = [join(o.out, `${stem}.png`)];
       await writeMask(files[0]!, { width, height, data: mask }, { binary });
       if (o.probabilities) {
-        const planes = binary ? [foregroundPlane(p, model.info)] : Array.from({ length: classes - 1 }, (_, k) => probabilityPlane(p, k + 1));
+        const planes = binary
+          ? [foregroundPlane(p, model.info)]
+          : Array.from({ length: classes - 1 }, (_, k) => probabilityPlane(p, k + 1));
         for (const [k, name] of probNames(stem).entries()) {
           await writeGray(join(o.out, name), { width, height, data: planes[k]! }, 16);
           files.push(join(o.out, name));
@@ -159,7 +233,10 @@ export const NIFTI_NAME = /\.nii(\.gz)?$/i;
 export const niftiStem = (file: string) => basename(file).replace(NIFTI_NAME, '');
 
 /** A volume's mask name: the stem with the input's own extension (.nii or .nii.gz); a DICOM series folder's name + .nii.gz. */
-const volumeName = (file: string) => (NIFTI_NAME.test(file) ? `${niftiStem(file)}${/\.gz$/i.test(file) ? '.nii.gz' : '.nii'}` : `${basename(resolve(file))}.nii.gz`);
+const volumeName = (file: string) =>
+  NIFTI_NAME.test(file)
+    ? `${niftiStem(file)}${/\.gz$/i.test(file) ? '.nii.gz' : '.nii'}`
+    : `${basename(resolve(file))}.nii.gz`;
 
 /** The volume's mask name with a suffix before the extension: `case_001_labels.nii.gz`. */
 const suffixed = (file: string, suffix: string) => volumeName(file).replace(/(\.nii(\.gz)?)$/i, `${suffix}$1`);
@@ -180,18 +257,29 @@ function volumeKind(segmenter: VolumeSegmenter, o: PredictFilesOptions): Kind<Ni
   const minSize = o.minSize ?? 0;
   const connectivity = o.connectivity3d ?? 26;
   return {
-    names: (file) => [volumeName(file), ...(o.instances ? [suffixed(file, '_labels')] : []), ...(o.probabilities ? [suffixed(file, '_prob')] : [])],
+    names: (file) => [
+      volumeName(file),
+      ...(o.instances ? [suffixed(file, '_labels')] : []),
+      ...(o.probabilities ? [suffixed(file, '_prob')] : []),
+    ],
     csvHeader: 'file,count,mean_voxels,median_voxels,min_voxels,max_voxels,mean_mm3\n',
     async read(file) {
       const v = NIFTI_NAME.test(file) ? await readNifti(file) : await readDicomSeries(file);
       const bad = nonFiniteCount(v.data);
-      if (bad > 0) throw new DataError(file, `${bad} voxel${bad === 1 ? ' is' : 's are'} NaN or infinite; fix or mask them before segmenting`);
+      if (bad > 0)
+        throw new DataError(
+          file,
+          `${bad} voxel${bad === 1 ? ' is' : 's are'} NaN or infinite; fix or mask them before segmenting`,
+        );
       return v;
     },
     async run(volume, file) {
       const result = await segmenter.segment(volume);
       const [nx, ny, nz] = volume.dims;
-      const found = o.instances || minSize > 0 ? connectedComponents3d(result.labels, [nz, ny, nx], { connectivity, minSize }) : undefined;
+      const found =
+        o.instances || minSize > 0
+          ? connectedComponents3d(result.labels, [nz, ny, nx], { connectivity, minSize })
+          : undefined;
       const labels = found && minSize > 0 ? result.labels.map((v, p) => (found.labels[p] ? v : 0)) : result.labels;
       const files = [join(o.out, volumeName(file))];
       await writeNiftiMask(files[0]!, volume, labels);
@@ -219,7 +307,11 @@ function volumeKind(segmenter: VolumeSegmenter, o: PredictFilesOptions): Kind<Ni
           files.push(path);
         }
       }
-      return { written: { size: `${nx}x${ny}x${nz}`, mask: volumeName(file), foreground, ...(instances ? { instances } : {}) }, files, ...(csvRow === undefined ? {} : { csvRow }) };
+      return {
+        written: { size: `${nx}x${ny}x${nz}`, mask: volumeName(file), foreground, ...(instances ? { instances } : {}) },
+        files,
+        ...(csvRow === undefined ? {} : { csvRow }),
+      };
     },
   };
 }

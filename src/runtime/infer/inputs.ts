@@ -25,7 +25,8 @@ export interface PredictInputs {
 /** The inputs `input` names; a DataError when there is none. */
 export function listPredictInputs(input: string): PredictInputs {
   if (!existsSync(input)) throw new DataError(input, 'no such file or folder');
-  if (!statSync(input).isDirectory()) return { files: [input], dir: dirname(input), skipped: [], volumes: NIFTI_NAME.test(input) ? 1 : 0 };
+  if (!statSync(input).isDirectory())
+    return { files: [input], dir: dirname(input), skipped: [], volumes: NIFTI_NAME.test(input) ? 1 : 0 };
   if (isDicomFolder(input)) return { files: [input], dir: input, skipped: [], volumes: 1 };
   const images = join(input, 'images');
   const dir = existsSync(images) && statSync(images).isDirectory() ? images : input;
@@ -42,7 +43,12 @@ export function listPredictInputs(input: string): PredictInputs {
     .sort();
   const files = [...names.filter(read).map((n) => join(dir, n)), ...series];
   if (files.length === 0) throw new DataError(dir, 'no PNG images, NIfTI volumes or DICOM series folders');
-  return { files, dir, skipped: names.filter((n) => !read(n)).map((n) => join(dir, n)), volumes: names.filter((n) => NIFTI_NAME.test(n)).length + series.length };
+  return {
+    files,
+    dir,
+    skipped: names.filter((n) => !read(n)).map((n) => join(dir, n)),
+    volumes: names.filter((n) => NIFTI_NAME.test(n)).length + series.length,
+  };
 }
 
 /** Whether a folder holds DICOM files (a .dcm name, or the 'DICM' magic at byte 128 of its first regular files). */

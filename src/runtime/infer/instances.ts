@@ -59,13 +59,19 @@ function union(parent: Int32Array, a: number, b: number): number {
 }
 
 /** The label after meeting a neighbour labelled `other`: its root, or the union of both. */
-const merge = (parent: Int32Array, label: number, other: number): number => (label === 0 ? find(parent, other) : union(parent, label, other));
+const merge = (parent: Int32Array, label: number, other: number): number =>
+  label === 0 ? find(parent, other) : union(parent, label, other);
 
 /**
  * Labels the connected components of the non-zero pixels of `map` (height x width, row-major).
  * See the module comment; with `minSize`, smaller components are removed before numbering.
  */
-export function connectedComponents(map: ArrayLike<number>, height: number, width: number, options: InstanceOptions = {}): Instances {
+export function connectedComponents(
+  map: ArrayLike<number>,
+  height: number,
+  width: number,
+  options: InstanceOptions = {},
+): Instances {
   const n = height * width;
   if (map.length !== n) throw new RangeError(`connectedComponents: ${map.length} values for a ${height}x${width} map`);
   const eight = (options.connectivity ?? 8) === 8;
@@ -133,7 +139,13 @@ export function removeSmall<T extends Uint8Array | Uint16Array>(map: T, instance
 }
 
 /** Mean and median of the components' areas (0 when there are none). */
-export function areaSummary(components: readonly Component[]): { count: number; mean: number; median: number; min: number; max: number } {
+export function areaSummary(components: readonly Component[]): {
+  count: number;
+  mean: number;
+  median: number;
+  min: number;
+  max: number;
+} {
   const areas = components.map((c) => c.area).sort((a, b) => a - b);
   const count = areas.length;
   if (count === 0) return { count, mean: 0, median: 0, min: 0, max: 0 };

@@ -29,7 +29,12 @@ export interface Instance3dOptions {
 
 /** The already-visited neighbour offsets [dz, dy, dx] (raster order: z, then y, then x). */
 function previousNeighbours(connectivity: 6 | 26): [number, number, number][] {
-  if (connectivity === 6) return [[-1, 0, 0], [0, -1, 0], [0, 0, -1]];
+  if (connectivity === 6)
+    return [
+      [-1, 0, 0],
+      [0, -1, 0],
+      [0, 0, -1],
+    ];
   const out: [number, number, number][] = [];
   for (let dz = -1; dz <= 0; dz++)
     for (let dy = -1; dy <= 1; dy++)
@@ -41,10 +46,15 @@ function previousNeighbours(connectivity: 6 | 26): [number, number, number][] {
 }
 
 /** Labels the connected components of a volume's non-zero voxels. */
-export function connectedComponents3d(map: ArrayLike<number>, dims: readonly [number, number, number], options: Instance3dOptions = {}): Instances3d {
+export function connectedComponents3d(
+  map: ArrayLike<number>,
+  dims: readonly [number, number, number],
+  options: Instance3dOptions = {},
+): Instances3d {
   const [d, h, w] = dims;
   const n = d * h * w;
-  if (map.length !== n) throw new RangeError(`connectedComponents3d: ${map.length} values for a ${dims.join('x')} volume`);
+  if (map.length !== n)
+    throw new RangeError(`connectedComponents3d: ${map.length} values for a ${dims.join('x')} volume`);
   const neighbours = previousNeighbours(options.connectivity ?? 26);
   const provisional = new Int32Array(n);
   const parent = new Int32Array(n + 1);

@@ -74,18 +74,27 @@ export class ModelError extends UnetcError {
 }
 
 /** Where a MODEL argument points. */
-export type ModelLocation = { readonly format: 'onnx'; readonly file: string; readonly note?: string } | { readonly format: 'tfjs'; readonly dir: string; readonly note?: string };
+export type ModelLocation =
+  | { readonly format: 'onnx'; readonly file: string; readonly note?: string }
+  | { readonly format: 'tfjs'; readonly dir: string; readonly note?: string };
 
-const NOT_A_MODEL = 'not a model: expected a run folder (with model.onnx), a .onnx file, or a tfjs checkpoint folder (model.json, weights.bin, unetc.json)';
+const NOT_A_MODEL =
+  'not a model: expected a run folder (with model.onnx), a .onnx file, or a tfjs checkpoint folder (model.json, weights.bin, unetc.json)';
 
 /** Finds the model file or folder behind a MODEL argument; a ModelError when there is none. */
 export function locateModel(path: string): ModelLocation {
   if (!existsSync(path)) throw new ModelError(path, 'no such file or folder');
   if (statSync(path).isDirectory()) {
     if (existsSync(join(path, 'model.onnx'))) return { format: 'onnx', file: join(path, 'model.onnx') };
-    if (existsSync(join(path, 'model.json')) || existsSync(join(path, 'unetc.json'))) return { format: 'tfjs', dir: path };
+    if (existsSync(join(path, 'model.json')) || existsSync(join(path, 'unetc.json')))
+      return { format: 'tfjs', dir: path };
     // A run folder whose training stopped before the final export still has its best checkpoint.
-    if (existsSync(join(path, 'best', 'unetc.json'))) return { format: 'tfjs', dir: join(path, 'best'), note: 'no model.onnx in the run folder; using its best/ checkpoint' };
+    if (existsSync(join(path, 'best', 'unetc.json')))
+      return {
+        format: 'tfjs',
+        dir: join(path, 'best'),
+        note: 'no model.onnx in the run folder; using its best/ checkpoint',
+      };
     throw new ModelError(path, NOT_A_MODEL);
   }
   const name = basename(path);
@@ -111,6 +120,10 @@ export function activate(data: Float32Array, channels: number): void {
 /** Checks a normalization name read from a model; a ModelError naming `path` otherwise. */
 export function parseNormalization(value: string, path: string): InputNormalization {
   const found = INPUT_NORMALIZATIONS.find((n) => n === value);
-  if (!found) throw new ModelError(path, `unknown input_normalization '${value}' (this unetc knows ${INPUT_NORMALIZATIONS.join(', ')})`);
+  if (!found)
+    throw new ModelError(
+      path,
+      `unknown input_normalization '${value}' (this unetc knows ${INPUT_NORMALIZATIONS.join(', ')})`,
+    );
   return found;
 }

@@ -7,7 +7,14 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { summarizeOnnx, type OnnxSummary } from '../../compiler/backends/onnx/index.js';
 import type { HWC } from '../data/index.js';
-import { activate, ModelError, parseNormalization, type ModelInfo, type OutputActivation, type SegmentationModel } from './model.js';
+import {
+  activate,
+  ModelError,
+  parseNormalization,
+  type ModelInfo,
+  type OutputActivation,
+  type SegmentationModel,
+} from './model.js';
 import { closeOnnxSession, createOnnxSession, runOnnx, type OnnxSession } from './onnx.js';
 import { parseValidSizes, progression, type SizeRule } from './sizes.js';
 
@@ -50,12 +57,21 @@ export function readOnnxSummary(file: string, rank: 4 | 5): OnnxSummary {
   const [inRank, outRank] = [summary.inputDims.length, summary.outputDims.length];
   // A sound model of the other kind is named as such, not called corrupt.
   if (summary.nodes.length > 0 && inRank === outRank && (inRank === 4 || inRank === 5) && inRank !== rank) {
-    throw new ModelError(file, inRank === 5 ? 'a 3D model (NCDHW input): it segments volumes (NIfTI, DICOM), not 2D images' : 'a 2D model (NCHW input): it segments 2D images; for volumes it runs slice by slice through predict and eval on NIfTI folders');
+    throw new ModelError(
+      file,
+      inRank === 5
+        ? 'a 3D model (NCDHW input): it segments volumes (NIfTI, DICOM), not 2D images'
+        : 'a 2D model (NCHW input): it segments 2D images; for volumes it runs slice by slice through predict and eval on NIfTI folders',
+    );
   }
-  if (summary.nodes.length === 0 || inRank !== rank || outRank !== rank) throw new ModelError(file, `not a valid ONNX model, or a corrupt one (no graph with a ${rank}-d input and output)`);
+  if (summary.nodes.length === 0 || inRank !== rank || outRank !== rank)
+    throw new ModelError(file, `not a valid ONNX model, or a corrupt one (no graph with a ${rank}-d input and output)`);
   const recorded = new Map(summary.metadata).get('graph_sha256');
   if (recorded !== undefined && recorded !== summary.graphSha256) {
-    throw new ModelError(file, `corrupt: its graph (weights included) has SHA-256 ${summary.graphSha256?.slice(0, 12) ?? 'none'}..., but its metadata records ${recorded.slice(0, 12)}...; export it again (unetc compile)`);
+    throw new ModelError(
+      file,
+      `corrupt: its graph (weights included) has SHA-256 ${summary.graphSha256?.slice(0, 12) ?? 'none'}..., but its metadata records ${recorded.slice(0, 12)}...; export it again (unetc compile)`,
+    );
   }
   return summary;
 }
@@ -65,10 +81,19 @@ function infoOf(file: string, s: OnnxSummary): Omit<ModelInfo, 'margin'> {
   const meta = new Map(s.metadata);
   const channels = s.inputDims[1];
   const classes = s.outputDims[1];
-  if (typeof channels !== 'number' || typeof classes !== 'number') throw new ModelError(file, `input or output channels are not fixed (input ${s.inputDims.join('x')}, output ${s.outputDims.join('x')})`);
+  if (typeof channels !== 'number' || typeof classes !== 'number')
+    throw new ModelError(
+      file,
+      `input or output channels are not fixed (input ${s.inputDims.join('x')}, output ${s.outputDims.join('x')})`,
+    );
   const activation = meta.get('output_activation');
-  if (activation === undefined) throw new ModelError(file, 'no output_activation metadata: not a unetc model (export it with `unetc compile --target onnx`)');
-  if (!['sigmoid', 'softmax', 'none'].includes(activation)) throw new ModelError(file, `unknown output_activation '${activation}'`);
+  if (activation === undefined)
+    throw new ModelError(
+      file,
+      'no output_activation metadata: not a unetc model (export it with `unetc compile --target onnx`)',
+    );
+  if (!['sigmoid', 'softmax', 'none'].includes(activation))
+    throw new ModelError(file, `unknown output_activation '${activation}'`);
   let classNames: readonly string[] | undefined;
   try {
     const parsed = JSON.parse(meta.get('class_names') ?? 'null') as unknown;
@@ -78,8 +103,13 @@ function infoOf(file: string, s: OnnxSummary): Omit<ModelInfo, 'margin'> {
   }
   const threshold = Number(meta.get('threshold') ?? '0.5');
   const instances = meta.get('instances');
-  if (instances !== undefined && instances !== 'boundary') throw new ModelError(file, `unknown instances metadata '${instances}' (this unetc knows 'boundary')`);
-  if (instances === 'boundary' && (classes !== 3 || activation === 'sigmoid')) throw new ModelError(file, `instances: boundary needs 3 softmax output channels (background, interior, boundary); it has ${classes} (${activation})`);
+  if (instances !== undefined && instances !== 'boundary')
+    throw new ModelError(file, `unknown instances metadata '${instances}' (this unetc knows 'boundary')`);
+  if (instances === 'boundary' && (classes !== 3 || activation === 'sigmoid'))
+    throw new ModelError(
+      file,
+      `instances: boundary needs 3 softmax output channels (background, interior, boundary); it has ${classes} (${activation})`,
+    );
   return {
     path: file,
     format: 'onnx',
@@ -111,14 +141,21 @@ function sizesOf(s: OnnxSummary, meta: ReadonlyMap<string, string>): { height: S
  * Loads an ONNX model file. ModelError (naming the file) for an unreadable, corrupt or foreign
  * file; `threads` defaults to every core.
  */
-export async function loadOnnxModel(file: string, options: { readonly threads?: number } = {}): Promise<SegmentationModel> {
+export async function loadOnnxModel(
+  file: string,
+  options: { readonly threads?: number } = {},
+): Promise<SegmentationModel> {
   const summary = readOnnxSummary(file, 4);
   const base = infoOf(file, summary);
   let session: OnnxSession;
   try {
     session = await createOnnxSession(file, options.threads === undefined ? {} : { threads: options.threads });
   } catch (e) {
-    throw new ModelError(file, `onnxruntime cannot load it: ${messageOf(e).replace(/^cannot load ONNX model from '[^']*': /, '')}`, { cause: e });
+    throw new ModelError(
+      file,
+      `onnxruntime cannot load it: ${messageOf(e).replace(/^cannot load ONNX model from '[^']*': /, '')}`,
+      { cause: e },
+    );
   }
   const run = async (tile: HWC<Float32Array>): Promise<HWC<Float32Array>> => {
     const { height: h, width: w, channels: c } = tile;
@@ -147,16 +184,29 @@ export async function loadOnnxModel(file: string, options: { readonly threads?: 
  * How much smaller the output is than the input, per side: 0 when the output dims are the
  * input's ('same' padding), else measured with one run at the smallest accepted size.
  */
-async function marginOf(file: string, s: OnnxSummary, info: Omit<ModelInfo, 'margin'>, run: (t: HWC<Float32Array>) => Promise<HWC<Float32Array>>): Promise<[number, number]> {
+async function marginOf(
+  file: string,
+  s: OnnxSummary,
+  info: Omit<ModelInfo, 'margin'>,
+  run: (t: HWC<Float32Array>) => Promise<HWC<Float32Array>>,
+): Promise<[number, number]> {
   const same = (i: number) => s.outputDims[i] === s.inputDims[i];
   if (same(2) && same(3)) return [0, 0];
   const h = info.sizes.height.atLeast(1)!;
   const w = info.sizes.width.atLeast(1)!;
-  const out = await run({ height: h, width: w, channels: info.inputChannels, data: new Float32Array(h * w * info.inputChannels) });
+  const out = await run({
+    height: h,
+    width: w,
+    channels: info.inputChannels,
+    data: new Float32Array(h * w * info.inputChannels),
+  });
   const mh = (h - out.height) / 2;
   const mw = (w - out.width) / 2;
   if (!(Number.isInteger(mh) && Number.isInteger(mw) && mh >= 0 && mw >= 0)) {
-    throw new ModelError(file, `its output (${out.height}x${out.width} for a ${h}x${w} input) is not the input less an equal margin on each side`);
+    throw new ModelError(
+      file,
+      `its output (${out.height}x${out.width} for a ${h}x${w} input) is not the input less an equal margin on each side`,
+    );
   }
   return [mh, mw];
 }

@@ -25,10 +25,14 @@ const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
  * Loads a model from its bytes or a file path. Throws an Error that names the model when ORT
  * rejects it (a corrupt or truncated file, an unsupported op or opset).
  */
-export async function createOnnxSession(model: Uint8Array | string, options: OnnxSessionOptions = {}): Promise<OnnxSession> {
+export async function createOnnxSession(
+  model: Uint8Array | string,
+  options: OnnxSessionOptions = {},
+): Promise<OnnxSession> {
   const origin = typeof model === 'string' ? `'${model}'` : `model bytes (${model.length} bytes)`;
   const threads = options.threads ?? availableParallelism();
-  if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${String(threads)}`);
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new Error(`threads must be a positive integer, got ${String(threads)}`);
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     intraOpNumThreads: threads,
     // One graph branch at a time: a U-Net is a chain, and inter-op threads would compete with intra-op ones.
@@ -41,7 +45,10 @@ export async function createOnnxSession(model: Uint8Array | string, options: Onn
   };
   let session: ort.InferenceSession;
   try {
-    session = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
+    session =
+      typeof model === 'string'
+        ? await ort.InferenceSession.create(model, sessionOptions)
+        : await ort.InferenceSession.create(model, sessionOptions);
   } catch (e) {
     throw new Error(`cannot load ONNX model from ${origin}: ${messageOf(e)}`, { cause: e });
   }
@@ -63,12 +70,15 @@ export interface OnnxResult {
 /** Runs one batch, `input` in NCHW order with `dims` [n, c, h, w]. */
 export async function runOnnx(s: OnnxSession, input: Float32Array, dims: readonly number[]): Promise<OnnxResult> {
   const expected = dims.reduce((a, b) => a * b, 1);
-  if (input.length !== expected) throw new Error(`input has ${input.length} values, but dims [${dims.join(', ')}] need ${expected}`);
+  if (input.length !== expected)
+    throw new Error(`input has ${input.length} values, but dims [${dims.join(', ')}] need ${expected}`);
   let results: ort.InferenceSession.ReturnType;
   try {
     results = await s.session.run({ [s.inputName]: new ort.Tensor('float32', input, [...dims]) });
   } catch (e) {
-    throw new Error(`ONNX inference failed for input [${dims.join(', ')}] (model ${s.origin}): ${messageOf(e)}`, { cause: e });
+    throw new Error(`ONNX inference failed for input [${dims.join(', ')}] (model ${s.origin}): ${messageOf(e)}`, {
+      cause: e,
+    });
   }
   const out = results[s.outputName];
   if (!out || out.type !== 'float32') throw new Error(`ONNX model ${s.origin} gave no float32 '${s.outputName}'`);

@@ -22,7 +22,8 @@ export interface LoadOptions {
 /** Loads the model behind a MODEL argument (see `locateModel`). */
 export async function loadModel(model: string | ModelLocation, options: LoadOptions = {}): Promise<SegmentationModel> {
   const where = typeof model === 'string' ? locateModel(model) : model;
-  if (where.format === 'onnx') return loadOnnxModel(where.file, options.threads === undefined ? {} : { threads: options.threads });
+  if (where.format === 'onnx')
+    return loadOnnxModel(where.file, options.threads === undefined ? {} : { threads: options.threads });
   return loadTfjsModel(where.dir, options.backend === undefined ? {} : { backend: options.backend });
 }
 
@@ -80,9 +81,14 @@ export function foregroundPlane(p: Prediction, info: Pick<ModelInfo, 'instances'
  * Segments one image (HWC in [0, 1], already with the model's channel count). Throws a
  * ModelError when the channels do not match, a TilingError when the network cannot take it.
  */
-export async function predictImage(model: SegmentationModel, image: HWC<Float32Array>, options: PredictOptions = {}): Promise<Prediction> {
+export async function predictImage(
+  model: SegmentationModel,
+  image: HWC<Float32Array>,
+  options: PredictOptions = {},
+): Promise<Prediction> {
   const { info } = model;
-  if (image.channels !== info.inputChannels) throw new ModelError(info.path, `expects ${info.inputChannels} input channel(s), the image has ${image.channels}`);
+  if (image.channels !== info.inputChannels)
+    throw new ModelError(info.path, `expects ${info.inputChannels} input channel(s), the image has ${image.channels}`);
   const tiling = {
     sizes: info.sizes,
     margin: info.margin,
@@ -95,18 +101,30 @@ export async function predictImage(model: SegmentationModel, image: HWC<Float32A
     const plan = planTiles(h, w, tiling);
     return plan.rows.tiles.length * plan.cols.tiles.length;
   };
-  const total = options.tta ? 4 * count(image.height, image.width) + 4 * count(image.width, image.height) : count(image.height, image.width);
+  const total = options.tta
+    ? 4 * count(image.height, image.width) + 4 * count(image.width, image.height)
+    : count(image.height, image.width);
   let done = 0;
   const onTile = options.onTile;
-  const run = onTile ? async (tile: HWC<Float32Array>) => {
-    const y = await model.run(tile);
-    onTile(++done, total);
-    return y;
-  } : model.run;
-  const out = options.tta ? await averageOverSymmetries(input, (x) => runTiled(x, run, tiling)) : await runTiled(input, run, tiling);
+  const run = onTile
+    ? async (tile: HWC<Float32Array>) => {
+        const y = await model.run(tile);
+        onTile(++done, total);
+        return y;
+      }
+    : model.run;
+  const out = options.tta
+    ? await averageOverSymmetries(input, (x) => runTiled(x, run, tiling))
+    : await runTiled(input, run, tiling);
   const classes = out.channels;
   const threshold = options.threshold ?? info.threshold;
-  const pred: Prediction = { height: image.height, width: image.width, probabilities: out.data, classes, classMap: new Uint8Array(0) };
+  const pred: Prediction = {
+    height: image.height,
+    width: image.width,
+    probabilities: out.data,
+    classes,
+    classMap: new Uint8Array(0),
+  };
   return { ...pred, classMap: classMapOf(pred, info.instances !== undefined, threshold) };
 }
 
@@ -116,7 +134,10 @@ export async function predictImage(model: SegmentationModel, image: HWC<Float32A
  * quarter turns should not care which way up an image is; averaging over the ways cancels what
  * it does care about (Krizhevsky et al. 2012; nnU-Net mirrors at inference for the same reason).
  */
-export async function averageOverSymmetries(image: HWC<Float32Array>, run: (x: HWC<Float32Array>) => Promise<HWC<Float32Array>>): Promise<HWC<Float32Array>> {
+export async function averageOverSymmetries(
+  image: HWC<Float32Array>,
+  run: (x: HWC<Float32Array>) => Promise<HWC<Float32Array>>,
+): Promise<HWC<Float32Array>> {
   let sum: Float32Array | undefined;
   let channels = 0;
   for (const mirror of [false, true]) {
@@ -169,9 +190,16 @@ const BOUNDARY_MIN_SIZE = 15;
  * objects apart), or the connected components of the class map; with `minSize`, smaller ones are
  * dropped. Labels 1..K in raster order of each instance's first pixel.
  */
-export function instancesOf(p: Prediction, info: Pick<ModelInfo, 'instances' | 'threshold'>, options: InstanceOptions & { readonly threshold?: number } = {}): Instances {
+export function instancesOf(
+  p: Prediction,
+  info: Pick<ModelInfo, 'instances' | 'threshold'>,
+  options: InstanceOptions & { readonly threshold?: number } = {},
+): Instances {
   if (info.instances !== 'boundary') return connectedComponents(p.classMap, p.height, p.width, options);
-  const split = splitInstances(p.probabilities, [p.height, p.width], p.classes, { threshold: options.threshold ?? info.threshold, ...SPLIT });
+  const split = splitInstances(p.probabilities, [p.height, p.width], p.classes, {
+    threshold: options.threshold ?? info.threshold,
+    ...SPLIT,
+  });
   // Relabelled (raster order, areas, boxes, --min-size) as components of the label map: grown
   // instances are face-connected, and two of them never share a label.
   const found = connectedComponents(split, p.height, p.width, { connectivity: 4, minSize: options.minSize ?? 0 });

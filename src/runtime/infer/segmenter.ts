@@ -38,7 +38,8 @@ function planes(probabilities: Float32Array, channels: number): Float32Array[] {
 }
 
 /** The object without its undefined fields (options that were not given). */
-export const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+export const defined = <T extends object>(o: T): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 /** A 3D model segmenting whole volumes in 3D tiles (closing it closes the model). */
 export function volumeSegmenter(model: VolumeModel, o: VolumeOptions = {}): VolumeSegmenter {
@@ -48,7 +49,12 @@ export function volumeSegmenter(model: VolumeModel, o: VolumeOptions = {}): Volu
     threshold: o.threshold ?? i.threshold,
     async segment(v) {
       const [nx, ny, nz] = v.dims;
-      const p = await predictVolume(model, v.data, [nz, ny, nx], defined({ tile: o.tile, threshold: o.threshold, overlap: o.overlap }));
+      const p = await predictVolume(
+        model,
+        v.data,
+        [nz, ny, nx],
+        defined({ tile: o.tile, threshold: o.threshold, overlap: o.overlap }),
+      );
       return { labels: p.classMap, probabilities: planes(p.probabilities, i.classes) };
     },
     close: () => model.close(),
@@ -68,9 +74,15 @@ export function sliceSegmenter(model: SegmentationModel, axis: SliceAxis, o: Vol
       const probabilities = Array.from({ length: channels }, () => new Float32Array(nx * ny * nz));
       for (let k = 0; k < count; k++) {
         const s = sliceVolume(v.data, v.dims, axis, k);
-        const p = await predictImage(model, { height: s.height, width: s.width, channels: 1, data: s.data }, defined({ tile: o.tile, threshold: o.threshold, overlap: o.overlap }));
+        const p = await predictImage(
+          model,
+          { height: s.height, width: s.width, channels: 1, data: s.data },
+          defined({ tile: o.tile, threshold: o.threshold, overlap: o.overlap }),
+        );
         placeSlice(labels, v.dims, axis, k, { height: s.height, width: s.width, data: p.classMap });
-        planes(p.probabilities, channels).forEach((plane, c) => placeSlice(probabilities[c]!, v.dims, axis, k, { height: s.height, width: s.width, data: plane }));
+        planes(p.probabilities, channels).forEach((plane, c) =>
+          placeSlice(probabilities[c]!, v.dims, axis, k, { height: s.height, width: s.width, data: plane }),
+        );
       }
       return { labels, probabilities };
     },

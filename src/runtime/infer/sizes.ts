@@ -21,7 +21,8 @@ export interface SizeRule {
 
 /** first, first + step, first + 2 step, ... (step 0: only `first`). */
 export function progression(first: number, step: number, text = describe(first, step)): SizeRule {
-  if (!(Number.isInteger(first) && first >= 1 && Number.isInteger(step) && step >= 0)) throw new RangeError(`progression: bad first ${first} or step ${step}`);
+  if (!(Number.isInteger(first) && first >= 1 && Number.isInteger(step) && step >= 0))
+    throw new RangeError(`progression: bad first ${first} or step ${step}`);
   return {
     text,
     step,
@@ -78,7 +79,10 @@ export function parseSizeText(text: string, divisor?: number): SizeRule | undefi
   if ((m = /^(\d+) \+ (\d+)k\b/.exec(t))) return progression(Number(m[1]), Number(m[2]), t);
   if ((m = /^only (\d+)$/.exec(t))) return progression(Number(m[1]), 0, t);
   if (/^\d+(, \d+)*(, \.\.\.)?$/.test(t)) {
-    const list = t.split(', ').filter((s) => s !== '...').map(Number);
+    const list = t
+      .split(', ')
+      .filter((s) => s !== '...')
+      .map(Number);
     return fromList(list, t.endsWith('...') ? divisor : undefined);
   }
   return undefined;
@@ -88,7 +92,10 @@ export function parseSizeText(text: string, divisor?: number): SizeRule | undefi
  * Both axes from the metadata: `valid_sizes` is one description for both or
  * `height: ...; width: ...`; `spatial_divisor` is `16` or `16x8`. Undefined when unreadable.
  */
-export function parseValidSizes(validSizes: string, spatialDivisor?: string): { height: SizeRule; width: SizeRule } | undefined {
+export function parseValidSizes(
+  validSizes: string,
+  spatialDivisor?: string,
+): { height: SizeRule; width: SizeRule } | undefined {
   const d = (spatialDivisor ?? '').split('x').map((s) => Number(s));
   const [dh, dw] = [d[0], d[1] ?? d[0]].map((v) => (v !== undefined && Number.isInteger(v) && v > 0 ? v : undefined));
   const split = /^height: (.*); width: (.*)$/.exec(validSizes.trim());

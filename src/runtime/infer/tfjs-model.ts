@@ -19,7 +19,9 @@ import { fromList, progression, type SizeRule } from './sizes.js';
 function recorded(value: unknown, file: string): InputNormalization | undefined {
   if (typeof value === 'string') return parseNormalization(value, file);
   const mode = typeof value === 'object' && value !== null ? (value as { mode?: unknown }).mode : undefined;
-  return typeof mode === 'string' ? parseNormalization(mode === 'none' ? 'none' : `${mode}-per-image`, file) : undefined;
+  return typeof mode === 'string'
+    ? parseNormalization(mode === 'none' ? 'none' : `${mode}-per-image`, file)
+    : undefined;
 }
 
 /**
@@ -40,14 +42,18 @@ export function normalizationOf(manifest: CheckpointManifest, dir: string): Inpu
     } catch {
       run = undefined; // not ours to judge here: the checkpoint itself is fine
     }
-    const fromRun = typeof run === 'object' && run !== null ? recorded((run as { inputNormalization?: unknown }).inputNormalization, runFile) : undefined;
+    const fromRun =
+      typeof run === 'object' && run !== null
+        ? recorded((run as { inputNormalization?: unknown }).inputNormalization, runFile)
+        : undefined;
     if (fromRun) return fromRun;
   }
   return 'zscore-per-image';
 }
 
 function sizesOf(graph: Graph): { height: SizeRule; width: SizeRule } {
-  if (graph.inputSize !== 'any') return { height: progression(graph.inputSize[0]!, 0), width: progression(graph.inputSize[1]!, 0) };
+  if (graph.inputSize !== 'any')
+    return { height: progression(graph.inputSize[0]!, 0), width: progression(graph.inputSize[1]!, 0) };
   return { height: fromList(validSizes(graph, 0)), width: fromList(validSizes(graph, 1)) };
 }
 
@@ -59,7 +65,8 @@ function marginOf(graph: Graph, sizes: { height: SizeRule; width: SizeRule }, fi
   const shape = output && inferShapes(graph, h, w).shapes.get(output.name);
   const mh = shape ? (h - shape.h) / 2 : NaN;
   const mw = shape ? (w - shape.w) / 2 : NaN;
-  if (!(Number.isInteger(mh) && Number.isInteger(mw) && mh >= 0 && mw >= 0)) throw new ModelError(file, 'its output is not the input less an equal margin on each side');
+  if (!(Number.isInteger(mh) && Number.isInteger(mw) && mh >= 0 && mw >= 0))
+    throw new ModelError(file, 'its output is not the input less an equal margin on each side');
   return [mh, mw];
 }
 
@@ -67,7 +74,12 @@ function marginOf(graph: Graph, sizes: { height: SizeRule; width: SizeRule }, fi
  * A SegmentationModel around an in-memory tfjs model of `graph` (a loaded checkpoint, or the model
  * being trained: validation predicts as `unetc predict` does). `close` disposes the model.
  */
-export function segmentationModelOf(engine: Engine, model: LayersModel, graph: Graph, where: { readonly path: string; readonly normalization: InputNormalization; readonly file?: string }): SegmentationModel {
+export function segmentationModelOf(
+  engine: Engine,
+  model: LayersModel,
+  graph: Graph,
+  where: { readonly path: string; readonly normalization: InputNormalization; readonly file?: string },
+): SegmentationModel {
   const sizes = sizesOf(graph);
   const info = {
     path: where.path,
@@ -88,7 +100,11 @@ export function segmentationModelOf(engine: Engine, model: LayersModel, graph: G
     info,
     engine: engine.description,
     run: async (tile: HWC<Float32Array>) => {
-      const out = tf.tidy(() => mainOutput(model.predict(tf.tensor(tile.data, [1, tile.height, tile.width, tile.channels])) as Tensor | Tensor[]));
+      const out = tf.tidy(() =>
+        mainOutput(
+          model.predict(tf.tensor(tile.data, [1, tile.height, tile.width, tile.channels])) as Tensor | Tensor[],
+        ),
+      );
       try {
         const [, h, w, c] = out.shape;
         const data = (await out.data()) as Float32Array;
@@ -107,14 +123,21 @@ export function segmentationModelOf(engine: Engine, model: LayersModel, graph: G
 }
 
 /** Loads a checkpoint folder; `backend` picks the tfjs engine as `--backend` does. */
-export async function loadTfjsModel(dir: string, options: { readonly backend?: string } = {}): Promise<SegmentationModel> {
+export async function loadTfjsModel(
+  dir: string,
+  options: { readonly backend?: string } = {},
+): Promise<SegmentationModel> {
   const engine = await selectEngine(options.backend);
   const { model, manifest } = await loadCheckpoint(engine.tf, dir);
   try {
     const manifestFile = join(dir, FILES.manifest);
     const graph = recordedGraph(manifest);
     if (typeof graph === 'string') throw new ModelError(manifestFile, graph);
-    return segmentationModelOf(engine, model, graph, { path: dir, normalization: normalizationOf(manifest, dir), file: manifestFile });
+    return segmentationModelOf(engine, model, graph, {
+      path: dir,
+      normalization: normalizationOf(manifest, dir),
+      file: manifestFile,
+    });
   } catch (e) {
     model.dispose();
     throw e;

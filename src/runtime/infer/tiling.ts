@@ -79,7 +79,11 @@ export function windowOf(size: number, rampIn: number, rampOut: number): Float64
  * so on this grid every tile sees the image as one big run would (exactly so for 'valid' networks,
  * whose tiles get real context instead of zero padding). Throws a TilingError when it cannot.
  */
-export function planAxis(n: number, rule: SizeRule, options: { readonly tile: number; readonly overlap: number; readonly margin: number }): AxisPlan {
+export function planAxis(
+  n: number,
+  rule: SizeRule,
+  options: { readonly tile: number; readonly overlap: number; readonly margin: number },
+): AxisPlan {
   const { tile, overlap, margin: m } = options;
   if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`planAxis: length must be a positive integer, got ${n}`);
   if (!(overlap >= 0 && overlap < 1)) throw new RangeError(`planAxis: overlap must be in [0, 1), got ${overlap}`);
@@ -89,11 +93,15 @@ export function planAxis(n: number, rule: SizeRule, options: { readonly tile: nu
   if (n + 2 * m <= inTile) {
     // One tile: reflect-pad at the end up to the smallest accepted size (it exists: inTile is one).
     const inSize = rule.atLeast(n + 2 * m)!;
-    return { tiles: [{ inStart: -m, inSize, outStart: 0, keepStart: 0, keepEnd: n, weights: new Float64Array(n).fill(1) }] };
+    return {
+      tiles: [{ inStart: -m, inSize, outStart: 0, keepStart: 0, keepEnd: n, weights: new Float64Array(n).fill(1) }],
+    };
   }
   const grid = Math.max(1, rule.step);
   if (outTile < grid) {
-    throw new TilingError(`a ${inTile}-pixel tile is too small: the network's output loses ${m} pixels on each side, leaving ${outTile} (at least ${grid} needed); use a larger --tile`);
+    throw new TilingError(
+      `a ${inTile}-pixel tile is too small: the network's output loses ${m} pixels on each side, leaving ${outTile} (at least ${grid} needed); use a larger --tile`,
+    );
   }
   const ov = Math.min(Math.round(overlap * outTile), outTile - 1);
   // The last tile starts at the first grid position that reaches the end (it may overhang by less
@@ -109,7 +117,14 @@ export function planAxis(n: number, rule: SizeRule, options: { readonly tile: nu
     const rampIn = i > 0 ? starts[i - 1]! + outTile - a : 0;
     const rampOut = i < starts.length - 1 ? a + outTile - starts[i + 1]! : 0;
     const keepEnd = Math.min(n, a + outTile);
-    return { inStart: a - m, inSize: inTile, outStart: a, keepStart: a, keepEnd, weights: windowOf(outTile, rampIn, rampOut).subarray(0, keepEnd - a) };
+    return {
+      inStart: a - m,
+      inSize: inTile,
+      outStart: a,
+      keepStart: a,
+      keepEnd,
+      weights: windowOf(outTile, rampIn, rampOut).subarray(0, keepEnd - a),
+    };
   });
   return { tiles };
 }
@@ -120,11 +135,19 @@ export function planAxis(n: number, rule: SizeRule, options: { readonly tile: nu
  * context, so masks get worse than with the default (measured: tile 8 on a multiple-of-8 network,
  * Dice 0.89 of the default's). The floor is 64 pixels, or 4 cells of the network's grid.
  */
-export function tileAdvice(tile: number, sizes: { readonly height: SizeRule; readonly width: SizeRule }): string | undefined {
+export function tileAdvice(
+  tile: number,
+  sizes: { readonly height: SizeRule; readonly width: SizeRule },
+): string | undefined {
   const used = [sizes.height, sizes.width].map((r) => r.atMost(tile) ?? r.atLeast(tile));
   const floor = Math.max(64, ...[sizes.height, sizes.width].map((r) => 4 * Math.max(1, r.step)));
-  const rounded = used.some((u) => u !== tile) ? `--tile ${tile} is not a size the network takes: tiles are ${used.join('x')}` : undefined;
-  const small = Math.min(...used.map((u) => u ?? 0)) < floor ? `tiles under ${floor} pixels give each pixel little context and worse masks; the default is ${DEFAULT_TILE}` : undefined;
+  const rounded = used.some((u) => u !== tile)
+    ? `--tile ${tile} is not a size the network takes: tiles are ${used.join('x')}`
+    : undefined;
+  const small =
+    Math.min(...used.map((u) => u ?? 0)) < floor
+      ? `tiles under ${floor} pixels give each pixel little context and worse masks; the default is ${DEFAULT_TILE}`
+      : undefined;
   return rounded && small ? `${rounded}; ${small}` : (rounded ?? small);
 }
 
@@ -144,7 +167,11 @@ export function planTiles(height: number, width: number, options: TilingOptions)
  * image's height and width. Weighted sums are kept in float64 and divided once at the end, so
  * a model that returns its input gives the input back bit for bit.
  */
-export async function runTiled(image: HWC<Float32Array>, run: TileRunner, options: TilingOptions): Promise<HWC<Float32Array>> {
+export async function runTiled(
+  image: HWC<Float32Array>,
+  run: TileRunner,
+  options: TilingOptions,
+): Promise<HWC<Float32Array>> {
   const { height: H, width: W } = image;
   const { rows, cols } = planTiles(H, W, options);
   let channels = 0;
@@ -155,12 +182,15 @@ export async function runTiled(image: HWC<Float32Array>, run: TileRunner, option
       const out = await run(crop(image, ty.inStart, tx.inStart, ty.inSize, tx.inSize));
       const [mh, mw] = [ty.outStart - ty.inStart, tx.outStart - tx.inStart];
       if (out.height !== ty.inSize - 2 * mh || out.width !== tx.inSize - 2 * mw) {
-        throw new TilingError(`the network gave a ${out.height}x${out.width} output for a ${ty.inSize}x${tx.inSize} tile; expected ${ty.inSize - 2 * mh}x${tx.inSize - 2 * mw}`);
+        throw new TilingError(
+          `the network gave a ${out.height}x${out.width} output for a ${ty.inSize}x${tx.inSize} tile; expected ${ty.inSize - 2 * mh}x${tx.inSize - 2 * mw}`,
+        );
       }
       if (channels === 0) {
         channels = out.channels;
         sum = new Float64Array(H * W * channels);
-      } else if (out.channels !== channels) throw new TilingError(`tiles gave ${channels} and ${out.channels} output channels`);
+      } else if (out.channels !== channels)
+        throw new TilingError(`tiles gave ${channels} and ${out.channels} output channels`);
       accumulate(sum, weight, W, channels, out, ty, tx);
     }
   }
@@ -173,7 +203,15 @@ export async function runTiled(image: HWC<Float32Array>, run: TileRunner, option
 }
 
 /** Adds one tile's weighted output into the running sums. */
-function accumulate(sum: Float64Array, weight: Float64Array, W: number, C: number, out: HWC<Float32Array>, ty: AxisTile, tx: AxisTile): void {
+function accumulate(
+  sum: Float64Array,
+  weight: Float64Array,
+  W: number,
+  C: number,
+  out: HWC<Float32Array>,
+  ty: AxisTile,
+  tx: AxisTile,
+): void {
   for (let y = ty.keepStart; y < ty.keepEnd; y++) {
     const wy = ty.weights[y - ty.keepStart]!;
     const oy = y - ty.outStart;

@@ -13,7 +13,16 @@ import type { Graph } from '../../compiler/ir/types.js';
 import { inferShapes, validSizes } from '../../compiler/shape/infer.js';
 import { selectEngine, type Engine } from '../backend/index.js';
 import { FILES, loadCheckpoint, readCheckpointManifest, recordedGraph } from '../checkpoint/index.js';
-import { activate, locateModel, ModelError, parseNormalization, type InputNormalization, type ModelInfo, type ModelLocation, type OutputActivation } from './model.js';
+import {
+  activate,
+  locateModel,
+  ModelError,
+  parseNormalization,
+  type InputNormalization,
+  type ModelInfo,
+  type ModelLocation,
+  type OutputActivation,
+} from './model.js';
 import { closeOnnxSession, createOnnxSession, runOnnx } from './onnx.js';
 import { readOnnxSummary } from './onnx-model.js';
 import { toChannelsFirst } from '../verify/parity.js';
@@ -60,15 +69,28 @@ export function isVolumeModel(where: ModelLocation): boolean {
 }
 
 /** Per-axis size rules from the `valid_sizes` and `spatial_divisor` metadata (one text for all axes, or "depth: ...; height: ...; width: ..."). */
-function axisRules(valid: string | undefined, divisor: string | undefined, fixed: readonly (number | string | undefined)[], file: string): [SizeRule, SizeRule, SizeRule] {
-  const texts = (valid ?? '').includes(':') ? (valid ?? '').split(';').map((t) => t.replace(/^\s*(depth|height|width):/, '').trim()) : [valid ?? '', valid ?? '', valid ?? ''];
+function axisRules(
+  valid: string | undefined,
+  divisor: string | undefined,
+  fixed: readonly (number | string | undefined)[],
+  file: string,
+): [SizeRule, SizeRule, SizeRule] {
+  const texts = (valid ?? '').includes(':')
+    ? (valid ?? '').split(';').map((t) => t.replace(/^\s*(depth|height|width):/, '').trim())
+    : [valid ?? '', valid ?? '', valid ?? ''];
   const divs = (divisor ?? '').split('x').map(Number);
   return [0, 1, 2].map((a) => {
     const n = fixed[a];
     if (typeof n === 'number') return progression(n, 0);
     const d = divs.length === 1 ? divs[0]! : divs[a]!;
-    const rule = parseSizeText(texts[a] ?? '', Number.isInteger(d) && d > 0 ? d : undefined) ?? (Number.isInteger(d) && d > 0 ? progression(d, d) : undefined);
-    if (!rule) throw new ModelError(file, `no usable valid_sizes or spatial_divisor metadata ('${valid ?? ''}', '${divisor ?? ''}')`);
+    const rule =
+      parseSizeText(texts[a] ?? '', Number.isInteger(d) && d > 0 ? d : undefined) ??
+      (Number.isInteger(d) && d > 0 ? progression(d, d) : undefined);
+    if (!rule)
+      throw new ModelError(
+        file,
+        `no usable valid_sizes or spatial_divisor metadata ('${valid ?? ''}', '${divisor ?? ''}')`,
+      );
     return rule;
   }) as [SizeRule, SizeRule, SizeRule];
 }
@@ -81,7 +103,8 @@ async function loadOnnxVolume(file: string, threads: number | undefined): Promis
   const meta = new Map(s.metadata);
   const [, channels, ...inSpatial] = s.inputDims;
   const [, classes, ...outSpatial] = s.outputDims;
-  if (typeof channels !== 'number' || typeof classes !== 'number') throw new ModelError(file, 'input or output channels are not fixed');
+  if (typeof channels !== 'number' || typeof classes !== 'number')
+    throw new ModelError(file, 'input or output channels are not fixed');
   const activation = meta.get('output_activation') as OutputActivation | undefined;
   if (!activation) throw new ModelError(file, 'no output_activation metadata: not a unetc model');
   const session = await createOnnxSession(file, threads === undefined ? {} : { threads });
@@ -92,7 +115,8 @@ async function loadOnnxVolume(file: string, threads: number | undefined): Promis
     const voxels = od * oh * ow;
     // NCDHW -> DHWC
     const result = new Float32Array(voxels * classes);
-    for (let k = 0; k < classes; k++) for (let p = 0; p < voxels; p++) result[p * classes + k] = out.data[k * voxels + p]!;
+    for (let k = 0; k < classes; k++)
+      for (let p = 0; p < voxels; p++) result[p * classes + k] = out.data[k * voxels + p]!;
     if (activation === 'none') activate(result, classes);
     return { data: result, dims: [od, oh, ow] };
   };
@@ -134,7 +158,12 @@ async function loadTfjsVolume(dir: string, backend: string | undefined): Promise
  * A VolumeModel around an in-memory tfjs model of a 3D `graph` (a loaded checkpoint, or the model
  * being trained: validation predicts as `unetc predict` does). `close` disposes the model.
  */
-export function volumeModelOf(engine: Engine, model: LayersModel, graph: Graph, where: { readonly path: string; readonly normalization: InputNormalization }): VolumeModel {
+export function volumeModelOf(
+  engine: Engine,
+  model: LayersModel,
+  graph: Graph,
+  where: { readonly path: string; readonly normalization: InputNormalization },
+): VolumeModel {
   const sizes = [0, 1, 2].map((axis) => {
     if (graph.inputSize !== 'any') return progression(graph.inputSize[axis]!, 0);
     const s = validSizes(graph, axis, 1024);
@@ -160,7 +189,9 @@ export function volumeModelOf(engine: Engine, model: LayersModel, graph: Graph, 
     },
     engine: engine.description,
     async run(tile, dims) {
-      const t = tf.tidy(() => mainOutput(model.predict(tf.tensor(tile, [1, ...dims, graph.inputChannels])) as Tensor | Tensor[]));
+      const t = tf.tidy(() =>
+        mainOutput(model.predict(tf.tensor(tile, [1, ...dims, graph.inputChannels])) as Tensor | Tensor[]),
+      );
       try {
         const data = Float32Array.from((await t.data()) as Float32Array);
         if (graph.activation === 'none') activate(data, graph.classes);
@@ -177,13 +208,20 @@ export function volumeModelOf(engine: Engine, model: LayersModel, graph: Graph, 
 }
 
 /** Loads a 3D model (run folder, .onnx or checkpoint folder). */
-export async function loadVolumeModel(path: string | ModelLocation, options: { readonly backend?: string; readonly threads?: number } = {}): Promise<VolumeModel> {
+export async function loadVolumeModel(
+  path: string | ModelLocation,
+  options: { readonly backend?: string; readonly threads?: number } = {},
+): Promise<VolumeModel> {
   const where = typeof path === 'string' ? locateModel(path) : path;
   try {
-    return where.format === 'onnx' ? await loadOnnxVolume(where.file, options.threads) : await loadTfjsVolume(where.dir, options.backend);
+    return where.format === 'onnx'
+      ? await loadOnnxVolume(where.file, options.threads)
+      : await loadTfjsVolume(where.dir, options.backend);
   } catch (e) {
     if (e instanceof ModelError) throw e;
-    throw new ModelError(where.format === 'onnx' ? where.file : where.dir, `cannot load it: ${messageOf(e)}`, { cause: e });
+    throw new ModelError(where.format === 'onnx' ? where.file : where.dir, `cannot load it: ${messageOf(e)}`, {
+      cause: e,
+    });
   }
 }
 
@@ -204,7 +242,13 @@ export function tileStarts(size: number, tile: number, overlap: number, step = 1
 
 /** Per tile along one axis: raised-cosine weights over its overlaps with the tiles before and after. */
 function axisWindows(starts: readonly number[], tile: number): Float64Array[] {
-  return starts.map((s, i) => windowOf(tile, i > 0 ? Math.max(0, starts[i - 1]! + tile - s) : 0, i < starts.length - 1 ? Math.max(0, s + tile - starts[i + 1]!) : 0));
+  return starts.map((s, i) =>
+    windowOf(
+      tile,
+      i > 0 ? Math.max(0, starts[i - 1]! + tile - s) : 0,
+      i < starts.length - 1 ? Math.max(0, s + tile - starts[i + 1]!) : 0,
+    ),
+  );
 }
 
 /** One axis of the tiling: the input tile, the output tile (input less twice the margin), and where output tiles start. */
@@ -220,7 +264,14 @@ interface AxisTiling {
  * that is at most `maxTile` voxels of output, else the largest accepted one whose output fits
  * `maxTile` (at least the smallest accepted size).
  */
-function planVolumeAxis(n: number, rule: SizeRule, margin: number, step: number, maxTile: number, overlap: number): AxisTiling {
+function planVolumeAxis(
+  n: number,
+  rule: SizeRule,
+  margin: number,
+  step: number,
+  maxTile: number,
+  overlap: number,
+): AxisTiling {
   const whole = rule.atLeast(n + 2 * margin);
   const input = whole !== undefined && n <= maxTile ? whole : (rule.atMost(maxTile + 2 * margin) ?? rule.atLeast(1)!);
   const output = input - 2 * margin;
@@ -244,12 +295,27 @@ export interface VolumePrediction {
  * zero (the normalized mean). Probabilities are blended with raised-cosine weights where tiles
  * overlap.
  */
-export async function predictVolume(model: VolumeModel, volume: Float32Array, dims: readonly [number, number, number], options: { tile?: number; overlap?: number; threshold?: number } = {}): Promise<VolumePrediction> {
+export async function predictVolume(
+  model: VolumeModel,
+  volume: Float32Array,
+  dims: readonly [number, number, number],
+  options: { tile?: number; overlap?: number; threshold?: number } = {},
+): Promise<VolumePrediction> {
   const { classes, normalization } = model.info;
   const voxels = dims[0] * dims[1] * dims[2];
-  if (volume.length !== voxels) throw new RangeError(`predictVolume: ${volume.length} values for a ${dims.join('x')} volume`);
+  if (volume.length !== voxels)
+    throw new RangeError(`predictVolume: ${volume.length} values for a ${dims.join('x')} volume`);
   const normalized = normalize(volume, normalization, dims);
-  const plans = dims.map((n, a) => planVolumeAxis(n, model.info.sizes[a]!, model.info.margin[a]!, model.info.divisor[a]!, options.tile ?? 64, options.overlap ?? 0.25));
+  const plans = dims.map((n, a) =>
+    planVolumeAxis(
+      n,
+      model.info.sizes[a]!,
+      model.info.margin[a]!,
+      model.info.divisor[a]!,
+      options.tile ?? 64,
+      options.overlap ?? 0.25,
+    ),
+  );
   const windows = plans.map((p) => axisWindows(p.starts, p.output));
   const sum = new Float32Array(voxels * classes);
   const count = new Float32Array(voxels);
@@ -266,11 +332,15 @@ export async function predictVolume(model: VolumeModel, volume: Float32Array, di
           for (let y = 0; y < th; y++)
             for (let x = 0; x < tw; x++) {
               const [sz, sy, sx] = [iz0 + z, iy0 + y, ix0 + x];
-              if (sz >= 0 && sy >= 0 && sx >= 0 && sz < dims[0] && sy < dims[1] && sx < dims[2]) input[(z * th + y) * tw + x] = normalized[(sz * dims[1] + sy) * dims[2] + sx]!;
+              if (sz >= 0 && sy >= 0 && sx >= 0 && sz < dims[0] && sy < dims[1] && sx < dims[2])
+                input[(z * th + y) * tw + x] = normalized[(sz * dims[1] + sy) * dims[2] + sx]!;
             }
         const out = await model.run(input, [td, th, tw]);
         const [od, oh, ow] = out.dims;
-        if (od !== pd.output || oh !== ph.output || ow !== pw.output) throw new RangeError(`predictVolume: the network gave ${out.dims.join('x')} for a ${td}x${th}x${tw} tile; expected ${pd.output}x${ph.output}x${pw.output}`);
+        if (od !== pd.output || oh !== ph.output || ow !== pw.output)
+          throw new RangeError(
+            `predictVolume: the network gave ${out.dims.join('x')} for a ${td}x${th}x${tw} tile; expected ${pd.output}x${ph.output}x${pw.output}`,
+          );
         for (let z = 0; z < od; z++)
           for (let y = 0; y < oh; y++)
             for (let x = 0; x < ow; x++) {
@@ -298,8 +368,15 @@ export async function predictVolume(model: VolumeModel, volume: Float32Array, di
 }
 
 /** The training contract's normalization over the whole volume (one "image" of D*H rows). */
-function normalize(volume: Float32Array, mode: InputNormalization, dims: readonly [number, number, number]): Float32Array {
+function normalize(
+  volume: Float32Array,
+  mode: InputNormalization,
+  dims: readonly [number, number, number],
+): Float32Array {
   if (mode === 'none') return volume;
   const image = { height: dims[0] * dims[1], width: dims[2], channels: 1, data: volume };
-  return applyNormalization(image, normalizationParams(image, { mode: mode === 'zscore-per-image' ? 'zscore' : 'minmax' }));
+  return applyNormalization(
+    image,
+    normalizationParams(image, { mode: mode === 'zscore-per-image' ? 'zscore' : 'minmax' }),
+  );
 }

@@ -56,7 +56,11 @@ export async function buildRunReport(runDir: string, options: BuildReportOptions
   let samplesNote: string | undefined;
   const model = options.model ?? runDir;
   try {
-    if (options.model === undefined && !existsSync(join(runDir, 'model.onnx')) && !existsSync(join(runDir, 'best', 'unetc.json'))) {
+    if (
+      options.model === undefined &&
+      !existsSync(join(runDir, 'model.onnx')) &&
+      !existsSync(join(runDir, 'best', 'unetc.json'))
+    ) {
       throw new Error('no model yet (the run folder has neither model.onnx nor a best/ checkpoint)');
     }
     if (graph.dims === 3) {

@@ -35,7 +35,12 @@ export function niceStep(span: number, count: number): number {
 }
 
 /** An axis range around [lo, hi] on multiples of a nice step, with its ticks. */
-export function niceAxis(lo: number, hi: number, count = 5, clamp?: readonly [number, number]): { lo: number; hi: number; step: number; ticks: number[] } {
+export function niceAxis(
+  lo: number,
+  hi: number,
+  count = 5,
+  clamp?: readonly [number, number],
+): { lo: number; hi: number; step: number; ticks: number[] } {
   if (!(hi > lo)) {
     const pad = Math.abs(lo) > 0 ? Math.abs(lo) * 0.05 : 0.5;
     [lo, hi] = [lo - pad, hi + pad];
@@ -69,16 +74,24 @@ export function lineChart(o: ChartOptions): string {
   const xs = all.map((p) => p[0]);
   const ys = all.map((p) => p[1]).filter(Number.isFinite);
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeHtml(o.title)}">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeHtml(o.title)}">`,
+  );
   out.push(`<title>${escapeHtml(o.title)}</title>`);
   out.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`);
   out.push(`<text x="${left}" y="22" class="chart-title">${escapeHtml(o.title)}</text>`);
   if (xs.length === 0 || ys.length === 0) {
-    out.push(`<text x="${W / 2}" y="${H / 2}" text-anchor="middle" class="chart-empty">no epochs recorded yet</text></svg>`);
+    out.push(
+      `<text x="${W / 2}" y="${H / 2}" text-anchor="middle" class="chart-empty">no epochs recorded yet</text></svg>`,
+    );
     return out.join('\n');
   }
   // x: epochs, integer ticks; a single epoch still gets an axis from 0.
-  const x = niceAxis(Math.min(...xs) === Math.max(...xs) ? Math.min(...xs) - 1 : Math.min(...xs), Math.max(...xs), Math.min(10, Math.max(1, Math.max(...xs) - Math.min(...xs))));
+  const x = niceAxis(
+    Math.min(...xs) === Math.max(...xs) ? Math.min(...xs) - 1 : Math.min(...xs),
+    Math.max(...xs),
+    Math.min(10, Math.max(1, Math.max(...xs) - Math.min(...xs))),
+  );
   const xStep = Math.max(1, x.step);
   const xTicks = x.ticks.filter((t) => Number.isInteger(t) && t % xStep === 0);
   const yPad = (Math.max(...ys) - Math.min(...ys)) * 0.08;
@@ -98,29 +111,44 @@ export function lineChart(o: ChartOptions): string {
   }
   out.push(`<line x1="${left}" y1="${top}" x2="${left}" y2="${top + ph}" class="axis"/>`);
   out.push(`<line x1="${left}" y1="${top + ph}" x2="${left + pw}" y2="${top + ph}" class="axis"/>`);
-  out.push(`<text x="${left + pw / 2}" y="${H - 10}" text-anchor="middle" class="axis-label">${escapeHtml(o.xLabel)}</text>`);
-  out.push(`<text transform="translate(16 ${top + ph / 2}) rotate(-90)" text-anchor="middle" class="axis-label">${escapeHtml(o.yLabel)}</text>`);
+  out.push(
+    `<text x="${left + pw / 2}" y="${H - 10}" text-anchor="middle" class="axis-label">${escapeHtml(o.xLabel)}</text>`,
+  );
+  out.push(
+    `<text transform="translate(16 ${top + ph / 2}) rotate(-90)" text-anchor="middle" class="axis-label">${escapeHtml(o.yLabel)}</text>`,
+  );
 
   if (o.marker) {
     // The label goes in the title row (right-aligned): inside the plot it would cross a curve.
     const mx = num(px(o.marker.x));
     out.push(`<line x1="${mx}" y1="${top}" x2="${mx}" y2="${top + ph}" class="marker"/>`);
-    out.push(`<text x="${left + pw}" y="22" text-anchor="end" class="marker-label">\u25C6 ${escapeHtml(o.marker.label)}</text>`);
+    out.push(
+      `<text x="${left + pw}" y="22" text-anchor="end" class="marker-label">\u25C6 ${escapeHtml(o.marker.label)}</text>`,
+    );
   }
 
   // Series: polyline and markers.
   for (const s of o.series) {
     const pts = s.points.filter((p) => Number.isFinite(p[1]));
     const d = pts.map((p) => `${num(px(p[0]))},${num(py(p[1]))}`).join(' ');
-    if (pts.length > 1) out.push(`<polyline points="${d}" fill="none" stroke="${s.color}" stroke-width="2.2" stroke-linejoin="round"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
-    if (pts.length <= 40) for (const p of pts) out.push(`<circle cx="${num(px(p[0]))}" cy="${num(py(p[1]))}" r="3.2" fill="${s.color}"><title>${escapeHtml(`${s.label}, epoch ${p[0]}: ${p[1].toFixed(4)}`)}</title></circle>`);
+    if (pts.length > 1)
+      out.push(
+        `<polyline points="${d}" fill="none" stroke="${s.color}" stroke-width="2.2" stroke-linejoin="round"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`,
+      );
+    if (pts.length <= 40)
+      for (const p of pts)
+        out.push(
+          `<circle cx="${num(px(p[0]))}" cy="${num(py(p[1]))}" r="3.2" fill="${s.color}"><title>${escapeHtml(`${s.label}, epoch ${p[0]}: ${p[1].toFixed(4)}`)}</title></circle>`,
+        );
   }
 
   // Legend: up to three entries a row, under the title.
   o.series.forEach((s, i) => {
     const lx = left + (i % 3) * 180;
     const ly = 40 + 18 * Math.floor(i / 3);
-    out.push(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 22}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2.5"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
+    out.push(
+      `<line x1="${lx}" y1="${ly - 4}" x2="${lx + 22}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2.5"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`,
+    );
     out.push(`<text x="${lx + 28}" y="${ly}" class="legend">${escapeHtml(s.label)}</text>`);
   });
   out.push('</svg>');

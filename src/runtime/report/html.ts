@@ -32,7 +32,9 @@ export function externalReferences(html: string): string[] {
     const t = tag[0];
     if (/^<(link|base|iframe|object|embed|frame|applet|portal)\b/i.test(t)) found.push(t);
     if (/^<meta\b/i.test(t) && /http-equiv\s*=\s*["']?refresh/i.test(t)) found.push(t);
-    for (const m of t.matchAll(/\s(src|href|xlink:href|action|formaction|poster|srcset|background|data|ping|manifest)\s*=\s*("([^"]*)"|'([^']*)'|([^\s>]+))/gi)) {
+    for (const m of t.matchAll(
+      /\s(src|href|xlink:href|action|formaction|poster|srcset|background|data|ping|manifest)\s*=\s*("([^"]*)"|'([^']*)'|([^\s>]+))/gi,
+    )) {
       if (!local(m[3] ?? m[4] ?? m[5] ?? '')) found.push(m[0].trim());
     }
     for (const m of t.matchAll(/\sstyle\s*=\s*("([^"]*)"|'([^']*)')/gi)) css.push(m[2] ?? m[3] ?? '');

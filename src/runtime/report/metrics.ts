@@ -42,5 +42,8 @@ export function readMetrics(runDir: string): EpochMetrics[] {
 export function bestEpoch(metrics: readonly EpochMetrics[]): EpochMetrics | undefined {
   const flagged = metrics.filter((m) => m.best);
   if (flagged.length > 0) return flagged[flagged.length - 1];
-  return metrics.reduce<EpochMetrics | undefined>((b, m) => (b === undefined || m.val_dice > b.val_dice ? m : b), undefined);
+  return metrics.reduce<EpochMetrics | undefined>(
+    (b, m) => (b === undefined || m.val_dice > b.val_dice ? m : b),
+    undefined,
+  );
 }

@@ -31,13 +31,21 @@ export interface SamplePanels {
 const TRUTH = [0, 230, 90] as const;
 const PREDICTED = [255, 40, 60] as const;
 const PALETTE: readonly (readonly [number, number, number])[] = [
-  [230, 25, 75], [60, 180, 75], [67, 99, 216], [245, 130, 49], [145, 30, 180], [66, 212, 244], [240, 50, 230], [191, 239, 69],
+  [230, 25, 75],
+  [60, 180, 75],
+  [67, 99, 216],
+  [245, 130, 49],
+  [145, 30, 180],
+  [66, 212, 244],
+  [240, 50, 230],
+  [191, 239, 69],
 ];
 
 /** Foreground Dice of one image (mean over foreground classes; absent from both scores 1). */
 export function imageDice(predicted: ArrayLike<number>, truth: ArrayLike<number>, classes: number): number {
   const k = classes === 1 ? 2 : classes;
-  const clamp = (a: ArrayLike<number>) => Uint8Array.from(a as ArrayLike<number>, (v) => (classes === 1 ? (v > 0 ? 1 : 0) : Math.min(v, k - 1)));
+  const clamp = (a: ArrayLike<number>) =>
+    Uint8Array.from(a as ArrayLike<number>, (v) => (classes === 1 ? (v > 0 ? 1 : 0) : Math.min(v, k - 1)));
   return new ConfusionCounts(k).add(clamp(predicted), clamp(truth)).scores().dice;
 }
 
@@ -96,10 +104,23 @@ function contour(mask: Uint16Array, h: number, w: number): Uint8Array {
   return out;
 }
 
-const colorOf = (cls: number, classes: number, binary: readonly [number, number, number]) => (classes <= 2 ? binary : PALETTE[(cls - 1) % PALETTE.length]!);
+const colorOf = (cls: number, classes: number, binary: readonly [number, number, number]) =>
+  classes <= 2 ? binary : PALETTE[(cls - 1) % PALETTE.length]!;
 
 /** RGB PNG of the gray image, with `fill` blended in at `alpha` and `edges` drawn solid. */
-function picture(gray: Float32Array, h: number, w: number, layers: { fill?: Uint16Array; fillColor?: (c: number) => readonly number[]; alpha?: number; edges?: Uint8Array; edgeMask?: Uint16Array; edgeColor?: (c: number) => readonly number[] }): string {
+function picture(
+  gray: Float32Array,
+  h: number,
+  w: number,
+  layers: {
+    fill?: Uint16Array;
+    fillColor?: (c: number) => readonly number[];
+    alpha?: number;
+    edges?: Uint8Array;
+    edgeMask?: Uint16Array;
+    edgeColor?: (c: number) => readonly number[];
+  },
+): string {
   const rgb = new Uint8Array(h * w * 3);
   for (let p = 0; p < h * w; p++) {
     const g = gray[p]! * 255;
@@ -114,7 +135,8 @@ function picture(gray: Float32Array, h: number, w: number, layers: { fill?: Uint
       gg = gg * (1 - a) + c[1]! * a;
       b = b * (1 - a) + c[2]! * a;
     }
-    if (layers.edges?.[p] && layers.edgeColor) [r, gg, b] = layers.edgeColor(layers.edgeMask?.[p] ?? 1) as [number, number, number];
+    if (layers.edges?.[p] && layers.edgeColor)
+      [r, gg, b] = layers.edgeColor(layers.edgeMask?.[p] ?? 1) as [number, number, number];
     rgb[p * 3] = Math.round(r);
     rgb[p * 3 + 1] = Math.round(gg);
     rgb[p * 3 + 2] = Math.round(b);
@@ -131,12 +153,15 @@ function picture(gray: Float32Array, h: number, w: number, layers: { fill?: Uint
 export function samplePanels(s: ReportSample, classes: number, maxSide = 256): SamplePanels {
   const { height: H, width: W } = s.image;
   if (s.truth.length !== H * W || s.predicted.length !== H * W) {
-    throw new RangeError(`${s.name}: masks have ${s.truth.length} and ${s.predicted.length} pixels, the image ${H}x${W}`);
+    throw new RangeError(
+      `${s.name}: masks have ${s.truth.length} and ${s.predicted.length} pixels, the image ${H}x${W}`,
+    );
   }
   const f = Math.max(1, Math.ceil(Math.max(H, W) / maxSide));
   const h = Math.floor(H / f);
   const w = Math.floor(W / f);
-  const norm = (m: ArrayLike<number>) => Uint16Array.from(m as ArrayLike<number>, (v) => (classes === 1 ? (v > 0 ? 1 : 0) : v));
+  const norm = (m: ArrayLike<number>) =>
+    Uint16Array.from(m as ArrayLike<number>, (v) => (classes === 1 ? (v > 0 ? 1 : 0) : v));
   const gray = shrink(displayGray(s.image), H, W, f);
   const truth = shrinkMask(norm(s.truth), H, W, f);
   const predicted = shrinkMask(norm(s.predicted), H, W, f);
@@ -148,7 +173,21 @@ export function samplePanels(s: ReportSample, classes: number, maxSide = 256): S
     height: h,
     dice: imageDice(s.predicted, s.truth, classes),
     image: picture(gray, h, w, {}),
-    truth: picture(gray, h, w, { fill: truth, fillColor: (c) => colorOf(c, classes, TRUTH), alpha: 0.35, edges: truthEdges, edgeMask: truth, edgeColor: (c) => colorOf(c, classes, TRUTH) }),
-    predicted: picture(gray, h, w, { fill: predicted, fillColor: (c) => colorOf(c, classes, PREDICTED), alpha: 0.5, edges: truthEdges, edgeMask: truth, edgeColor: (c) => (several ? [255, 255, 255] : colorOf(c, classes, TRUTH)) }),
+    truth: picture(gray, h, w, {
+      fill: truth,
+      fillColor: (c) => colorOf(c, classes, TRUTH),
+      alpha: 0.35,
+      edges: truthEdges,
+      edgeMask: truth,
+      edgeColor: (c) => colorOf(c, classes, TRUTH),
+    }),
+    predicted: picture(gray, h, w, {
+      fill: predicted,
+      fillColor: (c) => colorOf(c, classes, PREDICTED),
+      alpha: 0.5,
+      edges: truthEdges,
+      edgeMask: truth,
+      edgeColor: (c) => (several ? [255, 255, 255] : colorOf(c, classes, TRUTH)),
+    }),
   };
 }

@@ -34,7 +34,8 @@ const e = escapeHtml;
 
 /** The viz SVG at the training patch (else the default size), without its XML declaration. */
 export function diagramSvg(graph: Graph, patch: readonly number[] | undefined): string {
-  const fits = patch !== undefined && patch.length === graph.dims && checkInputSize(graph, patch, undefined, '').length === 0;
+  const fits =
+    patch !== undefined && patch.length === graph.dims && checkInputSize(graph, patch, undefined, '').length === 0;
   const at = vizSize(fits ? patch : graph.inputSize === 'any' ? defaultSize(graph) : graph.inputSize);
   try {
     const svg = isUnetGraph(graph, at) ? renderUnetSvg(graph, at) : renderGraphSvg(graph, at);
@@ -70,7 +71,12 @@ function summaryCards(p: ReportPage): string {
   const best = bestEpoch(p.metrics);
   const last = p.metrics[p.metrics.length - 1];
   const s = p.manifest.settings;
-  const planned = s.timeBudgetMs !== undefined ? undefined : s.maxSteps !== undefined ? Math.min(s.epochs, Math.ceil(s.maxSteps / s.stepsPerEpoch)) : s.epochs;
+  const planned =
+    s.timeBudgetMs !== undefined
+      ? undefined
+      : s.maxSteps !== undefined
+        ? Math.min(s.epochs, Math.ceil(s.maxSteps / s.stepsPerEpoch))
+        : s.epochs;
   return `<section class="cards">
 ${card('Best validation Dice', fixed(best?.val_dice), best ? `epoch ${best.epoch} of ${p.metrics.length}` : 'no epoch finished', 'highlight')}
 ${card('Validation IoU', fixed(best?.val_iou), best ? `pixel accuracy ${fixed(best.val_pixel_accuracy)}` : '\u2013')}
@@ -94,15 +100,26 @@ function runTables(p: ReportPage): string {
     [p.graph.dims === 3 ? 'volumes' : 'images', `${d.train} training, ${d.val} validation`],
     ['data fingerprint', d.fingerprint],
     ['input normalization', m.inputNormalization],
-    ['network', `${p.graph.inputChannels} input channel${p.graph.inputChannels === 1 ? '' : 's'} \u2192 ${p.graph.instances ? `1 class with instance boundaries (${p.graph.classes} channels: background, interior, boundary; touching objects are split)` : `${p.graph.classes} class${p.graph.classes === 1 ? '' : 'es'}`} (${p.graph.activation})`],
+    [
+      'network',
+      `${p.graph.inputChannels} input channel${p.graph.inputChannels === 1 ? '' : 's'} \u2192 ${p.graph.instances ? `1 class with instance boundaries (${p.graph.classes} channels: background, interior, boundary; touching objects are split)` : `${p.graph.classes} class${p.graph.classes === 1 ? '' : 'es'}`} (${p.graph.activation})`,
+    ],
   ];
   const o = s.optimizer;
   const settings: [string, string][] = [
-    s.timeBudgetMs !== undefined ? ['time budget', `${formatBudget(s.timeBudgetMs)} (as many steps as fit${s.epochsCap ? `, at most ${s.epochs} epochs x ${s.stepsPerEpoch} steps` : ''})`] : ['epochs', `${s.epochs} x ${s.stepsPerEpoch} steps`],
+    s.timeBudgetMs !== undefined
+      ? [
+          'time budget',
+          `${formatBudget(s.timeBudgetMs)} (as many steps as fit${s.epochsCap ? `, at most ${s.epochs} epochs x ${s.stepsPerEpoch} steps` : ''})`,
+        ]
+      : ['epochs', `${s.epochs} x ${s.stepsPerEpoch} steps`],
     ['batch', String(s.batch)],
     ['patch', s.patch.join('x')],
     ['loss', s.loss],
-    ['optimizer', `${o.name}, learning rate ${o.learningRate}${o.momentum !== undefined ? `, momentum ${o.momentum}` : ''}`],
+    [
+      'optimizer',
+      `${o.name}, learning rate ${o.learningRate}${o.momentum !== undefined ? `, momentum ${o.momentum}` : ''}`,
+    ],
     ['schedule', `${s.schedule}${s.warmup ? `, warm-up over ${Math.round(s.warmup * 100)}% of the run` : ''}`],
     ['early stopping', s.earlyStopping === undefined ? 'off' : `after ${s.earlyStopping} epochs without a better Dice`],
     ['max steps', s.maxSteps === undefined ? 'none' : String(s.maxSteps)],
@@ -116,7 +133,13 @@ function charts(p: ReportPage): string {
   const best = bestEpoch(p.metrics);
   const marker = best ? { x: best.epoch, label: `best: epoch ${best.epoch}` } : undefined;
   const at = (f: (m: EpochMetrics) => number) => p.metrics.map((m) => [m.epoch, f(m)] as const);
-  const loss = lineChart({ title: 'Training loss', xLabel: 'epoch', yLabel: `loss (${p.manifest.settings.loss}, mean over the epoch)`, series: [{ label: 'training loss', color: '#2457c5', points: at((m) => m.loss) }], ...(marker ? { marker } : {}) });
+  const loss = lineChart({
+    title: 'Training loss',
+    xLabel: 'epoch',
+    yLabel: `loss (${p.manifest.settings.loss}, mean over the epoch)`,
+    series: [{ label: 'training loss', color: '#2457c5', points: at((m) => m.loss) }],
+    ...(marker ? { marker } : {}),
+  });
   const scores = lineChart({
     title: 'Validation scores',
     xLabel: 'epoch',
@@ -143,10 +166,14 @@ function samples(p: ReportPage): string {
     : '<span><i class="swatch" style="background:#00e65a"></i>true mask (outline and fill)</span><span><i class="swatch" style="background:#ff283c"></i>predicted mask (fill)</span>';
   const figures = p.samples.map((s) => {
     const alt = (what: string) => e(`${s.name}: ${what}`);
-    const img = (src: string, what: string) => `<div><img src="${src}" width="${s.width}" height="${s.height}" alt="${alt(what)}"/><div class="cap">${e(what)}</div></div>`;
+    const img = (src: string, what: string) =>
+      `<div><img src="${src}" width="${s.width}" height="${s.height}" alt="${alt(what)}"/><div class="cap">${e(what)}</div></div>`;
     return `<figure class="sample"><figcaption><span>${e(s.name)}</span><span class="dice ${diceClass(s.dice)}">Dice ${fixed(s.dice, 3)}</span></figcaption><div class="panels">${img(s.image, 'image')}${img(s.truth, 'truth')}${img(s.predicted, 'prediction (truth outlined)')}</div></figure>`;
   });
-  const body = figures.length > 0 ? `<div class="legend-row">${legend}</div><div class="samples">${figures.join('\n')}</div>` : `<p class="note">${e(p.samplesNote ?? 'no validation images')}</p>`;
+  const body =
+    figures.length > 0
+      ? `<div class="legend-row">${legend}</div><div class="samples">${figures.join('\n')}</div>`
+      : `<p class="note">${e(p.samplesNote ?? 'no validation images')}</p>`;
   const n = p.samples.length;
   return `<section><h2>Validation images<small>${n > 0 ? `${n} of ${p.manifest.data.val}, predicted by the best checkpoint; contrast stretched for display` : ''}</small></h2>${body}</section>`;
 }
@@ -166,14 +193,19 @@ export function prettyJson(value: unknown, indent = ''): string {
   const flat = flatJson(value);
   if (value === null || typeof value !== 'object' || indent.length + flat.length <= 72) return flat;
   const inner = `${indent}  `;
-  if (Array.isArray(value)) return `[\n${value.map((v) => `${inner}${prettyJson(v ?? null, inner)}`).join(',\n')}\n${indent}]`;
+  if (Array.isArray(value))
+    return `[\n${value.map((v) => `${inner}${prettyJson(v ?? null, inner)}`).join(',\n')}\n${indent}]`;
   const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
   return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${prettyJson(v, inner)}`).join(',\n')}\n${indent}}`;
 }
 
 function manifestJson(m: RunManifest): string {
   // The spec text and the network are shown above; repeating them as JSON would only be noise.
-  const shown = { ...m, spec: { ...m.spec, text: `(${m.spec.text.length} characters: see "Spec" above)` }, ...(m.graph ? { graph: `(the checked IR, ${m.graph.ops.length} ops: see the diagram above)` } : {}) };
+  const shown = {
+    ...m,
+    spec: { ...m.spec, text: `(${m.spec.text.length} characters: see "Spec" above)` },
+    ...(m.graph ? { graph: `(the checked IR, ${m.graph.ops.length} ops: see the diagram above)` } : {}),
+  };
   return prettyJson(shown);
 }
 

@@ -20,7 +20,11 @@ export const REPORT_SAMPLES = 8;
  * and split them with the run's seed. Synthetic runs make only the first `max`. Throws when a
  * folder is gone or has problems.
  */
-export async function validationExamples(manifest: RunManifest, graph: Graph, max = Infinity): Promise<readonly Example[]> {
+export async function validationExamples(
+  manifest: RunManifest,
+  graph: Graph,
+  max = Infinity,
+): Promise<readonly Example[]> {
   const d = manifest.data;
   const synthetic = /^synthetic:(\d+):(\d+):(\d+):(\d+)$/.exec(d.fingerprint);
   if (synthetic) {
@@ -29,12 +33,23 @@ export async function validationExamples(manifest: RunManifest, graph: Graph, ma
     return syntheticData(seed, graph.inputChannels, { train: 0, val: Math.min(val, max) }, size, graph).val;
   }
   if (d.dir === undefined) throw new Error(`run.json names no data folder and no synthetic seed (data: ${d.source})`);
-  const data = await folderData(d.dir, { ...(d.valDir !== undefined ? { valDir: d.valDir } : {}), valSplit: d.valSplit, seed: manifest.settings.seed, channels: graph.inputChannels, classes: specClasses(graph), ...(graph.instances ? { instances: graph.instances } : {}) });
+  const data = await folderData(d.dir, {
+    ...(d.valDir !== undefined ? { valDir: d.valDir } : {}),
+    valSplit: d.valSplit,
+    seed: manifest.settings.seed,
+    channels: graph.inputChannels,
+    classes: specClasses(graph),
+    ...(graph.instances ? { instances: graph.instances } : {}),
+  });
   return data.val;
 }
 
 /** Segments up to `max` examples with a loaded model: the image as read, its mask and the prediction. */
-export async function predictExamples(model: SegmentationModel, examples: readonly Example[], max = REPORT_SAMPLES): Promise<ReportSample[]> {
+export async function predictExamples(
+  model: SegmentationModel,
+  examples: readonly Example[],
+  max = REPORT_SAMPLES,
+): Promise<ReportSample[]> {
   const out: ReportSample[] = [];
   for (const ex of examples.slice(0, max)) {
     const prediction = await predictImage(model, ex.image);
@@ -47,7 +62,11 @@ export async function predictExamples(model: SegmentationModel, examples: readon
  * Loads a model (a run folder's model.onnx, else its best/ checkpoint; or any MODEL path that
  * `unetc predict` takes), segments up to `max` examples and closes the model again.
  */
-export async function predictSamples(model: string, examples: readonly Example[], max = REPORT_SAMPLES): Promise<ReportSample[]> {
+export async function predictSamples(
+  model: string,
+  examples: readonly Example[],
+  max = REPORT_SAMPLES,
+): Promise<ReportSample[]> {
   const loaded = await loadModel(model, { threads: 1 });
   try {
     return await predictExamples(loaded, examples, max);
@@ -60,7 +79,11 @@ export async function predictSamples(model: string, examples: readonly Example[]
  * 3D runs: each validation volume segmented in 3D by the model, shown as its middle z slice
  * (image, truth and prediction), named `NAME z=K`.
  */
-export async function predictVolumeSamples(model: string, volumes: readonly VolumeExample[], max = REPORT_SAMPLES): Promise<ReportSample[]> {
+export async function predictVolumeSamples(
+  model: string,
+  volumes: readonly VolumeExample[],
+  max = REPORT_SAMPLES,
+): Promise<ReportSample[]> {
   const loaded = await loadVolumeModel(model, { threads: 1 });
   try {
     const out: ReportSample[] = [];

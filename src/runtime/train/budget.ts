@@ -74,7 +74,8 @@ export class TimeBudget {
 
   /** A step's duration: the median of the recent ones (the very first, a warm-up, only while it is alone). */
   stepMs(): number | undefined {
-    const r = this.recent.length > 1 && this.recent.length <= WINDOW ? this.recent.slice(1) : this.recent.slice(-WINDOW);
+    const r =
+      this.recent.length > 1 && this.recent.length <= WINDOW ? this.recent.slice(1) : this.recent.slice(-WINDOW);
     if (r.length === 0) return undefined;
     const s = [...r].sort((a, b) => a - b);
     const m = s.length >> 1;
@@ -99,7 +100,9 @@ export class TimeBudget {
   plannedSteps(step: number): number {
     const ms = this.stepMs();
     if (ms === undefined || ms <= 0) return Math.max(step, this.planned);
-    const quartersLeft = this.intermediate() ? Math.max(0, QUARTERS - 1 - Math.floor((QUARTERS * step) / Math.max(1, this.planned))) : 0;
+    const quartersLeft = this.intermediate()
+      ? Math.max(0, QUARTERS - 1 - Math.floor((QUARTERS * step) / Math.max(1, this.planned)))
+      : 0;
     const reserve = this.validationCost() * quartersLeft;
     const fit = Math.floor((this.o.budgetMs - this.spent - reserve) / ms);
     this.planned = Math.min(this.o.maxSteps, step + Math.max(0, fit));
@@ -139,7 +142,8 @@ export function parseDuration(text: string | number): number | undefined {
   let seen = '';
   for (let m = re.exec(t); m; m = re.exec(t)) {
     // Units in order, each once: '5m30s', not '30s5m' or '5m5m'.
-    if (seen.includes(m[2]!) || (seen !== '' && 'hms'.indexOf(m[2]!) < 'hms'.indexOf(seen[seen.length - 1]!))) return undefined;
+    if (seen.includes(m[2]!) || (seen !== '' && 'hms'.indexOf(m[2]!) < 'hms'.indexOf(seen[seen.length - 1]!)))
+      return undefined;
     seen += m[2]!;
     ms += Number(m[1]) * units[m[2]!]!;
     end = re.lastIndex;

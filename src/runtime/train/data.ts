@@ -50,11 +50,15 @@ export interface TrainingData {
 export function dataWarnings(data: TrainingData, folders: { readonly data?: string; readonly val?: string }): string[] {
   const warnings: string[] = [];
   if (folders.data !== undefined && folders.val !== undefined && resolve(folders.data) === resolve(folders.val)) {
-    warnings.push(`--val ${folders.val} is the training folder: the validation scores (and the best checkpoint chosen by them) will be optimistic, as the model has seen every image`);
+    warnings.push(
+      `--val ${folders.val} is the training folder: the validation scores (and the best checkpoint chosen by them) will be optimistic, as the model has seen every image`,
+    );
   }
   const masks = data.volumes ? data.volumes.train.map((v) => v.mask) : data.train.map((e) => e.mask.data);
   if (masks.length > 0 && masks.every((m) => m.every((v) => v === 0))) {
-    warnings.push(`every training mask${folders.data !== undefined ? ` in ${folders.data}` : ''} is empty (no foreground): the model can only learn to find nothing; check that masks/ marks objects with nonzero values`);
+    warnings.push(
+      `every training mask${folders.data !== undefined ? ` in ${folders.data}` : ''} is empty (no foreground): the model can only learn to find nothing; check that masks/ marks objects with nonzero values`,
+    );
   }
   return warnings;
 }
@@ -62,13 +66,27 @@ export function dataWarnings(data: TrainingData, folders: { readonly data?: stri
 /** Every problem found in the data, each naming its file: nothing trains until they are fixed. */
 export class DataProblems extends UnetcError {
   constructor(readonly lines: readonly string[]) {
-    super(undefined, `${lines.length} problem${lines.length === 1 ? '' : 's'} in the data: nothing was trained`, { details: lines });
+    super(undefined, `${lines.length} problem${lines.length === 1 ? '' : 's'} in the data: nothing was trained`, {
+      details: lines,
+    });
   }
 }
 
-function example(name: string, image: Float32Array, mask: Uint16Array, height: number, width: number, channels: number): Example {
+function example(
+  name: string,
+  image: Float32Array,
+  mask: Uint16Array,
+  height: number,
+  width: number,
+  channels: number,
+): Example {
   const hwc = { height, width, channels, data: image };
-  return { name, image: hwc, mask: { height, width, channels: 1, data: mask }, norm: normalizationParams(hwc, { mode: 'zscore' }) };
+  return {
+    name,
+    image: hwc,
+    mask: { height, width, channels: 1, data: mask },
+    norm: normalizationParams(hwc, { mode: 'zscore' }),
+  };
 }
 
 /** What the masks of a data set must hold: class ids, or instance ids for a boundary head. */
@@ -79,25 +97,52 @@ export interface TargetKind {
 }
 
 /** The built-in data: seeded synthetic fluorescence nuclei (train and validation never share a seed). */
-export function syntheticData(seed: number, channels: number, count = { train: 64, val: 16 }, size = 192, targets: Pick<TargetKind, 'instances'> = {}): TrainingData {
+export function syntheticData(
+  seed: number,
+  channels: number,
+  count = { train: 64, val: 16 },
+  size = 192,
+  targets: Pick<TargetKind, 'instances'> = {},
+): TrainingData {
   const make = (split: string, n: number) =>
     Array.from({ length: n }, (_, i) => {
       const s = generateSample(seedFor(seed, `${split}:${i}`), { height: size, width: size });
       const image = new Float32Array(size * size * channels);
       for (let p = 0; p < size * size; p++) for (let c = 0; c < channels; c++) image[p * channels + c] = s.image[p]!;
-      return example(`synthetic-${split}-${i}`, image, targets.instances ? s.labels : Uint16Array.from(s.mask), size, size, channels);
+      return example(
+        `synthetic-${split}-${i}`,
+        image,
+        targets.instances ? s.labels : Uint16Array.from(s.mask),
+        size,
+        size,
+        channels,
+      );
     });
-  return { train: make('train', count.train), val: make('val', count.val), source: `synthetic nuclei (seed ${seed}, ${count.train} + ${count.val} images of ${size}x${size})`, fingerprint: `synthetic:${seed}:${count.train}:${count.val}:${size}` };
+  return {
+    train: make('train', count.train),
+    val: make('val', count.val),
+    source: `synthetic nuclei (seed ${seed}, ${count.train} + ${count.val} images of ${size}x${size})`,
+    fingerprint: `synthetic:${seed}:${count.train}:${count.val}:${size}`,
+  };
 }
 
-async function folderExamples(dir: string, channels: number, targets: TargetKind): Promise<{ examples: Example[]; fingerprint: string }> {
+async function folderExamples(
+  dir: string,
+  channels: number,
+  targets: TargetKind,
+): Promise<{ examples: Example[]; fingerprint: string }> {
   const scan = await scanDataset(dir, { classes: targets.classes });
   const problems = formatProblems(scan.problems);
   if (targets.instances) {
     // A boundary head learns each instance's outline: it needs the instance label maps.
     const missing = scan.samples.filter((s) => s.labels === undefined);
     if (missing.length > 0) {
-      problems.push(...missing.map((s) => `${join(dir, 'labels', `${s.stem}.png`)}: missing: output.instances: boundary trains on instance label maps (labels/NAME.png, one id per object, 0 background) for every image`));
+      problems.push(
+        ...missing.map(
+          (s) =>
+            `${join(dir, 'labels', `${s.stem}.png`)}: missing: output.instances: boundary trains on instance label maps (labels/NAME.png, one id per object, 0 background) for every image`,
+        ),
+      );
     }
   }
   if (problems.length > 0) throw new DataProblems(problems);
@@ -121,26 +166,57 @@ async function folderExamples(dir: string, channels: number, targets: TargetKind
  * A seeded shuffle, then the last `valSplit` share (at least one item) validates; 0 keeps every
  * item for training (no validation). Throws DataProblems for fewer than 2 items (nothing to split).
  */
-export function splitTrainVal<T>(items: readonly T[], seed: number, valSplit: number, dir: string, what: string): { train: T[]; val: T[] } {
+export function splitTrainVal<T>(
+  items: readonly T[],
+  seed: number,
+  valSplit: number,
+  dir: string,
+  what: string,
+): { train: T[]; val: T[] } {
   if (valSplit === 0) return { train: [...items], val: [] };
-  if (items.length < 2) throw new DataProblems([`${dir}: needs at least 2 ${what} to split off a validation set (or give --val DIR)`]);
-  const order = items.map((e, i) => ({ e, k: new Random(seedFor(seed, `split:${i}`)).next() })).sort((a, b) => a.k - b.k);
+  if (items.length < 2)
+    throw new DataProblems([`${dir}: needs at least 2 ${what} to split off a validation set (or give --val DIR)`]);
+  const order = items
+    .map((e, i) => ({ e, k: new Random(seedFor(seed, `split:${i}`)).next() }))
+    .sort((a, b) => a.k - b.k);
   const nVal = Math.max(1, Math.round(order.length * valSplit));
-  return { train: order.slice(0, order.length - nVal).map((o) => o.e), val: order.slice(order.length - nVal).map((o) => o.e) };
+  return {
+    train: order.slice(0, order.length - nVal).map((o) => o.e),
+    val: order.slice(order.length - nVal).map((o) => o.e),
+  };
 }
 
 /**
  * A data folder (images/, masks/), split into train and validation by `valSplit` (seeded), or
  * with a separate validation folder. Throws DataProblems listing every problem of both folders.
  */
-export async function folderData(dir: string, options: { valDir?: string; valSplit: number; seed: number; channels: number; classes: number; instances?: 'boundary' }): Promise<TrainingData> {
+export async function folderData(
+  dir: string,
+  options: {
+    valDir?: string;
+    valSplit: number;
+    seed: number;
+    channels: number;
+    classes: number;
+    instances?: 'boundary';
+  },
+): Promise<TrainingData> {
   const main = await folderExamples(dir, options.channels, options);
   if (options.valDir) {
     const val = await folderExamples(options.valDir, options.channels, options);
-    return { train: main.examples, val: val.examples, source: `${dir} (validation: ${options.valDir})`, fingerprint: `${main.fingerprint}+${val.fingerprint}` };
+    return {
+      train: main.examples,
+      val: val.examples,
+      source: `${dir} (validation: ${options.valDir})`,
+      fingerprint: `${main.fingerprint}+${val.fingerprint}`,
+    };
   }
-  return { ...splitTrainVal(main.examples, options.seed, options.valSplit, dir, 'images'),
-    source: options.valSplit === 0 ? `${dir} (no validation)` : `${dir} (${Math.round(options.valSplit * 100)}% for validation)`,
+  return {
+    ...splitTrainVal(main.examples, options.seed, options.valSplit, dir, 'images'),
+    source:
+      options.valSplit === 0
+        ? `${dir} (no validation)`
+        : `${dir} (${Math.round(options.valSplit * 100)}% for validation)`,
     fingerprint: main.fingerprint,
   };
 }
@@ -166,7 +242,15 @@ export function targetsOf(mask: ArrayLike<number>, classes: number, out: Float32
  * the network's output: its channels, and whether they are a boundary head's (the masks are
  * then instance labels, and the outlines are found after the augmentation moved them).
  */
-export function makeBatch(data: readonly Example[], step: number, batch: number, patch: readonly [number, number], head: { readonly classes: number; readonly instances?: 'boundary' }, seed: number, augmentation: AugmentOptions): Batch {
+export function makeBatch(
+  data: readonly Example[],
+  step: number,
+  batch: number,
+  patch: readonly [number, number],
+  head: { readonly classes: number; readonly instances?: 'boundary' },
+  seed: number,
+  augmentation: AugmentOptions,
+): Batch {
   const [h, w] = patch;
   const channels = data[0]!.image.channels;
   const classes = head.classes;
@@ -182,4 +266,3 @@ export function makeBatch(data: readonly Example[], step: number, batch: number,
   }
   return { images, targets, shape: [h, w, channels] };
 }
-

@@ -33,7 +33,16 @@ export type TrainEvent =
       /** With a time budget: what is left of it (ms). */
       readonly remainingMs?: number;
     }
-  | { readonly kind: 'epoch'; readonly epoch: number; readonly step: number; readonly trainLoss: number; readonly val: Scores | undefined; readonly best: boolean; readonly ms: number; readonly remainingMs?: number }
+  | {
+      readonly kind: 'epoch';
+      readonly epoch: number;
+      readonly step: number;
+      readonly trainLoss: number;
+      readonly val: Scores | undefined;
+      readonly best: boolean;
+      readonly ms: number;
+      readonly remainingMs?: number;
+    }
   | { readonly kind: 'stopped'; readonly reason: StopReason; readonly state: TrainState; readonly message: string };
 
 export interface TrainContext {
@@ -83,7 +92,9 @@ interface RunPlan {
 /** A validation's cost in training steps, before one is timed: its pixels over a batch's, a forward pass taken as half a step. */
 function validationSteps(data: TrainingData, s: TrainSettings): number {
   const voxels = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
-  const val = data.volumes ? data.volumes.val.reduce((n, v) => n + voxels(v.dims), 0) : data.val.reduce((n, e) => n + e.image.height * e.image.width, 0);
+  const val = data.volumes
+    ? data.volumes.val.reduce((n, v) => n + voxels(v.dims), 0)
+    : data.val.reduce((n, e) => n + e.image.height * e.image.width, 0);
   return (0.5 * val) / (s.batch * voxels(s.patch));
 }
 
@@ -91,7 +102,11 @@ function planOf(s: TrainSettings, budget: TimeBudget | undefined): RunPlan {
   const epochSteps = s.epochs * s.stepsPerEpoch;
   const cap = s.maxSteps ?? Infinity;
   if (!budget) {
-    return { total: () => epochSteps, another: (step) => step < Math.min(epochSteps, cap), validateAfter: (step) => step % s.stepsPerEpoch === 0 };
+    return {
+      total: () => epochSteps,
+      another: (step) => step < Math.min(epochSteps, cap),
+      validateAfter: (step) => step % s.stepsPerEpoch === 0,
+    };
   }
   return {
     total: (step) => budget.plannedSteps(step),
@@ -116,7 +131,12 @@ export async function* trainLoop(ctx: TrainContext): AsyncGenerator<TrainEvent> 
   const budget =
     s.timeBudgetMs === undefined
       ? undefined
-      : new TimeBudget({ budgetMs: s.timeBudgetMs, maxSteps: s.epochsCap ? s.epochs * s.stepsPerEpoch : Infinity, validationSteps: validationSteps(ctx.data, s), resume: state.budget });
+      : new TimeBudget({
+          budgetMs: s.timeBudgetMs,
+          maxSteps: s.epochsCap ? s.epochs * s.stepsPerEpoch : Infinity,
+          validationSteps: validationSteps(ctx.data, s),
+          resume: state.budget,
+        });
   const plan = planOf(s, budget);
   // Without validation data (val_split 0), "validating" records the loss and checkpoints; the last weights are the model.
   const hasValidation = ctx.data.volumes ? ctx.data.volumes.val.length > 0 : ctx.data.val.length > 0;
@@ -130,7 +150,14 @@ export async function* trainLoop(ctx: TrainContext): AsyncGenerator<TrainEvent> 
   let lastValidated = state.lastValidated ?? state.step - (state.step % s.stepsPerEpoch);
   let lr = learningRate(s.schedule, s.optimizer.learningRate, state.step, plan.total(state.step), s.warmup);
   const save = (which: 'last' | 'best') =>
-    writeTrainCheckpoint(tf, join(ctx.runDir, which), model, which === 'last' ? optimizer : undefined, { ...ctx.checkpointInfo, step: state.step, epoch: state.epoch }, { ...state, epochLoss, epochSteps, lastValidated, ...(budget ? { budget: budget.progress() } : {}) });
+    writeTrainCheckpoint(
+      tf,
+      join(ctx.runDir, which),
+      model,
+      which === 'last' ? optimizer : undefined,
+      { ...ctx.checkpointInfo, step: state.step, epoch: state.epoch },
+      { ...state, epochLoss, epochSteps, lastValidated, ...(budget ? { budget: budget.progress() } : {}) },
+    );
   const stop = async (reason: StopReason, message: string, checkpoint: boolean): Promise<TrainEvent> => {
     if (checkpoint) await save('last');
     step.dispose();
@@ -142,10 +169,19 @@ export async function* trainLoop(ctx: TrainContext): AsyncGenerator<TrainEvent> 
     const val = hasValidation ? await validate(ctx) : undefined;
     budget?.spend(clock() - v0, 'validation');
     const best = val !== undefined && val.dice > state.bestDice;
-    state = { ...state, epoch: state.epoch + 1, bestDice: best ? val.dice : state.bestDice, bestEpoch: best ? state.epoch + 1 : state.bestEpoch, stale: best ? 0 : state.stale + 1 };
+    state = {
+      ...state,
+      epoch: state.epoch + 1,
+      bestDice: best ? val.dice : state.bestDice,
+      bestEpoch: best ? state.epoch + 1 : state.bestEpoch,
+      stale: best ? 0 : state.stale + 1,
+    };
     const trainLoss = epochSteps > 0 ? epochLoss / epochSteps : NaN;
     const scores = val ? { val_dice: val.dice, val_iou: val.iou, val_pixel_accuracy: val.pixelAccuracy } : {};
-    appendFileSync(metricsFile, `${JSON.stringify({ epoch: state.epoch, step: state.step, loss: trainLoss, lr, ...scores, best })}\n`);
+    appendFileSync(
+      metricsFile,
+      `${JSON.stringify({ epoch: state.epoch, step: state.step, loss: trainLoss, lr, ...scores, best })}\n`,
+    );
     // The next epoch starts empty, in the checkpoints written now too.
     epochLoss = 0;
     epochSteps = 0;
@@ -154,10 +190,20 @@ export async function* trainLoop(ctx: TrainContext): AsyncGenerator<TrainEvent> 
     if (best) await save('best');
     await save('last');
     budget?.spend(clock() - c0, 'other');
-    const event: TrainEvent = { kind: 'epoch', epoch: state.epoch, step: state.step, trainLoss, val, best, ms: clock() - since, ...(budget ? { remainingMs: budget.remainingMs } : {}) };
+    const event: TrainEvent = {
+      kind: 'epoch',
+      epoch: state.epoch,
+      step: state.step,
+      trainLoss,
+      val,
+      best,
+      ms: clock() - since,
+      ...(budget ? { remainingMs: budget.remainingMs } : {}),
+    };
     return { event, early: hasValidation && s.earlyStopping !== undefined && state.stale >= s.earlyStopping };
   };
-  const earlyMessage = () => `no better validation Dice for ${state.stale} epochs (best ${state.bestDice.toFixed(4)} at epoch ${state.bestEpoch})`;
+  const earlyMessage = () =>
+    `no better validation Dice for ${state.stale} epochs (best ${state.bestDice.toFixed(4)} at epoch ${state.bestEpoch})`;
 
   let epochStart = clock();
   let last = clock();
@@ -171,7 +217,11 @@ export async function* trainLoop(ctx: TrainContext): AsyncGenerator<TrainEvent> 
       : makeBatch(ctx.data.train, state.step, s.batch, [s.patch[0]!, s.patch[1]!], ctx.graph, s.seed, s.augmentation);
     const t0 = clock();
     const images = tf.tensor(b.images, [s.batch, ...b.shape]);
-    const targets = tf.tensor(b.targets, [s.batch, ...b.shape.slice(0, -1), ctx.graph.classes === 1 ? 1 : ctx.graph.classes]);
+    const targets = tf.tensor(b.targets, [
+      s.batch,
+      ...b.shape.slice(0, -1),
+      ctx.graph.classes === 1 ? 1 : ctx.graph.classes,
+    ]);
     let loss: number;
     try {
       loss = await step.run(images, targets, seedFor(s.seed, `dropout:${state.step}`));
@@ -180,7 +230,11 @@ export async function* trainLoop(ctx: TrainContext): AsyncGenerator<TrainEvent> 
       targets.dispose();
     }
     if (!Number.isFinite(loss)) {
-      yield await stop('not-finite', `the loss became ${loss} at step ${state.step + 1}; the last checkpoint (step ${state.step}) is kept. Lower the learning rate or check the data.`, false);
+      yield await stop(
+        'not-finite',
+        `the loss became ${loss} at step ${state.step + 1}; the last checkpoint (step ${state.step}) is kept. Lower the learning rate or check the data.`,
+        false,
+      );
       return;
     }
     const now = clock();
@@ -190,7 +244,16 @@ export async function* trainLoop(ctx: TrainContext): AsyncGenerator<TrainEvent> 
     state = { ...state, step: state.step + 1 };
     epochLoss += loss;
     epochSteps++;
-    yield { kind: 'step', step: state.step, totalSteps: Math.min(plan.total(state.step), s.maxSteps ?? Infinity), epoch: state.epoch + 1, loss, lr, ms: now - t0, ...(budget ? { remainingMs: budget.remainingMs } : {}) };
+    yield {
+      kind: 'step',
+      step: state.step,
+      totalSteps: Math.min(plan.total(state.step), s.maxSteps ?? Infinity),
+      epoch: state.epoch + 1,
+      loss,
+      lr,
+      ms: now - t0,
+      ...(budget ? { remainingMs: budget.remainingMs } : {}),
+    };
 
     if (plan.validateAfter(state.step, lastValidated)) {
       const { event, early } = await validateNow(epochStart);
@@ -219,11 +282,20 @@ export async function* trainLoop(ctx: TrainContext): AsyncGenerator<TrainEvent> 
       yield event;
     }
     const epochsDone = s.epochsCap && state.step >= s.epochs * s.stepsPerEpoch;
-    yield await stop('done', `${epochsDone ? `finished ${s.epochs} epochs within the time budget` : 'time budget spent'}: ${state.step} steps in ${formatSeconds(spent)}`, false);
+    yield await stop(
+      'done',
+      `${epochsDone ? `finished ${s.epochs} epochs within the time budget` : 'time budget spent'}: ${state.step} steps in ${formatSeconds(spent)}`,
+      false,
+    );
     return;
   }
   const done = !capped;
-  yield await stop(done ? 'done' : 'max-steps', done ? `finished ${state.epoch} epochs` : `stopped after --max-steps ${s.maxSteps}`, lastValidated !== state.step);
+  yield await stop(
+    done ? 'done' : 'max-steps',
+    done ? `finished ${state.epoch} epochs` : `stopped after --max-steps ${s.maxSteps}`,
+    lastValidated !== state.step,
+  );
 }
 
-const formatSeconds = (ms: number) => (ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
+const formatSeconds = (ms: number) =>
+  ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;

@@ -21,7 +21,8 @@ export const bce: Loss = (tf, p, t) =>
   });
 
 /** Mean categorical cross-entropy (softmax heads, one-hot targets over channels). */
-export const ce: Loss = (tf, p, t) => tf.tidy(() => tf.neg(tf.mean(tf.sum(tf.mul(t, tf.log(tf.clipByValue(p, EPS, 1))), -1))) as Scalar);
+export const ce: Loss = (tf, p, t) =>
+  tf.tidy(() => tf.neg(tf.mean(tf.sum(tf.mul(t, tf.log(tf.clipByValue(p, EPS, 1))), -1))) as Scalar);
 
 /**
  * 1 - soft Dice, per image and channel, then averaged: (2|P∩T| + s) / (|P| + |T| + s). Per
@@ -53,7 +54,10 @@ export const tversky: Loss = (tf, p, t) =>
     return tf.sub(1, tf.mean(index)) as Scalar;
   });
 
-const sum = (a: Loss, b: Loss): Loss => (tf, p, t) => tf.tidy(() => tf.add(a(tf, p, t), b(tf, p, t)) as Scalar);
+const sum =
+  (a: Loss, b: Loss): Loss =>
+  (tf, p, t) =>
+    tf.tidy(() => tf.add(a(tf, p, t), b(tf, p, t)) as Scalar);
 
 /**
  * 1 - soft Dice of the object under a boundary head: its channels (interior and boundary) summed,

@@ -49,7 +49,12 @@ export interface TrainingShape {
 }
 
 /** Estimated bytes for one training step at `batch` x `patch`, or undefined when the patch does not fit the network. */
-export function stepBytes(graph: Graph, batch: number, patch: readonly number[], optimizer: TrainingShape['optimizer']): number | undefined {
+export function stepBytes(
+  graph: Graph,
+  batch: number,
+  patch: readonly number[],
+  optimizer: TrainingShape['optimizer'],
+): number | undefined {
   const { shapes, failure } = inferShapes(graph, ...patch);
   if (failure) return undefined;
   const m = analyze(graph, shapes, batch, optimizer).memory;
@@ -57,11 +62,17 @@ export function stepBytes(graph: Graph, batch: number, patch: readonly number[],
 }
 
 /** The memory check for a run on `engine` (a tfjs backend name) on this machine (`machineBytes` for tests). */
-export function checkTrainingMemory(graph: Graph, s: TrainingShape, engine: string, machineBytes = totalmem()): MemoryCheck {
+export function checkTrainingMemory(
+  graph: Graph,
+  s: TrainingShape,
+  engine: string,
+  machineBytes = totalmem(),
+): MemoryCheck {
   const machine = 0.85 * machineBytes - PROCESS_BYTES;
   const wasm = engine === 'wasm';
   const limit = wasm ? Math.min(WASM_HEAP, machine) : machine;
-  const limitText = wasm && WASM_HEAP <= machine ? 'the wasm engine addresses 4 GB' : `this machine has ${gb(machineBytes)} of memory`;
+  const limitText =
+    wasm && WASM_HEAP <= machine ? 'the wasm engine addresses 4 GB' : `this machine has ${gb(machineBytes)} of memory`;
   const needed = stepBytes(graph, s.batch, s.patch, s.optimizer) ?? 0;
   if (needed <= limit) return { batch: s.batch, patch: s.patch, needed, limit, limitText, fits: true };
   let smallerBatch: MemoryPlan | undefined;
@@ -70,11 +81,24 @@ export function checkTrainingMemory(graph: Graph, s: TrainingShape, engine: stri
     if (n !== undefined && n <= limit) smallerBatch = { batch: b, patch: s.patch, needed: n };
   }
   let smallerPatch: MemoryPlan | undefined;
-  for (let patch = s.patch.map((p) => p / 2); patch.every((p) => Number.isInteger(p) && p >= 8) && !smallerPatch; patch = patch.map((p) => p / 2)) {
+  for (
+    let patch = s.patch.map((p) => p / 2);
+    patch.every((p) => Number.isInteger(p) && p >= 8) && !smallerPatch;
+    patch = patch.map((p) => p / 2)
+  ) {
     const n = stepBytes(graph, s.batch, patch, s.optimizer);
     if (n !== undefined && n <= limit) smallerPatch = { batch: s.batch, patch, needed: n };
   }
-  return { batch: s.batch, patch: s.patch, needed, limit, limitText, fits: false, ...(smallerBatch ? { smallerBatch } : {}), ...(smallerPatch ? { smallerPatch } : {}) };
+  return {
+    batch: s.batch,
+    patch: s.patch,
+    needed,
+    limit,
+    limitText,
+    fits: false,
+    ...(smallerBatch ? { smallerBatch } : {}),
+    ...(smallerPatch ? { smallerPatch } : {}),
+  };
 }
 
 export const gb = (bytes: number): string => `${(bytes / 1e9).toFixed(1)} GB`;
@@ -84,8 +108,13 @@ export function memoryProblem(c: MemoryCheck, engine: string): string {
   const at = `batch ${c.batch}, patch ${c.patch.join('x')}`;
   const fixes = [
     ...(c.smallerBatch ? [`--batch ${c.smallerBatch.batch} (about ${gb(c.smallerBatch.needed)})`] : []),
-    ...(c.smallerPatch ? [`train.patch [${c.smallerPatch.patch.join(', ')}] (about ${gb(c.smallerPatch.needed)})`] : []),
+    ...(c.smallerPatch
+      ? [`train.patch [${c.smallerPatch.patch.join(', ')}] (about ${gb(c.smallerPatch.needed)})`]
+      : []),
   ];
-  const fit = fixes.length > 0 ? `what fits: ${fixes.join(', or ')}` : 'not even batch 1 at half the patch fits: a smaller network (fewer filters or levels) is needed';
+  const fit =
+    fixes.length > 0
+      ? `what fits: ${fixes.join(', or ')}`
+      : 'not even batch 1 at half the patch fits: a smaller network (fewer filters or levels) is needed';
   return `training at ${at} needs about ${gb(c.needed)} on the ${engine} engine, more than it can have (${gb(c.limit)}: ${c.limitText}); ${fit}. (--no-memory-check tries anyway)`;
 }

@@ -34,7 +34,8 @@ export class ConfusionCounts {
 
   /** Adds one image's predicted and true class maps (same length). */
   add(predicted: ArrayLike<number>, truth: ArrayLike<number>): this {
-    if (predicted.length !== truth.length) throw new Error(`prediction has ${predicted.length} pixels, truth ${truth.length}`);
+    if (predicted.length !== truth.length)
+      throw new Error(`prediction has ${predicted.length} pixels, truth ${truth.length}`);
     for (let i = 0; i < truth.length; i++) {
       const p = predicted[i]!;
       const t = truth[i]!;
@@ -61,7 +62,12 @@ export class ConfusionCounts {
     }
     const fg = this.classes > 2 ? perClass.slice(1) : [perClass[this.classes - 1]!];
     const mean = (f: (s: ClassScores) => number) => fg.reduce((a, s) => a + f(s), 0) / fg.length;
-    return { perClass, dice: mean((s) => s.dice), iou: mean((s) => s.iou), pixelAccuracy: this.pixels === 0 ? 1 : this.correct / this.pixels };
+    return {
+      perClass,
+      dice: mean((s) => s.dice),
+      iou: mean((s) => s.iou),
+      pixelAccuracy: this.pixels === 0 ? 1 : this.correct / this.pixels,
+    };
   }
 }
 
@@ -75,7 +81,8 @@ export function classMap(probabilities: ArrayLike<number>, channels: number, thr
       continue;
     }
     let best = 0;
-    for (let c = 1; c < channels; c++) if (probabilities[i * channels + c]! > probabilities[i * channels + best]!) best = c;
+    for (let c = 1; c < channels; c++)
+      if (probabilities[i * channels + c]! > probabilities[i * channels + best]!) best = c;
     out[i] = best;
   }
   return out;

@@ -18,7 +18,16 @@ export interface RunManifest {
   /** SHA-256 (hex) of JSON.stringify(graph). */
   readonly graphSha256?: string;
   readonly settings: TrainSettings;
-  readonly data: { readonly source: string; readonly fingerprint: string; readonly dir?: string; readonly valDir?: string; readonly valSplit: number; readonly train: number; readonly val: number; readonly sliceAxis?: string };
+  readonly data: {
+    readonly source: string;
+    readonly fingerprint: string;
+    readonly dir?: string;
+    readonly valDir?: string;
+    readonly valSplit: number;
+    readonly train: number;
+    readonly val: number;
+    readonly sliceAxis?: string;
+  };
   readonly engine: string;
   /** Where the initial weights came from (`train --init`): the checkpoint and its weights' hash. */
   readonly init?: { readonly from: string; readonly weightsSha256: string };
@@ -65,15 +74,18 @@ export async function writeRunManifest(dir: string, m: RunManifest): Promise<voi
 /** Reads a run folder's run.json; every problem names the file. */
 export function readRunManifest(dir: string): RunManifest {
   const file = join(dir, RUN_FILE);
-  if (!existsSync(file)) throw new CheckpointError(file, existsSync(dir) ? 'not a unetc run folder (no run.json)' : 'no such run folder');
+  if (!existsSync(file))
+    throw new CheckpointError(file, existsSync(dir) ? 'not a unetc run folder (no run.json)' : 'no such run folder');
   let m: RunManifest;
   try {
     m = JSON.parse(readFileSync(file, 'utf8')) as RunManifest;
   } catch (e) {
     throw new CheckpointError(file, `invalid JSON: ${(e as Error).message}`);
   }
-  if (m.format !== 'unetc-run' || m.version !== 1) throw new CheckpointError(file, 'not a unetc run manifest (format unetc-run, version 1)');
-  if (m.graph !== undefined && sha256(JSON.stringify(m.graph)) !== m.graphSha256) throw new CheckpointError(file, `corrupt: the network (IR) it keeps does not match its recorded SHA-256`);
+  if (m.format !== 'unetc-run' || m.version !== 1)
+    throw new CheckpointError(file, 'not a unetc run manifest (format unetc-run, version 1)');
+  if (m.graph !== undefined && sha256(JSON.stringify(m.graph)) !== m.graphSha256)
+    throw new CheckpointError(file, `corrupt: the network (IR) it keeps does not match its recorded SHA-256`);
   return m;
 }
 

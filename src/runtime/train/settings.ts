@@ -54,15 +54,26 @@ export interface TrainOverrides {
 }
 
 /** The seed and validation share, which choosing the data needs before the rest can be resolved. */
-export function dataSettings(train: TrainSpec | undefined, o: TrainOverrides): { readonly seed: number; readonly valSplit: number } {
-  return { seed: o.seed ?? train?.seed ?? trainDefaults.seed, valSplit: o.valSplit ?? train?.val_split ?? trainDefaults.val_split };
+export function dataSettings(
+  train: TrainSpec | undefined,
+  o: TrainOverrides,
+): { readonly seed: number; readonly valSplit: number } {
+  return {
+    seed: o.seed ?? train?.seed ?? trainDefaults.seed,
+    valSplit: o.valSplit ?? train?.val_split ?? trainDefaults.val_split,
+  };
 }
 
 /**
  * The settings of a new run of `graph` on `trainCount` training images (or volumes): each field
  * from the overrides, else the spec, else its default.
  */
-export function resolveTrainSettings(train: TrainSpec | undefined, graph: Graph, o: TrainOverrides, trainCount: number): TrainSettings {
+export function resolveTrainSettings(
+  train: TrainSpec | undefined,
+  graph: Graph,
+  o: TrainOverrides,
+  trainCount: number,
+): TrainSettings {
   const t = train ?? {};
   const batch = o.batch ?? t.batch ?? trainDefaults.batch;
   return {
@@ -90,14 +101,20 @@ export function resolveTrainSettings(train: TrainSpec | undefined, graph: Graph,
  * A resumed run keeps its own settings (the schedule and the batches depend on them), except the
  * step budget: `maxSteps` may lift or set it. Returns the other overrides given, which are ignored.
  */
-export function resumedSettings(saved: TrainSettings, o: TrainOverrides): { readonly settings: TrainSettings; readonly ignored: readonly (keyof TrainOverrides)[] } {
-  const ignored = (['epochs', 'timeMs', 'stepsPerEpoch', 'batch', 'learningRate', 'seed', 'valSplit'] as const).filter((k) => o[k] !== undefined);
+export function resumedSettings(
+  saved: TrainSettings,
+  o: TrainOverrides,
+): { readonly settings: TrainSettings; readonly ignored: readonly (keyof TrainOverrides)[] } {
+  const ignored = (['epochs', 'timeMs', 'stepsPerEpoch', 'batch', 'learningRate', 'seed', 'valSplit'] as const).filter(
+    (k) => o[k] !== undefined,
+  );
   return { settings: { ...saved, maxSteps: o.maxSteps }, ignored };
 }
 
 /** The run's length: an override's time replaces the spec's time and epochs, an override's epochs its time; a spec with both stops at the first. */
 function lengthOf(t: TrainSpec, o: TrainOverrides): Pick<TrainSettings, 'epochs' | 'timeBudgetMs' | 'epochsCap'> {
-  if (o.timeMs !== undefined) return { epochs: o.epochs ?? 1, timeBudgetMs: o.timeMs, epochsCap: o.epochs !== undefined };
+  if (o.timeMs !== undefined)
+    return { epochs: o.epochs ?? 1, timeBudgetMs: o.timeMs, epochsCap: o.epochs !== undefined };
   const epochs = o.epochs ?? t.epochs;
   // The schema checked the spec's duration; parseDuration agrees with its pattern.
   const specTime = o.epochs === undefined && t.time !== undefined ? parseDuration(t.time) : undefined;

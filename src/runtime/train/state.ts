@@ -3,7 +3,14 @@ import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tf } from '../backend/index.js';
 import type { BudgetProgress } from './budget.js';
-import { CheckpointError, loadCheckpoint, readVerified, saveCheckpoint, type CheckpointInfo, type CheckpointManifest } from '../checkpoint/index.js';
+import {
+  CheckpointError,
+  loadCheckpoint,
+  readVerified,
+  saveCheckpoint,
+  type CheckpointInfo,
+  type CheckpointManifest,
+} from '../checkpoint/index.js';
 
 /** A named tensor, as tfjs optimizers' getWeights/setWeights use them. */
 export interface NamedTensor {
@@ -39,7 +46,14 @@ const OPTIMIZER_DATA = 'optimizer.bin';
  * as one unit: everything goes to a staging folder, which then replaces `dir` by renames, so a
  * crash at any moment leaves either the old checkpoint or the new one (see readTrainCheckpoint).
  */
-export async function writeTrainCheckpoint(tf: Tf, dir: string, model: LayersModel, optimizer: Optimizer | undefined, info: CheckpointInfo, state: TrainState): Promise<void> {
+export async function writeTrainCheckpoint(
+  tf: Tf,
+  dir: string,
+  model: LayersModel,
+  optimizer: Optimizer | undefined,
+  info: CheckpointInfo,
+  state: TrainState,
+): Promise<void> {
   const staging = `${dir}.staging-${process.pid}`;
   const old = `${dir}.old`;
   rmSync(staging, { recursive: true, force: true });
@@ -80,18 +94,33 @@ export interface TrainCheckpoint {
  * CheckpointError naming it.
  */
 export async function readTrainCheckpoint(tf: Tf, dir: string): Promise<TrainCheckpoint> {
-  const where = existsSync(join(dir, STATE_FILE)) ? dir : existsSync(join(`${dir}.old`, STATE_FILE)) ? `${dir}.old` : dir;
+  const where = existsSync(join(dir, STATE_FILE))
+    ? dir
+    : existsSync(join(`${dir}.old`, STATE_FILE))
+      ? `${dir}.old`
+      : dir;
   const { model, manifest } = await loadCheckpoint(tf, where);
   try {
     const state = parseJson(where, STATE_FILE, manifest, 'the training state') as TrainState;
     let optimizer: NamedTensor[] | undefined;
     if (existsSync(join(where, OPTIMIZER_SPECS)) || manifest.files?.[OPTIMIZER_SPECS] !== undefined) {
-      const specs = parseJson(where, OPTIMIZER_SPECS, manifest, "the optimizer's weight list") as Parameters<Tf['io']['decodeWeights']>[1];
+      const specs = parseJson(where, OPTIMIZER_SPECS, manifest, "the optimizer's weight list") as Parameters<
+        Tf['io']['decodeWeights']
+      >[1];
       const data = readVerified(where, OPTIMIZER_DATA, manifest);
       const file = join(where, OPTIMIZER_DATA);
-      const needed = Array.isArray(specs) ? specs.reduce((n, s) => n + 4 * (s.shape ?? []).reduce((a, b) => a * b, 1), 0) : -1;
-      if (needed !== data.byteLength) throw new CheckpointError(file, `${data.byteLength} bytes, but ${OPTIMIZER_SPECS} needs ${needed < 0 ? 'a list of weights' : needed} (truncated, or from another run)`);
-      const map = tf.io.decodeWeights(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer, specs);
+      const needed = Array.isArray(specs)
+        ? specs.reduce((n, s) => n + 4 * (s.shape ?? []).reduce((a, b) => a * b, 1), 0)
+        : -1;
+      if (needed !== data.byteLength)
+        throw new CheckpointError(
+          file,
+          `${data.byteLength} bytes, but ${OPTIMIZER_SPECS} needs ${needed < 0 ? 'a list of weights' : needed} (truncated, or from another run)`,
+        );
+      const map = tf.io.decodeWeights(
+        data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer,
+        specs,
+      );
       optimizer = specs.map((s) => ({ name: s.name, tensor: map[s.name]! }));
     }
     return { model, manifest, state, optimizer };

@@ -18,7 +18,8 @@ export interface OptimizerSettings {
 }
 
 export function makeOptimizer(tf: Tf, o: OptimizerSettings): Optimizer {
-  if (o.name === 'sgd') return o.momentum ? tf.train.momentum(o.learningRate, o.momentum) : tf.train.sgd(o.learningRate);
+  if (o.name === 'sgd')
+    return o.momentum ? tf.train.momentum(o.learningRate, o.momentum) : tf.train.sgd(o.learningRate);
   return tf.train.adam(o.learningRate);
 }
 
@@ -58,7 +59,13 @@ export function withSeededRandom<T>(seed: number | undefined, f: () => T): T {
 export function poolTarget(tf: Tf, masks: Tensor, factor: number | readonly number[]): Tensor {
   const f = typeof factor === 'number' ? Array.from({ length: masks.rank - 2 }, () => factor) : [...factor];
   if (f.every((x) => x === 1)) return masks;
-  if (masks.rank === 5) return tf.avgPool3d(masks as Parameters<Tf['avgPool3d']>[0], f as [number, number, number], f as [number, number, number], 'valid');
+  if (masks.rank === 5)
+    return tf.avgPool3d(
+      masks as Parameters<Tf['avgPool3d']>[0],
+      f as [number, number, number],
+      f as [number, number, number],
+      'valid',
+    );
   return tf.avgPool(masks as Parameters<Tf['avgPool']>[0], f as [number, number], f as [number, number], 'valid');
 }
 
@@ -80,9 +87,16 @@ export function cropToOutput(tf: Tf, target: Tensor, output: Tensor): Tensor {
  * the weighted sum over the main output (against the mask) and each head (against the mask
  * pooled to its size).
  */
-export function supervisedLoss(tf: Tf, f: Loss, outputs: Tensor | Tensor[], masks: Tensor, ds: DeepSupervision | undefined): Scalar {
+export function supervisedLoss(
+  tf: Tf,
+  f: Loss,
+  outputs: Tensor | Tensor[],
+  masks: Tensor,
+  ds: DeepSupervision | undefined,
+): Scalar {
   if (!Array.isArray(outputs)) return f(tf, outputs, cropToOutput(tf, masks, outputs));
-  if (!ds || ds.heads.length !== outputs.length - 1) throw new Error(`the model has ${outputs.length} outputs but the graph has ${ds ? ds.heads.length + 1 : 1}`);
+  if (!ds || ds.heads.length !== outputs.length - 1)
+    throw new Error(`the model has ${outputs.length} outputs but the graph has ${ds ? ds.heads.length + 1 : 1}`);
   let total = tf.mul(f(tf, outputs[0]!, masks), ds.mainWeight) as Scalar;
   ds.heads.forEach((h, i) => {
     total = tf.add(total, tf.mul(f(tf, outputs[i + 1]!, poolTarget(tf, masks, h.factor)), h.weight)) as Scalar;
@@ -94,7 +108,14 @@ export function supervisedLoss(tf: Tf, f: Loss, outputs: Tensor | Tensor[], mask
  * A training step for a tfjs model whose outputs are probabilities (sigmoid or softmax head).
  * Every intermediate tensor is released inside `minimize`; only the loss value leaves.
  */
-export function makeTrainStep(tf: Tf, model: LayersModel, loss: LossName, optimizer: OptimizerSettings | Optimizer, deepSupervision?: DeepSupervision, instances?: 'boundary'): TrainStep {
+export function makeTrainStep(
+  tf: Tf,
+  model: LayersModel,
+  loss: LossName,
+  optimizer: OptimizerSettings | Optimizer,
+  deepSupervision?: DeepSupervision,
+  instances?: 'boundary',
+): TrainStep {
   const opt = 'minimize' in optimizer ? optimizer : makeOptimizer(tf, optimizer);
   const f = lossFor(loss, instances);
   const decay = 'minimize' in optimizer ? 0 : (optimizer.weightDecay ?? 0);
@@ -102,7 +123,13 @@ export function makeTrainStep(tf: Tf, model: LayersModel, loss: LossName, optimi
   return {
     optimizer: opt,
     async run(images, masks, seed) {
-      const value = withSeededRandom(seed, () => opt.minimize(() => supervisedLoss(tf, f, model.apply(images, { training: true }) as Tensor | Tensor[], masks, deepSupervision), true));
+      const value = withSeededRandom(seed, () =>
+        opt.minimize(
+          () =>
+            supervisedLoss(tf, f, model.apply(images, { training: true }) as Tensor | Tensor[], masks, deepSupervision),
+          true,
+        ),
+      );
       if (!value) throw new Error('the optimizer returned no loss');
       if (kernels.length > 0) {
         // At the rate of this step (the schedule sets the optimizer's before each step).

@@ -16,7 +16,12 @@ import { ConfusionCounts, type Scores } from './metrics.js';
  * Validation scores of a model on the data's validation images or volumes: each predicted as
  * `unetc predict` would (padding, tiles, margins of unpadded networks), every pixel scored.
  */
-export async function validate(ctx: { readonly engine: Engine; readonly graph: Graph; readonly model: LayersModel; readonly data: TrainingData }): Promise<Scores> {
+export async function validate(ctx: {
+  readonly engine: Engine;
+  readonly graph: Graph;
+  readonly model: LayersModel;
+  readonly data: TrainingData;
+}): Promise<Scores> {
   // Binary masks for one sigmoid class and for a boundary head (whose training masks are instance labels).
   const binaryMasks = ctx.graph.classes === 1 || ctx.graph.instances !== undefined;
   const counts = new ConfusionCounts(binaryMasks ? 2 : ctx.graph.classes);
@@ -25,7 +30,8 @@ export async function validate(ctx: { readonly engine: Engine; readonly graph: G
   const binary = (mask: Uint16Array) => (binaryMasks ? mask.map((v) => (v > 0 ? 1 : 0)) : mask);
   if (ctx.data.volumes) {
     const model = volumeModelOf(ctx.engine, ctx.model, ctx.graph, where);
-    for (const v of ctx.data.volumes.val) counts.add((await predictVolume(model, v.image, v.dims)).classMap, binary(v.mask));
+    for (const v of ctx.data.volumes.val)
+      counts.add((await predictVolume(model, v.image, v.dims)).classMap, binary(v.mask));
   }
   if (ctx.data.val.length > 0) {
     const model = segmentationModelOf(ctx.engine, ctx.model, ctx.graph, where);

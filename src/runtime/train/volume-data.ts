@@ -6,7 +6,15 @@
  */
 import { Random, seedFor } from '../../util/random.js';
 import { augmentIntensity, formatProblems, normalizationParams, type AugmentOptions } from '../data/index.js';
-import { extractPatch, randomPatchOrigin, readNifti, scanVolumeDataset, sliceVolume, syntheticVolume, type SliceAxis } from '../volume/index.js';
+import {
+  extractPatch,
+  randomPatchOrigin,
+  readNifti,
+  scanVolumeDataset,
+  sliceVolume,
+  syntheticVolume,
+  type SliceAxis,
+} from '../volume/index.js';
 import { join } from 'node:path';
 import { listFiles } from '../data/entries.js';
 import { DataProblems, splitTrainVal, targetsOf, type Example } from './data.js';
@@ -14,14 +22,26 @@ import type { VolumeData, VolumeExample } from './volume-types.js';
 
 export type { VolumeData, VolumeExample } from './volume-types.js';
 
-function volumeExample(name: string, dims: readonly [number, number, number], image: Float32Array, mask: Uint16Array): VolumeExample {
+function volumeExample(
+  name: string,
+  dims: readonly [number, number, number],
+  image: Float32Array,
+  mask: Uint16Array,
+): VolumeExample {
   // Per-volume z-score: the whole volume is one "image" of D*H rows for the statistics.
-  const norm = normalizationParams({ height: dims[0] * dims[1], width: dims[2], channels: 1, data: image }, { mode: 'zscore' });
+  const norm = normalizationParams(
+    { height: dims[0] * dims[1], width: dims[2], channels: 1, data: image },
+    { mode: 'zscore' },
+  );
   return { name, dims, channels: 1, image, mask, norm };
 }
 
 /** Built-in volumes: seeded synthetic nuclei, [depth, height, width] = `dims` (train and validation never share a seed). */
-export function syntheticVolumeData(seed: number, count = { train: 12, val: 3 }, dims: readonly [number, number, number] = [32, 64, 64]): VolumeData {
+export function syntheticVolumeData(
+  seed: number,
+  count = { train: 12, val: 3 },
+  dims: readonly [number, number, number] = [32, 64, 64],
+): VolumeData {
   const [d, h, w] = dims;
   const make = (split: string, n: number) =>
     Array.from({ length: n }, (_, i) => {
@@ -46,12 +66,20 @@ export async function isVolumeFolder(dir: string): Promise<boolean> {
   if (names === undefined) return false;
   const nifti = names.filter((f) => /\.nii(\.gz)?$/i.test(f)).length;
   const png = names.filter((f) => /\.png$/i.test(f)).length;
-  if (nifti > 0 && png > 0) throw new DataProblems([`${dir}/images: holds ${nifti} NIfTI volume${nifti === 1 ? '' : 's'} and ${png} PNG image${png === 1 ? '' : 's'}; a data folder holds one kind`]);
+  if (nifti > 0 && png > 0)
+    throw new DataProblems([
+      `${dir}/images: holds ${nifti} NIfTI volume${nifti === 1 ? '' : 's'} and ${png} PNG image${png === 1 ? '' : 's'}; a data folder holds one kind`,
+    ]);
   return nifti > 0;
 }
 
-async function folderVolumes(dir: string, channels: number, classes: number): Promise<{ examples: VolumeExample[]; fingerprint: string }> {
-  if (channels !== 1) throw new DataProblems([`${dir}: NIfTI volumes have one channel, but the spec's input.channels is ${channels}`]);
+async function folderVolumes(
+  dir: string,
+  channels: number,
+  classes: number,
+): Promise<{ examples: VolumeExample[]; fingerprint: string }> {
+  if (channels !== 1)
+    throw new DataProblems([`${dir}: NIfTI volumes have one channel, but the spec's input.channels is ${channels}`]);
   const scan = await scanVolumeDataset(dir, { classes });
   if (scan.problems.length > 0) throw new DataProblems(formatProblems(scan.problems));
   const examples: VolumeExample[] = [];
@@ -74,11 +102,19 @@ async function folderVolumes(dir: string, channels: number, classes: number): Pr
  * A NIfTI folder split into train and validation by `valSplit` (seeded), or with a separate
  * validation folder. Throws DataProblems listing every problem.
  */
-export async function volumeFolderData(dir: string, options: { valDir?: string; valSplit: number; seed: number; channels: number; classes: number }): Promise<VolumeData> {
+export async function volumeFolderData(
+  dir: string,
+  options: { valDir?: string; valSplit: number; seed: number; channels: number; classes: number },
+): Promise<VolumeData> {
   const main = await folderVolumes(dir, options.channels, options.classes);
   if (options.valDir) {
     const val = await folderVolumes(options.valDir, options.channels, options.classes);
-    return { train: main.examples, val: val.examples, source: `${dir} (validation: ${options.valDir})`, fingerprint: `${main.fingerprint}+${val.fingerprint}` };
+    return {
+      train: main.examples,
+      val: val.examples,
+      source: `${dir} (validation: ${options.valDir})`,
+      fingerprint: `${main.fingerprint}+${val.fingerprint}`,
+    };
   }
   return {
     ...splitTrainVal(main.examples, options.seed, options.valSplit, dir, 'volumes'),
@@ -107,7 +143,12 @@ export function sliceExamples(volumes: readonly VolumeExample[], axis: SliceAxis
       const image = sliceVolume(v.image, nifti, axis, i);
       const mask = sliceVolume(v.mask, nifti, axis, i);
       const hwc = { height: image.height, width: image.width, channels: 1, data: image.data };
-      out.push({ name: `${v.name}:${axis}${i}`, image: hwc, mask: { height: mask.height, width: mask.width, channels: 1, data: mask.data }, norm: normalizationParams(hwc, { mode: 'zscore' }) });
+      out.push({
+        name: `${v.name}:${axis}${i}`,
+        image: hwc,
+        mask: { height: mask.height, width: mask.width, channels: 1, data: mask.data },
+        norm: normalizationParams(hwc, { mode: 'zscore' }),
+      });
     }
   }
   return out;
@@ -131,7 +172,11 @@ export interface VolumeBatch {
 }
 
 /** Each depth slice of a DHW block turned by k quarter turns in the (height, width) plane: a new array (the same when k is 0). */
-export function rotatePlanes<T extends Float32Array | Uint16Array>(data: T, dims: readonly [number, number, number], k: number): T {
+export function rotatePlanes<T extends Float32Array | Uint16Array>(
+  data: T,
+  dims: readonly [number, number, number],
+  k: number,
+): T {
   const [d, h, w] = dims;
   const turns = ((k % 4) + 4) % 4;
   if (turns === 0) return data;
@@ -148,7 +193,12 @@ export function rotatePlanes<T extends Float32Array | Uint16Array>(data: T, dims
 }
 
 /** Reverses a DHW(C) block along one axis in place. */
-function flipAxis(data: Float32Array | Uint16Array, dims: readonly [number, number, number], channels: number, axis: 0 | 1 | 2): void {
+function flipAxis(
+  data: Float32Array | Uint16Array,
+  dims: readonly [number, number, number],
+  channels: number,
+  axis: 0 | 1 | 2,
+): void {
   const [d, h, w] = dims;
   const strides = [h * w * channels, w * channels, channels];
   const n = dims[axis];
@@ -173,7 +223,15 @@ function flipAxis(data: Float32Array | Uint16Array, dims: readonly [number, numb
  * (seed, step), so a resumed run draws exactly the batches the interrupted one would have.
  * Patches are zero-filled where they reach past a volume smaller than the patch.
  */
-export function makeVolumeBatch(data: readonly VolumeExample[], step: number, batch: number, patch: readonly number[], classes: number, seed: number, augmentation: AugmentOptions): VolumeBatch {
+export function makeVolumeBatch(
+  data: readonly VolumeExample[],
+  step: number,
+  batch: number,
+  patch: readonly number[],
+  classes: number,
+  seed: number,
+  augmentation: AugmentOptions,
+): VolumeBatch {
   const size = [patch[0]!, patch[1]!, patch[2]!] as const;
   const voxels = size[0] * size[1] * size[2];
   const k = classes === 1 ? 1 : classes;
@@ -188,7 +246,11 @@ export function makeVolumeBatch(data: readonly VolumeExample[], step: number, ba
     const offset = e.norm.offset[0] ?? 0;
     const scale = e.norm.scale[0] ?? 1;
     // Intensity changes on the raw values, then the volume's own normalization (as 2D images).
-    let image = augmentIntensity(extractPatch(e.image, nifti, origin, size), seedFor(seed, `intensity:${step}:${b}`), augmentation).map((v) => (v - offset) / scale);
+    let image = augmentIntensity(
+      extractPatch(e.image, nifti, origin, size),
+      seedFor(seed, `intensity:${step}:${b}`),
+      augmentation,
+    ).map((v) => (v - offset) / scale);
     let mask = extractPatch(e.mask, nifti, origin, size);
     if (augmentation.rotate90) {
       // In-plane quarter turns (height x width); a non-square plane only gets half turns.

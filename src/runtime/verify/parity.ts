@@ -44,7 +44,11 @@ export function verificationSizes(graph: Graph): number[][] {
     return sizes[Math.min(sizes.length - 1, Math.max(0, start) + skip)] ?? from;
   };
   // Volumes: smaller sides (a 40^3 volume costs what a 250x250 image does), all three different.
-  if (graph.dims === 3) return [[pick(0, 16, 0), pick(1, 16, 0), pick(2, 16, 0)], [pick(0, 16, 0), pick(1, 16, 1), pick(2, 16, 2)]];
+  if (graph.dims === 3)
+    return [
+      [pick(0, 16, 0), pick(1, 16, 0), pick(2, 16, 0)],
+      [pick(0, 16, 0), pick(1, 16, 1), pick(2, 16, 2)],
+    ];
   return [
     [pick(0, 40, 0), pick(1, 40, 0)],
     [pick(0, 40, 1), pick(1, 40, 2)],
@@ -72,11 +76,20 @@ export function toNchw(data: Float32Array, n: number, h: number, w: number, c: n
 
 /** Channels-last -> channels-first for any number of spatial axes. */
 export function toChannelsFirst(data: Float32Array, n: number, spatial: readonly number[], c: number): Float32Array {
-  return toNchw(data, n, spatial.reduce((a, b) => a * b, 1), 1, c);
+  return toNchw(
+    data,
+    n,
+    spatial.reduce((a, b) => a * b, 1),
+    1,
+    c,
+  );
 }
 
 /** Compares two equally laid-out arrays. */
-export function compare(reference: Float32Array, actual: Float32Array): { maxAbsDiff: number; maxAbsRef: number; relative: number } {
+export function compare(
+  reference: Float32Array,
+  actual: Float32Array,
+): { maxAbsDiff: number; maxAbsRef: number; relative: number } {
   if (reference.length !== actual.length) return { maxAbsDiff: Infinity, maxAbsRef: 0, relative: Infinity };
   let maxAbsDiff = 0;
   let maxAbsRef = 0;
@@ -90,15 +103,29 @@ export function compare(reference: Float32Array, actual: Float32Array): { maxAbs
 }
 
 /** Runs the tfjs model on an NHWC input and returns its NHWC output. */
-export async function predictTfjs(tf: Tf, model: LayersModel, input: Float32Array, dims: readonly number[]): Promise<Float32Array> {
-  return tf.tidy(() => mainOutput(model.predict(tf.tensor(input, [...dims])) as Tensor | Tensor[])).data() as Promise<Float32Array>;
+export async function predictTfjs(
+  tf: Tf,
+  model: LayersModel,
+  input: Float32Array,
+  dims: readonly number[],
+): Promise<Float32Array> {
+  return tf
+    .tidy(() => mainOutput(model.predict(tf.tensor(input, [...dims])) as Tensor | Tensor[]))
+    .data() as Promise<Float32Array>;
 }
 
 /**
  * Runs the same seeded input through tfjs and onnxruntime at each size and compares outputs
  * (the ONNX output is NCHW; the tfjs one is transposed to match).
  */
-export async function onnxParity(tf: Tf, model: LayersModel, session: OnnxSession, graph: Graph, sizes: readonly (readonly number[])[], seed = 1): Promise<ParityResult[]> {
+export async function onnxParity(
+  tf: Tf,
+  model: LayersModel,
+  session: OnnxSession,
+  graph: Graph,
+  sizes: readonly (readonly number[])[],
+  seed = 1,
+): Promise<ParityResult[]> {
   const results: ParityResult[] = [];
   const c = graph.inputChannels;
   for (const size of sizes) {
@@ -110,7 +137,13 @@ export async function onnxParity(tf: Tf, model: LayersModel, session: OnnxSessio
     if (!out) throw new Error(`verification size ${size.join('x')} does not fit the network`);
     const reference = toChannelsFirst(await predictTfjs(tf, model, input, [1, ...size, c]), 1, shapeSizes(out), out.c);
     const actual = await runOnnx(session, toChannelsFirst(input, 1, size, c), [1, c, ...size]);
-    results.push({ size, height: h, width: w, ...compare(reference, actual.data), saturated: graph.activation === 'none' ? 0 : saturatedShare(reference) });
+    results.push({
+      size,
+      height: h,
+      width: w,
+      ...compare(reference, actual.data),
+      saturated: graph.activation === 'none' ? 0 : saturatedShare(reference),
+    });
   }
   return results;
 }

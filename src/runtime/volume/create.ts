@@ -27,13 +27,22 @@ export interface NiftiHeaderTemplate extends NiftiTemplate {
 }
 
 /** Quaternion (b, c, d) and qfac of the rotation part of an affine (columns normalized). */
-export function affineToQuaternion(affine: readonly (readonly number[])[]): { b: number; c: number; d: number; qfac: 1 | -1 } {
+export function affineToQuaternion(affine: readonly (readonly number[])[]): {
+  b: number;
+  c: number;
+  d: number;
+  qfac: 1 | -1;
+} {
   const m = [0, 1, 2].map((r) => [0, 1, 2].map((c) => affine[r]?.[c] ?? 0));
   for (let c = 0; c < 3; c++) {
     const len = Math.hypot(m[0]![c]!, m[1]![c]!, m[2]![c]!);
     for (let r = 0; r < 3; r++) m[r]![c] = len > 0 ? m[r]![c]! / len : r === c ? 1 : 0;
   }
-  const [[r11, r12, r13], [r21, r22, r23], [r31, r32, r33]] = m as [[number, number, number], [number, number, number], [number, number, number]];
+  const [[r11, r12, r13], [r21, r22, r23], [r31, r32, r33]] = m as [
+    [number, number, number],
+    [number, number, number],
+    [number, number, number],
+  ];
   const det = r11 * (r22 * r33 - r32 * r23) - r12 * (r21 * r33 - r31 * r23) + r13 * (r21 * r32 - r31 * r22);
   const qfac = det < 0 ? -1 : 1;
   // A left-handed grid: negate the third column to get a proper rotation, and store qfac = -1.
@@ -63,13 +72,17 @@ export function affineToQuaternion(affine: readonly (readonly number[])[]): { b:
 
 function checkGeometry(g: NiftiGeometry, affine: readonly (readonly number[])[]): void {
   const ok = (v: number) => Number.isInteger(v) && v >= 1 && v <= 32767;
-  if (!g.dims.every(ok)) throw new RangeError(`createNiftiHeader: dims must be integers 1..32767, got ${g.dims.join('x')}`);
-  if (!g.spacing.every((s) => Number.isFinite(s) && s > 0)) throw new RangeError(`createNiftiHeader: spacing must be positive, got ${g.spacing.join(', ')}`);
+  if (!g.dims.every(ok))
+    throw new RangeError(`createNiftiHeader: dims must be integers 1..32767, got ${g.dims.join('x')}`);
+  if (!g.spacing.every((s) => Number.isFinite(s) && s > 0))
+    throw new RangeError(`createNiftiHeader: spacing must be positive, got ${g.spacing.join(', ')}`);
   for (let c = 0; c < 3; c++) {
     const len = Math.hypot(affine[0]?.[c] ?? 0, affine[1]?.[c] ?? 0, affine[2]?.[c] ?? 0);
     const s = g.spacing[c]!;
     if (Math.abs(len - s) > 1e-4 * s) {
-      throw new RangeError(`createNiftiHeader: affine column ${c} has length ${len}, but spacing[${c}] is ${s} (they must agree for the qform)`);
+      throw new RangeError(
+        `createNiftiHeader: affine column ${c} has length ${len}, but spacing[${c}] is ${s} (they must agree for the qform)`,
+      );
     }
   }
 }
@@ -77,11 +90,15 @@ function checkGeometry(g: NiftiGeometry, affine: readonly (readonly number[])[])
 /** A fresh little-endian NIfTI-1 header (352 bytes, no extensions) for float32 voxels. */
 export function createNiftiHeader(geometry: NiftiGeometry): NiftiHeaderTemplate {
   const [dx, dy, dz] = geometry.spacing;
-  const affine = (geometry.affine ?? [
-    [dx, 0, 0, 0],
-    [0, dy, 0, 0],
-    [0, 0, dz, 0],
-  ]).slice(0, 3).map((row) => [0, 1, 2, 3].map((c) => row[c] ?? 0));
+  const affine = (
+    geometry.affine ?? [
+      [dx, 0, 0, 0],
+      [0, dy, 0, 0],
+      [0, 0, dz, 0],
+    ]
+  )
+    .slice(0, 3)
+    .map((row) => [0, 1, 2, 3].map((c) => row[c] ?? 0));
   checkGeometry(geometry, affine);
   const full = [...affine, [0, 0, 0, 1]];
   const layout = layouts[1];
@@ -101,8 +118,17 @@ export function createNiftiHeader(geometry: NiftiGeometry): NiftiHeaderTemplate 
   for (let i = 0; i < description.length; i++) header[148 + i] = description.charCodeAt(i);
   view.setInt16(252, 1, le); // qform_code: scanner anatomical
   view.setInt16(254, 1, le); // sform_code
-  [q.b, q.c, q.d, affine[0]![3]!, affine[1]![3]!, affine[2]![3]!].forEach((v, i) => view.setFloat32(256 + 4 * i, v, le));
+  [q.b, q.c, q.d, affine[0]![3]!, affine[1]![3]!, affine[2]![3]!].forEach((v, i) =>
+    view.setFloat32(256 + 4 * i, v, le),
+  );
   affine.flat().forEach((v, i) => setField(view, layout.srow, le, v, i));
   for (let i = 0; i < 4; i++) header[layout.magicAt + i] = layout.magic.charCodeAt(i);
-  return { version: 1, dims: [...geometry.dims], spacing: [...geometry.spacing], affine: full, header, littleEndian: true };
+  return {
+    version: 1,
+    dims: [...geometry.dims],
+    spacing: [...geometry.spacing],
+    affine: full,
+    header,
+    littleEndian: true,
+  };
 }

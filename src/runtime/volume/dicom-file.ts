@@ -94,7 +94,10 @@ function required(ds: DataSet, tag: string, name: string, count: number, path: s
   const v = numbers(ds, tag);
   if (v.length !== count || !v.every(Number.isFinite)) {
     const found = ds.elements[tag] ? `'${ds.string(tag) ?? ''}'` : 'nothing';
-    throw new DataError(path, `${name} (${tag.slice(1, 5)},${tag.slice(5)}) must be ${count} numbers, found ${found}; cannot place this image in space`);
+    throw new DataError(
+      path,
+      `${name} (${tag.slice(1, 5)},${tag.slice(5)}) must be ${count} numbers, found ${found}; cannot place this image in space`,
+    );
   }
   return v;
 }
@@ -141,26 +144,42 @@ export function checkSliceFormat(s: DicomSlice): void {
   }
   const photometric = ds.string('x00280004') ?? '';
   if (photometric === 'MONOCHROME1') {
-    throw new DataError(path, "PhotometricInterpretation MONOCHROME1 (lowest value shown white) is not read: inverting it would change what the rescaled values mean; expected MONOCHROME2");
+    throw new DataError(
+      path,
+      'PhotometricInterpretation MONOCHROME1 (lowest value shown white) is not read: inverting it would change what the rescaled values mean; expected MONOCHROME2',
+    );
   }
   const samples = ds.uint16('x00280002') ?? 1;
   if (photometric !== 'MONOCHROME2' || samples !== 1) {
-    throw new DataError(path, `PhotometricInterpretation '${photometric}' with ${samples} samples per pixel is not read; expected a grayscale image (MONOCHROME2, 1 sample per pixel)`);
+    throw new DataError(
+      path,
+      `PhotometricInterpretation '${photometric}' with ${samples} samples per pixel is not read; expected a grayscale image (MONOCHROME2, 1 sample per pixel)`,
+    );
   }
   const frames = numbers(ds, 'x00280008')[0] ?? 1;
-  if (frames !== 1) throw new DataError(path, `a multi-frame image (NumberOfFrames ${frames}); only series of single-frame files are read`);
+  if (frames !== 1)
+    throw new DataError(
+      path,
+      `a multi-frame image (NumberOfFrames ${frames}); only series of single-frame files are read`,
+    );
   const bits = ds.uint16('x00280100');
-  if (bits !== 8 && bits !== 16) throw new DataError(path, `BitsAllocated ${bits ?? '(missing)'} is not read; expected 8 or 16`);
+  if (bits !== 8 && bits !== 16)
+    throw new DataError(path, `BitsAllocated ${bits ?? '(missing)'} is not read; expected 8 or 16`);
   const stored = ds.uint16('x00280101') ?? bits;
   const high = ds.uint16('x00280102') ?? stored - 1;
   if (!(stored >= 1 && stored <= bits) || high !== stored - 1) {
-    throw new DataError(path, `BitsStored ${stored} with HighBit ${high} is not read; expected HighBit = BitsStored - 1 <= BitsAllocated (${bits})`);
+    throw new DataError(
+      path,
+      `BitsStored ${stored} with HighBit ${high} is not read; expected HighBit = BitsStored - 1 <= BitsAllocated (${bits})`,
+    );
   }
-  if (!(s.rows >= 1 && s.columns >= 1)) throw new DataError(path, `image size ${s.columns}x${s.rows} (Columns x Rows); expected at least 1x1`);
+  if (!(s.rows >= 1 && s.columns >= 1))
+    throw new DataError(path, `image size ${s.columns}x${s.rows} (Columns x Rows); expected at least 1x1`);
   required(ds, 'x00200037', 'ImageOrientationPatient', 6, path);
   required(ds, 'x00200032', 'ImagePositionPatient', 3, path);
   const spacing = required(ds, 'x00280030', 'PixelSpacing', 2, path);
-  if (!spacing.every((v) => v > 0)) throw new DataError(path, `PixelSpacing must be positive, found ${spacing.join('\\')}`);
+  if (!spacing.every((v) => v > 0))
+    throw new DataError(path, `PixelSpacing must be positive, found ${spacing.join('\\')}`);
 }
 
 /**
@@ -177,7 +196,10 @@ export function slicePixels(s: DicomSlice): Float32Array {
   const n = s.rows * s.columns;
   const bytes = bits / 8;
   if (element.length < n * bytes) {
-    throw new DataError(s.path, `truncated pixel data: ${s.columns}x${s.rows} ${bits}-bit pixels need ${n * bytes} bytes, PixelData has ${element.length}`);
+    throw new DataError(
+      s.path,
+      `truncated pixel data: ${s.columns}x${s.rows} ${bits}-bit pixels need ${n * bytes} bytes, PixelData has ${element.length}`,
+    );
   }
   // dataSet.byteArray, not the file's bytes: for the deflated syntax it is the inflated copy.
   const view = new DataView(ds.byteArray.buffer, ds.byteArray.byteOffset + element.dataOffset, n * bytes);
@@ -187,7 +209,10 @@ export function slicePixels(s: DicomSlice): Float32Array {
   const slope = numbers(ds, 'x00281053')[0] ?? 1;
   const intercept = numbers(ds, 'x00281052')[0] ?? 0;
   if (!Number.isFinite(slope) || !Number.isFinite(intercept) || slope === 0) {
-    throw new DataError(s.path, `RescaleSlope ${slope} and RescaleIntercept ${intercept}: expected finite numbers and a slope other than 0`);
+    throw new DataError(
+      s.path,
+      `RescaleSlope ${slope} and RescaleIntercept ${intercept}: expected finite numbers and a slope other than 0`,
+    );
   }
   const out = new Float32Array(n);
   for (let p = 0; p < n; p++) {

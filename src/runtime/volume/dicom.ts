@@ -71,10 +71,14 @@ function oneSeries(files: readonly DicomFileBytes[], dir: string): DicomSlice[] 
     bySeries.set(slice.seriesUid, list);
   }
   if (bySeries.size === 0) {
-    throw new DataError(dir, `no DICOM images among its ${files.length} files (a DICOM image file has 'DICM' after a 128-byte preamble, and pixel data)`);
+    throw new DataError(
+      dir,
+      `no DICOM images among its ${files.length} files (a DICOM image file has 'DICM' after a 128-byte preamble, and pixel data)`,
+    );
   }
   if (unreadable.length > 0) {
-    const listed = unreadable.slice(0, 5).join(', ') + (unreadable.length > 5 ? `, ... (${unreadable.length} in all)` : '');
+    const listed =
+      unreadable.slice(0, 5).join(', ') + (unreadable.length > 5 ? `, ... (${unreadable.length} in all)` : '');
     throw new DataError(
       dir,
       `${unreadable.length} file${unreadable.length === 1 ? ' is' : 's are'} not DICOM (no 'DICM' after the 128-byte preamble): ${listed}; damaged slices would leave the volume short or shifted, so nothing is read: restore ${unreadable.length === 1 ? 'it' : 'them'}, or move out what is not part of the series`,
@@ -82,9 +86,15 @@ function oneSeries(files: readonly DicomFileBytes[], dir: string): DicomSlice[] 
   }
   if (bySeries.size > 1) {
     const list = [...bySeries.values()]
-      .map((s) => `  ${s[0]!.seriesUid || '(no SeriesInstanceUID)'} '${s[0]!.seriesDescription}': ${s.length} file${s.length === 1 ? '' : 's'}`)
+      .map(
+        (s) =>
+          `  ${s[0]!.seriesUid || '(no SeriesInstanceUID)'} '${s[0]!.seriesDescription}': ${s.length} file${s.length === 1 ? '' : 's'}`,
+      )
       .join('\n');
-    throw new DataError(dir, `${bySeries.size} DICOM series in one folder; put each series in a folder of its own:\n${list}`);
+    throw new DataError(
+      dir,
+      `${bySeries.size} DICOM series in one folder; put each series in a folder of its own:\n${list}`,
+    );
   }
   return [...bySeries.values()][0]!;
 }
@@ -94,9 +104,13 @@ function commonGeometry(slices: readonly DicomSlice[], dir: string): { row: Vec3
   const first = slices[0]!;
   for (const s of slices.slice(1)) {
     const differs = (what: string, a: string, b: string) =>
-      new DataError(dir, `${what} differs between slices: ${base(first.path)} has ${a}, ${base(s.path)} has ${b} (a localizer or a second acquisition in the series?)`);
+      new DataError(
+        dir,
+        `${what} differs between slices: ${base(first.path)} has ${a}, ${base(s.path)} has ${b} (a localizer or a second acquisition in the series?)`,
+      );
     const worst = Math.max(...s.orientation.map((v, i) => Math.abs(v - first.orientation[i]!)));
-    if (worst > orientationTol) throw differs('ImageOrientationPatient', first.orientation.join('\\'), s.orientation.join('\\'));
+    if (worst > orientationTol)
+      throw differs('ImageOrientationPatient', first.orientation.join('\\'), s.orientation.join('\\'));
     if (s.rows !== first.rows || s.columns !== first.columns) {
       throw differs('image size (Columns x Rows)', `${first.columns}x${first.rows}`, `${s.columns}x${s.rows}`);
     }
@@ -107,7 +121,10 @@ function commonGeometry(slices: readonly DicomSlice[], dir: string): { row: Vec3
   const [row, col] = [first.orientation.slice(0, 3), first.orientation.slice(3, 6)];
   const [lr, lc] = [norm(row), norm(col)];
   if (Math.abs(lr - 1) > 1e-2 || Math.abs(lc - 1) > 1e-2 || Math.abs(dot(row, col)) > 1e-2) {
-    throw new DataError(first.path, `ImageOrientationPatient ${first.orientation.join('\\')} is not two perpendicular unit vectors`);
+    throw new DataError(
+      first.path,
+      `ImageOrientationPatient ${first.orientation.join('\\')} is not two perpendicular unit vectors`,
+    );
   }
   return { row: scale(row, 1 / lr), col: scale(col, 1 / lc) };
 }
@@ -146,7 +163,10 @@ function sortSlices(slices: readonly DicomSlice[], normal: Vec3, dir: string): {
   const off = norm(sub(step, scale(normal, dot(step, normal))));
   if (off > 1e-3 * norm(step)) {
     const degrees = (Math.atan2(off, dot(step, normal)) * 180) / Math.PI;
-    throw new DataError(dir, `slice origins step ${fmt(off)} mm sideways per slice (${fmt(degrees)} degrees off the slice normal: gantry tilt?); only rectangular grids are read (resample the series first)`);
+    throw new DataError(
+      dir,
+      `slice origins step ${fmt(off)} mm sideways per slice (${fmt(degrees)} degrees off the slice normal: gantry tilt?); only rectangular grids are read (resample the series first)`,
+    );
   }
   return { sorted, step };
 }
@@ -195,7 +215,10 @@ export async function readDicomSeries(dir: string): Promise<NiftiVolume> {
     const why = code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'not a folder' : String(error);
     throw new DataError(dir, `cannot read: ${why}`, { cause: error });
   }
-  const names = entries.filter((e) => e.isFile() || e.isSymbolicLink()).map((e) => e.name).sort();
+  const names = entries
+    .filter((e) => e.isFile() || e.isSymbolicLink())
+    .map((e) => e.name)
+    .sort();
   const files: DicomFileBytes[] = [];
   for (const name of names) files.push({ path: join(dir, name), bytes: await readBytes(join(dir, name)) });
   return parseDicomSeries(files, dir);

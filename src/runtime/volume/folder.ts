@@ -42,7 +42,11 @@ const niftiName = /\.nii(\.gz)?$/i;
 const otherVolume = /\.(hdr|img|mha|mhd|nrrd|nhdr|dcm|tiff?|npy|npz|h5)$/i;
 
 /** NIfTI files of a folder by name (extension stripped); undefined when the folder does not exist. */
-async function listVolumes(dir: string, sub: string, problems: DataProblem[]): Promise<Map<string, string> | undefined> {
+async function listVolumes(
+  dir: string,
+  sub: string,
+  problems: DataProblem[],
+): Promise<Map<string, string> | undefined> {
   const names = await listFiles(join(dir, sub));
   if (names === undefined) return undefined;
   const byName = new Map<string, string>();
@@ -50,12 +54,17 @@ async function listVolumes(dir: string, sub: string, problems: DataProblem[]): P
     const ext = niftiName.exec(file);
     if (!ext) {
       const other = otherVolume.exec(file);
-      if (other) problems.push({ path: join(dir, sub, file), message: `unsupported format ${other[0]} (only .nii and .nii.gz are read; convert it to NIfTI)` });
+      if (other)
+        problems.push({
+          path: join(dir, sub, file),
+          message: `unsupported format ${other[0]} (only .nii and .nii.gz are read; convert it to NIfTI)`,
+        });
       continue;
     }
     const name = file.slice(0, ext.index);
     const first = byName.get(name);
-    if (first !== undefined) problems.push({ path: join(dir, sub, file), message: `same name as ${sub}/${first} (one file per name)` });
+    if (first !== undefined)
+      problems.push({ path: join(dir, sub, file), message: `same name as ${sub}/${first} (one file per name)` });
     else byName.set(name, file);
   }
   return byName;
@@ -74,13 +83,18 @@ function maskValues(mask: NiftiVolume): { problem: string } | { values: number[]
     if (seen.size <= 65536) seen.add(v);
   }
   const values = [...seen].sort((a, b) => a - b);
-  const encoding: MaskEncoding = values.every((v) => v === 0 || v === 1) ? 'binary-01' : values.every((v) => v === 0 || v === 255) ? 'binary-max' : 'ids';
+  const encoding: MaskEncoding = values.every((v) => v === 0 || v === 1)
+    ? 'binary-01'
+    : values.every((v) => v === 0 || v === 255)
+      ? 'binary-max'
+      : 'ids';
   return { values, encoding };
 }
 
 /** Why the mask's geometry differs from the image's, or undefined. */
 function geometryProblem(image: NiftiVolume, mask: NiftiVolume, imageName: string): string | undefined {
-  if (mask.dims.join('x') !== image.dims.join('x')) return `dims ${mask.dims.join('x')} differ from its image images/${imageName} (${image.dims.join('x')})`;
+  if (mask.dims.join('x') !== image.dims.join('x'))
+    return `dims ${mask.dims.join('x')} differ from its image images/${imageName} (${image.dims.join('x')})`;
   const close = (a: number, b: number) => Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(a), Math.abs(b));
   if (!mask.spacing.every((s, i) => close(s, image.spacing[i]!))) {
     return `voxel spacing ${mask.spacing.join(', ')} differs from its image images/${imageName} (${image.spacing.join(', ')})`;
@@ -94,7 +108,8 @@ function geometryProblem(image: NiftiVolume, mask: NiftiVolume, imageName: strin
 /** Scans a volume data folder; see the module comment. Never throws for problems in the data. */
 export async function scanVolumeDataset(dir: string, options: VolumeScanOptions = {}): Promise<VolumeScanResult> {
   const { classes } = options;
-  if (classes !== undefined && !(Number.isInteger(classes) && classes >= 1)) throw new RangeError(`scanVolumeDataset: classes must be a positive integer, got ${classes}`);
+  if (classes !== undefined && !(Number.isInteger(classes) && classes >= 1))
+    throw new RangeError(`scanVolumeDataset: classes must be a positive integer, got ${classes}`);
   const problems: DataProblem[] = [];
   const hashes: string[] = [];
   const samples: VolumeSample[] = [];
@@ -116,7 +131,11 @@ export async function scanVolumeDataset(dir: string, options: VolumeScanOptions 
     }
   };
 
-  if (!(await stat(dir).then((s) => s.isDirectory()).catch(() => false))) {
+  if (
+    !(await stat(dir)
+      .then((s) => s.isDirectory())
+      .catch(() => false))
+  ) {
     problems.push({ path: dir, message: 'no such folder' });
     return done();
   }
@@ -127,23 +146,39 @@ export async function scanVolumeDataset(dir: string, options: VolumeScanOptions 
     problems.push({ path: dir, message: 'both masks/ and labels/ hold NIfTI files; keep one mask folder' });
     return done();
   }
-  const [maskSub, maskFiles] = masks && (masks.size > 0 || !labels || labels.size === 0) ? ['masks', masks] : ['labels', labels];
-  if (!images) problems.push({ path: dir, message: 'no images/ folder (expected images/ and masks/ with .nii or .nii.gz files matched by name)' });
-  if (!maskFiles) problems.push({ path: dir, message: 'no masks/ or labels/ folder (expected images/ and masks/ with .nii or .nii.gz files matched by name)' });
+  const [maskSub, maskFiles] =
+    masks && (masks.size > 0 || !labels || labels.size === 0) ? ['masks', masks] : ['labels', labels];
+  if (!images)
+    problems.push({
+      path: dir,
+      message: 'no images/ folder (expected images/ and masks/ with .nii or .nii.gz files matched by name)',
+    });
+  if (!maskFiles)
+    problems.push({
+      path: dir,
+      message: 'no masks/ or labels/ folder (expected images/ and masks/ with .nii or .nii.gz files matched by name)',
+    });
   if (!images || !maskFiles) return done();
   if (images.size === 0) {
     problems.push({ path: join(dir, 'images'), message: 'no .nii or .nii.gz images' });
     return done();
   }
   for (const [name, file] of maskFiles) {
-    if (!images.has(name)) problems.push({ path: join(dir, maskSub, file), message: `no image for this mask (looked for images/${name}.nii and images/${name}.nii.gz)` });
+    if (!images.has(name))
+      problems.push({
+        path: join(dir, maskSub, file),
+        message: `no image for this mask (looked for images/${name}.nii and images/${name}.nii.gz)`,
+      });
   }
   for (const [name, file] of [...images].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const before = problems.length;
     const image = await read('images', file);
     const maskFile = maskFiles.get(name);
     if (maskFile === undefined) {
-      problems.push({ path: join(dir, 'images', file), message: `no mask (looked for ${maskSub}/${name}.nii and ${maskSub}/${name}.nii.gz)` });
+      problems.push({
+        path: join(dir, 'images', file),
+        message: `no mask (looked for ${maskSub}/${name}.nii and ${maskSub}/${name}.nii.gz)`,
+      });
       continue;
     }
     const maskPath = join(dir, maskSub, maskFile);
@@ -151,12 +186,24 @@ export async function scanVolumeDataset(dir: string, options: VolumeScanOptions 
     if (!mask) continue;
     // Mask values are checked even when the image is unreadable, so one pass reports both.
     const values = maskValues(mask);
-    const valueProblem = 'problem' in values ? values.problem : classes === undefined ? undefined : maskValueProblem(values.values, values.encoding, classes);
+    const valueProblem =
+      'problem' in values
+        ? values.problem
+        : classes === undefined
+          ? undefined
+          : maskValueProblem(values.values, values.encoding, classes);
     if (valueProblem) problems.push({ path: maskPath, message: valueProblem });
     const geometry = image && geometryProblem(image, mask, file);
     if (geometry) problems.push({ path: maskPath, message: geometry });
     if (!image || problems.length > before || 'problem' in values) continue;
-    samples.push({ name, image: image.path, mask: maskPath, dims: image.dims, spacing: image.spacing, maskEncoding: values.encoding });
+    samples.push({
+      name,
+      image: image.path,
+      mask: maskPath,
+      dims: image.dims,
+      spacing: image.spacing,
+      maskEncoding: values.encoding,
+    });
   }
   return done();
 }

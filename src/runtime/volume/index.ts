@@ -5,10 +5,24 @@
  * [D = nz, H = ny, W = nx] row-major tensor. Errors in files are the data module's `DataError`.
  */
 export { parseNifti, readNifti, type NiftiVersion, type NiftiVolume } from './nifti.js';
-export { encodeNiftiLabels, encodeNiftiMask, encodeNiftiVolume, writeNiftiLabels, writeNiftiMask, writeNiftiVolume, type NiftiTemplate } from './nifti-write.js';
+export {
+  encodeNiftiLabels,
+  encodeNiftiMask,
+  encodeNiftiVolume,
+  writeNiftiLabels,
+  writeNiftiMask,
+  writeNiftiVolume,
+  type NiftiTemplate,
+} from './nifti-write.js';
 export { affineToQuaternion, createNiftiHeader, type NiftiGeometry, type NiftiHeaderTemplate } from './create.js';
 export { parseDicomSeries, readDicomSeries, type DicomFileBytes } from './dicom.js';
-export { syntheticVolume, writeSyntheticVolumes, type SyntheticCase, type SyntheticVolume, type SyntheticVolumeOptions } from './synthetic.js';
+export {
+  syntheticVolume,
+  writeSyntheticVolumes,
+  type SyntheticCase,
+  type SyntheticVolume,
+  type SyntheticVolumeOptions,
+} from './synthetic.js';
 export { scanVolumeDataset, type VolumeSample, type VolumeScanOptions, type VolumeScanResult } from './folder.js';
 export {
   extractPatch,

@@ -15,21 +15,33 @@ import type { NiftiVolume } from './nifti.js';
 export type NiftiTemplate = Pick<NiftiVolume, 'version' | 'dims' | 'header' | 'littleEndian'>;
 
 /** A copy of the template's header with the voxel fields patched; checks it still is a header. */
-function patchedHeader(like: NiftiTemplate, n: number, path: string, fields: { datatype: number; bitpix: number; calMin: number; calMax: number }): Uint8Array {
+function patchedHeader(
+  like: NiftiTemplate,
+  n: number,
+  path: string,
+  fields: { datatype: number; bitpix: number; calMin: number; calMax: number },
+): Uint8Array {
   const layout = layouts[like.version];
   const [nx, ny, nz] = like.dims;
-  if (n !== nx * ny * nz) throw new DataError(path, `cannot write: ${n} values for a ${nx}x${ny}x${nz} volume (expected ${nx * ny * nz})`);
+  if (n !== nx * ny * nz)
+    throw new DataError(path, `cannot write: ${n} values for a ${nx}x${ny}x${nz} volume (expected ${nx * ny * nz})`);
   // At least the header and the 4 extension-flag bytes; a longer header keeps its extensions.
   const header = new Uint8Array(Math.max(like.header.length, layout.size + 4));
   header.set(like.header);
   const view = new DataView(header.buffer);
   const le = like.littleEndian;
   if (like.header.length < layout.size || view.getInt32(0, le) !== layout.size) {
-    throw new DataError(path, `cannot write: the template header is not a NIfTI-${like.version} header in its stated byte order`);
+    throw new DataError(
+      path,
+      `cannot write: the template header is not a NIfTI-${like.version} header in its stated byte order`,
+    );
   }
   const stored = [1, 2, 3].map((a) => (a <= getField(view, layout.dim, le) ? getField(view, layout.dim, le, a) : 1));
   if (stored.join('x') !== like.dims.join('x')) {
-    throw new DataError(path, `cannot write: the template header says ${stored.join('x')}, its dims say ${like.dims.join('x')}`);
+    throw new DataError(
+      path,
+      `cannot write: the template header says ${stored.join('x')}, its dims say ${like.dims.join('x')}`,
+    );
   }
   setField(view, layout.datatype, le, fields.datatype);
   setField(view, layout.bitpix, le, fields.bitpix);

@@ -78,20 +78,36 @@ function identify(raw: Uint8Array, path: string): { version: NiftiVersion; littl
     if (size === 348) found = { version: 1, littleEndian };
     if (size === 540) found = { version: 2, littleEndian };
   }
-  if (!found) throw new DataError(path, `not a NIfTI file (sizeof_hdr is ${view.getInt32(0, true)}, expected 348 for NIfTI-1 or 540 for NIfTI-2)`);
+  if (!found)
+    throw new DataError(
+      path,
+      `not a NIfTI file (sizeof_hdr is ${view.getInt32(0, true)}, expected 348 for NIfTI-1 or 540 for NIfTI-2)`,
+    );
   const layout = layouts[found.version];
   if (raw.length < layout.size) {
-    throw new DataError(path, `truncated: ${raw.length} bytes, too short for the ${layout.size}-byte NIfTI-${found.version} header`);
+    throw new DataError(
+      path,
+      `truncated: ${raw.length} bytes, too short for the ${layout.size}-byte NIfTI-${found.version} header`,
+    );
   }
   const magic = text(raw.subarray(layout.magicAt, layout.magicAt + layout.magic.length));
   if (magic === layout.pairMagic) {
-    throw new DataError(path, `a .hdr/.img pair header (magic '${layout.pairMagic.slice(0, 3)}'); only single-file .nii or .nii.gz is read`);
+    throw new DataError(
+      path,
+      `a .hdr/.img pair header (magic '${layout.pairMagic.slice(0, 3)}'); only single-file .nii or .nii.gz is read`,
+    );
   }
   if (magic.slice(0, 4) === layout.magic.slice(0, 4) && magic !== layout.magic) {
-    throw new DataError(path, `corrupt: NIfTI-2 magic is '${printable(magic)}', expected '${printable(layout.magic)}' (line endings changed in transfer?)`);
+    throw new DataError(
+      path,
+      `corrupt: NIfTI-2 magic is '${printable(magic)}', expected '${printable(layout.magic)}' (line endings changed in transfer?)`,
+    );
   }
   if (magic !== layout.magic) {
-    throw new DataError(path, `not a NIfTI-${found.version} file (bad magic '${printable(magic)}' at byte ${layout.magicAt}, expected '${printable(layout.magic.slice(0, 3))}')`);
+    throw new DataError(
+      path,
+      `not a NIfTI-${found.version} file (bad magic '${printable(magic)}' at byte ${layout.magicAt}, expected '${printable(layout.magic.slice(0, 3))}')`,
+    );
   }
   return found;
 }
@@ -99,13 +115,17 @@ function identify(raw: Uint8Array, path: string): { version: NiftiVersion; littl
 /** [nx, ny, nz]; refuses bad dims and 4D+ files with more than one volume. */
 function volumeDims(dim: readonly number[], path: string): [number, number, number] {
   const rank = dim[0] ?? 0;
-  if (!(Number.isInteger(rank) && rank >= 1 && rank <= 7)) throw new DataError(path, `corrupt: dim[0] is ${rank}, expected 1 to 7`);
+  if (!(Number.isInteger(rank) && rank >= 1 && rank <= 7))
+    throw new DataError(path, `corrupt: dim[0] is ${rank}, expected 1 to 7`);
   const used = dim.slice(1, rank + 1);
   const bad = used.findIndex((d) => !(Number.isInteger(d) && d >= 1));
   if (bad >= 0) throw new DataError(path, `corrupt: dim[${bad + 1}] is ${used[bad]}, expected a positive size`);
   const extra = used.slice(3).reduce((a, b) => a * b, 1);
   if (extra > 1) {
-    throw new DataError(path, `${rank}D image with ${extra} volumes (dim ${used.join('x')}); only single 3D volumes are read (split it into 3D files first)`);
+    throw new DataError(
+      path,
+      `${rank}D image with ${extra} volumes (dim ${used.join('x')}); only single 3D volumes are read (split it into 3D files first)`,
+    );
   }
   return [used[0] ?? 1, used[1] ?? 1, used[2] ?? 1];
 }
@@ -164,7 +184,10 @@ export function parseNifti(bytes: Uint8Array, path: string): NiftiVolume {
   const type = datatypes[code];
   if (!type) {
     const name = unsupportedDatatypes[code];
-    throw new DataError(path, `unsupported datatype ${code}${name ? ` (${name})` : ' (not a NIfTI datatype code)'}; expected one real number per voxel (uint8, int16, float32, ...)`);
+    throw new DataError(
+      path,
+      `unsupported datatype ${code}${name ? ` (${name})` : ' (not a NIfTI datatype code)'}; expected one real number per voxel (uint8, int16, float32, ...)`,
+    );
   }
   const offset = header.vox_offset;
   if (!(Number.isInteger(offset) && offset >= layout.size)) {

@@ -31,17 +31,26 @@ function alloc<T extends VoxelArray>(like: T, n: number): T {
 }
 
 function checkVolume(data: VoxelArray, dims: VolumeDims, fn: string): void {
-  if (!dims.every((d) => Number.isInteger(d) && d >= 1)) throw new RangeError(`${fn}: dims must be positive integers, got ${dims.join('x')}`);
+  if (!dims.every((d) => Number.isInteger(d) && d >= 1))
+    throw new RangeError(`${fn}: dims must be positive integers, got ${dims.join('x')}`);
   if (data.length !== dims[0] * dims[1] * dims[2]) {
-    throw new RangeError(`${fn}: ${data.length} values for a ${dims.join('x')} volume (expected ${dims[0] * dims[1] * dims[2]})`);
+    throw new RangeError(
+      `${fn}: ${data.length} values for a ${dims.join('x')} volume (expected ${dims[0] * dims[1] * dims[2]})`,
+    );
   }
 }
 
 /** Height, width, and volume index of slice pixel (row, col), for one axis and slice index. */
-function sliceGeometry(dims: VolumeDims, axis: SliceAxis, index: number, fn: string): { height: number; width: number; at: (row: number, col: number) => number } {
+function sliceGeometry(
+  dims: VolumeDims,
+  axis: SliceAxis,
+  index: number,
+  fn: string,
+): { height: number; width: number; at: (row: number, col: number) => number } {
   const [nx, ny, nz] = dims;
   const count = axis === 'x' ? nx : axis === 'y' ? ny : nz;
-  if (!(Number.isInteger(index) && index >= 0 && index < count)) throw new RangeError(`${fn}: ${axis} index ${index} outside 0..${count - 1}`);
+  if (!(Number.isInteger(index) && index >= 0 && index < count))
+    throw new RangeError(`${fn}: ${axis} index ${index} outside 0..${count - 1}`);
   switch (axis) {
     case 'z':
       return { height: ny, width: nx, at: (row, col) => col + nx * (row + ny * index) };
@@ -61,18 +70,28 @@ export function sliceVolume<T extends VoxelArray>(data: T, dims: VolumeDims, axi
   checkVolume(data, dims, 'sliceVolume');
   const { height, width, at } = sliceGeometry(dims, axis, index, 'sliceVolume');
   const out = alloc(data, height * width);
-  for (let row = 0; row < height; row++) for (let col = 0; col < width; col++) out[row * width + col] = data[at(row, col)] ?? 0;
+  for (let row = 0; row < height; row++)
+    for (let col = 0; col < width; col++) out[row * width + col] = data[at(row, col)] ?? 0;
   return { data: out, height, width };
 }
 
 /** Writes a slice back into a volume (in place): the inverse of `sliceVolume`. */
-export function placeSlice(volume: VoxelArray, dims: VolumeDims, axis: SliceAxis, index: number, slice: Slice<VoxelArray>): void {
+export function placeSlice(
+  volume: VoxelArray,
+  dims: VolumeDims,
+  axis: SliceAxis,
+  index: number,
+  slice: Slice<VoxelArray>,
+): void {
   checkVolume(volume, dims, 'placeSlice');
   const { height, width, at } = sliceGeometry(dims, axis, index, 'placeSlice');
   if (slice.height !== height || slice.width !== width || slice.data.length !== height * width) {
-    throw new RangeError(`placeSlice: a ${axis} slice of a ${dims.join('x')} volume is ${height}x${width}, got ${slice.height}x${slice.width} (${slice.data.length} values)`);
+    throw new RangeError(
+      `placeSlice: a ${axis} slice of a ${dims.join('x')} volume is ${height}x${width}, got ${slice.height}x${slice.width} (${slice.data.length} values)`,
+    );
   }
-  for (let row = 0; row < height; row++) for (let col = 0; col < width; col++) volume[at(row, col)] = slice.data[row * width + col] ?? 0;
+  for (let row = 0; row < height; row++)
+    for (let col = 0; col < width; col++) volume[at(row, col)] = slice.data[row * width + col] ?? 0;
 }
 
 /** [k, j, i] origin or [d, h, w] size of a patch: z first, like the tensor. */
@@ -80,14 +99,20 @@ export type PatchVector = readonly [number, number, number];
 
 function checkPatch(origin: PatchVector, size: PatchVector, fn: string): void {
   if (!origin.every(Number.isInteger)) throw new RangeError(`${fn}: origin must be integers, got ${origin.join(', ')}`);
-  if (!size.every((s) => Number.isInteger(s) && s >= 1)) throw new RangeError(`${fn}: size must be positive integers, got ${size.join('x')}`);
+  if (!size.every((s) => Number.isInteger(s) && s >= 1))
+    throw new RangeError(`${fn}: size must be positive integers, got ${size.join('x')}`);
 }
 
 /**
  * The [d, h, w] patch whose voxel (0, 0, 0) is volume voxel (i, j, k) = origin reversed; voxels
  * outside the volume are 0 (so an origin may be negative and a patch larger than the volume).
  */
-export function extractPatch<T extends VoxelArray>(data: T, dims: VolumeDims, origin: PatchVector, size: PatchVector): T {
+export function extractPatch<T extends VoxelArray>(
+  data: T,
+  dims: VolumeDims,
+  origin: PatchVector,
+  size: PatchVector,
+): T {
   checkVolume(data, dims, 'extractPatch');
   checkPatch(origin, size, 'extractPatch');
   const [nx, ny, nz] = dims;
@@ -109,13 +134,20 @@ export function extractPatch<T extends VoxelArray>(data: T, dims: VolumeDims, or
 }
 
 /** Writes a [d, h, w] patch into a volume at `origin` (in place), dropping what falls outside. */
-export function placePatch(volume: VoxelArray, dims: VolumeDims, origin: PatchVector, size: PatchVector, patch: VoxelArray): void {
+export function placePatch(
+  volume: VoxelArray,
+  dims: VolumeDims,
+  origin: PatchVector,
+  size: PatchVector,
+  patch: VoxelArray,
+): void {
   checkVolume(volume, dims, 'placePatch');
   checkPatch(origin, size, 'placePatch');
   const [nx, ny, nz] = dims;
   const [k0, j0, i0] = origin;
   const [d, h, w] = size;
-  if (patch.length !== d * h * w) throw new RangeError(`placePatch: ${patch.length} values for a ${size.join('x')} patch (expected ${d * h * w})`);
+  if (patch.length !== d * h * w)
+    throw new RangeError(`placePatch: ${patch.length} values for a ${size.join('x')} patch (expected ${d * h * w})`);
   const [x0, x1] = [Math.max(0, -i0), Math.min(w, nx - i0)];
   for (let z = 0; z < d; z++) {
     const k = k0 + z;

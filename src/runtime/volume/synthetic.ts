@@ -54,22 +54,34 @@ function drawBlobs(rng: Random, dims: VolumeDims): Blob[] {
 /** A smooth background: a tilted plane plus one broad bump, 0.03 to about 0.2. */
 function background(rng: Random, dims: VolumeDims): (i: number, j: number, k: number) => number {
   const [nx, ny, nz] = dims;
-  const [base, gx, gy, gz] = [rng.uniform(0.03, 0.08), rng.uniform(-0.04, 0.04), rng.uniform(-0.04, 0.04), rng.uniform(-0.02, 0.02)];
+  const [base, gx, gy, gz] = [
+    rng.uniform(0.03, 0.08),
+    rng.uniform(-0.04, 0.04),
+    rng.uniform(-0.04, 0.04),
+    rng.uniform(-0.02, 0.02),
+  ];
   const [bx, by, bz, amp] = [rng.uniform(0, nx), rng.uniform(0, ny), rng.uniform(0, nz), rng.uniform(0, 0.08)];
   const s2 = 2 * (0.4 * Math.max(nx, ny)) ** 2;
   return (i, j, k) =>
-    base + 0.04 + gx * (i / nx - 0.5) * 2 + gy * (j / ny - 0.5) * 2 + gz * (k / nz - 0.5) * 2 + amp * Math.exp(-((i - bx) ** 2 + (j - by) ** 2 + ((k - bz) * 2) ** 2) / s2);
+    base +
+    0.04 +
+    gx * (i / nx - 0.5) * 2 +
+    gy * (j / ny - 0.5) * 2 +
+    gz * (k / nz - 0.5) * 2 +
+    amp * Math.exp(-((i - bx) ** 2 + (j - by) ** 2 + ((k - bz) * 2) ** 2) / s2);
 }
 
 /** One volume of `dims` = [nx, ny, nz]; the same seed and dims give identical bytes. */
 export function syntheticVolume(seed: number, dims: VolumeDims): SyntheticVolume {
-  if (!dims.every((d) => Number.isInteger(d) && d >= 1)) throw new RangeError(`syntheticVolume: dims must be positive integers, got ${dims.join('x')}`);
+  if (!dims.every((d) => Number.isInteger(d) && d >= 1))
+    throw new RangeError(`syntheticVolume: dims must be positive integers, got ${dims.join('x')}`);
   const [nx, ny, nz] = dims;
   const blobs = drawBlobs(new Random(seedFor(seed, 'blobs')), dims);
   const bg = background(new Random(seedFor(seed, 'background')), dims);
   const image = new Float32Array(nx * ny * nz);
   const mask = new Uint8Array(nx * ny * nz);
-  for (let k = 0; k < nz; k++) for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) image[i + nx * (j + ny * k)] = bg(i, j, k);
+  for (let k = 0; k < nz; k++)
+    for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) image[i + nx * (j + ny * k)] = bg(i, j, k);
   for (const b of blobs) {
     const [cx, cy, cz] = b.c;
     const [rx, ry, rz] = b.r;
@@ -120,7 +132,8 @@ export interface SyntheticCase {
  */
 export async function writeSyntheticVolumes(dir: string, options: SyntheticVolumeOptions): Promise<SyntheticCase[]> {
   const { count, seed, dims } = options;
-  if (!(Number.isInteger(count) && count >= 0)) throw new RangeError(`writeSyntheticVolumes: count must be a whole number, got ${count}`);
+  if (!(Number.isInteger(count) && count >= 0))
+    throw new RangeError(`writeSyntheticVolumes: count must be a whole number, got ${count}`);
   const spacing = options.spacing ?? [0.8, 0.8, 2.0];
   const [dx, dy, dz] = spacing;
   const [nx, ny, nz] = dims;

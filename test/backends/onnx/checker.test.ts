@@ -39,26 +39,49 @@ describe('onnx.checker.check_model(full_check=True) accepts the exports', () => 
   const dir = mkdtempSync(join(tmpdir(), 'unetc-onnx-check-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it.runIf(python !== undefined || required)('canonical U-Net, an explicit graph, every inline case; a broken file fails', () => {
-    if (python === undefined) throw new Error('python3 with the onnx package is required when CI is set: install python3-onnx (apt-get install -y python3-onnx)');
-    const paths: string[] = [];
-    const write = (name: string, bytes: Uint8Array) => {
-      const path = join(dir, `${name}.onnx`);
-      writeFileSync(path, bytes);
-      paths.push(path);
-    };
-    const unet = compileFile('specs/unet.yaml').graph!;
-    write('unet', exportOnnx(unet, randomWeights(unet, 1), { producerVersion: '0.0.0-test', specSource: readSpec('specs/unet.yaml').body }));
-    const tiny = exportRandom(compileFile('specs/graph-tiny.yaml').graph!).bytes;
-    write('graph-tiny', tiny);
-    write('strided-auto-pad', exportRandom(graphOf(stridedGraph())).bytes);
-    for (const c of inlineCases) write(c.name.replace(/\W+/g, '-'), exportRandom(graphOf(c.yaml), 7, { ...(c.opset ? { opset: c.opset } : {}), ...(c.foldBn ? { foldBn: true } : {}) }).bytes);
-    // Negative control: a node reading a tensor nobody produces must be rejected.
-    write('broken', tamper(tiny, (m) => void (m.graph!.node![0]!.input![0] = 'no_such_tensor')));
-    const r = spawnSync(python, ['-c', CHECK, ...paths], { encoding: 'utf8', maxBuffer: 1 << 24 });
-    expect(r.stderr).toBe('');
-    const lines = r.stdout.trim().split('\n');
-    expect(lines.slice(0, -1)).toEqual(paths.slice(0, -1).map(() => 'ok'));
-    expect(lines[lines.length - 1]).toMatch(/^fail: .*no_such_tensor/);
-  }, 60_000);
+  it.runIf(python !== undefined || required)(
+    'canonical U-Net, an explicit graph, every inline case; a broken file fails',
+    () => {
+      if (python === undefined)
+        throw new Error(
+          'python3 with the onnx package is required when CI is set: install python3-onnx (apt-get install -y python3-onnx)',
+        );
+      const paths: string[] = [];
+      const write = (name: string, bytes: Uint8Array) => {
+        const path = join(dir, `${name}.onnx`);
+        writeFileSync(path, bytes);
+        paths.push(path);
+      };
+      const unet = compileFile('specs/unet.yaml').graph!;
+      write(
+        'unet',
+        exportOnnx(unet, randomWeights(unet, 1), {
+          producerVersion: '0.0.0-test',
+          specSource: readSpec('specs/unet.yaml').body,
+        }),
+      );
+      const tiny = exportRandom(compileFile('specs/graph-tiny.yaml').graph!).bytes;
+      write('graph-tiny', tiny);
+      write('strided-auto-pad', exportRandom(graphOf(stridedGraph())).bytes);
+      for (const c of inlineCases)
+        write(
+          c.name.replace(/\W+/g, '-'),
+          exportRandom(graphOf(c.yaml), 7, {
+            ...(c.opset ? { opset: c.opset } : {}),
+            ...(c.foldBn ? { foldBn: true } : {}),
+          }).bytes,
+        );
+      // Negative control: a node reading a tensor nobody produces must be rejected.
+      write(
+        'broken',
+        tamper(tiny, (m) => void (m.graph!.node![0]!.input![0] = 'no_such_tensor')),
+      );
+      const r = spawnSync(python, ['-c', CHECK, ...paths], { encoding: 'utf8', maxBuffer: 1 << 24 });
+      expect(r.stderr).toBe('');
+      const lines = r.stdout.trim().split('\n');
+      expect(lines.slice(0, -1)).toEqual(paths.slice(0, -1).map(() => 'ok'));
+      expect(lines[lines.length - 1]).toMatch(/^fail: .*no_such_tensor/);
+    },
+    60_000,
+  );
 });

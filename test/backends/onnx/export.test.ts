@@ -1,5 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { countInitializerValues, exportOnnx, summarizeOnnx, type OnnxSummary } from '../../../src/compiler/backends/onnx/index.js';
+import {
+  countInitializerValues,
+  exportOnnx,
+  summarizeOnnx,
+  type OnnxSummary,
+} from '../../../src/compiler/backends/onnx/index.js';
 import { randomWeights, type WeightTensor } from '../../../src/compiler/backends/weights.js';
 import type { Graph, BatchNormOp } from '../../../src/compiler/index.js';
 import { compileFile, readSpec } from '../../helpers.js';
@@ -43,7 +48,16 @@ describe('the canonical U-Net (specs/unet.yaml)', () => {
     const keys = summary.metadata.map(([k]) => k);
     expect(keys).toEqual([...keys].sort());
     const meta = Object.fromEntries(summary.metadata);
-    expect(meta).toMatchObject({ input_layout: 'NCHW', input_normalization: 'none', spatial_divisor: '16', output_activation: 'sigmoid', threshold: '0.5', model_name: 'unet', unetc_version: '0.0.0-test', class_names: 'null' });
+    expect(meta).toMatchObject({
+      input_layout: 'NCHW',
+      input_normalization: 'none',
+      spatial_divisor: '16',
+      output_activation: 'sigmoid',
+      threshold: '0.5',
+      model_name: 'unet',
+      unetc_version: '0.0.0-test',
+      class_names: 'null',
+    });
     expect(meta.source_spec_sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(meta.weights_sha256).toMatch(/^[0-9a-f]{64}$/);
     // The graph as stored in the file is the one whose hash the metadata records (readers verify it).
@@ -55,7 +69,9 @@ describe('the canonical U-Net (specs/unet.yaml)', () => {
     expect(nodes.filter((n) => n.opType === 'Dropout')).toEqual([]);
     expect(nodes.flatMap((n) => n.attributes.filter(([name]) => name === 'auto_pad'))).toEqual([]);
     for (const n of nodes) expect(n.attributes.map(([a]) => a)).toEqual(n.attributes.map(([a]) => a).sort());
-    const irEps = new Map(graph.ops.filter((o): o is BatchNormOp => o.kind === 'BatchNorm').map((o) => [o.name, o.epsilon]));
+    const irEps = new Map(
+      graph.ops.filter((o): o is BatchNormOp => o.kind === 'BatchNorm').map((o) => [o.name, o.epsilon]),
+    );
     const bns = nodes.filter((n) => n.opType === 'BatchNormalization');
     expect(bns.length).toBe(irEps.size);
     for (const n of bns) expect(n.attributes).toEqual([['epsilon', Math.fround(irEps.get(n.name)!)]]);
@@ -71,7 +87,9 @@ describe('the canonical U-Net (specs/unet.yaml)', () => {
     const other = exportOnnx(graph, changed, options);
     expect(other.length).toBe(bytes.length);
     expect(Buffer.compare(other, bytes)).not.toBe(0);
-    expect(Object.fromEntries(summarizeOnnx(other).metadata).weights_sha256).not.toBe(Object.fromEntries(summary.metadata).weights_sha256);
+    expect(Object.fromEntries(summarizeOnnx(other).metadata).weights_sha256).not.toBe(
+      Object.fromEntries(summary.metadata).weights_sha256,
+    );
     const otherSummary = summarizeOnnx(other);
     expect(Object.fromEntries(otherSummary.metadata).graph_sha256).toBe(otherSummary.graphSha256);
     expect(otherSummary.graphSha256).not.toBe(summary.graphSha256);
@@ -92,13 +110,27 @@ describe('options and errors', () => {
   });
 
   it.each([12, 18, 13.5])('rejects opset %s', (opset) => {
-    expect(() => exportRandom(small, 1, { opset })).toThrow(/unsupported ONNX opset .*expected one of 13, 14, 15, 16, 17/);
+    expect(() => exportRandom(small, 1, { opset })).toThrow(
+      /unsupported ONNX opset .*expected one of 13, 14, 15, 16, 17/,
+    );
   });
 
   it.each([
-    ['a missing weight', (w: Map<string, WeightTensor>) => w.delete('enc1.conv1/kernel'), /missing weight 'enc1.conv1\/kernel' \[3, 3, 1, 4\]/],
-    ['a wrong shape', (w: Map<string, WeightTensor>) => w.set('enc1.conv1/bias', { shape: [5], data: new Float32Array(5) }), /'enc1.conv1\/bias' has shape \[5\], expected \[4\]/],
-    ['an unknown weight', (w: Map<string, WeightTensor>) => w.set('nope/kernel', { shape: [1], data: new Float32Array(1) }), /unexpected weight 'nope\/kernel'/],
+    [
+      'a missing weight',
+      (w: Map<string, WeightTensor>) => w.delete('enc1.conv1/kernel'),
+      /missing weight 'enc1.conv1\/kernel' \[3, 3, 1, 4\]/,
+    ],
+    [
+      'a wrong shape',
+      (w: Map<string, WeightTensor>) => w.set('enc1.conv1/bias', { shape: [5], data: new Float32Array(5) }),
+      /'enc1.conv1\/bias' has shape \[5\], expected \[4\]/,
+    ],
+    [
+      'an unknown weight',
+      (w: Map<string, WeightTensor>) => w.set('nope/kernel', { shape: [1], data: new Float32Array(1) }),
+      /unexpected weight 'nope\/kernel'/,
+    ],
   ])('rejects weights with %s', (_name, edit, message) => {
     const w = randomWeights(small, 1);
     edit(w);
@@ -118,9 +150,33 @@ describe('options and errors', () => {
   });
 
   it.each([
-    ['any size: pads vary with the size, so auto_pad', stridedGraph(), [['auto_pad', 'SAME_UPPER'], ['kernel_shape', [3, 3]], ['strides', [2, 2]]]],
-    ['a fixed odd size: explicit pads', stridedGraph(', size: [7, 9]'), [['kernel_shape', [3, 3]], ['pads', [1, 1, 1, 1]], ['strides', [2, 2]]]],
-    ['a fixed even size: explicit pads, the odd one at the end', stridedGraph(', size: [8, 10]'), [['kernel_shape', [3, 3]], ['pads', [0, 0, 1, 1]], ['strides', [2, 2]]]],
+    [
+      'any size: pads vary with the size, so auto_pad',
+      stridedGraph(),
+      [
+        ['auto_pad', 'SAME_UPPER'],
+        ['kernel_shape', [3, 3]],
+        ['strides', [2, 2]],
+      ],
+    ],
+    [
+      'a fixed odd size: explicit pads',
+      stridedGraph(', size: [7, 9]'),
+      [
+        ['kernel_shape', [3, 3]],
+        ['pads', [1, 1, 1, 1]],
+        ['strides', [2, 2]],
+      ],
+    ],
+    [
+      'a fixed even size: explicit pads, the odd one at the end',
+      stridedGraph(', size: [8, 10]'),
+      [
+        ['kernel_shape', [3, 3]],
+        ['pads', [0, 0, 1, 1]],
+        ['strides', [2, 2]],
+      ],
+    ],
   ])('pads a stride-2 same conv for %s', (_name, yaml, attributes) => {
     const s = summarizeOnnx(exportRandom(graphOf(yaml)).bytes);
     expect(s.nodes.find((n) => n.name === 'down')!.attributes).toEqual(attributes);
@@ -128,8 +184,18 @@ describe('options and errors', () => {
 
   it.each([
     ['a size-preserving spec', inlineCases[0]!.yaml, ['N', 1, 'H', 'W'], ['N', 1, 'H', 'W']],
-    ['a fixed-size spec', inlineCases[0]!.yaml.replace('channels: 1', 'channels: 1, size: [32, 48]'), ['N', 1, 32, 48], ['N', 1, 32, 48]],
-    ['a fixed-size valid-padding spec', inlineCases[1]!.yaml.replace('channels: 1', 'channels: 1, size: [44, 60]'), ['N', 1, 44, 60], ['N', 1, 4, 20]],
+    [
+      'a fixed-size spec',
+      inlineCases[0]!.yaml.replace('channels: 1', 'channels: 1, size: [32, 48]'),
+      ['N', 1, 32, 48],
+      ['N', 1, 32, 48],
+    ],
+    [
+      'a fixed-size valid-padding spec',
+      inlineCases[1]!.yaml.replace('channels: 1', 'channels: 1, size: [44, 60]'),
+      ['N', 1, 44, 60],
+      ['N', 1, 4, 20],
+    ],
     ['a valid-padding spec', inlineCases[1]!.yaml, ['N', 1, 'H', 'W'], ['N', 1, 'H_out', 'W_out']],
   ])('names dims for %s', (_name, yaml, inputDims, outputDims) => {
     const s = summarizeOnnx(exportRandom(graphOf(yaml)).bytes);

@@ -70,7 +70,8 @@ export function swapKernelAxes(bytes: Uint8Array, name: string): Uint8Array {
     const src = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
     const dst = new Float32Array(src.length);
     for (let oi = 0; oi < O * I; oi++)
-      for (let y = 0; y < KH; y++) for (let x = 0; x < KW; x++) dst[oi * KH * KW + x * KH + y] = src[oi * KH * KW + y * KW + x]!;
+      for (let y = 0; y < KH; y++)
+        for (let x = 0; x < KW; x++) dst[oi * KH * KW + x * KH + y] = src[oi * KH * KW + y * KW + x]!;
     t.rawData = new Uint8Array(dst.buffer);
   });
 }

@@ -22,7 +22,15 @@ function padBegin(n: number, k: number, s: number, padding: string): number {
 }
 
 /** Cross-correlation with a tfjs kernel [kh, kw, in, out]. */
-function conv(x: T, k: Float32Array, bias: Float32Array | undefined, out: number, [kh, kw]: readonly number[], [sh, sw]: readonly number[], padding: string): T {
+function conv(
+  x: T,
+  k: Float32Array,
+  bias: Float32Array | undefined,
+  out: number,
+  [kh, kw]: readonly number[],
+  [sh, sw]: readonly number[],
+  padding: string,
+): T {
   const oh = padding === 'same' ? Math.ceil(x.h / sh!) : Math.floor((x.h - kh!) / sh!) + 1;
   const ow = padding === 'same' ? Math.ceil(x.w / sw!) : Math.floor((x.w - kw!) / sw!) + 1;
   const pt = padBegin(x.h, kh!, sh!, padding);
@@ -45,7 +53,15 @@ function conv(x: T, k: Float32Array, bias: Float32Array | undefined, out: number
 }
 
 /** Transposed conv with a tfjs kernel [kh, kw, out, in]: scatter, then crop as tfjs does. */
-function convTranspose(x: T, k: Float32Array, bias: Float32Array | undefined, out: number, [kh, kw]: readonly number[], [sh, sw]: readonly number[], padding: string): T {
+function convTranspose(
+  x: T,
+  k: Float32Array,
+  bias: Float32Array | undefined,
+  out: number,
+  [kh, kw]: readonly number[],
+  [sh, sw]: readonly number[],
+  padding: string,
+): T {
   const size = (n: number, kk: number, s: number) => (padding === 'same' ? n * s : (n - 1) * s + Math.max(kk, s));
   const begin = (kk: number, s: number) => (padding === 'same' ? Math.floor(Math.max(kk - s, 0) / 2) : 0);
   const oh = size(x.h, kh!, sh!);
@@ -61,7 +77,8 @@ function convTranspose(x: T, k: Float32Array, bias: Float32Array | undefined, ou
             const yy = i * sh! + a - bt;
             const xx = j * sw! + b - bl;
             if (yy < 0 || yy >= oh || xx < 0 || xx >= ow) continue;
-            for (let o = 0; o < out; o++) y.d[(o * oh + yy) * ow + xx]! += at(x, c, i, j) * k[((a * kw! + b) * out + o) * x.c + c]!;
+            for (let o = 0; o < out; o++)
+              y.d[(o * oh + yy) * ow + xx]! += at(x, c, i, j) * k[((a * kw! + b) * out + o) * x.c + c]!;
           }
   return y;
 }
@@ -127,12 +144,18 @@ function upsample(x: T, [sh, sw]: readonly number[], mode: 'nearest' | 'bilinear
 function crop(x: T, ref: T): T {
   const [top, left] = [Math.floor((x.h - ref.h) / 2), Math.floor((x.w - ref.w) / 2)];
   const y = make(x.c, ref.h, ref.w);
-  for (let c = 0; c < x.c; c++) for (let i = 0; i < y.h; i++) for (let j = 0; j < y.w; j++) y.d[(c * y.h + i) * y.w + j] = at(x, c, i + top, j + left);
+  for (let c = 0; c < x.c; c++)
+    for (let i = 0; i < y.h; i++)
+      for (let j = 0; j < y.w; j++) y.d[(c * y.h + i) * y.w + j] = at(x, c, i + top, j + left);
   return y;
 }
 
 function concat(ts: readonly T[]): T {
-  const y = make(ts.reduce((a, t) => a + t.c, 0), ts[0]!.h, ts[0]!.w);
+  const y = make(
+    ts.reduce((a, t) => a + t.c, 0),
+    ts[0]!.h,
+    ts[0]!.w,
+  );
   let off = 0;
   for (const t of ts) {
     y.d.set(t.d, off);
@@ -152,7 +175,15 @@ function evalOp(op: Op, ins: readonly T[], weights: WeightMap): T {
     case 'Conv':
       return conv(x, wt('kernel'), op.bias ? wt('bias') : undefined, op.channels, op.kernel, op.stride, op.padding);
     case 'ConvTranspose':
-      return convTranspose(x, wt('kernel'), op.bias ? wt('bias') : undefined, op.channels, op.kernel, op.stride, op.padding);
+      return convTranspose(
+        x,
+        wt('kernel'),
+        op.bias ? wt('bias') : undefined,
+        op.channels,
+        op.kernel,
+        op.stride,
+        op.padding,
+      );
     case 'BatchNorm': {
       const [g, b, m, v] = [wt('gamma'), wt('beta'), wt('moving_mean'), wt('moving_variance')];
       return map(x, (val, c) => ((val - m[c]!) / Math.sqrt(v[c]! + op.epsilon)) * g[c]! + b[c]!);
@@ -187,7 +218,13 @@ function evalOp(op: Op, ins: readonly T[], weights: WeightMap): T {
       const s = ins[1]!;
       const hw = x.h * x.w;
       // [C, 1, 1]: one factor per channel; [1, H, W]: one per pixel (attention); else elementwise.
-      return { ...x, d: x.d.map((v, i) => v * (s.h === 1 && s.w === 1 ? s.d[Math.floor(i / hw)]! : s.c === 1 && x.c !== 1 ? s.d[i % hw]! : s.d[i]!)) };
+      return {
+        ...x,
+        d: x.d.map(
+          (v, i) =>
+            v * (s.h === 1 && s.w === 1 ? s.d[Math.floor(i / hw)]! : s.c === 1 && x.c !== 1 ? s.d[i % hw]! : s.d[i]!),
+        ),
+      };
     }
     default:
       return assertNever(op);
@@ -197,6 +234,7 @@ function evalOp(op: Op, ins: readonly T[], weights: WeightMap): T {
 /** Runs the whole graph on one NCHW image. */
 export function runReference(graph: Graph, weights: WeightMap, input: T): T {
   const values = new Map<string, T>();
-  for (const op of graph.ops) values.set(op.name, evalOp(op, op.kind === 'Input' ? [input] : op.inputs.map((n) => values.get(n)!), weights));
+  for (const op of graph.ops)
+    values.set(op.name, evalOp(op, op.kind === 'Input' ? [input] : op.inputs.map((n) => values.get(n)!), weights));
   return values.get(graph.ops[graph.ops.length - 1]!.name)!;
 }

@@ -68,8 +68,12 @@ describe('the ONNX runtime wrapper', () => {
 
   it('rejects input of the wrong length, and reports a size the model cannot take', async () => {
     const s = await createOnnxSession(bytes, { threads: 1 });
-    await expect(runOnnx(s, new Float32Array(10), [1, 1, 8, 8])).rejects.toThrow(/input has 10 values, but dims \[1, 1, 8, 8\] need 64/);
-    await expect(runOnnx(s, inputOf(1, 1, 6, 6), [1, 1, 6, 6])).rejects.toThrow(/ONNX inference failed for input \[1, 1, 6, 6\]/);
+    await expect(runOnnx(s, new Float32Array(10), [1, 1, 8, 8])).rejects.toThrow(
+      /input has 10 values, but dims \[1, 1, 8, 8\] need 64/,
+    );
+    await expect(runOnnx(s, inputOf(1, 1, 6, 6), [1, 1, 6, 6])).rejects.toThrow(
+      /ONNX inference failed for input \[1, 1, 6, 6\]/,
+    );
     await closeOnnxSession(s);
   });
 });

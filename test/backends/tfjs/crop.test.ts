@@ -5,7 +5,11 @@ import { graphOf, outputShape, tf, useCpu } from './helpers.js';
 beforeAll(useCpu);
 
 /** 0, 1, 2, ... in an [1, h, w, c] tensor: every value says where it came from. */
-const arange = (h: number, w: number, c = 1) => tf.tensor(Array.from({ length: h * w * c }, (_, i) => i), [1, h, w, c]);
+const arange = (h: number, w: number, c = 1) =>
+  tf.tensor(
+    Array.from({ length: h * w * c }, (_, i) => i),
+    [1, h, w, c],
+  );
 
 /** Crops through the layer (called on concrete tensors, as in predict). */
 function crop(src: tf.Tensor, ref: tf.Tensor): number[] {
@@ -17,7 +21,9 @@ function crop(src: tf.Tensor, ref: tf.Tensor): number[] {
 function ceilCrop(src: tf.Tensor, ref: tf.Tensor): number[] {
   const [, sh = 0, sw = 0] = src.shape;
   const [, rh = 0, rw = 0] = ref.shape;
-  return Array.from(tf.slice(src, [0, Math.ceil((sh - rh) / 2), Math.ceil((sw - rw) / 2), 0], [-1, rh, rw, -1]).dataSync());
+  return Array.from(
+    tf.slice(src, [0, Math.ceil((sh - rh) / 2), Math.ceil((sw - rw) / 2), 0], [-1, rh, rw, -1]).dataSync(),
+  );
 }
 
 describe('UnetcCenterCrop', () => {
@@ -103,7 +109,9 @@ describe("'valid' conv-transpose with kernel < stride", () => {
     expect([s.h, s.w]).toEqual([4, 4]);
     expect(y.shape).toEqual([1, 4, 4, 1]);
     // Inputs land on even positions; odd positions hold only the bias.
-    expect(Array.from(y.dataSync())).toEqual([1.5, 0.5, 2.5, 0.5, 0.5, 0.5, 0.5, 0.5, 3.5, 0.5, 4.5, 0.5, 0.5, 0.5, 0.5, 0.5]);
+    expect(Array.from(y.dataSync())).toEqual([
+      1.5, 0.5, 2.5, 0.5, 0.5, 0.5, 0.5, 0.5, 3.5, 0.5, 4.5, 0.5, 0.5, 0.5, 0.5, 0.5,
+    ]);
     model.dispose();
   });
 });

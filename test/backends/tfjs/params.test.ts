@@ -19,9 +19,14 @@ describe('tfjs models of the shipped specs', () => {
       expect(model.countParams()).toBe(analyze(graph, shapes, 1).params.total);
       const got = model.weights.map((v) => [v.originalName, v.shape, v.trainable] as const);
       const want = weightSpecs(graph).map((s) => [s.name, s.shape, s.trainable] as const);
-      const byName = (a: readonly [string, ...unknown[]], b: readonly [string, ...unknown[]]) => a[0].localeCompare(b[0]);
+      const byName = (a: readonly [string, ...unknown[]], b: readonly [string, ...unknown[]]) =>
+        a[0].localeCompare(b[0]);
       expect([...got].sort(byName)).toEqual([...want].sort(byName));
-      expect(model.inputs[0]!.shape).toEqual([null, ...(graph.inputSize === 'any' ? size.map(() => null) : size), graph.inputChannels]);
+      expect(model.inputs[0]!.shape).toEqual([
+        null,
+        ...(graph.inputSize === 'any' ? size.map(() => null) : size),
+        graph.inputChannels,
+      ]);
     } finally {
       model.dispose();
     }

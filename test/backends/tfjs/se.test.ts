@@ -1,5 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildModel, GLOBAL_POOL_CLASS_NAME, SCALE_CLASS_NAME, seLayerClasses, setWeights } from '../../../src/compiler/backends/tfjs/index.js';
+import {
+  buildModel,
+  GLOBAL_POOL_CLASS_NAME,
+  SCALE_CLASS_NAME,
+  seLayerClasses,
+  setWeights,
+} from '../../../src/compiler/backends/tfjs/index.js';
 import { randomWeights } from '../../../src/compiler/backends/weights.js';
 import { graphOf, outputShape, randomInput, smallSize, tf, unetYaml, useCpu } from './helpers.js';
 
@@ -17,14 +23,20 @@ describe('squeeze-excitation layers', () => {
 
   it('UnetcChannelScale multiplies every pixel of a channel by its gate', () => {
     const scale = new (seLayerClasses(tf).ChannelScale)({ name: 'scale' });
-    const y = scale.apply([tf.tensor([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 2, 2]), tf.tensor([10, 0.5], [1, 1, 1, 2])]) as tf.Tensor;
+    const y = scale.apply([
+      tf.tensor([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 2, 2]),
+      tf.tensor([10, 0.5], [1, 1, 1, 2]),
+    ]) as tf.Tensor;
     expect(y.shape).toEqual([1, 2, 2, 2]);
     expect(Array.from(y.dataSync())).toEqual([10, 1, 30, 2, 50, 3, 70, 4]);
   });
 
   it('UnetcChannelScale multiplies every channel of a pixel by a 1-channel map (attention gates)', () => {
     const scale = new (seLayerClasses(tf).ChannelScale)({ name: 'scale_att' });
-    const y = scale.apply([tf.tensor([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 2, 2]), tf.tensor([10, 0.5, 0, 1], [1, 2, 2, 1])]) as tf.Tensor;
+    const y = scale.apply([
+      tf.tensor([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 2, 2]),
+      tf.tensor([10, 0.5, 0, 1], [1, 2, 2, 1]),
+    ]) as tf.Tensor;
     expect(y.shape).toEqual([1, 2, 2, 2]);
     expect(Array.from(y.dataSync())).toEqual([10, 20, 1.5, 2, 0, 0, 7, 8]);
   });
@@ -34,7 +46,12 @@ describe('squeeze-excitation layers', () => {
     const { GlobalAvgPool, ChannelScale } = seLayerClasses(tf);
     const g = new GlobalAvgPool({ name: 'gap_sym' }).apply(x) as tf.SymbolicTensor;
     expect(g.shape).toEqual([null, 1, 1, 3]);
-    expect((new ChannelScale({ name: 'scale_sym' }).apply([x, g]) as tf.SymbolicTensor).shape).toEqual([null, null, null, 3]);
+    expect((new ChannelScale({ name: 'scale_sym' }).apply([x, g]) as tf.SymbolicTensor).shape).toEqual([
+      null,
+      null,
+      null,
+      3,
+    ]);
   });
 });
 
@@ -51,7 +68,11 @@ describe('a residual U-Net with squeeze-excitation in tfjs', () => {
     expect(before.shape).toEqual([1, s.h, s.w, s.c]);
 
     let artifacts: tf.io.ModelArtifacts | undefined;
-    await model.save(tf.io.withSaveHandler(async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+    await model.save(
+      tf.io.withSaveHandler(
+        async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }),
+      ),
+    );
     const topology = JSON.stringify(artifacts!.modelTopology);
     expect(topology).toContain(GLOBAL_POOL_CLASS_NAME);
     expect(topology).toContain(SCALE_CLASS_NAME);

@@ -78,7 +78,9 @@ describe('tfjs models of small variants predict the shapes the checker promises'
   it('layer names are the IR op names (Output has no layer; the input layer is "input")', () => {
     const graph = graphOf(unetYaml());
     const model = buildModel(tf, graph);
-    expect(model.layers.map((l) => l.name)).toEqual(graph.ops.filter((op) => op.kind !== 'Output').map((op) => op.name));
+    expect(model.layers.map((l) => l.name)).toEqual(
+      graph.ops.filter((op) => op.kind !== 'Output').map((op) => op.name),
+    );
     model.dispose();
   });
 

@@ -16,14 +16,26 @@ function edited(edit: (m: Map<string, WeightTensor>) => void): Map<string, Weigh
 describe('setWeights', () => {
   it.each([
     ['a missing weight', edited((m) => m.delete('enc2.conv1/bias')), /missing \(1\): enc2\.conv1\/bias/],
-    ['a missing BatchNorm statistic', edited((m) => m.delete('dec1.bn2/moving_variance')), /missing \(1\): dec1\.bn2\/moving_variance/],
-    ['an extra weight', edited((m) => m.set('nope/kernel', { shape: [1], data: new Float32Array(1) })), /not in the model \(1\): nope\/kernel/],
+    [
+      'a missing BatchNorm statistic',
+      edited((m) => m.delete('dec1.bn2/moving_variance')),
+      /missing \(1\): dec1\.bn2\/moving_variance/,
+    ],
+    [
+      'an extra weight',
+      edited((m) => m.set('nope/kernel', { shape: [1], data: new Float32Array(1) })),
+      /not in the model \(1\): nope\/kernel/,
+    ],
     [
       'a mis-shaped kernel',
       edited((m) => m.set('enc1.conv1/kernel', { shape: [3, 3, 1, 4], data: new Float32Array(36) })),
       /wrong shape \(1\): enc1\.conv1\/kernel: the model has \[3, 3, 1, 3\], given \[3, 3, 1, 4\]/,
     ],
-    ['data that does not fill the shape', edited((m) => m.set('head.conv/bias', { shape: [1], data: new Float32Array(2) })), /head\.conv\/bias: shape \[1\] needs 1 values, given 2/],
+    [
+      'data that does not fill the shape',
+      edited((m) => m.set('head.conv/bias', { shape: [1], data: new Float32Array(2) })),
+      /head\.conv\/bias: shape \[1\] needs 1 values, given 2/,
+    ],
   ])('%s gives a clear error', (_name, weights, message) => {
     const model = buildModel(tf, graph());
     const before = getWeights(model);
@@ -40,13 +52,18 @@ describe('setWeights', () => {
       m.set('enc1.conv2/bias', { shape: [4], data: new Float32Array(4) });
     });
     const model = buildModel(tf, graph());
-    expect(() => setWeights(model, weights)).toThrow(/missing \(2\): enc1\.conv1\/kernel, enc1\.bn1\/gamma\n {2}wrong shape \(1\): enc1\.conv2\/bias/);
+    expect(() => setWeights(model, weights)).toThrow(
+      /missing \(2\): enc1\.conv1\/kernel, enc1\.bn1\/gamma\n {2}wrong shape \(1\): enc1\.conv2\/bias/,
+    );
     model.dispose();
   });
 
   it('a model tfjs built on its own needs the namespace passed in', () => {
     const x = tf.input({ shape: [2] });
-    const model = tf.model({ inputs: x, outputs: tf.layers.dense({ units: 1, name: 'd' }).apply(x) as tf.SymbolicTensor });
+    const model = tf.model({
+      inputs: x,
+      outputs: tf.layers.dense({ units: 1, name: 'd' }).apply(x) as tf.SymbolicTensor,
+    });
     const weights = new Map([
       ['d/kernel', { shape: [2, 1], data: new Float32Array([1, 2]) }],
       ['d/bias', { shape: [1], data: new Float32Array([3]) }],

@@ -1,10 +1,32 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomWeights } from '../../../src/compiler/backends/weights.js';
 import { buildModel, getWeights, setWeights } from '../../../src/compiler/backends/tfjs/index.js';
-import { CheckpointError, checkpointIOHandler, checkSpecMatches, lendSpecCompiler, loadCheckpoint, readCheckpointManifest, recordedGraph, saveCheckpoint, sha256, type CheckpointManifest } from '../../../src/runtime/checkpoint/index.js';
+import {
+  CheckpointError,
+  checkpointIOHandler,
+  checkSpecMatches,
+  lendSpecCompiler,
+  loadCheckpoint,
+  readCheckpointManifest,
+  recordedGraph,
+  saveCheckpoint,
+  sha256,
+  type CheckpointManifest,
+} from '../../../src/runtime/checkpoint/index.js';
 import { graphOf, randomInput, smallSize, tf, unetYaml, useCpu } from '../../backends/tfjs/helpers.js';
 
 // Valid padding: the model has UnetcCenterCrop layers, so loading exercises the custom class.
@@ -27,7 +49,13 @@ beforeAll(async () => {
   input = randomInput([1, h, w, 1]);
   expected = (model.predict(input) as tf.Tensor).dataSync() as Float32Array;
   saved = join(root, 'saved');
-  manifest = await saveCheckpoint(tf, saved, model, { spec: { name: 't', file: 't.yaml', text: SPEC }, graph, seed: 11, step: 120, epoch: 3 });
+  manifest = await saveCheckpoint(tf, saved, model, {
+    spec: { name: 't', file: 't.yaml', text: SPEC },
+    graph,
+    seed: 11,
+    step: 120,
+    epoch: 3,
+  });
 });
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -50,7 +78,9 @@ describe('checkpoint round trip', () => {
     expect(json.convertedBy).toBeNull();
     expect(json.weightsManifest).toHaveLength(1);
     expect(json.weightsManifest[0].paths).toEqual(['weights.bin']);
-    expect(json.weightsManifest[0].weights.map((w: { name: string }) => w.name).sort()).toEqual([...getWeights(model).keys()].sort());
+    expect(json.weightsManifest[0].weights.map((w: { name: string }) => w.name).sort()).toEqual(
+      [...getWeights(model).keys()].sort(),
+    );
   });
 
   it('loadCheckpoint gives bit-identical predictions and the same weights', async () => {
@@ -67,7 +97,8 @@ describe('checkpoint round trip', () => {
   });
 
   it("tfjs' standard HTTP loader reads it (model.json + weights.bin served as files)", async () => {
-    const fetchFunc = async (url: string | URL | Request) => new Response(readFileSync(join(saved, new URL(url instanceof Request ? url.url : url).pathname.slice(1))));
+    const fetchFunc = async (url: string | URL | Request) =>
+      new Response(readFileSync(join(saved, new URL(url instanceof Request ? url.url : url).pathname.slice(1))));
     const m = await tf.loadLayersModel(tf.io.http('http://checkpoint.test/model.json', { fetchFunc }));
     expect(predict(m)).toEqual(expected);
     m.dispose();
@@ -112,22 +143,75 @@ describe('checkpoint round trip', () => {
 const broken: ReadonlyArray<readonly [string, (dir: string) => string, string, RegExp]> = [
   ['missing directory', (d) => join(d, 'nope'), 'nope', /no such checkpoint directory/],
   ['a file instead of a directory', (d) => join(d, 'model.json'), 'model.json', /not a directory/],
-  ['missing unetc.json', (d) => (unlinkSync(join(d, 'unetc.json')), d), 'unetc.json', /missing: not a unetc checkpoint, or its save did not finish/],
+  [
+    'missing unetc.json',
+    (d) => (unlinkSync(join(d, 'unetc.json')), d),
+    'unetc.json',
+    /missing: not a unetc checkpoint, or its save did not finish/,
+  ],
   ['invalid unetc.json', (d) => (writeFileSync(join(d, 'unetc.json'), '{"format": '), d), 'unetc.json', /invalid JSON/],
-  ['not a unetc manifest', (d) => (writeFileSync(join(d, 'unetc.json'), '{"format": "other"}'), d), 'unetc.json', /not a unetc checkpoint manifest .*format is "other"/],
+  [
+    'not a unetc manifest',
+    (d) => (writeFileSync(join(d, 'unetc.json'), '{"format": "other"}'), d),
+    'unetc.json',
+    /not a unetc checkpoint manifest .*format is "other"/,
+  ],
   ['missing model.json', (d) => (unlinkSync(join(d, 'model.json')), d), 'model.json', /missing/],
   ['invalid model.json', (d) => (writeFileSync(join(d, 'model.json'), '{not json'), d), 'model.json', /invalid JSON/],
-  ['model.json that is not a layers model', (d) => (writeFileSync(join(d, 'model.json'), '[]'), d), 'model.json', /not a tfjs layers model/],
-  ['a weightsManifest of the wrong form', (d) => (writeFileSync(join(d, 'model.json'), '{"modelTopology": {}, "weightsManifest": [{"paths": "weights.bin"}]}'), d), 'model.json', /weightsManifest should be a list/],
-  ['missing weights.bin', (d) => (unlinkSync(join(d, 'weights.bin')), d), 'weights.bin', /missing \(listed in model.json\)/],
-  ['truncated weights.bin', (d) => (truncateSync(join(d, 'weights.bin'), 100), d), 'weights.bin', /100 bytes, but model.json's weightsManifest needs \d+ \(truncated/],
+  [
+    'model.json that is not a layers model',
+    (d) => (writeFileSync(join(d, 'model.json'), '[]'), d),
+    'model.json',
+    /not a tfjs layers model/,
+  ],
+  [
+    'a weightsManifest of the wrong form',
+    (d) => (
+      writeFileSync(join(d, 'model.json'), '{"modelTopology": {}, "weightsManifest": [{"paths": "weights.bin"}]}'),
+      d
+    ),
+    'model.json',
+    /weightsManifest should be a list/,
+  ],
+  [
+    'missing weights.bin',
+    (d) => (unlinkSync(join(d, 'weights.bin')), d),
+    'weights.bin',
+    /missing \(listed in model.json\)/,
+  ],
+  [
+    'truncated weights.bin',
+    (d) => (truncateSync(join(d, 'weights.bin'), 100), d),
+    'weights.bin',
+    /100 bytes, but model.json's weightsManifest needs \d+ \(truncated/,
+  ],
   ['a flipped byte in weights.bin', flipByte, 'weights.bin', /corrupt: its SHA-256 is/],
   ['an unknown layer class', unknownLayer, 'model.json', /unknown layer class 'NotALayer'/],
   // Still valid JSON and a model that builds, so only the recorded hash can tell.
-  ['an edited model.json', (d) => (edit(join(d, 'model.json'), '"trainable":true', '"trainable":false'), d), 'model.json', /corrupt: its SHA-256 is/],
-  ['an edited spec text in unetc.json', (d) => (edit(join(d, 'unetc.json'), 'depth', 'dEpth'), d), 'unetc.json', /corrupt: the spec text it keeps does not match/],
-  ['an edited network (IR) in unetc.json', (d) => (edit(join(d, 'unetc.json'), '"dims": 2', '"dims": 3'), d), 'unetc.json', /corrupt: the network \(IR\) it keeps does not match/],
-  ['an IR without its hash', (d) => (dropFields(d, 'graphSha256'), d), 'unetc.json', /field 'graphSha256' should be present/],
+  [
+    'an edited model.json',
+    (d) => (edit(join(d, 'model.json'), '"trainable":true', '"trainable":false'), d),
+    'model.json',
+    /corrupt: its SHA-256 is/,
+  ],
+  [
+    'an edited spec text in unetc.json',
+    (d) => (edit(join(d, 'unetc.json'), 'depth', 'dEpth'), d),
+    'unetc.json',
+    /corrupt: the spec text it keeps does not match/,
+  ],
+  [
+    'an edited network (IR) in unetc.json',
+    (d) => (edit(join(d, 'unetc.json'), '"dims": 2', '"dims": 3'), d),
+    'unetc.json',
+    /corrupt: the network \(IR\) it keeps does not match/,
+  ],
+  [
+    'an IR without its hash',
+    (d) => (dropFields(d, 'graphSha256'), d),
+    'unetc.json',
+    /field 'graphSha256' should be present/,
+  ],
 ];
 
 function edit(file: string, from: string, to: string): void {
@@ -197,7 +281,9 @@ describe('the network a checkpoint was made from', () => {
     expect(recordedGraph(legacy)).toEqual(graph);
     expect(seen).toEqual(['t.yaml']);
     // Negative control: a spec that does not compile gives the compiler's reason.
-    expect(recordedGraph({ ...legacy, spec: { ...legacy.spec, text: 'other' } })).toBe('the spec it records does not compile: not the spec');
+    expect(recordedGraph({ ...legacy, spec: { ...legacy.spec, text: 'other' } })).toBe(
+      'the spec it records does not compile: not the spec',
+    );
   });
 });
 
@@ -206,14 +292,18 @@ describe('a failed save leaves no temporary files', () => {
     const parent = join(root, 'file-parent');
     mkdirSync(parent);
     writeFileSync(join(parent, 'ckpt'), 'not a directory');
-    await expect(saveCheckpoint(tf, join(parent, 'ckpt'), model, { spec: { name: 't', text: SPEC }, graph, seed: 1 })).rejects.toThrow(CheckpointError);
+    await expect(
+      saveCheckpoint(tf, join(parent, 'ckpt'), model, { spec: { name: 't', text: SPEC }, graph, seed: 1 }),
+    ).rejects.toThrow(CheckpointError);
     expect(readdirSync(parent)).toEqual(['ckpt']);
   });
 
   it('when a rename fails half-way (model.json is a directory)', async () => {
     const dir = join(root, 'blocked');
     mkdirSync(join(dir, 'model.json'), { recursive: true });
-    await expect(saveCheckpoint(tf, dir, model, { spec: { name: 't', text: SPEC }, graph, seed: 1 })).rejects.toThrow(/model\.json: cannot write the checkpoint/);
+    await expect(saveCheckpoint(tf, dir, model, { spec: { name: 't', text: SPEC }, graph, seed: 1 })).rejects.toThrow(
+      /model\.json: cannot write the checkpoint/,
+    );
     expect(readdirSync(dir)).toEqual(['model.json']);
     expect(existsSync(join(dir, 'unetc.json'))).toBe(false);
   });
@@ -230,7 +320,9 @@ describe('checkSpecMatches', () => {
   ])('rejects %s, naming both specs', (_name, text) => {
     expect(() => checkSpecMatches(manifest, text, 'my.yaml')).toThrow(CheckpointError);
     expect(() => checkSpecMatches(manifest, text, 'my.yaml')).toThrow(
-      new RegExp(`unetc\\.json: the checkpoint was trained from a different spec: it records spec 't' \\(t\\.yaml\\), sha256 ${manifest.spec.sha256.slice(0, 12)}, but my\\.yaml has sha256 ${sha256(text).slice(0, 12)}`),
+      new RegExp(
+        `unetc\\.json: the checkpoint was trained from a different spec: it records spec 't' \\(t\\.yaml\\), sha256 ${manifest.spec.sha256.slice(0, 12)}, but my\\.yaml has sha256 ${sha256(text).slice(0, 12)}`,
+      ),
     );
   });
 });

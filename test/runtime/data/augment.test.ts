@@ -1,19 +1,51 @@
 import { describe, expect, it } from 'vitest';
-import { applyAugmentation, augment, finishInput, planAugmentation, type AugmentOptions } from '../../../src/runtime/data/augment.js';
-import { crop, cropResized, elasticField, flip, reflectIndex, rotate90, transpose, warp, type HWC } from '../../../src/runtime/data/geometry.js';
+import {
+  applyAugmentation,
+  augment,
+  finishInput,
+  planAugmentation,
+  type AugmentOptions,
+} from '../../../src/runtime/data/augment.js';
+import {
+  crop,
+  cropResized,
+  elasticField,
+  flip,
+  reflectIndex,
+  rotate90,
+  transpose,
+  warp,
+  type HWC,
+} from '../../../src/runtime/data/geometry.js';
 import { applyNormalization, normalize } from '../../../src/runtime/data/normalize.js';
 import { generateSample } from '../../../src/runtime/data/synthetic.js';
 
 const sample = generateSample(11, { height: 48, width: 64, scene: 'dense' });
 const image: HWC<Float32Array> = { height: 48, width: 64, channels: 1, data: sample.image };
 const mask: HWC<Uint8Array> = { height: 48, width: 64, channels: 1, data: sample.mask };
-const rgb: HWC<Float32Array> = { height: 5, width: 4, channels: 3, data: Float32Array.from({ length: 60 }, (_, i) => i) };
+const rgb: HWC<Float32Array> = {
+  height: 5,
+  width: 4,
+  channels: 3,
+  data: Float32Array.from({ length: 60 }, (_, i) => i),
+};
 const small: HWC<Uint16Array> = { height: 2, width: 3, channels: 1, data: Uint16Array.from([1, 2, 3, 4, 5, 6]) };
 
 const same = (a: HWC<Float32Array | Uint8Array | Uint16Array>, b: HWC<Float32Array | Uint8Array | Uint16Array>) =>
-  a.height === b.height && a.width === b.width && a.channels === b.channels && Buffer.from(a.data.buffer).equals(Buffer.from(b.data.buffer));
+  a.height === b.height &&
+  a.width === b.width &&
+  a.channels === b.channels &&
+  Buffer.from(a.data.buffer).equals(Buffer.from(b.data.buffer));
 
-const all: AugmentOptions = { patch: [32, 32], flip: true, rotate90: true, elastic: true, intensity: 0.2, gamma: 0.3, noise: 0.05 };
+const all: AugmentOptions = {
+  patch: [32, 32],
+  flip: true,
+  rotate90: true,
+  elastic: true,
+  intensity: 0.2,
+  gamma: 0.3,
+  noise: 0.05,
+};
 
 describe('geometry', () => {
   it.each([
@@ -29,7 +61,9 @@ describe('geometry', () => {
 
   it('crop reflects outside the image (a patch larger than the image)', () => {
     const out = crop(small, -1, -1, 4, 5);
-    expect([out.height, out.width, ...out.data]).toEqual([4, 5, 5, 4, 5, 6, 5, 2, 1, 2, 3, 2, 5, 4, 5, 6, 5, 2, 1, 2, 3, 2]);
+    expect([out.height, out.width, ...out.data]).toEqual([
+      4, 5, 5, 4, 5, 6, 5, 2, 1, 2, 3, 2, 5, 4, 5, 6, 5, 2, 1, 2, 3, 2,
+    ]);
   });
 
   it.each([
@@ -39,7 +73,11 @@ describe('geometry', () => {
     ['rotate 1 then 3', (x: HWC<Float32Array>) => rotate90(rotate90(x, 1), 3)],
     ['rotate 2 = both flips', (x: HWC<Float32Array>) => flip(flip(rotate90(x, 2), 'horizontal'), 'vertical')],
     ['transpose twice', (x: HWC<Float32Array>) => transpose(transpose(x))],
-    ['zero elastic field', (x: HWC<Float32Array>) => warp(x, elasticField(Array(9).fill(0), Array(9).fill(0), 3, x.height, x.width), 'bilinear')],
+    [
+      'zero elastic field',
+      (x: HWC<Float32Array>) =>
+        warp(x, elasticField(Array(9).fill(0), Array(9).fill(0), 3, x.height, x.width), 'bilinear'),
+    ],
   ])('%s is the identity (RGB, HWC)', (_, fn) => {
     expect(same(fn(rgb), rgb)).toBe(true);
   });
@@ -47,7 +85,11 @@ describe('geometry', () => {
   it.each([
     ['one flip', (x: HWC<Float32Array>) => flip(x, 'horizontal')],
     ['one rotation', (x: HWC<Float32Array>) => rotate90(x, 1)],
-    ['a non-zero elastic field', (x: HWC<Float32Array>) => warp(x, elasticField(Array(9).fill(1.5), Array(9).fill(0), 3, x.height, x.width), 'bilinear')],
+    [
+      'a non-zero elastic field',
+      (x: HWC<Float32Array>) =>
+        warp(x, elasticField(Array(9).fill(1.5), Array(9).fill(0), 3, x.height, x.width), 'bilinear'),
+    ],
   ])('%s is not (negative control)', (_, fn) => {
     expect(same(fn(rgb), rgb)).toBe(false);
   });
@@ -59,7 +101,9 @@ describe('geometry', () => {
 
   it('a constant elastic field is a shift (bicubic interpolation reproduces constants)', () => {
     const field = elasticField(Array(16).fill(2), Array(16).fill(-1), 4, 6, 7);
-    expect([...field.dx].every((v) => Math.abs(v - 2) < 1e-6) && [...field.dy].every((v) => Math.abs(v + 1) < 1e-6)).toBe(true);
+    expect(
+      [...field.dx].every((v) => Math.abs(v - 2) < 1e-6) && [...field.dy].every((v) => Math.abs(v + 1) < 1e-6),
+    ).toBe(true);
   });
 });
 
@@ -78,7 +122,10 @@ describe('augment', () => {
   it('does not modify its inputs', () => {
     const before = [Float32Array.from(image.data), Uint8Array.from(mask.data)];
     augment(5, image, mask, all);
-    expect([Buffer.from(image.data.buffer).equals(Buffer.from(before[0]!.buffer)), Buffer.from(mask.data).equals(Buffer.from(before[1]!))]).toEqual([true, true]);
+    expect([
+      Buffer.from(image.data.buffer).equals(Buffer.from(before[0]!.buffer)),
+      Buffer.from(mask.data).equals(Buffer.from(before[1]!)),
+    ]).toEqual([true, true]);
   });
 
   it('masks stay binary, patches have the requested shape, and the mask moves with the image', () => {
@@ -107,7 +154,12 @@ describe('augment', () => {
   });
 
   it('square patches get all four rotations', () => {
-    const rotations = new Set(Array.from({ length: 40 }, (_, seed) => planAugmentation(seed, image, { patch: [16, 16], rotate90: true }).rotate));
+    const rotations = new Set(
+      Array.from(
+        { length: 40 },
+        (_, seed) => planAugmentation(seed, image, { patch: [16, 16], rotate90: true }).rotate,
+      ),
+    );
     expect([...rotations].sort()).toEqual([0, 1, 2, 3]);
   });
 
@@ -126,7 +178,12 @@ describe('augment', () => {
 
   it('a patch larger than the image is reflection-padded', () => {
     const out = augment(4, image, mask, { patch: [80, 96] });
-    expect([out.image.height, out.image.width, out.plan.crop!.top <= 0, out.plan.crop!.left <= 0]).toEqual([80, 96, true, true]);
+    expect([out.image.height, out.image.width, out.plan.crop!.top <= 0, out.plan.crop!.left <= 0]).toEqual([
+      80,
+      96,
+      true,
+      true,
+    ]);
   });
 
   it('gamma keeps the image range, intensity shifts and scales it', () => {
@@ -134,7 +191,9 @@ describe('augment', () => {
     const hi = Math.max(...image.data);
     const g = augment(8, image, mask, { gamma: 0.5 });
     expect(g.plan.gamma).not.toBe(1);
-    expect([Math.min(...g.image.data), Math.max(...g.image.data)].map((v) => +v.toFixed(5))).toEqual([lo, hi].map((v) => +v.toFixed(5)));
+    expect([Math.min(...g.image.data), Math.max(...g.image.data)].map((v) => +v.toFixed(5))).toEqual(
+      [lo, hi].map((v) => +v.toFixed(5)),
+    );
     const i = augment(8, image, mask, { intensity: 0.3 });
     expect(Math.max(...i.image.data)).not.toBeCloseTo(hi, 3);
   });
@@ -142,7 +201,12 @@ describe('augment', () => {
   it('changing one option leaves the other random choices as they were', () => {
     const a = planAugmentation(21, image, { patch: [32, 32], flip: true, rotate90: true });
     const b = planAugmentation(21, image, { patch: [32, 32], flip: true, rotate90: true, elastic: true, gamma: 0.2 });
-    expect([a.crop, a.flipHorizontal, a.flipVertical, a.rotate]).toEqual([b.crop, b.flipHorizontal, b.flipVertical, b.rotate]);
+    expect([a.crop, a.flipHorizontal, a.flipVertical, a.rotate]).toEqual([
+      b.crop,
+      b.flipHorizontal,
+      b.flipVertical,
+      b.rotate,
+    ]);
   });
 });
 
@@ -155,7 +219,12 @@ describe('appearance and scale augmentations', () => {
   };
 
   it('cropResized zooms about pixel centres: a ramp gets twice as steep at 2x, the same at 1x', () => {
-    const ramp: HWC<Float32Array> = { height: 8, width: 32, channels: 1, data: Float32Array.from({ length: 256 }, (_, i) => i % 32) };
+    const ramp: HWC<Float32Array> = {
+      height: 8,
+      width: 32,
+      channels: 1,
+      data: Float32Array.from({ length: 256 }, (_, i) => i % 32),
+    };
     const same1 = cropResized(ramp, 0, 4, 8, 16, 8, 16, 'bilinear');
     expect(Array.from(same1.data.slice(0, 16))).toEqual(Array.from({ length: 16 }, (_, c) => 4 + c));
     const zoomed = cropResized(ramp, 0, 4, 4, 8, 8, 16, 'bilinear');
@@ -182,7 +251,12 @@ describe('appearance and scale augmentations', () => {
 
   it('zooming in makes objects bigger: fewer, larger label regions per patch', () => {
     const area = (zoom: number) => {
-      const plan = { ...planAugmentation(1, image, { patch: [32, 32] }), zoom, resize: [32, 32] as const, crop: { top: 8, left: 16, height: Math.round(32 / zoom), width: Math.round(32 / zoom) } };
+      const plan = {
+        ...planAugmentation(1, image, { patch: [32, 32] }),
+        zoom,
+        resize: [32, 32] as const,
+        crop: { top: 8, left: 16, height: Math.round(32 / zoom), width: Math.round(32 / zoom) },
+      };
       const out = applyAugmentation(plan, image, labels).mask.data;
       return Array.from(out).filter((v) => v !== 0).length / new Set(Array.from(out).filter((v) => v !== 0)).size;
     };
@@ -196,14 +270,18 @@ describe('appearance and scale augmentations', () => {
     const flipped = finishInput(z.data.slice(), { invert: true });
     for (let i = 0; i < flipped.length; i += 97) expect(flipped[i]).toBeCloseTo(zi.data[i]!, 4);
     expect(finishInput(z.data.slice(), { invert: false })).toEqual(z.data);
-    const share = Array.from({ length: 200 }, (_, s) => planAugmentation(s, image, { invert: 0.5 }).invert).filter(Boolean).length / 200;
+    const share =
+      Array.from({ length: 200 }, (_, s) => planAugmentation(s, image, { invert: 0.5 }).invert).filter(Boolean).length /
+      200;
     expect(share).toBeGreaterThan(0.35);
     expect(share).toBeLessThan(0.65);
     expect(Array.from({ length: 50 }, (_, s) => planAugmentation(s, image, {}).invert).some(Boolean)).toBe(false);
   });
 
   it('blur lowers the variance of the image, not its mean; the mask is untouched', () => {
-    const seed = Array.from({ length: 50 }, (_, s) => s).find((s) => planAugmentation(s, image, { blur: 3 }).blurSigma > 2)!;
+    const seed = Array.from({ length: 50 }, (_, s) => s).find(
+      (s) => planAugmentation(s, image, { blur: 3 }).blurSigma > 2,
+    )!;
     const out = augment(seed, image, mask, { blur: 3 });
     expect(variance(out.image.data)).toBeLessThan(0.9 * variance(image.data));
     expect(mean(out.image.data)).toBeCloseTo(mean(image.data), 2);
@@ -211,7 +289,12 @@ describe('appearance and scale augmentations', () => {
   });
 
   it('gray makes the colour channels equal; color jitter changes them per channel; gray images are left alone', () => {
-    const colour: HWC<Float32Array> = { height: 6, width: 6, channels: 3, data: Float32Array.from({ length: 108 }, (_, i) => ((i * 37) % 100) / 100) };
+    const colour: HWC<Float32Array> = {
+      height: 6,
+      width: 6,
+      channels: 3,
+      data: Float32Array.from({ length: 108 }, (_, i) => ((i * 37) % 100) / 100),
+    };
     const m3: HWC<Uint8Array> = { height: 6, width: 6, channels: 1, data: new Uint8Array(36) };
     const g = augment(1, colour, m3, { gray: 1 });
     for (let p = 0; p < 36; p++) expect(g.image.data[p * 3]).toBe(g.image.data[p * 3 + 2]);
@@ -224,7 +307,27 @@ describe('appearance and scale augmentations', () => {
   it('the new options leave the older random choices as they were', () => {
     const a = planAugmentation(21, image, all);
     const b = planAugmentation(21, image, { ...all, invert: 0.5, blur: 2, color: 0.2, gray: 0.3 });
-    expect([a.crop, a.flipHorizontal, a.flipVertical, a.rotate, a.elastic, a.gamma, a.contrast, a.brightness, a.noiseStd]).toEqual([b.crop, b.flipHorizontal, b.flipVertical, b.rotate, b.elastic, b.gamma, b.contrast, b.brightness, b.noiseStd]);
+    expect([
+      a.crop,
+      a.flipHorizontal,
+      a.flipVertical,
+      a.rotate,
+      a.elastic,
+      a.gamma,
+      a.contrast,
+      a.brightness,
+      a.noiseStd,
+    ]).toEqual([
+      b.crop,
+      b.flipHorizontal,
+      b.flipVertical,
+      b.rotate,
+      b.elastic,
+      b.gamma,
+      b.contrast,
+      b.brightness,
+      b.noiseStd,
+    ]);
   });
 });
 
@@ -233,7 +336,12 @@ describe('normalize', () => {
     const { data, params } = normalize(image, { mode: 'zscore' });
     const mean = data.reduce((a, v) => a + v, 0) / data.length;
     const std = Math.sqrt(data.reduce((a, v) => a + (v - mean) ** 2, 0) / data.length);
-    expect([Math.abs(mean) < 1e-5, Math.abs(std - 1) < 1e-4, params.mode, params.offset.length]).toEqual([true, true, 'zscore', 1]);
+    expect([Math.abs(mean) < 1e-5, Math.abs(std - 1) < 1e-4, params.mode, params.offset.length]).toEqual([
+      true,
+      true,
+      'zscore',
+      1,
+    ]);
     expect(Buffer.from(applyNormalization(image, params).buffer).equals(Buffer.from(data.buffer))).toBe(true);
   });
 
@@ -254,6 +362,9 @@ describe('normalize', () => {
   });
 
   it('none is the identity', () => {
-    expect(normalize(rgb, { mode: 'none' })).toEqual({ data: rgb.data, params: { mode: 'none', offset: [0], scale: [1] } });
+    expect(normalize(rgb, { mode: 'none' })).toEqual({
+      data: rgb.data,
+      params: { mode: 'none', offset: [0], scale: [1] },
+    });
   });
 });

@@ -2,7 +2,14 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimOutputs, DataError, guardOutputs, outputClash, outputsInTheWay, recordOutputs } from '../../../src/runtime/data/index.js';
+import {
+  claimOutputs,
+  DataError,
+  guardOutputs,
+  outputClash,
+  outputsInTheWay,
+  recordOutputs,
+} from '../../../src/runtime/data/index.js';
 
 let dir: string;
 beforeAll(() => {
@@ -21,12 +28,16 @@ describe('outputs unetc may replace', () => {
     expect(outputsInTheWay([join(fresh('none'), 'x.png')])).toEqual([]);
   });
 
-  it("a file unetc did not write is in the way; --overwrite lets it through", () => {
+  it('a file unetc did not write is in the way; --overwrite lets it through', () => {
     const d = fresh('user');
     writeFileSync(join(d, 'x.png'), 'the user');
-    expect(outputsInTheWay([join(d, 'x.png'), join(d, 'y.png')])).toEqual([{ path: join(d, 'x.png'), why: 'not written by unetc' }]);
+    expect(outputsInTheWay([join(d, 'x.png'), join(d, 'y.png')])).toEqual([
+      { path: join(d, 'x.png'), why: 'not written by unetc' },
+    ]);
     expect(() => guardOutputs([join(d, 'x.png')])).toThrow(DataError);
-    expect(() => guardOutputs([join(d, 'x.png')])).toThrow(/x\.png: it exists and unetc did not write it; refusing to overwrite[\s\S]*--overwrite/);
+    expect(() => guardOutputs([join(d, 'x.png')])).toThrow(
+      /x\.png: it exists and unetc did not write it; refusing to overwrite[\s\S]*--overwrite/,
+    );
     expect(() => guardOutputs([join(d, 'x.png')], { overwrite: true })).not.toThrow();
   });
 
@@ -65,7 +76,9 @@ describe('outputs unetc may replace', () => {
     const d = fresh('many');
     const files = Array.from({ length: 8 }, (_, i) => join(d, `${i}.png`));
     for (const f of files) writeFileSync(f, 'x');
-    expect(() => guardOutputs(files, { what: 'masks' })).toThrow(/8 files there exist[\s\S]*4\.png[\s\S]*\.\.\. and 3 more/);
+    expect(() => guardOutputs(files, { what: 'masks' })).toThrow(
+      /8 files there exist[\s\S]*4\.png[\s\S]*\.\.\. and 3 more/,
+    );
   });
 });
 

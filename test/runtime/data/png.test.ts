@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { encode } from 'fast-png';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataError, decodeImage, decodeMask, readImage, readMask } from '../../../src/runtime/data/png.js';
-import { encodeGray, encodeLabels, encodeMask, writeFileAtomic, writeLabels, writeMask } from '../../../src/runtime/data/png-write.js';
+import {
+  encodeGray,
+  encodeLabels,
+  encodeMask,
+  writeFileAtomic,
+  writeLabels,
+  writeMask,
+} from '../../../src/runtime/data/png-write.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'unetc-png-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,9 +55,27 @@ describe('decodeImage', () => {
   it.each([
     ['gray 8-bit', 1, 8, [0, 128, 255, 1], [0, 128 / 255, 1, 1 / 255]],
     ['gray 16-bit', 1, 16, [0, 32768, 65535, 1], [0, 32768 / 65535, 1, 1 / 65535]],
-    ['gray+alpha 8-bit', 2, 8, [10, 255, 20, 0, 30, 255, 40, 128], [10, 255, 20, 0, 30, 255, 40, 128].map((v) => v / 255)],
-    ['RGB 8-bit', 3, 8, [255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9], [255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9].map((v) => v / 255)],
-    ['RGBA 16-bit', 4, 16, Array.from({ length: 16 }, (_, i) => i * 4000), Array.from({ length: 16 }, (_, i) => (i * 4000) / 65535)],
+    [
+      'gray+alpha 8-bit',
+      2,
+      8,
+      [10, 255, 20, 0, 30, 255, 40, 128],
+      [10, 255, 20, 0, 30, 255, 40, 128].map((v) => v / 255),
+    ],
+    [
+      'RGB 8-bit',
+      3,
+      8,
+      [255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9],
+      [255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9].map((v) => v / 255),
+    ],
+    [
+      'RGBA 16-bit',
+      4,
+      16,
+      Array.from({ length: 16 }, (_, i) => i * 4000),
+      Array.from({ length: 16 }, (_, i) => (i * 4000) / 65535),
+    ],
   ])('%s: channels, bit depth and values scaled to [0, 1]', (_, channels, depth, values, expected) => {
     const data = depth === 16 ? Uint16Array.from(values) : Uint8Array.from(values);
     const png = encode({ width: 2, height: 2, data, channels, depth: depth as 8 | 16 });
@@ -68,7 +93,18 @@ describe('decodeImage', () => {
   });
 
   it('expands a palette image to RGB, and reads a palette mask as its indices', () => {
-    const png = encode({ width: 2, height: 1, data: Uint8Array.from([0, 2]), channels: 1, depth: 8, palette: [[0, 0, 0], [9, 9, 9], [255, 0, 0]] });
+    const png = encode({
+      width: 2,
+      height: 1,
+      data: Uint8Array.from([0, 2]),
+      channels: 1,
+      depth: 8,
+      palette: [
+        [0, 0, 0],
+        [9, 9, 9],
+        [255, 0, 0],
+      ],
+    });
     const image = decodeImage(png, 'p.png');
     expect([image.channels, ...[...image.data].map((v) => Math.round(v * 255))]).toEqual([3, 0, 0, 0, 255, 0, 0]);
     const mask = decodeMask(png, 'p.png');
@@ -80,9 +116,17 @@ describe('decodeImage', () => {
     ['not a PNG', new TextEncoder().encode('hello, world'), 'f.png: not a PNG file (bad signature)'],
     ['header cut', gray.subarray(0, 20), 'f.png: truncated: 20 bytes, too short for the IHDR header'],
     ['truncated in IDAT', gray.subarray(0, idat + 10), `f.png: truncated: chunk IDAT at byte ${idat - 4} needs`],
-    ['no IEND', gray.subarray(0, gray.length - 12), `f.png: truncated: no IEND chunk (the file ends at byte ${gray.length - 12})`],
+    [
+      'no IEND',
+      gray.subarray(0, gray.length - 12),
+      `f.png: truncated: no IEND chunk (the file ends at byte ${gray.length - 12})`,
+    ],
     ['unsupported bit depth', withDepth(3), 'f.png: unsupported bit depth 3 for grayscale (PNG allows 1, 2, 4, 8, 16)'],
-    ['corrupt CRC', Uint8Array.from(gray, (b, i) => (i === idat + 6 ? b ^ 0xff : b)), `f.png: corrupt: CRC mismatch in chunk IDAT at byte ${idat - 4} (the file is damaged)`],
+    [
+      'corrupt CRC',
+      Uint8Array.from(gray, (b, i) => (i === idat + 6 ? b ^ 0xff : b)),
+      `f.png: corrupt: CRC mismatch in chunk IDAT at byte ${idat - 4} (the file is damaged)`,
+    ],
     ['bad zlib data', badDeflate(), 'f.png: corrupt: Error while decompressing the data: '],
   ])('%s: a DataError naming the file', (_, bytes, message) => {
     expect(errorOf(() => decodeImage(bytes, 'f.png'))).toContain(message);
@@ -95,7 +139,9 @@ describe('decodeImage', () => {
   });
 
   it('reading a missing file is a DataError', async () => {
-    await expect(readImage(join(dir, 'nope.png'))).rejects.toThrow(`${join(dir, 'nope.png')}: cannot read: no such file`);
+    await expect(readImage(join(dir, 'nope.png'))).rejects.toThrow(
+      `${join(dir, 'nope.png')}: cannot read: no such file`,
+    );
   });
 });
 
@@ -109,7 +155,13 @@ describe('decodeMask', () => {
     ['0/128/255', 8, [0, 128, 255, 0], 'ids', [0, 128, 255, 0], [0, 128, 255]],
     ['16-bit labels', 16, [0, 300, 65535, 7], 'ids', [0, 300, 65535, 7], [0, 7, 300, 65535]],
   ])('%s -> %s', (_, depth, raw, encoding, data, values) => {
-    const png = encode({ width: 2, height: 2, data: depth === 16 ? Uint16Array.from(raw) : Uint8Array.from(raw), channels: 1, depth: depth as 8 | 16 });
+    const png = encode({
+      width: 2,
+      height: 2,
+      data: depth === 16 ? Uint16Array.from(raw) : Uint8Array.from(raw),
+      channels: 1,
+      depth: depth as 8 | 16,
+    });
     const mask = decodeMask(png, 'm.png');
     expect([mask.encoding, [...mask.data], mask.values]).toEqual([encoding, data, values]);
   });
@@ -125,9 +177,19 @@ describe('decodeMask', () => {
 
 describe('writing', () => {
   it.each([
-    ['binary mask as 0/255', () => encodeMask({ width: 3, height: 1, data: [0, 1, 5] }, 'm', { binary: true }), [0, 255, 255], 8],
+    [
+      'binary mask as 0/255',
+      () => encodeMask({ width: 3, height: 1, data: [0, 1, 5] }, 'm', { binary: true }),
+      [0, 255, 255],
+      8,
+    ],
     ['label ids in 8 bits', () => encodeMask({ width: 3, height: 1, data: [0, 1, 5] }, 'm'), [0, 1, 5], 8],
-    ['16-bit label map', () => encodeLabels({ width: 3, height: 1, data: [0, 1000, 65535] }, 'm'), [0, 1000, 65535], 16],
+    [
+      '16-bit label map',
+      () => encodeLabels({ width: 3, height: 1, data: [0, 1000, 65535] }, 'm'),
+      [0, 1000, 65535],
+      16,
+    ],
   ])('%s round-trips', (_, make, raw, depth) => {
     const mask = decodeMask(make(), 'm.png');
     expect([mask.bitDepth, mask.values]).toEqual([depth, [...new Set(raw)].sort((a, b) => a - b)]);
@@ -142,9 +204,21 @@ describe('writing', () => {
   });
 
   it.each([
-    ['8-bit mask with id 300', () => encodeMask({ width: 1, height: 1, data: [300] }, 'o.png'), 'o.png: cannot write value 300 into an 8-bit mask'],
-    ['label 70000', () => encodeLabels({ width: 1, height: 1, data: [70000] }, 'o.png'), 'o.png: cannot write label 70000 into a 16-bit label map'],
-    ['wrong length', () => encodeMask({ width: 2, height: 2, data: [0] }, 'o.png'), 'o.png: cannot write: 1 values for a 2x2 image (expected 4)'],
+    [
+      '8-bit mask with id 300',
+      () => encodeMask({ width: 1, height: 1, data: [300] }, 'o.png'),
+      'o.png: cannot write value 300 into an 8-bit mask',
+    ],
+    [
+      'label 70000',
+      () => encodeLabels({ width: 1, height: 1, data: [70000] }, 'o.png'),
+      'o.png: cannot write label 70000 into a 16-bit label map',
+    ],
+    [
+      'wrong length',
+      () => encodeMask({ width: 2, height: 2, data: [0] }, 'o.png'),
+      'o.png: cannot write: 1 values for a 2x2 image (expected 4)',
+    ],
   ])('%s is a DataError', (_, fn, message) => {
     expect(errorOf(fn)).toContain(message);
   });

@@ -7,7 +7,8 @@ import { encodeGray, encodeLabels, encodeMask, writeFileAtomic } from '../../../
 import { generateDataset, generateSample, type SyntheticSample } from '../../../src/runtime/data/synthetic.js';
 
 /** One buffer of all three arrays, compared with Buffer.equals (expect's deep equality is slow on big arrays). */
-const bytes = (s: SyntheticSample) => Buffer.concat([Buffer.from(s.image.buffer), Buffer.from(s.mask.buffer), Buffer.from(s.labels.buffer)]);
+const bytes = (s: SyntheticSample) =>
+  Buffer.concat([Buffer.from(s.image.buffer), Buffer.from(s.mask.buffer), Buffer.from(s.labels.buffer)]);
 const same = (a: SyntheticSample, b: SyntheticSample) => bytes(a).equals(bytes(b));
 
 describe('generateSample', () => {
@@ -96,7 +97,8 @@ describe('generateDataset statistics (40 images of 256x256)', () => {
         if (s.mask[p]) inside += s.image[p]!;
         else outside += s.image[p]!;
       }
-      const ratio = inside / s.mask.reduce((a, v) => a + v, 0) / (outside / (s.mask.length - s.mask.reduce((a, v) => a + v, 0)));
+      const ratio =
+        inside / s.mask.reduce((a, v) => a + v, 0) / (outside / (s.mask.length - s.mask.reduce((a, v) => a + v, 0)));
       expect(ratio).toBeGreaterThan(2);
     }
   });
@@ -142,7 +144,8 @@ describe('generateDataset statistics (40 images of 256x256)', () => {
       await writeFileAtomic(join(dir, `${i}-${s.scene}-image.png`), image);
       await writeFileAtomic(join(dir, `${i}-${s.scene}-mask.png`), mask);
       await writeFileAtomic(join(dir, `${i}-${s.scene}-labels.png`), labels);
-      const equal = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.prototype.every.call(a, (v: number, k: number) => v === b[k]);
+      const equal = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+        a.length === b.length && Array.prototype.every.call(a, (v: number, k: number) => v === b[k]);
       expect(equal(decodeImage(image, 'image').data, s.image)).toBe(true);
       expect(equal(decodeMask(mask, 'mask').data, s.mask)).toBe(true);
       expect(equal(decodeMask(labels, 'labels').data, s.labels)).toBe(true);

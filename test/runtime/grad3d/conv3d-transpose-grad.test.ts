@@ -1,7 +1,12 @@
 import type { GradConfig, Tensor } from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Tf } from '../../../src/runtime/backend/index.js';
-import { CONV3D_BACKPROP_INPUT, isOurConv3dTransposeGrad, registerConv3dTransposeGrad, registerGrad3d } from '../../../src/runtime/backend/grad3d.js';
+import {
+  CONV3D_BACKPROP_INPUT,
+  isOurConv3dTransposeGrad,
+  registerConv3dTransposeGrad,
+  registerGrad3d,
+} from '../../../src/runtime/backend/grad3d.js';
 import { normal, relError, wasmTf } from '../wasm/helpers.js';
 import * as R from './reference3d.js';
 
@@ -42,7 +47,12 @@ function setup([xs, cin, k0, s0, pad]: Case, seed: number) {
   const { out } = R.geometry(xs, k, s, pad);
   const dyShape: R.Shape5 = [xs[0], ...out, cin];
   return {
-    xs, k, s, pad, filterShape, dyShape,
+    xs,
+    k,
+    s,
+    pad,
+    filterShape,
+    dyShape,
     dy: normal(R.size(dyShape), seed),
     filter: normal(R.size(filterShape), seed + 1),
     // The loss is sum(w * conv3dTranspose(dy, filter)): w is the gradient flowing in.
@@ -87,10 +97,21 @@ function tfGrads(d: Setup, backend: 'cpu' | 'wasm'): { dy: Float32Array; filter:
   try {
     return tf.tidy(() => {
       const w = tf.tensor(d.w, d.xs);
-      const f = (dy: Tensor, filter: Tensor) => tf.sum(tf.mul(tf.conv3dTranspose(dy as never, filter as never, d.xs, d.s, d.pad), w));
+      const f = (dy: Tensor, filter: Tensor) =>
+        tf.sum(tf.mul(tf.conv3dTranspose(dy as never, filter as never, d.xs, d.s, d.pad), w));
       const [gDy, gFilter] = tf.grads(f as never)([tf.tensor(d.dy, d.dyShape), tf.tensor(d.filter, d.filterShape)]);
-      const y = tf.conv3dTranspose(tf.tensor(d.dy, d.dyShape) as never, tf.tensor(d.filter, d.filterShape) as never, d.xs, d.s, d.pad);
-      return { dy: gDy!.dataSync() as Float32Array, filter: gFilter!.dataSync() as Float32Array, y: (y as Tensor).dataSync() as Float32Array };
+      const y = tf.conv3dTranspose(
+        tf.tensor(d.dy, d.dyShape) as never,
+        tf.tensor(d.filter, d.filterShape) as never,
+        d.xs,
+        d.s,
+        d.pad,
+      );
+      return {
+        dy: gDy!.dataSync() as Float32Array,
+        filter: gFilter!.dataSync() as Float32Array,
+        y: (y as Tensor).dataSync() as Float32Array,
+      };
     });
   } finally {
     tf.setBackend(previous);
@@ -107,7 +128,9 @@ describe.each(['cpu', 'wasm'] as const)('conv3dTranspose gradient on %s matches 
     const num = numericFor(i, d);
     const ours = tfGrads(d, backend);
     // The function differentiated numerically is tfjs' forward pass.
-    expect(relError(ours.y, f32(R.conv3dBackpropInput(d.dy, d.filter, d.filterShape, d.xs, d.s, d.pad)))).toBeLessThan(1e-5);
+    expect(relError(ours.y, f32(R.conv3dBackpropInput(d.dy, d.filter, d.filterShape, d.xs, d.s, d.pad)))).toBeLessThan(
+      1e-5,
+    );
     const eDy = relError(ours.dy, f32(num.dy));
     const eFilter = relError(ours.filter, f32(num.filter));
     if (verbose) console.log(`${backend} ${label(c)}: dy ${eDy.toExponential(2)} filter ${eFilter.toExponential(2)}`);
@@ -137,7 +160,17 @@ describe('negative controls: wrong gradients fail the same comparison', () => {
       const flip = (t: Tensor) => tf.reverse(t, [0, 1, 2]);
       return {
         dy: () => tf.mul(tf.conv3d(ddx as never, flip(filter) as never, strides, pad), scale),
-        filter: () => tf.mul(flip(tf.engine().runKernel('Conv3DBackpropFilterV2', { x: ddx as Tensor, dy }, { strides, pad, filterShape: filter.shape } as never) as Tensor), scale),
+        filter: () =>
+          tf.mul(
+            flip(
+              tf.engine().runKernel('Conv3DBackpropFilterV2', { x: ddx as Tensor, dy }, {
+                strides,
+                pad,
+                filterShape: filter.shape,
+              } as never) as Tensor,
+            ),
+            scale,
+          ),
       };
     },
   });
@@ -150,7 +183,15 @@ describe('negative controls: wrong gradients fail the same comparison', () => {
       const { strides, pad } = attrs as unknown as { strides: R.Triple; pad: R.Pad };
       return {
         dy: () => tf.mul(tf.conv3d(ddx as never, filter as never, strides, pad), scale),
-        filter: () => tf.mul(tf.engine().runKernel('Conv3DBackpropFilterV2', { x: ddx as Tensor, dy }, { strides, pad, filterShape: filter.shape } as never) as Tensor, scale),
+        filter: () =>
+          tf.mul(
+            tf.engine().runKernel('Conv3DBackpropFilterV2', { x: ddx as Tensor, dy }, {
+              strides,
+              pad,
+              filterShape: filter.shape,
+            } as never) as Tensor,
+            scale,
+          ),
       };
     },
   });
@@ -188,7 +229,11 @@ describe('registration', () => {
 
   it('never replaces a gradient that is already there (one tfjs might ship)', () => {
     const ours = tf.getGradient(CONV3D_BACKPROP_INPUT)!;
-    const shipped: GradConfig = { kernelName: CONV3D_BACKPROP_INPUT, inputsToSave: ['dy', 'filter'], gradFunc: ours.gradFunc };
+    const shipped: GradConfig = {
+      kernelName: CONV3D_BACKPROP_INPUT,
+      inputsToSave: ['dy', 'filter'],
+      gradFunc: ours.gradFunc,
+    };
     tf.registerGradient(shipped);
     try {
       registerConv3dTransposeGrad(tf);

@@ -18,7 +18,8 @@ beforeAll(async () => {
   tf = await wasmTf();
 });
 
-const run = (name: string, inputs: Record<string, Tensor>, attrs: object) => tf.engine().runKernel(name, inputs, attrs as never) as Tensor;
+const run = (name: string, inputs: Record<string, Tensor>, attrs: object) =>
+  tf.engine().runKernel(name, inputs, attrs as never) as Tensor;
 const f32 = (a: ArrayLike<number>) => Float32Array.from(a);
 const backends = ['wasm', 'cpu'] as const;
 
@@ -51,15 +52,41 @@ function convData([xs, fs, s0, pad]: ConvCase, seed: number) {
   const s = R.triple(s0);
   const { out } = R.geometry(xs, [fs[0], fs[1], fs[2]], s, pad);
   const ys: R.Shape5 = [xs[0], ...out, fs[4]];
-  return { xs, fs, ys, s, pad, x: normal(R.size(xs), seed), filter: normal(R.size(fs), seed + 1), dy: normal(R.size(ys), seed + 2) };
+  return {
+    xs,
+    fs,
+    ys,
+    s,
+    pad,
+    x: normal(R.size(xs), seed),
+    filter: normal(R.size(fs), seed + 1),
+    dy: normal(R.size(ys), seed + 2),
+  };
 }
 
 describe('Conv3D and its gradient kernels', () => {
   it.each(convCases.map((c, i) => [convLabel(c), c, i] as const))('%s', (_, c, i) => {
     const d = convData(c, 100 + 7 * i);
-    const conv = (x = d.x) => () => tf.conv3d(tf.tensor(x, d.xs) as never, tf.tensor(d.filter, d.fs) as never, d.s, d.pad);
-    const bFilter = (x = d.x) => () => run('Conv3DBackpropFilterV2', { x: tf.tensor(x, d.xs), dy: tf.tensor(d.dy, d.ys) }, { strides: d.s, pad: d.pad, filterShape: d.fs });
-    const bInput = (filter = d.filter) => () => run('Conv3DBackpropInputV2', { dy: tf.tensor(d.dy, d.ys), filter: tf.tensor(filter, d.fs) }, { strides: d.s, pad: d.pad, inputShape: d.xs });
+    const conv =
+      (x = d.x) =>
+      () =>
+        tf.conv3d(tf.tensor(x, d.xs) as never, tf.tensor(d.filter, d.fs) as never, d.s, d.pad);
+    const bFilter =
+      (x = d.x) =>
+      () =>
+        run(
+          'Conv3DBackpropFilterV2',
+          { x: tf.tensor(x, d.xs), dy: tf.tensor(d.dy, d.ys) },
+          { strides: d.s, pad: d.pad, filterShape: d.fs },
+        );
+    const bInput =
+      (filter = d.filter) =>
+      () =>
+        run(
+          'Conv3DBackpropInputV2',
+          { dy: tf.tensor(d.dy, d.ys), filter: tf.tensor(filter, d.fs) },
+          { strides: d.s, pad: d.pad, inputShape: d.xs },
+        );
     const y = expectBoth(conv(), R.conv3d(d.x, d.xs, d.filter, d.fs, d.s, d.pad).y);
     const df = expectBoth(bFilter(), R.conv3dBackpropFilter(d.x, d.xs, d.dy, d.fs, d.s, d.pad));
     const dx = expectBoth(bInput(), R.conv3dBackpropInput(d.dy, d.filter, d.fs, d.xs, d.s, d.pad));
@@ -72,10 +99,15 @@ describe('Conv3D and its gradient kernels', () => {
   it('tf.grads of conv3d agrees between the backends (stride 2, same, even kernel)', () => {
     const d = convData([[2, 7, 8, 6, 3], [2, 2, 2, 3, 4], 2, 'same'], 7);
     const f = () => {
-      const [gx, gf] = tf.grads((x: Tensor, w: Tensor) => tf.sum(tf.mul(tf.conv3d(x as never, w as never, d.s, d.pad), tf.tensor(d.dy, d.ys))))([tf.tensor(d.x, d.xs), tf.tensor(d.filter, d.fs)]);
+      const [gx, gf] = tf.grads((x: Tensor, w: Tensor) =>
+        tf.sum(tf.mul(tf.conv3d(x as never, w as never, d.s, d.pad), tf.tensor(d.dy, d.ys))),
+      )([tf.tensor(d.x, d.xs), tf.tensor(d.filter, d.fs)]);
       return tf.concat([tf.reshape(gx!, [-1]), tf.reshape(gf!, [-1])]);
     };
-    expectBoth(f, [...R.conv3dBackpropInput(d.dy, d.filter, d.fs, d.xs, d.s, d.pad), ...R.conv3dBackpropFilter(d.x, d.xs, d.dy, d.fs, d.s, d.pad)]);
+    expectBoth(f, [
+      ...R.conv3dBackpropInput(d.dy, d.filter, d.fs, d.xs, d.s, d.pad),
+      ...R.conv3dBackpropFilter(d.x, d.xs, d.dy, d.fs, d.s, d.pad),
+    ]);
   });
 });
 
@@ -110,11 +142,26 @@ describe('MaxPool3D and MaxPool3DGrad (ties to the first maximum)', () => {
       const dy = normal(R.size(ref.shape), 300 + i);
       const dx = R.pool3d('max', x, xs, k, s, pad, dy, 'first').dx;
       expectBoth(() => tf.maxPool3d(tf.tensor(x, xs) as never, k, s, pad), ref.y);
-      const grad = expectBoth(() => run('MaxPool3DGrad', { dy: tf.tensor(dy, ref.shape), input: tf.tensor(x, xs), output: tf.tensor(f32(ref.y), ref.shape) }, { filterSize: k, strides: s, pad }), dx);
+      const grad = expectBoth(
+        () =>
+          run(
+            'MaxPool3DGrad',
+            { dy: tf.tensor(dy, ref.shape), input: tf.tensor(x, xs), output: tf.tensor(f32(ref.y), ref.shape) },
+            { filterSize: k, strides: s, pad },
+          ),
+        dx,
+      );
       // Through tf.grad as training reaches it.
-      expectBoth(() => tf.grad((t: Tensor) => tf.sum(tf.mul(tf.maxPool3d(t as never, k, s, pad), tf.tensor(dy, ref.shape))))(tf.tensor(x, xs)), dx);
+      expectBoth(
+        () =>
+          tf.grad((t: Tensor) => tf.sum(tf.mul(tf.maxPool3d(t as never, k, s, pad), tf.tensor(dy, ref.shape))))(
+            tf.tensor(x, xs),
+          ),
+        dx,
+      );
       // Negative control: on tied data the other tie rule is told apart.
-      if (kind === 'ties') expect(relError(grad, f32(R.pool3d('max', x, xs, k, s, pad, dy, 'last').dx))).toBeGreaterThan(TOLERANCE);
+      if (kind === 'ties')
+        expect(relError(grad, f32(R.pool3d('max', x, xs, k, s, pad, dy, 'last').dx))).toBeGreaterThan(TOLERANCE);
     }
   });
 });
@@ -128,8 +175,22 @@ describe('AvgPool3D and AvgPool3DGrad (windows divided by their in-bounds count)
     const dy = normal(R.size(ref.shape), 500 + i);
     const dx = R.pool3d('avg', x, xs, k, s, pad, dy).dx;
     const y = expectBoth(() => tf.avgPool3d(tf.tensor(x, xs) as never, k, s, pad), ref.y);
-    expectBoth(() => run('AvgPool3DGrad', { dy: tf.tensor(dy, ref.shape), input: tf.tensor(x, xs) }, { filterSize: k, strides: s, pad }), dx);
-    expectBoth(() => tf.grad((t: Tensor) => tf.sum(tf.mul(tf.avgPool3d(t as never, k, s, pad), tf.tensor(dy, ref.shape))))(tf.tensor(x, xs)), dx);
+    expectBoth(
+      () =>
+        run(
+          'AvgPool3DGrad',
+          { dy: tf.tensor(dy, ref.shape), input: tf.tensor(x, xs) },
+          { filterSize: k, strides: s, pad },
+        ),
+      dx,
+    );
+    expectBoth(
+      () =>
+        tf.grad((t: Tensor) => tf.sum(tf.mul(tf.avgPool3d(t as never, k, s, pad), tf.tensor(dy, ref.shape))))(
+          tf.tensor(x, xs),
+        ),
+      dx,
+    );
     expect(relError(y, f32(R.pool3d('avg', perturbed(x, i), xs, k, s, pad).y))).toBeGreaterThan(TOLERANCE);
   });
 });
@@ -142,18 +203,29 @@ describe('FusedBatchNorm on rank-5 inputs, forward and gradient', () => {
     const gamma = normal(c, 602);
     const beta = normal(c, 603);
     /** Forward and all gradients, with x and dy laid out as `shape` and statistics shaped `stats`. */
-    const f = (shape: number[], stats: number[], xData: Float32Array = x) => () => {
-      const rows = shape.length - 1;
-      const axes = [...Array(rows).keys()];
-      const loss = (xx: Tensor, g: Tensor, b: Tensor) => {
-        const m = tf.moments(xx, axes, stats.length > 1);
-        return tf.sum(tf.mul(tf.batchNorm(xx, m.mean, m.variance, tf.reshape(b, stats), tf.reshape(g, stats), 1e-3), tf.tensor(dy, shape)));
+    const f =
+      (shape: number[], stats: number[], xData: Float32Array = x) =>
+      () => {
+        const rows = shape.length - 1;
+        const axes = [...Array(rows).keys()];
+        const loss = (xx: Tensor, g: Tensor, b: Tensor) => {
+          const m = tf.moments(xx, axes, stats.length > 1);
+          return tf.sum(
+            tf.mul(
+              tf.batchNorm(xx, m.mean, m.variance, tf.reshape(b, stats), tf.reshape(g, stats), 1e-3),
+              tf.tensor(dy, shape),
+            ),
+          );
+        };
+        const [gx, gg, gb] = tf.grads(loss as never)([
+          tf.tensor(xData, shape),
+          tf.tensor(gamma, [c]),
+          tf.tensor(beta, [c]),
+        ]);
+        const m = tf.moments(tf.tensor(xData, shape), axes);
+        const y = tf.batchNorm(tf.tensor(xData, shape), m.mean, m.variance, tf.tensor(beta), tf.tensor(gamma), 1e-3);
+        return tf.concat([y, gx!, gg!, gb!].map((t) => tf.reshape(t, [-1])));
       };
-      const [gx, gg, gb] = tf.grads(loss as never)([tf.tensor(xData, shape), tf.tensor(gamma, [c]), tf.tensor(beta, [c])]);
-      const m = tf.moments(tf.tensor(xData, shape), axes);
-      const y = tf.batchNorm(tf.tensor(xData, shape), m.mean, m.variance, tf.tensor(beta), tf.tensor(gamma), 1e-3);
-      return tf.concat([y, gx!, gg!, gb!].map((t) => tf.reshape(t, [-1])));
-    };
     // The reference: tfjs' own rank-4 path on cpu (x folded to [1, 1, rows, C]).
     const reference = on(tf, 'cpu', f([1, 1, R.size(xs) / c, c], [c]));
     for (const stats of [[c], [1, 1, 1, 1, c]]) {
@@ -172,11 +244,19 @@ describe('Concat, Add, Tile on rank 5', () => {
     const a = normal(R.size(xs), 700);
     const b = normal(R.size(xs), 701);
     const v = normal(3, 702);
-    const f = () => tf.concat([
-      tf.concat([tf.tensor(a, xs), tf.tensor(b, xs)], -1),
-      tf.tile(tf.tensor(a, xs), [1, 2, 1, 2, 3]),
-      tf.tile(tf.tensor(v, [1, 1, 1, 1, 3]), [2, 3, 2, 2, 1]),
-    ].map((t) => tf.reshape(t, [-1])).concat([tf.reshape(tf.add(tf.tensor(a, xs), tf.tensor(v, [3])), [-1]), tf.reshape(tf.add(tf.tensor(a, xs), tf.tensor(b, xs)), [-1])]));
+    const f = () =>
+      tf.concat(
+        [
+          tf.concat([tf.tensor(a, xs), tf.tensor(b, xs)], -1),
+          tf.tile(tf.tensor(a, xs), [1, 2, 1, 2, 3]),
+          tf.tile(tf.tensor(v, [1, 1, 1, 1, 3]), [2, 3, 2, 2, 1]),
+        ]
+          .map((t) => tf.reshape(t, [-1]))
+          .concat([
+            tf.reshape(tf.add(tf.tensor(a, xs), tf.tensor(v, [3])), [-1]),
+            tf.reshape(tf.add(tf.tensor(a, xs), tf.tensor(b, xs)), [-1]),
+          ]),
+      );
     const [wasm, cpu] = backends.map((bk) => on(tf, bk, f)) as [Float32Array, Float32Array];
     expect(relError(wasm, cpu)).toBe(0);
   });
@@ -184,7 +264,8 @@ describe('Concat, Add, Tile on rank 5', () => {
 
 describe('registration', () => {
   it('installs the replacements on both backends, idempotently', () => {
-    for (const backend of backends) for (const name of kernels3d[backend]) expect(isKernel3d(tf, name, backend)).toBe(true);
+    for (const backend of backends)
+      for (const name of kernels3d[backend]) expect(isKernel3d(tf, name, backend)).toBe(true);
     expect(batchNorm3dInstalled(tf)).toBe(true);
     const before = backends.flatMap((b) => kernels3d[b].map((n) => tf.getKernel(n, b)!.kernelFunc));
     const grad = tf.getGradient('FusedBatchNorm');

@@ -8,7 +8,8 @@ export type Shape5 = [number, number, number, number, number];
 export type Triple = [number, number, number];
 export type Pad = 'same' | 'valid';
 
-export const triple = (v: number | readonly number[]): Triple => (typeof v === 'number' ? [v, v, v] : [v[0]!, v[1]!, v[2]!]);
+export const triple = (v: number | readonly number[]): Triple =>
+  typeof v === 'number' ? [v, v, v] : [v[0]!, v[1]!, v[2]!];
 export const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Output length and front padding of one spatial axis. */
@@ -29,7 +30,13 @@ export function geometry(xShape: Shape5, kernel: Triple, strides: Triple, pad: P
  * Calls `f(b, od, oh, ow, id, ih, iw, kd, kh, kw)` for every (output position, in-bounds input
  * position, filter tap) triple of a strided, padded 3D window.
  */
-function forEachTap(xShape: Shape5, kernel: Triple, strides: Triple, pad: Pad, f: (b: number, o: Triple, i: Triple, k: Triple) => void): Triple {
+function forEachTap(
+  xShape: Shape5,
+  kernel: Triple,
+  strides: Triple,
+  pad: Pad,
+  f: (b: number, o: Triple, i: Triple, k: Triple) => void,
+): Triple {
   const [n, d, h, w] = xShape;
   const { out, front } = geometry(xShape, kernel, strides, pad);
   for (let b = 0; b < n; b++)
@@ -52,10 +59,18 @@ function forEachTap(xShape: Shape5, kernel: Triple, strides: Triple, pad: Pad, f
   return out;
 }
 
-const at5 = (shape: readonly number[], b: number, p: Triple, c: number) => (((b * shape[1]! + p[0]) * shape[2]! + p[1]) * shape[3]! + p[2]) * shape[4]! + c;
+const at5 = (shape: readonly number[], b: number, p: Triple, c: number) =>
+  (((b * shape[1]! + p[0]) * shape[2]! + p[1]) * shape[3]! + p[2]) * shape[4]! + c;
 
 /** y = conv3d(x, filter): filter [kd, kh, kw, cin, cout]. */
-export function conv3d(x: ArrayLike<number>, xShape: Shape5, filter: ArrayLike<number>, filterShape: Shape5, strides: Triple, pad: Pad): { y: Float64Array; shape: Shape5 } {
+export function conv3d(
+  x: ArrayLike<number>,
+  xShape: Shape5,
+  filter: ArrayLike<number>,
+  filterShape: Shape5,
+  strides: Triple,
+  pad: Pad,
+): { y: Float64Array; shape: Shape5 } {
   const [kd, kh, kw, cin, cout] = filterShape;
   const { out } = geometry(xShape, [kd, kh, kw], strides, pad);
   const shape: Shape5 = [xShape[0], ...out, cout];
@@ -64,7 +79,8 @@ export function conv3d(x: ArrayLike<number>, xShape: Shape5, filter: ArrayLike<n
     const xi = at5(xShape, b, i, 0);
     const yi = at5(shape, b, o, 0);
     const fi = ((k[0] * kh + k[1]) * kw + k[2]) * cin * cout;
-    for (let c = 0; c < cin; c++) for (let m = 0; m < cout; m++) y[yi + m] = y[yi + m]! + x[xi + c]! * filter[fi + c * cout + m]!;
+    for (let c = 0; c < cin; c++)
+      for (let m = 0; m < cout; m++) y[yi + m] = y[yi + m]! + x[xi + c]! * filter[fi + c * cout + m]!;
   });
   return { y, shape };
 }
@@ -73,7 +89,14 @@ export function conv3d(x: ArrayLike<number>, xShape: Shape5, filter: ArrayLike<n
  * dx = Conv3DBackpropInputV2(dy, filter) with inputShape xShape: the adjoint of conv3d in x,
  * i.e. the forward pass of conv3dTranspose(dy, filter, xShape).
  */
-export function conv3dBackpropInput(dy: ArrayLike<number>, filter: ArrayLike<number>, filterShape: Shape5, xShape: Shape5, strides: Triple, pad: Pad): Float64Array {
+export function conv3dBackpropInput(
+  dy: ArrayLike<number>,
+  filter: ArrayLike<number>,
+  filterShape: Shape5,
+  xShape: Shape5,
+  strides: Triple,
+  pad: Pad,
+): Float64Array {
   const [kd, kh, kw, cin, cout] = filterShape;
   const { out } = geometry(xShape, [kd, kh, kw], strides, pad);
   const dyShape: Shape5 = [xShape[0], ...out, cout];
@@ -92,7 +115,14 @@ export function conv3dBackpropInput(dy: ArrayLike<number>, filter: ArrayLike<num
 }
 
 /** dfilter = Conv3DBackpropFilterV2(x, dy): the adjoint of conv3d in the filter. */
-export function conv3dBackpropFilter(x: ArrayLike<number>, xShape: Shape5, dy: ArrayLike<number>, filterShape: Shape5, strides: Triple, pad: Pad): Float64Array {
+export function conv3dBackpropFilter(
+  x: ArrayLike<number>,
+  xShape: Shape5,
+  dy: ArrayLike<number>,
+  filterShape: Shape5,
+  strides: Triple,
+  pad: Pad,
+): Float64Array {
   const [kd, kh, kw, cin, cout] = filterShape;
   const { out } = geometry(xShape, [kd, kh, kw], strides, pad);
   const dyShape: Shape5 = [xShape[0], ...out, cout];
@@ -101,7 +131,8 @@ export function conv3dBackpropFilter(x: ArrayLike<number>, xShape: Shape5, dy: A
     const xi = at5(xShape, b, i, 0);
     const yi = at5(dyShape, b, o, 0);
     const fi = ((k[0] * kh + k[1]) * kw + k[2]) * cin * cout;
-    for (let c = 0; c < cin; c++) for (let m = 0; m < cout; m++) df[fi + c * cout + m] = df[fi + c * cout + m]! + x[xi + c]! * dy[yi + m]!;
+    for (let c = 0; c < cin; c++)
+      for (let m = 0; m < cout; m++) df[fi + c * cout + m] = df[fi + c * cout + m]! + x[xi + c]! * dy[yi + m]!;
   });
   return df;
 }
@@ -112,7 +143,16 @@ export function conv3dBackpropFilter(x: ArrayLike<number>, xShape: Shape5, dy: A
  * maxima ('first' or 'last' in d, h, w scan order). Average: the mean over in-bounds positions
  * (TensorFlow's count excludes padding).
  */
-export function pool3d(kind: 'max' | 'avg', x: ArrayLike<number>, xShape: Shape5, kernel: Triple, strides: Triple, pad: Pad, dy?: ArrayLike<number>, tie: 'first' | 'last' = 'first'): { y: Float64Array; shape: Shape5; dx: Float64Array } {
+export function pool3d(
+  kind: 'max' | 'avg',
+  x: ArrayLike<number>,
+  xShape: Shape5,
+  kernel: Triple,
+  strides: Triple,
+  pad: Pad,
+  dy?: ArrayLike<number>,
+  tie: 'first' | 'last' = 'first',
+): { y: Float64Array; shape: Shape5; dx: Float64Array } {
   const c = xShape[4];
   const { out } = geometry(xShape, kernel, strides, pad);
   const shape: Shape5 = [xShape[0], ...out, c];
@@ -138,8 +178,14 @@ export function pool3d(kind: 'max' | 'avg', x: ArrayLike<number>, xShape: Shape5
   if (kind === 'avg') for (let i = 0; i < y.length; i++) y[i] = y[i]! / count[i]!;
   const dx = new Float64Array(size(xShape));
   if (dy) {
-    if (kind === 'max') for (let i = 0; i < y.length; i++) { const at = arg[i]!; dx[at] = dx[at]! + dy[i]!; }
-    else for (const [xi, yi] of taps) for (let ch = 0; ch < c; ch++) dx[xi + ch] = dx[xi + ch]! + dy[yi + ch]! / count[yi + ch]!;
+    if (kind === 'max')
+      for (let i = 0; i < y.length; i++) {
+        const at = arg[i]!;
+        dx[at] = dx[at]! + dy[i]!;
+      }
+    else
+      for (const [xi, yi] of taps)
+        for (let ch = 0; ch < c; ch++) dx[xi + ch] = dx[xi + ch]! + dy[yi + ch]! / count[yi + ch]!;
   }
   return { y, shape, dx };
 }

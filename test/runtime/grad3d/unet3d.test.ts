@@ -49,13 +49,30 @@ describe('BatchNormalization on rank-5 inputs', () => {
 
   // Axis -1 (and 4) only: for any other axis tfjs 4.22 computes a wrong result at rank 4 already
   // (its FusedBatchNorm kernels index [1, C, 1, 1] statistics as if C were the last axis).
-  it.each(backends.flatMap((b) => [[b, -1], [b, 4]] as const))('%s, axis %s: training and inference as defined', (backend, axisArg) => {
+  it.each(
+    backends.flatMap(
+      (b) =>
+        [
+          [b, -1],
+          [b, 4],
+        ] as const,
+    ),
+  )('%s, axis %s: training and inference as defined', (backend, axisArg) => {
     onBackend(backend, () => {
       const shape = [2, 3, 4, 5, 3];
       const axis = axisArg < 0 ? axisArg + 5 : axisArg;
       const c = shape[axis]!;
-      const x = normal(shape.reduce((a, b) => a * b, 1), 11).map((v) => 2 * v + 0.5);
-      const layer = tf.layers.batchNormalization({ axis: axisArg, momentum: 0.9, epsilon: 1e-3, gammaInitializer: 'randomNormal', betaInitializer: 'randomNormal' });
+      const x = normal(
+        shape.reduce((a, b) => a * b, 1),
+        11,
+      ).map((v) => 2 * v + 0.5);
+      const layer = tf.layers.batchNormalization({
+        axis: axisArg,
+        momentum: 0.9,
+        epsilon: 1e-3,
+        gammaInitializer: 'randomNormal',
+        betaInitializer: 'randomNormal',
+      });
       const input = tf.tensor(x, shape);
       const trained = (layer.apply(input, { training: true }) as Tensor).dataSync();
       const [gamma, beta, movingMean, movingVariance] = layer.getWeights().map((w) => w.dataSync());
@@ -70,17 +87,47 @@ describe('BatchNormalization on rank-5 inputs', () => {
       const mean = Array.from(sum, (s) => s / count);
       x.forEach((v, i) => (sq[channel(i)] = sq[channel(i)]! + (v - mean[channel(i)]!) ** 2));
       const variance = Array.from(sq, (s) => s / count);
-      const expectTrained = Float32Array.from(x, (v, i) => ((v - mean[channel(i)]!) / Math.sqrt(variance[channel(i)]! + 1e-3)) * gamma![channel(i)]! + beta![channel(i)]!);
+      const expectTrained = Float32Array.from(
+        x,
+        (v, i) =>
+          ((v - mean[channel(i)]!) / Math.sqrt(variance[channel(i)]! + 1e-3)) * gamma![channel(i)]! +
+          beta![channel(i)]!,
+      );
       expect(relError(trained as Float32Array, expectTrained)).toBeLessThan(1e-5);
       // Moving statistics: 0.9 * initial (0 and 1) + 0.1 * batch statistics (tfjs-layers uses the biased variance).
-      expect(relError(movingMean as Float32Array, Float32Array.from(mean, (m) => 0.1 * m))).toBeLessThan(1e-5);
-      expect(relError(movingVariance as Float32Array, Float32Array.from(variance, (v) => 0.9 + 0.1 * v))).toBeLessThan(1e-5);
+      expect(
+        relError(
+          movingMean as Float32Array,
+          Float32Array.from(mean, (m) => 0.1 * m),
+        ),
+      ).toBeLessThan(1e-5);
+      expect(
+        relError(
+          movingVariance as Float32Array,
+          Float32Array.from(variance, (v) => 0.9 + 0.1 * v),
+        ),
+      ).toBeLessThan(1e-5);
       const inferred = (layer.apply(input, { training: false }) as Tensor).dataSync();
-      const expectInferred = Float32Array.from(x, (v, i) => ((v - movingMean![channel(i)]!) / Math.sqrt(movingVariance![channel(i)]! + 1e-3)) * gamma![channel(i)]! + beta![channel(i)]!);
+      const expectInferred = Float32Array.from(
+        x,
+        (v, i) =>
+          ((v - movingMean![channel(i)]!) / Math.sqrt(movingVariance![channel(i)]! + 1e-3)) * gamma![channel(i)]! +
+          beta![channel(i)]!,
+      );
       expect(relError(inferred as Float32Array, expectInferred)).toBeLessThan(1e-5);
       // Negative control: normalizing over the wrong axis is told apart.
       const wrongChannel = (i: number) => Math.floor(i / (strideAfter * c)) % c;
-      expect(relError(trained as Float32Array, Float32Array.from(x, (v, i) => ((v - mean[wrongChannel(i)]!) / Math.sqrt(variance[wrongChannel(i)]! + 1e-3)) * gamma![wrongChannel(i)]! + beta![wrongChannel(i)]!))).toBeGreaterThan(1e-3);
+      expect(
+        relError(
+          trained as Float32Array,
+          Float32Array.from(
+            x,
+            (v, i) =>
+              ((v - mean[wrongChannel(i)]!) / Math.sqrt(variance[wrongChannel(i)]! + 1e-3)) * gamma![wrongChannel(i)]! +
+              beta![wrongChannel(i)]!,
+          ),
+        ),
+      ).toBeGreaterThan(1e-3);
     });
   });
 });
@@ -101,7 +148,9 @@ function tinyUNet(head: 'sigmoid' | 'softmax'): LayersModel {
   const block = (x: ReturnType<typeof L.input>, filters: number) => {
     let y = x;
     for (let i = 0; i < 2; i++) {
-      y = L.conv3d({ filters, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: init() }).apply(y) as typeof x;
+      y = L.conv3d({ filters, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: init() }).apply(
+        y,
+      ) as typeof x;
       y = L.batchNormalization({ axis: -1 }).apply(y) as typeof x;
       y = L.activation({ activation: 'relu' }).apply(y) as typeof x;
     }
@@ -109,12 +158,27 @@ function tinyUNet(head: 'sigmoid' | 'softmax'): LayersModel {
   };
   const input = L.input({ shape: [8, 16, 16, 1] });
   const skip = block(input, 4);
-  const pooled = [L.maxPooling3d({ poolSize: 2 }).apply(skip), L.averagePooling3d({ poolSize: 2 }).apply(skip)] as (typeof input)[];
+  const pooled = [
+    L.maxPooling3d({ poolSize: 2 }).apply(skip),
+    L.averagePooling3d({ poolSize: 2 }).apply(skip),
+  ] as (typeof input)[];
   const down = L.add().apply(pooled) as typeof input;
   const bottom = L.dropout({ rate: 0 }).apply(block(down, 8)) as typeof input;
-  const up = L.conv3dTranspose({ filters: 4, kernelSize: 2, strides: 2, padding: 'same', useBias: false, kernelInitializer: init() }).apply(bottom) as typeof input;
+  const up = L.conv3dTranspose({
+    filters: 4,
+    kernelSize: 2,
+    strides: 2,
+    padding: 'same',
+    useBias: false,
+    kernelInitializer: init(),
+  }).apply(bottom) as typeof input;
   const merged = L.concatenate({ axis: -1 }).apply([up, skip]) as typeof input;
-  const out = L.conv3d({ filters: head === 'sigmoid' ? 1 : 2, kernelSize: 1, activation: head, kernelInitializer: init() }).apply(block(merged, 4)) as typeof input;
+  const out = L.conv3d({
+    filters: head === 'sigmoid' ? 1 : 2,
+    kernelSize: 1,
+    activation: head,
+    kernelInitializer: init(),
+  }).apply(block(merged, 4)) as typeof input;
   return tf.model({ inputs: input, outputs: out });
 }
 
@@ -128,9 +192,15 @@ describe('tiny 3D U-Net: three Adam steps agree between wasm and cpu', () => {
     const run = (backend: 'wasm' | 'cpu') =>
       onBackendAsync(backend, async () => {
         model.setWeights(initial.map((w) => tf.tensor(w.values, w.shape)));
-        model.compile({ optimizer: tf.train.adam(1e-3), loss: head === 'sigmoid' ? 'binaryCrossentropy' : 'categoricalCrossentropy' });
+        model.compile({
+          optimizer: tf.train.adam(1e-3),
+          loss: head === 'sigmoid' ? 'binaryCrossentropy' : 'categoricalCrossentropy',
+        });
         const x = tf.tensor(xData, [n, 8, 16, 16, 1]);
-        const y = head === 'sigmoid' ? tf.tensor(labels, [n, 8, 16, 16, 1]) : tf.oneHot(tf.tensor(labels, [n, 8, 16, 16], 'int32'), 2);
+        const y =
+          head === 'sigmoid'
+            ? tf.tensor(labels, [n, 8, 16, 16, 1])
+            : tf.oneHot(tf.tensor(labels, [n, 8, 16, 16], 'int32'), 2);
         const losses: number[] = [];
         for (let step = 0; step < 3; step++) losses.push((await model.trainOnBatch(x, y)) as number);
         tf.dispose([x, y]);
@@ -162,6 +232,15 @@ describe('tiny 3D U-Net: three Adam steps agree between wasm and cpu', () => {
         tf.registerGradient(ours);
       }
     }
-    if (process.env.GRAD3D_VERBOSE === '1') console.log(head, 'losses wasm', wasm.losses, 'cpu', cpu.losses, 'max weight rel', Math.max(...wasm.weights.map((w, i) => relError(w, cpu.weights[i]!))));
+    if (process.env.GRAD3D_VERBOSE === '1')
+      console.log(
+        head,
+        'losses wasm',
+        wasm.losses,
+        'cpu',
+        cpu.losses,
+        'max weight rel',
+        Math.max(...wasm.weights.map((w, i) => relError(w, cpu.weights[i]!))),
+      );
   });
 });

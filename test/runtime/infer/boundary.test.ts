@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { BACKGROUND, BOUNDARY, boundaryTargets, distanceToOutside, INTERIOR, splitInstances } from '../../../src/runtime/infer/boundary.js';
+import {
+  BACKGROUND,
+  BOUNDARY,
+  boundaryTargets,
+  distanceToOutside,
+  INTERIOR,
+  splitInstances,
+} from '../../../src/runtime/infer/boundary.js';
 import { connectedComponents } from '../../../src/runtime/infer/instances.js';
 import { Random } from '../../../src/util/random.js';
 
@@ -69,7 +76,8 @@ describe('boundaryTargets', () => {
 function disks(h: number, w: number, list: [number, number, number][]): Uint16Array {
   const out = new Uint16Array(h * w);
   list.forEach(([cy, cx, r], i) => {
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if ((y - cy) ** 2 + (x - cx) ** 2 <= r * r) out[y * w + x] = i + 1;
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) if ((y - cy) ** 2 + (x - cx) ** 2 <= r * r) out[y * w + x] = i + 1;
   });
   return out;
 }
@@ -136,7 +144,8 @@ describe('splitInstances', () => {
     const truth = disks(h, w, [[15, 15, 10]]);
     const classes = boundaryTargets(truth, [h, w]);
     // A stray interior pixel, cut off from the interior by a ring of boundary (a blip of the network).
-    for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) classes[(15 + dy) * w + 15 + dx] = dx === 0 && dy === 0 ? INTERIOR : BOUNDARY;
+    for (let dy = -1; dy <= 1; dy++)
+      for (let dx = -1; dx <= 1; dx++) classes[(15 + dy) * w + 15 + dx] = dx === 0 && dy === 0 ? INTERIOR : BOUNDARY;
     const probabilities = probabilitiesOf(classes);
     expect(count(splitInstances(probabilities, [h, w], 3))).toBe(2);
     expect(count(splitInstances(probabilities, [h, w], 3, { minSeed: 3 }))).toBe(1);
@@ -169,7 +178,13 @@ describe('splitInstances with neck splitting', () => {
   it('two overlapping disks the network saw as one interior come apart at their waist', () => {
     const h = 40;
     const w = 60;
-    const union = Uint8Array.from(disks(h, w, [[20, 20, 10], [20, 37, 10]]), (v) => (v ? 1 : 0));
+    const union = Uint8Array.from(
+      disks(h, w, [
+        [20, 20, 10],
+        [20, 37, 10],
+      ]),
+      (v) => (v ? 1 : 0),
+    );
     const probabilities = oneInterior(union, [h, w]);
     expect(count(splitInstances(probabilities, [h, w], 3, { neck }))).toBe(2);
     // Negative control: without neck splitting the interior is one seed.
@@ -185,12 +200,25 @@ describe('splitInstances with neck splitting', () => {
     const h = 40;
     const w = 60;
     const ellipse = new Uint8Array(h * w);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (((y - 20) / 8) ** 2 + ((x - 30) / 22) ** 2 <= 1) ellipse[y * w + x] = 1;
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) if (((y - 20) / 8) ** 2 + ((x - 30) / 22) ** 2 <= 1) ellipse[y * w + x] = 1;
     expect(count(splitInstances(oneInterior(ellipse, [h, w]), [h, w], 3, { neck }))).toBe(1);
-    const bumpy = Uint8Array.from(disks(h, w, [[20, 25, 11], [20, 37, 3]]), (v) => (v ? 1 : 0));
+    const bumpy = Uint8Array.from(
+      disks(h, w, [
+        [20, 25, 11],
+        [20, 37, 3],
+      ]),
+      (v) => (v ? 1 : 0),
+    );
     expect(count(splitInstances(oneInterior(bumpy, [h, w]), [h, w], 3, { neck }))).toBe(1);
     // A deep but tiny side is not a nucleus either: with a larger area floor the disks stay one.
-    const union = Uint8Array.from(disks(h, w, [[20, 20, 10], [20, 37, 10]]), (v) => (v ? 1 : 0));
+    const union = Uint8Array.from(
+      disks(h, w, [
+        [20, 20, 10],
+        [20, 37, 10],
+      ]),
+      (v) => (v ? 1 : 0),
+    );
     expect(count(splitInstances(oneInterior(union, [h, w]), [h, w], 3, { neck: { depth: 1, area: 1000 } }))).toBe(1);
   });
 
@@ -199,7 +227,9 @@ describe('splitInstances with neck splitting', () => {
     const union = new Uint8Array(20 * 20 * 32);
     for (let z = 0; z < 20; z++)
       for (let y = 0; y < 20; y++)
-        for (let x = 0; x < 32; x++) if ((z - 10) ** 2 + (y - 10) ** 2 + Math.min((x - 9) ** 2, (x - 22) ** 2) <= 49) union[(z * 20 + y) * 32 + x] = 1;
+        for (let x = 0; x < 32; x++)
+          if ((z - 10) ** 2 + (y - 10) ** 2 + Math.min((x - 9) ** 2, (x - 22) ** 2) <= 49)
+            union[(z * 20 + y) * 32 + x] = 1;
     const probabilities = oneInterior(union, shape);
     expect(count(splitInstances(probabilities, shape, 3, { neck }))).toBe(2);
     expect(count(splitInstances(probabilities, shape, 3))).toBe(1);
@@ -223,7 +253,10 @@ describe('distanceToOutside', () => {
   const euclid = (d: number[]) => Math.hypot(...d);
   const cityBlock = (d: number[]) => d.reduce((a, b) => a + Math.abs(b), 0);
 
-  for (const shape of [[13, 17], [5, 7, 9]]) {
+  for (const shape of [
+    [13, 17],
+    [5, 7, 9],
+  ]) {
     it(`is the exact Euclidean distance on a random ${shape.length}-D mask`, () => {
       const rng = new Random(7);
       const mask = Uint8Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (rng.next() < 0.85 ? 1 : 0));

@@ -60,7 +60,9 @@ describe('connected components', () => {
       const h = 5 + Math.floor(rng.next() * 30);
       const w = 5 + Math.floor(rng.next() * 30);
       const map = Uint8Array.from({ length: h * w }, () => (rng.next() < 0.45 ? 1 + Math.floor(rng.next() * 2) : 0));
-      expect(show(connectedComponents(map, h, w, { connectivity }).labels, w)).toEqual(show(floodFill(map, h, w, connectivity), w));
+      expect(show(connectedComponents(map, h, w, { connectivity }).labels, w)).toEqual(
+        show(floodFill(map, h, w, connectivity), w),
+      );
     }
   });
 });
@@ -68,7 +70,15 @@ describe('connected components', () => {
 /** The obvious algorithm, for comparison: flood from each unlabelled pixel in raster order. */
 function floodFill(map: Uint8Array, h: number, w: number, connectivity: 4 | 8): Uint32Array {
   const labels = new Uint32Array(h * w);
-  const steps = connectivity === 8 ? [-1, 0, 1].flatMap((dy) => [-1, 0, 1].map((dx) => [dy, dx])).filter(([a, b]) => a || b) : [[-1, 0], [1, 0], [0, -1], [0, 1]];
+  const steps =
+    connectivity === 8
+      ? [-1, 0, 1].flatMap((dy) => [-1, 0, 1].map((dx) => [dy, dx])).filter(([a, b]) => a || b)
+      : [
+          [-1, 0],
+          [1, 0],
+          [0, -1],
+          [0, 1],
+        ];
   let next = 0;
   for (let p = 0; p < h * w; p++) {
     if (!map[p] || labels[p]) continue;

@@ -10,12 +10,65 @@ function volume(voxels: readonly (readonly [number, number, number, number?])[])
 
 describe('connectedComponents3d', () => {
   it.each([
-    ['face neighbours', [[0, 0, 0], [1, 0, 0]], 1, 1],
-    ['edge neighbours', [[0, 0, 0], [1, 1, 0]], 1, 2],
-    ['corner neighbours', [[0, 0, 0], [1, 1, 1]], 1, 2],
-    ['apart', [[0, 0, 0], [2, 2, 2]], 2, 2],
-    ['a U that joins late (union of two provisional labels)', [[0, 0, 0], [0, 0, 2], [1, 0, 0], [1, 0, 2], [2, 0, 0], [2, 0, 1], [2, 0, 2]], 1, 1],
-    ['different classes touching', [[0, 0, 0, 1], [0, 0, 1, 2]], 2, 2],
+    [
+      'face neighbours',
+      [
+        [0, 0, 0],
+        [1, 0, 0],
+      ],
+      1,
+      1,
+    ],
+    [
+      'edge neighbours',
+      [
+        [0, 0, 0],
+        [1, 1, 0],
+      ],
+      1,
+      2,
+    ],
+    [
+      'corner neighbours',
+      [
+        [0, 0, 0],
+        [1, 1, 1],
+      ],
+      1,
+      2,
+    ],
+    [
+      'apart',
+      [
+        [0, 0, 0],
+        [2, 2, 2],
+      ],
+      2,
+      2,
+    ],
+    [
+      'a U that joins late (union of two provisional labels)',
+      [
+        [0, 0, 0],
+        [0, 0, 2],
+        [1, 0, 0],
+        [1, 0, 2],
+        [2, 0, 0],
+        [2, 0, 1],
+        [2, 0, 2],
+      ],
+      1,
+      1,
+    ],
+    [
+      'different classes touching',
+      [
+        [0, 0, 0, 1],
+        [0, 0, 1, 2],
+      ],
+      2,
+      2,
+    ],
   ] as const)('%s: %d components with 26-connectivity, %d with 6', (_name, voxels, n26, n6) => {
     const map = volume(voxels as never);
     expect(connectedComponents3d(map, [3, 3, 3]).components).toHaveLength(n26);
@@ -23,7 +76,12 @@ describe('connectedComponents3d', () => {
   });
 
   it('labels run 1..K in raster order, volumes are voxel counts, minSize removes small ones', () => {
-    const map = volume([[0, 0, 2], [2, 2, 2], [2, 2, 1], [2, 1, 2]]);
+    const map = volume([
+      [0, 0, 2],
+      [2, 2, 2],
+      [2, 2, 1],
+      [2, 1, 2],
+    ]);
     const all = connectedComponents3d(map, [3, 3, 3]);
     expect(all.components.map((c) => c.volume)).toEqual([1, 3]);
     expect(all.labels[2]).toBe(1);

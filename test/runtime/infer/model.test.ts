@@ -6,7 +6,14 @@ import { exportOnnx } from '../../../src/compiler/backends/onnx/index.js';
 import { randomWeights } from '../../../src/compiler/backends/weights.js';
 import { compileSpec, type Graph } from '../../../src/compiler/index.js';
 import { generateSample } from '../../../src/runtime/data/index.js';
-import { activate, loadModel, locateModel, ModelError, predictImage, type SegmentationModel } from '../../../src/runtime/infer/index.js';
+import {
+  activate,
+  loadModel,
+  locateModel,
+  ModelError,
+  predictImage,
+  type SegmentationModel,
+} from '../../../src/runtime/infer/index.js';
 
 /** A small 'valid'-padding U-Net (as in the 2015 paper): the output loses a margin on each side. */
 const VALID = `name: valid
@@ -41,13 +48,25 @@ function graphOf(body: string): Graph {
 async function exported(name: string, body: string): Promise<SegmentationModel> {
   const graph = graphOf(body);
   const file = join(dir, `${name}.onnx`);
-  writeFileSync(file, exportOnnx(graph, randomWeights(graph, 3), { producerVersion: 'test', specSource: body, inputNormalization: 'zscore-per-image' }));
+  writeFileSync(
+    file,
+    exportOnnx(graph, randomWeights(graph, 3), {
+      producerVersion: 'test',
+      specSource: body,
+      inputNormalization: 'zscore-per-image',
+    }),
+  );
   const model = await loadModel(file, { threads: 1 });
   models.push(model);
   return model;
 }
 
-const image = (h: number, w: number) => ({ height: h, width: w, channels: 1, data: generateSample(5, { height: h, width: w, scene: 'typical' }).image });
+const image = (h: number, w: number) => ({
+  height: h,
+  width: w,
+  channels: 1,
+  data: generateSample(5, { height: h, width: w, scene: 'typical' }).image,
+});
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'unetc-infer-'));
@@ -67,7 +86,8 @@ describe('ONNX models', () => {
     const tiled = await predictImage(model, image(150, 217), { tile: 64, overlap: 0.25 });
     expect([one.height, one.width, one.classes]).toEqual([150, 217, 2]);
     let worst = 0;
-    for (let i = 0; i < one.probabilities.length; i++) worst = Math.max(worst, Math.abs(one.probabilities[i]! - tiled.probabilities[i]!));
+    for (let i = 0; i < one.probabilities.length; i++)
+      worst = Math.max(worst, Math.abs(one.probabilities[i]! - tiled.probabilities[i]!));
     // Each output pixel sees the same (reflected) neighbourhood in both runs.
     expect(worst).toBeLessThan(1e-5);
   }, 60_000);
@@ -82,12 +102,18 @@ describe('ONNX models', () => {
 
   it('refuses an image with the wrong channel count (ModelError naming the model)', async () => {
     const model = await exported('channels', FIXED);
-    await expect(predictImage(model, { height: 8, width: 8, channels: 3, data: new Float32Array(192) })).rejects.toThrow(ModelError);
+    await expect(
+      predictImage(model, { height: 8, width: 8, channels: 3, data: new Float32Array(192) }),
+    ).rejects.toThrow(ModelError);
   });
 
   it('refuses an ONNX model that is not a unetc export', async () => {
     const graph = graphOf(FIXED);
-    const bytes = exportOnnx(graph, randomWeights(graph, 3), { producerVersion: 'test', specSource: FIXED, inputNormalization: 'mystery' });
+    const bytes = exportOnnx(graph, randomWeights(graph, 3), {
+      producerVersion: 'test',
+      specSource: FIXED,
+      inputNormalization: 'mystery',
+    });
     const file = join(dir, 'odd.onnx');
     writeFileSync(file, bytes);
     await expect(loadModel(file)).rejects.toThrow(/odd\.onnx: unknown input_normalization 'mystery'/);
@@ -96,7 +122,11 @@ describe('ONNX models', () => {
   it('refuses a damaged ONNX model: the 32 bytes of a bias flipped (issue 11, item 3)', async () => {
     const graph = graphOf(FIXED);
     const weights = randomWeights(graph, 3);
-    const bytes = exportOnnx(graph, weights, { producerVersion: 'test', specSource: FIXED, inputNormalization: 'zscore-per-image' });
+    const bytes = exportOnnx(graph, weights, {
+      producerVersion: 'test',
+      specSource: FIXED,
+      inputNormalization: 'zscore-per-image',
+    });
     // The bytes of a bias of 8 values, found in the file (ONNX stores 1-d weights raw, in the same order).
     const kernel = [...weights].find(([name, w]) => name.endsWith('bias') && w.data.length === 8)![1].data;
     const at = Buffer.from(bytes).indexOf(Buffer.from(kernel.buffer, kernel.byteOffset, 16));
@@ -126,8 +156,18 @@ describe('locating MODEL', () => {
   }
 
   it.each([
-    ['a run folder uses its model.onnx', ['model.onnx', 'best/unetc.json', 'run.json'], '', { format: 'onnx', file: 'model.onnx' }],
-    ['a run folder without model.onnx falls back on best/', ['best/unetc.json', 'last/unetc.json'], '', { format: 'tfjs', dir: 'best' }],
+    [
+      'a run folder uses its model.onnx',
+      ['model.onnx', 'best/unetc.json', 'run.json'],
+      '',
+      { format: 'onnx', file: 'model.onnx' },
+    ],
+    [
+      'a run folder without model.onnx falls back on best/',
+      ['best/unetc.json', 'last/unetc.json'],
+      '',
+      { format: 'tfjs', dir: 'best' },
+    ],
     ['a checkpoint folder', ['model.json', 'weights.bin', 'unetc.json'], '', { format: 'tfjs', dir: '' }],
     ['a checkpoint named by its model.json', ['model.json', 'unetc.json'], 'model.json', { format: 'tfjs', dir: '' }],
     ['any other file is read as ONNX', ['unet.onnx'], 'unet.onnx', { format: 'onnx', file: 'unet.onnx' }],
@@ -135,7 +175,9 @@ describe('locating MODEL', () => {
     const base = tree(...files);
     const where = locateModel(join(base, arg));
     expect(where.format).toBe(expected.format);
-    expect('file' in where ? where.file : where.dir).toBe(join(base, 'file' in expected ? expected.file! : expected.dir!));
+    expect('file' in where ? where.file : where.dir).toBe(
+      join(base, 'file' in expected ? expected.file! : expected.dir!),
+    );
   });
 
   it.each([

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { Random } from '../../../src/util/random.js';
 import type { HWC } from '../../../src/runtime/data/index.js';
-import { fromList, parseValidSizes, planAxis, progression, runTiled, TilingError, type SizeRule, type TileRunner } from '../../../src/runtime/infer/index.js';
+import {
+  fromList,
+  parseValidSizes,
+  planAxis,
+  progression,
+  runTiled,
+  TilingError,
+  type SizeRule,
+  type TileRunner,
+} from '../../../src/runtime/infer/index.js';
 
 function randomImage(height: number, width: number, channels: number, seed = 1): HWC<Float32Array> {
   const rng = new Random(seed);
@@ -9,7 +18,11 @@ function randomImage(height: number, width: number, channels: number, seed = 1):
 }
 
 /** A fake network: checks the tile is an accepted size, records it, and applies `f` per pixel after losing `margin` per side. */
-function fakeModel(rules: { height: SizeRule; width: SizeRule }, margin: [number, number], f: (t: HWC<Float32Array>, y: number, x: number, c: number) => number) {
+function fakeModel(
+  rules: { height: SizeRule; width: SizeRule },
+  margin: [number, number],
+  f: (t: HWC<Float32Array>, y: number, x: number, c: number) => number,
+) {
   const seen: [number, number][] = [];
   const run: TileRunner = async (t) => {
     expect(rules.height.atLeast(t.height)).toBe(t.height);
@@ -19,7 +32,9 @@ function fakeModel(rules: { height: SizeRule; width: SizeRule }, margin: [number
     const h = t.height - 2 * mh;
     const w = t.width - 2 * mw;
     const data = new Float32Array(h * w * t.channels);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < t.channels; c++) data[(y * w + x) * t.channels + c] = f(t, y + mh, x + mw, c);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        for (let c = 0; c < t.channels; c++) data[(y * w + x) * t.channels + c] = f(t, y + mh, x + mw, c);
     return { height: h, width: w, channels: t.channels, data };
   };
   return { run, seen };
@@ -89,7 +104,8 @@ describe('blending', () => {
     const plan = planAxis(1000, m16, { tile: 256, overlap: 0.25, margin: 0 });
     expect(plan.tiles.length).toBe(5);
     const sum = new Float64Array(1000);
-    for (const t of plan.tiles) for (let i = t.keepStart; i < t.keepEnd; i++) sum[i] = sum[i]! + t.weights[i - t.keepStart]!;
+    for (const t of plan.tiles)
+      for (let i = t.keepStart; i < t.keepEnd; i++) sum[i] = sum[i]! + t.weights[i - t.keepStart]!;
     for (const s of sum) expect(s).toBeCloseTo(1, 12);
     expect(plan.tiles[0]!.keepStart).toBe(0);
     expect(plan.tiles.at(-1)!.keepEnd).toBe(1000);
@@ -100,7 +116,8 @@ describe('blending', () => {
     const run: TileRunner = async (t) => ({ ...t, data: new Float32Array(t.data.length).fill(calls++ % 2) });
     const out = await runTiled(randomImage(200, 600, 1), run, { sizes: sixteen, tile: 256, overlap: 0.5 });
     let jump = 0;
-    for (let x = 1; x < 600; x++) jump = Math.max(jump, Math.abs(out.data[100 * 600 + x]! - out.data[100 * 600 + x - 1]!));
+    for (let x = 1; x < 600; x++)
+      jump = Math.max(jump, Math.abs(out.data[100 * 600 + x]! - out.data[100 * 600 + x - 1]!));
     // A hard seam would jump by 1; a 128-pixel cosine ramp moves by at most pi/(2*128) per pixel.
     expect(jump).toBeLessThan(0.02);
   });
@@ -132,11 +149,15 @@ describe('sizes and errors', () => {
     expect(() => planAxis(300, m16, { tile: 20, overlap: 0.25, margin: 10 })).toThrow(/16-pixel tile is too small/);
     // A tile below the smallest accepted size is rounded up to it (188 - 2 x 92 = 4 pixels out):
     // enough for a 4-pixel image, too little to tile a larger one on the 16-pixel grid.
-    expect(planAxis(4, valid2015.height, { tile: 100, overlap: 0.25, margin: 92 }).tiles.map((t) => t.inSize)).toEqual([188]);
-    expect(() => planAxis(300, valid2015.height, { tile: 100, overlap: 0.25, margin: 92 })).toThrow(/leaving 4 \(at least 16 needed\)/);
+    expect(planAxis(4, valid2015.height, { tile: 100, overlap: 0.25, margin: 92 }).tiles.map((t) => t.inSize)).toEqual([
+      188,
+    ]);
+    expect(() => planAxis(300, valid2015.height, { tile: 100, overlap: 0.25, margin: 92 })).toThrow(
+      /leaving 4 \(at least 16 needed\)/,
+    );
   });
 
-  it('places tiles on the network\'s 2^depth grid, the last one reaching the end', () => {
+  it("places tiles on the network's 2^depth grid, the last one reaching the end", () => {
     const plan = planAxis(417, m16, { tile: 128, overlap: 0.25, margin: 0 });
     expect(plan.tiles.map((t) => t.keepStart)).toEqual([0, 80, 160, 224, 304]);
     expect(plan.tiles.map((t) => t.keepEnd)).toEqual([128, 208, 288, 352, 417]);
@@ -165,7 +186,11 @@ describe('sizes and errors', () => {
   });
 
   it('an output of the wrong size is a TilingError, not a silent misplacement', async () => {
-    const run: TileRunner = async (t) => ({ ...t, height: t.height - 2, data: t.data.subarray(0, (t.height - 2) * t.width) });
+    const run: TileRunner = async (t) => ({
+      ...t,
+      height: t.height - 2,
+      data: t.data.subarray(0, (t.height - 2) * t.width),
+    });
     await expect(runTiled(randomImage(40, 40, 1), run, { sizes: sixteen })).rejects.toThrow(/48x48 tile/);
   });
 });

@@ -7,10 +7,23 @@ import { predictVolume, tileStarts, type VolumeModel } from '../../../src/runtim
  * network, drops `margin` voxels on each side: any correct tiling reproduces the untiled result.
  * It accepts sizes first + k * divisor per axis.
  */
-function pointwise(divisor: [number, number, number], calls: number[][] = [], margin = 0, first = divisor): VolumeModel {
+function pointwise(
+  divisor: [number, number, number],
+  calls: number[][] = [],
+  margin = 0,
+  first = divisor,
+): VolumeModel {
   return {
     info: {
-      path: 'fake', format: 'onnx', name: 'fake', inputChannels: 1, classes: 1, activation: 'sigmoid', threshold: 0.5, normalization: 'none', divisor,
+      path: 'fake',
+      format: 'onnx',
+      name: 'fake',
+      inputChannels: 1,
+      classes: 1,
+      activation: 'sigmoid',
+      threshold: 0.5,
+      normalization: 'none',
+      divisor,
       sizes: [0, 1, 2].map((a) => progression(first[a]!, divisor[a]!)) as never,
       margin: [margin, margin, margin],
     },
@@ -22,7 +35,9 @@ function pointwise(divisor: [number, number, number], calls: number[][] = [], ma
       const data = new Float32Array(out[0] * out[1] * out[2]);
       for (let z = 0; z < out[0]; z++)
         for (let y = 0; y < out[1]; y++)
-          for (let x = 0; x < out[2]; x++) data[(z * out[1] + y) * out[2] + x] = 1 / (1 + Math.exp(-tile[((z + margin) * dims[1] + y + margin) * dims[2] + x + margin]!));
+          for (let x = 0; x < out[2]; x++)
+            data[(z * out[1] + y) * out[2] + x] =
+              1 / (1 + Math.exp(-tile[((z + margin) * dims[1] + y + margin) * dims[2] + x + margin]!));
       return { data, dims: out };
     },
     close: async () => {},
@@ -50,7 +65,8 @@ describe('3D tiling', () => {
     const whole = await predictVolume(pointwise([4, 8, 8]), volume, dims, { tile: 256 });
     expect(calls.length).toBeGreaterThan(8);
     let worst = 0;
-    for (let i = 0; i < volume.length; i++) worst = Math.max(worst, Math.abs(tiled.probabilities[i]! - whole.probabilities[i]!));
+    for (let i = 0; i < volume.length; i++)
+      worst = Math.max(worst, Math.abs(tiled.probabilities[i]! - whole.probabilities[i]!));
     expect(worst).toBeLessThan(1e-6);
     expect(Array.from(tiled.classMap)).toEqual(Array.from(whole.classMap));
     // Negative control: the probabilities are the input's sigmoid, voxel for voxel.
@@ -65,9 +81,11 @@ describe('3D tiling', () => {
     const whole = await predictVolume(pointwise([4, 4, 4], [], 3, [10, 10, 10]), volume, dims, { tile: 256 });
     expect(calls.length).toBeGreaterThan(4);
     let worst = 0;
-    for (let i = 0; i < volume.length; i++) worst = Math.max(worst, Math.abs(tiled.probabilities[i]! - whole.probabilities[i]!));
+    for (let i = 0; i < volume.length; i++)
+      worst = Math.max(worst, Math.abs(tiled.probabilities[i]! - whole.probabilities[i]!));
     expect(worst).toBeLessThan(1e-6);
     // Negative control: every voxel is the sigmoid of its own input (the margin was not misplaced).
-    for (const i of [0, 1234, volume.length - 1]) expect(tiled.probabilities[i]).toBeCloseTo(1 / (1 + Math.exp(-volume[i]!)), 5);
+    for (const i of [0, 1234, volume.length - 1])
+      expect(tiled.probabilities[i]).toBeCloseTo(1 / (1 + Math.exp(-volume[i]!)), 5);
   });
 });

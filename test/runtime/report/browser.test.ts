@@ -20,7 +20,8 @@ function findChromium(): string | undefined {
 }
 
 const chromium = findChromium();
-const INSTALL_HINT = 'headless Chromium is needed for the report browser test: apt-get update && apt-get install -y chromium (or set CHROMIUM=/path/to/chrome)';
+const INSTALL_HINT =
+  'headless Chromium is needed for the report browser test: apt-get update && apt-get install -y chromium (or set CHROMIUM=/path/to/chrome)';
 
 if (!chromium && process.env.CI) {
   describe('report.html in headless Chromium', () => {
@@ -49,8 +50,22 @@ describe.skipIf(!chromium)('report.html in headless Chromium', () => {
   });
 
   it('parses the page into the DOM it was written as', () => {
-    const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`];
-    const dom = execFileSync(chromium!, [...flags, '--dump-dom', `file://${join(runDir, 'report.html')}`], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const flags = [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--user-data-dir=${profile}`,
+    ];
+    const dom = execFileSync(chromium!, [...flags, '--dump-dom', `file://${join(runDir, 'report.html')}`], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     expect(dom.match(/<svg[^>]*class="chart"/g)).toHaveLength(2);
     expect(dom.match(/<img src="data:image\/png;base64,/g)).toHaveLength(12);
     expect(dom).toContain('<div class="diagram"><svg');
@@ -60,7 +75,11 @@ describe.skipIf(!chromium)('report.html in headless Chromium', () => {
 
   it('takes a screenshot showing the curves and the mask overlays', () => {
     const png = join(dir, 'report.png');
-    execFileSync(join(root, 'scripts/report-screenshot.sh'), [runDir, png], { timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CHROMIUM: chromium } });
+    execFileSync(join(root, 'scripts/report-screenshot.sh'), [runDir, png], {
+      timeout: 30_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CHROMIUM: chromium },
+    });
     expect(statSync(png).size).toBeGreaterThan(50_000);
     const bytes = readFileSync(png);
     expect([...bytes.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);

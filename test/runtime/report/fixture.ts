@@ -48,25 +48,63 @@ export interface FakeRun {
  * A run folder as training leaves it, with `val` synthetic 64x64 validation images (the data
  * fingerprint says so) and, unless `model` is false, model.onnx exported from initial weights.
  */
-export async function fakeRun(options: { val?: number; model?: boolean; data?: Partial<RunManifest['data']> } = {}): Promise<FakeRun> {
+export async function fakeRun(
+  options: { val?: number; model?: boolean; data?: Partial<RunManifest['data']> } = {},
+): Promise<FakeRun> {
   const dir = join(mkdtempSync(join(tmpdir(), 'unetc-report-')), 'run');
   mkdirSync(dir);
   const specText = hostileSpecText();
   const compiled = compileSpec({ name: 'specs/tiny.yaml', body: specText });
   const graph = compiled.graph;
-  if (!graph) throw new Error(`the test spec does not compile: ${compiled.diagnostics.map((d) => d.message).join('; ')}`);
+  if (!graph)
+    throw new Error(`the test spec does not compile: ${compiled.diagnostics.map((d) => d.message).join('; ')}`);
   const val = options.val ?? 3;
-  const data = { source: `synthetic nuclei (seed 0, 0 + ${val} images of 64x64)`, fingerprint: `synthetic:0:0:${val}:64`, valSplit: 0.2, train: 0, val, ...options.data };
-  const manifest = makeRunManifest({ name: graph.name, file: 'specs/tiny.yaml', text: specText }, graph, SETTINGS, data, 'wasm', '4.22.0');
+  const data = {
+    source: `synthetic nuclei (seed 0, 0 + ${val} images of 64x64)`,
+    fingerprint: `synthetic:0:0:${val}:64`,
+    valSplit: 0.2,
+    train: 0,
+    val,
+    ...options.data,
+  };
+  const manifest = makeRunManifest(
+    { name: graph.name, file: 'specs/tiny.yaml', text: specText },
+    graph,
+    SETTINGS,
+    data,
+    'wasm',
+    '4.22.0',
+  );
   await writeRunManifest(dir, manifest);
   writeFileSync(join(dir, 'metrics.jsonl'), METRICS.map((m) => `${JSON.stringify(m)}\n`).join(''));
   if (options.model !== false) {
-    writeFileSync(join(dir, 'model.onnx'), exportOnnx(graph, initialWeights(graph, 0), { producerVersion: 'test', specSource: specText, inputNormalization: 'zscore-per-image' }));
+    writeFileSync(
+      join(dir, 'model.onnx'),
+      exportOnnx(graph, initialWeights(graph, 0), {
+        producerVersion: 'test',
+        specSource: specText,
+        inputNormalization: 'zscore-per-image',
+      }),
+    );
   }
   return { dir, graph, specText, manifest };
 }
 
-const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr']);
+const VOID = new Set([
+  'area',
+  'base',
+  'br',
+  'col',
+  'embed',
+  'hr',
+  'img',
+  'input',
+  'link',
+  'meta',
+  'source',
+  'track',
+  'wbr',
+]);
 
 /**
  * Problems with the nesting of `html`'s tags (an empty list: well formed): every opened element is
@@ -78,9 +116,12 @@ export function tagProblems(html: string): string[] {
   if (body === html) problems.push('no <!DOCTYPE html>');
   const stack: string[] = [];
   let last = 0;
-  for (const m of body.matchAll(/<(\/?)([a-zA-Z][\w:-]*)((?:\s+[\w:-]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)\s*(\/?)>/g)) {
+  for (const m of body.matchAll(
+    /<(\/?)([a-zA-Z][\w:-]*)((?:\s+[\w:-]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)\s*(\/?)>/g,
+  )) {
     const text = body.slice(last, m.index);
-    if (/[<>]/.test(text)) problems.push(`stray < or > in text before offset ${m.index}: ${JSON.stringify(text.slice(0, 60))}`);
+    if (/[<>]/.test(text))
+      problems.push(`stray < or > in text before offset ${m.index}: ${JSON.stringify(text.slice(0, 60))}`);
     last = m.index + m[0].length;
     const [, close, rawName, , selfClose] = m;
     const name = rawName!.toLowerCase();

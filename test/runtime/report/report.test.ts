@@ -18,7 +18,10 @@ import {
 } from '../../../src/runtime/report/index.js';
 import { fakeRun, INJECTED, METRICS, tagProblems, type FakeRun } from './fixture.js';
 
-const dataImages = (html: string) => [...html.matchAll(/<img src="data:image\/png;base64,([A-Za-z0-9+/=]+)"/g)].map((m) => decode(Buffer.from(m[1]!, 'base64')));
+const dataImages = (html: string) =>
+  [...html.matchAll(/<img src="data:image\/png;base64,([A-Za-z0-9+/=]+)"/g)].map((m) =>
+    decode(Buffer.from(m[1]!, 'base64')),
+  );
 const GENERATED = new Date('2026-01-02T03:04:05Z');
 
 let run: FakeRun;
@@ -74,12 +77,27 @@ describe('report.html of a run folder', () => {
   it('shows the spec text escaped, and the manifest as JSON', () => {
     const spec = /<pre class="spec">([\s\S]*?)<\/pre>/.exec(html)?.[1];
     expect(spec).toBe(escapeHtml(run.specText));
-    expect(spec).toContain('&lt;script src=&quot;http://evil.example/x.js&quot;&gt;&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;');
+    expect(spec).toContain(
+      '&lt;script src=&quot;http://evil.example/x.js&quot;&gt;&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;',
+    );
     expect(html).not.toContain(INJECTED);
     expect(html).not.toMatch(/<script/i);
     const manifest = /<pre class="manifest">([\s\S]*?)<\/pre>/.exec(html)?.[1] ?? '';
-    const json = JSON.parse(manifest.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')) as typeof run.manifest;
-    expect(json).toMatchObject({ format: 'unetc-run', version: 1, settings: { epochs: 4, patch: [64, 64] }, data: { fingerprint: 'synthetic:0:0:3:64' }, engine: 'wasm' });
+    const json = JSON.parse(
+      manifest
+        .replace(/&quot;/g, '"')
+        .replace(/&#39;/g, "'")
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&amp;/g, '&'),
+    ) as typeof run.manifest;
+    expect(json).toMatchObject({
+      format: 'unetc-run',
+      version: 1,
+      settings: { epochs: 4, patch: [64, 64] },
+      data: { fingerprint: 'synthetic:0:0:3:64' },
+      engine: 'wasm',
+    });
     expect(json.spec.sha256).toBe(run.manifest.spec.sha256);
   });
 
@@ -119,7 +137,11 @@ describe('externalReferences (negative controls)', () => {
   });
 
   it('passes data: URIs, fragments and escaped text', () => {
-    expect(externalReferences('<img src="data:image/png;base64,AA=="/><a href="#x">x</a><pre>&lt;script src="http://e.x"&gt;</pre>')).toEqual([]);
+    expect(
+      externalReferences(
+        '<img src="data:image/png;base64,AA=="/><a href="#x">x</a><pre>&lt;script src="http://e.x"&gt;</pre>',
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -127,9 +149,22 @@ describe('writeRunReport (what the train command calls)', () => {
   it('takes typed arrays for images and masks, and caps the grid at 8', async () => {
     const samples: ReportSample[] = Array.from({ length: 10 }, (_, i) => {
       const s = generateSample(i, { height: 40, width: 48 });
-      return { name: `s${i}`, image: { height: 40, width: 48, channels: 1, data: s.image }, truth: s.mask, predicted: i === 0 ? s.mask : new Uint8Array(40 * 48) };
+      return {
+        name: `s${i}`,
+        image: { height: 40, width: 48, channels: 1, data: s.image },
+        truth: s.mask,
+        predicted: i === 0 ? s.mask : new Uint8Array(40 * 48),
+      };
     });
-    const file = await writeRunReport({ runDir: run.dir, graph: run.graph, specText: run.specText, manifest: run.manifest, metrics: readMetrics(run.dir), samples, generated: GENERATED });
+    const file = await writeRunReport({
+      runDir: run.dir,
+      graph: run.graph,
+      specText: run.specText,
+      manifest: run.manifest,
+      metrics: readMetrics(run.dir),
+      samples,
+      generated: GENERATED,
+    });
     const page = readFileSync(file, 'utf8');
     expect(tagProblems(page)).toEqual([]);
     expect(dataImages(page)).toHaveLength(24);
@@ -140,9 +175,27 @@ describe('writeRunReport (what the train command calls)', () => {
 
   it('shrinks large images to at most 256 pixels a side', async () => {
     const s = generateSample(3, { height: 600, width: 520 });
-    const file = await writeRunReport({ runDir: run.dir, graph: run.graph, specText: run.specText, manifest: run.manifest, metrics: [], samples: [{ name: 'big', image: { height: 600, width: 520, channels: 1, data: s.image }, truth: s.mask, predicted: s.mask }] });
+    const file = await writeRunReport({
+      runDir: run.dir,
+      graph: run.graph,
+      specText: run.specText,
+      manifest: run.manifest,
+      metrics: [],
+      samples: [
+        {
+          name: 'big',
+          image: { height: 600, width: 520, channels: 1, data: s.image },
+          truth: s.mask,
+          predicted: s.mask,
+        },
+      ],
+    });
     const page = readFileSync(file, 'utf8');
-    expect(dataImages(page).map((p) => [p.width, p.height])).toEqual([[173, 200], [173, 200], [173, 200]]);
+    expect(dataImages(page).map((p) => [p.width, p.height])).toEqual([
+      [173, 200],
+      [173, 200],
+      [173, 200],
+    ]);
     expect(page).toContain('no epochs recorded yet');
     expect(tagProblems(page)).toEqual([]);
   });
@@ -158,7 +211,7 @@ describe('buildRunReport on other runs', () => {
     expect(tagProblems(page)).toEqual([]);
   });
 
-  it('reads a folder run\'s validation images from data.dir, split with the run\'s seed', async () => {
+  it("reads a folder run's validation images from data.dir, split with the run's seed", async () => {
     const folder = await fakeRun();
     cleanup.push(join(folder.dir, '..'));
     const data = join(folder.dir, '..', 'data');
@@ -168,14 +221,19 @@ describe('buildRunReport on other runs', () => {
       await writeGray(join(data, 'images', `${stem}.png`), { width: 48, height: 48, data: s.image });
       await writeMask(join(data, 'masks', `${stem}.png`), { width: 48, height: 48, data: s.mask }, { binary: true });
     }
-    const manifest = { ...folder.manifest, data: { source: data, fingerprint: 'folder', dir: data, valSplit: 0.5, train: 2, val: 2 } };
+    const manifest = {
+      ...folder.manifest,
+      data: { source: data, fingerprint: 'folder', dir: data, valSplit: 0.5, train: 2, val: 2 },
+    };
     const val = await validationExamples(manifest, folder.graph);
     expect(val).toHaveLength(2);
     expect(val.every((e) => ['a', 'b', 'c', 'd'].includes(e.name))).toBe(true);
-    await expect(validationExamples({ ...manifest, data: { ...manifest.data, dir: join(data, 'gone') } }, folder.graph)).rejects.toThrow();
+    await expect(
+      validationExamples({ ...manifest, data: { ...manifest.data, dir: join(data, 'gone') } }, folder.graph),
+    ).rejects.toThrow();
   });
 
-  it('regenerates a synthetic run\'s validation images exactly as training made them', async () => {
+  it("regenerates a synthetic run's validation images exactly as training made them", async () => {
     const val = await validationExamples(run.manifest, run.graph);
     expect(val.map((e) => e.name)).toEqual(['synthetic-val-0', 'synthetic-val-1', 'synthetic-val-2']);
     expect([val[0]!.image.height, val[0]!.image.width]).toEqual([64, 64]);

@@ -15,7 +15,10 @@ describe('parseDuration', () => {
     ['0.5s', 500],
   ])('%s -> %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
 
-  it.each(['', 'm', '5', '5x', '30s5m', '5m5m', '0m', '-5m', 'five minutes', '5m junk'].filter((t) => t !== '5'))('%j is not a duration', (text) => expect(parseDuration(text)).toBeUndefined());
+  it.each(['', 'm', '5', '5x', '30s5m', '5m5m', '0m', '-5m', 'five minutes', '5m junk'].filter((t) => t !== '5'))(
+    '%j is not a duration',
+    (text) => expect(parseDuration(text)).toBeUndefined(),
+  );
   it('rejects zero and negative numbers', () => {
     expect(parseDuration(0)).toBeUndefined();
     expect(parseDuration(-3)).toBeUndefined();
@@ -28,7 +31,13 @@ describe('parseDuration', () => {
  * validation. Returns what a run would do: steps, validations, time spent, the learning-rate
  * progress at the last step.
  */
-function simulate(budgetMs: number, stepMs: (i: number) => number, valMs: number, validationSteps = 1, maxSteps = Infinity) {
+function simulate(
+  budgetMs: number,
+  stepMs: (i: number) => number,
+  valMs: number,
+  validationSteps = 1,
+  maxSteps = Infinity,
+) {
   const b = new TimeBudget({ budgetMs, maxSteps, validationSteps });
   let step = 0;
   let last = 0;
@@ -101,7 +110,12 @@ describe('TimeBudget', () => {
   });
 
   it('a resumed run goes on with what is left of the budget', () => {
-    const b = new TimeBudget({ budgetMs: 10_000, maxSteps: Infinity, validationSteps: 1, resume: { spentMs: 9_000, plannedSteps: 100 } });
+    const b = new TimeBudget({
+      budgetMs: 10_000,
+      maxSteps: Infinity,
+      validationSteps: 1,
+      resume: { spentMs: 9_000, plannedSteps: 100 },
+    });
     expect(b.remainingMs).toBe(1_000);
     expect(b.plannedSteps(90)).toBe(100);
     b.spend(100, 'step');

@@ -13,7 +13,10 @@ beforeAll(async () => {
 });
 
 const graphOf = (ds: string, dims = '') =>
-  compileSpec({ name: 'd.yaml', body: `name: d\ninput: {channels: 1${dims}}\noutput: {classes: 1}\nnetwork: {depth: 3, filters: [4, 8, 16], deep_supervision: ${ds}}\n` }).graph!;
+  compileSpec({
+    name: 'd.yaml',
+    body: `name: d\ninput: {channels: 1${dims}}\noutput: {classes: 1}\nnetwork: {depth: 3, filters: [4, 8, 16], deep_supervision: ${ds}}\n`,
+  }).graph!;
 
 describe('deep supervision in training', () => {
   it('targets are the mask average-pooled by the head factor (2D and 3D)', () => {
@@ -31,8 +34,14 @@ describe('deep supervision in training', () => {
     const g = graphOf('true');
     const ds = g.deepSupervision!;
     const f = losses.bce;
-    const masks = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([2, 16, 16, 1], 0, 1, 'float32', 1), 0.5), 'float32'));
-    const outs = [tf.randomUniform([2, 16, 16, 1], 0.1, 0.9, 'float32', 2), tf.randomUniform([2, 4, 4, 1], 0.1, 0.9, 'float32', 3), tf.randomUniform([2, 8, 8, 1], 0.1, 0.9, 'float32', 4)] as Tensor[];
+    const masks = tf.tidy(() =>
+      tf.cast(tf.greater(tf.randomUniform([2, 16, 16, 1], 0, 1, 'float32', 1), 0.5), 'float32'),
+    );
+    const outs = [
+      tf.randomUniform([2, 16, 16, 1], 0.1, 0.9, 'float32', 2),
+      tf.randomUniform([2, 4, 4, 1], 0.1, 0.9, 'float32', 3),
+      tf.randomUniform([2, 8, 8, 1], 0.1, 0.9, 'float32', 4),
+    ] as Tensor[];
     const got = supervisedLoss(tf, f, outs, masks, ds).dataSync()[0]!;
     const want =
       ds.mainWeight * f(tf, outs[0]!, masks).dataSync()[0]! +
@@ -45,9 +54,19 @@ describe('deep supervision in training', () => {
   });
 
   it('training steps update the heads too, and a 3D network with heads trains', async () => {
-    const aniso = compileSpec({ name: 'a.yaml', body: 'name: a\ninput: {channels: 1, dims: 3}\noutput: {classes: 1}\nnetwork: {depth: 3, filters: [4, 8, 16], pool: [1, 2, 2], deep_supervision: true}\n' }).graph!;
-    expect(aniso.deepSupervision!.heads.map((h) => h.factor)).toEqual([[1, 4, 4], [1, 2, 2]]);
-    for (const [g, shape] of [[graphOf('true'), [2, 16, 16, 1]], [graphOf('1', ', dims: 3'), [1, 8, 8, 8, 1]], [aniso, [1, 4, 16, 16, 1]]] as [Graph, number[]][]) {
+    const aniso = compileSpec({
+      name: 'a.yaml',
+      body: 'name: a\ninput: {channels: 1, dims: 3}\noutput: {classes: 1}\nnetwork: {depth: 3, filters: [4, 8, 16], pool: [1, 2, 2], deep_supervision: true}\n',
+    }).graph!;
+    expect(aniso.deepSupervision!.heads.map((h) => h.factor)).toEqual([
+      [1, 4, 4],
+      [1, 2, 2],
+    ]);
+    for (const [g, shape] of [
+      [graphOf('true'), [2, 16, 16, 1]],
+      [graphOf('1', ', dims: 3'), [1, 8, 8, 8, 1]],
+      [aniso, [1, 4, 16, 16, 1]],
+    ] as [Graph, number[]][]) {
       const { tf } = engine;
       const model = buildModel(tf, g);
       setWeights(model, initialWeights(g, 1), tf);

@@ -32,13 +32,29 @@ const base: TrainSettings = {
   maxSteps: undefined,
 };
 
-async function collect(settings: TrainSettings, onEpoch?: () => void, poison = false, clock?: () => number, runDir = mkdtempSync(join(tmpdir(), 'unetc-loop-'))): Promise<TrainEvent[]> {
+async function collect(
+  settings: TrainSettings,
+  onEpoch?: () => void,
+  poison = false,
+  clock?: () => number,
+  runDir = mkdtempSync(join(tmpdir(), 'unetc-loop-')),
+): Promise<TrainEvent[]> {
   const model = buildModel(engine.tf, graph);
   setWeights(model, initialWeights(graph, 1), engine.tf);
   const data = syntheticData(3, 1, { train: 4, val: 2 }, 64);
   if (poison) for (const e of data.train) e.image.data.fill(NaN);
   const events: TrainEvent[] = [];
-  for await (const e of trainLoop({ engine, graph, model, data, settings, runDir, signal: { stop: false }, checkpointInfo: { spec: { name: 't', text: '' }, graph, seed: 1 }, clock })) {
+  for await (const e of trainLoop({
+    engine,
+    graph,
+    model,
+    data,
+    settings,
+    runDir,
+    signal: { stop: false },
+    checkpointInfo: { spec: { name: 't', text: '' }, graph, seed: 1 },
+    clock,
+  })) {
     events.push(e);
     if (e.kind === 'epoch') onEpoch?.();
   }
@@ -59,12 +75,19 @@ describe('training loop', () => {
     const last = events[events.length - 1]!;
     expect(last.kind).toBe('stopped');
     expect(last.kind === 'stopped' && last.reason).toBe('not-finite');
-    expect(last.kind === 'stopped' && last.message).toMatch(/the loss became (NaN|-?Infinity) at step \d+; the last checkpoint \(step \d+\) is kept/);
+    expect(last.kind === 'stopped' && last.message).toMatch(
+      /the loss became (NaN|-?Infinity) at step \d+; the last checkpoint \(step \d+\) is kept/,
+    );
   });
 
   it('early stopping after N epochs without a better validation Dice', async () => {
     // A learning rate of ~0 never improves after the first epoch.
-    const events = await collect({ ...base, epochs: 10, optimizer: { name: 'sgd', learningRate: 1e-12 }, earlyStopping: 2 });
+    const events = await collect({
+      ...base,
+      epochs: 10,
+      optimizer: { name: 'sgd', learningRate: 1e-12 },
+      earlyStopping: 2,
+    });
     const last = events[events.length - 1]!;
     expect(last.kind === 'stopped' && last.reason).toBe('early-stopping');
     expect(events.filter((e) => e.kind === 'epoch')).toHaveLength(3);
@@ -87,13 +110,22 @@ describe('training loop', () => {
     const runDir = mkdtempSync(join(tmpdir(), 'unetc-loop-'));
     const budgetMs = 10_000;
     const tick = 125;
-    const events = await collect({ ...base, epochs: 1, timeBudgetMs: budgetMs }, undefined, false, fakeClock(tick), runDir);
+    const events = await collect(
+      { ...base, epochs: 1, timeBudgetMs: budgetMs },
+      undefined,
+      false,
+      fakeClock(tick),
+      runDir,
+    );
     const steps = events.filter((e) => e.kind === 'step');
     const last = events[events.length - 1]!;
     expect(last.kind === 'stopped' && last.reason).toBe('done');
     expect(last.kind === 'stopped' && last.message).toMatch(/^time budget spent: \d+ steps in \d+\.\d s$/);
     // Every step reads the clock twice (2 ticks); validations and checkpoints read it too.
-    const state = JSON.parse(readFileSync(join(runDir, 'last', 'train-state.json'), 'utf8')) as { step: number; budget: { spentMs: number; plannedSteps: number } };
+    const state = JSON.parse(readFileSync(join(runDir, 'last', 'train-state.json'), 'utf8')) as {
+      step: number;
+      budget: { spentMs: number; plannedSteps: number };
+    };
     expect(state.step).toBe(steps.length);
     // The final validation runs after the budget and is not counted in it.
     const spentBeforeFinal = state.budget.spentMs - tick;
@@ -109,7 +141,12 @@ describe('training loop', () => {
   });
 
   it('a time budget with an epoch limit stops at whichever comes first', async () => {
-    const events = await collect({ ...base, epochs: 2, epochsCap: true, timeBudgetMs: 60_000 }, undefined, false, fakeClock(50));
+    const events = await collect(
+      { ...base, epochs: 2, epochsCap: true, timeBudgetMs: 60_000 },
+      undefined,
+      false,
+      fakeClock(50),
+    );
     expect(events.filter((e) => e.kind === 'step')).toHaveLength(6);
     const last = events[events.length - 1]!;
     expect(last.kind === 'stopped' && last.message).toMatch(/^finished 2 epochs within the time budget/);
@@ -124,7 +161,17 @@ describe('training loop', () => {
     const first = buildModel(engine.tf, graph);
     setWeights(first, initialWeights(graph, 1), engine.tf);
     const signal = { stop: false };
-    for await (const e of trainLoop({ engine, graph, model: first, data, settings, runDir, signal, checkpointInfo: info, clock: fakeClock(tick) })) {
+    for await (const e of trainLoop({
+      engine,
+      graph,
+      model: first,
+      data,
+      settings,
+      runDir,
+      signal,
+      checkpointInfo: info,
+      clock: fakeClock(tick),
+    })) {
       if (e.kind === 'step' && e.step === 10) signal.stop = true;
     }
     first.dispose();
@@ -137,11 +184,26 @@ describe('training loop', () => {
     setWeights(second, getWeights(saved.model), engine.tf);
     saved.model.dispose();
     const events: TrainEvent[] = [];
-    for await (const e of trainLoop({ engine, graph, model: second, data, settings, runDir, signal: { stop: false }, checkpointInfo: info, clock: fakeClock(tick), resume: { state: saved.state, optimizer: saved.optimizer } })) events.push(e);
+    for await (const e of trainLoop({
+      engine,
+      graph,
+      model: second,
+      data,
+      settings,
+      runDir,
+      signal: { stop: false },
+      checkpointInfo: info,
+      clock: fakeClock(tick),
+      resume: { state: saved.state, optimizer: saved.optimizer },
+    }))
+      events.push(e);
     second.dispose();
     const last = events[events.length - 1]!;
     expect(last.kind === 'stopped' && last.reason).toBe('done');
-    const end = JSON.parse(readFileSync(join(runDir, 'last', 'train-state.json'), 'utf8')) as { step: number; budget: { spentMs: number } };
+    const end = JSON.parse(readFileSync(join(runDir, 'last', 'train-state.json'), 'utf8')) as {
+      step: number;
+      budget: { spentMs: number };
+    };
     // Both parts together spent the one budget (the final validation, one tick, comes after it).
     expect(end.budget.spentMs - tick).toBeLessThanOrEqual(10_000);
     expect(end.budget.spentMs - tick).toBeGreaterThan(10_000 - 2 * tick);

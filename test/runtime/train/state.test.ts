@@ -22,12 +22,17 @@ const state: TrainState = { step: 7, epoch: 1, bestDice: 0.5, bestEpoch: 1, stal
 beforeAll(async () => {
   engine = await selectEngine('wasm');
   const tf = engine.tf;
-  const graph = compileSpec({ name: 't.yaml', body: 'name: t\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 1, filters: [4]}\n' }).graph!;
+  const graph = compileSpec({
+    name: 't.yaml',
+    body: 'name: t\ninput: {channels: 1}\noutput: {classes: 1}\nnetwork: {depth: 1, filters: [4]}\n',
+  }).graph!;
   const model = buildModel(tf, graph);
   setWeights(model, initialWeights(graph, 1), tf);
   const optimizer = tf.train.adam(1e-3);
   const x = tf.randomUniform([1, 16, 16, 1], 0, 1, 'float32', 3);
-  optimizer.minimize(() => tf.mean(model.apply(x) as import('@tensorflow/tfjs').Tensor) as import('@tensorflow/tfjs').Scalar);
+  optimizer.minimize(
+    () => tf.mean(model.apply(x) as import('@tensorflow/tfjs').Tensor) as import('@tensorflow/tfjs').Scalar,
+  );
   moments = (await optimizer.getWeights()).map((w) => w.tensor.dataSync() as Float32Array).map((a) => a.slice());
   root = mkdtempSync(join(tmpdir(), 'unetc-state-'));
   saved = join(root, 'last');
@@ -58,13 +63,33 @@ function withoutHashes(dir: string): void {
 }
 
 const broken: ReadonlyArray<readonly [string, (dir: string) => void, string, RegExp]> = [
-  ['64 flipped bytes in optimizer.bin', (d) => flip64(join(d, 'optimizer.bin')), 'optimizer.bin', /corrupt: its SHA-256 is/],
+  [
+    '64 flipped bytes in optimizer.bin',
+    (d) => flip64(join(d, 'optimizer.bin')),
+    'optimizer.bin',
+    /corrupt: its SHA-256 is/,
+  ],
   ['a truncated optimizer.bin', (d) => truncateSync(join(d, 'optimizer.bin'), 40), 'optimizer.bin', /corrupt/],
-  ['an edited train-state.json', (d) => writeFileSync(join(d, 'train-state.json'), JSON.stringify({ ...state, step: 70 })), 'train-state.json', /corrupt/],
+  [
+    'an edited train-state.json',
+    (d) => writeFileSync(join(d, 'train-state.json'), JSON.stringify({ ...state, step: 70 })),
+    'train-state.json',
+    /corrupt/,
+  ],
   ['an edited optimizer.json', (d) => writeFileSync(join(d, 'optimizer.json'), '[]'), 'optimizer.json', /corrupt/],
   ['a missing optimizer.bin', (d) => rmSync(join(d, 'optimizer.bin')), 'optimizer.bin', /missing/],
-  ['a truncated optimizer.bin of a checkpoint without hashes', (d) => (withoutHashes(d), truncateSync(join(d, 'optimizer.bin'), 40)), 'optimizer.bin', /40 bytes, but optimizer.json needs \d+ \(truncated/],
-  ['an unreadable train-state.json of a checkpoint without hashes', (d) => (withoutHashes(d), writeFileSync(join(d, 'train-state.json'), '{"step": ')), 'train-state.json', /cannot read the training state/],
+  [
+    'a truncated optimizer.bin of a checkpoint without hashes',
+    (d) => (withoutHashes(d), truncateSync(join(d, 'optimizer.bin'), 40)),
+    'optimizer.bin',
+    /40 bytes, but optimizer.json needs \d+ \(truncated/,
+  ],
+  [
+    'an unreadable train-state.json of a checkpoint without hashes',
+    (d) => (withoutHashes(d), writeFileSync(join(d, 'train-state.json'), '{"step": ')),
+    'train-state.json',
+    /cannot read the training state/,
+  ],
 ];
 
 describe('a damaged training checkpoint is named on resume', () => {

@@ -32,21 +32,45 @@ export interface BuildOptions {
   readonly magic?: string;
 }
 
-const sizes: Record<number, number> = { 2: 1, 4: 2, 8: 4, 16: 4, 64: 8, 256: 1, 512: 2, 768: 4, 1024: 8, 1280: 8, 32: 8, 128: 3 };
+const sizes: Record<number, number> = {
+  2: 1,
+  4: 2,
+  8: 4,
+  16: 4,
+  64: 8,
+  256: 1,
+  512: 2,
+  768: 4,
+  1024: 8,
+  1280: 8,
+  32: 8,
+  128: 3,
+};
 
 function putValue(view: DataView, at: number, datatype: number, v: number, le: boolean): void {
   switch (datatype) {
-    case 2: return view.setUint8(at, v);
-    case 256: return view.setInt8(at, v);
-    case 4: return view.setInt16(at, v, le);
-    case 512: return view.setUint16(at, v, le);
-    case 8: return view.setInt32(at, v, le);
-    case 768: return view.setUint32(at, v, le);
-    case 16: return view.setFloat32(at, v, le);
-    case 64: return view.setFloat64(at, v, le);
-    case 1024: return view.setBigInt64(at, BigInt(v), le);
-    case 1280: return view.setBigUint64(at, BigInt(v), le);
-    default: return undefined; // complex, RGB: bytes left 0
+    case 2:
+      return view.setUint8(at, v);
+    case 256:
+      return view.setInt8(at, v);
+    case 4:
+      return view.setInt16(at, v, le);
+    case 512:
+      return view.setUint16(at, v, le);
+    case 8:
+      return view.setInt32(at, v, le);
+    case 768:
+      return view.setUint32(at, v, le);
+    case 16:
+      return view.setFloat32(at, v, le);
+    case 64:
+      return view.setFloat64(at, v, le);
+    case 1024:
+      return view.setBigInt64(at, BigInt(v), le);
+    case 1280:
+      return view.setBigUint64(at, BigInt(v), le);
+    default:
+      return undefined; // complex, RGB: bytes left 0
   }
 }
 

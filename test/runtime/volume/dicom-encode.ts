@@ -71,7 +71,12 @@ function encapsulatedPixelData(fragment: Uint8Array): Uint8Array {
   h.setUint8(4, 0x4f);
   h.setUint8(5, 0x42);
   h.setUint32(8, 0xffffffff, true);
-  return concat([new Uint8Array(h.buffer), item(0xe000, new Uint8Array()), item(0xe000, fragment), item(0xe0dd, new Uint8Array())]);
+  return concat([
+    new Uint8Array(h.buffer),
+    item(0xe000, new Uint8Array()),
+    item(0xe000, fragment),
+    item(0xe0dd, new Uint8Array()),
+  ]);
 }
 
 export interface SliceSpec {
@@ -113,7 +118,9 @@ export function encodeDicom(o: SliceSpec = {}): Uint8Array {
   const pixels = o.pixels ?? Array.from({ length: rows * columns }, (_, p) => p);
   const pix = new Uint8Array(rows * columns * (bits / 8));
   const pv = new DataView(pix.buffer);
-  pixels.forEach((v, p) => (bits === 8 ? pv.setUint8(p, v & 0xff) : pv.setUint16(2 * p, v & 0xffff, ts !== EXPLICIT_BE)));
+  pixels.forEach((v, p) =>
+    bits === 8 ? pv.setUint8(p, v & 0xff) : pv.setUint16(2 * p, v & 0xffff, ts !== EXPLICIT_BE),
+  );
   const sop = o.sopClass ?? CT_IMAGE;
   const meta = encodeElements(
     [
@@ -132,7 +139,10 @@ export function encodeDicom(o: SliceSpec = {}): Uint8Array {
     [8, 0x103e, 'LO', o.description ?? 'oblique test'],
   ];
   if (o.thickness !== null) elems.push([0x18, 0x50, 'DS', String(o.thickness ?? 2.5)]);
-  elems.push([0x20, 0x0e, 'UI', o.series ?? '1.2.826.0.1.3680043.2.1125.1'], [0x20, 0x13, 'IS', String(o.instance ?? 1)]);
+  elems.push(
+    [0x20, 0x0e, 'UI', o.series ?? '1.2.826.0.1.3680043.2.1125.1'],
+    [0x20, 0x13, 'IS', String(o.instance ?? 1)],
+  );
   if (o.position !== null) elems.push([0x20, 0x32, 'DS', ds(o.position ?? [0, 0, 0])]);
   if (o.orientation !== null) elems.push([0x20, 0x37, 'DS', ds(o.orientation ?? [1, 0, 0, 0, 1, 0])]);
   elems.push([0x28, 0x02, 'US', [o.samples ?? 1]], [0x28, 0x04, 'CS', o.photometric ?? 'MONOCHROME2']);
@@ -149,7 +159,8 @@ export function encodeDicom(o: SliceSpec = {}): Uint8Array {
     [0x28, 0x1053, 'DS', String(o.slope ?? 1)],
   );
   const compressed = !(ts in { [EXPLICIT_LE]: 1, [IMPLICIT_LE]: 1, [EXPLICIT_BE]: 1, [DEFLATED]: 1 });
-  if (!o.noPixels && !compressed) elems.push([0x7fe0, 0x10, bits === 8 ? 'OB' : 'OW', pix.subarray(0, pix.length - (o.truncate ?? 0))]);
+  if (!o.noPixels && !compressed)
+    elems.push([0x7fe0, 0x10, bits === 8 ? 'OB' : 'OW', pix.subarray(0, pix.length - (o.truncate ?? 0))]);
   let body = encodeElements(elems, ts !== IMPLICIT_LE, ts !== EXPLICIT_BE);
   if (compressed && !o.noPixels) body = concat([body, encapsulatedPixelData(Uint8Array.of(0xff, 0xd8, 0xff, 0xd9))]);
   if (ts === DEFLATED) body = deflateRawSync(body);
@@ -158,4 +169,3 @@ export function encodeDicom(o: SliceSpec = {}): Uint8Array {
   preamble.set([0x44, 0x49, 0x43, 0x4d], 128);
   return concat([preamble, groupLength, meta, body]);
 }
-

@@ -63,7 +63,8 @@ describe('writeNiftiMask: the input header is kept', async () => {
 
   it('bytes equal outside the changed fields', () => {
     expect(unexpectedDiffs(input.header, header, maskFields1)).toEqual([]);
-    for (const [name, r] of Object.entries(kept1)) expect([name, range(header, r)]).toEqual([name, range(input.header, r)]);
+    for (const [name, r] of Object.entries(kept1))
+      expect([name, range(header, r)]).toEqual([name, range(input.header, r)]);
   });
 
   it('the comparison catches a changed srow byte (negative control)', () => {
@@ -107,7 +108,18 @@ describe('writers keep extensions, byte order, version and scaling out', () => {
     ['NIfTI-2 little-endian', 2 as const, true],
   ])('%s', async (_, version, littleEndian) => {
     const srow = [0, 0, 2.5, -10, 0, -1.5, 0, 20, 1.25, 0, 0, 5];
-    const bytes = buildNifti({ version, littleEndian, datatype: 4, dims: [4, 3, 2], sclSlope: 2, sclInter: 1, srow, intentCode: 1002, intentName: 'label', extensions: [{ code: 6, data: comment }] });
+    const bytes = buildNifti({
+      version,
+      littleEndian,
+      datatype: 4,
+      dims: [4, 3, 2],
+      sclSlope: 2,
+      sclInter: 1,
+      srow,
+      intentCode: 1002,
+      intentName: 'label',
+      extensions: [{ code: 6, data: comment }],
+    });
     const input = parseNifti(bytes, 'in.nii');
     expect(input.data[5]).toBe(11); // 5 * 2 + 1
     const labels = Uint8Array.from({ length: 24 }, (_, p) => (p * 7) % 5);
@@ -131,11 +143,15 @@ describe('writers keep extensions, byte order, version and scaling out', () => {
 describe('writer errors and atomic writes', () => {
   const like = createNiftiHeader({ dims: [3, 3, 2], spacing: [1, 1, 1] });
   it('the wrong number of labels', () => {
-    expect(() => encodeNiftiMask('m.nii', like, new Uint8Array(10))).toThrow(new DataError('m.nii', 'cannot write: 10 values for a 3x3x2 volume (expected 18)'));
+    expect(() => encodeNiftiMask('m.nii', like, new Uint8Array(10))).toThrow(
+      new DataError('m.nii', 'cannot write: 10 values for a 3x3x2 volume (expected 18)'),
+    );
   });
   it('a folder that does not exist, and no temporary file left behind', async () => {
     const path = join(dir, 'missing', 'm.nii.gz');
-    await expect(writeNiftiMask(path, like, new Uint8Array(18))).rejects.toThrow(`${path}: cannot write: the folder does not exist`);
+    await expect(writeNiftiMask(path, like, new Uint8Array(18))).rejects.toThrow(
+      `${path}: cannot write: the folder does not exist`,
+    );
     const sub = mkdtempSync(join(dir, 'atomic-'));
     writeFileSync(join(sub, 'm.nii'), 'old');
     await writeNiftiMask(join(sub, 'm.nii'), like, new Uint8Array(18).fill(1));
@@ -147,23 +163,74 @@ describe('writer errors and atomic writes', () => {
 describe('createNiftiHeader: sform is the affine, qform agrees (as nifti-reader-js computes it)', () => {
   const rot = (deg: number, s: [number, number, number]) => {
     const [c, n] = [Math.cos((deg * Math.PI) / 180), Math.sin((deg * Math.PI) / 180)];
-    return [[c * s[0], -n * s[1], 0, 4], [n * s[0], c * s[1], 0, -5], [0, 0, s[2], 6]];
+    return [
+      [c * s[0], -n * s[1], 0, 4],
+      [n * s[0], c * s[1], 0, -5],
+      [0, 0, s[2], 6],
+    ];
   };
   // An oblique rotation: about the axis (1, 1, 1) by 120 degrees permutes the axes.
   const cases: [string, [number, number, number], number[][]][] = [
-    ['diagonal', [0.8, 0.8, 2], [[0.8, 0, 0, 1], [0, 0.8, 0, 2], [0, 0, 2, 3]]],
-    ['x and y flipped (det > 0)', [0.8, 0.8, 2], [[-0.8, 0, 0, 30], [0, -0.8, 0, 20], [0, 0, 2, -10]]],
-    ['x flipped only (det < 0, qfac -1)', [1, 2, 3], [[-1, 0, 0, 0], [0, 2, 0, 0], [0, 0, 3, 0]]],
-    ['z flipped only', [1, 2, 3], [[1, 0, 0, 0], [0, 2, 0, 0], [0, 0, -3, 0]]],
+    [
+      'diagonal',
+      [0.8, 0.8, 2],
+      [
+        [0.8, 0, 0, 1],
+        [0, 0.8, 0, 2],
+        [0, 0, 2, 3],
+      ],
+    ],
+    [
+      'x and y flipped (det > 0)',
+      [0.8, 0.8, 2],
+      [
+        [-0.8, 0, 0, 30],
+        [0, -0.8, 0, 20],
+        [0, 0, 2, -10],
+      ],
+    ],
+    [
+      'x flipped only (det < 0, qfac -1)',
+      [1, 2, 3],
+      [
+        [-1, 0, 0, 0],
+        [0, 2, 0, 0],
+        [0, 0, 3, 0],
+      ],
+    ],
+    [
+      'z flipped only',
+      [1, 2, 3],
+      [
+        [1, 0, 0, 0],
+        [0, 2, 0, 0],
+        [0, 0, -3, 0],
+      ],
+    ],
     ['rotated 30 degrees about z', [0.5, 0.7, 3], rot(30, [0.5, 0.7, 3])],
     ['rotated 180 degrees about z', [1, 1, 1], rot(180, [1, 1, 1])],
-    ['axes permuted', [1, 2, 3], [[0, 0, 3, 1], [1, 0, 0, 2], [0, 2, 0, 3]]],
+    [
+      'axes permuted',
+      [1, 2, 3],
+      [
+        [0, 0, 3, 1],
+        [1, 0, 0, 2],
+        [0, 2, 0, 3],
+      ],
+    ],
   ];
   it.each(cases)('%s', (_, spacing, affine) => {
     const t = createNiftiHeader({ dims: [5, 6, 7], spacing, affine, description: 'test' });
     const h = new NIFTI1();
     h.readHeader(Uint8Array.from(t.header).buffer);
-    expect([h.sform_code, h.qform_code, h.datatypeCode, h.vox_offset, h.littleEndian, h.description]).toEqual([1, 1, 16, 352, true, 'test']);
+    expect([h.sform_code, h.qform_code, h.datatypeCode, h.vox_offset, h.littleEndian, h.description]).toEqual([
+      1,
+      1,
+      16,
+      352,
+      true,
+      'test',
+    ]);
     expect(h.dims.slice(0, 4)).toEqual([3, 5, 6, 7]);
     const q = h.getQformMat();
     for (let r = 0; r < 3; r++) {
@@ -172,13 +239,21 @@ describe('createNiftiHeader: sform is the affine, qform agrees (as nifti-reader-
         expect(h.affine[r]![c]).toBe(Math.fround(affine[r]![c]!));
       }
     }
-    expect(parseNifti(Uint8Array.from([...t.header, ...new Uint8Array(5 * 6 * 7 * 4)]), 'x.nii').affine.slice(0, 3)).toEqual(
-      affine.map((row) => row.map(Math.fround)),
-    );
+    expect(
+      parseNifti(Uint8Array.from([...t.header, ...new Uint8Array(5 * 6 * 7 * 4)]), 'x.nii').affine.slice(0, 3),
+    ).toEqual(affine.map((row) => row.map(Math.fround)));
   });
   it('refuses spacing that disagrees with the affine', () => {
-    expect(() => createNiftiHeader({ dims: [2, 2, 2], spacing: [1, 1, 1], affine: [[2, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]] })).toThrow(
-      'createNiftiHeader: affine column 0 has length 2, but spacing[0] is 1',
-    );
+    expect(() =>
+      createNiftiHeader({
+        dims: [2, 2, 2],
+        spacing: [1, 1, 1],
+        affine: [
+          [2, 0, 0, 0],
+          [0, 1, 0, 0],
+          [0, 0, 1, 0],
+        ],
+      }),
+    ).toThrow('createNiftiHeader: affine column 0 has length 2, but spacing[0] is 1');
   });
 });

@@ -15,7 +15,9 @@ const dims: VolumeDims = [4, 3, 5];
 const [nx, ny, nz] = dims;
 /** Each voxel holds its own coordinates: i + 10 j + 100 k (all distinct, never 0 except the first). */
 const code = (i: number, j: number, k: number) => i + 10 * j + 100 * k;
-const volume = Float32Array.from({ length: nx * ny * nz }, (_, p) => code(p % nx, Math.floor(p / nx) % ny, Math.floor(p / (nx * ny))));
+const volume = Float32Array.from({ length: nx * ny * nz }, (_, p) =>
+  code(p % nx, Math.floor(p / nx) % ny, Math.floor(p / (nx * ny))),
+);
 
 describe('sliceVolume and placeSlice', () => {
   // [axis, index, height, width, the voxel at (row, col)]
@@ -32,11 +34,19 @@ describe('sliceVolume and placeSlice', () => {
     expect([...s.data]).toEqual(Array.from({ length: height * width }, (_, p) => at(Math.floor(p / width), p % width)));
   });
 
-  it.each<[SliceAxis, number]>([['x', nx], ['y', ny], ['z', nz]])('placing every %s slice rebuilds the volume', (axis, count) => {
+  it.each<[SliceAxis, number]>([
+    ['x', nx],
+    ['y', ny],
+    ['z', nz],
+  ])('placing every %s slice rebuilds the volume', (axis, count) => {
     const rebuilt = new Float32Array(volume.length);
-    for (let index = 0; index < count; index++) placeSlice(rebuilt, dims, axis, index, sliceVolume(volume, dims, axis, index));
+    for (let index = 0; index < count; index++)
+      placeSlice(rebuilt, dims, axis, index, sliceVolume(volume, dims, axis, index));
     expect([...rebuilt]).toEqual([...volume]);
-    placeSlice(rebuilt, dims, axis, 0, { ...sliceVolume(volume, dims, axis, 0), data: new Float32Array(sliceVolume(volume, dims, axis, 0).data.length).fill(-1) });
+    placeSlice(rebuilt, dims, axis, 0, {
+      ...sliceVolume(volume, dims, axis, 0),
+      data: new Float32Array(sliceVolume(volume, dims, axis, 0).data.length).fill(-1),
+    });
     expect([...rebuilt]).not.toEqual([...volume]);
   });
 
@@ -49,8 +59,16 @@ describe('sliceVolume and placeSlice', () => {
 
   it.each<[string, () => unknown, string]>([
     ['index out of range', () => sliceVolume(volume, dims, 'z', 5), 'sliceVolume: z index 5 outside 0..4'],
-    ['wrong length', () => sliceVolume(volume.subarray(1), dims, 'z', 0), 'sliceVolume: 59 values for a 4x3x5 volume (expected 60)'],
-    ['slice of the wrong size', () => placeSlice(new Float32Array(60), dims, 'x', 0, { data: new Float32Array(12), height: 3, width: 4 }), 'placeSlice: a x slice of a 4x3x5 volume is 5x3, got 3x4'],
+    [
+      'wrong length',
+      () => sliceVolume(volume.subarray(1), dims, 'z', 0),
+      'sliceVolume: 59 values for a 4x3x5 volume (expected 60)',
+    ],
+    [
+      'slice of the wrong size',
+      () => placeSlice(new Float32Array(60), dims, 'x', 0, { data: new Float32Array(12), height: 3, width: 4 }),
+      'placeSlice: a x slice of a 4x3x5 volume is 5x3, got 3x4',
+    ],
   ])('%s', (_, f, message) => {
     expect(f).toThrow(message);
   });
@@ -89,7 +107,9 @@ describe('extractPatch and placePatch', () => {
   });
 
   it('refuses a patch of the wrong length', () => {
-    expect(() => placePatch(new Float32Array(60), dims, [0, 0, 0], [2, 2, 2], new Float32Array(7))).toThrow('placePatch: 7 values for a 2x2x2 patch (expected 8)');
+    expect(() => placePatch(new Float32Array(60), dims, [0, 0, 0], [2, 2, 2], new Float32Array(7))).toThrow(
+      'placePatch: 7 values for a 2x2x2 patch (expected 8)',
+    );
   });
 });
 

@@ -48,7 +48,12 @@ describe('syntheticVolume', () => {
       while (stack.length) {
         const p = stack.pop()!;
         const [x, y] = [p % nx, Math.floor(p / nx)];
-        for (const [qx, qy] of [[x + 1, y], [x - 1, y], [x, y + 1], [x, y - 1]] as const) {
+        for (const [qx, qy] of [
+          [x + 1, y],
+          [x - 1, y],
+          [x, y + 1],
+          [x, y - 1],
+        ] as const) {
           const q = qx + nx * qy;
           if (qx >= 0 && qx < nx && qy >= 0 && qy < ny && !seen[q] && a.mask[q + nx * ny * 16]) {
             seen[q] = 1;

@@ -39,7 +39,9 @@ describe('the wasm FusedBatchNorm gradient matches the cpu backend (all five inp
     const stats = [normal(c, 53), normal(c, 54).map((v) => v * v + 0.5), normal(c, 55), normal(c, 56)];
     const f = (g: Float32Array) => () => {
       const [mean, variance, scale, offset] = stats.map((s) => tf.tensor1d(s)) as [Tensor, Tensor, Tensor, Tensor];
-      const grads = tf.grads((xt: Tensor, m: Tensor, v: Tensor, s: Tensor, o: Tensor) => tf.sum(tf.mul(tf.batchNorm(xt, m, v, o, s, 1e-3), tf.tensor(g, shape))))([tf.tensor(x, shape), mean, variance, scale, offset]);
+      const grads = tf.grads((xt: Tensor, m: Tensor, v: Tensor, s: Tensor, o: Tensor) =>
+        tf.sum(tf.mul(tf.batchNorm(xt, m, v, o, s, 1e-3), tf.tensor(g, shape))),
+      )([tf.tensor(x, shape), mean, variance, scale, offset]);
       return tf.concat(grads.map((t) => t.flatten()));
     };
     const ours = on(tf, 'wasm', f(dy));
@@ -49,7 +51,10 @@ describe('the wasm FusedBatchNorm gradient matches the cpu backend (all five inp
   });
 
   it('runs as one fused kernel on wasm and leaves the cpu gradient as tfjs has it', async () => {
-    const f = () => tf.grad((t: Tensor) => tf.sum(tf.batchNorm(t, tf.zeros([4]), tf.ones([4]), tf.zeros([4]), tf.ones([4]))))(tf.ones([2, 3, 3, 4]));
+    const f = () =>
+      tf.grad((t: Tensor) => tf.sum(tf.batchNorm(t, tf.zeros([4]), tf.ones([4]), tf.zeros([4]), tf.ones([4]))))(
+        tf.ones([2, 3, 3, 4]),
+      );
     const wasm = await kernelsOf('wasm', f);
     expect(wasm).toContain(FUSED_BATCH_NORM_GRAD);
     expect(wasm.filter((k) => k === 'Multiply')).toHaveLength(0);
@@ -75,7 +80,9 @@ describe('a training-mode BatchNormalization layer: gradients match the cpu back
       // Same gamma and beta on both backends: randomNormal without a seed would differ.
       layer.setWeights(layer.getWeights().map((t, i) => tf.tensor(normal(t.size, 63 + i), t.shape)));
       const input = tf.variable(tf.tensor4d(x, shape));
-      const { grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(input, { training: true }) as Tensor, tf.tensor4d(w, shape))) as never);
+      const { grads } = tf.variableGrads(
+        () => tf.sum(tf.mul(layer.apply(input, { training: true }) as Tensor, tf.tensor4d(w, shape))) as never,
+      );
       const out = tf.concat(Object.values(grads).map((t) => t.flatten()));
       for (const v of [input, ...layer.weights.map((w) => w.read())]) v.dispose();
       return out;
@@ -101,7 +108,10 @@ describe('the wasm Mean and Sum gradients (broadcast by Tile) match the cpu back
     const outSize = size(shape.filter((_, i) => !axes.includes(i)));
     const w = normal(outSize, 72);
     const f = (weights: Float32Array) => () => {
-      const g = (reduce: typeof tf.mean) => tf.grad((t: Tensor) => tf.sum(tf.mul(tf.reshape(reduce(t, axes, keepDims), [-1]), tf.tensor1d(weights))))(tf.tensor(x, shape));
+      const g = (reduce: typeof tf.mean) =>
+        tf.grad((t: Tensor) => tf.sum(tf.mul(tf.reshape(reduce(t, axes, keepDims), [-1]), tf.tensor1d(weights))))(
+          tf.tensor(x, shape),
+        );
       return tf.concat([g(tf.mean).flatten(), g(tf.sum).flatten()]);
     };
     const ours = on(tf, 'wasm', f(w));

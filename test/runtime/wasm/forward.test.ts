@@ -25,9 +25,21 @@ describe('wasm FusedBatchNorm (forward) matches the cpu backend', () => {
   it.each(cases)('x %j, statistics %j, scale %s, offset %s', (shape, statShape, withScale, withOffset) => {
     const x = normal(size(shape), 81).map((v) => v * 2 + 3);
     const n = size(statShape);
-    const [mean, variance, scale, offset] = [normal(n, 82), normal(n, 83).map((v) => v * v + 0.1), normal(n, 84), normal(n, 85)];
+    const [mean, variance, scale, offset] = [
+      normal(n, 82),
+      normal(n, 83).map((v) => v * v + 0.1),
+      normal(n, 84),
+      normal(n, 85),
+    ];
     const f = (xs: Float32Array) => () =>
-      tf.batchNorm(tf.tensor(xs, shape), tf.tensor(mean, statShape), tf.tensor(variance, statShape), withOffset ? tf.tensor(offset, statShape) : undefined, withScale ? tf.tensor(scale, statShape) : undefined, 1e-3);
+      tf.batchNorm(
+        tf.tensor(xs, shape),
+        tf.tensor(mean, statShape),
+        tf.tensor(variance, statShape),
+        withOffset ? tf.tensor(offset, statShape) : undefined,
+        withScale ? tf.tensor(scale, statShape) : undefined,
+        1e-3,
+      );
     const ours = on(tf, 'wasm', f(x));
     expect(relError(ours, on(tf, 'cpu', f(x)))).toBeLessThan(TOLERANCE);
     expect(relError(ours, on(tf, 'cpu', f(perturbed(x, 10))))).toBeGreaterThan(TOLERANCE);

@@ -7,9 +7,20 @@ const fixture = fileURLToPath(new URL('./fixtures/engine-exit.ts', import.meta.u
 
 /** Runs the fixture in a fresh Node process (tsx, as the CLI runs in development). */
 function run(env: Record<string, string>) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', fixture], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', fixture], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, ...env },
+  });
   const line = r.stdout.trim().split('\n').pop() ?? '';
-  return { status: r.status, signal: r.signal, result: line.startsWith('{') ? (JSON.parse(line) as { threads: number; description: string; first: number }) : undefined, stderr: r.stderr };
+  return {
+    status: r.status,
+    signal: r.signal,
+    result: line.startsWith('{')
+      ? (JSON.parse(line) as { threads: number; description: string; first: number })
+      : undefined,
+    stderr: r.stderr,
+  };
 }
 
 describe('the wasm engine in Node', () => {

@@ -15,7 +15,10 @@ beforeAll(async () => {
 
 /** specs/tiny.yaml without dropout: dropout draws random masks, which differ between backends. */
 function tinyGraph(): Graph {
-  const body = readFileSync(new URL('../../../specs/tiny.yaml', import.meta.url), 'utf8').replace('block: {dropout: 0.1}', 'block: {dropout: 0}');
+  const body = readFileSync(new URL('../../../specs/tiny.yaml', import.meta.url), 'utf8').replace(
+    'block: {dropout: 0.1}',
+    'block: {dropout: 0}',
+  );
   expect(body).toContain('dropout: 0}');
   const c = compileSpec({ name: 'tiny-no-dropout.yaml', body });
   expect(c.graph).toBeDefined();
@@ -23,7 +26,13 @@ function tinyGraph(): Graph {
 }
 
 /** Losses of `steps` Adam steps (tiny.yaml's optimizer and rate) on one fixed batch of 2. */
-async function losses(backend: 'wasm' | 'cpu', graph: Graph, seed: number, steps: number, size: [number, number] = [16, 16]): Promise<number[]> {
+async function losses(
+  backend: 'wasm' | 'cpu',
+  graph: Graph,
+  seed: number,
+  steps: number,
+  size: [number, number] = [16, 16],
+): Promise<number[]> {
   tf.setBackend(backend);
   const model = buildModel(tf, graph, { inputSize: size });
   setWeights(model, initialWeights(graph, seed), tf);
@@ -34,7 +43,11 @@ async function losses(backend: 'wasm' | 'cpu', graph: Graph, seed: number, steps
   // Targets from the input's first channel, cropped to the output (valid-padding U-Nets shrink).
   const masks = tf.tidy(() => {
     const t = tf.slice(images, [0, (size[0] - oh!) >> 1, (size[1] - ow!) >> 1, 0], [-1, oh!, ow!, 1]);
-    return classes! > 1 ? tf.oneHot(tf.cast(tf.clipByValue(tf.add(t, 1), 0, classes! - 1), 'int32').squeeze([3]), classes!).cast('float32') : tf.cast(tf.greater(t, 0.3), 'float32');
+    return classes! > 1
+      ? tf
+          .oneHot(tf.cast(tf.clipByValue(tf.add(t, 1), 0, classes! - 1), 'int32').squeeze([3]), classes!)
+          .cast('float32')
+      : tf.cast(tf.greater(t, 0.3), 'float32');
   });
   const out: number[] = [];
   try {
@@ -50,7 +63,7 @@ async function losses(backend: 'wasm' | 'cpu', graph: Graph, seed: number, steps
 const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
 
 describe('training on wasm', () => {
-  it('gives the cpu backend\'s losses for 3 steps of specs/tiny.yaml (dropout 0) within 1e-3', async () => {
+  it("gives the cpu backend's losses for 3 steps of specs/tiny.yaml (dropout 0) within 1e-3", async () => {
     const graph = tinyGraph();
     const wasm = await losses('wasm', graph, 1, 3);
     const cpu = await losses('cpu', graph, 1, 3);
@@ -63,15 +76,31 @@ describe('training on wasm', () => {
 
   // The variants of examples/variants.yaml and specs/unet-2015.yaml at tiny sizes, dropout 0.
   it.each([
-    ['2015-style: valid padding, cropped skips, softmax', { block: '{padding: valid, order: [conv, relu]}', activation: 'softmax', classes: 2 }],
-    ['strided-conv down, bilinear up, add skips, leaky-relu, no bias', { block: '{order: [conv, batchnorm, leaky-relu], bias: false, leaky_alpha: 0.1}', down: 'conv', up: 'bilinear', skip: 'add', activation: 'softmax', classes: 3, channels: 3 }],
+    [
+      '2015-style: valid padding, cropped skips, softmax',
+      { block: '{padding: valid, order: [conv, relu]}', activation: 'softmax', classes: 2 },
+    ],
+    [
+      'strided-conv down, bilinear up, add skips, leaky-relu, no bias',
+      {
+        block: '{order: [conv, batchnorm, leaky-relu], bias: false, leaky_alpha: 0.1}',
+        down: 'conv',
+        up: 'bilinear',
+        skip: 'add',
+        activation: 'softmax',
+        classes: 3,
+        channels: 3,
+      },
+    ],
     ['avg pool, bilinear up, elu', { block: '{order: [conv, batchnorm, elu]}', down: 'avgpool', up: 'bilinear' }],
     ['5x5 kernels, transposed-conv up', { block: '{kernel: 5}' }],
   ] as const)('%s: 2 steps give the cpu losses within 1e-3', async (_, options) => {
     const c = compileSpec({ name: 'variant.yaml', body: unetYaml(options) });
     expect(c.graph).toBeDefined();
     const size = smallSize(c.graph!, 16);
-    expect(maxDiff(await losses('wasm', c.graph!, 1, 2, size), await losses('cpu', c.graph!, 1, 2, size))).toBeLessThan(1e-3);
+    expect(maxDiff(await losses('wasm', c.graph!, 1, 2, size), await losses('cpu', c.graph!, 1, 2, size))).toBeLessThan(
+      1e-3,
+    );
   });
 
   // tfjs-backend-cpu's own ResizeNearestNeighborGrad is wrong for batch > 1 (the wasm one was
@@ -80,7 +109,9 @@ describe('training on wasm', () => {
   it('nearest upsampling: 2 steps give the cpu losses within 1e-3', async () => {
     const c = compileSpec({ name: 'variant.yaml', body: unetYaml({ down: 'avgpool', up: 'nearest' }) });
     const size = smallSize(c.graph!, 16);
-    expect(maxDiff(await losses('wasm', c.graph!, 1, 2, size), await losses('cpu', c.graph!, 1, 2, size))).toBeLessThan(1e-3);
+    expect(maxDiff(await losses('wasm', c.graph!, 1, 2, size), await losses('cpu', c.graph!, 1, 2, size))).toBeLessThan(
+      1e-3,
+    );
   });
 
   it('keeps live tensors, wasm data blocks and the wasm heap flat over 50 steps', async () => {

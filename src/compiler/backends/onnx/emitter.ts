@@ -5,7 +5,16 @@
  * produced by the conv's node.
  */
 import type { Graph, Op } from '../../ir/index.js';
-import { DataType, floatTensor, halfTensor, int64Tensor, node, type AttrValue, type NodeProto, type TensorProto } from './proto.js';
+import {
+  DataType,
+  floatTensor,
+  halfTensor,
+  int64Tensor,
+  node,
+  type AttrValue,
+  type NodeProto,
+  type TensorProto,
+} from './proto.js';
 
 export class Emitter {
   readonly nodes: NodeProto[] = [];
@@ -50,7 +59,13 @@ export class Emitter {
     return this.byName.get(this.finalProducer)?.kind === 'Input';
   }
 
-  node(opType: string, inputs: readonly string[], outputs: readonly string[], name: string, attrs?: Record<string, AttrValue>): void {
+  node(
+    opType: string,
+    inputs: readonly string[],
+    outputs: readonly string[],
+    name: string,
+    attrs?: Record<string, AttrValue>,
+  ): void {
     this.nodes.push(node(opType, inputs, outputs, name, attrs));
   }
 

@@ -75,14 +75,17 @@ export function exportOnnxDetailed(trainingGraph: Graph, trainingWeights: Weight
   // Deep-supervision heads are for training only: the file has the main head alone.
   const graph = inferenceGraph(trainingGraph);
   const keep = new Set(weightSpecs(graph).map((w) => w.name));
-  const weights: WeightMap = graph === trainingGraph ? trainingWeights : new Map([...trainingWeights].filter(([name]) => keep.has(name)));
+  const weights: WeightMap =
+    graph === trainingGraph ? trainingWeights : new Map([...trainingWeights].filter(([name]) => keep.has(name)));
   const axes = spatialAxes(graph).map((axis) => axisProfile(graph, axis));
-  if (axes.some((a) => a.validSizes.length === 0)) throw new Error(`graph '${graph.name}' accepts no input size; check it first`);
+  if (axes.some((a) => a.validSizes.length === 0))
+    throw new Error(`graph '${graph.name}' accepts no input size; check it first`);
 
   let shapes: ReadonlyMap<string, Shape> | undefined;
   if (options.staticSize) {
     const inferred = inferShapes(graph, ...options.staticSize);
-    if (options.staticSize.length !== graph.dims || inferred.failure) throw new Error(`static size ${options.staticSize.join('x')} is not an input size graph '${graph.name}' takes`);
+    if (options.staticSize.length !== graph.dims || inferred.failure)
+      throw new Error(`static size ${options.staticSize.join('x')} is not an input size graph '${graph.name}' takes`);
     shapes = inferred.shapes;
   }
   const folds = options.foldBn ? foldablePairs(graph) : new Map<string, string>();
@@ -96,8 +99,18 @@ export function exportOnnxDetailed(trainingGraph: Graph, trainingWeights: Weight
   const outFixed = out ? (graph.dims === 3 ? [out.d!, out.h, out.w] : [out.h, out.w]) : undefined;
   const batch = shapes ? 1 : 'N';
   const input = tensorValueInfo('input', [batch, graph.inputChannels, ...names.map((n, axis) => fixed?.[axis] ?? n)]);
-  const output = tensorValueInfo('output', [batch, graph.classes, ...names.map((n, axis) => outFixed?.[axis] ?? outputDim(graph, axes[axis]!, outputOp.name, n))]);
-  const graphProto = { name: graph.name, node: em.nodes, initializer: em.initializers, input: [input], output: [output] };
+  const output = tensorValueInfo('output', [
+    batch,
+    graph.classes,
+    ...names.map((n, axis) => outFixed?.[axis] ?? outputDim(graph, axes[axis]!, outputOp.name, n)),
+  ]);
+  const graphProto = {
+    name: graph.name,
+    node: em.nodes,
+    initializer: em.initializers,
+    input: [input],
+    output: [output],
+  };
   const bytes = encodeModel({
     irVersion,
     opset,

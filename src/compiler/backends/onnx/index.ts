@@ -4,6 +4,13 @@
  * and `countInitializerValues` read one back.
  */
 export { exportOnnx, exportOnnxDetailed, foldablePairs, type OnnxExport, type OnnxOptions } from './export.js';
-export { countInitializerValues, onnxProducer, summarizeOnnx, type OnnxSummary, type NodeSummary, type AttrSummary } from './inspect.js';
+export {
+  countInitializerValues,
+  onnxProducer,
+  summarizeOnnx,
+  type OnnxSummary,
+  type NodeSummary,
+  type AttrSummary,
+} from './inspect.js';
 export { irVersionFor, DEFAULT_OPSET, SUPPORTED_OPSETS } from './versions.js';
 export { weightsSha256, sourceSha256 } from './metadata.js';

@@ -1,6 +1,16 @@
 /** Reading an exported model back: counts and a plain summary, for tests and `inspect`-like tools. */
 import { sourceSha256 } from './metadata.js';
-import { DataType, decodeModel, ModelField, onnx, storedField, storedGraph, type AttributeProto, type NodeProto, type ValueInfoProto } from './proto.js';
+import {
+  DataType,
+  decodeModel,
+  ModelField,
+  onnx,
+  storedField,
+  storedGraph,
+  type AttributeProto,
+  type NodeProto,
+  type ValueInfoProto,
+} from './proto.js';
 
 /** An attribute's value as plain JS: a number, a number list, a string, or a tensor's dims. */
 export type AttrSummary = number | string | readonly number[] | { readonly tensor: readonly number[] };
@@ -24,7 +34,11 @@ export interface OnnxSummary {
   /** Node op types in graph order. */
   readonly opTypes: readonly string[];
   readonly nodes: readonly NodeSummary[];
-  readonly initializers: readonly { readonly name: string; readonly dims: readonly number[]; readonly values: number }[];
+  readonly initializers: readonly {
+    readonly name: string;
+    readonly dims: readonly number[];
+    readonly values: number;
+  }[];
   /** Dims of the graph input and output: numbers for dim_value, strings for dim_param. */
   readonly inputDims: readonly (number | string)[];
   readonly outputDims: readonly (number | string)[];
@@ -70,7 +84,8 @@ export function summarizeOnnx(bytes: Uint8Array): OnnxSummary {
   const m = decodeModel(bytes);
   const g = m.graph;
   const stored = storedGraph(bytes);
-  const dimsOf = (vi: ValueInfoProto | undefined) => (vi?.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : Number(d.dimValue ?? 0)));
+  const dimsOf = (vi: ValueInfoProto | undefined) =>
+    (vi?.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : Number(d.dimValue ?? 0)));
   return {
     irVersion: Number(m.irVersion),
     opsets: new Map(m.opsetImport.map((o) => [o.domain ?? '', Number(o.version)])),
@@ -98,7 +113,8 @@ export function summarizeOnnx(bytes: Uint8Array): OnnxSummary {
 export function countInitializerValues(bytes: Uint8Array): number {
   const g = decodeModel(bytes).graph;
   let n = 0;
-  for (const t of g?.initializer ?? []) if (t.dataType === DataType.FLOAT || t.dataType === DataType.FLOAT16) n += product((t.dims ?? []).map(Number));
+  for (const t of g?.initializer ?? [])
+    if (t.dataType === DataType.FLOAT || t.dataType === DataType.FLOAT16) n += product((t.dims ?? []).map(Number));
   return n;
 }
 

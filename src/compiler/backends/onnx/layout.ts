@@ -48,11 +48,15 @@ export function checkWeights(graph: Graph, weights: WeightMap): void {
     const w = weights.get(spec.name);
     const want = `[${spec.shape.join(', ')}]`;
     if (!w) problems.push(`missing weight '${spec.name}' ${want}`);
-    else if (`[${w.shape.join(', ')}]` !== want) problems.push(`weight '${spec.name}' has shape [${w.shape.join(', ')}], expected ${want}`);
-    else if (w.data.length !== spec.shape.reduce((a, b) => a * b, 1)) problems.push(`weight '${spec.name}' has ${w.data.length} values, expected ${want}`);
+    else if (`[${w.shape.join(', ')}]` !== want)
+      problems.push(`weight '${spec.name}' has shape [${w.shape.join(', ')}], expected ${want}`);
+    else if (w.data.length !== spec.shape.reduce((a, b) => a * b, 1))
+      problems.push(`weight '${spec.name}' has ${w.data.length} values, expected ${want}`);
   }
-  for (const name of [...weights.keys()].sort()) if (!known.has(name)) problems.push(`unexpected weight '${name}' (no such weight in graph '${graph.name}')`);
-  if (problems.length > 0) throw new Error(`weights do not match graph '${graph.name}':\n  ${problems.slice(0, 20).join('\n  ')}`);
+  for (const name of [...weights.keys()].sort())
+    if (!known.has(name)) problems.push(`unexpected weight '${name}' (no such weight in graph '${graph.name}')`);
+  if (problems.length > 0)
+    throw new Error(`weights do not match graph '${graph.name}':\n  ${problems.slice(0, 20).join('\n  ')}`);
 }
 
 export interface BatchNormWeights {
@@ -69,7 +73,11 @@ export interface BatchNormWeights {
  * rounded once, so the folded model differs from the unfolded one only by float32 rounding.
  * `kernel` is in ONNX layout [out, in, kh, kw]; `bias` is undefined for a conv without one.
  */
-export function foldBatchNorm(kernel: Float32Array, bias: Float32Array | undefined, bn: BatchNormWeights): { kernel: Float32Array; bias: Float32Array } {
+export function foldBatchNorm(
+  kernel: Float32Array,
+  bias: Float32Array | undefined,
+  bn: BatchNormWeights,
+): { kernel: Float32Array; bias: Float32Array } {
   const outC = bn.gamma.length;
   const per = kernel.length / outC;
   const k = new Float32Array(kernel.length);

@@ -5,7 +5,14 @@
  * resizes with alignCorners = halfPixelCenters = false), Concat on channels, no Dropout,
  * GlobalAveragePool and a broadcasting Mul for squeeze-excitation.
  */
-import { assertNever, type ActivationOp, type ConvOp, type ConvTransposeOp, type Graph, type Op } from '../../ir/index.js';
+import {
+  assertNever,
+  type ActivationOp,
+  type ConvOp,
+  type ConvTransposeOp,
+  type Graph,
+  type Op,
+} from '../../ir/index.js';
 import type { WeightMap } from '../weights.js';
 import type { Emitter } from './emitter.js';
 import { foldBatchNorm, toOnnxKernel } from './layout.js';
@@ -50,23 +57,46 @@ function lowerOp(em: Emitter, ctx: LowerInputs, op: Op, byName: ReadonlyMap<stri
     case 'Activation':
       return lowerActivation(em, op, x(), y);
     case 'Pool':
-      return em.node(op.mode === 'max' ? 'MaxPool' : 'AveragePool', [x()], [y], op.name, { kernel_shape: [...op.size], strides: [...op.stride] });
+      return em.node(op.mode === 'max' ? 'MaxPool' : 'AveragePool', [x()], [y], op.name, {
+        kernel_shape: [...op.size],
+        strides: [...op.stride],
+      });
     case 'Upsample': {
       const scales = em.floats([1, 1, ...op.scale]);
-      const attrs: Record<string, string> = op.mode === 'nearest' ? { mode: 'nearest', nearest_mode: 'floor' } : { mode: 'linear' };
-      return em.node('Resize', [x(), '', scales], [y], op.name, { coordinate_transformation_mode: 'asymmetric', ...attrs });
+      const attrs: Record<string, string> =
+        op.mode === 'nearest' ? { mode: 'nearest', nearest_mode: 'floor' } : { mode: 'linear' };
+      return em.node('Resize', [x(), '', scales], [y], op.name, {
+        coordinate_transformation_mode: 'asymmetric',
+        ...attrs,
+      });
     }
     case 'Concat':
-      return em.node('Concat', op.inputs.map((n) => em.tensor(n)), [y], op.name, { axis: 1 });
+      return em.node(
+        'Concat',
+        op.inputs.map((n) => em.tensor(n)),
+        [y],
+        op.name,
+        { axis: 1 },
+      );
     case 'Add':
-      return em.node(op.inputs.length === 2 ? 'Add' : 'Sum', op.inputs.map((n) => em.tensor(n)), [y], op.name);
+      return em.node(
+        op.inputs.length === 2 ? 'Add' : 'Sum',
+        op.inputs.map((n) => em.tensor(n)),
+        [y],
+        op.name,
+      );
     case 'Crop':
       return ctx.shapes ? lowerStaticCrop(em, op, y, ctx.shapes, ctx.graph.dims) : lowerCrop(em, op, y, ctx.graph.dims);
     case 'GlobalAvgPool':
       return em.node('GlobalAveragePool', [x()], [y], op.name);
     case 'Multiply':
       // NCHW [N, C, H, W] x [N, C, 1, 1]: ONNX's numpy-style broadcasting scales each channel.
-      return em.node('Mul', op.inputs.map((n) => em.tensor(n)), [y], op.name);
+      return em.node(
+        'Mul',
+        op.inputs.map((n) => em.tensor(n)),
+        [y],
+        op.name,
+      );
     default:
       return assertNever(op);
   }
@@ -95,7 +125,13 @@ function lowerConv(em: Emitter, ctx: LowerInputs, op: ConvOp, byName: ReadonlyMa
     const bn = byName.get(bnName);
     if (bn?.kind !== 'BatchNorm') throw new Error(`'${bnName}' is not a BatchNorm`);
     const get = (s: string) => ctx.weights.get(`${bnName}/${s}`)!.data;
-    const folded = foldBatchNorm(kernel.data, bias, { gamma: get('gamma'), beta: get('beta'), mean: get('moving_mean'), variance: get('moving_variance'), epsilon: bn.epsilon });
+    const folded = foldBatchNorm(kernel.data, bias, {
+      gamma: get('gamma'),
+      beta: get('beta'),
+      mean: get('moving_mean'),
+      variance: get('moving_variance'),
+      epsilon: bn.epsilon,
+    });
     // New names: these values are neither the conv's nor the BatchNorm's tfjs weights.
     const k = em.weight(`${op.name}+${bnName}/kernel`, kernel.dims, folded.kernel);
     const b = em.weight(`${op.name}+${bnName}/bias`, [op.channels], folded.bias);
@@ -160,7 +196,12 @@ function lowerStaticCrop(em: Emitter, op: Op, y: string, shapes: ReadonlyMap<str
   const ref = spatial(shapes.get(op.inputs[1] ?? '')!);
   const starts = src.map((n, i) => Math.floor((n - ref[i]!) / 2));
   const ends = starts.map((a, i) => a + ref[i]!);
-  em.node('Slice', [em.tensor(op.inputs[0] ?? ''), em.int64(starts), em.int64(ends), em.int64(dims === 3 ? [2, 3, 4] : [2, 3])], [y], op.name);
+  em.node(
+    'Slice',
+    [em.tensor(op.inputs[0] ?? ''), em.int64(starts), em.int64(ends), em.int64(dims === 3 ? [2, 3, 4] : [2, 3])],
+    [y],
+    op.name,
+  );
 }
 
 /**

@@ -39,11 +39,23 @@ function attribute(name: string, value: AttrValue): AttributeProto {
 }
 
 /** A node; attributes are emitted in sorted name order whatever order the caller lists them in. */
-export function node(opType: string, inputs: readonly string[], outputs: readonly string[], name: string, attrs: Record<string, AttrValue> = {}): NodeProto {
+export function node(
+  opType: string,
+  inputs: readonly string[],
+  outputs: readonly string[],
+  name: string,
+  attrs: Record<string, AttrValue> = {},
+): NodeProto {
   const attribute_ = Object.keys(attrs)
     .sort()
     .map((k) => attribute(k, attrs[k]!));
-  return { opType, input: [...inputs], output: [...outputs], name, ...(attribute_.length > 0 ? { attribute: attribute_ } : {}) };
+  return {
+    opType,
+    input: [...inputs],
+    output: [...outputs],
+    name,
+    ...(attribute_.length > 0 ? { attribute: attribute_ } : {}),
+  };
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

@@ -16,7 +16,8 @@ export interface AxisProfile {
 
 /** Runs the shape functions over every candidate input size of one axis. */
 export function axisProfile(graph: Graph, axis: Axis): AxisProfile {
-  const candidates = graph.inputSize === 'any' ? Array.from({ length: SIZE_LIMIT }, (_, i) => i + 1) : [graph.inputSize[axis]!];
+  const candidates =
+    graph.inputSize === 'any' ? Array.from({ length: SIZE_LIMIT }, (_, i) => i + 1) : [graph.inputSize[axis]!];
   const validSizes: number[] = [];
   const runs: Map<string, number>[] = [];
   for (const size of candidates) {
@@ -82,13 +83,18 @@ export function validSizesText(...axes: readonly (readonly number[])[]): string 
  * input gives this op the same total. Undefined when it is not (the caller falls back to
  * auto_pad SAME_UPPER, which is the same rule evaluated at run time).
  */
-export function samePads(op: Op & { readonly kernel: readonly number[]; readonly stride: readonly number[] }, axes: readonly AxisProfile[]): number[] | undefined {
+export function samePads(
+  op: Op & { readonly kernel: readonly number[]; readonly stride: readonly number[] },
+  axes: readonly AxisProfile[],
+): number[] | undefined {
   const begin: number[] = [];
   const end: number[] = [];
   for (const [axis, profile] of axes.entries()) {
     const k = op.kernel[axis]!;
     const s = op.stride[axis]!;
-    const totals = new Set(sizesOf(profile, op.inputs[0] ?? '').map((n) => Math.max((Math.ceil(n / s) - 1) * s + k - n, 0)));
+    const totals = new Set(
+      sizesOf(profile, op.inputs[0] ?? '').map((n) => Math.max((Math.ceil(n / s) - 1) * s + k - n, 0)),
+    );
     if (s === 1) totals.add(k - 1);
     if (totals.size !== 1) return undefined;
     const t = [...totals][0]!;

@@ -18,7 +18,9 @@ export const SUPPORTED_OPSETS: readonly number[] = [...IR_FOR_OPSET.keys()];
 export function irVersionFor(opset: number): number {
   const ir = IR_FOR_OPSET.get(opset);
   if (ir === undefined) {
-    throw new Error(`unsupported ONNX opset ${String(opset)}: expected one of ${SUPPORTED_OPSETS.join(', ')} (Softmax over channels needs >= 13; checkers and runtimes tested up to 17)`);
+    throw new Error(
+      `unsupported ONNX opset ${String(opset)}: expected one of ${SUPPORTED_OPSETS.join(', ')} (Softmax over channels needs >= 13; checkers and runtimes tested up to 17)`,
+    );
   }
   return ir;
 }

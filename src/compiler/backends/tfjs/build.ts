@@ -27,7 +27,10 @@ export function buildModel(tf: Tf, graph: Graph, options: BuildOptions = {}): La
   for (const op of graph.ops) {
     const ins = op.inputs.map((n) => {
       const t = tensors.get(n);
-      if (!t) throw new Error(`buildModel: op '${op.name}' reads '${n}', which has no tensor yet (the IR must be in topological order)`);
+      if (!t)
+        throw new Error(
+          `buildModel: op '${op.name}' reads '${n}', which has no tensor yet (the IR must be in topological order)`,
+        );
       return t;
     });
     if (op.kind === 'Input') {
@@ -46,7 +49,11 @@ export function buildModel(tf: Tf, graph: Graph, options: BuildOptions = {}): La
   if (!input || !output) throw new Error(`buildModel: graph '${graph.name}' needs an Input and an Output op`);
   // Deep supervision: the heads are further outputs after the main one (model.outputs[0]).
   const aux = (graph.deepSupervision?.heads ?? []).map((h) => tensors.get(h.op)!);
-  const model = tf.model({ inputs: input, outputs: aux.length > 0 ? [output, ...aux] : output, name: options.name ?? graph.name });
+  const model = tf.model({
+    inputs: input,
+    outputs: aux.length > 0 ? [output, ...aux] : output,
+    name: options.name ?? graph.name,
+  });
   bindEngine(model, tf);
   return model;
 }
@@ -54,7 +61,12 @@ export function buildModel(tf: Tf, graph: Graph, options: BuildOptions = {}): La
 // tfjs-layers' typings name 2-tuples; its 3D layers take 3-tuples through the same fields.
 const pair = (p: Spatial): [number, number] => [...p] as [number, number];
 
-function applyLayers(tf: Tf, op: Exclude<Op, { kind: 'Input' | 'Output' }>, ins: SymbolicTensor[], dims: 2 | 3): SymbolicTensor {
+function applyLayers(
+  tf: Tf,
+  op: Exclude<Op, { kind: 'Input' | 'Output' }>,
+  ins: SymbolicTensor[],
+  dims: 2 | 3,
+): SymbolicTensor {
   const is3d = dims === 3;
   const x = ins[0]!;
   const name = op.name;
@@ -62,18 +74,28 @@ function applyLayers(tf: Tf, op: Exclude<Op, { kind: 'Input' | 'Output' }>, ins:
   switch (op.kind) {
     case 'Conv':
       return apply(
-        (is3d ? tf.layers.conv3d : tf.layers.conv2d)({ name, filters: op.channels, kernelSize: pair(op.kernel), strides: pair(op.stride), padding: op.padding, useBias: op.bias, kernelInitializer: 'zeros' }),
+        (is3d ? tf.layers.conv3d : tf.layers.conv2d)({
+          name,
+          filters: op.channels,
+          kernelSize: pair(op.kernel),
+          strides: pair(op.stride),
+          padding: op.padding,
+          useBias: op.bias,
+          kernelInitializer: 'zeros',
+        }),
       );
     case 'ConvTranspose': {
-      return apply((is3d ? tf.layers.conv3dTranspose : tf.layers.conv2dTranspose)({
-        name,
-        filters: op.channels,
-        kernelSize: pair(op.kernel),
-        strides: pair(op.stride),
-        padding: op.padding,
-        useBias: op.bias,
-        kernelInitializer: 'zeros',
-      }));
+      return apply(
+        (is3d ? tf.layers.conv3dTranspose : tf.layers.conv2dTranspose)({
+          name,
+          filters: op.channels,
+          kernelSize: pair(op.kernel),
+          strides: pair(op.stride),
+          padding: op.padding,
+          useBias: op.bias,
+          kernelInitializer: 'zeros',
+        }),
+      );
     }
     case 'BatchNorm':
       return apply(tf.layers.batchNormalization({ name, axis: -1, epsilon: op.epsilon, momentum: op.momentum }));
@@ -83,7 +105,10 @@ function applyLayers(tf: Tf, op: Exclude<Op, { kind: 'Input' | 'Output' }>, ins:
       return apply(tf.layers.dropout({ name, rate: op.rate }));
     case 'Pool': {
       const args = { name, poolSize: pair(op.size), strides: pair(op.stride), padding: 'valid' as const };
-      if (is3d) return apply(op.mode === 'max' ? tf.layers.maxPooling3d(args as never) : tf.layers.averagePooling3d(args as never));
+      if (is3d)
+        return apply(
+          op.mode === 'max' ? tf.layers.maxPooling3d(args as never) : tf.layers.averagePooling3d(args as never),
+        );
       return apply(op.mode === 'max' ? tf.layers.maxPooling2d(args) : tf.layers.averagePooling2d(args));
     }
     case 'Upsample':

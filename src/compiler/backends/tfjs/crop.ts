@@ -40,7 +40,8 @@ export function cropLayerClass(tf: Tf): CropLayerClass {
       if (!src || !ref) throw new Error(`${this.name}: ${CROP_CLASS_NAME} takes two inputs [source, reference]`);
       const s = src.shape.slice(1, -1);
       const r = ref.shape.slice(1, -1);
-      if (r.some((n, i) => n > s[i]!)) throw new Error(`${this.name}: cannot crop ${s.join('x')} to a larger ${r.join('x')}`);
+      if (r.some((n, i) => n > s[i]!))
+        throw new Error(`${this.name}: cannot crop ${s.join('x')} to a larger ${r.join('x')}`);
       return tf.slice(src, [0, ...s.map((n, i) => cropOffset(n, r[i]!)), 0], [-1, ...r, -1]);
     }
   }

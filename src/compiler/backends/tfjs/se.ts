@@ -37,7 +37,11 @@ export function seLayerClasses(tf: Tf): SeLayerClasses {
 
     override call(inputs: Tensor | Tensor[]): Tensor {
       const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-      return tf.mean(x, x.shape.slice(1, -1).map((_, i) => i + 1), true);
+      return tf.mean(
+        x,
+        x.shape.slice(1, -1).map((_, i) => i + 1),
+        true,
+      );
     }
   }
 

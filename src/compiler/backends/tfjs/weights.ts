@@ -25,7 +25,10 @@ export function getWeights(model: LayersModel): Map<string, WeightTensor> {
  * namespace that built (buildModel) or loaded (loadCheckpoint) the model.
  */
 export function setWeights(model: LayersModel, weights: WeightMap, tf: Tf | undefined = engineOf(model)): void {
-  if (!tf) throw new Error(`setWeights: model '${model.name}' was not built by buildModel or loaded by loadCheckpoint: pass the tfjs namespace`);
+  if (!tf)
+    throw new Error(
+      `setWeights: model '${model.name}' was not built by buildModel or loaded by loadCheckpoint: pass the tfjs namespace`,
+    );
   const vars = model.weights;
   const names = new Set(vars.map((v) => v.originalName));
   const missing = vars.filter((v) => !weights.has(v.originalName)).map((v) => v.originalName);
@@ -35,15 +38,18 @@ export function setWeights(model: LayersModel, weights: WeightMap, tf: Tf | unde
     const given = weights.get(v.originalName);
     if (!given) continue;
     const shape = v.shape as number[];
-    if (fmt(given.shape) !== fmt(shape)) wrong.push(`${v.originalName}: the model has ${fmt(shape)}, given ${fmt(given.shape)}`);
-    else if (given.data.length !== count(shape)) wrong.push(`${v.originalName}: shape ${fmt(shape)} needs ${count(shape)} values, given ${given.data.length}`);
+    if (fmt(given.shape) !== fmt(shape))
+      wrong.push(`${v.originalName}: the model has ${fmt(shape)}, given ${fmt(given.shape)}`);
+    else if (given.data.length !== count(shape))
+      wrong.push(`${v.originalName}: shape ${fmt(shape)} needs ${count(shape)} values, given ${given.data.length}`);
   }
   const problems = [
     missing.length > 0 ? `missing (${missing.length}): ${missing.join(', ')}` : '',
     extra.length > 0 ? `not in the model (${extra.length}): ${extra.join(', ')}` : '',
     wrong.length > 0 ? `wrong shape (${wrong.length}): ${wrong.join('; ')}` : '',
   ].filter((p) => p !== '');
-  if (problems.length > 0) throw new Error(`setWeights: the weights do not match model '${model.name}':\n  ${problems.join('\n  ')}`);
+  if (problems.length > 0)
+    throw new Error(`setWeights: the weights do not match model '${model.name}':\n  ${problems.join('\n  ')}`);
   const tensors = vars.map((v) => {
     const w = weights.get(v.originalName)!;
     return tf.tensor(w.data, [...w.shape], 'float32');

@@ -28,21 +28,56 @@ const BLOCK_FLOATS = 16 * 1024 * 1024;
  * shiftedBackpropFilter instead: no im2col buffer, one product per filter tap on shifted views
  * of a padded copy of x (1.3-1.9x faster than this path on the layers of config A).
  */
-export function conv2dBackpropFilter(tf: Tf, backend: WasmBackend, x: TensorInfo, dy: TensorInfo, attrs: BackpropFilterAttrs, blockFloats = BLOCK_FLOATS): TensorInfo {
+export function conv2dBackpropFilter(
+  tf: Tf,
+  backend: WasmBackend,
+  x: TensorInfo,
+  dy: TensorInfo,
+  attrs: BackpropFilterAttrs,
+  blockFloats = BLOCK_FLOATS,
+): TensorInfo {
   const fmt = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat);
-  const info = tf.backend_util.computeConv2DInfo(x.shape as never, attrs.filterShape, attrs.strides, 1, attrs.pad as never, attrs.dimRoundingMode, false, fmt);
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as never,
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad as never,
+    attrs.dimRoundingMode,
+    false,
+    fmt,
+  );
   if (info.dataFormat !== 'channelsLast') throw new Error('wasm Conv2DBackpropFilter supports only NHWC');
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, outChannels: o } = info;
   const { filterHeight: kh, filterWidth: kw } = info;
   if (info.strideHeight === 1 && info.strideWidth === 1 && shiftedApplies(oh, ow, kh, kw)) {
-    return shiftedBackpropFilter(tf, backend, x, dy, { n, h, w, c, oh, ow, o, kh, kw, top: info.padInfo.top, left: info.padInfo.left }, attrs.filterShape);
+    return shiftedBackpropFilter(
+      tf,
+      backend,
+      x,
+      dy,
+      { n, h, w, c, oh, ow, o, kh, kw, top: info.padInfo.top, left: info.padInfo.left },
+      attrs.filterShape,
+    );
   }
   const p = n * oh * ow;
   const taps = kh * kw;
   const tapsPerBlock = Math.max(1, Math.min(taps, Math.floor(blockFloats / (c * p))));
 
   const xT = callKernel(tf, backend, 'Transpose', { x }, { perm: [3, 0, 1, 2] });
-  const geometry: Geometry = { n, h, w, c, oh, ow, sh: info.strideHeight, sw: info.strideWidth, top: info.padInfo.top, left: info.padInfo.left, kw };
+  const geometry: Geometry = {
+    n,
+    h,
+    w,
+    c,
+    oh,
+    ow,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+    kw,
+  };
   try {
     if (tapsPerBlock >= taps) {
       const col = alloc(backend, [taps * c, p]);
@@ -153,7 +188,14 @@ interface ShiftedGeometry {
  * the same for every tap. Reads past a grid row's valid part meet zeros of dyPad. Extra heap:
  * about the sizes of x and dy, independent of the filter size (no block splitting needed).
  */
-function shiftedBackpropFilter(tf: Tf, backend: WasmBackend, x: TensorInfo, dy: TensorInfo, g: ShiftedGeometry, filterShape: readonly number[]): TensorInfo {
+function shiftedBackpropFilter(
+  tf: Tf,
+  backend: WasmBackend,
+  x: TensorInfo,
+  dy: TensorInfo,
+  g: ShiftedGeometry,
+  filterShape: readonly number[],
+): TensorInfo {
   const { n, h, w, c, oh, ow, o, kh, kw, top, left } = g;
   const hp = oh + kh - 1;
   const wp = ow + kw - 1;

@@ -16,9 +16,24 @@ export interface BackpropInputAttrs {
  * Returns undefined when neither fast form applies (dataFormat NCHW, or padding larger than the
  * kernel), so the caller can fall back to the built-in kernel.
  */
-export function conv2dBackpropInput(tf: Tf, backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, attrs: BackpropInputAttrs): TensorInfo | undefined {
+export function conv2dBackpropInput(
+  tf: Tf,
+  backend: WasmBackend,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  attrs: BackpropInputAttrs,
+): TensorInfo | undefined {
   const fmt = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat);
-  const info = tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as never, attrs.strides, 1, attrs.pad as never, attrs.dimRoundingMode, false, fmt);
+  const info = tf.backend_util.computeConv2DInfo(
+    attrs.inputShape,
+    filter.shape as never,
+    attrs.strides,
+    1,
+    attrs.pad as never,
+    attrs.dimRoundingMode,
+    false,
+    fmt,
+  );
   if (info.dataFormat !== 'channelsLast') return undefined;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, padInfo: pad } = info;
   const noPad = pad.top === 0 && pad.bottom === 0 && pad.left === 0 && pad.right === 0;
@@ -35,14 +50,28 @@ export function conv2dBackpropInput(tf: Tf, backend: WasmBackend, dy: TensorInfo
   const right = info.inWidth - dilW - left + kw - 1;
   if (top < 0 || left < 0 || bottom < 0 || right < 0) return undefined;
   const rotated = rotateFilter(backend, filter, kh, kw, info.inChannels, info.outChannels);
-  const dilated = sh === 1 && sw === 1 ? dy : dilate(backend, dy, info.batchSize, info.outHeight, info.outWidth, info.outChannels, sh, sw);
+  const dilated =
+    sh === 1 && sw === 1
+      ? dy
+      : dilate(backend, dy, info.batchSize, info.outHeight, info.outWidth, info.outChannels, sh, sw);
   try {
-    return callKernel(tf, backend, 'Conv2D', { x: dilated, filter: rotated }, {
-      strides: [1, 1],
-      pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
-      dataFormat: 'NHWC',
-      dilations: [1, 1],
-    });
+    return callKernel(
+      tf,
+      backend,
+      'Conv2D',
+      { x: dilated, filter: rotated },
+      {
+        strides: [1, 1],
+        pad: [
+          [0, 0],
+          [top, bottom],
+          [left, right],
+          [0, 0],
+        ],
+        dataFormat: 'NHWC',
+        dilations: [1, 1],
+      },
+    );
   } finally {
     // Freeing the filter also drops the XNNPACK operator the Conv2D kernel cached for it.
     free(backend, rotated);
@@ -53,7 +82,14 @@ export function conv2dBackpropInput(tf: Tf, backend: WasmBackend, dy: TensorInfo
 type ConvInfo = ReturnType<Tf['backend_util']['computeConv2DInfo']>;
 
 /** rot[ky, kx, o, c] = W[kh-1-ky, kw-1-kx, c, o]. Filters are small: a JS loop is fine. */
-function rotateFilter(backend: WasmBackend, filter: TensorInfo, kh: number, kw: number, c: number, o: number): TensorInfo {
+function rotateFilter(
+  backend: WasmBackend,
+  filter: TensorInfo,
+  kh: number,
+  kw: number,
+  c: number,
+  o: number,
+): TensorInfo {
   const out = alloc(backend, [kh, kw, o, c]);
   const heap = heapF32(backend);
   const src = offsetOf(backend, filter);
@@ -67,7 +103,16 @@ function rotateFilter(backend: WasmBackend, filter: TensorInfo, kh: number, kw: 
 }
 
 /** dy with sh-1 zero rows and sw-1 zero columns between its pixels. */
-function dilate(backend: WasmBackend, dy: TensorInfo, n: number, oh: number, ow: number, o: number, sh: number, sw: number): TensorInfo {
+function dilate(
+  backend: WasmBackend,
+  dy: TensorInfo,
+  n: number,
+  oh: number,
+  ow: number,
+  o: number,
+  sh: number,
+  sw: number,
+): TensorInfo {
   const dh = (oh - 1) * sh + 1;
   const dw = (ow - 1) * sw + 1;
   const out = alloc(backend, [n, dh, dw, o]);
@@ -89,7 +134,17 @@ function dilate(backend: WasmBackend, dy: TensorInfo, n: number, oh: number, ow:
  * patches do not overlap, so dx = depth-to-space(dy[P, O] x Wt[O, kh*kw*C]).
  */
 function patchesBackprop(tf: Tf, backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, info: ConvInfo): TensorInfo {
-  const { batchSize: n, outHeight: oh, outWidth: ow, inHeight: ih, inWidth: iw, inChannels: c, outChannels: o, filterHeight: kh, filterWidth: kw } = info;
+  const {
+    batchSize: n,
+    outHeight: oh,
+    outWidth: ow,
+    inHeight: ih,
+    inWidth: iw,
+    inChannels: c,
+    outChannels: o,
+    filterHeight: kh,
+    filterWidth: kw,
+  } = info;
   const k = kh * kw * c;
   const p = n * oh * ow;
   const wt = alloc(backend, [o, k]);

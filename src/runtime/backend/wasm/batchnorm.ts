@@ -17,14 +17,24 @@ export interface BatchNormInputs {
  * for every input element and ran at ~3.6 ms per million elements.
  * Undefined means "use the built-in" (statistics of any other shape, other dtypes).
  */
-export function batchNorm(backend: WasmBackend, inputs: BatchNormInputs, varianceEpsilon: number): TensorInfo | undefined {
+export function batchNorm(
+  backend: WasmBackend,
+  inputs: BatchNormInputs,
+  varianceEpsilon: number,
+): TensorInfo | undefined {
   const { x, mean, variance, offset, scale } = inputs;
   const c = x.shape[x.shape.length - 1];
-  const perChannel = (t: TensorInfo | undefined) => t === undefined || (t.dtype === 'float32' && t.shape.reduce((a, b) => a * b, 1) === c && t.shape.slice(0, -1).every((d) => d === 1));
-  if (c === undefined || c === 0 || x.dtype !== 'float32' || ![mean, variance, offset, scale].every(perChannel)) return undefined;
+  const perChannel = (t: TensorInfo | undefined) =>
+    t === undefined ||
+    (t.dtype === 'float32' && t.shape.reduce((a, b) => a * b, 1) === c && t.shape.slice(0, -1).every((d) => d === 1));
+  if (c === undefined || c === 0 || x.dtype !== 'float32' || ![mean, variance, offset, scale].every(perChannel))
+    return undefined;
   const out = alloc(backend, x.shape);
   const heap = heapF32(backend);
-  const read = (t: TensorInfo | undefined, fallback: number) => (t ? Float64Array.from(heap.subarray(offsetOf(backend, t), offsetOf(backend, t) + c)) : new Float64Array(c).fill(fallback));
+  const read = (t: TensorInfo | undefined, fallback: number) =>
+    t
+      ? Float64Array.from(heap.subarray(offsetOf(backend, t), offsetOf(backend, t) + c))
+      : new Float64Array(c).fill(fallback);
   const [m, v, g, b] = [read(mean, 0), read(variance, 0), read(scale, 1), read(offset, 0)];
   const k = v.map((vi, i) => g[i]! / Math.sqrt(vi + varianceEpsilon));
   normalize(heap, offsetOf(backend, x), offsetOf(backend, out), x.shape.reduce((a, d) => a * d, 1) / c, c, m, k, b);
@@ -36,7 +46,16 @@ export function batchNorm(backend: WasmBackend, inputs: BatchNormInputs, varianc
  * channels at a time with their constants in locals (a plain row-by-row loop that indexes m, k
  * and b for every element ran no faster than the built-in kernel).
  */
-function normalize(heap: Float32Array, xs: number, ys: number, rows: number, c: number, m: Float64Array, k: Float64Array, b: Float64Array): void {
+function normalize(
+  heap: Float32Array,
+  xs: number,
+  ys: number,
+  rows: number,
+  c: number,
+  m: Float64Array,
+  k: Float64Array,
+  b: Float64Array,
+): void {
   const block = Math.max(1, Math.floor(16384 / c));
   for (let r0 = 0; r0 < rows; r0 += block) {
     const r1 = Math.min(rows, r0 + block);

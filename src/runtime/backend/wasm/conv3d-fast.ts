@@ -78,16 +78,37 @@ const ones = (v: Triple | undefined) => v === undefined || (typeof v === 'number
  * The plan of conv3d(x, filter) from tfjs' own computeConv3DInfo (TensorFlow's padding), or
  * undefined if the stacked 2D convolution would not give the same output size.
  */
-function planOf(tf: Tf, xShape: readonly number[], filterShape: readonly number[], strides: Triple, pad: 'valid' | 'same'): Plan | undefined {
+function planOf(
+  tf: Tf,
+  xShape: readonly number[],
+  filterShape: readonly number[],
+  strides: Triple,
+  pad: 'valid' | 'same',
+): Plan | undefined {
   if (xShape.length !== 5 || filterShape.length !== 5 || xShape[4] !== filterShape[3]) return undefined;
   const info = tf.backend_util.computeConv3DInfo(xShape as never, filterShape as never, strides, 1, pad);
   const p = info.padInfo;
   const plan: Plan = {
-    n: info.batchSize, d: info.inDepth, h: info.inHeight, w: info.inWidth, c: info.inChannels,
-    od: info.outDepth, oh: info.outHeight, ow: info.outWidth, o: info.outChannels,
-    kd: info.filterDepth, kh: info.filterHeight, kw: info.filterWidth,
-    sd: info.strideDepth, sh: info.strideHeight, sw: info.strideWidth,
-    front: p.front, top: p.top, bottom: p.bottom, left: p.left, right: p.right,
+    n: info.batchSize,
+    d: info.inDepth,
+    h: info.inHeight,
+    w: info.inWidth,
+    c: info.inChannels,
+    od: info.outDepth,
+    oh: info.outHeight,
+    ow: info.outWidth,
+    o: info.outChannels,
+    kd: info.filterDepth,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    sd: info.strideDepth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    front: p.front,
+    top: p.top,
+    bottom: p.bottom,
+    left: p.left,
+    right: p.right,
   };
   return consistent(plan) ? plan : undefined;
 }
@@ -95,12 +116,32 @@ function planOf(tf: Tf, xShape: readonly number[], filterShape: readonly number[
 /** Conv2D with explicit paddings gives exactly oh x ow (and everything is non-empty). */
 function consistent(g: Plan): boolean {
   const out = (n: number, a: number, b: number, k: number, s: number) => Math.floor((n + a + b - k) / s) + 1;
-  return g.n > 0 && g.d > 0 && g.h > 0 && g.w > 0 && g.c > 0 && g.o > 0 && g.od > 0 && g.oh > 0 && g.ow > 0
-    && g.front >= 0 && g.top >= 0 && g.bottom >= 0 && g.left >= 0 && g.right >= 0
-    && out(g.h, g.top, g.bottom, g.kh, g.sh) === g.oh && out(g.w, g.left, g.right, g.kw, g.sw) === g.ow;
+  return (
+    g.n > 0 &&
+    g.d > 0 &&
+    g.h > 0 &&
+    g.w > 0 &&
+    g.c > 0 &&
+    g.o > 0 &&
+    g.od > 0 &&
+    g.oh > 0 &&
+    g.ow > 0 &&
+    g.front >= 0 &&
+    g.top >= 0 &&
+    g.bottom >= 0 &&
+    g.left >= 0 &&
+    g.right >= 0 &&
+    out(g.h, g.top, g.bottom, g.kh, g.sh) === g.oh &&
+    out(g.w, g.left, g.right, g.kw, g.sw) === g.ow
+  );
 }
 
-const explicitPad = (g: Plan) => [[0, 0], [g.top, g.bottom], [g.left, g.right], [0, 0]];
+const explicitPad = (g: Plan) => [
+  [0, 0],
+  [g.top, g.bottom],
+  [g.left, g.right],
+  [0, 0],
+];
 
 /**
  * X' [n*od, h, w, kd*c] from x [n, d, h, w, c] (see the file comment). Returns x itself (a view,
@@ -151,7 +192,16 @@ function stack(backend: WasmBackend, x: TensorInfo, g: Plan): { t: TensorInfo; o
  * [kd, kh, kw, co, ci] (the forward filter of the conv whose input gradient is wanted) and
  * W'[ky, kx, a*ci + c, m] = W[kd-1-a, kh-1-ky, kw-1-kx, m, c].
  */
-function stackFilter(backend: WasmBackend, filter: TensorInfo, kd: number, kh: number, kw: number, ci: number, co: number, flip: boolean): TensorInfo {
+function stackFilter(
+  backend: WasmBackend,
+  filter: TensorInfo,
+  kd: number,
+  kh: number,
+  kw: number,
+  ci: number,
+  co: number,
+  flip: boolean,
+): TensorInfo {
   const out = alloc(backend, [kh, kw, kd * ci, co]);
   const heap = heapF32(backend);
   const src = offsetOf(backend, filter);
@@ -191,12 +241,18 @@ function unstackFilter(backend: WasmBackend, stacked: TensorInfo, g: Plan): Tens
 function stackedConv(tf: Tf, backend: WasmBackend, x: TensorInfo, stackedFilter: TensorInfo, g: Plan): TensorInfo {
   const xs = stack(backend, x, g);
   try {
-    const y = callKernel(tf, backend, 'Conv2D', { x: xs.t, filter: stackedFilter }, {
-      strides: [g.sh, g.sw],
-      pad: explicitPad(g),
-      dataFormat: 'NHWC',
-      dilations: [1, 1],
-    });
+    const y = callKernel(
+      tf,
+      backend,
+      'Conv2D',
+      { x: xs.t, filter: stackedFilter },
+      {
+        strides: [g.sh, g.sw],
+        pad: explicitPad(g),
+        dataFormat: 'NHWC',
+        dilations: [1, 1],
+      },
+    );
     return view(y, [g.n, g.od, g.oh, g.ow, g.o]);
   } finally {
     if (xs.owned) free(backend, xs.t);
@@ -204,7 +260,13 @@ function stackedConv(tf: Tf, backend: WasmBackend, x: TensorInfo, stackedFilter:
 }
 
 /** Conv3D forward; undefined where not covered (the caller runs the built-in kernel). */
-export function conv3dFast(tf: Tf, backend: WasmBackend, x: TensorInfo, filter: TensorInfo, attrs: Conv3dAttrs): TensorInfo | undefined {
+export function conv3dFast(
+  tf: Tf,
+  backend: WasmBackend,
+  x: TensorInfo,
+  filter: TensorInfo,
+  attrs: Conv3dAttrs,
+): TensorInfo | undefined {
   if (x.dtype !== 'float32' || filter.dtype !== 'float32' || !ones(attrs.dilations)) return undefined;
   if (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NDHWC') return undefined;
   const g = planOf(tf, x.shape, filter.shape, attrs.strides, attrs.pad);
@@ -219,19 +281,31 @@ export function conv3dFast(tf: Tf, backend: WasmBackend, x: TensorInfo, filter: 
 }
 
 /** Conv3DBackpropFilterV2: dW [kd, kh, kw, C, O]; undefined where not covered. */
-export function conv3dBackpropFilterFast(tf: Tf, backend: WasmBackend, x: TensorInfo, dy: TensorInfo, attrs: { strides: Triple; pad: 'valid' | 'same'; filterShape: readonly number[] }): TensorInfo | undefined {
+export function conv3dBackpropFilterFast(
+  tf: Tf,
+  backend: WasmBackend,
+  x: TensorInfo,
+  dy: TensorInfo,
+  attrs: { strides: Triple; pad: 'valid' | 'same'; filterShape: readonly number[] },
+): TensorInfo | undefined {
   if (x.dtype !== 'float32' || dy.dtype !== 'float32' || !ours(tf, 'Conv2DBackpropFilter')) return undefined;
   const g = planOf(tf, x.shape, attrs.filterShape, attrs.strides, attrs.pad);
   if (!g || g.c !== attrs.filterShape[3] || dy.shape.join() !== [g.n, g.od, g.oh, g.ow, g.o].join()) return undefined;
   const xs = stack(backend, x, g);
   let dw: TensorInfo | undefined;
   try {
-    dw = callKernel(tf, backend, 'Conv2DBackpropFilter', { x: xs.t, dy: view(dy, [g.n * g.od, g.oh, g.ow, g.o]) }, {
-      strides: [g.sh, g.sw],
-      pad: explicitPad(g),
-      dataFormat: 'NHWC',
-      filterShape: [g.kh, g.kw, g.kd * g.c, g.o],
-    });
+    dw = callKernel(
+      tf,
+      backend,
+      'Conv2DBackpropFilter',
+      { x: xs.t, dy: view(dy, [g.n * g.od, g.oh, g.ow, g.o]) },
+      {
+        strides: [g.sh, g.sw],
+        pad: explicitPad(g),
+        dataFormat: 'NHWC',
+        filterShape: [g.kh, g.kw, g.kd * g.c, g.o],
+      },
+    );
     // kd 1: W' is already [1, kh, kw, c, o] in memory.
     return g.kd === 1 ? view(dw, attrs.filterShape) : unstackFilter(backend, dw, g);
   } finally {
@@ -241,7 +315,13 @@ export function conv3dBackpropFilterFast(tf: Tf, backend: WasmBackend, x: Tensor
 }
 
 /** Conv3DBackpropInputV2 (also conv3dTranspose's forward pass): dx [N, D, H, W, C]; undefined where not covered. */
-export function conv3dBackpropInputFast(tf: Tf, backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, attrs: { strides: Triple; pad: 'valid' | 'same'; inputShape: readonly number[] }): TensorInfo | undefined {
+export function conv3dBackpropInputFast(
+  tf: Tf,
+  backend: WasmBackend,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  attrs: { strides: Triple; pad: 'valid' | 'same'; inputShape: readonly number[] },
+): TensorInfo | undefined {
   if (dy.dtype !== 'float32' || filter.dtype !== 'float32') return undefined;
   const g = planOf(tf, attrs.inputShape, filter.shape, attrs.strides, attrs.pad);
   if (!g || dy.shape.join() !== [g.n, g.od, g.oh, g.ow, g.o].join()) return undefined;
@@ -249,11 +329,26 @@ export function conv3dBackpropInputFast(tf: Tf, backend: WasmBackend, dy: Tensor
     // dx = conv3d(dy, W flipped with in/out swapped), stride 1, front/top/left padding k-1-p and
     // whatever makes the output the input's size at the back/bottom/right.
     const t: Plan = {
-      n: g.n, d: g.od, h: g.oh, w: g.ow, c: g.o, od: g.d, oh: g.h, ow: g.w, o: g.c,
-      kd: g.kd, kh: g.kh, kw: g.kw, sd: 1, sh: 1, sw: 1,
+      n: g.n,
+      d: g.od,
+      h: g.oh,
+      w: g.ow,
+      c: g.o,
+      od: g.d,
+      oh: g.h,
+      ow: g.w,
+      o: g.c,
+      kd: g.kd,
+      kh: g.kh,
+      kw: g.kw,
+      sd: 1,
+      sh: 1,
+      sw: 1,
       front: g.kd - 1 - g.front,
-      top: g.kh - 1 - g.top, bottom: g.h - g.oh - (g.kh - 1 - g.top) + g.kh - 1,
-      left: g.kw - 1 - g.left, right: g.w - g.ow - (g.kw - 1 - g.left) + g.kw - 1,
+      top: g.kh - 1 - g.top,
+      bottom: g.h - g.oh - (g.kh - 1 - g.top) + g.kh - 1,
+      left: g.kw - 1 - g.left,
+      right: g.w - g.ow - (g.kw - 1 - g.left) + g.kw - 1,
     };
     const back = g.d - g.od - t.front + g.kd - 1;
     if (t.front >= 0 && back >= 0 && consistent(t)) {
@@ -269,12 +364,18 @@ export function conv3dBackpropInputFast(tf: Tf, backend: WasmBackend, dy: Tensor
   const wt = stackFilter(backend, filter, g.kd, g.kh, g.kw, g.c, g.o, false);
   let dxs: TensorInfo | undefined;
   try {
-    dxs = callKernel(tf, backend, 'Conv2DBackpropInput', { dy: view(dy, [g.n * g.od, g.oh, g.ow, g.o]), filter: wt }, {
-      strides: [g.sh, g.sw],
-      pad: explicitPad(g),
-      dataFormat: 'NHWC',
-      inputShape: [g.n * g.od, g.h, g.w, g.kd * g.c],
-    });
+    dxs = callKernel(
+      tf,
+      backend,
+      'Conv2DBackpropInput',
+      { dy: view(dy, [g.n * g.od, g.oh, g.ow, g.o]), filter: wt },
+      {
+        strides: [g.sh, g.sw],
+        pad: explicitPad(g),
+        dataFormat: 'NHWC',
+        inputShape: [g.n * g.od, g.h, g.w, g.kd * g.c],
+      },
+    );
     return unstackAdd(backend, dxs, g);
   } finally {
     free(backend, wt);
@@ -310,7 +411,8 @@ function unstackAdd(backend: WasmBackend, dxs: TensorInfo, g: Plan): TensorInfo 
         } else if (!written[b * d + iz]) {
           for (let p = 0; p < pixels; p++, src += kc) for (let ch = 0; ch < c; ch++) heap[dst++] = heap[src + ch]!;
         } else {
-          for (let p = 0; p < pixels; p++, src += kc) for (let ch = 0; ch < c; ch++, dst++) heap[dst] = heap[dst]! + heap[src + ch]!;
+          for (let p = 0; p < pixels; p++, src += kc)
+            for (let ch = 0; ch < c; ch++, dst++) heap[dst] = heap[dst]! + heap[src + ch]!;
         }
         written[b * d + iz] = 1;
       }

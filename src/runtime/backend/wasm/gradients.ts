@@ -23,7 +23,8 @@ export function registerWasmGradients(tf: Tf): void {
     const wasm = name === 'FusedBatchNorm' ? batchNormGrad(tf) : broadcastGrad(tf, name === 'Mean');
     const config: Marked = {
       ...original,
-      gradFunc: (dy, saved, attrs) => (tf.engine().backendName === 'wasm' && wasm(dy as Tensor, saved, attrs)) || original.gradFunc(dy, saved, attrs),
+      gradFunc: (dy, saved, attrs) =>
+        (tf.engine().backendName === 'wasm' && wasm(dy as Tensor, saved, attrs)) || original.gradFunc(dy, saved, attrs),
       [MARK]: true,
     };
     tf.registerGradient(config);
@@ -45,8 +46,16 @@ function batchNormGrad(tf: Tf): WasmGrad {
     const inputs: BatchNormGradInputs = scale ? { x, dy, mean, variance, scale } : { x, dy, mean, variance };
     if (!fusedBatchNormGradApplies(inputs)) return undefined;
     const eps = (attrs as { varianceEpsilon?: number }).varianceEpsilon ?? 0.001;
-    const [dx, dMean, dVariance, dScale, dOffset] = tf.engine().runKernel(FUSED_BATCH_NORM_GRAD, inputs as never, { varianceEpsilon: eps }) as Tensor[];
-    return { x: () => dx!, mean: () => dMean!, variance: () => dVariance!, scale: () => dScale!, offset: () => dOffset! };
+    const [dx, dMean, dVariance, dScale, dOffset] = tf
+      .engine()
+      .runKernel(FUSED_BATCH_NORM_GRAD, inputs as never, { varianceEpsilon: eps }) as Tensor[];
+    return {
+      x: () => dx!,
+      mean: () => dMean!,
+      variance: () => dVariance!,
+      scale: () => dScale!,
+      offset: () => dOffset!,
+    };
   };
 }
 

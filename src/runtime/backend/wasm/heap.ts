@@ -10,7 +10,12 @@ export interface WasmBackend {
   readonly wasm: { readonly HEAPU8: Uint8Array; readonly wasmMemory?: { readonly buffer: ArrayBufferLike } };
   readonly dataIdMap: { get(dataId: DataId): { readonly memoryOffset: number } | undefined };
   /** Allocates a tensor on the wasm heap (uninitialized unless `values` is given). */
-  makeOutput(shape: readonly number[], dtype: 'float32' | 'int32', memoryOffset?: number, values?: Float32Array): TensorInfo;
+  makeOutput(
+    shape: readonly number[],
+    dtype: 'float32' | 'int32',
+    memoryOffset?: number,
+    values?: Float32Array,
+  ): TensorInfo;
   disposeData(dataId: DataId, force?: boolean): boolean;
   /** One more reference to a tensor's data (how the built-in Reshape shares it). */
   incRef(dataId: DataId): void;
@@ -49,7 +54,13 @@ export function free(backend: WasmBackend, ...ts: TensorInfo[]): void {
 }
 
 /** Calls another wasm kernel directly (no engine bookkeeping, no tape): the way tfjs kernels compose. */
-export function callKernel(tf: Tf, backend: WasmBackend, name: string, inputs: Record<string, TensorInfo>, attrs: object = {}): TensorInfo {
+export function callKernel(
+  tf: Tf,
+  backend: WasmBackend,
+  name: string,
+  inputs: Record<string, TensorInfo>,
+  attrs: object = {},
+): TensorInfo {
   const k = tf.getKernel(name, 'wasm');
   if (!k) throw new Error(`wasm training kernels: the wasm backend has no '${name}' kernel`);
   const out = k.kernelFunc({ inputs, backend: backend as never, attrs: attrs as never });
@@ -61,6 +72,20 @@ export function callKernel(tf: Tf, backend: WasmBackend, name: string, inputs: R
  * A matrix product a[m, k] x b[k, n] -> [1, m, n] through the wasm BatchMatMul on XNNPACK's fast
  * path: batch 1 and no transpose flags (anything else runs its scalar loop, ~2 GFLOP/s).
  */
-export function matmul(tf: Tf, backend: WasmBackend, a: TensorInfo, b: TensorInfo, m: number, k: number, n: number): TensorInfo {
-  return callKernel(tf, backend, 'BatchMatMul', { a: view(a, [1, m, k]), b: view(b, [1, k, n]) }, { transposeA: false, transposeB: false });
+export function matmul(
+  tf: Tf,
+  backend: WasmBackend,
+  a: TensorInfo,
+  b: TensorInfo,
+  m: number,
+  k: number,
+  n: number,
+): TensorInfo {
+  return callKernel(
+    tf,
+    backend,
+    'BatchMatMul',
+    { a: view(a, [1, m, k]), b: view(b, [1, k, n]) },
+    { transposeA: false, transposeB: false },
+  );
 }

@@ -22,24 +22,49 @@ import { registerWasmGradients } from './gradients.js';
 import type { WasmBackend } from './heap.js';
 import { shareData } from './identity.js';
 import { maxPoolGrad, type MaxPoolGradAttrs } from './maxpool-grad.js';
-import { cpuResizeNearestNeighborGrad, resizeNearestNeighborGrad, type ResizeNearestAttrs } from './resize-nearest-grad.js';
+import {
+  cpuResizeNearestNeighborGrad,
+  resizeNearestNeighborGrad,
+  type ResizeNearestAttrs,
+} from './resize-nearest-grad.js';
 import { reduceLeading, type ReduceAttrs } from './reduce.js';
 import { tile } from './tile.js';
 
 export { conv2dBackpropFilter, type BackpropFilterAttrs } from './backprop-filter.js';
 export { conv2dBackpropInput, type BackpropInputAttrs } from './backprop-input.js';
-export { FUSED_BATCH_NORM_GRAD, fusedBatchNormGrad, fusedBatchNormGradApplies, type BatchNormGradInputs } from './batchnorm-grad.js';
+export {
+  FUSED_BATCH_NORM_GRAD,
+  fusedBatchNormGrad,
+  fusedBatchNormGradApplies,
+  type BatchNormGradInputs,
+} from './batchnorm-grad.js';
 export { registerWasmGradients, wasmGradients } from './gradients.js';
 export { maxPoolGrad, type MaxPoolGradAttrs } from './maxpool-grad.js';
-export { accumulateNearestGrad, nearestSources, resizeNearestNeighborGrad, type ResizeNearestAttrs } from './resize-nearest-grad.js';
+export {
+  accumulateNearestGrad,
+  nearestSources,
+  resizeNearestNeighborGrad,
+  type ResizeNearestAttrs,
+} from './resize-nearest-grad.js';
 export { batchNorm, type BatchNormInputs } from './batchnorm.js';
 export { shareData } from './identity.js';
 export { reduceLeading, type ReduceAttrs } from './reduce.js';
 export { tile } from './tile.js';
 
 /** The kernels registerWasmTrainingKernels installs for the 'wasm' backend. */
-export const wasmTrainingKernels = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'MaxPoolGrad', 'ResizeNearestNeighborGrad', FUSED_BATCH_NORM_GRAD,
-  'FusedBatchNorm', 'Sum', 'Mean', 'Identity', 'Cast'] as const;
+export const wasmTrainingKernels = [
+  'Conv2DBackpropFilter',
+  'Conv2DBackpropInput',
+  'Tile',
+  'MaxPoolGrad',
+  'ResizeNearestNeighborGrad',
+  FUSED_BATCH_NORM_GRAD,
+  'FusedBatchNorm',
+  'Sum',
+  'Mean',
+  'Identity',
+  'Cast',
+] as const;
 
 /** Marks our kernel functions, so a second registration (or a second module copy) is a no-op. */
 const MARK = Symbol.for('unetc.wasmTrainingKernel');
@@ -65,18 +90,27 @@ export function registerWasmTrainingKernels(tf: Tf): void {
   const builtinInput = existing('Conv2DBackpropInput');
   const builtinTile = existing('Tile');
   // Kernels that take only the common cases and hand the rest to the kernel they replace.
-  const withFallback = <I, A>(name: string, fast: (backend: WasmBackend, inputs: I, attrs: A) => TensorInfo | undefined) => {
+  const withFallback = <I, A>(
+    name: string,
+    fast: (backend: WasmBackend, inputs: I, attrs: A) => TensorInfo | undefined,
+  ) => {
     const builtin = existing(name);
     if (builtin?.[MARK]) return;
     if (!builtin) throw new Error(`wasm ${name}: the built-in kernel is missing`);
-    install(tf, name, ((args: Args<I, A>) => fast(args.backend as WasmBackend, args.inputs, args.attrs) ?? builtin(args as never)) as unknown as KernelFunc);
+    install(
+      tf,
+      name,
+      ((args: Args<I, A>) =>
+        fast(args.backend as WasmBackend, args.inputs, args.attrs) ?? builtin(args as never)) as unknown as KernelFunc,
+    );
   };
   const filterFunc = ({ inputs, backend, attrs }: Args<{ x: TensorInfo; dy: TensorInfo }, BackpropFilterAttrs>) =>
     conv2dBackpropFilter(tf, backend as WasmBackend, inputs.x, inputs.dy, attrs);
   const inputFunc = (args: Args<{ dy: TensorInfo; filter: TensorInfo }, BackpropInputAttrs>) => {
     const fast = conv2dBackpropInput(tf, args.backend as WasmBackend, args.inputs.dy, args.inputs.filter, args.attrs);
     if (fast) return fast;
-    if (!builtinInput || builtinInput[MARK]) throw new Error('wasm Conv2DBackpropInput: unsupported configuration (NCHW or oversized padding)');
+    if (!builtinInput || builtinInput[MARK])
+      throw new Error('wasm Conv2DBackpropInput: unsupported configuration (NCHW or oversized padding)');
     return builtinInput(args as never);
   };
   const tileFunc = (args: Args<{ x: TensorInfo }, { reps: number[] }>) => {
@@ -97,7 +131,9 @@ export function registerWasmTrainingKernels(tf: Tf): void {
   install(tf, 'MaxPoolGrad', poolFunc as unknown as KernelFunc);
   install(tf, 'ResizeNearestNeighborGrad', nearestFunc as unknown as KernelFunc);
   install(tf, FUSED_BATCH_NORM_GRAD, batchNormGradFunc as unknown as KernelFunc);
-  withFallback<BatchNormInputs, { varianceEpsilon: number }>('FusedBatchNorm', (b, inputs, attrs) => batchNorm(b, inputs, attrs.varianceEpsilon));
+  withFallback<BatchNormInputs, { varianceEpsilon: number }>('FusedBatchNorm', (b, inputs, attrs) =>
+    batchNorm(b, inputs, attrs.varianceEpsilon),
+  );
   withFallback<{ x: TensorInfo }, ReduceAttrs>('Sum', (b, { x }, attrs) => reduceLeading(b, x, attrs, false));
   withFallback<{ x: TensorInfo }, ReduceAttrs>('Mean', (b, { x }, attrs) => reduceLeading(b, x, attrs, true));
   withFallback<{ x: TensorInfo }, object>('Identity', (b, { x }) => shareData(b, x));
@@ -122,5 +158,11 @@ function install(tf: Tf, kernelName: string, kernelFunc: KernelFunc, backendName
   // backend be initialized again.
   const old = tf.getKernel(kernelName, backendName);
   if (old) tf.unregisterKernel(kernelName, backendName);
-  tf.registerKernel({ setupFunc: old?.setupFunc, disposeFunc: old?.disposeFunc, kernelName, backendName, kernelFunc: marked });
+  tf.registerKernel({
+    setupFunc: old?.setupFunc,
+    disposeFunc: old?.disposeFunc,
+    kernelName,
+    backendName,
+    kernelFunc: marked,
+  });
 }

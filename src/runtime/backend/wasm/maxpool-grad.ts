@@ -16,8 +16,21 @@ export interface MaxPoolGradAttrs {
  * take the first, and ties are common in a U-Net (ReLU zeros, even after a BatchNorm), so the
  * two engines trained differently; this kernel makes wasm agree with cpu.
  */
-export function maxPoolGrad(tf: Tf, backend: WasmBackend, dy: TensorInfo, x: TensorInfo, attrs: MaxPoolGradAttrs): TensorInfo {
-  const info = tf.backend_util.computePool2DInfo(x.shape as never, attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+export function maxPoolGrad(
+  tf: Tf,
+  backend: WasmBackend,
+  dy: TensorInfo,
+  x: TensorInfo,
+  attrs: MaxPoolGradAttrs,
+): TensorInfo {
+  const info = tf.backend_util.computePool2DInfo(
+    x.shape as never,
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
   const top = info.padInfo.top;

@@ -13,10 +13,18 @@ export interface ReduceAttrs {
  * transpose the whole tensor so the reduced axes come last; this sums rows of the trailing block
  * in place (float64 sums). Undefined means "use the built-in" (other axes, other dtypes).
  */
-export function reduceLeading(backend: WasmBackend, x: TensorInfo, attrs: ReduceAttrs, mean: boolean): TensorInfo | undefined {
+export function reduceLeading(
+  backend: WasmBackend,
+  x: TensorInfo,
+  attrs: ReduceAttrs,
+  mean: boolean,
+): TensorInfo | undefined {
   const rank = x.shape.length;
-  const axes = [...new Set((Array.isArray(attrs.axis) ? attrs.axis : [attrs.axis]).map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b);
-  if (x.dtype !== 'float32' || axes.length === 0 || axes.some((a, i) => a !== i) || axes.length > rank) return undefined;
+  const axes = [
+    ...new Set((Array.isArray(attrs.axis) ? attrs.axis : [attrs.axis]).map((a) => (a < 0 ? a + rank : a))),
+  ].sort((a, b) => a - b);
+  if (x.dtype !== 'float32' || axes.length === 0 || axes.some((a, i) => a !== i) || axes.length > rank)
+    return undefined;
   const k = axes.length;
   const rows = x.shape.slice(0, k).reduce((a, b) => a * b, 1);
   const inner = x.shape.slice(k).reduce((a, b) => a * b, 1);
@@ -38,7 +46,10 @@ function sumRows(heap: Float32Array, at: number, rows: number, inner: number, su
     const r1 = Math.min(rows, r0 + block);
     let j = 0;
     for (; j + 4 <= inner; j += 4) {
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
       for (let r = r0, i = at + r0 * inner + j; r < r1; r++, i += inner) {
         s0 += heap[i]!;
         s1 += heap[i + 1]!;

@@ -11,7 +11,11 @@ export interface ResizeNearestAttrs {
  * For each output coordinate along one axis, the input coordinate tfjs' forward
  * ResizeNearestNeighbor reads (the cpu and wasm forward kernels agree on this formula).
  */
-export function nearestSources(inSize: number, outSize: number, { alignCorners, halfPixelCenters }: ResizeNearestAttrs): Int32Array {
+export function nearestSources(
+  inSize: number,
+  outSize: number,
+  { alignCorners, halfPixelCenters }: ResizeNearestAttrs,
+): Int32Array {
   const corners = alignCorners && outSize > 1;
   const ratio = (corners ? inSize - 1 : inSize) / (corners ? outSize - 1 : outSize);
   const out = new Int32Array(outSize);
@@ -29,8 +33,13 @@ export function nearestSources(inSize: number, outSize: number, { alignCorners, 
  * `src[dyAt..]` and writes dx at `dst[dxAt..]`; both may be views of the same wasm heap.
  */
 export function accumulateNearestGrad(
-  src: Float32Array, dyAt: number, dyShape: readonly number[],
-  dst: Float32Array, dxAt: number, xShape: readonly number[], attrs: ResizeNearestAttrs,
+  src: Float32Array,
+  dyAt: number,
+  dyShape: readonly number[],
+  dst: Float32Array,
+  dxAt: number,
+  xShape: readonly number[],
+  attrs: ResizeNearestAttrs,
 ): void {
   const [n, h, w, c] = xShape as [number, number, number, number];
   const [, oh, ow] = dyShape as [number, number, number, number];
@@ -54,8 +63,14 @@ export function accumulateNearestGrad(
  * window of dy for every dx element; this one is the exact transpose of the forward kernel for
  * every attribute combination and touches each dy element once.
  */
-export function resizeNearestNeighborGrad(backend: WasmBackend, images: TensorInfo, dy: TensorInfo, attrs: ResizeNearestAttrs): TensorInfo {
-  if (images.shape.length !== 4 || dy.dtype !== 'float32') throw new Error('wasm ResizeNearestNeighborGrad: expected a 4-d image and a float32 dy');
+export function resizeNearestNeighborGrad(
+  backend: WasmBackend,
+  images: TensorInfo,
+  dy: TensorInfo,
+  attrs: ResizeNearestAttrs,
+): TensorInfo {
+  if (images.shape.length !== 4 || dy.dtype !== 'float32')
+    throw new Error('wasm ResizeNearestNeighborGrad: expected a 4-d image and a float32 dy');
   const dx = alloc(backend, images.shape);
   const heap = heapF32(backend);
   accumulateNearestGrad(heap, offsetOf(backend, dy), dy.shape, heap, offsetOf(backend, dx), images.shape, attrs);
@@ -73,7 +88,15 @@ interface CpuBackend {
  * image's batch stride (a quarter of dy's for a 2x upsampling), so every image after the first
  * gets another image's gradient: nearest-upsampling U-Nets trained wrongly on cpu with batch > 1.
  */
-export const cpuResizeNearestNeighborGrad = (({ inputs, backend, attrs }: { inputs: { images: TensorInfo; dy: TensorInfo }; backend: CpuBackend; attrs: ResizeNearestAttrs }) => {
+export const cpuResizeNearestNeighborGrad = (({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: { images: TensorInfo; dy: TensorInfo };
+  backend: CpuBackend;
+  attrs: ResizeNearestAttrs;
+}) => {
   const { images, dy } = inputs;
   const values = backend.data.get(dy.dataId)?.values;
   if (!(values instanceof Float32Array)) throw new Error('cpu ResizeNearestNeighborGrad: expected a float32 dy');

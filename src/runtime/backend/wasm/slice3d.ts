@@ -13,7 +13,11 @@ import type { Tf } from '../../../compiler/backends/tfjs/engine.js';
 import { offsetOf, type WasmBackend } from './heap.js';
 
 /** The slice as fewer axes: shape, begin and size of the merged layout. */
-export function mergeSliceAxes(shape: readonly number[], begin: readonly number[], size: readonly number[]): { shape: number[]; begin: number[]; size: number[] } {
+export function mergeSliceAxes(
+  shape: readonly number[],
+  begin: readonly number[],
+  size: readonly number[],
+): { shape: number[]; begin: number[]; size: number[] } {
   const s = [shape[0]!];
   const b = [begin[0]!];
   const z = [size[0]!];
@@ -44,7 +48,13 @@ const heapI32 = (backend: WasmBackend) => {
 };
 
 /** x[begin : begin + size] as a new tensor (rank >= 5, float32 or int32); undefined otherwise. */
-export function sliceVolume(tf: Tf, backend: WasmBackend, x: TensorInfo, beginAttr: number | number[], sizeAttr: number | number[]): TensorInfo | undefined {
+export function sliceVolume(
+  tf: Tf,
+  backend: WasmBackend,
+  x: TensorInfo,
+  beginAttr: number | number[],
+  sizeAttr: number | number[],
+): TensorInfo | undefined {
   if (x.shape.length < 5 || (x.dtype !== 'float32' && x.dtype !== 'int32')) return undefined;
   const [begin, size] = tf.slice_util.parseSliceParams(x as never, beginAttr, sizeAttr) as [number[], number[]];
   const out = backend.makeOutput(size, x.dtype);
@@ -84,7 +94,13 @@ export function sliceVolume(tf: Tf, backend: WasmBackend, x: TensorInfo, beginAt
 }
 
 /** SplitV of a rank >= 5 tensor as sliceVolume pieces; undefined where sliceVolume declines. */
-export function splitVolume(tf: Tf, backend: WasmBackend, x: TensorInfo, numOrSizeSplits: number | number[], axis: number | number[]): TensorInfo[] | undefined {
+export function splitVolume(
+  tf: Tf,
+  backend: WasmBackend,
+  x: TensorInfo,
+  numOrSizeSplits: number | number[],
+  axis: number | number[],
+): TensorInfo[] | undefined {
   if (x.shape.length < 5 || (x.dtype !== 'float32' && x.dtype !== 'int32')) return undefined;
   const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
   const sizes = tf.backend_util.prepareSplitSize(x as never, numOrSizeSplits, ax);
