@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- --quality [--time 5m] [--seeds 0,1] [--spec specs/nuclei.yaml] [--json]`:
+ * `npm run bench -- --quality [--time 5m] [--seeds 0,1] [--spec specs/nuclei.yaml] [--json] [--keep]`:
  * mask quality for a wall-clock budget, unetc against its anchor in the same run. For each seed,
  * `unetc train` (the CLI, as a user runs it) and the PyTorch reference (bench/reference/train.py:
  * the same layout, BCE + soft Dice, Adam, flips and quarter turns) each train on the training
@@ -10,6 +10,8 @@
  *
  * Data: --data (default ../shared/data/dsb2018-nuclei-mini) and --val (default
  * ../shared/data/dsb2018-nuclei-val). Neither model sees the validation images while training.
+ * --keep leaves the trained models (unetc runs and the reference's ONNX files) in the temporary
+ * folder it names, to look at afterwards.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -211,7 +213,7 @@ async function score(t: Trained, val: string, tta: boolean): Promise<Scored> {
 }
 
 /** Smallest instance kept, for both models (unetc's default for a boundary head; the reference's components get the same). */
-const MIN_SIZE = 15;
+const MIN_SIZE = 20;
 
 const avg = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -258,7 +260,8 @@ export async function qualityBenchmark(): Promise<void> {
       if (!json) for (const r of rows.slice(-4)) console.log(line(r));
     }
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    if (process.argv.includes('--keep')) console.error(`kept ${work}`);
+    else rmSync(work, { recursive: true, force: true });
   }
   const summary = ['unetc', 'pytorch'].flatMap((engine) =>
     [false, true].map((tta) => {

@@ -236,7 +236,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       .option('--threshold <T>', "foreground threshold (one-class models; default: the model's)")
       .option(
         '--min-size <N>',
-        'drop instances below N px (default 0; 15 for models trained with output.instances: boundary)',
+        'drop instances below N px (default 0; 20 for models trained with output.instances: boundary)',
       )
       .option('--connectivity <4|8>', 'instance connectivity (default 8)')
       .option('--tta', 'test-time augmentation: average over the 8 flips and quarter turns (2D images)')
