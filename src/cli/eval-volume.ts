@@ -1,12 +1,9 @@
 /**
- * `unetc eval` on a NIfTI data folder: the scoring is runtime/eval/volumes.ts's; this prints
- * each volume's line, the summary table and writes the CSV.
+ * What `unetc eval` prints for a NIfTI data folder (the scoring is runtime/eval/volumes.ts's):
+ * a line per volume and the summary table.
  */
-import { volumeEvalCsv } from '../runtime/eval/csv.js';
 import { instanceScores } from '../runtime/eval/index.js';
-import { evaluateVolumes, type VolumeClean, type VolumeEvalReport } from '../runtime/eval/volumes.js';
-import type { VolumeSegmenter } from '../runtime/infer/segmenter.js';
-import { writeFileAtomic, type CliIO } from './io.js';
+import type { VolumeEval, VolumeEvalReport } from '../runtime/eval/volumes.js';
 
 const f3 = (v: number) => v.toFixed(3);
 const pad = (t: string, n: number) => t.padEnd(n);
@@ -30,34 +27,16 @@ function summary(r: VolumeEvalReport): string[] {
   ];
 }
 
-/** Scores every volume of `dir`; returns the exit code (1 when the folder has problems). */
-export async function evalVolumes(
-  io: CliIO,
-  segmenter: VolumeSegmenter,
-  dir: string,
-  out: string | undefined,
-  clean: VolumeClean = { minSize: 0, connectivity: 26 },
-): Promise<number> {
-  const result = await evaluateVolumes(segmenter, dir, clean, (v, index, total) => {
-    const c = v.instances;
-    const inst = c
-      ? `  F1 ${f3(instanceScores(c).f1)} (${c.matched} of ${c.truth} matched, ${c.predicted} predicted)`
-      : '';
-    io.stdout(
-      `[${index + 1}/${total}] ${v.name} ${v.dims.join('x')} ${Math.round(v.ms)} ms  Dice ${f3(v.scores.dice)}  IoU ${f3(v.scores.iou)}${inst}\n`,
-    );
-  });
-  if ('problems' in result) {
-    for (const line of result.problems) io.stderr(`error: ${line}\n`);
-    io.stderr(
-      `error: ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'} in ${result.where}; nothing was evaluated\n`,
-    );
-    return 1;
-  }
-  io.stdout([...summary(result.report), ''].join('\n'));
-  if (out !== undefined) {
-    writeFileAtomic(out, volumeEvalCsv(result.report));
-    io.stdout(`wrote ${out}\n`);
-  }
-  return 0;
+/** One volume's line of progress. */
+export function volumeLine(v: VolumeEval, index: number, total: number): string {
+  const c = v.instances;
+  const inst = c
+    ? `  F1 ${f3(instanceScores(c).f1)} (${c.matched} of ${c.truth} matched, ${c.predicted} predicted)`
+    : '';
+  return `[${index + 1}/${total}] ${v.name} ${v.dims.join('x')} ${Math.round(v.ms)} ms  Dice ${f3(v.scores.dice)}  IoU ${f3(v.scores.iou)}${inst}\n`;
+}
+
+/** The printed summary of a volume evaluation. */
+export function volumeSummary(r: VolumeEvalReport): string {
+  return [...summary(r), ''].join('\n');
 }

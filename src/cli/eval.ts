@@ -1,14 +1,15 @@
 import { basename } from 'node:path';
-import { formatProblems, guardOutputs, scanDataset } from '../runtime/data/index.js';
-import { evalCsv, evaluateDataset, type EvalReport, type ImageEval } from '../runtime/eval/index.js';
-import type { SegmentationModel } from '../runtime/infer/index.js';
-import { UsageError, writeFileAtomic, type CliIO } from './io.js';
-import { evalVolumes } from './eval-volume.js';
-import { openVolumeSegmenter } from './predict-volume.js';
-import { locateModel, maskClasses } from '../runtime/infer/index.js';
+import { guardOutputs } from '../runtime/data/index.js';
+import type { EvalReport, ImageEval } from '../runtime/eval/index.js';
+import { evaluateFolder } from '../runtime/eval/folder.js';
+import type { PredictTarget } from '../runtime/infer/folder.js';
+import { locateModel } from '../runtime/infer/index.js';
 import { isVolumeModel } from '../runtime/infer/volume.js';
 import { isVolumeFolder } from '../runtime/train/volume-data.js';
 import type { SliceAxis } from '../runtime/volume/index.js';
+import { volumeLine, volumeSummary } from './eval-volume.js';
+import { UsageError, writeFileAtomic, type CliIO } from './io.js';
+import { openVolumeSegmenter } from './predict-volume.js';
 import { checkConnectivity, modelPathOf, openModel, parseInferenceFlags, type InferenceFlags } from './predict.js';
 
 /** `unetc eval` flags, as Commander gives them. */
@@ -79,69 +80,61 @@ export function summaryTable(report: EvalReport, classes: number, classNames?: r
 
 /**
  * `unetc eval MODEL --data DIR [--out FILE.csv]`: scores the model's masks against the data
- * set's. Exit 0, 1 (a model or data problem: every data problem is listed first), 2 (usage).
+ * set's (the work is runtime/eval/folder.ts's, images and volumes alike). Exit 0, 1 (a model or
+ * data problem: every data problem is listed first), 2 (usage).
  */
 export async function runEval(io: CliIO, modelArg: string, options: EvalCommandOptions): Promise<number> {
-  let model: SegmentationModel | undefined;
+  const modelPath = modelPathOf(io, modelArg);
+  if (!options.data)
+    throw new UsageError('give the data folder with --data DIR (images/ and masks/, optionally labels/)');
+  if (options.out !== undefined && !/\.csv$/i.test(options.out))
+    throw new UsageError(`--out takes a .csv file, found '${options.out}'`);
+  const flags = parseInferenceFlags(options);
+  if (options.out !== undefined) guardOutputs([options.out], { overwrite: options.overwrite, what: 'the scores' });
+  const volumes = await isVolumeFolder(options.data);
+  checkConnectivity(options.connectivity, volumes);
+  let target: PredictTarget;
+  if (volumes) {
+    if (flags.tta) throw new UsageError('--tta is for 2D images (PNG); volumes are segmented without it');
+    const sliceAxis = options.sliceAxis ?? 'z';
+    if (!['x', 'y', 'z'].includes(sliceAxis))
+      throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
+    const threeD = isVolumeModel(locateModel(modelPath));
+    if (threeD && options.sliceAxis !== undefined)
+      io.stderr(`note: --slice-axis applies to 2D models; ${modelPath} is 3D and segments whole volumes\n`);
+    const volumeOptions = {
+      sliceAxis: sliceAxis as SliceAxis,
+      ...flags,
+      ...(options.backend === undefined ? {} : { backend: options.backend }),
+    };
+    const open2d = () => openModel(io, modelPath, flags, options.backend);
+    target = { kind: 'volumes', segmenter: await openVolumeSegmenter(io, modelPath, threeD, volumeOptions, open2d) };
+  } else target = { kind: 'images', model: await openModel(io, modelPath, flags, options.backend) };
   try {
-    const modelPath = modelPathOf(io, modelArg);
-    if (!options.data)
-      throw new UsageError('give the data folder with --data DIR (images/ and masks/, optionally labels/)');
-    if (options.out !== undefined && !/\.csv$/i.test(options.out))
-      throw new UsageError(`--out takes a .csv file, found '${options.out}'`);
-    const flags = parseInferenceFlags(options);
-    if (options.out !== undefined) guardOutputs([options.out], { overwrite: options.overwrite, what: 'the scores' });
-    if (await isVolumeFolder(options.data)) {
-      checkConnectivity(options.connectivity, true);
-      if (flags.tta) throw new UsageError('--tta is for 2D images (PNG); volumes are segmented without it');
-      const sliceAxis = options.sliceAxis ?? 'z';
-      if (!['x', 'y', 'z'].includes(sliceAxis))
-        throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
-      const threeD = isVolumeModel(locateModel(modelPath));
-      if (threeD && options.sliceAxis !== undefined)
-        io.stderr(`note: --slice-axis applies to 2D models; ${modelPath} is 3D and segments whole volumes\n`);
-      const segmenter = await openVolumeSegmenter(
-        io,
-        modelPath,
-        threeD,
-        {
-          sliceAxis: sliceAxis as SliceAxis,
-          ...flags,
-          ...(options.backend === undefined ? {} : { backend: options.backend }),
-        },
-        () => openModel(io, modelPath, flags, options.backend),
-      );
-      try {
-        return await evalVolumes(io, segmenter, options.data, options.out, {
-          minSize: flags.minSize ?? 0,
-          connectivity: flags.connectivity3d,
-        });
-      } finally {
-        await segmenter.close();
-      }
-    }
-    checkConnectivity(options.connectivity, false);
-    model = await openModel(io, modelPath, flags, options.backend);
-    // A boundary model's masks are binary: its 3 channels are background, interior and boundary.
-    const classes = maskClasses(model.info);
-    const classNames = model.info.instances ? undefined : model.info.classNames;
-    const scan = await scanDataset(options.data, { classes });
-    if (scan.problems.length > 0) {
-      for (const line of formatProblems(scan.problems)) io.stderr(`error: ${line}\n`);
-      io.stderr(
-        `error: ${scan.problems.length} problem${scan.problems.length === 1 ? '' : 's'} in ${options.data}; nothing was evaluated\n`,
-      );
+    const result = await evaluateFolder(
+      target,
+      options.data,
+      { ...flags, connectivity3d: flags.connectivity3d },
+      (item, i, total) =>
+        io.stdout('image' in item ? imageLine(item.image, i, total) : volumeLine(item.volume, i, total)),
+    );
+    if (result.kind === 'problems') {
+      for (const line of result.problems) io.stderr(`error: ${line}\n`);
+      const n = result.problems.length;
+      io.stderr(`error: ${n} problem${n === 1 ? '' : 's'} in ${result.where}; nothing was evaluated\n`);
       return 1;
     }
-    const total = scan.samples.length;
-    const report = await evaluateDataset(model, scan.samples, flags, (r, i) => io.stdout(imageLine(r, i, total)));
-    io.stdout(summaryTable(report, classes, classNames));
+    io.stdout(
+      result.kind === 'images'
+        ? summaryTable(result.report, result.classes, result.classNames)
+        : volumeSummary(result.report),
+    );
     if (options.out !== undefined) {
-      writeFileAtomic(options.out, evalCsv(report, classes, classNames));
+      writeFileAtomic(options.out, result.csv);
       io.stdout(`wrote ${options.out}\n`);
     }
     return 0;
   } finally {
-    await model?.close();
+    await (target.kind === 'images' ? target.model.close() : target.segmenter.close());
   }
 }

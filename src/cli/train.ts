@@ -1,10 +1,9 @@
-import type { LayersModel } from '@tensorflow/tfjs';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildModel, getWeights, setWeights } from '../compiler/backends/tfjs/index.js';
 import { initialWeights, type WeightMap } from '../compiler/backends/weights.js';
-import { compileSpec, specClasses, type Graph } from '../compiler/index.js';
+import { compileSpec, type Graph } from '../compiler/index.js';
 import { selectEngine, type Engine } from '../runtime/backend/index.js';
 import {
   CheckpointError,
@@ -14,24 +13,12 @@ import {
   sha256,
   type CheckpointManifest,
 } from '../runtime/checkpoint/index.js';
-import { DataError, guardOutputs, writeFileAtomic as writeBytesAtomic } from '../runtime/data/index.js';
-import { describeParity, exportVerifiedOnnx } from '../runtime/export/onnx.js';
-import {
-  DataProblems,
-  dataWarnings,
-  folderData,
-  INPUT_NORMALIZATION,
-  syntheticData,
-  type TrainingData,
-} from '../runtime/train/data.js';
-import {
-  isVolumeFolder,
-  middleSlices,
-  SLICE_AXES,
-  sliceExamples,
-  syntheticVolumeData,
-  volumeFolderData,
-} from '../runtime/train/volume-data.js';
+import { DataError, guardOutputs } from '../runtime/data/index.js';
+import { describeParity } from '../runtime/export/onnx.js';
+import { exportRunModel } from '../runtime/train/export.js';
+import { dataWarnings } from '../runtime/train/data.js';
+import { loadTrainingData } from '../runtime/train/sources.js';
+import { SLICE_AXES } from '../runtime/train/volume-data.js';
 import type { SliceAxis } from '../runtime/volume/index.js';
 import { trainLoop } from '../runtime/train/loop.js';
 import {
@@ -144,49 +131,6 @@ const FLAGS: Record<keyof TrainOverrides, string> = {
   valSplit: '--val-split',
 };
 
-async function loadData(
-  graph: Graph,
-  seed: number,
-  dir: string | undefined,
-  valDir: string | undefined,
-  valSplit: number,
-  sliceAxis: SliceAxis,
-): Promise<TrainingData> {
-  const none = { train: [], val: [] };
-  if (dir === undefined) {
-    if (graph.dims === 3) {
-      const volumes = syntheticVolumeData(seed);
-      return { ...none, volumes, source: volumes.source, fingerprint: volumes.fingerprint };
-    }
-    return syntheticData(seed, graph.inputChannels, undefined, undefined, graph);
-  }
-  const options = {
-    valDir,
-    valSplit,
-    seed,
-    channels: graph.inputChannels,
-    classes: specClasses(graph),
-    ...(graph.instances ? { instances: graph.instances } : {}),
-  };
-  if (await isVolumeFolder(dir)) {
-    const volumes = await volumeFolderData(dir, options);
-    if (graph.dims === 3) return { ...none, volumes, source: volumes.source, fingerprint: volumes.fingerprint };
-    // A 2D spec on volumes: every slice across the chosen axis is an image.
-    return {
-      train: sliceExamples(volumes.train, sliceAxis),
-      val: sliceExamples(volumes.val, sliceAxis),
-      reportExamples: middleSlices(volumes.val, sliceAxis),
-      source: `${volumes.source}, ${sliceAxis} slices`,
-      fingerprint: `${volumes.fingerprint}:${sliceAxis}`,
-    };
-  }
-  if (graph.dims === 3)
-    throw new DataProblems([
-      `${dir}: a 3D spec (input.dims: 3) trains on NIfTI volumes (images/*.nii or *.nii.gz), and ${dir}/images has none`,
-    ]);
-  return folderData(dir, options);
-}
-
 /**
  * `unetc train SPEC`: trains on a data folder or the built-in synthetic nuclei, writing a run
  * folder (run.json, metrics.jsonl, best/, last/, model.onnx). Exit 0 when it finishes or stops
@@ -240,14 +184,13 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
     throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
   // A resumed run reads its own data folders, or --data/--val where they moved (the fingerprint must still match).
   const valSplit = chosen.valSplit;
-  const data = await loadData(
-    graph,
-    chosen.seed,
-    o.data ?? resumed?.data.dir,
-    o.val ?? resumed?.data.valDir,
+  const data = await loadTrainingData(graph, {
+    seed: chosen.seed,
+    dir: o.data ?? resumed?.data.dir,
+    valDir: o.val ?? resumed?.data.valDir,
     valSplit,
-    sliceAxis as SliceAxis,
-  );
+    sliceAxis: sliceAxis as SliceAxis,
+  });
   if (resumed && data.fingerprint !== resumed.data.fingerprint)
     throw new UsageError(`the data changed since the run started (${data.source}); resume needs the same data`);
   for (const w of dataWarnings(data, { data: o.data ?? resumed?.data.dir, val: o.val ?? resumed?.data.valDir }))
@@ -448,7 +391,7 @@ async function initWeights(
   }
 }
 
-/** The best checkpoint (else the last) as a verified model.onnx in the run folder. */
+/** The run's model.onnx (runtime/train/export.ts), said as a line. */
 async function exportBest(
   io: CliIO,
   engine: Engine,
@@ -457,27 +400,16 @@ async function exportBest(
   runDir: string,
   validates: boolean,
 ): Promise<number> {
-  const from = existsSync(join(runDir, 'best', 'unetc.json')) ? 'best' : 'last';
-  const { model, state } = await readTrainCheckpoint(engine.tf, join(runDir, from));
-  try {
-    const weights = getWeights(model);
-    const { exported, parity, ok } = await exportVerifiedOnnx(engine, graph, model as LayersModel, weights, {
-      specText,
-      inputNormalization: INPUT_NORMALIZATION,
-      verify: true,
-    });
-    if (!ok) {
-      io.stderr(
-        `error: the exported model does not match the trained one (${describeParity(parity)}); model.onnx not written\n`,
-      );
-      return 1;
-    }
-    await writeBytesAtomic(join(runDir, 'model.onnx'), exported.bytes);
-    io.stdout(
-      `model: ${join(runDir, 'model.onnx')} (${from} checkpoint, ${validates ? `epoch ${state.epoch}` : `step ${state.step}`}, ${diceText(state.bestDice, validates)}; onnxruntime parity ${describeParity(parity)})\n`,
+  const r = await exportRunModel(engine, graph, specText, runDir);
+  if (!r.ok) {
+    io.stderr(
+      `error: the exported model does not match the trained one (${describeParity(r.parity)}); model.onnx not written\n`,
     );
-    return 0;
-  } finally {
-    model.dispose();
+    return 1;
   }
+  const at = validates ? `epoch ${r.state.epoch}` : `step ${r.state.step}`;
+  io.stdout(
+    `model: ${r.file} (${r.from} checkpoint, ${at}, ${diceText(r.state.bestDice, validates)}; onnxruntime parity ${describeParity(r.parity)})\n`,
+  );
+  return 0;
 }

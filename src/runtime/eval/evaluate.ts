@@ -11,7 +11,7 @@ import { loadSample, type DatasetSample } from '../data/index.js';
 import { removeSmall } from '../infer/instances.js';
 import { instancesOf, minInstanceSize, predictImage, type PredictOptions } from '../infer/predict.js';
 import { maskClasses, type SegmentationModel } from '../infer/model.js';
-import { ConfusionCounts, type ClassScores } from '../train/metrics.js';
+import { ConfusionCounts, type ClassScores } from './metrics.js';
 import { addCounts, instanceScores, matchInstances, type InstanceCounts, type InstanceScores } from './match.js';
 
 /** Options of an evaluation: the prediction's, plus the instance post-processing. */

@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import { DataError, formatProblems } from '../data/index.js';
 import { connectedComponents3d } from '../infer/instances3d.js';
 import type { VolumeSegmenter } from '../infer/segmenter.js';
-import { ConfusionCounts, type Scores } from '../train/metrics.js';
+import { ConfusionCounts, type Scores } from './metrics.js';
 import { nonFiniteCount } from '../train/volume-data.js';
 import { readNifti, scanVolumeDataset } from '../volume/index.js';
 import { addCounts, instanceScores, matchInstances, type InstanceCounts, type InstanceScores } from './match.js';

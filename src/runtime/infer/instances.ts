@@ -1,8 +1,10 @@
 /**
  * Instances from a class map: connected components of the non-zero pixels, where neighbours join
- * only when they have the same class (for a binary mask: the foreground's components). Two-pass
- * labelling with union-find; labels 1..K in raster order of each component's first pixel.
+ * only when they have the same class (for a binary mask: the foreground's components); labels
+ * 1..K in raster order of each component's first pixel, with their areas and bounding boxes.
+ * The labelling is components.ts's, shared with volumes.
  */
+import { labelComponents } from './components.js';
 
 /** One connected component. */
 export interface Component {
@@ -35,33 +37,6 @@ export interface InstanceOptions {
   readonly minSize?: number;
 }
 
-/** Root of `i`, halving the path on the way (keeps the trees shallow). */
-export function find(parent: Int32Array, i: number): number {
-  while (parent[i] !== i) {
-    const up = parent[parent[i]!]!;
-    parent[i] = up;
-    i = up;
-  }
-  return i;
-}
-
-/** Joins two sets; the smaller provisional label becomes the root. */
-function union(parent: Int32Array, a: number, b: number): number {
-  const ra = find(parent, a);
-  const rb = find(parent, b);
-  if (ra === rb) return ra;
-  if (ra < rb) {
-    parent[rb] = ra;
-    return ra;
-  }
-  parent[ra] = rb;
-  return rb;
-}
-
-/** The label after meeting a neighbour labelled `other`: its root, or the union of both. */
-const merge = (parent: Int32Array, label: number, other: number): number =>
-  label === 0 ? find(parent, other) : union(parent, label, other);
-
 /**
  * Labels the connected components of the non-zero pixels of `map` (height x width, row-major).
  * See the module comment; with `minSize`, smaller components are removed before numbering.
@@ -72,63 +47,22 @@ export function connectedComponents(
   width: number,
   options: InstanceOptions = {},
 ): Instances {
-  const n = height * width;
-  if (map.length !== n) throw new RangeError(`connectedComponents: ${map.length} values for a ${height}x${width} map`);
-  const eight = (options.connectivity ?? 8) === 8;
-  const minSize = options.minSize ?? 0;
-  const provisional = new Int32Array(n);
-  // At most one new provisional label per two pixels in a row, plus one: n / 2 + 2 is plenty, n + 1 is safe.
-  const parent = new Int32Array(n + 1);
-  let next = 1;
-  // Pass 1: a provisional label per pixel, merging with the already-seen neighbours of the same class.
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const p = y * width + x;
-      const v = map[p]!;
-      if (v === 0) continue;
-      let label = 0;
-      // The neighbours already visited: west, then north-west, north, north-east.
-      if (x > 0 && map[p - 1] === v) label = merge(parent, label, provisional[p - 1]!);
-      if (y > 0) {
-        const up = p - width;
-        if (eight && x > 0 && map[up - 1] === v) label = merge(parent, label, provisional[up - 1]!);
-        if (map[up] === v) label = merge(parent, label, provisional[up]!);
-        if (eight && x < width - 1 && map[up + 1] === v) label = merge(parent, label, provisional[up + 1]!);
-      }
-      if (label === 0) {
-        label = next++;
-        parent[label] = label;
-      }
-      provisional[p] = label;
-    }
-  }
-  const area = new Float64Array(next);
-  for (let p = 0; p < n; p++) if (provisional[p]) area[find(parent, provisional[p]!)]!++;
-  // Pass 2: final labels in raster order of first pixel; removed components map to 0.
-  const final = new Int32Array(next).fill(-1);
-  const labels = new Uint32Array(n);
-  const boxes: { classId: number; area: number; top: number; left: number; bottom: number; right: number }[] = [];
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const p = y * width + x;
-      if (!provisional[p]) continue;
-      const root = find(parent, provisional[p]!);
-      if (final[root] === -1) {
-        const keep = area[root]! >= minSize;
-        final[root] = keep ? boxes.length + 1 : 0;
-        if (keep) boxes.push({ classId: map[p]!, area: area[root]!, top: y, left: x, bottom: y + 1, right: x + 1 });
-      }
-      const label = final[root]!;
-      labels[p] = label;
-      if (label === 0) continue;
-      const b = boxes[label - 1]!;
-      // top is set by the first pixel (raster order); the rest can only grow.
-      if (x < b.left) b.left = x;
-      if (x + 1 > b.right) b.right = x + 1;
-      b.bottom = y + 1;
-    }
-  }
-  return { height, width, labels, components: boxes.map((b, i) => ({ label: i + 1, ...b })) };
+  if (map.length !== height * width)
+    throw new RangeError(`connectedComponents: ${map.length} values for a ${height}x${width} map`);
+  const { labels, components } = labelComponents(map, [height, width], {
+    full: (options.connectivity ?? 8) === 8,
+    minSize: options.minSize ?? 0,
+  });
+  const shaped = components.map((c) => ({
+    label: c.label,
+    classId: c.classId,
+    area: c.size,
+    top: c.lo[0]!,
+    left: c.lo[1]!,
+    bottom: c.hi[0]!,
+    right: c.hi[1]!,
+  }));
+  return { height, width, labels, components: shaped };
 }
 
 /** A class map with the components below `minSize` set to 0 (what the mask shows after `--min-size`). */

@@ -3,7 +3,7 @@
  * channels), run it tile by tile at any size, and turn the blended probabilities into a class map.
  */
 import { flip, normalize, rotate90, type HWC } from '../data/index.js';
-import { classMap } from '../train/metrics.js';
+import { classMap } from '../eval/metrics.js';
 import { splitInstances } from './boundary.js';
 import { connectedComponents, type InstanceOptions, type Instances } from './instances.js';
 import { locateModel, ModelError, type ModelInfo, type ModelLocation, type SegmentationModel } from './model.js';

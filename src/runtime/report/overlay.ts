@@ -5,7 +5,7 @@
  */
 import { encode } from 'fast-png';
 import type { HWC } from '../data/index.js';
-import { ConfusionCounts } from '../train/metrics.js';
+import { ConfusionCounts } from '../eval/metrics.js';
 
 /** One validation image with its masks (class ids per pixel, H*W, row-major). */
 export interface ReportSample {

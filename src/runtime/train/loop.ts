@@ -8,7 +8,7 @@ import { seedFor } from '../../util/random.js';
 import { makeBatch, type TrainingData } from './data.js';
 import { validate } from './validate.js';
 import { makeVolumeBatch } from './volume-data.js';
-import type { Scores } from './metrics.js';
+import type { Scores } from '../eval/metrics.js';
 import { learningRate } from './schedule.js';
 import { TimeBudget } from './budget.js';
 import { writeTrainCheckpoint, type NamedTensor, type TrainState } from './state.js';

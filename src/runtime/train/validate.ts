@@ -10,7 +10,7 @@ import { predictImage } from '../infer/predict.js';
 import { segmentationModelOf } from '../infer/tfjs-model.js';
 import { predictVolume, volumeModelOf } from '../infer/volume.js';
 import { INPUT_NORMALIZATION, type TrainingData } from './data.js';
-import { ConfusionCounts, type Scores } from './metrics.js';
+import { ConfusionCounts, type Scores } from '../eval/metrics.js';
 
 /**
  * Validation scores of a model on the data's validation images or volumes: each predicted as

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classMap, ConfusionCounts } from '../../../src/runtime/train/metrics.js';
+import { classMap, ConfusionCounts } from '../../../src/runtime/eval/metrics.js';
 import { learningRate } from '../../../src/runtime/train/schedule.js';
 
 describe('metrics', () => {
