@@ -1,14 +1,13 @@
-import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, existsSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from './helpers.js';
-import { root } from '../helpers.js';
+import { root, scratchDir } from '../helpers.js';
 
 const spec = (name: string) => join(root, 'specs', name);
 
 function tempFile(name: string, body: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'unetc-'));
+  const dir = scratchDir('unetc-cli-');
   const path = join(dir, name);
   writeFileSync(path, body);
   return path;
@@ -161,7 +160,7 @@ describe('unetc fmt', () => {
   });
 
   it('--to dsl --write writes beside the file, atomically, and the result checks', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'unetc-'));
+    const dir = scratchDir('unetc-cli-');
     const file = join(dir, 'unet.yaml');
     copyFileSync(spec('unet.yaml'), file);
     const r = await run('fmt', file, '--to', 'dsl', '--write');

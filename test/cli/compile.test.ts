@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from './helpers.js';
@@ -11,10 +10,10 @@ import { initialWeights } from '../../src/compiler/backends/weights.js';
 import { selectEngine } from '../../src/runtime/backend/index.js';
 import { loadCheckpoint } from '../../src/runtime/checkpoint/index.js';
 import { predictTfjs, randomInput } from '../../src/runtime/verify/index.js';
-import { compileFile, root } from '../helpers.js';
+import { compileFile, root, scratchDir } from '../helpers.js';
 
 const spec = (name: string) => join(root, 'specs', name);
-const tmp = () => mkdtempSync(join(tmpdir(), 'unetc-compile-'));
+const tmp = () => scratchDir('unetc-compile-');
 
 describe('unetc compile --target onnx', () => {
   it('the canonical U-Net: verified, exactly 31,054,145 weight values', async () => {

@@ -1,14 +1,13 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from './helpers.js';
 import { generateSample, writeGray, writeMask } from '../../src/runtime/data/index.js';
-import { root } from '../helpers.js';
+import { root, scratchDir } from '../helpers.js';
 
 const tiny = join(root, 'specs/tiny.yaml');
-const tmp = () => mkdtempSync(join(tmpdir(), 'unetc-train-'));
+const tmp = () => scratchDir('unetc-train-');
 const metrics = (dir: string) =>
   readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
     .trim()

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel, getWeights, setWeights } from '../../../src/compiler/backends/tfjs/index.js';
@@ -9,6 +8,7 @@ import { selectEngine, type Engine } from '../../../src/runtime/backend/index.js
 import { syntheticData } from '../../../src/runtime/train/data.js';
 import { trainLoop, type TrainEvent, type TrainSettings } from '../../../src/runtime/train/loop.js';
 import { readTrainCheckpoint } from '../../../src/runtime/train/state.js';
+import { scratchDir } from '../../helpers.js';
 
 let engine: Engine;
 let graph: Graph;
@@ -37,7 +37,7 @@ async function collect(
   onEpoch?: () => void,
   poison = false,
   clock?: () => number,
-  runDir = mkdtempSync(join(tmpdir(), 'unetc-loop-')),
+  runDir = scratchDir('unetc-loop-'),
 ): Promise<TrainEvent[]> {
   const model = buildModel(engine.tf, graph);
   setWeights(model, initialWeights(graph, 1), engine.tf);
@@ -107,7 +107,7 @@ describe('training loop', () => {
   };
 
   it('a time budget stops within one step of the limit (fake clock), validating at the end', async () => {
-    const runDir = mkdtempSync(join(tmpdir(), 'unetc-loop-'));
+    const runDir = scratchDir('unetc-loop-');
     const budgetMs = 10_000;
     const tick = 125;
     const events = await collect(
@@ -153,7 +153,7 @@ describe('training loop', () => {
   });
 
   it('a time-budgeted run interrupted and resumed spends the rest of its budget, not a new one', async () => {
-    const runDir = mkdtempSync(join(tmpdir(), 'unetc-loop-'));
+    const runDir = scratchDir('unetc-loop-');
     const tick = 125;
     const settings: TrainSettings = { ...base, epochs: 1, timeBudgetMs: 10_000 };
     const data = syntheticData(3, 1, { train: 4, val: 2 }, 64);
