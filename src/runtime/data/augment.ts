@@ -10,44 +10,18 @@
  * (the DSB 2018 winners and Cellpose train this way): dark nuclei on a light ground are bright ones
  * inverted, stains differ by a gain per channel, other microscopes by magnification and focus.
  */
+import type { AugmentSpec, ElasticSpec } from '../../compiler/spec/model.js';
 import { Random } from '../../util/random.js';
 import { crop, cropResized, elasticField, flip, rotate90, warp, type HWC } from './geometry.js';
 import { gaussianBlur } from './optics.js';
 
 /** Elastic deformation settings (the 2015 U-Net paper: a 3x3 grid, 10 px standard deviation). */
-export interface ElasticOptions {
-  /** Control points per side (default 3). */
-  readonly grid?: number;
-  /** Standard deviation of the control-point displacements, in pixels (default 10). */
-  readonly sigma?: number;
-  /** A multiplier on the displacements (default 1; 0 turns the deformation into the identity). */
-  readonly alpha?: number;
-}
+export type ElasticOptions = ElasticSpec;
 
 /** The spec's `train.augment`, plus the patch size to crop. */
-export interface AugmentOptions {
+export interface AugmentOptions extends AugmentSpec {
   /** Crop a random [height, width] patch (reflection-padded when the image is smaller). */
   readonly patch?: readonly [number, number];
-  readonly flip?: boolean;
-  /** Rotations by multiples of 90 degrees; non-square patches only get 0 or 180 to keep their shape. */
-  readonly rotate90?: boolean;
-  readonly elastic?: boolean | ElasticOptions;
-  /** Brightness shift in [-i, i] and contrast factor in [1-i, 1+i]. */
-  readonly intensity?: number;
-  /** Gamma in [1-g, 1+g] (at least 0.05), applied between the image's min and max. */
-  readonly gamma?: number;
-  /** Gaussian noise with a standard deviation drawn in [0, noise]. */
-  readonly noise?: number;
-  /** Random zoom by a factor drawn log-uniformly in [1/scale, scale] (scale > 1; 2 gives 0.5x to 2x). */
-  readonly scale?: number;
-  /** Probability of inverting the intensities (dark objects on a light ground, as in brightfield). */
-  readonly invert?: number;
-  /** Gaussian blur with a sigma drawn in [0, blur] pixels (out-of-focus images). */
-  readonly blur?: number;
-  /** Colour images: a gain in [1-c, 1+c] and an offset in [-c, c] per channel (stain and colour jitter). */
-  readonly color?: number;
-  /** Colour images: the probability of replacing the colours by their gray value (Rec. 601 luma). */
-  readonly gray?: number;
 }
 
 /** Every random choice of one augmentation, ready to record or replay. */
