@@ -139,6 +139,8 @@ const FLAGS: Record<keyof TrainOverrides, string> = {
 export async function runTrain(io: CliIO, file: string | undefined, o: TrainOptions): Promise<number> {
   if (o.init !== undefined && o.resume !== undefined)
     throw new UsageError('--init starts a new run from trained weights and --resume continues a run: give one of them');
+  // Every flag is checked before anything loads (a typo costs no engine start-up).
+  const overrides = overridesOf(o);
   const resumed = o.resume !== undefined ? readRunManifest(o.resume) : undefined;
   const init = o.init !== undefined ? initFrom(io, o.init) : undefined;
   // Without a spec, a resumed run's own, or the spec the --init weights were trained from.
@@ -170,7 +172,6 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
 
   const engine = await selectEngine(o.backend);
   io.stdout(`engine: ${engine.description}, ${engine.threads} thread${engine.threads === 1 ? '' : 's'}\n`);
-  const overrides = overridesOf(o);
   const chosen = resumed
     ? {
         seed: resumed.settings.seed,

@@ -83,6 +83,26 @@ describe('unetc train', () => {
     expect(state.step).toBeGreaterThan(0);
   });
 
+  it('a malformed flag is a usage error before anything loads (no engine start-up, no run folder)', async () => {
+    const dir = join(tmp(), 'run');
+    for (const flag of [
+      ['--lr', 'abc'],
+      ['--time', '5x'],
+      ['--batch', '0'],
+      ['--val-split', '1'],
+    ]) {
+      const r = await run('train', tiny, '--out', dir, ...flag);
+      expect(r.code, flag.join(' ')).toBe(2);
+      expect(r.err).toMatch(new RegExp(`^error: ${flag[0]} takes`));
+      expect(r.out).not.toMatch(/engine:/);
+      expect(existsSync(dir)).toBe(false);
+    }
+    // Negative control: a well-formed flag gets as far as the engine.
+    const ok = await run('train', tiny, '--out', dir, '--lr', '0.01', '--dry-run');
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/engine:/);
+  });
+
   it('--dry-run checks everything and keeps nothing', async () => {
     const cwd = tmp();
     const r = await run('train', tiny, '--dry-run', '--out', join(cwd, 'run'));
