@@ -111,12 +111,8 @@ export async function runEval(io: CliIO, modelArg: string, options: EvalCommandO
     target = { kind: 'volumes', segmenter: await openVolumeSegmenter(io, modelPath, threeD, volumeOptions, open2d) };
   } else target = { kind: 'images', model: await openModel(io, modelPath, flags, options.backend) };
   try {
-    const result = await evaluateFolder(
-      target,
-      options.data,
-      { ...flags, connectivity3d: flags.connectivity3d },
-      (item, i, total) =>
-        io.stdout('image' in item ? imageLine(item.image, i, total) : volumeLine(item.volume, i, total)),
+    const result = await evaluateFolder(target, options.data, flags, (item, i, total) =>
+      io.stdout('image' in item ? imageLine(item.image, i, total) : volumeLine(item.volume, i, total)),
     );
     if (result.kind === 'problems') {
       for (const line of result.problems) io.stderr(`error: ${line}\n`);

@@ -43,6 +43,7 @@ import { buildRunReport } from '../runtime/report/index.js';
 import { reportDiagnostics, UsageError, type CliIO } from './io.js';
 import { checkpointWeights, loadSpec, networkMismatch } from './load.js';
 import { checkpointDirOf, resolveModel, shippedModels } from './models.js';
+import { defined } from '../util/object.js';
 
 export interface TrainOptions {
   readonly data?: string;
@@ -116,7 +117,7 @@ function overridesOf(o: TrainOptions): TrainOverrides {
     seed: int('seed', o.seed, 0),
     valSplit: fraction('val-split', o.valSplit),
   };
-  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
+  return defined(all);
 }
 
 /** The flag that sets an override, to name it. */

@@ -11,6 +11,7 @@
  * and volumes. Neighbours are the face neighbours (4 in 2D, 6 in 3D): a one-pixel outline then
  * separates interiors, which 8-connectivity would let touch at corners.
  */
+import { labelComponents } from './components.js';
 
 /** The classes of a boundary network's output channels. */
 export const BACKGROUND = 0;
@@ -123,7 +124,7 @@ export function splitInstances(
   const minSeed = options.minSeed ?? 0;
   const next = options.neck
     ? splitAtNecks(seed, probabilities, channels, shape, strides, options.neck, minSeed, labels)
-    : labelComponents(seed, shape, strides, labels, 1, minSeed);
+    : labelPieces(seed, shape, labels, 1, minSeed);
   // Grow the seeds: a bucket queue of (pixel, label) by the pixel's boundary probability.
   const buckets: number[][] = Array.from({ length: LEVELS }, () => []);
   const level = (p: number) => Math.min(LEVELS - 1, Math.floor(probabilities[p * channels + BOUNDARY]! * LEVELS));
@@ -161,7 +162,7 @@ export function splitInstances(
   // Foreground no seed reached: one instance per connected piece.
   const rest = new Uint8Array(n);
   for (let p = 0; p < n; p++) rest[p] = fg[p] && labels[p] === 0 ? 1 : 0;
-  labelComponents(rest, shape, strides, labels, next, 0);
+  labelPieces(rest, shape, labels, next, 0);
   return labels;
 }
 
@@ -306,38 +307,17 @@ function envelope(f: Float64Array, n: number, out: Float64Array, v: Int32Array, 
 }
 
 /**
- * Labels the face-connected components of `mask` into `labels`, from `first` on (breadth-first
- * flood fill); components under `minSize` pixels stay 0. Returns the next free label.
+ * Labels the face-connected components of `mask` into `labels`, from `first` on (the shared
+ * labeller, components.ts); components under `minSize` pixels stay 0. Returns the next free label.
  */
-function labelComponents(
+function labelPieces(
   mask: Uint8Array,
   shape: readonly number[],
-  strides: readonly number[],
   labels: Uint32Array,
   first: number,
   minSize: number,
 ): number {
-  const seen = new Uint8Array(mask.length);
-  const queue = new Int32Array(mask.length);
-  let next = first;
-  for (let start = 0; start < mask.length; start++) {
-    if (!mask[start] || seen[start]) continue;
-    let head = 0;
-    let tail = 0;
-    queue[tail++] = start;
-    seen[start] = 1;
-    while (head < tail) {
-      const p = queue[head++]!;
-      forNeighbours(p, shape, strides, (q) => {
-        if (mask[q] && !seen[q]) {
-          seen[q] = 1;
-          queue[tail++] = q;
-        }
-      });
-    }
-    if (tail < minSize) continue;
-    for (let i = 0; i < tail; i++) labels[queue[i]!] = next;
-    next++;
-  }
-  return next;
+  const pieces = labelComponents(mask, shape, { full: false, minSize });
+  for (let p = 0; p < mask.length; p++) if (pieces.labels[p]) labels[p] = first + pieces.labels[p]! - 1;
+  return first + pieces.components.length;
 }

@@ -44,7 +44,8 @@ import {
   type PredictOptions,
 } from './predict.js';
 import { UnetcError } from '../../util/error.js';
-import { defined, type VolumeSegmenter } from './segmenter.js';
+import { defined } from '../../util/object.js';
+import type { VolumeSegmenter } from './segmenter.js';
 
 /** What segments the inputs: a 2D model for images, a volume segmenter for volumes. */
 export type PredictTarget =

@@ -4,6 +4,7 @@
  * probabilities per voxel, in NIfTI voxel order, so predict and eval treat both alike.
  */
 import { placeSlice, sliceVolume, type NiftiVolume, type SliceAxis } from '../volume/index.js';
+import { defined } from '../../util/object.js';
 import type { SegmentationModel } from './model.js';
 import { predictImage, type PredictOptions } from './predict.js';
 import { predictVolume, type VolumeModel } from './volume.js';
@@ -36,10 +37,6 @@ function planes(probabilities: Float32Array, channels: number): Float32Array[] {
     return out;
   });
 }
-
-/** The object without its undefined fields (options that were not given). */
-export const defined = <T extends object>(o: T): Partial<T> =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 /** A 3D model segmenting whole volumes in 3D tiles (closing it closes the model). */
 export function volumeSegmenter(model: VolumeModel, o: VolumeOptions = {}): VolumeSegmenter {
