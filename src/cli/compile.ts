@@ -4,6 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } f
 import { basename, dirname, join, resolve } from 'node:path';
 import { countInitializerValues } from '../compiler/backends/onnx/index.js';
 import { describeParity, exportVerifiedOnnx } from '../runtime/export/onnx.js';
+import { PYTORCH_FILES, writeVerifiedPytorch } from '../runtime/export/pytorch.js';
+import { INSTALL_TORCH } from '../runtime/torch/python.js';
 import { buildModel, setWeights } from '../compiler/backends/tfjs/index.js';
 import { roundWeightsToHalf } from '../compiler/backends/half.js';
 import { initialWeights, type WeightMap } from '../compiler/backends/weights.js';
@@ -49,14 +51,14 @@ export class CompileError extends UnetcError {
 }
 
 /**
- * `unetc compile SPEC --target onnx|tfjs -o PATH`: builds the tfjs graph (with a checkpoint's
+ * `unetc compile SPEC --target onnx|tfjs|pytorch -o PATH`: builds the tfjs graph (with a checkpoint's
  * weights or seeded initial ones), exports, verifies numerically, and only then writes.
  */
 export async function runCompile(io: CliIO, file: string, options: CompileOptions): Promise<number> {
   const target = options.target;
-  if (target === undefined) throw new CompileError('give the target: --target onnx or --target tfjs');
-  if (target !== 'onnx' && target !== 'tfjs')
-    throw new CompileError(`unknown target '${target}': use --target onnx or --target tfjs`);
+  if (target === undefined) throw new CompileError('give the target: --target onnx, tfjs or pytorch');
+  if (target !== 'onnx' && target !== 'tfjs' && target !== 'pytorch')
+    throw new CompileError(`unknown target '${target}': use --target onnx, tfjs or pytorch`);
   if (!options.output) throw new UsageError('give the output path with -o PATH');
   const seed = options.seed === undefined ? 0 : Number(options.seed);
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
@@ -64,6 +66,7 @@ export async function runCompile(io: CliIO, file: string, options: CompileOption
   const opset = options.opset === undefined ? undefined : Number(options.opset);
   if (opset !== undefined && !(Number.isInteger(opset) && opset >= 13 && opset <= 17))
     throw new UsageError(`--opset takes 13 to 17, found '${options.opset}'`);
+  if (target === 'pytorch' && options.foldBn) throw new UsageError('--fold-bn is for --target onnx');
   const half = options.fp16Weights === true;
   // Folding computes new float32 weights from rounded ones: they would no longer be float16 values.
   if (half && options.foldBn)
@@ -73,7 +76,9 @@ export async function runCompile(io: CliIO, file: string, options: CompileOption
   const outputs =
     target === 'onnx'
       ? [options.output]
-      : [FILES.model, FILES.weights, FILES.manifest, LAYERS_MODULE].map((f) => join(options.output!, f));
+      : (target === 'tfjs' ? [FILES.model, FILES.weights, FILES.manifest, LAYERS_MODULE] : PYTORCH_FILES).map((f) =>
+          join(options.output!, f),
+        );
   guardOutputs(outputs, { overwrite: options.overwrite, what: 'the export' });
 
   const spec = loadSpec(file);
@@ -115,6 +120,11 @@ export async function runCompile(io: CliIO, file: string, options: CompileOption
         verify: options.verify,
         normalization,
         ...(staticSize ? { staticSize } : {}),
+      });
+    if (target === 'pytorch')
+      return await compilePytorch(io, engine, graph, model, weights, specText, options.output, {
+        normalization,
+        verify: options.verify,
       });
     return await compileTfjs(
       io,
@@ -206,6 +216,36 @@ async function compileOnnx(
   const values = countInitializerValues(exported.bytes);
   io.stdout(
     `wrote ${output} (${bytes(exported.bytes.length)}, opset ${exported.opset}, IR ${exported.irVersion}, ${thousands(values)} weight values${o.verify ? '' : ', not verified'})\n`,
+  );
+  return 0;
+}
+
+async function compilePytorch(
+  io: CliIO,
+  engine: Engine,
+  graph: Graph,
+  model: LayersModel,
+  weights: WeightMap,
+  specText: string,
+  output: string,
+  o: { normalization: InputNormalization; verify: boolean },
+): Promise<number> {
+  if (existsSync(output) && !statSync(output).isDirectory())
+    throw new CompileError(`cannot write '${output}': it is a file; --target pytorch writes a folder`);
+  const r = await writeVerifiedPytorch(engine, graph, model, weights, { output, specText, ...o });
+  if (r.unverified) io.stderr(`warning: not verified: ${r.unverified}; to verify, ${INSTALL_TORCH}\n`);
+  if (r.python) {
+    const line = `parity (PyTorch ${r.python.torch} vs tfjs ${engine.name}): max|diff|/max|ref| = ${describeParity(r.parity)}`;
+    if (!r.ok) {
+      io.stderr(
+        `${line}\nerror: the PyTorch module does not match the tfjs graph (tolerance ${PARITY_TOLERANCE}); nothing was written\n`,
+      );
+      return 1;
+    }
+    io.stdout(`${line}: ok (<= ${PARITY_TOLERANCE})\n`);
+  }
+  io.stdout(
+    `wrote ${output}/{${PYTORCH_FILES.join(',')}} (${bytes(r.exported.weights.length)} of weights${r.python ? '' : ', not verified'})\n`,
   );
   return 0;
 }

@@ -117,10 +117,12 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
 
   program
     .command('compile')
-    .description('compile a spec to ONNX (verified against the tfjs graph in onnxruntime) or to tfjs model files')
+    .description(
+      'compile a spec to ONNX (verified against the tfjs graph in onnxruntime), to tfjs model files, or to a PyTorch module (verified in PyTorch)',
+    )
     .argument('<spec>', 'spec file')
-    .option('-t, --target <target>', 'onnx or tfjs')
-    .option('-o, --output <path>', 'the .onnx file, or the folder for tfjs model files')
+    .option('-t, --target <target>', 'onnx, tfjs or pytorch')
+    .option('-o, --output <path>', 'the .onnx file, or the folder for tfjs model files or the PyTorch module')
     .option(
       '--weights <checkpoint>',
       'a checkpoint folder (model.json, weights.bin, unetc.json) trained from this spec',

@@ -1,7 +1,9 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { run } from './helpers.js';
+import { createHash } from 'node:crypto';
+import { outputsIn, run } from './helpers.js';
+import { findTorchPython } from '../../src/runtime/torch/python.js';
 import { countInitializerValues, summarizeOnnx } from '../../src/compiler/backends/onnx/index.js';
 import { roundWeightsToHalf } from '../../src/compiler/backends/half.js';
 import { exportVerifiedOnnx } from '../../src/runtime/export/onnx.js';
@@ -42,7 +44,7 @@ describe('unetc compile --target onnx', () => {
   }, 60_000);
 
   it.each([
-    [['-t', 'pytorch'], /error: unknown target 'pytorch'/],
+    [['-t', 'caffe'], /error: unknown target 'caffe': use --target onnx, tfjs or pytorch/],
     [['-t', 'onnx', '--weights', '/no/such/checkpoint'], /no\/such\/checkpoint/],
   ])('%j is exit 1 and writes nothing', async (args, message) => {
     const out = join(tmp(), 'x.onnx');
@@ -189,4 +191,93 @@ describe('unetc compile --fp16-weights', () => {
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--fp16-weights and --fold-bn cannot be combined/);
   }, 120_000);
+});
+
+describe('unetc compile --target pytorch', () => {
+  const torch = typeof findTorchPython() !== 'string';
+  const files = ['model.py', 'weights.bin', 'weights.json'];
+
+  it.skipIf(!torch)(
+    'verified in PyTorch; the same spec and seed give byte-identical files, another seed not',
+    async () => {
+      const dir = tmp();
+      const [a, b, c] = ['a', 'b', 'c'].map((n) => join(dir, n));
+      const r = await run('compile', spec('tiny.yaml'), '-t', 'pytorch', '-o', a!, '--seed', '5');
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(
+        /parity \(PyTorch \S+ vs tfjs wasm\): max\|diff\|\/max\|ref\| = \S+ at 40x40, \S+ at 48x56: ok/,
+      );
+      expect(r.out).toContain(`wrote ${a}/{model.py,weights.bin,weights.json}`);
+      expect(
+        (await run('compile', spec('tiny.yaml'), '-t', 'pytorch', '-o', b!, '--seed', '5', '--no-verify')).code,
+      ).toBe(0);
+      expect(
+        (await run('compile', spec('tiny.yaml'), '-t', 'pytorch', '-o', c!, '--seed', '6', '--no-verify')).code,
+      ).toBe(0);
+      for (const f of files) expect(readFileSync(join(a!, f)).equals(readFileSync(join(b!, f)))).toBe(true);
+      expect(readFileSync(join(a!, 'weights.bin')).equals(readFileSync(join(c!, 'weights.bin')))).toBe(false);
+      // Its own files are replaced on the next compile; a user's model.py is not.
+      expect((await run('compile', spec('tiny.yaml'), '-t', 'pytorch', '-o', a!, '--no-verify')).code).toBe(0);
+      writeFileSync(join(b!, 'model.py'), 'print("mine")\n');
+      const refused = await run('compile', spec('tiny.yaml'), '-t', 'pytorch', '-o', b!, '--no-verify');
+      expect(refused.code).toBe(1);
+      expect(refused.err).toMatch(/model\.py: it exists and unetc did not write it/);
+      expect(readFileSync(join(b!, 'model.py'), 'utf8')).toBe('print("mine")\n');
+    },
+    120_000,
+  );
+
+  it("a trained checkpoint's weights: weights.bin holds exactly the weights its ONNX export was made from", async () => {
+    const out = join(tmp(), 'nuclei');
+    const r = await run(
+      'compile',
+      join(root, 'models/nuclei/spec.yaml'),
+      '-t',
+      'pytorch',
+      '-o',
+      out,
+      '--weights',
+      join(root, 'models/nuclei/checkpoint'),
+      '--no-verify',
+    );
+    expect(r.code).toBe(0);
+    const sha = createHash('sha256')
+      .update(readFileSync(join(out, 'weights.bin')))
+      .digest('hex');
+    const onnx = new Map(summarizeOnnx(readFileSync(join(root, 'models/nuclei/model.onnx'))).metadata);
+    expect(onnx.get('weights_sha256')).toBe(sha);
+    const manifest = JSON.parse(readFileSync(join(out, 'weights.json'), 'utf8'));
+    expect(manifest.input_normalization).toBe(onnx.get('input_normalization'));
+    expect(manifest.sha256).toBe(sha);
+  }, 60_000);
+
+  it('without a python that has torch: written, with a warning that says what to install', async () => {
+    const out = join(tmp(), 'm');
+    const saved = process.env.UNETC_PYTHON;
+    process.env.UNETC_PYTHON = '/no/such/python3';
+    try {
+      const r = await run('compile', spec('tiny.yaml'), '-t', 'pytorch', '-o', out);
+      expect(r.code).toBe(0);
+      expect(r.err).toMatch(
+        /warning: not verified: no python3 with torch and numpy: tried \/no\/such\/python3 \(not found\)/,
+      );
+      expect(r.err).toContain('apt-get install python3-torch python3-numpy');
+      expect(r.out).toContain('not verified');
+      expect(outputsIn(out)).toEqual(files);
+    } finally {
+      if (saved === undefined) delete process.env.UNETC_PYTHON;
+      else process.env.UNETC_PYTHON = saved;
+    }
+  }, 60_000);
+
+  it('--fold-bn is a usage error (exit 2); a file where the folder goes is exit 1', async () => {
+    const dir = tmp();
+    const usage = await run('compile', spec('tiny.yaml'), '-t', 'pytorch', '-o', join(dir, 'x'), '--fold-bn');
+    expect(usage.code).toBe(2);
+    expect(usage.err).toMatch(/--fold-bn is for --target onnx/);
+    writeFileSync(join(dir, 'file'), '');
+    const r = await run('compile', spec('tiny.yaml'), '-t', 'pytorch', '-o', join(dir, 'file'), '--no-verify');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/it is a file; --target pytorch writes a folder/);
+  });
 });
