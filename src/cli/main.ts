@@ -206,6 +206,17 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     .option('--no-export', 'do not export model.onnx at the end')
     .option('--no-memory-check', 'start even when a step is estimated not to fit in memory')
     .option('--backend <name>', 'tfjs engine: auto, gpu, node, wasm or cpu (default: $UNETC_BACKEND, else auto)')
+    .option('--engine <name>', 'tfjs (default) or torch: train in PyTorch (python3 with torch), on CPUs or GPUs')
+    .option('--devices <kind>', 'torch engine: cpu (default) or cuda')
+    .option(
+      '--nproc <N>',
+      'torch engine: processes to train with (DistributedDataParallel; gloo on CPUs, nccl on GPUs)',
+    )
+    .option('--amp <dtype>', 'torch engine on GPUs: autocast in bf16 or fp16')
+    .option('--channels-last', 'torch engine on GPUs: channels-last memory format')
+    .addOption(
+      new Option('--sync-log', 'torch engine: each rank logs a hash of its weights after every step').hideHelp(),
+    )
     .action(async (file: string | undefined, o: Omit<TrainOptions, 'tty' | 'dryRun'> & { dryRun?: boolean }) => {
       code = await runTrain(io, file, { ...o, dryRun: o.dryRun === true, tty: io.tty === true });
     });

@@ -22,6 +22,13 @@ import { SLICE_AXES } from '../runtime/train/volume-data.js';
 import type { SliceAxis } from '../runtime/volume/index.js';
 import { trainLoop } from '../runtime/train/loop.js';
 import {
+  torchSkippedAugmentations,
+  torchTrainLoop,
+  torchUnsupported,
+  type TorchLaunch,
+} from '../runtime/train/torch.js';
+import { findTorchPython, INSTALL_TORCH, TorchError, type TorchPython } from '../runtime/torch/python.js';
+import {
   dataSettings,
   resolveTrainSettings,
   resumedSettings,
@@ -61,6 +68,14 @@ export interface TrainOptions {
   readonly seed?: string;
   readonly sliceAxis?: string;
   readonly backend?: string;
+  /** 'tfjs' (default) or 'torch'. */
+  readonly engine?: string;
+  readonly devices?: string;
+  readonly nproc?: string;
+  readonly amp?: string;
+  readonly channelsLast?: boolean;
+  /** Tests: each torch rank logs a hash of its weights after every step. */
+  readonly syncLog?: boolean;
   readonly dryRun: boolean;
   /** false: skip the estimate of a step's memory against the engine's and the machine's (--no-memory-check). */
   readonly memoryCheck?: boolean;
@@ -120,6 +135,29 @@ function overridesOf(o: TrainOptions): TrainOverrides {
   return defined(all);
 }
 
+/** The torch engine's launch flags, checked; undefined for the tfjs engine. */
+function torchFlags(o: TrainOptions): Omit<TorchLaunch, 'python'> | undefined {
+  const engine = o.engine ?? 'tfjs';
+  if (engine !== 'tfjs' && engine !== 'torch') throw new UsageError(`--engine takes tfjs or torch, found '${engine}'`);
+  if (engine === 'tfjs') {
+    const given = (['devices', 'nproc', 'amp', 'channelsLast'] as const).filter((k) => o[k] !== undefined);
+    if (given.length > 0)
+      throw new UsageError(`--${given[0]!.replace('channelsLast', 'channels-last')} is for --engine torch`);
+    return undefined;
+  }
+  const devices = o.devices ?? 'cpu';
+  if (devices !== 'cpu' && devices !== 'cuda') throw new UsageError(`--devices takes cpu or cuda, found '${devices}'`);
+  if (o.amp !== undefined && o.amp !== 'bf16' && o.amp !== 'fp16')
+    throw new UsageError(`--amp takes bf16 or fp16, found '${o.amp}'`);
+  return {
+    nproc: int('nproc', o.nproc) ?? 1,
+    devices,
+    ...(o.amp ? { amp: o.amp as 'bf16' | 'fp16' } : {}),
+    ...(o.channelsLast ? { channelsLast: true } : {}),
+    ...(o.syncLog ? { syncLog: true } : {}),
+  };
+}
+
 /** The flag that sets an override, to name it. */
 const FLAGS: Record<keyof TrainOverrides, string> = {
   epochs: '--epochs',
@@ -142,6 +180,9 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
     throw new UsageError('--init starts a new run from trained weights and --resume continues a run: give one of them');
   // Every flag is checked before anything loads (a typo costs no engine start-up).
   const overrides = overridesOf(o);
+  const torchLaunch = torchFlags(o);
+  if (torchLaunch && o.resume !== undefined)
+    throw new UsageError('--engine torch cannot --resume a run yet: start a new run (or --init from this one)');
   const resumed = o.resume !== undefined ? readRunManifest(o.resume) : undefined;
   const init = o.init !== undefined ? initFrom(io, o.init) : undefined;
   // Without a spec, a resumed run's own, or the spec the --init weights were trained from.
@@ -171,8 +212,21 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
   const graph = compiled.graph;
   const specText = compiled.document.source.body;
 
+  let python: TorchPython | undefined;
+  if (torchLaunch) {
+    const unsupported = torchUnsupported(graph);
+    if (unsupported)
+      throw new DataError(specFile, `--engine torch does not train ${unsupported} yet; use --engine tfjs`);
+    const found = findTorchPython();
+    if (typeof found === 'string') throw new TorchError(`--engine torch: ${found}; ${INSTALL_TORCH}`);
+    python = found;
+  }
   const engine = await selectEngine(o.backend);
   io.stdout(`engine: ${engine.description}, ${engine.threads} thread${engine.threads === 1 ? '' : 's'}\n`);
+  if (torchLaunch && python)
+    io.stdout(
+      `training engine: PyTorch ${python.torch} (${python.python}), ${torchLaunch.devices}, ${torchLaunch.nproc} process${torchLaunch.nproc === 1 ? '' : 'es'}${torchLaunch.amp ? `, autocast ${torchLaunch.amp}` : ''}\n`,
+    );
   const chosen = resumed
     ? {
         seed: resumed.settings.seed,
@@ -210,12 +264,15 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
     settings = r.settings;
   } else settings = resolveTrainSettings(compiled.spec.train, graph, overrides, counts.train);
   io.stdout(`data: ${data.source}: ${counts.train} training, ${counts.val} validation ${counts.what}\n`);
+  const skipped = torchLaunch ? torchSkippedAugmentations(settings) : [];
+  if (skipped.length > 0)
+    io.stderr(`note: the torch engine does not apply these augmentations yet: ${skipped.join(', ')}\n`);
   io.stdout(
     `training: ${lengthText(settings)}, batch ${settings.batch}, patch ${settings.patch.join('x')}, ${settings.loss}, ${settings.optimizer.name} lr ${settings.optimizer.learningRate} (${settings.schedule}), seed ${settings.seed}\n`,
   );
 
   // Before anything is written: a step that cannot fit is refused with what would.
-  if (o.memoryCheck !== false) {
+  if (o.memoryCheck !== false && !torchLaunch) {
     const memory = checkTrainingMemory(
       graph,
       {
@@ -256,7 +313,7 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
           val: counts.val,
           ...(data.source.endsWith(' slices') ? { sliceAxis } : {}),
         },
-        engine.name,
+        torchLaunch && python ? `torch ${python.torch} ${torchLaunch.devices} x${torchLaunch.nproc}` : engine.name,
         engine.tf.version.tfjs,
         init ? { from: resolve(init.dir), weightsSha256: init.manifest.weightsSha256 } : undefined,
       ),
@@ -306,7 +363,7 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
   const progress = new Progress(io, o.tty);
   let code = 0;
   try {
-    const loop = trainLoop({
+    const context = {
       engine,
       graph,
       model,
@@ -316,7 +373,8 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
       settings: o.dryRun ? { ...settings, maxSteps: 1, stepsPerEpoch: 1, epochs: 1 } : settings,
       checkpointInfo: { spec: specInfo, graph, seed: settings.seed, engine: engine.name },
       resume: checkpoint,
-    });
+    };
+    const loop = torchLaunch && python ? torchTrainLoop(context, { ...torchLaunch, python }) : trainLoop(context);
     for await (const e of loop) {
       if (e.kind === 'step') progress.step(e);
       else if (e.kind === 'epoch') progress.epoch(e);

@@ -1,0 +1,72 @@
+"""unetc checkpoints written from PyTorch: the folders `unetc predict`, `eval` and `compile
+--weights` read (model.json, weights.bin, unetc.json, train-state.json).
+
+unetc writes a template checkpoint of the run's network before training (RUN/torch/template):
+its model.json is copied byte for byte, its weights manifest gives the order of weights.bin, and
+its unetc.json is filled in with the new weights' and files' sha256, the step and the epoch.
+A checkpoint is written to a staging folder and renamed into place, as unetc does it.
+"""
+import hashlib
+import json
+import os
+import shutil
+
+import numpy as np
+import torch
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+class CheckpointWriter:
+    def __init__(self, template, weights_table, engine):
+        with open(os.path.join(template, 'model.json'), 'rb') as f:
+            self.model_json = f.read()
+        with open(os.path.join(template, 'unetc.json'), encoding='utf-8') as f:
+            self.manifest = json.load(f)
+        if sha256(self.model_json) != self.manifest.get('files', {}).get('model.json'):
+            raise ValueError(f'{template}/model.json: its sha256 is not the one unetc.json records')
+        entries = json.loads(self.model_json)['weightsManifest'][0]['weights']
+        table = {name: (key, axes) for name, key, axes in weights_table}
+        missing = [e['name'] for e in entries if e['name'] not in table]
+        if missing or len(entries) != len(table):
+            raise ValueError(f'{template}/model.json: its weights are not the module\'s ({missing[:3]})')
+        self.order = [(e['name'], tuple(e['shape'])) + table[e['name']] for e in entries]
+        self.engine = engine
+
+    def weights_bin(self, state):
+        chunks = []
+        for name, shape, key, axes in self.order:
+            values = state[key].detach().to('cpu', torch.float32).numpy().transpose(np.argsort(axes))
+            if values.shape != shape:
+                raise ValueError(f'weight {name}: shape {values.shape}, model.json says {shape}')
+            chunks.append(np.ascontiguousarray(values, dtype='<f4').tobytes())
+        return b''.join(chunks)
+
+    def write(self, folder, state, train_state, step, epoch, extra=()):
+        """Writes folder (replacing it) from a state dict; extra: (name, bytes) files to add."""
+        weights = self.weights_bin(state)
+        state_text = (json.dumps(train_state, indent=2) + '\n').encode()
+        files = {'model.json': self.model_json, 'train-state.json': state_text, **dict(extra)}
+        manifest = dict(self.manifest)
+        manifest.update(
+            weightsSha256=sha256(weights),
+            engine=self.engine,
+            step=step,
+            epoch=epoch,
+            files={name: sha256(body) for name, body in files.items()},
+        )
+        staging, old = f'{folder}.staging-{os.getpid()}', f'{folder}.old'
+        shutil.rmtree(staging, ignore_errors=True)
+        os.makedirs(staging)
+        for name, body in list(files.items()) + [('weights.bin', weights)]:
+            with open(os.path.join(staging, name), 'wb') as f:
+                f.write(body)
+        with open(os.path.join(staging, 'unetc.json'), 'w', encoding='utf-8') as f:
+            f.write(json.dumps(manifest, indent=2) + '\n')
+        shutil.rmtree(old, ignore_errors=True)
+        if os.path.exists(folder):
+            os.rename(folder, old)
+        os.rename(staging, folder)
+        shutil.rmtree(old, ignore_errors=True)

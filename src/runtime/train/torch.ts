@@ -1,0 +1,234 @@
+/**
+ * `unetc train --engine torch`: the run trains in PyTorch (python/unetc_torch/train.py), on one
+ * process or many, and comes back an ordinary unetc run. unetc does what it does for every run
+ * (reads and checks the data, resolves the settings, writes run.json) and prepares RUN/torch/:
+ *
+ * - model.py, weights.bin, weights.json: the spec's PyTorch module and the starting weights
+ *   (initial, --init, or a checkpoint's), as `compile --target pytorch` writes them;
+ * - data.bin: every training and validation image as read (float32, channels last) with its
+ *   mask (uint16), and config.json listing them with their normalization and the resolved
+ *   TrainSettings, so both engines train on the same pixels with the same settings;
+ * - template/: a checkpoint of the network, whose model.json and unetc.json the runner fills in
+ *   to write best/ and last/ in unetc's own format.
+ *
+ * Then it runs the runner and turns its JSON lines into the same TrainEvents the wasm engine's
+ * loop yields. RUN/torch/ can also be copied to a cluster and launched there with torchrun.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { exportPytorch } from '../../compiler/backends/pytorch/index.js';
+import { getWeights } from '../../compiler/backends/tfjs/index.js';
+import type { Graph } from '../../compiler/ir/index.js';
+import { validSizes } from '../../compiler/shape/index.js';
+import { saveCheckpoint, UNETC_VERSION } from '../checkpoint/index.js';
+import { makeFolder } from '../data/index.js';
+import { writePytorchFiles } from '../export/pytorch.js';
+import { PYTHON_PACKAGE_ROOT, TorchError, type TorchPython } from '../torch/python.js';
+import { INPUT_NORMALIZATION } from './data.js';
+import type { TrainContext, TrainEvent } from './loop.js';
+import type { TrainSettings } from './settings.js';
+
+export interface TorchLaunch {
+  readonly python: TorchPython;
+  /** Local ranks to start (torch.multiprocessing). */
+  readonly nproc: number;
+  readonly devices: 'cpu' | 'cuda';
+  /** Autocast on GPU. */
+  readonly amp?: 'bf16' | 'fp16';
+  readonly channelsLast?: boolean;
+  /** Each rank writes a hash of its weights after every step (RUN/torch/sync-rankN.log): tests. */
+  readonly syncLog?: boolean;
+}
+
+/** RUN/torch */
+export const TORCH_DIR = 'torch';
+export const TORCH_CONFIG = 'config.json';
+
+/** Why this graph cannot train in PyTorch yet, or undefined. */
+export function torchUnsupported(graph: Graph): string | undefined {
+  if (graph.deepSupervision) return 'deep supervision heads';
+  if (
+    graph.ops.some(
+      (op) => op.kind === 'Crop' || ((op.kind === 'Conv' || op.kind === 'ConvTranspose') && op.padding === 'valid'),
+    )
+  )
+    return "'valid' padding (the runner validates on whole images, which needs 'same' padding)";
+  return undefined;
+}
+
+/** The augmentations the runner applies (python/unetc_torch/data.py); the spec's others are not, yet. */
+const TORCH_AUGMENTATIONS = new Set(['flip', 'rotate90', 'intensity', 'gamma']);
+
+/** The spec's augmentations the torch engine leaves out, by their spec names (for a note). */
+export function torchSkippedAugmentations(settings: Pick<TrainSettings, 'augmentation'>): string[] {
+  return Object.entries(settings.augmentation)
+    .filter(([name, value]) => !TORCH_AUGMENTATIONS.has(name) && value !== undefined && value !== false && value !== 0)
+    .map(([name]) => name)
+    .sort();
+}
+
+/** One image (or volume) as the runner reads it. */
+interface Entry {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly channels: number;
+  readonly image: number;
+  readonly mask: number;
+  readonly norm: { readonly offset: readonly number[]; readonly scale: readonly number[] };
+  /** Validation: the smallest size per axis the network takes that holds the image. */
+  readonly padded?: readonly number[];
+}
+
+interface Item {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly channels: number;
+  readonly image: Float32Array;
+  readonly mask: Uint16Array;
+  readonly norm: { readonly offset: readonly number[]; readonly scale: readonly number[] };
+}
+
+/** The data's images in one buffer, and their entries for config.json. */
+function packData(graph: Graph, train: readonly Item[], val: readonly Item[]) {
+  const parts: Uint8Array[] = [];
+  let offset = 0;
+  const push = (bytes: Uint8Array) => {
+    const at = offset;
+    parts.push(bytes);
+    offset += bytes.length;
+    // Every array starts at a multiple of 4 bytes (float32 alignment).
+    const pad = (4 - (offset % 4)) % 4;
+    if (pad > 0) {
+      parts.push(new Uint8Array(pad));
+      offset += pad;
+    }
+    return at;
+  };
+  const sizes = graph.inputSize === 'any' ? [0, 1, 2].slice(0, graph.dims).map((a) => validSizes(graph, a)) : [];
+  const fit = (shape: readonly number[]) =>
+    shape.map((n, a) => (graph.inputSize === 'any' ? (sizes[a]!.find((s) => s >= n) ?? n) : graph.inputSize[a]!));
+  const entries = (items: readonly Item[], validation: boolean): Entry[] =>
+    items.map((e) => ({
+      name: e.name,
+      shape: e.shape,
+      channels: e.channels,
+      image: push(new Uint8Array(e.image.buffer, e.image.byteOffset, e.image.byteLength)),
+      mask: push(new Uint8Array(e.mask.buffer, e.mask.byteOffset, e.mask.byteLength)),
+      norm: { offset: e.norm.offset, scale: e.norm.scale },
+      ...(validation ? { padded: fit(e.shape) } : {}),
+    }));
+  const entriesTrain = entries(train, false);
+  const entriesVal = entries(val, true);
+  return { bytes: Buffer.concat(parts), train: entriesTrain, val: entriesVal };
+}
+
+/**
+ * Writes RUN/torch/ (see the file comment) from the context's model (holding the starting
+ * weights), data and settings; returns the config.json path.
+ */
+export async function prepareTorchRun(ctx: TrainContext): Promise<string> {
+  const dir = join(ctx.runDir, TORCH_DIR);
+  makeFolder(dir);
+  const g = ctx.graph;
+  writePytorchFiles(
+    dir,
+    exportPytorch(g, getWeights(ctx.model), {
+      specSource: ctx.checkpointInfo.spec.text,
+      producerVersion: UNETC_VERSION,
+      inputNormalization: INPUT_NORMALIZATION,
+    }),
+  );
+  await saveCheckpoint(ctx.engine.tf, join(dir, 'template'), ctx.model, ctx.checkpointInfo);
+  const v = ctx.data.volumes;
+  const items = (split: 'train' | 'val'): Item[] =>
+    v
+      ? v[split].map((e) => ({ ...e, shape: e.dims }))
+      : ctx.data[split].map((e) => ({
+          name: e.name,
+          shape: [e.image.height, e.image.width],
+          channels: e.image.channels,
+          image: e.image.data,
+          mask: e.mask.data,
+          norm: e.norm,
+        }));
+  const packed = packData(g, items('train'), items('val'));
+  writeFileSync(join(dir, 'data.bin'), packed.bytes);
+  const config = {
+    format: 'unetc-torch-run',
+    version: 1,
+    run: '..',
+    head: { classes: g.classes, instances: g.instances ?? null, threshold: g.threshold, activation: g.activation },
+    settings: ctx.settings,
+    data: { file: 'data.bin', normalization: INPUT_NORMALIZATION, train: packed.train, val: packed.val },
+  };
+  const file = join(dir, TORCH_CONFIG);
+  writeFileSync(file, `${JSON.stringify(config, null, 1)}\n`);
+  return file;
+}
+
+/** The runner's command line for a prepared run. */
+export function runnerArgs(config: string, launch: Omit<TorchLaunch, 'python'>): string[] {
+  return [
+    '-m',
+    'unetc_torch.train',
+    resolve(config),
+    '--nproc',
+    String(launch.nproc),
+    '--devices',
+    launch.devices,
+    ...(launch.amp ? ['--amp', launch.amp] : []),
+    ...(launch.channelsLast ? ['--channels-last'] : []),
+    ...(launch.syncLog ? ['--sync-log'] : []),
+  ];
+}
+
+/**
+ * Prepares RUN/torch/ and trains there in PyTorch, yielding the runner's events; the run folder
+ * ends as the wasm engine's would (metrics.jsonl, best/, last/). A runner that fails is a
+ * TorchError with its last line of output.
+ */
+export async function* torchTrainLoop(ctx: TrainContext, launch: TorchLaunch): AsyncGenerator<TrainEvent> {
+  const config = await prepareTorchRun(ctx);
+  const child = spawn(launch.python.python, runnerArgs(config, launch), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PYTHONPATH: [PYTHON_PACKAGE_ROOT, process.env.PYTHONPATH].filter((p) => p).join(':') },
+  });
+  let errors = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (t: string) => {
+    errors = (errors + t).slice(-8192);
+  });
+  const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
+  const spawnError = new Promise<Error>((done) => child.on('error', done));
+  let forwarded = false;
+  let stopped = false;
+  try {
+    for await (const line of createInterface({ input: child.stdout })) {
+      // Ctrl-C reaches the runner from the terminal; a stop asked any other way is passed on.
+      if (ctx.signal.stop && !forwarded) {
+        forwarded = true;
+        child.kill('SIGINT');
+      }
+      if (!line.startsWith('{')) continue;
+      const event = JSON.parse(line) as TrainEvent & { trainLoss?: number | null };
+      if (event.kind === 'epoch') yield { ...event, trainLoss: event.trainLoss ?? NaN, val: event.val ?? undefined };
+      else yield event;
+      if (event.kind === 'stopped') stopped = true;
+    }
+    const code = await Promise.race([exited, spawnError.then((e) => e)]);
+    if (code instanceof Error) throw new TorchError(`cannot start ${launch.python.python}: ${code.message}`);
+    if (code !== 0 || !stopped) {
+      const last =
+        errors
+          .trim()
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .at(-1) ?? 'no output';
+      throw new TorchError(`the PyTorch runner failed (exit ${code}): ${last}`);
+    }
+  } finally {
+    if (child.exitCode === null) child.kill('SIGTERM');
+  }
+}

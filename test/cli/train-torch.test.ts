@@ -1,0 +1,216 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Tensor } from '@tensorflow/tfjs';
+import { selectEngine, type Engine } from '../../src/runtime/backend/index.js';
+import { generateDataset } from '../../src/runtime/data/synthetic.js';
+import { encodeGray } from '../../src/runtime/data/png-write.js';
+import { boundaryTargets } from '../../src/runtime/infer/boundary.js';
+import { findTorchPython, PYTHON_PACKAGE_ROOT } from '../../src/runtime/torch/python.js';
+import { lossFor, type LossName } from '../../src/runtime/train/losses.js';
+import { Random } from '../../src/util/random.js';
+import { root, scratchDir } from '../helpers.js';
+import { outputsIn, run } from './helpers.js';
+
+const found = findTorchPython();
+const torch = typeof found === 'string' ? undefined : found;
+const tiny = join(root, 'specs', 'tiny.yaml');
+
+/** Runs python code with unetc_torch importable; its stdout. */
+function python(code: string, ...args: string[]): string {
+  const r = spawnSync(torch!.python, ['-c', code, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, PYTHONPATH: PYTHON_PACKAGE_ROOT },
+  });
+  expect(r.stderr).toBe('');
+  return r.stdout;
+}
+
+/** A folder of synthetic nuclei PNGs (images/, masks/), as a user's data would be. */
+function pngFolder(n: number, seed: number): string {
+  const dir = scratchDir('unetc-torch-data-');
+  for (const sub of ['images', 'masks']) mkdirSync(join(dir, sub));
+  generateDataset(seed, n, 64).forEach((s, i) => {
+    const name = `s${i}.png`;
+    const gray = { height: s.height, width: s.width, data: s.image.map((v) => Math.round(v * 255)) };
+    writeFileSync(join(dir, 'images', name), encodeGray(gray, name));
+    writeFileSync(join(dir, 'masks', name), encodeGray({ ...gray, data: s.mask.map((v) => (v ? 255 : 0)) }, name));
+  });
+  return dir;
+}
+
+const lines = (file: string) =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
+
+describe('unetc train --engine torch: usage and missing PyTorch', () => {
+  it.each([
+    [['--engine', 'jax'], /--engine takes tfjs or torch, found 'jax'/],
+    [['--devices', 'cuda'], /--devices is for --engine torch/],
+    [['--engine', 'torch', '--devices', 'tpu'], /--devices takes cpu or cuda/],
+    [['--engine', 'torch', '--nproc', '0'], /--nproc takes a whole number of at least 1/],
+    [['--engine', 'torch', '--amp', 'fp8'], /--amp takes bf16 or fp16/],
+  ])('%j is a usage error (exit 2)', async (args, message) => {
+    const r = await run('train', tiny, '--out', join(scratchDir('unetc-torch-'), 'run'), ...args);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+  });
+
+  it('without a python that has torch: exit 1, what to install, nothing written', async () => {
+    const out = join(scratchDir('unetc-torch-'), 'run');
+    const saved = process.env.UNETC_PYTHON;
+    process.env.UNETC_PYTHON = '/no/such/python3';
+    try {
+      const r = await run('train', tiny, '--engine', 'torch', '--out', out);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/--engine torch: no python3 with torch and numpy: tried \/no\/such\/python3 \(not found\)/);
+      expect(r.err).toContain('apt-get install python3-torch python3-numpy');
+      expect(existsSync(out)).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.UNETC_PYTHON;
+      else process.env.UNETC_PYTHON = saved;
+    }
+  });
+
+  it('a spec the runner cannot train yet is exit 1 naming it', async () => {
+    const r = await run('train', join(root, 'specs', 'unet-ds.yaml'), '--engine', 'torch', '--dry-run');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/unet-ds\.yaml: --engine torch does not train deep supervision heads yet/);
+  });
+});
+
+describe.skipIf(!torch)('the torch runner computes what the tfjs engine computes', () => {
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = await selectEngine('wasm');
+  });
+
+  it('boundary targets of random label maps (touching, nested, at the border) are unetc’s', () => {
+    const rng = new Random(5);
+    const [h, w] = [23, 17];
+    const labels = Uint16Array.from({ length: h * w }, () => (rng.next() < 0.3 ? 0 : 1 + Math.floor(rng.next() * 4)));
+    const out = python(
+      'import sys, numpy as np; from unetc_torch.data import boundary_targets; ' +
+        'a = np.array(sys.argv[1].split(","), dtype=np.uint16).reshape(23, 17); ' +
+        'print(",".join(map(str, boundary_targets(a).ravel())))',
+      [...labels].join(','),
+    );
+    const expected = [...boundaryTargets(labels, [h, w])].join(',');
+    expect(out.trim()).toBe(expected);
+    // Negative control: other labels give other targets.
+    expect(
+      [
+        ...boundaryTargets(
+          labels.map((v) => (v === 2 ? 3 : v)),
+          [h, w],
+        ),
+      ].join(','),
+    ).not.toBe(expected);
+  });
+
+  const cases: [LossName, 'boundary' | undefined, number][] = [
+    ['bce', undefined, 1],
+    ['dice', undefined, 1],
+    ['bce-dice', undefined, 1],
+    ['focal', undefined, 1],
+    ['tversky', undefined, 1],
+    ['ce', undefined, 3],
+    ['ce-dice', undefined, 3],
+    ['ce-dice', 'boundary', 3],
+    ['dice', 'boundary', 3],
+  ];
+  it.each(cases)('loss %s (instances %s) on random probabilities equals losses.ts', (name, instances, c) => {
+    const rng = new Random(name.length * 31 + c);
+    const [n, h, w] = [2, 5, 6];
+    const p = Float32Array.from({ length: n * h * w * c }, () => rng.next());
+    const t = Float32Array.from({ length: n * h * w * c }, () => (rng.next() < 0.4 ? 1 : 0));
+    const tf = engine.tf;
+    const expected = tf.tidy(
+      () =>
+        lossFor(name, instances)(
+          tf,
+          tf.tensor(p, [n, h, w, c]) as Tensor,
+          tf.tensor(t, [n, h, w, c]) as Tensor,
+        ).dataSync()[0]!,
+    );
+    const out = python(
+      'import sys, json, numpy as np, torch; from unetc_torch.train import loss_for; ' +
+        'a = json.loads(sys.argv[1]); shape = a["shape"]; ' +
+        'f = lambda v: torch.tensor(np.array(v, dtype=np.float32).reshape(shape)).permute(0, 3, 1, 2); ' +
+        'print(float(loss_for(a["name"], a["instances"])(f(a["p"]), f(a["t"]))))',
+      JSON.stringify({ name, instances: instances ?? null, shape: [n, h, w, c], p: [...p], t: [...t] }),
+    );
+    expect(Math.abs(Number(out) - expected)).toBeLessThan(1e-5);
+    expect(Math.abs(expected)).toBeGreaterThan(1e-3);
+  });
+});
+
+describe.skipIf(!torch)('unetc train --engine torch: a distributed run is an ordinary unetc run', () => {
+  // The built-in synthetic nuclei (64 training, 16 validation images), as `train specs/tiny.yaml` runs.
+  const steps = 80;
+  const val = pngFolder(6, 4);
+  const train = async (out: string, ...extra: string[]) =>
+    run(
+      'train',
+      tiny,
+      '--engine',
+      'torch',
+      '--max-steps',
+      String(steps),
+      '--steps-per-epoch',
+      '40',
+      '--batch',
+      '4',
+      '--out',
+      out,
+      ...extra,
+    );
+  let two: { dir: string; r: Awaited<ReturnType<typeof run>> };
+  let one: { dir: string; r: Awaited<ReturnType<typeof run>> };
+  beforeAll(async () => {
+    const base = scratchDir('unetc-torch-run-');
+    two = { dir: join(base, 'two'), r: await train(join(base, 'two'), '--nproc', '2', '--sync-log') };
+    one = { dir: join(base, 'one'), r: await train(join(base, 'one')) };
+  }, 300_000);
+
+  it('2 processes (gloo, env:// rendezvous) hold identical weights after every step', () => {
+    expect(two.r.err).toBe('');
+    expect(two.r.code).toBe(0);
+    expect(two.r.out).toContain('training engine: PyTorch');
+    expect(two.r.out).toContain('cpu, 2 processes');
+    const [a, b] = [0, 1].map((r) => lines(join(two.dir, 'torch', `sync-rank${r}.log`)));
+    expect(a!.length).toBe(steps);
+    expect(b).toEqual(a);
+    // Negative control: the hashes move, so equal logs mean equal weights, not untouched ones.
+    expect(new Set(a!.map((l) => l.split(' ')[1])).size).toBe(steps);
+  });
+
+  it('the run folder is a normal unetc run: metrics, checkpoints, model.onnx, report; predict, eval and compile accept it', async () => {
+    for (const f of ['run.json', 'metrics.jsonl', 'model.onnx', 'report.html', 'best/unetc.json', 'last/unetc.json'])
+      expect(existsSync(join(two.dir, f))).toBe(true);
+    expect(two.r.out).toMatch(
+      /model: .*model\.onnx \(best checkpoint, epoch 2, best validation Dice 0\.\d+; onnxruntime parity/,
+    );
+    expect(lines(join(two.dir, 'metrics.jsonl')).map((l) => JSON.parse(l).step)).toEqual([40, 80]);
+    expect(JSON.parse(readFileSync(join(two.dir, 'run.json'), 'utf8')).engine).toMatch(/^torch .* cpu x2$/);
+    const masks = join(scratchDir('unetc-torch-pred-'), 'masks');
+    const p = await run('predict', two.dir, '--input', join(val, 'images'), '--out', masks);
+    expect(p.code).toBe(0);
+    expect(outputsIn(masks)).toHaveLength(6);
+    const onnx = join(scratchDir('unetc-torch-onnx-'), 'm.onnx');
+    const c = await run('compile', tiny, '-t', 'onnx', '-o', onnx, '--weights', join(two.dir, 'best'));
+    expect(c.code).toBe(0);
+    expect(c.out).toMatch(/: ok/);
+    const e = await run('eval', two.dir, '--data', val);
+    expect(e.code).toBe(0);
+  }, 120_000);
+
+  it("the 2-process run's validation Dice is within 0.02 of a 1-process run's with the same global batch", () => {
+    expect(one.r.code).toBe(0);
+    const dice = (dir: string) => JSON.parse(lines(join(dir, 'metrics.jsonl')).at(-1)!).val_dice as number;
+    expect(dice(one.dir)).toBeGreaterThan(0.8);
+    expect(Math.abs(dice(two.dir) - dice(one.dir))).toBeLessThanOrEqual(0.02);
+  });
+});
