@@ -7,6 +7,7 @@ its unetc.json is filled in with the new weights' and files' sha256, the step an
 A checkpoint is written to a staging folder and renamed into place, as unetc does it.
 """
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -70,3 +71,37 @@ class CheckpointWriter:
             os.rename(folder, old)
         os.rename(staging, folder)
         shutil.rmtree(old, ignore_errors=True)
+
+
+OPTIMIZER_FILE = 'torch-optimizer.npz'
+
+
+def optimizer_bytes(opt):
+    """The optimizer's state as .npz (arrays only: no pickle), keyed 'parameter index/name'."""
+    arrays = {}
+    for index, values in opt.state_dict()['state'].items():
+        for name, value in values.items():
+            arrays[f'{index}/{name}'] = torch.as_tensor(value).detach().cpu().numpy()
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def restore_optimizer(opt, folder, device):
+    """Loads OPTIMIZER_FILE of a checkpoint into `opt`, after checking its sha256 against unetc.json."""
+    path = os.path.join(folder, OPTIMIZER_FILE)
+    with open(os.path.join(folder, 'unetc.json'), encoding='utf-8') as f:
+        recorded = json.load(f).get('files', {}).get(OPTIMIZER_FILE)
+    with open(path, 'rb') as f:
+        data = f.read()
+    if recorded is None or sha256(data) != recorded:
+        raise ValueError(f'{path}: its sha256 is not the one unetc.json records (damaged, or from another run)')
+    state = {}
+    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+        for key in arrays.files:
+            index, name = key.split('/', 1)
+            state.setdefault(int(index), {})[name] = torch.from_numpy(arrays[key]).to(device)
+    for values in state.values():
+        if 'step' in values:
+            values['step'] = values['step'].cpu()
+    opt.load_state_dict({'state': state, 'param_groups': opt.state_dict()['param_groups']})

@@ -63,16 +63,18 @@ def crop(array, start, size):
 
 
 class Sampler:
-    """Random patches of a rank's share of each batch, seeded by (seed, rank)."""
+    """Random patches of a rank's share of each batch, drawn from a generator seeded by (seed, step,
+    rank): a resumed run draws exactly the batches the interrupted one would have."""
 
     def __init__(self, examples, patch, augment, head, seed, rank):
         self.examples = examples
         self.patch = tuple(patch)
         self.augment = augment or {}
         self.head = head
-        self.rng = np.random.default_rng([seed, rank])
+        self.seed, self.rank = seed, rank
 
-    def batch(self, size):
+    def batch(self, size, step):
+        self.rng = np.random.default_rng([self.seed, step, self.rank])
         images, targets = [], []
         for _ in range(size):
             image, target = self.sample(self.examples[self.rng.integers(len(self.examples))])

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from .checkpoint import CheckpointWriter
+from .checkpoint import OPTIMIZER_FILE, CheckpointWriter, optimizer_bytes, restore_optimizer
 from .data import Sampler, load_examples
 
 EPS, SMOOTH = 1e-7, 1.0
@@ -180,16 +180,16 @@ class Plan:
     """When the run ends and validates: fixed epochs, or a time budget (unetc's budget.ts, simplified:
     the steps that fit are re-estimated from the median step time after every step)."""
 
-    def __init__(self, s, start_step):
+    def __init__(self, s, spent_ms=0):
         self.s = s
         self.cap = s.get('maxSteps') or math.inf
         self.epoch_steps = s['epochs'] * s['stepsPerEpoch']
         self.budget = s.get('timeBudgetMs')
-        self.started = time.monotonic()
+        self.started = time.monotonic() - spent_ms / 1000
         self.times = []
-        self.start_step = start_step
 
     def elapsed_ms(self):
+        """Of the budget: this process's time and what the run spent before it was resumed."""
         return 1000 * (time.monotonic() - self.started)
 
     def step_ms(self):
@@ -247,7 +247,6 @@ def worker(rank, world, local_rank, config_path, args):
         dist.init_process_group('nccl' if cuda else 'gloo', init_method='env://', rank=rank, world_size=world)
     if s['batch'] % world != 0:
         raise SystemExit(f'the batch ({s["batch"]}) must divide evenly over {world} processes')
-    torch.manual_seed(s['seed'] * 1000 + rank)
 
     module = load_module(here)
     net = module.load(here).to(device).train()
@@ -273,15 +272,24 @@ def worker(rank, world, local_rank, config_path, args):
     metrics = os.path.join(run_dir, 'metrics.jsonl')
     sync_log = open(os.path.join(here, f'sync-rank{rank}.log'), 'w') if args.sync_log else None
 
+    resume = cfg.get('resume')
     st = {'step': 0, 'epoch': 0, 'bestDice': -1, 'bestEpoch': 0, 'stale': 0}
-    epoch_loss, epoch_steps, last_validated = 0.0, 0, 0
-    plan = Plan(s, 0)
+    epoch_loss, epoch_steps, last_validated, spent = 0.0, 0, 0, 0
+    if resume:
+        r = resume['state']
+        st = {k: r[k] for k in st}
+        epoch_loss, epoch_steps = r.get('epochLoss', 0.0), r.get('epochSteps', 0)
+        last_validated, spent = r.get('lastValidated', st['step']), r.get('torchSpentMs', 0)
+        restore_optimizer(opt, os.path.join(here, resume['checkpoint']), device)
+    plan = Plan(s, spent)
     local_batch = s['batch'] // world
     lr = s['optimizer']['learningRate']
 
     def checkpoint(which):
-        state = dict(st, epochLoss=epoch_loss, epochSteps=epoch_steps, lastValidated=last_validated)
-        writer.write(os.path.join(run_dir, which), net.state_dict(), state, st['step'], st['epoch'])
+        state = dict(st, epochLoss=epoch_loss, epochSteps=epoch_steps, lastValidated=last_validated,
+                     torchSpentMs=plan.elapsed_ms())
+        extra = [(OPTIMIZER_FILE, optimizer_bytes(opt))] if which == 'last' else []
+        writer.write(os.path.join(run_dir, which), net.state_dict(), state, st['step'], st['epoch'], extra)
 
     def validate_now(since):
         nonlocal epoch_loss, epoch_steps, last_validated
@@ -323,13 +331,14 @@ def worker(rank, world, local_rank, config_path, args):
 
     epoch_start = time.monotonic()
     reason = None
-    another, _, total, asked = agree(plan.another(0), False, plan.total(0))
+    another, _, total, asked = agree(plan.another(st['step']), False, plan.total(st['step']))
     while another and not asked:
         lr = learning_rate(s['schedule'], s['optimizer']['learningRate'], st['step'], total, s.get('warmup'))
         for g in opt.param_groups:
             g['lr'] = lr
         t0 = time.monotonic()
-        images, targets = sampler.batch(local_batch)
+        torch.manual_seed(hash((s['seed'], st['step'], rank)) & 0xFFFFFFFF)  # dropout, as resumable as the batches
+        images, targets = sampler.batch(local_batch, st['step'])
         x = torch.from_numpy(images).to(device, non_blocking=True)
         y = torch.from_numpy(targets).to(device, non_blocking=True)
         if args.channels_last:
@@ -432,8 +441,17 @@ def main(argv=None):
     if 'RANK' in env and 'WORLD_SIZE' in env:
         worker(int(env['RANK']), int(env['WORLD_SIZE']), int(env.get('LOCAL_RANK', 0)), args.config, args)
     elif args.nproc > 1:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the ranks finish their step and checkpoint
-        torch.multiprocessing.spawn(spawned, args=(args.nproc, args.config, args, free_port()), nprocs=args.nproc)
+        ranks = torch.multiprocessing.spawn(spawned, args=(args.nproc, args.config, args, free_port()),
+                                            nprocs=args.nproc, join=False)
+
+        def forward(*_):  # Ctrl-C for the launcher is Ctrl-C for every rank: each finishes its step
+            for p in ranks.processes:
+                if p.is_alive():
+                    os.kill(p.pid, signal.SIGINT)
+
+        signal.signal(signal.SIGINT, forward)
+        while not ranks.join():
+            pass
     else:
         worker(0, 1, 0, args.config, args)
 

@@ -181,9 +181,12 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
   // Every flag is checked before anything loads (a typo costs no engine start-up).
   const overrides = overridesOf(o);
   const torchLaunch = torchFlags(o);
-  if (torchLaunch && o.resume !== undefined)
-    throw new UsageError('--engine torch cannot --resume a run yet: start a new run (or --init from this one)');
   const resumed = o.resume !== undefined ? readRunManifest(o.resume) : undefined;
+  // A run continues on the engine it started on: the other's optimizer state is not in its checkpoints.
+  if (resumed && resumed.engine.startsWith('torch') !== (torchLaunch !== undefined))
+    throw new UsageError(
+      `${o.resume} trained with ${resumed.engine.startsWith('torch') ? 'PyTorch: resume it with --engine torch' : 'tfjs: resume it without --engine torch'}`,
+    );
   const init = o.init !== undefined ? initFrom(io, o.init) : undefined;
   // Without a spec, a resumed run's own, or the spec the --init weights were trained from.
   const own = resumed?.spec ?? init?.manifest.spec;
@@ -401,7 +404,8 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
       }
     }
     io.stdout(`run: ${runDir}\n`);
-    if (code === 130) io.stdout(`continue with: unetc train --resume ${runDir}\n`);
+    if (code === 130)
+      io.stdout(`continue with: unetc train --resume ${runDir}${torchLaunch ? ' --engine torch' : ''}\n`);
     return code;
   } finally {
     process.off('SIGINT', onSigint);

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -213,4 +213,72 @@ describe.skipIf(!torch)('unetc train --engine torch: a distributed run is an ord
     expect(dice(one.dir)).toBeGreaterThan(0.8);
     expect(Math.abs(dice(two.dir) - dice(one.dir))).toBeLessThanOrEqual(0.02);
   });
+});
+
+describe.skipIf(!torch)('unetc train --engine torch: interrupted and resumed', () => {
+  const args = (out: string, steps: number) => [
+    'train',
+    tiny,
+    '--engine',
+    'torch',
+    '--max-steps',
+    String(steps),
+    '--steps-per-epoch',
+    '10',
+    '--out',
+    out,
+  ];
+
+  it('a run stopped at step 15 and resumed to 30 ends with the same weights, bit for bit, as one run to 30', async () => {
+    const base = scratchDir('unetc-torch-resume-');
+    const [a, b] = [join(base, 'a'), join(base, 'b')];
+    expect((await run(...args(a, 30))).code).toBe(0);
+    expect((await run(...args(b, 15))).code).toBe(0);
+    expect(existsSync(join(b, 'last', 'torch-optimizer.npz'))).toBe(true);
+    const wrong = await run('train', '--resume', b);
+    expect(wrong.code).toBe(2);
+    expect(wrong.err).toMatch(/trained with PyTorch: resume it with --engine torch/);
+    const r = await run('train', '--resume', b, '--engine', 'torch', '--max-steps', '30');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`resuming ${b} at step 15`);
+    const weights = (dir: string) => readFileSync(join(dir, 'last', 'weights.bin'));
+    expect(weights(b).equals(weights(a))).toBe(true);
+    expect(lines(join(b, 'metrics.jsonl'))).toEqual(lines(join(a, 'metrics.jsonl')));
+    // Negative control: a run to 29 steps holds other weights.
+    const c = join(base, 'c');
+    expect((await run(...args(c, 29))).code).toBe(0);
+    expect(weights(c).equals(weights(a))).toBe(false);
+  }, 120_000);
+
+  it('a damaged optimizer state is named on resume', async () => {
+    const out = join(scratchDir('unetc-torch-damaged-'), 'run');
+    expect((await run(...args(out, 5))).code).toBe(0);
+    writeFileSync(join(out, 'last', 'torch-optimizer.npz'), 'not an npz');
+    const r = await run('train', '--resume', out, '--engine', 'torch');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/torch-optimizer\.npz: its sha256 is not the one unetc\.json records/);
+  }, 60_000);
+
+  it('Ctrl-C: both ranks finish their step, write last/, exit 130 and say how to continue', async () => {
+    const out = join(scratchDir('unetc-torch-sigint-'), 'run');
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'test/cli/run-cli.ts'), ...args(out, 100000), '--nproc', '2'],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    const code = await new Promise<number | null>((done) => {
+      child.stdout.on('data', (t: Buffer) => {
+        stdout += t.toString();
+        if (/step \d+\//.test(stdout) && !child.killed) child.kill('SIGINT');
+      });
+      child.on('close', done);
+    });
+    expect(code).toBe(130);
+    expect(stdout).toMatch(/interrupted at step \d+/);
+    expect(stdout).toContain(`continue with: unetc train --resume ${out} --engine torch`);
+    const state = JSON.parse(readFileSync(join(out, 'last', 'train-state.json'), 'utf8'));
+    expect(state.step).toBeGreaterThanOrEqual(1);
+    expect(state.step).toBeLessThan(80);
+  }, 120_000);
 });

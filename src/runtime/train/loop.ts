@@ -64,7 +64,7 @@ export interface TrainContext {
 export const METRICS_FILE = 'metrics.jsonl';
 
 /** Metrics lines after `step` belong to steps a resumed run does again: drop them. */
-function truncateMetrics(file: string, step: number): void {
+export function truncateMetrics(file: string, step: number): void {
   if (!existsSync(file)) return;
   const kept = readFileSync(file, 'utf8')
     .split('\n')

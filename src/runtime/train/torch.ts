@@ -27,7 +27,7 @@ import { makeFolder } from '../data/index.js';
 import { writePytorchFiles } from '../export/pytorch.js';
 import { PYTHON_PACKAGE_ROOT, TorchError, type TorchPython } from '../torch/python.js';
 import { INPUT_NORMALIZATION } from './data.js';
-import type { TrainContext, TrainEvent } from './loop.js';
+import { METRICS_FILE, truncateMetrics, type TrainContext, type TrainEvent } from './loop.js';
 import type { TrainSettings } from './settings.js';
 
 export interface TorchLaunch {
@@ -161,6 +161,8 @@ export async function prepareTorchRun(ctx: TrainContext): Promise<string> {
     run: '..',
     head: { classes: g.classes, instances: g.instances ?? null, threshold: g.threshold, activation: g.activation },
     settings: ctx.settings,
+    // A resumed run: where it stopped (its weights are the module's; its optimizer state is in last/).
+    ...(ctx.resume ? { resume: { state: ctx.resume.state, checkpoint: '../last' } } : {}),
     data: { file: 'data.bin', normalization: INPUT_NORMALIZATION, train: packed.train, val: packed.val },
   };
   const file = join(dir, TORCH_CONFIG);
@@ -191,6 +193,7 @@ export function runnerArgs(config: string, launch: Omit<TorchLaunch, 'python'>):
  */
 export async function* torchTrainLoop(ctx: TrainContext, launch: TorchLaunch): AsyncGenerator<TrainEvent> {
   const config = await prepareTorchRun(ctx);
+  if (ctx.resume) truncateMetrics(join(ctx.runDir, METRICS_FILE), ctx.resume.state.step);
   const child = spawn(launch.python.python, runnerArgs(config, launch), {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PYTHONPATH: [PYTHON_PACKAGE_ROOT, process.env.PYTHONPATH].filter((p) => p).join(':') },
