@@ -214,6 +214,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     )
     .option('--amp <dtype>', 'torch engine on GPUs: autocast in bf16 or fp16')
     .option('--channels-last', 'torch engine on GPUs: channels-last memory format')
+    .option(
+      '--prepare-only',
+      'torch engine: write the run folder and RUN/torch (module, data, settings, runner) and print how to launch it (torchrun, SLURM) instead of training here',
+    )
     .addOption(
       new Option('--sync-log', 'torch engine: each rank logs a hash of its weights after every step').hideHelp(),
     )

@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { buildModel, getWeights, setWeights } from '../compiler/backends/tfjs/index.js';
 import { initialWeights, type WeightMap } from '../compiler/backends/weights.js';
 import { compileSpec, type Graph } from '../compiler/index.js';
@@ -22,6 +22,7 @@ import { SLICE_AXES } from '../runtime/train/volume-data.js';
 import type { SliceAxis } from '../runtime/volume/index.js';
 import { trainLoop } from '../runtime/train/loop.js';
 import {
+  prepareTorchRun,
   torchSkippedAugmentations,
   torchTrainLoop,
   torchUnsupported,
@@ -74,6 +75,8 @@ export interface TrainOptions {
   readonly nproc?: string;
   readonly amp?: string;
   readonly channelsLast?: boolean;
+  /** Write RUN/torch and say how to launch it, without training. */
+  readonly prepareOnly?: boolean;
   /** Tests: each torch rank logs a hash of its weights after every step. */
   readonly syncLog?: boolean;
   readonly dryRun: boolean;
@@ -140,11 +143,14 @@ function torchFlags(o: TrainOptions): Omit<TorchLaunch, 'python'> | undefined {
   const engine = o.engine ?? 'tfjs';
   if (engine !== 'tfjs' && engine !== 'torch') throw new UsageError(`--engine takes tfjs or torch, found '${engine}'`);
   if (engine === 'tfjs') {
-    const given = (['devices', 'nproc', 'amp', 'channelsLast'] as const).filter((k) => o[k] !== undefined);
+    const given = (['devices', 'nproc', 'amp', 'channelsLast', 'prepareOnly'] as const).filter(
+      (k) => o[k] !== undefined,
+    );
     if (given.length > 0)
-      throw new UsageError(`--${given[0]!.replace('channelsLast', 'channels-last')} is for --engine torch`);
+      throw new UsageError(`--${given[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for --engine torch`);
     return undefined;
   }
+  if (o.prepareOnly && o.dryRun) throw new UsageError('--prepare-only and --dry-run: give one of them');
   const devices = o.devices ?? 'cpu';
   if (devices !== 'cpu' && devices !== 'cuda') throw new UsageError(`--devices takes cpu or cuda, found '${devices}'`);
   if (o.amp !== undefined && o.amp !== 'bf16' && o.amp !== 'fp16')
@@ -156,6 +162,21 @@ function torchFlags(o: TrainOptions): Omit<TorchLaunch, 'python'> | undefined {
     ...(o.channelsLast ? { channelsLast: true } : {}),
     ...(o.syncLog ? { syncLog: true } : {}),
   };
+}
+
+/** How to launch a prepared run: here, with torchrun on one or several nodes, under SLURM. */
+function launchText(config: string, l: Omit<TorchLaunch, 'python'>): string {
+  const dir = dirname(config);
+  const flags = `--devices ${l.devices}${l.amp ? ` --amp ${l.amp}` : ''}${l.channelsLast ? ' --channels-last' : ''}`;
+  return [
+    `prepared ${dir} (the module, the data, the settings and the runner): launch it from that folder`,
+    `  on this machine:   python3 -m unetc_torch.train config.json --nproc ${l.nproc} ${flags}`,
+    `  with torchrun:     torchrun --nproc-per-node ${l.nproc} -m unetc_torch.train config.json ${flags}`,
+    `  on several nodes:  torchrun --nnodes N --nproc-per-node G --rdzv-backend c10d --rdzv-endpoint HOST:29500 -m unetc_torch.train config.json ${flags}`,
+    `  under SLURM:       srun python3 -m unetc_torch.train config.json ${flags}   (MASTER_ADDR and MASTER_PORT set)`,
+    `rank 0 writes best/ and last/ into ${dirname(dir)}; then: unetc compile SPEC -t onnx --weights ${join(dirname(dir), 'best')}`,
+    '',
+  ].join('\n');
 }
 
 /** The flag that sets an override, to name it. */
@@ -377,6 +398,11 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
       checkpointInfo: { spec: specInfo, graph, seed: settings.seed, engine: engine.name },
       resume: checkpoint,
     };
+    if (o.prepareOnly && torchLaunch) {
+      const config = await prepareTorchRun(context);
+      io.stdout(launchText(config, torchLaunch));
+      return 0;
+    }
     const loop = torchLaunch && python ? torchTrainLoop(context, { ...torchLaunch, python }) : trainLoop(context);
     for await (const e of loop) {
       if (e.kind === 'step') progress.step(e);

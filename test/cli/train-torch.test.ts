@@ -282,3 +282,31 @@ describe.skipIf(!torch)('unetc train --engine torch: interrupted and resumed', (
     expect(state.step).toBeLessThan(80);
   }, 120_000);
 });
+
+describe.skipIf(!torch)('unetc train --engine torch --prepare-only: a run folder to launch elsewhere', () => {
+  it('holds the module, data, settings and runner; launched from there without unetc, it trains a normal run', async () => {
+    const out = join(scratchDir('unetc-torch-prepared-'), 'run');
+    const r = await run('train', tiny, '--engine', 'torch', '--prepare-only', '--max-steps', '4', '--out', out);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('torchrun --nproc-per-node 1 -m unetc_torch.train config.json --devices cpu');
+    expect(existsSync(join(out, 'last'))).toBe(false);
+    const env = { ...process.env };
+    delete env.PYTHONPATH;
+    const t = spawnSync(torch!.python, ['-m', 'unetc_torch.train', 'config.json'], {
+      cwd: join(out, 'torch'),
+      encoding: 'utf8',
+      env,
+    });
+    expect(t.status).toBe(0);
+    expect(JSON.parse(t.stdout.trim().split('\n').at(-1)!)).toMatchObject({ kind: 'stopped', reason: 'max-steps' });
+    const masks = join(scratchDir('unetc-torch-pred-'), 'masks');
+    expect((await run('predict', out, '--input', join(pngFolder(2, 9), 'images'), '--out', masks)).code).toBe(0);
+    expect(outputsIn(masks)).toHaveLength(2);
+  }, 120_000);
+
+  it('is for --engine torch only', async () => {
+    const r = await run('train', tiny, '--prepare-only');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--prepare-only is for --engine torch/);
+  });
+});

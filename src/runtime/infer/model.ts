@@ -88,13 +88,15 @@ export function locateModel(path: string): ModelLocation {
     if (existsSync(join(path, 'model.onnx'))) return { format: 'onnx', file: join(path, 'model.onnx') };
     if (existsSync(join(path, 'model.json')) || existsSync(join(path, 'unetc.json')))
       return { format: 'tfjs', dir: path };
-    // A run folder whose training stopped before the final export still has its best checkpoint.
-    if (existsSync(join(path, 'best', 'unetc.json')))
-      return {
-        format: 'tfjs',
-        dir: join(path, 'best'),
-        note: 'no model.onnx in the run folder; using its best/ checkpoint',
-      };
+    // A run folder whose training stopped before the final export still has its best checkpoint,
+    // or only its last one (no validation yet, or none at all).
+    for (const which of ['best', 'last'])
+      if (existsSync(join(path, which, 'unetc.json')))
+        return {
+          format: 'tfjs',
+          dir: join(path, which),
+          note: `no model.onnx in the run folder; using its ${which}/ checkpoint`,
+        };
     throw new ModelError(path, NOT_A_MODEL);
   }
   const name = basename(path);

@@ -15,7 +15,7 @@
  * loop yields. RUN/torch/ can also be copied to a cluster and launched there with torchrun.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { exportPytorch } from '../../compiler/backends/pytorch/index.js';
@@ -167,6 +167,11 @@ export async function prepareTorchRun(ctx: TrainContext): Promise<string> {
   };
   const file = join(dir, TORCH_CONFIG);
   writeFileSync(file, `${JSON.stringify(config, null, 1)}\n`);
+  // The runner itself, so that RUN/torch runs where unetc is not installed (`python3 -m unetc_torch.train`).
+  const runner = join(dir, 'unetc_torch');
+  makeFolder(runner);
+  for (const f of readdirSync(join(PYTHON_PACKAGE_ROOT, 'unetc_torch')).filter((n) => n.endsWith('.py')))
+    copyFileSync(join(PYTHON_PACKAGE_ROOT, 'unetc_torch', f), join(runner, f));
   return file;
 }
 

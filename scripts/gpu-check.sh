@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The GPU check of the PyTorch target, for a machine with a GPU: needs only python3 with torch and
+# numpy, no Node. Trains a few steps of the canonical U-Net (specs/unet.yaml, as
+# `unetc compile --target pytorch` generates it: scripts/gpu-check/model.py) on CUDA in fp32 and
+# with autocast, checks the GPU's forward pass against the CPU's, and prints step times.
+# Without CUDA it says so and exits 0. Options: see `scripts/gpu-check.sh --help`.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+exec "${PYTHON:-python3}" "$here/gpu_check.py" "$@"
