@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportOnnx } from '../src/compiler/backends/onnx/index.js';
 import { buildModel, setWeights } from '../src/compiler/backends/tfjs/index.js';
@@ -8,7 +11,8 @@ import type { Engine } from '../src/runtime/backend/index.js';
 import { closeOnnxSession, createOnnxSession, runOnnx } from '../src/runtime/infer/onnx.js';
 import { makeTrainStep } from '../src/runtime/train/index.js';
 import { randomInput } from '../src/runtime/verify/index.js';
-import { spatialOf, type BenchConfig } from './configs.js';
+import { findTorchPython } from '../src/runtime/torch/python.js';
+import { spatialOf, specText, type BenchConfig } from './configs.js';
 import { timeIt } from './stats.js';
 
 /** What one engine measured for one configuration (ms per iteration), or why it could not. */
@@ -82,17 +86,22 @@ export async function measureOnnx(graph: Graph, c: BenchConfig, threads: number,
 }
 
 const reference = fileURLToPath(new URL('./reference/unet.py', import.meta.url));
+const unetcBin = fileURLToPath(new URL('../bin/unetc.js', import.meta.url));
 
 /** The python3 that has torch: Debian's first (another python3 on PATH may shadow it). */
 export function torchPython(): string | undefined {
-  for (const py of ['/usr/bin/python3', 'python3']) {
-    if (spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return py;
-  }
-  return undefined;
+  const found = findTorchPython();
+  return typeof found === 'string' ? undefined : found.python;
 }
 
 /** The PyTorch reference of the same architecture, in a child process. */
-export function measureTorch(python: string, c: BenchConfig, threads: number, warmup: number): Measured {
+export function measureTorch(
+  python: string,
+  c: BenchConfig,
+  threads: number,
+  warmup: number,
+  options: { readonly train?: boolean } = {},
+): Measured {
   const args = [
     reference,
     '--base',
@@ -110,10 +119,60 @@ export function measureTorch(python: string, c: BenchConfig, threads: number, wa
     '--threads',
     String(threads),
   ];
-  if (!c.train) args.push('--no-train');
+  if (!c.train && !options.train) args.push('--no-train');
   if (c.volumeDepth !== undefined) args.push('--volume-depth', String(c.volumeDepth));
   const r = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) return { engine: 'pytorch', threads, error: (r.stderr || 'failed').trim().split('\n').pop()! };
   const j = JSON.parse(r.stdout) as { engine: string; threads: number; forward_ms: number[]; train_ms?: number[] };
   return { engine: j.engine, threads: j.threads, forward: j.forward_ms, train: j.train_ms };
+}
+
+/**
+ * unetc's torch engine (`train --engine torch`), measured as it trains: the run is prepared by the
+ * CLI (`--prepare-only`, the built-in synthetic data, the config's batch and patch) and the runner
+ * (python/unetc_torch/train.py) is timed from its own per-step events, which include making the
+ * batch; the first `warmup` steps are dropped. Forward passes are not its business (no row).
+ */
+export function measureTorchEngine(python: string, c: BenchConfig, threads: number, warmup: number): Measured {
+  const engine = 'unetc torch';
+  const dir = mkdtempSync(join(tmpdir(), 'unetc-bench-torch-'));
+  try {
+    const spec = join(dir, 'bench.yaml');
+    const steps = warmup + c.reps;
+    writeFileSync(
+      spec,
+      `${specText(c)}train: {batch: ${c.batch}, patch: [${spatialOf(c).join(', ')}], epochs: 1, steps_per_epoch: ${steps + 1}}\n`,
+    );
+    const prepared = spawnSync(
+      process.execPath,
+      [
+        unetcBin,
+        'train',
+        spec,
+        '--engine',
+        'torch',
+        '--prepare-only',
+        '--max-steps',
+        String(steps),
+        '--out',
+        join(dir, 'run'),
+      ],
+      { encoding: 'utf8', env: { ...process.env, UNETC_PYTHON: python } },
+    );
+    if (prepared.status !== 0)
+      return { engine, threads, error: (prepared.stderr || 'prepare failed').trim().split('\n').pop()! };
+    const r = spawnSync(python, ['-m', 'unetc_torch.train', 'config.json'], {
+      cwd: join(dir, 'run', 'torch'),
+      encoding: 'utf8',
+      maxBuffer: 16 << 20,
+    });
+    if (r.status !== 0) return { engine, threads, error: (r.stderr || 'failed').trim().split('\n').pop()! };
+    const ms = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{"kind":"step"'))
+      .map((l) => (JSON.parse(l) as { ms: number }).ms);
+    return { engine, threads, train: ms.slice(warmup) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

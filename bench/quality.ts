@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- --quality [--time 5m] [--seeds 0,1] [--spec specs/nuclei.yaml] [--json] [--keep]`:
+ * `npm run bench -- --quality [--time 5m] [--seeds 0,1] [--spec specs/nuclei.yaml] [--engine tfjs|torch] [--json] [--keep]`:
  * mask quality for a wall-clock budget, unetc against its anchor in the same run. For each seed,
  * `unetc train` (the CLI, as a user runs it) and the PyTorch reference (bench/reference/train.py:
  * the same layout, BCE + soft Dice, Adam, flips and quarter turns) each train on the training
@@ -107,7 +107,14 @@ function run(command: string, args: readonly string[], what: string): string {
   return r.stdout;
 }
 
-function trainUnetc(spec: string, data: string, budget: string, seed: number, out: string): Trained {
+function trainUnetc(
+  spec: string,
+  data: string,
+  budget: string,
+  seed: number,
+  out: string,
+  engine: 'tfjs' | 'torch',
+): Trained {
   const t0 = performance.now();
   const log = run(
     process.execPath,
@@ -125,6 +132,7 @@ function trainUnetc(spec: string, data: string, budget: string, seed: number, ou
       String(seed),
       '--out',
       out,
+      ...(engine === 'torch' ? ['--engine', 'torch'] : []),
     ],
     'unetc train',
   );
@@ -132,16 +140,18 @@ function trainUnetc(spec: string, data: string, budget: string, seed: number, ou
   const state = JSON.parse(readFileSync(join(out, 'last', 'train-state.json'), 'utf8')) as {
     step: number;
     budget?: { spentMs: number };
+    /** The torch engine's record of the time spent. */
+    torchSpentMs?: number;
   };
   const manifest = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { settings: { batch: number } };
   if (!/time budget spent/.test(log))
     throw new Error(`unetc train did not run to its budget:\n${log.split('\n').slice(-5).join('\n')}`);
   return {
-    engine: 'unetc',
+    engine: engine === 'torch' ? 'unetc torch' : 'unetc',
     seed,
     steps: state.step,
     patches: state.step * manifest.settings.batch,
-    trainSeconds: (state.budget?.spentMs ?? NaN) / 1000,
+    trainSeconds: (state.budget?.spentMs ?? state.torchSpentMs ?? NaN) / 1000,
     wallSeconds: wall,
     model: join(out, 'model.onnx'),
   };
@@ -223,6 +233,10 @@ export async function qualityBenchmark(): Promise<void> {
   const ms = parseDuration(budget);
   if (ms === undefined) throw new Error(`--time takes a duration such as 5m, found '${budget}'`);
   const seeds = option('seeds', '0,1').split(',').map(Number);
+  const engineName = option('engine', 'tfjs');
+  if (engineName !== 'tfjs' && engineName !== 'torch')
+    throw new Error(`--engine takes tfjs or torch, found '${engineName}'`);
+  const engine: 'tfjs' | 'torch' = engineName;
   const specFile = resolve(option('spec', join(root, 'specs', 'nuclei.yaml')));
   const data = resolve(option('data', join(root, '..', 'shared', 'data', 'dsb2018-nuclei-mini')));
   const val = resolve(option('val', join(root, '..', 'shared', 'data', 'dsb2018-nuclei-val')));
@@ -253,7 +267,7 @@ export async function qualityBenchmark(): Promise<void> {
   try {
     for (const seed of seeds) {
       const trained = [
-        trainUnetc(specFile, data, budget, seed, join(work, `unetc-${seed}`)),
+        trainUnetc(specFile, data, budget, seed, join(work, `unetc-${seed}`), engine),
         trainReference(python, layout, data, ms / 1000, seed, join(work, `reference-${seed}`)),
       ];
       for (const t of trained) for (const tta of [false, true]) rows.push(await score(t, val, tta));

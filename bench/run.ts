@@ -11,7 +11,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { analyze, compileSpec, inferShapes } from '../src/compiler/index.js';
 import { selectEngine } from '../src/runtime/backend/index.js';
 import { configs, spatialOf, specText, type BenchConfig } from './configs.js';
-import { measureOnnx, measureTfjs, measureTorch, torchPython, type Measured } from './engines.js';
+import { measureOnnx, measureTfjs, measureTorch, measureTorchEngine, torchPython, type Measured } from './engines.js';
 import { stats } from './stats.js';
 import { qualityBenchmark } from './quality.js';
 
@@ -87,10 +87,12 @@ async function main(): Promise<void> {
   for (const c of configs.filter((x) => wanted.includes(x.name))) {
     const graph = compileSpec({ name: 'bench.yaml', body: specText(c) }).graph!;
     const flop = gflop(c);
-    const torch = python ? measureTorch(python, c, threads, warmup) : undefined;
+    // The reference trains every config, C too: the torch engine's training row compares with it.
+    const torch = python ? measureTorch(python, c, threads, warmup, { train: true }) : undefined;
     const results = [
       await measureTfjs(engine, graph, c, warmup),
       await measureOnnx(graph, c, threads, warmup),
+      ...(python ? [measureTorchEngine(python, c, threads, warmup)] : []),
       ...(torch ? [torch] : []),
     ];
     for (const m of results) {

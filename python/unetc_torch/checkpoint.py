@@ -33,16 +33,22 @@ class CheckpointWriter:
         missing = [e['name'] for e in entries if e['name'] not in table]
         if missing or len(entries) != len(table):
             raise ValueError(f'{template}/model.json: its weights are not the module\'s ({missing[:3]})')
-        self.order = [(e['name'], tuple(e['shape'])) + table[e['name']] for e in entries]
+        for e in entries:
+            stored = (e.get('quantization') or {}).get('dtype', e['dtype'])
+            if stored not in ('float32', 'float16'):
+                raise ValueError(f'{template}/model.json: weight {e["name"]} is stored as {stored}; unetc writes float32 or float16')
+        # tfjs' float16 storage (quantization: float16) is kept: those values are halves already.
+        half = lambda e: (e.get('quantization') or {}).get('dtype') == 'float16'  # noqa: E731
+        self.order = [(e['name'], tuple(e['shape']), '<f2' if half(e) else '<f4') + table[e['name']] for e in entries]
         self.engine = engine
 
     def weights_bin(self, state):
         chunks = []
-        for name, shape, key, axes in self.order:
+        for name, shape, dtype, key, axes in self.order:
             values = state[key].detach().to('cpu', torch.float32).numpy().transpose(np.argsort(axes))
             if values.shape != shape:
                 raise ValueError(f'weight {name}: shape {values.shape}, model.json says {shape}')
-            chunks.append(np.ascontiguousarray(values, dtype='<f4').tobytes())
+            chunks.append(np.ascontiguousarray(values, dtype=dtype).tobytes())
         return b''.join(chunks)
 
     def write(self, folder, state, train_state, step, epoch, extra=()):

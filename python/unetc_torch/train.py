@@ -241,6 +241,11 @@ def worker(rank, world, local_rank, config_path, args):
     s, head = cfg['settings'], cfg['head']
     cuda = args.devices == 'cuda'
     device = torch.device(f'cuda:{local_rank}' if cuda else 'cpu')
+    if not cuda:
+        # PyTorch's default counts physical cores (1 on a 2-thread VM): share the machine's
+        # logical CPUs among this machine's ranks instead.
+        local_world = int(os.environ.get('LOCAL_WORLD_SIZE', args.nproc if world > 1 else 1))
+        torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 1) // max(1, local_world)))
     if cuda:
         torch.cuda.set_device(device)
     if world > 1:
@@ -431,6 +436,7 @@ def main(argv=None):
     parser.add_argument('--devices', choices=['cpu', 'cuda'], default='cpu')
     parser.add_argument('--amp', choices=['none', 'bf16', 'fp16'], default='none')
     parser.add_argument('--channels-last', action='store_true')
+    parser.add_argument('--threads', type=int, default=0, help='CPU threads per rank (default: the CPUs / local ranks)')
     parser.add_argument('--sync-log', action='store_true', help='each rank logs a hash of its weights after every step')
     args = parser.parse_args(argv)
     if args.devices == 'cuda' and not torch.cuda.is_available():

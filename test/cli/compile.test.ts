@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { outputsIn, run } from './helpers.js';
-import { findTorchPython } from '../../src/runtime/torch/python.js';
+import { findTorchPython, PYTHON_PACKAGE_ROOT } from '../../src/runtime/torch/python.js';
+import { spawnSync } from 'node:child_process';
 import { countInitializerValues, summarizeOnnx } from '../../src/compiler/backends/onnx/index.js';
 import { roundWeightsToHalf } from '../../src/compiler/backends/half.js';
 import { exportVerifiedOnnx } from '../../src/runtime/export/onnx.js';
@@ -280,4 +281,36 @@ describe('unetc compile --target pytorch', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/it is a file; --target pytorch writes a folder/);
   });
+});
+
+describe.skipIf(typeof findTorchPython() === 'string')('a tfjs checkpoint through PyTorch and back', () => {
+  it('compile --target pytorch --weights CKPT, load in PyTorch, write a unetc checkpoint: weights.bin is bit-identical', async () => {
+    const py = findTorchPython() as Exclude<ReturnType<typeof findTorchPython>, string>;
+    const dir = tmp();
+    const checkpoint = join(root, 'models/nuclei/checkpoint');
+    const module = join(dir, 'module');
+    const spec = join(root, 'models/nuclei/spec.yaml');
+    expect(
+      (await run('compile', spec, '-t', 'pytorch', '-o', module, '--weights', checkpoint, '--no-verify')).code,
+    ).toBe(0);
+    const back = join(dir, 'back');
+    const r = spawnSync(
+      py.python,
+      [
+        '-c',
+        'import sys; sys.path.insert(0, sys.argv[1]); import model; from unetc_torch.checkpoint import CheckpointWriter; ' +
+          'net = model.load(); CheckpointWriter(sys.argv[2], model.WEIGHTS, "torch").write(sys.argv[3], net.state_dict(), {"step": 0}, 0, 0)',
+        module,
+        checkpoint,
+        back,
+      ],
+      { encoding: 'utf8', env: { ...process.env, PYTHONPATH: PYTHON_PACKAGE_ROOT } },
+    );
+    expect(r.stderr).toBe('');
+    expect(readFileSync(join(back, 'weights.bin')).equals(readFileSync(join(checkpoint, 'weights.bin')))).toBe(true);
+    expect(readFileSync(join(back, 'model.json')).equals(readFileSync(join(checkpoint, 'model.json')))).toBe(true);
+    // And unetc reads it back as a checkpoint (every hash checked).
+    const p = await run('compile', spec, '-t', 'onnx', '-o', join(dir, 'm.onnx'), '--weights', back, '--no-verify');
+    expect(p.code).toBe(0);
+  }, 60_000);
 });

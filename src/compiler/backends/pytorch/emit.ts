@@ -108,8 +108,12 @@ function layer(op: Op, inChannels: number, d: number): string | undefined {
   }
 }
 
-/** The expression of an op's output in forward, given its inputs' variables. */
-function expression(op: Op, self: string, ins: readonly string[], d: number): string {
+/**
+ * The expression of an op's output in forward, given its inputs' variables. `inPlace`: the op's
+ * input is read by nothing else and its backward does not need it (a conv's, a BatchNorm's or a
+ * sum's output), so a ReLU may overwrite it, as hand-written PyTorch does (less memory).
+ */
+function expression(op: Op, self: string, ins: readonly string[], d: number, inPlace = false): string {
   const [a = '', b = ''] = ins;
   const spatial = d === 3 ? '(2, 3, 4)' : '(2, 3)';
   switch (op.kind) {
@@ -128,7 +132,7 @@ function expression(op: Op, self: string, ins: readonly string[], d: number): st
     case 'Activation':
       switch (op.fn) {
         case 'relu':
-          return `F.relu(${a})`;
+          return inPlace ? `F.relu(${a}, inplace=True)` : `F.relu(${a})`;
         case 'leaky-relu':
           return `F.leaky_relu(${a}, ${pyNumber(op.alpha)})`;
         case 'elu':
@@ -171,6 +175,7 @@ export function emitPytorchSource(graph: Graph, options: PytorchSourceOptions): 
   const cls = className(graph.name);
   const ops = graph.ops;
   const channels = new Map(ops.map((op) => [op.name, op.channels]));
+  const byName = new Map(ops.map((op) => [op.name, op]));
   const consumers = new Map<string, Set<string>>(ops.map((op) => [op.name, new Set<string>()]));
   for (const op of ops) for (const i of op.inputs) consumers.get(i)?.add(op.name);
   const heads = graph.deepSupervision?.heads ?? [];
@@ -196,15 +201,13 @@ export function emitPytorchSource(graph: Graph, options: PytorchSourceOptions): 
     }
     if (op.kind === 'Output') continue;
     const target = variable.get(op.name)!;
-    const value =
-      op.kind === 'Input'
-        ? 'x'
-        : expression(
-            op,
-            self,
-            op.inputs.map((i) => variable.get(i)!),
-            d,
-          );
+    const source = byName.get(op.inputs[0] ?? '');
+    const inPlace =
+      source !== undefined &&
+      variable.get(source.name) === 'x' &&
+      ['Conv', 'ConvTranspose', 'BatchNorm', 'Add'].includes(source.kind);
+    const ins = op.inputs.map((i) => variable.get(i)!);
+    const value = op.kind === 'Input' ? 'x' : expression(op, self, ins, d, inPlace);
     if (target !== value) forward.push(`        ${target} = ${value}`);
   }
   const output = ops.find((op) => op.kind === 'Output');
