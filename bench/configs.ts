@@ -17,8 +17,8 @@ export const spatialOf = (c: BenchConfig): number[] =>
   c.volumeDepth === undefined ? [c.size, c.size] : [c.volumeDepth, c.size, c.size];
 
 export const configs: readonly BenchConfig[] = [
-  { name: 'A', base: 16, depth: 4, size: 128, batch: 4, train: true, reps: 5 },
-  { name: 'B', base: 32, depth: 4, size: 256, batch: 2, train: true, reps: 3 },
+  { name: 'A', base: 16, depth: 4, size: 128, batch: 4, train: true, reps: 10 },
+  { name: 'B', base: 32, depth: 4, size: 256, batch: 2, train: true, reps: 6 },
   { name: 'C', base: 64, depth: 4, size: 256, batch: 1, train: false, reps: 3 },
   // A 3D U-Net on 32x64x64 volumes (specs/unet-3d.yaml's shape at a quarter of its filters).
   { name: 'V', base: 8, depth: 3, size: 64, batch: 1, train: true, reps: 3, volumeDepth: 32 },

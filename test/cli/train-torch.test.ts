@@ -310,3 +310,24 @@ describe.skipIf(!torch)('unetc train --engine torch --prepare-only: a run folder
     expect(r.err).toMatch(/--prepare-only is for --engine torch/);
   });
 });
+
+describe.skipIf(!torch)('unetc train --engine torch on volumes', () => {
+  it('specs/tiny-3d.yaml trains on the built-in synthetic volumes and exports a verified model.onnx', async () => {
+    const out = join(scratchDir('unetc-torch-3d-'), 'run');
+    const r = await run(
+      'train',
+      join(root, 'specs', 'tiny-3d.yaml'),
+      '--engine',
+      'torch',
+      '--max-steps',
+      '3',
+      '--steps-per-epoch',
+      '3',
+      '--out',
+      out,
+    );
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/epoch 1: loss \S+, validation Dice \S+/);
+    expect(r.out).toMatch(/model: .*model\.onnx \(best checkpoint, epoch 1, .*onnxruntime parity .* at 16x16x16/);
+  }, 120_000);
+});
