@@ -1,25 +1,23 @@
-import { fileURLToPath } from 'node:url';
 import type { LayersModel } from '@tensorflow/tfjs';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { countInitializerValues } from '../compiler/backends/onnx/index.js';
 import { describeParity, exportVerifiedOnnx } from '../runtime/export/onnx.js';
 import { PYTORCH_FILES, writeVerifiedPytorch } from '../runtime/export/pytorch.js';
+import { TFJS_FILES, writeVerifiedTfjs } from '../runtime/export/tfjs.js';
+import { exportWeights } from '../runtime/export/weights.js';
 import { INSTALL_TORCH } from '../runtime/torch/python.js';
 import { buildModel, setWeights } from '../compiler/backends/tfjs/index.js';
 import { roundWeightsToHalf } from '../compiler/backends/half.js';
-import { initialWeights, type WeightMap } from '../compiler/backends/weights.js';
+import type { WeightMap } from '../compiler/backends/weights.js';
 import { checkInputSize, type Graph } from '../compiler/index.js';
 import { selectEngine, type Engine } from '../runtime/backend/index.js';
-import { FILES, loadCheckpoint, saveCheckpoint, sha256 } from '../runtime/checkpoint/index.js';
-import { normalizationOf } from '../runtime/infer/tfjs-model.js';
 import type { InputNormalization } from '../runtime/infer/index.js';
-import { compare, PARITY_TOLERANCE, predictTfjs, randomInput, verificationSizes } from '../runtime/verify/index.js';
+import { PARITY_TOLERANCE } from '../runtime/verify/index.js';
 import { bytes, parseSize, thousands } from './format.js';
-import { guardOutputs, makeFolder } from '../runtime/data/index.js';
+import { guardOutputs } from '../runtime/data/index.js';
 import { UnetcError } from '../util/error.js';
 import { reportDiagnostics, UsageError, writeFileAtomic, type CliIO, type DiagnosticFormat } from './io.js';
-import { checkpointWeights, loadSpec, networkMismatch } from './load.js';
+import { loadSpec } from './load.js';
 
 export interface CompileOptions {
   readonly target?: string;
@@ -38,10 +36,6 @@ export interface CompileOptions {
   /** HxW (or DxHxW): an ONNX file of that one input size, with constant crops (OpenCV DNN). */
   readonly staticSize?: string;
 }
-
-/** The ES module a tfjs export carries for stock tfjs (web/unetc-layers.js; see the README). */
-const LAYERS_MODULE = 'unetc-layers.js';
-const layersModule = fileURLToPath(new URL('../../web/unetc-layers.js', import.meta.url));
 
 /** A failure the user can act on: printed as `error: ...`, exit 1, nothing written. */
 export class CompileError extends UnetcError {
@@ -76,9 +70,7 @@ export async function runCompile(io: CliIO, file: string, options: CompileOption
   const outputs =
     target === 'onnx'
       ? [options.output]
-      : (target === 'tfjs' ? [FILES.model, FILES.weights, FILES.manifest, LAYERS_MODULE] : PYTORCH_FILES).map((f) =>
-          join(options.output!, f),
-        );
+      : (target === 'tfjs' ? TFJS_FILES : PYTORCH_FILES).map((f) => join(options.output!, f));
   guardOutputs(outputs, { overwrite: options.overwrite, what: 'the export' });
 
   const spec = loadSpec(file);
@@ -106,8 +98,13 @@ export async function runCompile(io: CliIO, file: string, options: CompileOption
   io.stderr(`engine: ${engine.description}\n`);
   const model = buildModel(engine.tf, graph);
   try {
-    const chosen = await chooseWeights(io, engine, graph, specText, file, options.weights, seed);
-    const { normalization } = chosen;
+    const chosen = await exportWeights(engine, graph, { text: specText, file }, options.weights, seed);
+    const { normalization, manifest } = chosen;
+    io.stderr(
+      manifest
+        ? `weights: ${options.weights} (trained from ${manifest.spec.file ?? manifest.spec.name}, seed ${manifest.seed}; inputs ${normalization})\n`
+        : `weights: initial (He-normal, seed ${seed})\n`,
+    );
     // float16 storage: round first, so the graph that verifies the export holds the stored values.
     const weights = half ? roundWeightsToHalf(chosen.weights) : chosen.weights;
     if (half) io.stderr('weights: rounded to float16 (stored at half the size)\n');
@@ -137,36 +134,6 @@ export async function runCompile(io: CliIO, file: string, options: CompileOption
       options.verify,
       half,
     );
-  } finally {
-    model.dispose();
-  }
-}
-
-/** The weights to export and how their inputs must be scaled (a checkpoint's recorded normalization; none for initial weights). */
-async function chooseWeights(
-  io: CliIO,
-  engine: Engine,
-  graph: Graph,
-  specText: string,
-  specFile: string,
-  checkpoint: string | undefined,
-  seed: number,
-): Promise<{ weights: WeightMap; normalization: InputNormalization }> {
-  if (checkpoint === undefined) {
-    io.stderr(`weights: initial (He-normal, seed ${seed})\n`);
-    return { weights: initialWeights(graph, seed), normalization: 'none' };
-  }
-  const { model, manifest } = await loadCheckpoint(engine.tf, checkpoint);
-  try {
-    const mismatch =
-      sha256(specText) === manifest.spec.sha256 ? undefined : networkMismatch(graph, manifest.spec, specFile);
-    if (mismatch) throw new CompileError(`${join(checkpoint, FILES.manifest)}: ${mismatch}`);
-    const normalization = normalizationOf(manifest, checkpoint);
-    io.stderr(
-      `weights: ${checkpoint} (trained from ${manifest.spec.file ?? manifest.spec.name}, seed ${manifest.seed}; inputs ${normalization})\n`,
-    );
-    // Deep-supervision heads may differ (trained with them, exported without, or the reverse).
-    return { weights: checkpointWeights(graph, model, seed), normalization };
   } finally {
     model.dispose();
   }
@@ -230,8 +197,6 @@ async function compilePytorch(
   output: string,
   o: { normalization: InputNormalization; verify: boolean },
 ): Promise<number> {
-  if (existsSync(output) && !statSync(output).isDirectory())
-    throw new CompileError(`cannot write '${output}': it is a file; --target pytorch writes a folder`);
   const r = await writeVerifiedPytorch(engine, graph, model, weights, { output, specText, ...o });
   if (r.unverified) io.stderr(`warning: not verified: ${r.unverified}; to verify, ${INSTALL_TORCH}\n`);
   if (r.python) {
@@ -261,54 +226,15 @@ async function compileTfjs(
   verify: boolean,
   fp16: boolean,
 ): Promise<number> {
-  if (existsSync(output) && !statSync(output).isDirectory())
-    throw new CompileError(`cannot write '${output}': it is a file; --target tfjs writes a folder`);
-  const parent = dirname(resolve(output));
-  if (!existsSync(parent)) throw new CompileError(`cannot write '${output}': no such folder '${parent}'`);
-  // Save into a fresh folder beside the target, check it, then move the files in (manifest last).
-  const staging = mkdtempSync(join(parent, `.${basename(output)}.`));
-  try {
-    // Deep-supervision heads are for training: the exported model has the main output only.
-    const exported =
-      model.outputs.length > 1
-        ? engine.tf.model({ inputs: model.inputs, outputs: model.outputs[0]!, name: model.name })
-        : model;
-    await saveCheckpoint(engine.tf, staging, exported, { spec, graph, seed, engine: engine.name }, { fp16 });
-    if (verify) {
-      const size = verificationSizes(graph)[0]!;
-      const input = randomInput(
-        1,
-        size.reduce((a, b) => a * b, 1),
-        1,
-        graph.inputChannels,
-        seed + 1,
-      );
-      const dims = [1, ...size, graph.inputChannels];
-      const loaded = await loadCheckpoint(engine.tf, staging);
-      try {
-        const diff = compare(
-          await predictTfjs(engine.tf, model, input, dims),
-          await predictTfjs(engine.tf, loaded.model, input, dims),
-        );
-        if (diff.maxAbsDiff !== 0) {
-          io.stderr(
-            `error: the saved model predicts differently after loading (max|diff| ${diff.maxAbsDiff}); nothing was written\n`,
-          );
-          return 1;
-        }
-        io.stdout(`round trip: tf.loadLayersModel predicts bit-identically at ${size.join('x')}: ok\n`);
-      } finally {
-        loaded.model.dispose();
-      }
-    }
-    makeFolder(output);
-    rmSync(join(output, FILES.manifest), { force: true });
-    for (const f of [FILES.model, FILES.weights, FILES.manifest]) renameSync(join(staging, f), join(output, f));
-    // What a stock tfjs needs beside model.json: unetc's layer classes and rank-5 BatchNorm.
-    writeFileAtomic(join(output, LAYERS_MODULE), readFileSync(layersModule));
-    io.stdout(`wrote ${output}/{${FILES.model},${FILES.weights},${FILES.manifest},${LAYERS_MODULE}}\n`);
-    return 0;
-  } finally {
-    rmSync(staging, { recursive: true, force: true });
+  const r = await writeVerifiedTfjs(engine, graph, model, { output, spec, seed, verify, fp16 });
+  if (!r.ok) {
+    io.stderr(
+      `error: the saved model predicts differently after loading (max|diff| ${r.maxAbsDiff}); nothing was written\n`,
+    );
+    return 1;
   }
+  if (r.verifiedAt)
+    io.stdout(`round trip: tf.loadLayersModel predicts bit-identically at ${r.verifiedAt.join('x')}: ok\n`);
+  io.stdout(`wrote ${output}/{${TFJS_FILES.join(',')}}\n`);
+  return 0;
 }

@@ -16,7 +16,7 @@ import { isVolumeModel } from '../runtime/infer/volume.js';
 import type { SliceAxis } from '../runtime/volume/index.js';
 import { outputText } from './check.js';
 import { UsageError, type CliIO } from './io.js';
-import { resolveModel, shippedModels } from './models.js';
+import { resolveModel, shippedModels } from '../runtime/checkpoint/models.js';
 import { openVolumeSegmenter } from './predict-volume.js';
 
 /** The flags `predict` and `eval` share, as Commander gives them (strings). */

@@ -49,8 +49,9 @@ import { readTrainCheckpoint } from '../runtime/train/state.js';
 import { formatDuration, Progress } from './progress.js';
 import { buildRunReport } from '../runtime/report/index.js';
 import { reportDiagnostics, UsageError, type CliIO } from './io.js';
-import { checkpointWeights, loadSpec, networkMismatch } from './load.js';
-import { checkpointDirOf, resolveModel, shippedModels } from './models.js';
+import { loadSpec } from './load.js';
+import { checkpointWeights, networkMismatch } from '../runtime/checkpoint/network.js';
+import { checkpointDirOf, resolveModel, shippedModels } from '../runtime/checkpoint/models.js';
 import { defined } from '../util/object.js';
 
 export interface TrainOptions {
@@ -219,7 +220,7 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
   if (resumed && given && sha256(given.document!.source.body) !== resumed.spec.sha256) {
     // A resumed run continues its own network: weights of another one would not fit (or would
     // silently train a graph that run.json does not describe).
-    const mismatch = networkMismatch(given.graph!, resumed.spec, file!);
+    const mismatch = networkMismatch(given.graph!, resumed, file!);
     if (mismatch)
       throw new DataError(
         file!,
@@ -467,7 +468,7 @@ async function initWeights(
   specFile: string,
   seed: number,
 ): Promise<WeightMap> {
-  const mismatch = networkMismatch(graph, init.manifest.spec, specFile);
+  const mismatch = networkMismatch(graph, init.manifest, specFile);
   if (mismatch)
     throw new CheckpointError(
       join(init.dir, FILES.manifest),

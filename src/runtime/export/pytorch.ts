@@ -5,7 +5,7 @@
  * export is written unverified and says why.
  */
 import type { LayersModel } from '@tensorflow/tfjs';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
@@ -22,6 +22,7 @@ import type { Engine, Tf } from '../backend/index.js';
 import { UNETC_VERSION } from '../checkpoint/index.js';
 import { makeFolder } from '../data/index.js';
 import { findTorchPython, runPythonModule, type TorchPython } from '../torch/python.js';
+import { UnetcError } from '../../util/error.js';
 import {
   compare,
   PARITY_TOLERANCE,
@@ -141,6 +142,8 @@ export async function writeVerifiedPytorch(
     producerVersion: UNETC_VERSION,
     inputNormalization: s.normalization,
   });
+  if (existsSync(s.output) && !statSync(s.output).isDirectory())
+    throw new UnetcError(undefined, `cannot write '${s.output}': it is a file; --target pytorch writes a folder`);
   const parent = dirname(resolve(s.output));
   makeFolder(parent);
   const staging = mkdtempSync(join(parent, `.${basename(s.output)}.`));

@@ -7,8 +7,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The package's models/ folder (src/cli and dist/cli both sit two levels below the root). */
-export const MODELS_DIR = fileURLToPath(new URL('../../models/', import.meta.url));
+/** The package's models/ folder (src/runtime/checkpoint and dist/runtime/checkpoint sit three levels below the root). */
+export const MODELS_DIR = fileURLToPath(new URL('../../../models/', import.meta.url));
 
 /** Names of the shipped models. */
 export function shippedModels(): string[] {
