@@ -32,6 +32,7 @@ import time
 import numpy as np
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
 
 from .checkpoint import OPTIMIZER_FILE, CheckpointWriter, optimizer_bytes, restore_optimizer
 from .data import Sampler, load_examples
@@ -93,6 +94,20 @@ def loss_for(name, instances):
     if instances == 'boundary' and name == 'ce-dice':
         return lambda p, t: ce(p, t) + object_dice(p, t)
     return LOSSES[name]
+
+
+def supervised_loss(loss_fn, out, y, ds):
+    """The loss of the output, or with deep supervision (the module returns (output, [heads]) in
+    training mode) the weighted sum over the output and each head against the mask average-pooled
+    to its size, as unetc's step.ts sums it."""
+    if not isinstance(out, tuple):
+        return loss_fn(out.float(), y)
+    main, heads = out
+    total = ds['mainWeight'] * loss_fn(main.float(), y)
+    pool = F.avg_pool3d if y.dim() == 5 else F.avg_pool2d
+    for h, p in zip(ds['heads'], heads):
+        total = total + h['weight'] * loss_fn(p.float(), pool(y, h['factor'], h['factor']))
+    return total
 
 
 def learning_rate(name, base, step, total, warmup=0):
@@ -350,8 +365,7 @@ def worker(rank, world, local_rank, config_path, args):
             x = x.contiguous(memory_format=torch.channels_last if x.dim() == 4 else torch.channels_last_3d)
         with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
             out = model(x)
-        out = out[0] if isinstance(out, tuple) else out
-        loss = loss_fn(out.float(), y)
+        loss = supervised_loss(loss_fn, out, y, head.get('deepSupervision'))
         opt.zero_grad(set_to_none=True)
         if scaler:
             scaler.scale(loss).backward()

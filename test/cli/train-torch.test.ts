@@ -9,6 +9,7 @@ import { encodeGray } from '../../src/runtime/data/png-write.js';
 import { boundaryTargets } from '../../src/runtime/infer/boundary.js';
 import { findTorchPython, PYTHON_PACKAGE_ROOT } from '../../src/runtime/torch/python.js';
 import { lossFor, type LossName } from '../../src/runtime/train/losses.js';
+import { supervisedLoss } from '../../src/runtime/train/step.js';
 import { Random } from '../../src/util/random.js';
 import { root, scratchDir } from '../helpers.js';
 import { outputsIn, run } from './helpers.js';
@@ -75,9 +76,9 @@ describe('unetc train --engine torch: usage and missing PyTorch', () => {
   });
 
   it('a spec the runner cannot train yet is exit 1 naming it', async () => {
-    const r = await run('train', join(root, 'specs', 'unet-ds.yaml'), '--engine', 'torch', '--dry-run');
+    const r = await run('train', join(root, 'specs', 'unet-2015.yaml'), '--engine', 'torch', '--dry-run');
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/unet-ds\.yaml: --engine torch does not train deep supervision heads yet/);
+    expect(r.err).toMatch(/unet-2015\.yaml: --engine torch does not train 'valid' padding/);
   });
 });
 
@@ -144,6 +145,47 @@ describe.skipIf(!torch)('the torch runner computes what the tfjs engine computes
     );
     expect(Math.abs(Number(out) - expected)).toBeLessThan(1e-5);
     expect(Math.abs(expected)).toBeGreaterThan(1e-3);
+  });
+});
+
+describe.skipIf(!torch)('deep supervision in the torch runner', () => {
+  it('the weighted loss over the output and a head against the pooled mask equals step.ts supervisedLoss', async () => {
+    const { tf } = await selectEngine('wasm');
+    const rng = new Random(17);
+    const [n, h, w] = [2, 8, 6];
+    const draw = (size: number, p: number) =>
+      Float32Array.from({ length: size }, () => (p < 0 ? rng.next() : rng.next() < p ? 1 : 0));
+    const [main, aux, t] = [draw(n * h * w, -1), draw((n * h * w) / 4, -1), draw(n * h * w, 0.4)];
+    const ds = { mainWeight: 0.6, heads: [{ op: 'x', level: 2, factor: [2, 2], weight: 0.4 }] };
+    const expected = tf.tidy(
+      () =>
+        supervisedLoss(
+          tf,
+          lossFor('bce-dice', undefined),
+          [tf.tensor(main, [n, h, w, 1]), tf.tensor(aux, [n, h / 2, w / 2, 1])],
+          tf.tensor(t, [n, h, w, 1]),
+          ds,
+        ).dataSync()[0]!,
+    );
+    const out = python(
+      'import sys, json, numpy as np, torch; from unetc_torch.train import loss_for, supervised_loss; ' +
+        'a = json.loads(sys.argv[1]); f = lambda v, s: torch.tensor(np.array(v, dtype=np.float32).reshape(s)).permute(0, 3, 1, 2); ' +
+        'print(float(supervised_loss(loss_for("bce-dice", None), (f(a["main"], [2, 8, 6, 1]), [f(a["aux"], [2, 4, 3, 1])]), f(a["t"], [2, 8, 6, 1]), a["ds"])))',
+      JSON.stringify({ main: [...main], aux: [...aux], t: [...t], ds }),
+    );
+    expect(Math.abs(Number(out) - expected)).toBeLessThan(1e-5);
+    // Negative control: the head's weight matters.
+    const other = tf.tidy(
+      () =>
+        supervisedLoss(
+          tf,
+          lossFor('bce-dice', undefined),
+          [tf.tensor(main, [n, h, w, 1]), tf.tensor(aux, [n, h / 2, w / 2, 1])],
+          tf.tensor(t, [n, h, w, 1]),
+          { ...ds, heads: [{ ...ds.heads[0]!, weight: 0.1 }] },
+        ).dataSync()[0]!,
+    );
+    expect(Math.abs(other - expected)).toBeGreaterThan(1e-3);
   });
 });
 
@@ -329,5 +371,30 @@ describe.skipIf(!torch)('unetc train --engine torch on volumes', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/epoch 1: loss \S+, validation Dice \S+/);
     expect(r.out).toMatch(/model: .*model\.onnx \(best checkpoint, epoch 1, .*onnxruntime parity .* at 16x16x16/);
+  }, 120_000);
+});
+
+describe.skipIf(!torch)('unetc train --engine torch with deep supervision', () => {
+  it('trains the heads and exports the main output', async () => {
+    const dir = scratchDir('unetc-torch-ds-');
+    const spec = join(dir, 'ds.yaml');
+    writeFileSync(
+      spec,
+      [
+        'name: ds-small',
+        'input: {channels: 1}',
+        'output: {classes: 1, activation: sigmoid}',
+        'network:',
+        '  depth: 3',
+        '  filters: {base: 8, growth: 2}',
+        '  block: {convs: 2, order: [conv, relu, batchnorm]}',
+        '  deep_supervision: true',
+        'train: {batch: 4, patch: [64, 64], epochs: 1, steps_per_epoch: 4}',
+        '',
+      ].join('\n'),
+    );
+    const r = await run('train', spec, '--engine', 'torch', '--out', join(dir, 'run'));
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/model: .*model\.onnx \(best checkpoint, epoch 1, .*onnxruntime parity/);
   }, 120_000);
 });

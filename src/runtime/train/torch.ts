@@ -48,7 +48,6 @@ export const TORCH_CONFIG = 'config.json';
 
 /** Why this graph cannot train in PyTorch yet, or undefined. */
 export function torchUnsupported(graph: Graph): string | undefined {
-  if (graph.deepSupervision) return 'deep supervision heads';
   if (
     graph.ops.some(
       (op) => op.kind === 'Crop' || ((op.kind === 'Conv' || op.kind === 'ConvTranspose') && op.padding === 'valid'),
@@ -159,7 +158,19 @@ export async function prepareTorchRun(ctx: TrainContext): Promise<string> {
     format: 'unetc-torch-run',
     version: 1,
     run: '..',
-    head: { classes: g.classes, instances: g.instances ?? null, threshold: g.threshold, activation: g.activation },
+    head: {
+      classes: g.classes,
+      instances: g.instances ?? null,
+      threshold: g.threshold,
+      activation: g.activation,
+      // The module returns the heads in this order in training mode; each is scored against the mask average-pooled by its factor.
+      deepSupervision: g.deepSupervision
+        ? {
+            mainWeight: g.deepSupervision.mainWeight,
+            heads: g.deepSupervision.heads.map((h) => ({ factor: h.factor, weight: h.weight })),
+          }
+        : null,
+    },
     settings: ctx.settings,
     // A resumed run: where it stopped (its weights are the module's; its optimizer state is in last/).
     ...(ctx.resume ? { resume: { state: ctx.resume.state, checkpoint: '../last' } } : {}),
