@@ -2,17 +2,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { buildModel, getWeights, setWeights } from '../compiler/backends/tfjs/index.js';
-import { initialWeights, type WeightMap } from '../compiler/backends/weights.js';
+import { initialWeights } from '../compiler/backends/weights.js';
 import { compileSpec, type Graph } from '../compiler/index.js';
 import { selectEngine, type Engine } from '../runtime/backend/index.js';
-import {
-  CheckpointError,
-  FILES,
-  loadCheckpoint,
-  readCheckpointManifest,
-  sha256,
-  type CheckpointManifest,
-} from '../runtime/checkpoint/index.js';
+import { CheckpointError, sha256 } from '../runtime/checkpoint/index.js';
 import { DataError, guardOutputs } from '../runtime/data/index.js';
 import { describeParity } from '../runtime/export/onnx.js';
 import { exportRunModel } from '../runtime/train/export.js';
@@ -50,8 +43,8 @@ import { formatDuration, Progress } from './progress.js';
 import { buildRunReport } from '../runtime/report/index.js';
 import { reportDiagnostics, UsageError, type CliIO } from './io.js';
 import { loadSpec } from './load.js';
-import { checkpointWeights, networkMismatch } from '../runtime/checkpoint/network.js';
-import { checkpointDirOf, resolveModel, shippedModels } from '../runtime/checkpoint/models.js';
+import { networkMismatch } from '../runtime/checkpoint/network.js';
+import { initSource, initWeights, type InitSource } from '../runtime/train/init.js';
 import { defined } from '../util/object.js';
 
 export interface TrainOptions {
@@ -441,45 +434,12 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
   }
 }
 
-/** An --init argument: a checkpoint, run folder or shipped model name, with its manifest. */
-function initFrom(io: CliIO, arg: string): { dir: string; manifest: CheckpointManifest } {
-  const resolved = resolveModel(arg);
-  if (resolved.shipped)
-    io.stderr(`note: '${arg}' is the ${resolved.shipped} model shipped with unetc (${resolved.path})\n`);
-  const dir = checkpointDirOf(resolved.path);
-  if (dir === undefined) {
-    const names = shippedModels();
-    const why = existsSync(resolved.path)
-      ? 'holds no checkpoint (unetc.json, model.json, weights.bin; or a run folder with best/ or last/)'
-      : 'no such file or folder';
-    throw new CheckpointError(
-      resolved.path,
-      `${why}${names.length ? `; models shipped with unetc: ${names.join(', ')}` : ''}`,
-    );
-  }
-  return { dir, manifest: readCheckpointManifest(dir) };
-}
-
-/** The --init checkpoint's weights for `graph`, refused (naming the first differing layer) when its network is another. */
-async function initWeights(
-  engine: Engine,
-  graph: Graph,
-  init: { dir: string; manifest: CheckpointManifest },
-  specFile: string,
-  seed: number,
-): Promise<WeightMap> {
-  const mismatch = networkMismatch(graph, init.manifest, specFile);
-  if (mismatch)
-    throw new CheckpointError(
-      join(init.dir, FILES.manifest),
-      `${mismatch}; --init needs the same network (train without a spec to use the checkpoint's own)`,
-    );
-  const { model } = await loadCheckpoint(engine.tf, init.dir);
-  try {
-    return checkpointWeights(graph, model, seed);
-  } finally {
-    model.dispose();
-  }
+/** An --init argument's source, with a note when it names a shipped model. */
+function initFrom(io: CliIO, arg: string): InitSource {
+  const source = initSource(arg);
+  if (source.shipped)
+    io.stderr(`note: '${arg}' is the ${source.shipped.name} model shipped with unetc (${source.shipped.path})\n`);
+  return source;
 }
 
 /** The run's model.onnx (runtime/train/export.ts), said as a line. */
