@@ -6,4 +6,9 @@
 # Without CUDA it says so and exits 0. Options: see `scripts/gpu-check.sh --help`.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-exec "${PYTHON:-python3}" "$here/gpu_check.py" "$@"
+python="${UNETC_PYTHON:-python3}"
+if ! "$python" -c 'import torch, numpy' 2> /dev/null; then
+  echo "gpu-check: $python cannot import torch and numpy; install PyTorch, or set UNETC_PYTHON to a python that has it" >&2
+  exit 1
+fi
+exec "$python" "$here/gpu_check.py" "$@"

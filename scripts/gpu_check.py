@@ -93,6 +93,8 @@ def main(argv=None):
     parser.add_argument('--size', type=int, default=256)
     parser.add_argument('--steps', type=int, default=10)
     a = parser.parse_args(argv)
+    if a.steps < 1 or a.batch < 1 or a.size < 1:
+        parser.error('--steps, --batch and --size take whole numbers of at least 1')
     if a.device == 'cuda' and not torch.cuda.is_available():
         print(f'no CUDA: torch {torch.__version__} sees no GPU here; nothing to check (exit 0)')
         return 0
@@ -110,12 +112,18 @@ def main(argv=None):
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     with torch.no_grad():
-        reference = net(x[:1])
+        try:
+            reference = net(x[:1])
+        except RuntimeError as e:
+            print(f'error: the network does not take {a.size}-pixel sides ({str(e).splitlines()[0]}); try a multiple of 16',
+                  file=sys.stderr)
+            return 1
         on_device = net.to(device)(x[:1].to(device)).float().cpu()
         r = relative(reference, on_device)
         ok = r <= 1e-4
         failed |= not ok
-        print(f'forward fp32 ({device.type}) vs CPU: max|diff|/max|ref| = {r:.1e}: {"ok" if ok else "FAILED"} (<= 1e-4)')
+        same = ' (the same device: a self-check)' if device.type == 'cpu' else ''
+        print(f'forward fp32 ({device.type}) vs CPU: max|diff|/max|ref| = {r:.1e}: {"ok" if ok else "FAILED"} (<= 1e-4){same}')
         for dtype in [torch.bfloat16] + ([torch.float16] if device.type == 'cuda' else []):
             with torch.autocast(device.type, dtype=dtype):
                 low = net(x[:1].to(device)).float().cpu()

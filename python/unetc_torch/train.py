@@ -184,6 +184,34 @@ def validate(net, examples, head, device, dtype):
     return counts.scores()
 
 
+def check_run_folder(run_dir, cfg, config_path):
+    """The runner writes best/, last/ and metrics.jsonl into the run folder above config.json: only
+    when that folder's run.json is the run this config was prepared for (a torch/ folder copied on
+    its own into someone's folder must not replace what is there)."""
+    try:
+        with open(os.path.join(run_dir, 'run.json'), encoding='utf-8') as f:
+            run = json.load(f)
+    except (OSError, ValueError):
+        run = None
+    if run is None or run.get('spec', {}).get('sha256') != cfg.get('spec_sha256'):
+        raise RunnerError(f'{config_path}: {run_dir} is not the run it was prepared for (its run.json is missing or '
+                          'another run\'s): copy the whole run folder, not its torch/ alone')
+
+
+def truncate_metrics(path, step):
+    """Lines after `step` belong to steps this run does (again): dropped, as unetc does on resume."""
+    if not os.path.exists(path):
+        return
+    with open(path, encoding='utf-8') as f:
+        kept = [line for line in f if line.strip() and json.loads(line).get('step', 0) <= step]
+    with open(path, 'w', encoding='utf-8') as f:
+        f.writelines(kept)
+
+
+class RunnerError(Exception):
+    """A problem the user can act on: printed as one line, exit 1."""
+
+
 def load_module(folder):
     spec = importlib.util.spec_from_file_location('unetc_run_model', os.path.join(folder, 'model.py'))
     module = importlib.util.module_from_spec(spec)
@@ -252,7 +280,8 @@ def worker(rank, world, local_rank, config_path, args):
     with open(config_path, encoding='utf-8') as f:
         cfg = json.load(f)
     here = os.path.dirname(os.path.abspath(config_path))
-    run_dir = os.path.join(here, cfg['run'])
+    run_dir = os.path.normpath(os.path.join(here, cfg['run']))
+    check_run_folder(run_dir, cfg, config_path)
     s, head = cfg['settings'], cfg['head']
     cuda = args.devices == 'cuda'
     device = torch.device(f'cuda:{local_rank}' if cuda else 'cpu')
@@ -266,7 +295,8 @@ def worker(rank, world, local_rank, config_path, args):
     if world > 1:
         dist.init_process_group('nccl' if cuda else 'gloo', init_method='env://', rank=rank, world_size=world)
     if s['batch'] % world != 0:
-        raise SystemExit(f'the batch ({s["batch"]}) must divide evenly over {world} processes')
+        raise RunnerError(f'the batch ({s["batch"]}) does not divide evenly over {world} processes: '
+                          'choose a process count that divides it, or another --batch')
 
     module = load_module(here)
     net = module.load(here).to(device).train()
@@ -290,6 +320,8 @@ def worker(rank, world, local_rank, config_path, args):
     writer = CheckpointWriter(os.path.join(here, 'template'), module.WEIGHTS,
                               f'torch {torch.__version__} {device.type} x{world}') if rank == 0 else None
     metrics = os.path.join(run_dir, 'metrics.jsonl')
+    if rank == 0:
+        truncate_metrics(metrics, (cfg.get('resume') or {}).get('state', {}).get('step', 0))
     sync_log = open(os.path.join(here, f'sync-rank{rank}.log'), 'w') if args.sync_log else None
 
     resume = cfg.get('resume')
@@ -375,6 +407,10 @@ def worker(rank, world, local_rank, config_path, args):
             loss.backward()
             opt.step()
         value = float(loss.detach())
+        if world > 1:  # a non-finite loss on any rank stops every rank (else the others wait for it)
+            bad = torch.tensor([0.0 if math.isfinite(value) else 1.0])
+            dist.all_reduce(bad, op=dist.ReduceOp.MAX)
+            value = value if bad[0] == 0 else float('nan')
         if not math.isfinite(value):
             if rank == 0:
                 stopped('not-finite', f'the loss became {value} at step {st["step"] + 1}; the last checkpoint '
@@ -434,13 +470,22 @@ def worker(rank, world, local_rank, config_path, args):
 def spawned(index, world, config_path, args, port):
     os.environ.update(RANK=str(index), WORLD_SIZE=str(world), LOCAL_RANK=str(index),
                       MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
-    worker(index, world, index, config_path, args)
+    run_worker(index, world, index, config_path, args)
 
 
 def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
+
+
+def run_worker(*args):
+    """worker(), with a problem the user can act on printed as one line (exit 1)."""
+    try:
+        worker(*args)
+    except (RunnerError, OSError, ValueError) as e:
+        print(f'unetc_torch: error: {e}', file=sys.stderr, flush=True)
+        sys.exit(1)
 
 
 def main(argv=None):
@@ -454,12 +499,13 @@ def main(argv=None):
     parser.add_argument('--sync-log', action='store_true', help='each rank logs a hash of its weights after every step')
     args = parser.parse_args(argv)
     if args.devices == 'cuda' and not torch.cuda.is_available():
-        raise SystemExit('--devices cuda: this PyTorch sees no CUDA device')
+        print('unetc_torch: error: --devices cuda: this PyTorch sees no CUDA device', file=sys.stderr)
+        return 1
     env = os.environ
     if 'RANK' not in env and 'SLURM_PROCID' in env and 'MASTER_ADDR' in env:
         env.update(RANK=env['SLURM_PROCID'], WORLD_SIZE=env['SLURM_NTASKS'], LOCAL_RANK=env.get('SLURM_LOCALID', '0'))
     if 'RANK' in env and 'WORLD_SIZE' in env:
-        worker(int(env['RANK']), int(env['WORLD_SIZE']), int(env.get('LOCAL_RANK', 0)), args.config, args)
+        run_worker(int(env['RANK']), int(env['WORLD_SIZE']), int(env.get('LOCAL_RANK', 0)), args.config, args)
     elif args.nproc > 1:
         ranks = torch.multiprocessing.spawn(spawned, args=(args.nproc, args.config, args, free_port()),
                                             nprocs=args.nproc, join=False)
@@ -470,10 +516,13 @@ def main(argv=None):
                     os.kill(p.pid, signal.SIGINT)
 
         signal.signal(signal.SIGINT, forward)
-        while not ranks.join():
-            pass
+        try:
+            while not ranks.join():
+                pass
+        except torch.multiprocessing.ProcessExitedException:
+            sys.exit(1)  # the rank printed why
     else:
-        worker(0, 1, 0, args.config, args)
+        run_worker(0, 1, 0, args.config, args)
 
 
 if __name__ == '__main__':

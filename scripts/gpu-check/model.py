@@ -319,14 +319,18 @@ WEIGHTS = (
     ('head.conv/bias', 'head_conv.bias', (0,)),
 )
 
+
 def load(folder=None, device='cpu'):
     """The network with the weights in `folder` (this file's folder by default), in eval mode."""
+    folder = folder or os.path.dirname(os.path.abspath(__file__))
     model = Unet()
-    state = read_weights(folder or os.path.dirname(os.path.abspath(__file__)))
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing, unexpected = model.load_state_dict(read_weights(folder), strict=False)
     missing = [k for k in missing if not k.endswith('num_batches_tracked')]
     if missing or unexpected:
         raise ValueError(f'weights do not fit Unet: missing {missing}, unexpected {unexpected}')
+    # How its inputs must be scaled: write_weights keeps it.
+    with open(os.path.join(folder, 'weights.json'), encoding='utf-8') as f:
+        model.input_normalization = json.load(f).get('input_normalization', 'none')
     return model.to(device).eval()
 
 
@@ -360,9 +364,12 @@ def read_weights(folder):
     return state
 
 
-def write_weights(model, folder, input_normalization='none'):
+def write_weights(model, folder, input_normalization=None):
     """The model's weights as folder/weights.bin and weights.json (read_weights' format, bit for
-    bit); each file written beside its place and renamed over it."""
+    bit; the input normalization load() read, unless given); each file written beside its place and
+    renamed over it."""
+    if input_normalization is None:
+        input_normalization = getattr(model, 'input_normalization', 'none')
     state = model.state_dict()
     chunks, entries = [], []
     for name, key, axes in WEIGHTS:

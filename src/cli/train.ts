@@ -237,6 +237,10 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
       throw new DataError(specFile, `--engine torch does not train ${unsupported} yet; use --engine tfjs`);
     const found = findTorchPython();
     if (typeof found === 'string') throw new TorchError(`--engine torch: ${found}; ${INSTALL_TORCH}`);
+    if (torchLaunch.devices === 'cuda' && found.cudaDevices < torchLaunch.nproc)
+      throw new TorchError(
+        `--devices cuda: PyTorch ${found.torch} (${found.python}) sees ${found.cudaDevices} CUDA device${found.cudaDevices === 1 ? '' : 's'}${torchLaunch.nproc > 1 ? ` for ${torchLaunch.nproc} processes` : ''}`,
+      );
     python = found;
   }
   const engine = await selectEngine(o.backend);
@@ -282,6 +286,10 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
     settings = r.settings;
   } else settings = resolveTrainSettings(compiled.spec.train, graph, overrides, counts.train);
   io.stdout(`data: ${data.source}: ${counts.train} training, ${counts.val} validation ${counts.what}\n`);
+  if (torchLaunch && settings.batch % torchLaunch.nproc !== 0)
+    throw new UsageError(
+      `--nproc ${torchLaunch.nproc}: the batch (${settings.batch}) must divide evenly over the processes; choose another --nproc or --batch`,
+    );
   const skipped = torchLaunch ? torchSkippedAugmentations(settings) : [];
   if (skipped.length > 0)
     io.stderr(`note: the torch engine does not apply these augmentations yet: ${skipped.join(', ')}\n`);

@@ -27,7 +27,7 @@ const cases: [string, () => Graph][] = [
   ['transposed convs, kernel < and > stride, odd same crop', () => graphOf(transposeGraph)],
 ];
 
-const meta = { producerVersion: '0.0.0-test', inputNormalization: 'none' } as const;
+const meta = { producerVersion: '0.0.0-test', inputNormalization: 'zscore-per-image' } as const;
 
 describe('the PyTorch module text', () => {
   it.each(cases)('%s: byte-identical when emitted twice, and valid names only', (_name, graph) => {
@@ -52,6 +52,8 @@ describe('the PyTorch module text', () => {
     ]);
     expect(className('unet-3d-aniso')).toBe('Unet3dAniso');
     expect(className('3d')).toBe('Net3d');
+    // A class must not shadow what the module imports or defines (torch.nn.functional as F, DIMS, None).
+    expect(['f', 'DIMS', 'none', 'weights'].map(className)).toEqual(['FNet', 'DIMSNet', 'NoneNet', 'Weights']);
   });
 
   it('weights.bin is the float32 tfjs-layout bytes whose sha256 an ONNX export records', () => {
@@ -168,6 +170,7 @@ describe.skipIf(!torch)('the PyTorch module matches onnxruntime on the same weig
       );
       const [a, b] = [back, c.folder].map((f) => JSON.parse(readFileSync(join(f, 'weights.json'), 'utf8')));
       expect(a).toEqual(b);
+      expect(a.input_normalization).toBe('zscore-per-image');
     },
     60_000,
   );

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '@tensorflow/tfjs';
@@ -78,7 +78,9 @@ describe('unetc train --engine torch: usage and missing PyTorch', () => {
   it('a spec the runner cannot train yet is exit 1 naming it', async () => {
     const r = await run('train', join(root, 'specs', 'unet-2015.yaml'), '--engine', 'torch', '--dry-run');
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/unet-2015\.yaml: --engine torch does not train 'valid' padding/);
+    expect(r.err).toMatch(
+      /unet-2015\.yaml: --engine torch does not train a network whose output is smaller than its input \('valid' padding\) yet/,
+    );
   });
 });
 
@@ -396,5 +398,82 @@ describe.skipIf(!torch)('unetc train --engine torch with deep supervision', () =
     const r = await run('train', spec, '--engine', 'torch', '--out', join(dir, 'run'));
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/model: .*model\.onnx \(best checkpoint, epoch 1, .*onnxruntime parity/);
+  }, 120_000);
+});
+
+describe.skipIf(!torch)('unetc train --engine torch: what the review found', () => {
+  it('--nproc that does not divide the batch is a usage error before anything is written', async () => {
+    const out = join(scratchDir('unetc-torch-'), 'run');
+    const r = await run('train', tiny, '--engine', 'torch', '--nproc', '3', '--batch', '4', '--out', out);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--nproc 3: the batch \(4\) must divide evenly over the processes/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("a prepared torch/ folder copied on its own into another folder refuses to write there (a user's last/ survives)", async () => {
+    const out = join(scratchDir('unetc-torch-prepared-'), 'run');
+    expect(
+      (await run('train', tiny, '--engine', 'torch', '--prepare-only', '--max-steps', '2', '--out', out)).code,
+    ).toBe(0);
+    const home = scratchDir('unetc-torch-home-');
+    mkdirSync(join(home, 'last'));
+    writeFileSync(join(home, 'last', 'precious.txt'), 'mine');
+    cpSync(join(out, 'torch'), join(home, 'torch'), { recursive: true });
+    const t = spawnSync(torch!.python, ['-m', 'unetc_torch.train', 'config.json'], {
+      cwd: join(home, 'torch'),
+      encoding: 'utf8',
+    });
+    expect(t.status).toBe(1);
+    expect(t.stderr.trim()).toMatch(
+      /^unetc_torch: error: .*config\.json: .* is not the run it was prepared for .*copy the whole run folder/,
+    );
+    expect(readFileSync(join(home, 'last', 'precious.txt'), 'utf8')).toBe('mine');
+  }, 60_000);
+
+  it('a down: conv network (stride-2 convs, same-size output) trains', async () => {
+    const dir = scratchDir('unetc-torch-downconv-');
+    const spec = join(dir, 'down.yaml');
+    writeFileSync(spec, readFileSync(tiny, 'utf8').replace(/^network:\n/m, 'network:\n  down: conv\n'));
+    const r = await run('train', spec, '--engine', 'torch', '--max-steps', '2', '--out', join(dir, 'run'));
+    expect(r.err).not.toMatch(/does not train/);
+    expect(r.code).toBe(0);
+  }, 60_000);
+
+  it('a second Ctrl-C quits at once and leaves no runner process behind', async () => {
+    const out = join(scratchDir('unetc-torch-sigint2-'), 'run');
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(root, 'test/cli/run-cli.ts'),
+        'train',
+        tiny,
+        '--engine',
+        'torch',
+        '--nproc',
+        '2',
+        '--out',
+        out,
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let sent = false;
+    const code = await new Promise<number | null>((done) => {
+      child.stdout.on('data', (t: Buffer) => {
+        stdout += t.toString();
+        if (/step \d+\//.test(stdout) && !sent) {
+          sent = true;
+          child.kill('SIGINT');
+          setTimeout(() => child.kill('SIGINT'), 50);
+        }
+      });
+      child.on('close', done);
+    });
+    expect(code).toBe(130);
+    await new Promise((r) => setTimeout(r, 1000));
+    const left = spawnSync('pgrep', ['-f', join(out, 'torch')], { encoding: 'utf8' });
+    expect(left.stdout.trim()).toBe('');
   }, 120_000);
 });

@@ -16,6 +16,8 @@ export interface TorchPython {
   readonly python: string;
   /** torch.__version__ */
   readonly torch: string;
+  /** CUDA devices it sees. */
+  readonly cudaDevices: number;
 }
 
 /** What to do when no python with torch is found. */
@@ -27,11 +29,12 @@ export function findTorchPython(env: NodeJS.ProcessEnv = process.env): TorchPyth
   const candidates = env.UNETC_PYTHON ? [env.UNETC_PYTHON] : ['python3', '/usr/bin/python3'];
   const found: string[] = [];
   for (const python of candidates) {
-    const r = spawnSync(python, ['-c', 'import numpy, torch; print(torch.__version__)'], {
+    const r = spawnSync(python, ['-c', 'import numpy, torch; print(torch.__version__, torch.cuda.device_count())'], {
       encoding: 'utf8',
       timeout: 120_000,
     });
-    if (r.status === 0) return { python, torch: r.stdout.trim() };
+    const [version = '', devices = '0'] = r.stdout?.trim().split(/\s+/) ?? [];
+    if (r.status === 0) return { python, torch: version, cudaDevices: Number(devices) || 0 };
     found.push(r.error ? `${python} (not found)` : `${python} (no torch or numpy)`);
   }
   return `no python3 with torch and numpy: tried ${found.join(', ')}`;

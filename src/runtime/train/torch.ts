@@ -21,8 +21,9 @@ import { createInterface } from 'node:readline';
 import { exportPytorch } from '../../compiler/backends/pytorch/index.js';
 import { getWeights } from '../../compiler/backends/tfjs/index.js';
 import type { Graph } from '../../compiler/ir/index.js';
-import { validSizes } from '../../compiler/shape/index.js';
-import { saveCheckpoint, UNETC_VERSION } from '../checkpoint/index.js';
+import { inferShapes, shapeSizes, validSizes } from '../../compiler/shape/index.js';
+import { verificationSizes } from '../verify/index.js';
+import { saveCheckpoint, sha256, UNETC_VERSION } from '../checkpoint/index.js';
 import { makeFolder } from '../data/index.js';
 import { writePytorchFiles } from '../export/pytorch.js';
 import { PYTHON_PACKAGE_ROOT, TorchError, type TorchPython } from '../torch/python.js';
@@ -42,18 +43,23 @@ export interface TorchLaunch {
   readonly syncLog?: boolean;
 }
 
+/** How the runner starts a line that says what went wrong (python/unetc_torch/train.py). */
+const RUNNER_ERROR = 'unetc_torch: error: ';
+
 /** RUN/torch */
 export const TORCH_DIR = 'torch';
 export const TORCH_CONFIG = 'config.json';
 
-/** Why this graph cannot train in PyTorch yet, or undefined. */
+/**
+ * Why this graph cannot train in PyTorch yet, or undefined: the runner validates on whole images
+ * padded to a size the network takes, which needs an output as large as its input (not so for
+ * 'valid'-padding networks, whose outputs are cropped).
+ */
 export function torchUnsupported(graph: Graph): string | undefined {
-  if (
-    graph.ops.some(
-      (op) => op.kind === 'Crop' || ((op.kind === 'Conv' || op.kind === 'ConvTranspose') && op.padding === 'valid'),
-    )
-  )
-    return "'valid' padding (the runner validates on whole images, which needs 'same' padding)";
+  const size = verificationSizes(graph)[0]!;
+  const out = inferShapes(graph, ...size).shapes.get('output');
+  if (out === undefined || shapeSizes(out).some((n, i) => n !== size[i]))
+    return "a network whose output is smaller than its input ('valid' padding)";
   return undefined;
 }
 
@@ -158,6 +164,8 @@ export async function prepareTorchRun(ctx: TrainContext): Promise<string> {
     format: 'unetc-torch-run',
     version: 1,
     run: '..',
+    // The runner writes into the run folder only when its run.json is this run's.
+    spec_sha256: sha256(ctx.checkpointInfo.spec.text),
     head: {
       classes: g.classes,
       instances: g.instances ?? null,
@@ -210,10 +218,28 @@ export function runnerArgs(config: string, launch: Omit<TorchLaunch, 'python'>):
 export async function* torchTrainLoop(ctx: TrainContext, launch: TorchLaunch): AsyncGenerator<TrainEvent> {
   const config = await prepareTorchRun(ctx);
   if (ctx.resume) truncateMetrics(join(ctx.runDir, METRICS_FILE), ctx.resume.state.step);
+  // Its own process group: the terminal's Ctrl-C reaches unetc alone, which passes it on (below),
+  // and a second Ctrl-C (unetc exits at once) takes the launcher and every rank with it.
   const child = spawn(launch.python.python, runnerArgs(config, launch), {
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
     env: { ...process.env, PYTHONPATH: [PYTHON_PACKAGE_ROOT, process.env.PYTHONPATH].filter((p) => p).join(':') },
   });
+  const killGroup = () => {
+    try {
+      if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  };
+  process.on('exit', killGroup);
+  let forwarded = false;
+  const poll = setInterval(() => {
+    if (ctx.signal.stop && !forwarded && child.pid !== undefined) {
+      forwarded = true;
+      child.kill('SIGINT');
+    }
+  }, 100);
   let errors = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (t: string) => {
@@ -221,15 +247,9 @@ export async function* torchTrainLoop(ctx: TrainContext, launch: TorchLaunch): A
   });
   const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
   const spawnError = new Promise<Error>((done) => child.on('error', done));
-  let forwarded = false;
   let stopped = false;
   try {
     for await (const line of createInterface({ input: child.stdout })) {
-      // Ctrl-C reaches the runner from the terminal; a stop asked any other way is passed on.
-      if (ctx.signal.stop && !forwarded) {
-        forwarded = true;
-        child.kill('SIGINT');
-      }
       if (!line.startsWith('{')) continue;
       const event = JSON.parse(line) as TrainEvent & { trainLoss?: number | null };
       if (event.kind === 'epoch') yield { ...event, trainLoss: event.trainLoss ?? NaN, val: event.val ?? undefined };
@@ -239,15 +259,15 @@ export async function* torchTrainLoop(ctx: TrainContext, launch: TorchLaunch): A
     const code = await Promise.race([exited, spawnError.then((e) => e)]);
     if (code instanceof Error) throw new TorchError(`cannot start ${launch.python.python}: ${code.message}`);
     if (code !== 0 || !stopped) {
-      const last =
-        errors
-          .trim()
-          .split('\n')
-          .filter((l) => l.trim() !== '')
-          .at(-1) ?? 'no output';
-      throw new TorchError(`the PyTorch runner failed (exit ${code}): ${last}`);
+      const lines = errors.split('\n').filter((l) => l.trim() !== '');
+      // The runner says what the user can act on in a line of its own; else its last line.
+      const said = lines.filter((l) => l.startsWith(RUNNER_ERROR)).at(-1);
+      if (said) throw new TorchError(said.slice(RUNNER_ERROR.length));
+      throw new TorchError(`the PyTorch runner failed (exit ${code}): ${lines.at(-1) ?? 'no output'}`);
     }
   } finally {
-    if (child.exitCode === null) child.kill('SIGTERM');
+    clearInterval(poll);
+    process.off('exit', killGroup);
+    killGroup();
   }
 }

@@ -60,11 +60,20 @@ function tuple(values: readonly number[]): string {
 /** 1 - m without float noise (Keras' 0.99 is PyTorch's 0.01, not 0.010000000000000009). */
 const torchMomentum = (m: number) => Number((1 - m).toPrecision(12));
 
-/** `Nuclei`, `Unet3dAniso`: a class name from the spec's name. */
+/** Names the module defines or imports at its top level: a class of the same name would shadow them. */
+const MODULE_NAMES = new Set(
+  (
+    'F nn np torch os json hashlib None True False SPEC_NAME SPEC_SHA256 DIMS INPUT_CHANNELS CLASSES ' +
+    'OUTPUT_ACTIVATION CLASS_NAMES THRESHOLD INSTANCES WEIGHTS_FORMAT WEIGHTS_VERSION WEIGHTS'
+  ).split(' '),
+);
+
+/** `Nuclei`, `Unet3dAniso`: a class name from the spec's name (`FNet` where `F` would shadow a module name). */
 export function className(name: string): string {
   const words = name.split(/[^A-Za-z0-9]+/).filter((w) => w !== '');
   const joined = words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
-  return /^[A-Za-z]/.test(joined) ? joined : `Net${joined}`;
+  if (!/^[A-Za-z]/.test(joined)) return `Net${joined}`;
+  return MODULE_NAMES.has(joined) ? `${joined}Net` : joined;
 }
 
 /** Per axis, what a transposed conv crops from its start and end, and adds at its end (see the header). */
@@ -288,6 +297,7 @@ export function emitPytorchSource(graph: Graph, options: PytorchSourceOptions): 
     ...entries,
     ')',
     '',
+    '',
     LOADER.replace(/\{CLASS\}/g, cls),
     ...helpers.map((h) => `\n\n${h}`),
   ];
@@ -307,12 +317,15 @@ const PARAMETERS: Readonly<Record<string, string>> = {
 const LOADER = `
 def load(folder=None, device='cpu'):
     """The network with the weights in \`folder\` (this file's folder by default), in eval mode."""
+    folder = folder or os.path.dirname(os.path.abspath(__file__))
     model = {CLASS}()
-    state = read_weights(folder or os.path.dirname(os.path.abspath(__file__)))
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing, unexpected = model.load_state_dict(read_weights(folder), strict=False)
     missing = [k for k in missing if not k.endswith('num_batches_tracked')]
     if missing or unexpected:
         raise ValueError(f'weights do not fit {CLASS}: missing {missing}, unexpected {unexpected}')
+    # How its inputs must be scaled: write_weights keeps it.
+    with open(os.path.join(folder, 'weights.json'), encoding='utf-8') as f:
+        model.input_normalization = json.load(f).get('input_normalization', 'none')
     return model.to(device).eval()
 
 
@@ -346,9 +359,12 @@ def read_weights(folder):
     return state
 
 
-def write_weights(model, folder, input_normalization='none'):
+def write_weights(model, folder, input_normalization=None):
     """The model's weights as folder/weights.bin and weights.json (read_weights' format, bit for
-    bit); each file written beside its place and renamed over it."""
+    bit; the input normalization load() read, unless given); each file written beside its place and
+    renamed over it."""
+    if input_normalization is None:
+        input_normalization = getattr(model, 'input_normalization', 'none')
     state = model.state_dict()
     chunks, entries = [], []
     for name, key, axes in WEIGHTS:
