@@ -159,16 +159,18 @@ describe.skipIf(!torch)('deep supervision in the torch runner', () => {
       Float32Array.from({ length: size }, () => (p < 0 ? rng.next() : rng.next() < p ? 1 : 0));
     const [main, aux, t] = [draw(n * h * w, -1), draw((n * h * w) / 4, -1), draw(n * h * w, 0.4)];
     const ds = { mainWeight: 0.6, heads: [{ op: 'x', level: 2, factor: [2, 2], weight: 0.4 }] };
-    const expected = tf.tidy(
-      () =>
-        supervisedLoss(
-          tf,
-          lossFor('bce-dice', undefined),
-          [tf.tensor(main, [n, h, w, 1]), tf.tensor(aux, [n, h / 2, w / 2, 1])],
-          tf.tensor(t, [n, h, w, 1]),
-          ds,
-        ).dataSync()[0]!,
-    );
+    const lossWith = (headWeight: number) =>
+      tf.tidy(
+        () =>
+          supervisedLoss(
+            tf,
+            lossFor('bce-dice', undefined),
+            [tf.tensor(main, [n, h, w, 1]), tf.tensor(aux, [n, h / 2, w / 2, 1])],
+            tf.tensor(t, [n, h, w, 1]),
+            { ...ds, heads: [{ ...ds.heads[0]!, weight: headWeight }] },
+          ).dataSync()[0]!,
+      );
+    const expected = lossWith(0.4);
     const out = python(
       'import sys, json, numpy as np, torch; from unetc_torch.train import loss_for, supervised_loss; ' +
         'a = json.loads(sys.argv[1]); f = lambda v, s: torch.tensor(np.array(v, dtype=np.float32).reshape(s)).permute(0, 3, 1, 2); ' +
@@ -177,16 +179,7 @@ describe.skipIf(!torch)('deep supervision in the torch runner', () => {
     );
     expect(Math.abs(Number(out) - expected)).toBeLessThan(1e-5);
     // Negative control: the head's weight matters.
-    const other = tf.tidy(
-      () =>
-        supervisedLoss(
-          tf,
-          lossFor('bce-dice', undefined),
-          [tf.tensor(main, [n, h, w, 1]), tf.tensor(aux, [n, h / 2, w / 2, 1])],
-          tf.tensor(t, [n, h, w, 1]),
-          { ...ds, heads: [{ ...ds.heads[0]!, weight: 0.1 }] },
-        ).dataSync()[0]!,
-    );
+    const other = lossWith(0.1);
     expect(Math.abs(other - expected)).toBeGreaterThan(1e-3);
   });
 });
