@@ -23,6 +23,8 @@ class Example:
         scale = np.asarray(entry['norm']['scale'], dtype=np.float32)
         self.name = entry['name']
         self.image = (image - offset) / scale
+        # The normalization, to apply raw-unit augmentations (noise, colour) to normalized values.
+        self.offset, self.scale = offset, scale
         self.mask = np.frombuffer(blob, dtype='<u2', count=count, offset=entry['mask']).reshape(shape)
         self.padded = tuple(entry.get('padded', shape))
 
@@ -84,10 +86,17 @@ class Sampler:
 
     def sample(self, e):
         rng, a, dims = self.rng, self.augment, len(self.patch)
+        zoom = 1.0
+        if a.get('scale') and a['scale'] > 1 and dims == 2:
+            zoom = float(np.exp(rng.uniform(-np.log(a['scale']), np.log(a['scale']))))
+        # The window that becomes the patch: smaller when zooming in, larger (reflected past the edges) when out.
+        window = tuple(max(1, round(k / zoom)) for k in self.patch)
         start = [int(rng.integers(0, max(1, n - k + 1))) if n >= k else -int(rng.integers(0, k - n + 1))
-                 for n, k in zip(e.mask.shape, self.patch)]
-        image = crop(e.image, start, self.patch)
-        mask = crop(e.mask, start, self.patch)
+                 for n, k in zip(e.mask.shape, window)]
+        image = crop(e.image, start, window)
+        mask = crop(e.mask, start, window)
+        if window != self.patch:
+            image, mask = resize(image, self.patch, linear=True), resize(mask, self.patch, linear=False)
         if a.get('flip'):
             for axis in range(dims):
                 if rng.random() < 0.5:
@@ -95,6 +104,7 @@ class Sampler:
         if a.get('rotate90') and self.patch[-1] == self.patch[-2]:
             k = int(rng.integers(4))
             image, mask = np.rot90(image, k, (dims - 2, dims - 1)), np.rot90(mask, k, (dims - 2, dims - 1))
+        image = self.appearance(image, e)
         if a.get('intensity'):
             s = float(a['intensity'])
             image = image * (1 + rng.uniform(-s, s)) + rng.uniform(-s, s)
@@ -104,9 +114,35 @@ class Sampler:
             low, high = float(image.min()), float(image.max())
             if high > low:
                 image = ((image - low) / (high - low)) ** g * (high - low) + low
+        if a.get('noise'):
+            std = rng.uniform(0, a['noise'])  # in the image's own units, as unetc draws it
+            image = image + rng.standard_normal(image.shape) * (std / e.scale)
+        if a.get('invert') and rng.random() < a['invert']:
+            image = -image  # on z-scored values, max + min - v is a change of sign
         mask = np.ascontiguousarray(mask)
         image = np.ascontiguousarray(np.moveaxis(image, -1, 0), dtype=np.float32)
         return image, self.target(mask)
+
+    def appearance(self, image, e):
+        """Gray and colour jitter (3 or more channels) and blur, as unetc's augment.ts applies them
+        to the raw image, here to normalized values with the example's own normalization."""
+        rng, a = self.rng, self.augment
+        channels = image.shape[-1]
+        if channels >= 3 and (a.get('gray') or a.get('color')):
+            raw = image * e.scale + e.offset
+            if a.get('gray') and rng.random() < a['gray']:
+                luma = raw[..., 0] * 0.299 + raw[..., 1] * 0.587 + raw[..., 2] * 0.114
+                raw = np.concatenate([np.repeat(luma[..., None], 3, -1), raw[..., 3:]], -1)
+            c = a.get('color') or 0
+            if c:
+                k = min(channels, 4)
+                gain, shift = rng.uniform(1 - c, 1 + c, k), rng.uniform(-c, c, k)
+                raw = np.concatenate([raw[..., :k] * gain + shift, raw[..., k:]], -1)
+            image = (raw - e.offset) / e.scale
+        sigma = rng.uniform(0, a['blur']) if a.get('blur') else 0
+        if sigma > 0.3:  # below ~0.3 px a Gaussian barely moves a pixel
+            image = gaussian_blur(image, sigma, image.ndim - 1)
+        return image
 
     def target(self, mask):
         """Channels-first float32 targets: 0/1 for one class, one-hot otherwise (boundary: 3 classes)."""
@@ -118,3 +154,38 @@ class Sampler:
         else:
             ids = np.minimum(mask, classes - 1).astype(np.int64)
         return np.moveaxis(np.eye(classes, dtype=np.float32)[ids], -1, 0)
+
+
+def gaussian_blur(array, sigma, axes):
+    """A separable Gaussian over the first `axes` axes (reflected at the edges)."""
+    radius = max(1, int(np.ceil(3 * sigma)))
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    kernel /= kernel.sum()
+    for axis in range(axes):
+        pads = [(0, 0)] * array.ndim
+        pads[axis] = (radius, radius)
+        padded = np.pad(array, pads, mode='reflect' if array.shape[axis] > radius else 'edge')
+        out = np.zeros_like(array)
+        for i, w in enumerate(kernel):
+            out += w * np.take(padded, range(i, i + array.shape[axis]), axis=axis)
+        array = out
+    return array
+
+
+def resize(array, size, linear):
+    """array's leading axes resized to `size`: linear (images) or nearest (masks), pixel centres aligned."""
+    for axis, k in enumerate(size):
+        n = array.shape[axis]
+        if n == k:
+            continue
+        position = np.clip((np.arange(k) + 0.5) * n / k - 0.5, 0, n - 1)
+        if not linear:
+            array = np.take(array, np.minimum(np.round(position).astype(int), n - 1), axis=axis)
+            continue
+        low = np.floor(position).astype(int)
+        high = np.minimum(low + 1, n - 1)
+        shape = [1] * array.ndim
+        shape[axis] = k
+        w = (position - low).reshape(shape)
+        array = np.take(array, low, axis=axis) * (1 - w) + np.take(array, high, axis=axis) * w
+    return array

@@ -113,6 +113,35 @@ describe.skipIf(!torch)('the torch runner computes what the tfjs engine computes
     ).not.toBe(expected);
   });
 
+  it('augmentations: each changes the patch, invert is an exact change of sign, off changes nothing', () => {
+    const out = python(
+      [
+        'import json, numpy as np',
+        'from unetc_torch.data import Sampler',
+        'class E: pass',
+        'e = E(); r = np.random.default_rng(0)',
+        'e.image = r.standard_normal((40, 50, 3)).astype(np.float32); e.mask = (r.random((40, 50)) > 0.5).astype(np.uint16)',
+        'e.offset, e.scale, e.name = np.float32(100), np.float32(20), "x"',
+        'draw = lambda a: Sampler([e], [32, 32], a, {"classes": 1}, 0, 0).batch(1, 7)',
+        'x0, y0 = draw({})',
+        'res = {}',
+        'for name, a in [("off", {"noise": 0, "invert": 0, "blur": 0}), ("noise", {"noise": 5}), ("blur", {"blur": 2}), ("gray", {"gray": 1}), ("color", {"color": 0.2}), ("scale", {"scale": 2})]:',
+        '    x, y = draw(a); res[name] = [float(np.abs(x - x0).max()), bool((y == y0).all()), list(x.shape)]',
+        'x, y = draw({"invert": 1}); res["invert"] = [float(np.abs(x + x0).max()), bool((y == y0).all()), list(x.shape)]',
+        'print(json.dumps(res))',
+      ].join('\n'),
+    );
+    const r = JSON.parse(out) as Record<string, [number, boolean, number[]]>;
+    expect(r.off).toEqual([0, true, [1, 3, 32, 32]]);
+    expect(r.invert).toEqual([0, true, [1, 3, 32, 32]]);
+    for (const name of ['noise', 'blur', 'gray', 'color']) {
+      expect(r[name]![0]).toBeGreaterThan(0.1);
+      expect(r[name]![1]).toBe(true); // the mask moves only with the geometry
+    }
+    expect(r.scale![0]).toBeGreaterThan(0.1);
+    expect(r.scale![2]).toEqual([1, 3, 32, 32]);
+  });
+
   const cases: [LossName, 'boundary' | undefined, number][] = [
     ['bce', undefined, 1],
     ['dice', undefined, 1],

@@ -64,7 +64,18 @@ export function torchUnsupported(graph: Graph): string | undefined {
 }
 
 /** The augmentations the runner applies (python/unetc_torch/data.py); the spec's others are not, yet. */
-const TORCH_AUGMENTATIONS = new Set(['flip', 'rotate90', 'intensity', 'gamma']);
+const TORCH_AUGMENTATIONS = new Set([
+  'flip',
+  'rotate90',
+  'intensity',
+  'gamma',
+  'noise',
+  'invert',
+  'blur',
+  'gray',
+  'color',
+  'scale',
+]);
 
 /** The spec's augmentations the torch engine leaves out, by their spec names (for a note). */
 export function torchSkippedAugmentations(settings: Pick<TrainSettings, 'augmentation'>): string[] {
