@@ -29,10 +29,19 @@ class Example:
         self.padded = tuple(entry.get('padded', shape))
 
 
-def load_examples(path, entries):
-    """The examples listed in config.json, read from data.bin."""
+def read_data(path, sha256):
+    """data.bin, checked against the sha256 config.json records (a damaged or replaced file is named)."""
+    import hashlib
+
     with open(path, 'rb') as f:
         blob = f.read()
+    if hashlib.sha256(blob).hexdigest() != sha256:
+        raise ValueError(f'{path}: its sha256 is not the one config.json records (damaged, or from another run)')
+    return blob
+
+
+def load_examples(blob, entries):
+    """The examples listed in config.json, from data.bin's bytes."""
     return [Example(blob, e) for e in entries]
 
 

@@ -35,7 +35,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from .checkpoint import OPTIMIZER_FILE, CheckpointWriter, optimizer_bytes, restore_optimizer
-from .data import Sampler, load_examples
+from .data import Sampler, load_examples, read_data
 
 EPS, SMOOTH = 1e-7, 1.0
 
@@ -313,10 +313,10 @@ def worker(rank, world, local_rank, config_path, args):
     amp = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(args.amp)
     scaler = torch.cuda.amp.GradScaler() if amp == torch.float16 else None
 
-    data_file = os.path.join(here, cfg['data']['file'])
-    sampler = Sampler(load_examples(data_file, cfg['data']['train']), s['patch'], s.get('augmentation'), head,
+    blob = read_data(os.path.join(here, cfg['data']['file']), cfg['data'].get('sha256'))
+    sampler = Sampler(load_examples(blob, cfg['data']['train']), s['patch'], s.get('augmentation'), head,
                       s['seed'], rank)
-    val = load_examples(data_file, cfg['data']['val']) if rank == 0 else []
+    val = load_examples(blob, cfg['data']['val']) if rank == 0 else []
     writer = CheckpointWriter(os.path.join(here, 'template'), module.WEIGHTS,
                               f'torch {torch.__version__} {device.type} x{world}') if rank == 0 else None
     metrics = os.path.join(run_dir, 'metrics.jsonl')

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { outputsIn, run } from './helpers.js';
+import { outputsIn, run, runWithoutTorch } from './helpers.js';
 import { findTorchPython, PYTHON_PACKAGE_ROOT } from '../../src/runtime/torch/python.js';
 import { spawnSync } from 'node:child_process';
 import { countInitializerValues, summarizeOnnx } from '../../src/compiler/backends/onnx/index.js';
@@ -254,21 +254,14 @@ describe('unetc compile --target pytorch', () => {
 
   it('without a python that has torch: written, with a warning that says what to install', async () => {
     const out = join(tmp(), 'm');
-    const saved = process.env.UNETC_PYTHON;
-    process.env.UNETC_PYTHON = '/no/such/python3';
-    try {
-      const r = await run('compile', spec('tiny.yaml'), '-t', 'pytorch', '-o', out);
-      expect(r.code).toBe(0);
-      expect(r.err).toMatch(
-        /warning: not verified: no python3 with torch and numpy: tried \/no\/such\/python3 \(not found\)/,
-      );
-      expect(r.err).toContain('apt-get install python3-torch python3-numpy');
-      expect(r.out).toContain('not verified');
-      expect(outputsIn(out)).toEqual(files);
-    } finally {
-      if (saved === undefined) delete process.env.UNETC_PYTHON;
-      else process.env.UNETC_PYTHON = saved;
-    }
+    const r = await runWithoutTorch('compile', spec('tiny.yaml'), '-t', 'pytorch', '-o', out);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(
+      /warning: not verified: no python3 with torch and numpy: tried \/no\/such\/python3 \(not found\)/,
+    );
+    expect(r.err).toContain('apt-get install python3-torch python3-numpy');
+    expect(r.out).toContain('not verified');
+    expect(outputsIn(out)).toEqual(files);
   }, 60_000);
 
   it('--fold-bn is a usage error (exit 2); a file where the folder goes is exit 1', async () => {

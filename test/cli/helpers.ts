@@ -18,3 +18,15 @@ export function outputsIn(dir: string): string[] {
     .filter((f) => f !== OUTPUTS_FILE)
     .sort();
 }
+
+/** Runs the CLI in-process with UNETC_PYTHON pointing at a python that does not exist (no PyTorch). */
+export async function runWithoutTorch(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const saved = process.env.UNETC_PYTHON;
+  process.env.UNETC_PYTHON = '/no/such/python3';
+  try {
+    return await run(...argv);
+  } finally {
+    if (saved === undefined) delete process.env.UNETC_PYTHON;
+    else process.env.UNETC_PYTHON = saved;
+  }
+}

@@ -12,7 +12,7 @@ import { lossFor, type LossName } from '../../src/runtime/train/losses.js';
 import { supervisedLoss } from '../../src/runtime/train/step.js';
 import { Random } from '../../src/util/random.js';
 import { root, scratchDir } from '../helpers.js';
-import { outputsIn, run } from './helpers.js';
+import { outputsIn, run, runWithoutTorch } from './helpers.js';
 
 const found = findTorchPython();
 const torch = typeof found === 'string' ? undefined : found;
@@ -61,18 +61,11 @@ describe('unetc train --engine torch: usage and missing PyTorch', () => {
 
   it('without a python that has torch: exit 1, what to install, nothing written', async () => {
     const out = join(scratchDir('unetc-torch-'), 'run');
-    const saved = process.env.UNETC_PYTHON;
-    process.env.UNETC_PYTHON = '/no/such/python3';
-    try {
-      const r = await run('train', tiny, '--engine', 'torch', '--out', out);
-      expect(r.code).toBe(1);
-      expect(r.err).toMatch(/--engine torch: no python3 with torch and numpy: tried \/no\/such\/python3 \(not found\)/);
-      expect(r.err).toContain('apt-get install python3-torch python3-numpy');
-      expect(existsSync(out)).toBe(false);
-    } finally {
-      if (saved === undefined) delete process.env.UNETC_PYTHON;
-      else process.env.UNETC_PYTHON = saved;
-    }
+    const r = await runWithoutTorch('train', tiny, '--engine', 'torch', '--out', out);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/--engine torch: no python3 with torch and numpy: tried \/no\/such\/python3 \(not found\)/);
+    expect(r.err).toContain('apt-get install python3-torch python3-numpy');
+    expect(existsSync(out)).toBe(false);
   });
 
   it('a spec the runner cannot train yet is exit 1 naming it', async () => {
@@ -498,4 +491,24 @@ describe.skipIf(!torch)('unetc train --engine torch: what the review found', () 
     const left = spawnSync('pgrep', ['-f', join(out, 'torch')], { encoding: 'utf8' });
     expect(left.stdout.trim()).toBe('');
   }, 120_000);
+});
+
+describe.skipIf(!torch)('the torch runner reads back only what unetc wrote', () => {
+  it('a damaged data.bin is named, nothing trains', async () => {
+    const out = join(scratchDir('unetc-torch-data-bin-'), 'run');
+    expect(
+      (await run('train', tiny, '--engine', 'torch', '--prepare-only', '--max-steps', '2', '--out', out)).code,
+    ).toBe(0);
+    const bin = join(out, 'torch', 'data.bin');
+    const bytes = readFileSync(bin);
+    bytes[100] = bytes[100]! ^ 0xff;
+    writeFileSync(bin, bytes);
+    const t = spawnSync(torch!.python, ['-m', 'unetc_torch.train', 'config.json'], {
+      cwd: join(out, 'torch'),
+      encoding: 'utf8',
+    });
+    expect(t.status).toBe(1);
+    expect(t.stderr.trim()).toMatch(/^unetc_torch: error: .*data\.bin: its sha256 is not the one config\.json records/);
+    expect(existsSync(join(out, 'last'))).toBe(false);
+  }, 60_000);
 });

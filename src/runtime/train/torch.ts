@@ -85,18 +85,7 @@ export function torchSkippedAugmentations(settings: Pick<TrainSettings, 'augment
     .sort();
 }
 
-/** One image (or volume) as the runner reads it. */
-interface Entry {
-  readonly name: string;
-  readonly shape: readonly number[];
-  readonly channels: number;
-  readonly image: number;
-  readonly mask: number;
-  readonly norm: { readonly offset: readonly number[]; readonly scale: readonly number[] };
-  /** Validation: the smallest size per axis the network takes that holds the image. */
-  readonly padded?: readonly number[];
-}
-
+/** One image (or volume) to pack: its values as read, its mask, its normalization. */
 interface Item {
   readonly name: string;
   readonly shape: readonly number[];
@@ -105,6 +94,14 @@ interface Item {
   readonly mask: Uint16Array;
   readonly norm: { readonly offset: readonly number[]; readonly scale: readonly number[] };
 }
+
+/** An Item as config.json lists it for the runner: byte offsets into data.bin instead of arrays. */
+type Entry = Omit<Item, 'image' | 'mask'> & {
+  readonly image: number;
+  readonly mask: number;
+  /** Validation: the smallest size per axis the network takes that holds the image. */
+  readonly padded?: readonly number[];
+};
 
 /** The data's images in one buffer, and their entries for config.json. */
 function packData(graph: Graph, train: readonly Item[], val: readonly Item[]) {
@@ -193,7 +190,13 @@ export async function prepareTorchRun(ctx: TrainContext): Promise<string> {
     settings: ctx.settings,
     // A resumed run: where it stopped (its weights are the module's; its optimizer state is in last/).
     ...(ctx.resume ? { resume: { state: ctx.resume.state, checkpoint: '../last' } } : {}),
-    data: { file: 'data.bin', normalization: INPUT_NORMALIZATION, train: packed.train, val: packed.val },
+    data: {
+      file: 'data.bin',
+      sha256: sha256(packed.bytes),
+      normalization: INPUT_NORMALIZATION,
+      train: packed.train,
+      val: packed.val,
+    },
   };
   const file = join(dir, TORCH_CONFIG);
   writeFileSync(file, `${JSON.stringify(config, null, 1)}\n`);
