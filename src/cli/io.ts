@@ -10,7 +10,6 @@ import {
   type Diagnostic,
   type Source,
 } from '../compiler/index.js';
-import { UnetcError } from '../util/error.js';
 
 /** Where the CLI writes; tests pass their own. */
 export interface CliIO {
@@ -29,12 +28,7 @@ export const processIO: CliIO = {
   tty: process.stdout.isTTY === true,
 };
 
-/** A usage error (exit 2): wrong flags or arguments, as opposed to a bad spec (exit 1). */
-export class UsageError extends UnetcError {
-  constructor(problem: string) {
-    super(undefined, problem, { exitCode: 2 });
-  }
-}
+export { UsageError } from '../util/error.js';
 
 /** Reads a spec file; a missing or unreadable file is a diagnostic, not an exception. */
 export function readSource(path: string): Source | Diagnostic {

@@ -1,51 +1,23 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { buildModel, getWeights, setWeights } from '../compiler/backends/tfjs/index.js';
-import { initialWeights } from '../compiler/backends/weights.js';
+import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { compileSpec, type Graph } from '../compiler/index.js';
-import { selectEngine, type Engine } from '../runtime/backend/index.js';
-import { CheckpointError, sha256 } from '../runtime/checkpoint/index.js';
-import { DataError, guardOutputs } from '../runtime/data/index.js';
+import type { Engine } from '../runtime/backend/index.js';
+import { sha256 } from '../runtime/checkpoint/index.js';
+import { networkMismatch } from '../runtime/checkpoint/network.js';
+import { DataError } from '../runtime/data/index.js';
 import { describeParity } from '../runtime/export/onnx.js';
-import { exportRunModel } from '../runtime/train/export.js';
-import { dataWarnings } from '../runtime/train/data.js';
-import { loadTrainingData } from '../runtime/train/sources.js';
-import { SLICE_AXES } from '../runtime/train/volume-data.js';
-import type { SliceAxis } from '../runtime/volume/index.js';
-import { trainLoop } from '../runtime/train/loop.js';
-import {
-  prepareTorchRun,
-  torchSkippedAugmentations,
-  torchTrainLoop,
-  torchUnsupported,
-  type TorchLaunch,
-} from '../runtime/train/torch.js';
-import { findTorchPython, INSTALL_TORCH, TorchError, type TorchPython } from '../runtime/torch/python.js';
-import {
-  dataSettings,
-  resolveTrainSettings,
-  resumedSettings,
-  type TrainOverrides,
-  type TrainSettings,
-} from '../runtime/train/settings.js';
-import { parseDuration } from '../runtime/train/budget.js';
-import { checkTrainingMemory, memoryProblem } from '../runtime/train/memory.js';
-import {
-  defaultRunDir,
-  makeRunManifest,
-  readRunManifest,
-  RUN_OUTPUTS,
-  writeRunManifest,
-} from '../runtime/train/run.js';
-import { readTrainCheckpoint } from '../runtime/train/state.js';
-import { formatDuration, Progress } from './progress.js';
 import { buildRunReport } from '../runtime/report/index.js';
+import { parseDuration } from '../runtime/train/budget.js';
+import { exportRunModel } from '../runtime/train/export.js';
+import { trainLoop } from '../runtime/train/loop.js';
+import { initFrom, openTrainRun, type OpenEvent } from '../runtime/train/open.js';
+import { readRunManifest } from '../runtime/train/run.js';
+import type { TrainOverrides, TrainSettings } from '../runtime/train/settings.js';
+import { prepareTorchRun, torchTrainLoop, type TorchLaunch } from '../runtime/train/torch.js';
+import { defined } from '../util/object.js';
 import { reportDiagnostics, UsageError, type CliIO } from './io.js';
 import { loadSpec } from './load.js';
-import { networkMismatch } from '../runtime/checkpoint/network.js';
-import { initSource, initWeights, type InitSource } from '../runtime/train/init.js';
-import { defined } from '../util/object.js';
+import { formatDuration, Progress } from './progress.js';
 
 export interface TrainOptions {
   readonly data?: string;
@@ -202,9 +174,10 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
     throw new UsageError(
       `${o.resume} trained with ${resumed.engine.startsWith('torch') ? 'PyTorch: resume it with --engine torch' : 'tfjs: resume it without --engine torch'}`,
     );
-  const init = o.init !== undefined ? initFrom(io, o.init) : undefined;
+  const init = o.init !== undefined ? initFrom(o.init) : undefined;
+  for (const n of init?.notes ?? []) sayOpening(io, n, torchLaunch);
   // Without a spec, a resumed run's own, or the spec the --init weights were trained from.
-  const own = resumed?.spec ?? init?.manifest.spec;
+  const own = resumed?.spec ?? init?.source.manifest.spec;
   const specFile = file ?? own?.file ?? (own ? `${own.name}.yaml` : undefined);
   if (specFile === undefined) throw new UsageError('give a spec, or --resume RUN_DIR, or --init MODEL');
   const given = file !== undefined ? loadSpec(file) : undefined;
@@ -230,176 +203,38 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
   const graph = compiled.graph;
   const specText = compiled.document.source.body;
 
-  let python: TorchPython | undefined;
-  if (torchLaunch) {
-    const unsupported = torchUnsupported(graph);
-    if (unsupported)
-      throw new DataError(specFile, `--engine torch does not train ${unsupported} yet; use --engine tfjs`);
-    const found = findTorchPython();
-    if (typeof found === 'string') throw new TorchError(`--engine torch: ${found}; ${INSTALL_TORCH}`);
-    if (torchLaunch.devices === 'cuda' && found.cudaDevices < torchLaunch.nproc)
-      throw new TorchError(
-        `--devices cuda: PyTorch ${found.torch} (${found.python}) sees ${found.cudaDevices} CUDA device${found.cudaDevices === 1 ? '' : 's'}${torchLaunch.nproc > 1 ? ` for ${torchLaunch.nproc} processes` : ''}`,
-      );
-    python = found;
-  }
-  const engine = await selectEngine(o.backend);
-  io.stdout(`engine: ${engine.description}, ${engine.threads} thread${engine.threads === 1 ? '' : 's'}\n`);
-  if (torchLaunch && python)
-    io.stdout(
-      `training engine: PyTorch ${python.torch} (${python.python}), ${torchLaunch.devices}, ${torchLaunch.nproc} process${torchLaunch.nproc === 1 ? '' : 'es'}${torchLaunch.amp ? `, autocast ${torchLaunch.amp}` : ''}\n`,
-    );
-  const chosen = resumed
-    ? {
-        seed: resumed.settings.seed,
-        valSplit: resumed.data.valSplit ?? dataSettings(compiled.spec.train, overrides).valSplit,
-      }
-    : dataSettings(compiled.spec.train, overrides);
-  if (graph.dims === 3 && o.sliceAxis !== undefined)
-    io.stderr(`note: --slice-axis applies to 2D specs on volumes; ${specFile} is 3D and trains on 3D patches\n`);
-  const sliceAxis = resumed?.data.sliceAxis ?? o.sliceAxis ?? 'z';
-  if (!SLICE_AXES.includes(sliceAxis as SliceAxis))
-    throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
-  // A resumed run reads its own data folders, or --data/--val where they moved (the fingerprint must still match).
-  const valSplit = chosen.valSplit;
-  const data = await loadTrainingData(graph, {
-    seed: chosen.seed,
-    dir: o.data ?? resumed?.data.dir,
-    valDir: o.val ?? resumed?.data.valDir,
-    valSplit,
-    sliceAxis: sliceAxis as SliceAxis,
+  const opening = openTrainRun({
+    graph,
+    train: compiled.spec.train,
+    spec: { name: graph.name, file: specFile, text: specText },
+    ...defined({
+      resume: resumed && o.resume !== undefined ? { dir: o.resume, manifest: resumed } : undefined,
+      init: init?.source,
+      torch: torchLaunch,
+      data: o.data,
+      val: o.val,
+      sliceAxis: o.sliceAxis,
+      backend: o.backend,
+      out: o.out,
+      overwrite: o.overwrite,
+      memoryCheck: o.memoryCheck,
+    }),
+    overrides,
+    dryRun: o.dryRun,
   });
-  if (resumed && data.fingerprint !== resumed.data.fingerprint)
-    throw new UsageError(`the data changed since the run started (${data.source}); resume needs the same data`);
-  for (const w of dataWarnings(data, { data: o.data ?? resumed?.data.dir, val: o.val ?? resumed?.data.valDir }))
-    io.stderr(`warning: ${w}\n`);
-  const counts = data.volumes
-    ? { train: data.volumes.train.length, val: data.volumes.val.length, what: 'volumes' }
-    : { train: data.train.length, val: data.val.length, what: 'images' };
-  let settings: TrainSettings;
-  if (resumed) {
-    const r = resumedSettings(resumed.settings, overrides);
-    if (r.ignored.length > 0)
-      io.stderr(
-        `note: ${r.ignored.map((k) => FLAGS[k]).join(', ')} ignored: a resumed run keeps its own settings (only --max-steps may change)\n`,
-      );
-    settings = r.settings;
-  } else settings = resolveTrainSettings(compiled.spec.train, graph, overrides, counts.train);
-  io.stdout(`data: ${data.source}: ${counts.train} training, ${counts.val} validation ${counts.what}\n`);
-  if (torchLaunch && settings.batch % torchLaunch.nproc !== 0)
-    throw new UsageError(
-      `--nproc ${torchLaunch.nproc}: the batch (${settings.batch}) must divide evenly over the processes; choose another --nproc or --batch`,
-    );
-  const skipped = torchLaunch ? torchSkippedAugmentations(settings) : [];
-  if (skipped.length > 0)
-    io.stderr(`note: the torch engine does not apply these augmentations yet: ${skipped.join(', ')}\n`);
-  io.stdout(
-    `training: ${lengthText(settings)}, batch ${settings.batch}, patch ${settings.patch.join('x')}, ${settings.loss}, ${settings.optimizer.name} lr ${settings.optimizer.learningRate} (${settings.schedule}), seed ${settings.seed}\n`,
-  );
+  let next = await opening.next();
+  for (; !next.done; next = await opening.next()) sayOpening(io, next.value, torchLaunch);
+  const { context, engine, model, data, counts, runDir, python } = next.value;
 
-  // Before anything is written: a step that cannot fit is refused with what would.
-  if (o.memoryCheck !== false && !torchLaunch) {
-    const memory = checkTrainingMemory(
-      graph,
-      {
-        batch: settings.batch,
-        patch: settings.patch,
-        optimizer: { name: settings.optimizer.name, momentum: settings.optimizer.momentum },
-      },
-      engine.name,
-    );
-    if (!memory.fits) throw new DataError(specFile, memoryProblem(memory, engine.name));
-  }
-  const runDir = o.dryRun
-    ? mkdtempSync(join(tmpdir(), 'unetc-dry-run-'))
-    : (o.resume ?? o.out ?? defaultRunDir(graph.name));
-  if (!o.dryRun && !resumed && existsSync(join(runDir, 'run.json')))
-    throw new UsageError(`${runDir} already holds a run: continue it with --resume ${runDir}, or choose another --out`);
-  // A folder that is not a run may hold a user's files of the names a run writes (model.onnx, best/).
-  if (!o.dryRun && !resumed)
-    guardOutputs(
-      RUN_OUTPUTS.map((f) => join(runDir, f)),
-      { overwrite: o.overwrite, what: 'a training run' },
-    );
-  const specInfo = { name: graph.name, file: specFile, text: specText };
-  if (!resumed) {
-    await writeRunManifest(
-      runDir,
-      makeRunManifest(
-        specInfo,
-        graph,
-        settings,
-        {
-          source: data.source,
-          fingerprint: data.fingerprint,
-          dir: o.data === undefined ? undefined : resolve(o.data),
-          valDir: o.val === undefined ? undefined : resolve(o.val),
-          valSplit,
-          train: counts.train,
-          val: counts.val,
-          ...(data.source.endsWith(' slices') ? { sliceAxis } : {}),
-        },
-        torchLaunch && python ? `torch ${python.torch} ${torchLaunch.devices} x${torchLaunch.nproc}` : engine.name,
-        engine.tf.version.tfjs,
-        init ? { from: resolve(init.dir), weightsSha256: init.manifest.weightsSha256 } : undefined,
-      ),
-    );
-  }
-
-  // A run stopped (kill -9, power cut) before its first checkpoint has only run.json: it starts
-  // again from step 0 with the weights it started from. A damaged last/ is an error, never skipped.
-  const restart = resumed !== undefined && !['last', 'last.old'].some((d) => existsSync(join(runDir, d)));
-  const checkpoint = resumed && !restart ? await readTrainCheckpoint(engine.tf, join(runDir, 'last')) : undefined;
-  const startFrom = init ?? (restart && resumed.init ? initFrom(io, resumed.init.from) : undefined);
-  if (restart && resumed.init && startFrom?.manifest.weightsSha256 !== resumed.init.weightsSha256) {
-    throw new CheckpointError(
-      startFrom!.dir,
-      `the run started from weights with SHA-256 ${resumed.init.weightsSha256.slice(0, 12)}..., but these have ${startFrom!.manifest.weightsSha256.slice(0, 12)}...: the run cannot start again as it did`,
-    );
-  }
-  const model = buildModel(engine.tf, graph);
-  setWeights(
-    model,
-    checkpoint
-      ? getWeights(checkpoint.model)
-      : startFrom
-        ? await initWeights(engine, graph, startFrom, specFile, settings.seed)
-        : initialWeights(graph, settings.seed),
-    engine.tf,
-  );
-  checkpoint?.model.dispose();
-  if (startFrom)
-    io.stdout(
-      `weights: from ${startFrom.dir} (trained from ${startFrom.manifest.spec.file ?? startFrom.manifest.spec.name}); the other settings are this run's\n`,
-    );
-  if (checkpoint)
-    io.stdout(
-      `resuming ${runDir} at step ${checkpoint.state.step} (epoch ${checkpoint.state.epoch}, ${diceText(checkpoint.state.bestDice)})\n`,
-    );
-  if (restart)
-    io.stdout(`resuming ${runDir}: it stopped before its first checkpoint, so it starts again from step 0\n`);
-
-  const signal = { stop: false };
   const onSigint = () => {
-    if (signal.stop) process.exit(130);
-    signal.stop = true;
+    if (context.signal.stop) process.exit(130);
+    context.signal.stop = true;
     io.stderr('\ninterrupt: finishing this step and writing a checkpoint (Ctrl-C again to quit at once)\n');
   };
   process.on('SIGINT', onSigint);
   const progress = new Progress(io, o.tty);
   let code = 0;
   try {
-    const context = {
-      engine,
-      graph,
-      model,
-      data,
-      runDir,
-      signal,
-      settings: o.dryRun ? { ...settings, maxSteps: 1, stepsPerEpoch: 1, epochs: 1 } : settings,
-      checkpointInfo: { spec: specInfo, graph, seed: settings.seed, engine: engine.name },
-      resume: checkpoint,
-    };
     if (o.prepareOnly && torchLaunch) {
       const config = await prepareTorchRun(context);
       io.stdout(launchText(config, torchLaunch));
@@ -442,12 +277,46 @@ export async function runTrain(io: CliIO, file: string | undefined, o: TrainOpti
   }
 }
 
-/** An --init argument's source, with a note when it names a shipped model. */
-function initFrom(io: CliIO, arg: string): InitSource {
-  const source = initSource(arg);
-  if (source.shipped)
-    io.stderr(`note: '${arg}' is the ${source.shipped.name} model shipped with unetc (${source.shipped.path})\n`);
-  return source;
+/** One line for each thing the runtime says while it opens the run. */
+function sayOpening(io: CliIO, e: OpenEvent, torch: Omit<TorchLaunch, 'python'> | undefined): void {
+  switch (e.kind) {
+    case 'engine':
+      io.stdout(`engine: ${e.engine.description}, ${e.engine.threads} thread${e.engine.threads === 1 ? '' : 's'}\n`);
+      if (e.torch && torch)
+        io.stdout(
+          `training engine: PyTorch ${e.torch.torch} (${e.torch.python}), ${torch.devices}, ${torch.nproc} process${torch.nproc === 1 ? '' : 'es'}${torch.amp ? `, autocast ${torch.amp}` : ''}\n`,
+        );
+      return;
+    case 'note':
+    case 'warning':
+      io.stderr(`${e.kind}: ${e.text}\n`);
+      return;
+    case 'ignored':
+      io.stderr(
+        `note: ${e.overrides.map((k) => FLAGS[k]).join(', ')} ignored: a resumed run keeps its own settings (only --max-steps may change)\n`,
+      );
+      return;
+    case 'data':
+      io.stdout(`data: ${e.source}: ${e.counts.train} training, ${e.counts.val} validation ${e.counts.what}\n`);
+      return;
+    case 'settings': {
+      const s = e.settings;
+      io.stdout(
+        `training: ${lengthText(s)}, batch ${s.batch}, patch ${s.patch.join('x')}, ${s.loss}, ${s.optimizer.name} lr ${s.optimizer.learningRate} (${s.schedule}), seed ${s.seed}\n`,
+      );
+      return;
+    }
+    case 'init':
+      io.stdout(
+        `weights: from ${e.from.dir} (trained from ${e.from.manifest.spec.file ?? e.from.manifest.spec.name}); the other settings are this run's\n`,
+      );
+      return;
+    case 'resuming':
+      io.stdout(`resuming ${e.runDir} at step ${e.step} (epoch ${e.epoch}, ${diceText(e.bestDice)})\n`);
+      return;
+    case 'restart':
+      io.stdout(`resuming ${e.runDir}: it stopped before its first checkpoint, so it starts again from step 0\n`);
+  }
 }
 
 /** The run's model.onnx (runtime/train/export.ts), said as a line. */

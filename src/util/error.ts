@@ -31,3 +31,10 @@ export class UnetcError extends Error {
     this.details = options.details ?? [];
   }
 }
+
+/** A usage error (exit 2): wrong flags or arguments, as opposed to a bad spec (exit 1). */
+export class UsageError extends UnetcError {
+  constructor(problem: string) {
+    super(undefined, problem, { exitCode: 2 });
+  }
+}

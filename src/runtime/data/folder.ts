@@ -54,22 +54,40 @@ export function formatProblems(problems: readonly DataProblem[]): string[] {
   return problems.map((p) => `${p.path}: ${p.message}`);
 }
 
-const otherImageExt = /\.(tiff?|jpe?g|bmp|gif|webp)$/i;
+/** The files a data folder reads, and the formats it names as unsupported when it meets them. */
+export interface FolderFormat {
+  /** The extension of the files read (stripped to give the stem). */
+  readonly ext: RegExp;
+  /** Extensions of other images that get a problem instead of being ignored. */
+  readonly other: RegExp;
+  /** The problem for such a file, given its extension. */
+  readonly unsupported: (ext: string) => string;
+}
 
-/** PNG files of a folder by stem; undefined when the folder does not exist. */
-async function listPngs(dir: string, sub: string, problems: DataProblem[]): Promise<Map<string, string> | undefined> {
+const PNG: FolderFormat = {
+  ext: /\.png$/i,
+  other: /\.(tiff?|jpe?g|bmp|gif|webp)$/i,
+  unsupported: (ext) => `unsupported image format ${ext} (only PNG is read; convert it to PNG)`,
+};
+
+/**
+ * The files of `dir/sub` in `format` by stem; undefined when the folder does not exist. Files
+ * of another image format and a second file with the same stem are problems; the rest is ignored.
+ */
+export async function listByStem(
+  dir: string,
+  sub: string,
+  format: FolderFormat,
+  problems: DataProblem[],
+): Promise<Map<string, string> | undefined> {
   const names = await listFiles(join(dir, sub));
   if (names === undefined) return undefined;
   const byStem = new Map<string, string>();
   for (const name of names) {
-    const ext = /\.png$/i.exec(name);
+    const ext = format.ext.exec(name);
     if (!ext) {
-      const other = otherImageExt.exec(name);
-      if (other)
-        problems.push({
-          path: join(dir, sub, name),
-          message: `unsupported image format ${other[0]} (only PNG is read; convert it to PNG)`,
-        });
+      const other = format.other.exec(name);
+      if (other) problems.push({ path: join(dir, sub, name), message: format.unsupported(other[0]) });
       continue;
     }
     const stem = name.slice(0, ext.index);
@@ -137,8 +155,12 @@ export function maskValueProblem(
   return `${what} not fit ${classes} classes (expected class ids 0..${classes - 1}; found ${listValues(values)})`;
 }
 
-/** Reads files of one folder, hashing what it reads and turning `DataError`s into problems. */
-class Reader {
+/**
+ * Reads files of one data folder (images and volumes alike), hashing what it reads and turning
+ * `DataError`s into problems; `finish` gives the samples with the problems sorted by path and
+ * the folder's fingerprint.
+ */
+export class FolderReader {
   readonly problems: DataProblem[] = [];
   private readonly hashes: string[] = [];
 
@@ -158,18 +180,26 @@ class Reader {
     }
   }
 
-  fingerprint(): string {
-    return createHash('sha256')
+  finish<S>(samples: readonly S[]): { samples: readonly S[]; problems: DataProblem[]; fingerprint: string } {
+    const problems = [...this.problems].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const fingerprint = createHash('sha256')
       .update([...this.hashes].sort().join(''))
       .digest('hex');
+    return { samples, problems, fingerprint };
   }
 }
+
+/** Whether `dir` is a folder. */
+export const isFolder = (dir: string): Promise<boolean> =>
+  stat(dir)
+    .then((s) => s.isDirectory())
+    .catch(() => false);
 
 const sizeOf = (r: { readonly width: number; readonly height: number }) => `${r.width}x${r.height}`;
 
 /** Reads and checks one image with its mask and labels; the sample when all is well. */
 async function scanPair(
-  r: Reader,
+  r: FolderReader,
   stem: string,
   name: string,
   maskName: string | undefined,
@@ -221,22 +251,16 @@ async function scanPair(
 export async function scanDataset(dir: string, options: ScanOptions): Promise<ScanResult> {
   if (!(Number.isInteger(options.classes) && options.classes >= 1))
     throw new RangeError(`scanDataset: classes must be a positive integer, got ${options.classes}`);
-  const r = new Reader(dir);
+  const r = new FolderReader(dir);
   const samples: DatasetSample[] = [];
-  const done = (): ScanResult => {
-    const problems = [...r.problems].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    return { samples, problems, fingerprint: r.fingerprint() };
-  };
-  const isDir = await stat(dir)
-    .then((s) => s.isDirectory())
-    .catch(() => false);
-  if (!isDir) {
+  const done = (): ScanResult => r.finish(samples);
+  if (!(await isFolder(dir))) {
     r.problems.push({ path: dir, message: 'no such folder' });
     return done();
   }
-  const images = await listPngs(dir, 'images', r.problems);
-  const masks = await listPngs(dir, 'masks', r.problems);
-  const labels = (await listPngs(dir, 'labels', r.problems)) ?? new Map<string, string>();
+  const images = await listByStem(dir, 'images', PNG, r.problems);
+  const masks = await listByStem(dir, 'masks', PNG, r.problems);
+  const labels = (await listByStem(dir, 'labels', PNG, r.problems)) ?? new Map<string, string>();
   for (const [sub, list] of [
     ['images', images],
     ['masks', masks],

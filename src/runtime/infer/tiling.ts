@@ -7,8 +7,11 @@
  * context from the neighbouring pixels, or from a reflection at the image border (the 2015
  * paper's overlap-tile strategy).
  *
- * Pure functions over HWC typed arrays and a `TileRunner` callback: nothing here knows about
- * ONNX or tfjs, so the arithmetic is tested exactly with fake models.
+ * Images and volumes share it: the plan is per axis (`planAxis`), the tiles of an array of any
+ * number of axes are every combination of one tile per axis (`tileGrid`), and `TileBlend` sums
+ * their outputs; `runTiled` drives it for HWC images, `predictVolume` (volume.ts) for volumes.
+ * Pure functions over typed arrays and a `TileRunner` callback: nothing here knows about ONNX or
+ * tfjs, so the arithmetic is tested exactly with fake models.
  */
 import { crop, type HWC } from '../data/index.js';
 import type { SizeRule } from './sizes.js';
@@ -162,10 +165,85 @@ export function planTiles(height: number, width: number, options: TilingOptions)
   };
 }
 
+/** Every combination of one tile per axis, in row-major order (the last axis fastest). */
+export function* tileGrid(plans: readonly AxisPlan[]): Generator<readonly AxisTile[]> {
+  const index = plans.map(() => 0);
+  for (;;) {
+    yield plans.map((p, a) => p.tiles[index[a]!]!);
+    let a = plans.length - 1;
+    while (a >= 0 && ++index[a]! === plans[a]!.tiles.length) index[a--] = 0;
+    if (a < 0) return;
+  }
+}
+
+/**
+ * The blend of overlapping tile outputs over an array of any number of axes ([h, w] images,
+ * [d, h, w] volumes) with `channels` values per element: each tile adds its output times the
+ * product of its axes' window weights over its kept ranges; `result` divides by the summed
+ * weights. Sums are float64 and divided once, so a network that returns its input gives the
+ * input back bit for bit.
+ */
+export class TileBlend {
+  private readonly sum: Float64Array;
+  private readonly weight: Float64Array;
+
+  constructor(
+    readonly shape: readonly number[],
+    readonly channels: number,
+  ) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    this.sum = new Float64Array(n * channels);
+    this.weight = new Float64Array(n);
+  }
+
+  /**
+   * Adds one tile's output (row-major over its output sizes, `inSize - 2 * margin` per axis,
+   * then channels).
+   */
+  add(tiles: readonly AxisTile[], out: ArrayLike<number>): void {
+    const { shape, channels: C } = this;
+    const last = shape.length - 1;
+    const outSize = tiles.map((t) => t.inSize - 2 * (t.outStart - t.inStart));
+    // An odometer over the kept positions of every axis but the last; the last is the inner loop.
+    const at = tiles.map((t) => t.keepStart);
+    const lt = tiles[last]!;
+    for (;;) {
+      let w0 = 1;
+      let dst = 0;
+      let src = 0;
+      for (let a = 0; a < last; a++) {
+        w0 *= tiles[a]!.weights[at[a]! - tiles[a]!.keepStart]!;
+        dst = dst * shape[a]! + at[a]!;
+        src = src * outSize[a]! + (at[a]! - tiles[a]!.outStart);
+      }
+      for (let x = lt.keepStart; x < lt.keepEnd; x++) {
+        const w = w0 * lt.weights[x - lt.keepStart]!;
+        const p = dst * shape[last]! + x;
+        const q = (src * outSize[last]! + (x - lt.outStart)) * C;
+        this.weight[p] = this.weight[p]! + w;
+        for (let c = 0; c < C; c++) this.sum[p * C + c] = this.sum[p * C + c]! + w * out[q + c]!;
+      }
+      let a = last - 1;
+      while (a >= 0 && ++at[a]! === tiles[a]!.keepEnd) at[a] = tiles[a--]!.keepStart;
+      if (a < 0) return;
+    }
+  }
+
+  /** The blended values, row-major with channels last. */
+  result(): Float32Array {
+    const C = this.channels;
+    const data = new Float32Array(this.sum.length);
+    for (let p = 0; p < this.weight.length; p++) {
+      const w = this.weight[p]!;
+      for (let c = 0; c < C; c++) data[p * C + c] = this.sum[p * C + c]! / w;
+    }
+    return data;
+  }
+}
+
 /**
  * Runs `run` over the tiles of `image` and blends the outputs into one HWC raster of the
- * image's height and width. Weighted sums are kept in float64 and divided once at the end, so
- * a model that returns its input gives the input back bit for bit.
+ * image's height and width (see TileBlend).
  */
 export async function runTiled(
   image: HWC<Float32Array>,
@@ -174,53 +252,19 @@ export async function runTiled(
 ): Promise<HWC<Float32Array>> {
   const { height: H, width: W } = image;
   const { rows, cols } = planTiles(H, W, options);
-  let channels = 0;
-  let sum = new Float64Array(0);
-  const weight = new Float64Array(H * W);
-  for (const ty of rows.tiles) {
-    for (const tx of cols.tiles) {
-      const out = await run(crop(image, ty.inStart, tx.inStart, ty.inSize, tx.inSize));
-      const [mh, mw] = [ty.outStart - ty.inStart, tx.outStart - tx.inStart];
-      if (out.height !== ty.inSize - 2 * mh || out.width !== tx.inSize - 2 * mw) {
-        throw new TilingError(
-          `the network gave a ${out.height}x${out.width} output for a ${ty.inSize}x${tx.inSize} tile; expected ${ty.inSize - 2 * mh}x${tx.inSize - 2 * mw}`,
-        );
-      }
-      if (channels === 0) {
-        channels = out.channels;
-        sum = new Float64Array(H * W * channels);
-      } else if (out.channels !== channels)
-        throw new TilingError(`tiles gave ${channels} and ${out.channels} output channels`);
-      accumulate(sum, weight, W, channels, out, ty, tx);
+  let blend: TileBlend | undefined;
+  for (const [ty, tx] of tileGrid([rows, cols]) as Iterable<[AxisTile, AxisTile]>) {
+    const out = await run(crop(image, ty.inStart, tx.inStart, ty.inSize, tx.inSize));
+    const [mh, mw] = [ty.outStart - ty.inStart, tx.outStart - tx.inStart];
+    if (out.height !== ty.inSize - 2 * mh || out.width !== tx.inSize - 2 * mw) {
+      throw new TilingError(
+        `the network gave a ${out.height}x${out.width} output for a ${ty.inSize}x${tx.inSize} tile; expected ${ty.inSize - 2 * mh}x${tx.inSize - 2 * mw}`,
+      );
     }
+    blend ??= new TileBlend([H, W], out.channels);
+    if (out.channels !== blend.channels)
+      throw new TilingError(`tiles gave ${blend.channels} and ${out.channels} output channels`);
+    blend.add([ty, tx], out.data);
   }
-  const data = new Float32Array(H * W * channels);
-  for (let p = 0; p < H * W; p++) {
-    const w = weight[p]!;
-    for (let c = 0; c < channels; c++) data[p * channels + c] = sum[p * channels + c]! / w;
-  }
-  return { height: H, width: W, channels, data };
-}
-
-/** Adds one tile's weighted output into the running sums. */
-function accumulate(
-  sum: Float64Array,
-  weight: Float64Array,
-  W: number,
-  C: number,
-  out: HWC<Float32Array>,
-  ty: AxisTile,
-  tx: AxisTile,
-): void {
-  for (let y = ty.keepStart; y < ty.keepEnd; y++) {
-    const wy = ty.weights[y - ty.keepStart]!;
-    const oy = y - ty.outStart;
-    for (let x = tx.keepStart; x < tx.keepEnd; x++) {
-      const w = wy * tx.weights[x - tx.keepStart]!;
-      const src = (oy * out.width + (x - tx.outStart)) * C;
-      const dst = (y * W + x) * C;
-      weight[y * W + x] = weight[y * W + x]! + w;
-      for (let c = 0; c < C; c++) sum[dst + c] = sum[dst + c]! + w * out.data[src + c]!;
-    }
-  }
+  return { height: H, width: W, channels: blend!.channels, data: blend!.result() };
 }

@@ -26,7 +26,7 @@ import {
 import { closeOnnxSession, createOnnxSession, runOnnx } from './onnx.js';
 import { readOnnxSummary } from './onnx-model.js';
 import { toChannelsFirst } from '../verify/parity.js';
-import { windowOf } from './tiling.js';
+import { planAxis, TileBlend, tileGrid, type AxisTile } from './tiling.js';
 import { parseSizeText, progression, type SizeRule } from './sizes.js';
 import { normalizationOf } from './tfjs-model.js';
 import { applyNormalization, normalizationParams } from '../data/index.js';
@@ -37,8 +37,6 @@ export interface VolumeModelInfo extends Omit<ModelInfo, 'sizes' | 'margin' | 'c
   readonly sizes: readonly [SizeRule, SizeRule, SizeRule];
   /** Voxels the output loses on each side, per axis ('valid' convs); 0 for 'same'. */
   readonly margin: readonly [number, number, number];
-  /** The shift grid per axis (the step between accepted sizes; a size when only one is). */
-  readonly divisor: readonly [number, number, number];
 }
 
 /** A tile's output: DHWC probabilities and their [depth, height, width]. */
@@ -95,9 +93,6 @@ function axisRules(
   }) as [SizeRule, SizeRule, SizeRule];
 }
 
-/** The shift grid of a size rule: its step, or the one size when only one is accepted. */
-const gridOf = (r: SizeRule): number => (r.step > 0 ? r.step : r.atLeast(1)!);
-
 async function loadOnnxVolume(file: string, threads: number | undefined): Promise<VolumeModel> {
   const s = readOnnxSummary(file, 5);
   const meta = new Map(s.metadata);
@@ -138,7 +133,6 @@ async function loadOnnxVolume(file: string, threads: number | undefined): Promis
     normalization: parseNormalization(meta.get('input_normalization') ?? 'none', file),
     sizes,
     margin,
-    divisor: sizes.map(gridOf) as [number, number, number],
   };
   return { info, engine: 'onnxruntime-node (CPU)', run, close: () => closeOnnxSession(session) };
 }
@@ -185,7 +179,6 @@ export function volumeModelOf(
       normalization: where.normalization,
       sizes,
       margin,
-      divisor: sizes.map(gridOf) as [number, number, number],
     },
     engine: engine.description,
     async run(tile, dims) {
@@ -225,59 +218,6 @@ export async function loadVolumeModel(
   }
 }
 
-/**
- * Start offsets of output tiles of `tile` covering `size` with at least `overlap` of each tile
- * shared, on the network's shift grid (multiples of `step`: a U-Net is shift-equivariant only by
- * those). The last tile may reach past the end (those outputs are dropped).
- */
-export function tileStarts(size: number, tile: number, overlap: number, step = 1): number[] {
-  if (tile >= size) return [0];
-  const stride = Math.max(step, Math.floor((tile * (1 - overlap)) / step) * step);
-  const starts: number[] = [];
-  for (let s = 0; s + tile < size; s += stride) starts.push(s);
-  const last = Math.ceil((size - tile) / step) * step;
-  if (starts[starts.length - 1] !== last) starts.push(last);
-  return starts;
-}
-
-/** Per tile along one axis: raised-cosine weights over its overlaps with the tiles before and after. */
-function axisWindows(starts: readonly number[], tile: number): Float64Array[] {
-  return starts.map((s, i) =>
-    windowOf(
-      tile,
-      i > 0 ? Math.max(0, starts[i - 1]! + tile - s) : 0,
-      i < starts.length - 1 ? Math.max(0, s + tile - starts[i + 1]!) : 0,
-    ),
-  );
-}
-
-/** One axis of the tiling: the input tile, the output tile (input less twice the margin), and where output tiles start. */
-interface AxisTiling {
-  readonly input: number;
-  readonly output: number;
-  readonly margin: number;
-  readonly starts: number[];
-}
-
-/**
- * Plans one axis of length `n`: the smallest accepted input that covers the axis in one tile when
- * that is at most `maxTile` voxels of output, else the largest accepted one whose output fits
- * `maxTile` (at least the smallest accepted size).
- */
-function planVolumeAxis(
-  n: number,
-  rule: SizeRule,
-  margin: number,
-  step: number,
-  maxTile: number,
-  overlap: number,
-): AxisTiling {
-  const whole = rule.atLeast(n + 2 * margin);
-  const input = whole !== undefined && n <= maxTile ? whole : (rule.atMost(maxTile + 2 * margin) ?? rule.atLeast(1)!);
-  const output = input - 2 * margin;
-  return { input, output, margin, starts: tileStarts(n, output, overlap, step) };
-}
-
 export interface VolumePrediction {
   /** [depth, height, width]. */
   readonly dims: readonly [number, number, number];
@@ -306,54 +246,25 @@ export async function predictVolume(
   if (volume.length !== voxels)
     throw new RangeError(`predictVolume: ${volume.length} values for a ${dims.join('x')} volume`);
   const normalized = normalize(volume, normalization, dims);
-  const plans = dims.map((n, a) =>
-    planVolumeAxis(
-      n,
-      model.info.sizes[a]!,
-      model.info.margin[a]!,
-      model.info.divisor[a]!,
-      options.tile ?? 64,
-      options.overlap ?? 0.25,
-    ),
-  );
-  const windows = plans.map((p) => axisWindows(p.starts, p.output));
-  const sum = new Float32Array(voxels * classes);
-  const count = new Float32Array(voxels);
-  const [pd, ph, pw] = plans as [AxisTiling, AxisTiling, AxisTiling];
-  const [td, th, tw] = [pd.input, ph.input, pw.input];
-  for (const [iz, z0] of pd.starts.entries())
-    for (const [iy, y0] of ph.starts.entries())
-      for (const [ix, x0] of pw.starts.entries()) {
-        const [wz, wy, wx] = [windows[0]![iz]!, windows[1]![iy]!, windows[2]![ix]!];
-        // The input window starts a margin before the output tile.
-        const [iz0, iy0, ix0] = [z0 - pd.margin, y0 - ph.margin, x0 - pw.margin];
-        const input = new Float32Array(td * th * tw);
-        for (let z = 0; z < td; z++)
-          for (let y = 0; y < th; y++)
-            for (let x = 0; x < tw; x++) {
-              const [sz, sy, sx] = [iz0 + z, iy0 + y, ix0 + x];
-              if (sz >= 0 && sy >= 0 && sx >= 0 && sz < dims[0] && sy < dims[1] && sx < dims[2])
-                input[(z * th + y) * tw + x] = normalized[(sz * dims[1] + sy) * dims[2] + sx]!;
-            }
-        const out = await model.run(input, [td, th, tw]);
-        const [od, oh, ow] = out.dims;
-        if (od !== pd.output || oh !== ph.output || ow !== pw.output)
-          throw new RangeError(
-            `predictVolume: the network gave ${out.dims.join('x')} for a ${td}x${th}x${tw} tile; expected ${pd.output}x${ph.output}x${pw.output}`,
-          );
-        for (let z = 0; z < od; z++)
-          for (let y = 0; y < oh; y++)
-            for (let x = 0; x < ow; x++) {
-              const [sz, sy, sx] = [z0 + z, y0 + y, x0 + x];
-              if (sz >= dims[0] || sy >= dims[1] || sx >= dims[2]) continue;
-              const p = (sz * dims[1] + sy) * dims[2] + sx;
-              const q = (z * oh + y) * ow + x;
-              const weight = wz[z]! * wy[y]! * wx[x]!;
-              for (let k = 0; k < classes; k++) sum[p * classes + k]! += weight * out.data[q * classes + k]!;
-              count[p]! += weight;
-            }
-      }
-  for (let p = 0; p < voxels; p++) for (let k = 0; k < classes; k++) sum[p * classes + k]! /= count[p]!;
+  // The tiling planner of images, per axis; `tile` counts output voxels here (64 by default: a
+  // 3D tile's cost grows with the cube of its side), so each axis' input tile adds its margins.
+  const plans = dims.map((n, a) => {
+    const margin = model.info.margin[a]!;
+    const tile = (options.tile ?? 64) + 2 * margin;
+    return planAxis(n, model.info.sizes[a]!, { tile, overlap: options.overlap ?? 0.25, margin });
+  });
+  const blend = new TileBlend(dims, classes);
+  for (const tiles of tileGrid(plans)) {
+    const size = tiles.map((t) => t.inSize) as [number, number, number];
+    const out = await model.run(cropZero(normalized, dims, tiles), size);
+    const expected = tiles.map((t) => t.inSize - 2 * (t.outStart - t.inStart));
+    if (out.dims.some((n, a) => n !== expected[a]))
+      throw new RangeError(
+        `predictVolume: the network gave ${out.dims.join('x')} for a ${size.join('x')} tile; expected ${expected.join('x')}`,
+      );
+    blend.add(tiles, out.data);
+  }
+  const sum = blend.result();
   const threshold = options.threshold ?? model.info.threshold;
   const classMap = new Uint8Array(voxels);
   for (let p = 0; p < voxels; p++) {
@@ -365,6 +276,29 @@ export async function predictVolume(
     }
   }
   return { dims, probabilities: sum, classMap };
+}
+
+/** A tile's input: the volume's voxels in each axis' input range, zero outside it (the normalized mean). */
+function cropZero(volume: Float32Array, dims: readonly number[], tiles: readonly AxisTile[]): Float32Array {
+  const [[z0, td], [y0, th], [x0, tw]] = tiles.map((t) => [t.inStart, t.inSize] as const) as [
+    readonly [number, number],
+    readonly [number, number],
+    readonly [number, number],
+  ];
+  const input = new Float32Array(td * th * tw);
+  for (let z = 0; z < td; z++) {
+    const sz = z0 + z;
+    if (sz < 0 || sz >= dims[0]!) continue;
+    for (let y = 0; y < th; y++) {
+      const sy = y0 + y;
+      if (sy < 0 || sy >= dims[1]!) continue;
+      for (let x = 0; x < tw; x++) {
+        const sx = x0 + x;
+        if (sx >= 0 && sx < dims[2]!) input[(z * th + y) * tw + x] = volume[(sz * dims[1]! + sy) * dims[2]! + sx]!;
+      }
+    }
+  }
+  return input;
 }
 
 /** The training contract's normalization over the whole volume (one "image" of D*H rows). */

@@ -187,10 +187,38 @@ export function splitTrainVal<T>(
 }
 
 /**
- * A data folder (images/, masks/), split into train and validation by `valSplit` (seeded), or
- * with a separate validation folder. Throws DataProblems listing every problem of both folders.
+ * A data folder's items split into train and validation by `valSplit` (seeded), or with a
+ * separate validation folder: images and volumes alike (`read` reads one folder's items and its
+ * fingerprint, throwing DataProblems that list every problem).
  */
-export async function folderData(
+export async function splitFolders<T>(
+  dir: string,
+  options: { readonly valDir?: string; readonly valSplit: number; readonly seed: number },
+  what: 'images' | 'volumes',
+  read: (dir: string) => Promise<{ examples: T[]; fingerprint: string }>,
+): Promise<{ train: T[]; val: T[]; source: string; fingerprint: string }> {
+  const main = await read(dir);
+  if (options.valDir) {
+    const val = await read(options.valDir);
+    return {
+      train: main.examples,
+      val: val.examples,
+      source: `${dir} (validation: ${options.valDir})`,
+      fingerprint: `${main.fingerprint}+${val.fingerprint}`,
+    };
+  }
+  return {
+    ...splitTrainVal(main.examples, options.seed, options.valSplit, dir, what),
+    source:
+      options.valSplit === 0
+        ? `${dir} (no validation)`
+        : `${dir} (${Math.round(options.valSplit * 100)}% for validation)`,
+    fingerprint: main.fingerprint,
+  };
+}
+
+/** A data folder (images/, masks/) as training data; see splitFolders. */
+export function folderData(
   dir: string,
   options: {
     valDir?: string;
@@ -201,24 +229,7 @@ export async function folderData(
     instances?: 'boundary';
   },
 ): Promise<TrainingData> {
-  const main = await folderExamples(dir, options.channels, options);
-  if (options.valDir) {
-    const val = await folderExamples(options.valDir, options.channels, options);
-    return {
-      train: main.examples,
-      val: val.examples,
-      source: `${dir} (validation: ${options.valDir})`,
-      fingerprint: `${main.fingerprint}+${val.fingerprint}`,
-    };
-  }
-  return {
-    ...splitTrainVal(main.examples, options.seed, options.valSplit, dir, 'images'),
-    source:
-      options.valSplit === 0
-        ? `${dir} (no validation)`
-        : `${dir} (${Math.round(options.valSplit * 100)}% for validation)`,
-    fingerprint: main.fingerprint,
-  };
+  return splitFolders(dir, options, 'images', (d) => folderExamples(d, options.channels, options));
 }
 
 /** A batch as flat NHWC arrays: normalized images and one-hot (or 0/1) targets. */

@@ -17,7 +17,7 @@ import {
 } from '../volume/index.js';
 import { join } from 'node:path';
 import { listFiles } from '../data/entries.js';
-import { DataProblems, splitTrainVal, targetsOf, type Example } from './data.js';
+import { DataProblems, splitFolders, targetsOf, type Example } from './data.js';
 import type { VolumeData, VolumeExample } from './volume-types.js';
 
 export type { VolumeData, VolumeExample } from './volume-types.js';
@@ -98,29 +98,12 @@ async function folderVolumes(
   return { examples, fingerprint: scan.fingerprint };
 }
 
-/**
- * A NIfTI folder split into train and validation by `valSplit` (seeded), or with a separate
- * validation folder. Throws DataProblems listing every problem.
- */
-export async function volumeFolderData(
+/** A NIfTI folder as training volumes; see splitFolders. */
+export function volumeFolderData(
   dir: string,
   options: { valDir?: string; valSplit: number; seed: number; channels: number; classes: number },
 ): Promise<VolumeData> {
-  const main = await folderVolumes(dir, options.channels, options.classes);
-  if (options.valDir) {
-    const val = await folderVolumes(options.valDir, options.channels, options.classes);
-    return {
-      train: main.examples,
-      val: val.examples,
-      source: `${dir} (validation: ${options.valDir})`,
-      fingerprint: `${main.fingerprint}+${val.fingerprint}`,
-    };
-  }
-  return {
-    ...splitTrainVal(main.examples, options.seed, options.valSplit, dir, 'volumes'),
-    source: `${dir} (${Math.round(options.valSplit * 100)}% for validation)`,
-    fingerprint: main.fingerprint,
-  };
+  return splitFolders(dir, options, 'volumes', (d) => folderVolumes(d, options.channels, options.classes));
 }
 
 /** How many values are NaN or infinite (they would spoil a whole volume's z-score). */

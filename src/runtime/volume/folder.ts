@@ -4,12 +4,16 @@
  * file once, checks what training relies on (readable, same dims and geometry as the image,
  * integer mask values that fit the classes) and collects every problem, never just the first.
  */
-import { listFiles } from '../data/entries.js';
-import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DataError, readBytes, type MaskEncoding } from '../data/png.js';
-import { maskValueProblem, type DataProblem } from '../data/folder.js';
+import type { MaskEncoding } from '../data/png.js';
+import {
+  FolderReader,
+  isFolder,
+  listByStem,
+  maskValueProblem,
+  type DataProblem,
+  type FolderFormat,
+} from '../data/folder.js';
 import { parseNifti, type NiftiVolume } from './nifti.js';
 
 /** What the spec expects of the masks. */
@@ -38,37 +42,11 @@ export interface VolumeScanResult {
   readonly fingerprint: string;
 }
 
-const niftiName = /\.nii(\.gz)?$/i;
-const otherVolume = /\.(hdr|img|mha|mhd|nrrd|nhdr|dcm|tiff?|npy|npz|h5)$/i;
-
-/** NIfTI files of a folder by name (extension stripped); undefined when the folder does not exist. */
-async function listVolumes(
-  dir: string,
-  sub: string,
-  problems: DataProblem[],
-): Promise<Map<string, string> | undefined> {
-  const names = await listFiles(join(dir, sub));
-  if (names === undefined) return undefined;
-  const byName = new Map<string, string>();
-  for (const file of names) {
-    const ext = niftiName.exec(file);
-    if (!ext) {
-      const other = otherVolume.exec(file);
-      if (other)
-        problems.push({
-          path: join(dir, sub, file),
-          message: `unsupported format ${other[0]} (only .nii and .nii.gz are read; convert it to NIfTI)`,
-        });
-      continue;
-    }
-    const name = file.slice(0, ext.index);
-    const first = byName.get(name);
-    if (first !== undefined)
-      problems.push({ path: join(dir, sub, file), message: `same name as ${sub}/${first} (one file per name)` });
-    else byName.set(name, file);
-  }
-  return byName;
-}
+const NIFTI: FolderFormat = {
+  ext: /\.nii(\.gz)?$/i,
+  other: /\.(hdr|img|mha|mhd|nrrd|nhdr|dcm|tiff?|npy|npz|h5)$/i,
+  unsupported: (ext) => `unsupported format ${ext} (only .nii and .nii.gz are read; convert it to NIfTI)`,
+};
 
 /** Mask values: not integer or negative (a problem), else the distinct values and their encoding. */
 function maskValues(mask: NiftiVolume): { problem: string } | { values: number[]; encoding: MaskEncoding } {
@@ -110,38 +88,17 @@ export async function scanVolumeDataset(dir: string, options: VolumeScanOptions 
   const { classes } = options;
   if (classes !== undefined && !(Number.isInteger(classes) && classes >= 1))
     throw new RangeError(`scanVolumeDataset: classes must be a positive integer, got ${classes}`);
-  const problems: DataProblem[] = [];
-  const hashes: string[] = [];
+  const r = new FolderReader(dir);
+  const problems = r.problems;
   const samples: VolumeSample[] = [];
-  const done = (): VolumeScanResult => ({
-    samples,
-    problems: [...problems].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
-    fingerprint: createHash('sha256').update(hashes.sort().join('')).digest('hex'),
-  });
-  const read = async (sub: string, file: string): Promise<NiftiVolume | undefined> => {
-    const path = join(dir, sub, file);
-    try {
-      const bytes = await readBytes(path);
-      hashes.push(`${sub}/${file}\t${bytes.length}\t${createHash('sha256').update(bytes).digest('hex')}\n`);
-      return parseNifti(bytes, path);
-    } catch (error) {
-      if (!(error instanceof DataError)) throw error;
-      problems.push({ path: error.path, message: error.problem });
-      return undefined;
-    }
-  };
-
-  if (
-    !(await stat(dir)
-      .then((s) => s.isDirectory())
-      .catch(() => false))
-  ) {
+  const done = (): VolumeScanResult => r.finish(samples);
+  if (!(await isFolder(dir))) {
     problems.push({ path: dir, message: 'no such folder' });
     return done();
   }
-  const images = await listVolumes(dir, 'images', problems);
-  const masks = await listVolumes(dir, 'masks', problems);
-  const labels = await listVolumes(dir, 'labels', problems);
+  const images = await listByStem(dir, 'images', NIFTI, problems);
+  const masks = await listByStem(dir, 'masks', NIFTI, problems);
+  const labels = await listByStem(dir, 'labels', NIFTI, problems);
   if (masks && labels && masks.size > 0 && labels.size > 0) {
     problems.push({ path: dir, message: 'both masks/ and labels/ hold NIfTI files; keep one mask folder' });
     return done();
@@ -172,7 +129,7 @@ export async function scanVolumeDataset(dir: string, options: VolumeScanOptions 
   }
   for (const [name, file] of [...images].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const before = problems.length;
-    const image = await read('images', file);
+    const image = await r.read('images', file, parseNifti);
     const maskFile = maskFiles.get(name);
     if (maskFile === undefined) {
       problems.push({
@@ -182,7 +139,7 @@ export async function scanVolumeDataset(dir: string, options: VolumeScanOptions 
       continue;
     }
     const maskPath = join(dir, maskSub, maskFile);
-    const mask = await read(maskSub, maskFile);
+    const mask = await r.read(maskSub, maskFile, parseNifti);
     if (!mask) continue;
     // Mask values are checked even when the image is unreadable, so one pass reports both.
     const values = maskValues(mask);

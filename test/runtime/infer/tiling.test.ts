@@ -11,6 +11,7 @@ import {
   type SizeRule,
   type TileRunner,
 } from '../../../src/runtime/infer/index.js';
+import { TileBlend, tileGrid, type AxisTile } from '../../../src/runtime/infer/tiling.js';
 
 function randomImage(height: number, width: number, channels: number, seed = 1): HWC<Float32Array> {
   const rng = new Random(seed);
@@ -192,5 +193,45 @@ describe('sizes and errors', () => {
       data: t.data.subarray(0, (t.height - 2) * t.width),
     });
     await expect(runTiled(randomImage(40, 40, 1), run, { sizes: sixteen })).rejects.toThrow(/48x48 tile/);
+  });
+});
+
+describe('the N-d tile grid and blend (images and volumes share them)', () => {
+  it('tileGrid gives every combination of one tile per axis, the last axis fastest', () => {
+    const plans = [30, 50, 20].map((n) => planAxis(n, m16, { tile: 16, overlap: 0.25, margin: 0 }));
+    const grid = [...tileGrid(plans)];
+    expect(grid).toHaveLength(plans.reduce((a, p) => a * p.tiles.length, 1));
+    expect(grid[0]!.map((t) => t.outStart)).toEqual([0, 0, 0]);
+    expect(grid[1]!.map((t) => t.outStart)).toEqual([0, 0, plans[2]!.tiles[1]!.outStart]);
+    expect(new Set(grid.map((g) => g.map((t) => t.outStart).join(','))).size).toBe(grid.length);
+  });
+
+  it('a 3D blend of tiles that return the array itself gives it back exactly; negative control: a missing tile leaves holes', () => {
+    const shape = [13, 37, 29];
+    const rng = new Random(3);
+    const values = Float64Array.from({ length: 13 * 37 * 29 * 2 }, () => rng.next());
+    const plans = shape.map((n) => planAxis(n, progression(4, 4), { tile: 8, overlap: 0.25, margin: 0 }));
+    const tileOf = (tiles: readonly AxisTile[]) => {
+      const size = tiles.map((t) => t.inSize);
+      const out = new Float32Array(size[0]! * size[1]! * size[2]! * 2);
+      for (let z = 0; z < size[0]!; z++)
+        for (let y = 0; y < size[1]!; y++)
+          for (let x = 0; x < size[2]!; x++) {
+            const [sz, sy, sx] = [tiles[0]!.outStart + z, tiles[1]!.outStart + y, tiles[2]!.outStart + x];
+            if (sz >= shape[0]! || sy >= shape[1]! || sx >= shape[2]!) continue;
+            for (let c = 0; c < 2; c++)
+              out[((z * size[1]! + y) * size[2]! + x) * 2 + c] =
+                values[((sz * shape[1]! + sy) * shape[2]! + sx) * 2 + c]!;
+          }
+      return out;
+    };
+    const all = [...tileGrid(plans)];
+    expect(all.length).toBeGreaterThan(8);
+    const blend = new TileBlend(shape, 2);
+    for (const tiles of all) blend.add(tiles, tileOf(tiles));
+    expect(Array.from(blend.result())).toEqual(Array.from(Float32Array.from(values)));
+    const partial = new TileBlend(shape, 2);
+    for (const tiles of all.slice(1)) partial.add(tiles, tileOf(tiles));
+    expect(Number.isNaN(partial.result()[0])).toBe(true);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { progression } from '../../../src/runtime/infer/sizes.js';
-import { predictVolume, tileStarts, type VolumeModel } from '../../../src/runtime/infer/volume.js';
+import { planAxis } from '../../../src/runtime/infer/tiling.js';
+import { predictVolume, type VolumeModel } from '../../../src/runtime/infer/volume.js';
 
 /**
  * A "network" that maps each voxel on its own (sigmoid of the input) and, like an unpadded
@@ -23,7 +24,6 @@ function pointwise(
       activation: 'sigmoid',
       threshold: 0.5,
       normalization: 'none',
-      divisor,
       sizes: [0, 1, 2].map((a) => progression(first[a]!, divisor[a]!)) as never,
       margin: [margin, margin, margin],
     },
@@ -48,13 +48,14 @@ describe('3D tiling', () => {
   it.each([
     [[20, 64], 4],
     [[96, 40], 8],
-  ])('tileStarts(%j) cover the axis on the shift grid', ([size, tile], step) => {
-    const starts = tileStarts(size!, tile!, 0.25, step);
+  ])("volumes use the images' planner: planAxis(%j) covers the axis on the shift grid", ([size, tile], step) => {
+    const tiles = planAxis(size!, progression(step, step), { tile: tile!, overlap: 0.25, margin: 0 }).tiles;
+    const starts = tiles.map((t) => t.outStart);
     expect(starts[0]).toBe(0);
-    expect(starts[starts.length - 1]! + tile!).toBeGreaterThanOrEqual(size!);
-    expect(starts[starts.length - 1]! + tile!).toBeLessThan(Math.max(size!, tile!) + step);
+    expect(tiles[tiles.length - 1]!.keepEnd).toBe(size);
+    expect(starts[starts.length - 1]! + tiles[tiles.length - 1]!.inSize).toBeLessThan(Math.max(size!, tile!) + step);
     for (const s of starts) expect(s % step).toBe(0);
-    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeLessThanOrEqual(tile!);
+    for (let i = 1; i < tiles.length; i++) expect(tiles[i]!.keepStart).toBeLessThanOrEqual(tiles[i - 1]!.keepEnd);
   });
 
   it('tiled and untiled predictions of a pointwise model are identical (odd sizes, padding, overlaps)', async () => {
