@@ -88,7 +88,25 @@ LOSSES = {
 }
 
 
-def loss_for(name, instances):
+def contact_mask(t):
+    """Outline pixels with no background among their 8 (26) neighbours: where two instances touch
+    (losses.ts contactMask); the array's edge is no background."""
+    pool = F.max_pool3d if t.dim() == 5 else F.max_pool2d
+    return t[:, 2:3] * (1 - pool(t[:, :1], 3, 1, 1))
+
+
+def contact_ce(weight):
+    """Cross-entropy with the contact pixels weighing `weight` times the others (losses.ts contactCe)."""
+    def loss(p, t):
+        w = 1 + (weight - 1) * contact_mask(t)
+        return (w * -(t * p.clamp(EPS, 1).log()).sum(1, keepdim=True)).mean()
+    return loss
+
+
+def loss_for(name, instances, contact_weight=1):
+    if instances == 'boundary' and contact_weight != 1 and name in ('ce', 'ce-dice'):
+        cross_entropy = contact_ce(contact_weight)
+        return cross_entropy if name == 'ce' else lambda p, t: cross_entropy(p, t) + object_dice(p, t)
     if instances == 'boundary' and name == 'dice':
         return object_dice
     if instances == 'boundary' and name == 'ce-dice':
@@ -309,7 +327,7 @@ def worker(rank, world, local_rank, config_path, args):
             net = model
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[local_rank] if cuda else None)
     opt = make_optimizer(decayed(net), s['optimizer'])
-    loss_fn = loss_for(s['loss'], head.get('instances'))
+    loss_fn = loss_for(s['loss'], head.get('instances'), s.get('contactWeight', 1))
     amp = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(args.amp)
     scaler = torch.cuda.amp.GradScaler() if amp == torch.float16 else None
 

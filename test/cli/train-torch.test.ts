@@ -135,41 +135,50 @@ describe.skipIf(!torch)('the torch runner computes what the tfjs engine computes
     expect(r.scale![2]).toEqual([1, 3, 32, 32]);
   });
 
-  const cases: [LossName, 'boundary' | undefined, number][] = [
-    ['bce', undefined, 1],
-    ['dice', undefined, 1],
-    ['bce-dice', undefined, 1],
-    ['focal', undefined, 1],
-    ['tversky', undefined, 1],
-    ['ce', undefined, 3],
-    ['ce-dice', undefined, 3],
-    ['ce-dice', 'boundary', 3],
-    ['dice', 'boundary', 3],
+  const cases: [LossName, 'boundary' | undefined, number, number[], number?][] = [
+    ['bce', undefined, 1, [2, 5, 6]],
+    ['dice', undefined, 1, [2, 5, 6]],
+    ['bce-dice', undefined, 1, [2, 5, 6]],
+    ['focal', undefined, 1, [2, 5, 6]],
+    ['tversky', undefined, 1, [2, 5, 6]],
+    ['ce', undefined, 3, [2, 5, 6]],
+    ['ce-dice', undefined, 3, [2, 5, 6]],
+    ['ce-dice', 'boundary', 3, [2, 5, 6]],
+    ['dice', 'boundary', 3, [2, 5, 6]],
+    ['dice', undefined, 1, [2, 3, 4, 5]],
+    ['tversky', undefined, 2, [2, 3, 4, 5]],
+    ['ce-dice', undefined, 3, [2, 3, 4, 5]],
+    ['ce-dice', 'boundary', 3, [2, 5, 6], 10],
+    ['ce', 'boundary', 3, [2, 5, 6], 4],
   ];
-  it.each(cases)('loss %s (instances %s) on random probabilities equals losses.ts', (name, instances, c) => {
-    const rng = new Random(name.length * 31 + c);
-    const [n, h, w] = [2, 5, 6];
-    const p = Float32Array.from({ length: n * h * w * c }, () => rng.next());
-    const t = Float32Array.from({ length: n * h * w * c }, () => (rng.next() < 0.4 ? 1 : 0));
-    const tf = engine.tf;
-    const expected = tf.tidy(
-      () =>
-        lossFor(name, instances)(
-          tf,
-          tf.tensor(p, [n, h, w, c]) as Tensor,
-          tf.tensor(t, [n, h, w, c]) as Tensor,
-        ).dataSync()[0]!,
-    );
-    const out = python(
-      'import sys, json, numpy as np, torch; from unetc_torch.train import loss_for; ' +
-        'a = json.loads(sys.argv[1]); shape = a["shape"]; ' +
-        'f = lambda v: torch.tensor(np.array(v, dtype=np.float32).reshape(shape)).permute(0, 3, 1, 2); ' +
-        'print(float(loss_for(a["name"], a["instances"])(f(a["p"]), f(a["t"]))))',
-      JSON.stringify({ name, instances: instances ?? null, shape: [n, h, w, c], p: [...p], t: [...t] }),
-    );
-    expect(Math.abs(Number(out) - expected)).toBeLessThan(1e-5);
-    expect(Math.abs(expected)).toBeGreaterThan(1e-3);
-  });
+  it.each(cases)(
+    'loss %s (instances %s, %i channels, batch %j, contact weight %s) on random probabilities equals losses.ts',
+    (name, instances, c, dims, contact = 1) => {
+      const rng = new Random(name.length * 31 + c + dims.length);
+      const shape = [...dims, c];
+      const size = shape.reduce((a, b) => a * b, 1);
+      const p = Float32Array.from({ length: size }, () => rng.next());
+      const t = Float32Array.from({ length: size }, () => (rng.next() < 0.4 ? 1 : 0));
+      const tf = engine.tf;
+      const expected = tf.tidy(
+        () =>
+          lossFor(name, instances, contact)(
+            tf,
+            tf.tensor(p, shape) as Tensor,
+            tf.tensor(t, shape) as Tensor,
+          ).dataSync()[0]!,
+      );
+      const out = python(
+        'import sys, json, numpy as np, torch; from unetc_torch.train import loss_for; ' +
+          'a = json.loads(sys.argv[1]); shape = a["shape"]; r = len(shape); ' +
+          'f = lambda v: torch.tensor(np.array(v, dtype=np.float32).reshape(shape)).permute(0, r - 1, *range(1, r - 1)); ' +
+          'print(float(loss_for(a["name"], a["instances"], a["contact"])(f(a["p"]), f(a["t"]))))',
+        JSON.stringify({ name, instances: instances ?? null, shape, p: [...p], t: [...t], contact }),
+      );
+      expect(Math.abs(Number(out) - expected)).toBeLessThan(1e-5);
+      expect(Math.abs(expected)).toBeGreaterThan(1e-3);
+    },
+  );
 });
 
 describe.skipIf(!torch)('deep supervision in the torch runner', () => {

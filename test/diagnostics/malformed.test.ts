@@ -273,6 +273,14 @@ const cases: [string, string, string, string[]][] = [
     ["bad.yaml:11:9: error[E310] loss 'ce' needs a softmax head, but output.activation is sigmoid"],
   ],
   [
+    'yaml: contact weight without a boundary head',
+    'bad.yaml',
+    'name: m\ninput:\n  channels: 1\noutput:\n  classes: 1\n  activation: sigmoid\nnetwork:\n  depth: 3\n  filters: [8, 16, 32]\ntrain:\n  contact_weight: 10\n',
+    [
+      'bad.yaml:11:3: error[E310] train.contact_weight weighs the outline between touching instances of a boundary head, but output.instances is not boundary',
+    ],
+  ],
+  [
     'yaml: fixed size does not fit',
     'bad.yaml',
     'name: m\ninput:\n  channels: 1\n  size: [100, 96]\noutput:\n  classes: 1\nnetwork:\n  depth: 4\n  filters: {base: 8}\n',

@@ -109,6 +109,8 @@ export interface TrainSpec {
   /** A duration ('5m', '1h30m') or seconds. */
   readonly time?: string | number;
   readonly warmup?: number;
+  /** Boundary heads: the cross-entropy weight of outline pixels where two instances touch. */
+  readonly contact_weight?: number;
   readonly steps_per_epoch?: number;
   readonly batch?: number;
   readonly patch?: readonly number[];
@@ -135,6 +137,8 @@ export const trainDefaults = {
   weight_decay: 0,
   schedule: 'cosine',
   warmup: 0.05,
+  /** 1: the contact pixels between touching instances weigh as much as the others. */
+  contact_weight: 1,
   epochs: 10,
   batch: 4,
   val_split: 0.2,

@@ -459,6 +459,16 @@ function checkTrain(doc: SpecDocument, spec: SpecValue, out: Diagnostic[]): void
       ]),
     );
   }
+  if (train.contact_weight !== undefined && spec.output.instances !== 'boundary') {
+    out.push(
+      error(
+        Codes.trainMismatch,
+        'train.contact_weight weighs the outline between touching instances of a boundary head, but output.instances is not boundary',
+        keySpan(doc, '/train/contact_weight'),
+        ['add output.instances: boundary (with labels/ in the data), or remove train.contact_weight'],
+      ),
+    );
+  }
   if (train.momentum !== undefined && train.optimizer !== 'sgd') {
     out.push(
       error(Codes.trainMismatch, "train.momentum applies to the 'sgd' optimizer only", keySpan(doc, '/train/momentum')),

@@ -115,7 +115,10 @@ function runTables(p: ReportPage): string {
       : ['epochs', `${s.epochs} x ${s.stepsPerEpoch} steps`],
     ['batch', String(s.batch)],
     ['patch', s.patch.join('x')],
-    ['loss', s.loss],
+    [
+      'loss',
+      `${s.loss}${s.contactWeight !== undefined && s.contactWeight !== 1 ? `, contacts between instances weigh ${s.contactWeight}x` : ''}`,
+    ],
     [
       'optimizer',
       `${o.name}, learning rate ${o.learningRate}${o.momentum !== undefined ? `, momentum ${o.momentum}` : ''}`,

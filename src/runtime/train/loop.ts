@@ -126,7 +126,15 @@ export async function* trainLoop(ctx: TrainContext): AsyncGenerator<TrainEvent> 
   const { tf } = engine;
   const clock = ctx.clock ?? (() => performance.now());
   const optimizer = makeOptimizer(tf, s.optimizer);
-  const step = makeTrainStep(tf, model, s.loss, optimizer, ctx.graph.deepSupervision, ctx.graph.instances);
+  const step = makeTrainStep(
+    tf,
+    model,
+    s.loss,
+    optimizer,
+    ctx.graph.deepSupervision,
+    ctx.graph.instances,
+    s.contactWeight,
+  );
   let state: TrainState = ctx.resume?.state ?? { step: 0, epoch: 0, bestDice: -1, bestEpoch: 0, stale: 0 };
   const budget =
     s.timeBudgetMs === undefined

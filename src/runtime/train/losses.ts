@@ -1,6 +1,7 @@
-import type { Scalar, Tensor } from '@tensorflow/tfjs';
+import type { Scalar, Tensor, Tensor4D, Tensor5D } from '@tensorflow/tfjs';
 import type { LossName } from '../../compiler/spec/model.js';
 import type { Tf } from '../backend/index.js';
+import { BACKGROUND, BOUNDARY } from '../infer/boundary.js';
 
 /** Loss names of the spec's `train.loss`. */
 export type { LossName };
@@ -24,14 +25,18 @@ export const bce: Loss = (tf, p, t) =>
 export const ce: Loss = (tf, p, t) =>
   tf.tidy(() => tf.neg(tf.mean(tf.sum(tf.mul(t, tf.log(tf.clipByValue(p, EPS, 1))), -1))) as Scalar);
 
+/** The spatial axes of an [N, ...spatial, C] batch: [1, 2] for images, [1, 2, 3] for volumes. */
+const spatial = (x: Tensor): number[] => Array.from({ length: x.rank - 2 }, (_, i) => i + 1);
+
 /**
- * 1 - soft Dice, per image and channel, then averaged: (2|P∩T| + s) / (|P| + |T| + s). Per
- * image so that small objects in one image are not drowned by large ones in another.
+ * 1 - soft Dice, per image (or volume) and channel, then averaged: (2|P∩T| + s) / (|P| + |T| + s).
+ * Per image so that small objects in one image are not drowned by large ones in another.
  */
 export const dice: Loss = (tf, p, t) =>
   tf.tidy(() => {
-    const inter = tf.sum(tf.mul(p, t), [1, 2]);
-    const total = tf.add(tf.sum(p, [1, 2]), tf.sum(t, [1, 2]));
+    const axes = spatial(p);
+    const inter = tf.sum(tf.mul(p, t), axes);
+    const total = tf.add(tf.sum(p, axes), tf.sum(t, axes));
     return tf.sub(1, tf.mean(tf.div(tf.add(tf.mul(2, inter), SMOOTH), tf.add(total, SMOOTH)))) as Scalar;
   });
 
@@ -47,9 +52,10 @@ export const focal: Loss = (tf, p, t) =>
 /** 1 - Tversky index with alpha 0.3 (false positives), beta 0.7 (false negatives). */
 export const tversky: Loss = (tf, p, t) =>
   tf.tidy(() => {
-    const tp = tf.sum(tf.mul(p, t), [1, 2]);
-    const fp = tf.sum(tf.mul(p, tf.sub(1, t)), [1, 2]);
-    const fn = tf.sum(tf.mul(tf.sub(1, p), t), [1, 2]);
+    const axes = spatial(p);
+    const tp = tf.sum(tf.mul(p, t), axes);
+    const fp = tf.sum(tf.mul(p, tf.sub(1, t)), axes);
+    const fn = tf.sum(tf.mul(tf.sub(1, p), t), axes);
     const index = tf.div(tf.add(tp, SMOOTH), tf.add(tf.add(tf.add(tp, tf.mul(0.3, fp)), tf.mul(0.7, fn)), SMOOTH));
     return tf.sub(1, tf.mean(index)) as Scalar;
   });
@@ -68,18 +74,65 @@ const sum =
  */
 export const objectDice: Loss = (tf, p, t) =>
   tf.tidy(() => {
-    const background = (x: Tensor) => tf.slice(x, [0, 0, 0, 0], [-1, -1, -1, 1]);
+    const background = (x: Tensor) =>
+      tf.slice(
+        x,
+        x.shape.map(() => 0),
+        x.shape.map((_, a) => (a === x.rank - 1 ? 1 : -1)),
+      );
     return dice(tf, tf.sub(1, background(p)), tf.sub(1, background(t)));
   });
 
 /**
- * The loss a head trains with: the spec's, where a boundary head (`output.instances: boundary`)
- * takes its Dice on the object (see objectDice) and its cross-entropy over the three channels.
+ * Where two instances touch, from a boundary head's one-hot targets ([N, ...spatial, 3]): outline
+ * pixels with no background among their 8 neighbours (26 in 3D); 1 there, else 0, as
+ * [N, ...spatial, 1]. An outline pixel that faces the background has it as a neighbour; one
+ * between two nuclei has only their pixels around it. The array's edge is no background.
  */
-export function lossFor(name: LossName, instances: 'boundary' | undefined): Loss {
+export function contactMask(tf: Tf, t: Tensor): Tensor {
+  return tf.tidy(() => {
+    const channel = (c: number) =>
+      tf.slice(
+        t,
+        t.shape.map((_, a) => (a === t.rank - 1 ? c : 0)),
+        t.shape.map((_, a) => (a === t.rank - 1 ? 1 : -1)),
+      );
+    const background = channel(BACKGROUND);
+    const near =
+      t.rank === 4
+        ? tf.maxPool(background as Tensor4D, 3, 1, 'same')
+        : tf.maxPool3d(background as Tensor5D, 3, 1, 'same');
+    return tf.mul(channel(BOUNDARY), tf.sub(1, near));
+  });
+}
+
+/**
+ * Cross-entropy with the pixels where two instances touch weighing `weight` times the others
+ * (`train.contact_weight`): the U-Net paper's separation-border weight (Ronneberger et al. 2015,
+ * w0 = 10), here a fixed weight on the contact outline rather than a function of the distance to
+ * the two nearest cells. A thin line between touching nuclei is a small share of the pixels, so
+ * plain cross-entropy lets a network blur it, and two nuclei become one instance.
+ */
+export const contactCe =
+  (weight: number): Loss =>
+  (tf, p, t) =>
+    tf.tidy(() => {
+      const w = tf.add(1, tf.mul(weight - 1, contactMask(tf, t)));
+      const perPixel = tf.neg(tf.sum(tf.mul(t, tf.log(tf.clipByValue(p, EPS, 1))), -1, true));
+      return tf.mean(tf.mul(w, perPixel)) as Scalar;
+    });
+
+/**
+ * The loss a head trains with: the spec's, where a boundary head (`output.instances: boundary`)
+ * takes its Dice on the object (see objectDice) and its cross-entropy over the three channels,
+ * with the contact pixels weighed `contactWeight` times (see contactCe; 1: plain).
+ */
+export function lossFor(name: LossName, instances: 'boundary' | undefined, contactWeight = 1): Loss {
   if (instances !== 'boundary') return losses[name];
+  const crossEntropy = contactWeight !== 1 ? contactCe(contactWeight) : ce;
   if (name === 'dice') return objectDice;
-  if (name === 'ce-dice') return sum(ce, objectDice);
+  if (name === 'ce') return crossEntropy;
+  if (name === 'ce-dice') return sum(crossEntropy, objectDice);
   return losses[name];
 }
 

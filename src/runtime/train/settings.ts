@@ -38,6 +38,8 @@ export interface TrainSettings {
   readonly epochsCap?: boolean;
   /** Linear warm-up of the learning rate over this share of the run (0 for none). */
   readonly warmup?: number;
+  /** Boundary heads: the cross-entropy weight of the outline where instances touch (losses.ts contactCe). */
+  readonly contactWeight?: number;
 }
 
 /** What the command line may set instead of the spec (values already checked as numbers). */
@@ -94,6 +96,7 @@ export function resolveTrainSettings(
     augmentation: t.augment ?? defaultAugmentation(graph),
     maxSteps: o.maxSteps,
     warmup: t.warmup ?? trainDefaults.warmup,
+    ...(graph.instances === 'boundary' ? { contactWeight: t.contact_weight ?? trainDefaults.contact_weight } : {}),
   };
 }
 

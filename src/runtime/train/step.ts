@@ -115,9 +115,10 @@ export function makeTrainStep(
   optimizer: OptimizerSettings | Optimizer,
   deepSupervision?: DeepSupervision,
   instances?: 'boundary',
+  contactWeight = 1,
 ): TrainStep {
   const opt = 'minimize' in optimizer ? optimizer : makeOptimizer(tf, optimizer);
-  const f = lossFor(loss, instances);
+  const f = lossFor(loss, instances, contactWeight);
   const decay = 'minimize' in optimizer ? 0 : (optimizer.weightDecay ?? 0);
   const kernels = decay > 0 ? model.trainableWeights.filter((w) => /kernel$/.test(w.originalName)) : [];
   return {

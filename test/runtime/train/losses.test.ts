@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultLoss, losses, type LossName } from '../../../src/runtime/train/index.js';
+import { contactCe, contactMask, lossFor } from '../../../src/runtime/train/losses.js';
+import { boundaryTargets } from '../../../src/runtime/infer/boundary.js';
 
 beforeAll(async () => {
   tf.env().set('IS_TEST', true);
@@ -50,8 +52,89 @@ describe('losses on a hand-computed example', () => {
     expect(losses.dice(tf, zeros, zeros).dataSync()[0]!).toBeCloseTo(0, 6);
   });
 
+  it('dice and tversky score a volume as one: every spatial axis summed (as the torch engine does)', () => {
+    // Two volumes of 2x2x3 voxels; a Dice per volume, not per column of the last spatial axis.
+    const pv = [0.9, 0.2, 0.6, 0.1, 0.8, 0.3, 0.7, 0.4, 0.0, 0.5, 0.9, 0.2];
+    const tv = [1, 0, 1, 0, 1, 0, 1, 1, 0, 0, 1, 0];
+    const pred = tf.tensor5d([...pv, ...pv.map((v) => 1 - v)], [2, 2, 2, 3, 1]);
+    const truth = tf.tensor5d([...tv, ...tv], [2, 2, 2, 3, 1]);
+    const perVolume = (q: number[], t: number[]) => {
+      const inter = q.reduce((a, v, i) => a + v * t[i]!, 0);
+      const total = q.reduce((a, v) => a + v, 0) + t.reduce((a, v) => a + v, 0);
+      const fp = q.reduce((a, v, i) => a + v * (1 - t[i]!), 0);
+      const fn = q.reduce((a, v, i) => a + (1 - v) * t[i]!, 0);
+      return { dice: (2 * inter + 1) / (total + 1), tversky: (inter + 1) / (inter + 0.3 * fp + 0.7 * fn + 1) };
+    };
+    const [a, b] = [
+      perVolume(pv, tv),
+      perVolume(
+        pv.map((v) => 1 - v),
+        tv,
+      ),
+    ];
+    const dice = losses.dice(tf, pred, truth).dataSync()[0]!;
+    expect(dice).toBeCloseTo(1 - (a.dice + b.dice) / 2, 5);
+    expect(losses.tversky(tf, pred, truth).dataSync()[0]!).toBeCloseTo(1 - (a.tversky + b.tversky) / 2, 5);
+    // Negative control: summing only the first two spatial axes (a Dice per column) differs.
+    const perColumn = tf.tidy(() => {
+      const inter = tf.sum(tf.mul(pred, truth), [1, 2]);
+      const total = tf.add(tf.sum(pred, [1, 2]), tf.sum(truth, [1, 2]));
+      return 1 - tf.mean(tf.div(tf.add(tf.mul(2, inter), 1), tf.add(total, 1))).dataSync()[0]!;
+    });
+    expect(Math.abs(perColumn - dice)).toBeGreaterThan(1e-3);
+  });
+
   it('default losses', () => {
     expect(defaultLoss('sigmoid')).toBe('bce-dice');
     expect(defaultLoss('softmax')).toBe('ce-dice');
+  });
+});
+
+describe('the contact weight of boundary heads (train.contact_weight)', () => {
+  // Two 6x3 instances side by side in an 8x8 image: they touch along columns 3 and 4.
+  const labels = Array.from({ length: 64 }, (_, p) => {
+    const [r, c] = [Math.floor(p / 8), p % 8];
+    return r >= 1 && r <= 6 ? (c >= 1 && c <= 3 ? 1 : c >= 4 && c <= 6 ? 2 : 0) : 0;
+  });
+  const oneHot = () => {
+    const ids = boundaryTargets(labels, [8, 8]);
+    return tf
+      .oneHot(tf.tensor1d(Array.from(ids), 'int32'), 3)
+      .reshape([1, 8, 8, 3])
+      .toFloat();
+  };
+
+  it('marks the outline between touching instances, not the outline that faces the background', () => {
+    const mask = Array.from(contactMask(tf, oneHot()).dataSync());
+    const expected = Array.from({ length: 64 }, (_, p) => {
+      const [r, c] = [Math.floor(p / 8), p % 8];
+      return r >= 2 && r <= 5 && (c === 3 || c === 4) ? 1 : 0;
+    });
+    expect(mask).toEqual(expected);
+    // Negative control: the outline is longer than the contact (it also faces the background).
+    const outline = Array.from(boundaryTargets(labels, [8, 8])).filter((v) => v === 2).length;
+    expect(outline).toBeGreaterThan(expected.filter((v) => v === 1).length);
+  });
+
+  it('weighs the contact pixels; weight 1 is plain cross-entropy', () => {
+    const t = oneHot();
+    // A prediction that is right everywhere (0.8) except on the contact, where it says interior.
+    const tv = t.dataSync();
+    const contact = contactMask(tf, t).dataSync();
+    const pv = new Float32Array(64 * 3);
+    for (let p = 0; p < 64; p++)
+      for (let k = 0; k < 3; k++) {
+        const right = contact[p] ? k === 1 : tv[p * 3 + k] === 1;
+        pv[p * 3 + k] = right ? 0.8 : 0.1;
+      }
+    const p = tf.tensor4d(pv, [1, 8, 8, 3]);
+    const plain = losses.ce(tf, p, t).dataSync()[0]!;
+    expect(contactCe(1)(tf, p, t).dataSync()[0]!).toBeCloseTo(plain, 6);
+    // By hand: 56 pixels at -log 0.8, 8 contact pixels at -log 0.1 weighing 10.
+    const weighted = (56 * -Math.log(0.8) + 10 * 8 * -Math.log(0.1)) / 64;
+    expect(contactCe(10)(tf, p, t).dataSync()[0]!).toBeCloseTo(weighted, 5);
+    expect(lossFor('ce', 'boundary', 10)(tf, p, t).dataSync()[0]!).toBeCloseTo(weighted, 5);
+    // Only boundary heads have contacts: a plain head's loss ignores the weight.
+    expect(lossFor('ce', undefined, 10)(tf, p, t).dataSync()[0]!).toBeCloseTo(plain, 6);
   });
 });
