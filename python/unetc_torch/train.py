@@ -104,13 +104,16 @@ def contact_ce(weight):
 
 
 def loss_for(name, instances, contact_weight=1):
-    if instances == 'boundary' and contact_weight != 1 and name in ('ce', 'ce-dice'):
-        cross_entropy = contact_ce(contact_weight)
-        return cross_entropy if name == 'ce' else lambda p, t: cross_entropy(p, t) + object_dice(p, t)
-    if instances == 'boundary' and name == 'dice':
+    """As losses.ts lossFor: a boundary head's Dice is on the object, its cross-entropy weighs contacts."""
+    if instances != 'boundary':
+        return LOSSES[name]
+    cross_entropy = contact_ce(contact_weight) if contact_weight != 1 else ce
+    if name == 'dice':
         return object_dice
-    if instances == 'boundary' and name == 'ce-dice':
-        return lambda p, t: ce(p, t) + object_dice(p, t)
+    if name == 'ce':
+        return cross_entropy
+    if name == 'ce-dice':
+        return lambda p, t: cross_entropy(p, t) + object_dice(p, t)
     return LOSSES[name]
 
 

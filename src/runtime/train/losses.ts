@@ -65,6 +65,14 @@ const sum =
   (tf, p, t) =>
     tf.tidy(() => tf.add(a(tf, p, t), b(tf, p, t)) as Scalar);
 
+/** Channel `c` of a channels-last batch, kept as a channel axis of size 1. */
+const channelOf = (tf: Tf, x: Tensor, c: number): Tensor =>
+  tf.slice(
+    x,
+    x.shape.map((_, a) => (a === x.rank - 1 ? c : 0)),
+    x.shape.map((_, a) => (a === x.rank - 1 ? 1 : -1)),
+  );
+
 /**
  * 1 - soft Dice of the object under a boundary head: its channels (interior and boundary) summed,
  * that is 1 - P(background), against the object's mask. The masks a boundary network makes are
@@ -74,12 +82,7 @@ const sum =
  */
 export const objectDice: Loss = (tf, p, t) =>
   tf.tidy(() => {
-    const background = (x: Tensor) =>
-      tf.slice(
-        x,
-        x.shape.map(() => 0),
-        x.shape.map((_, a) => (a === x.rank - 1 ? 1 : -1)),
-      );
+    const background = (x: Tensor) => channelOf(tf, x, BACKGROUND);
     return dice(tf, tf.sub(1, background(p)), tf.sub(1, background(t)));
   });
 
@@ -91,18 +94,12 @@ export const objectDice: Loss = (tf, p, t) =>
  */
 export function contactMask(tf: Tf, t: Tensor): Tensor {
   return tf.tidy(() => {
-    const channel = (c: number) =>
-      tf.slice(
-        t,
-        t.shape.map((_, a) => (a === t.rank - 1 ? c : 0)),
-        t.shape.map((_, a) => (a === t.rank - 1 ? 1 : -1)),
-      );
-    const background = channel(BACKGROUND);
+    const background = channelOf(tf, t, BACKGROUND);
     const near =
       t.rank === 4
         ? tf.maxPool(background as Tensor4D, 3, 1, 'same')
         : tf.maxPool3d(background as Tensor5D, 3, 1, 'same');
-    return tf.mul(channel(BOUNDARY), tf.sub(1, near));
+    return tf.mul(channelOf(tf, t, BOUNDARY), tf.sub(1, near));
   });
 }
 
