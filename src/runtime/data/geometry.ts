@@ -87,30 +87,65 @@ export function cropResized<T extends Float32Array | Uint8Array | Uint16Array>(
   return warp(x, { height: h, width: w, dx, dy }, mode);
 }
 
+type Values = Float32Array | Uint8Array | Uint16Array;
+
+const product = (sizes: readonly number[]) => sizes.reduce((a, b) => a * b, 1);
+
+/**
+ * A row-major array of `shape` (`channels` values per element) reversed along `axis`: images
+ * ([h, w]) and volumes ([d, h, w]) alike. Whole runs of the axes after `axis` move at once.
+ */
+export function flipAxis<T extends Values>(data: T, shape: readonly number[], channels: number, axis: number): T {
+  const out = like(data, data.length);
+  const n = shape[axis]!;
+  const run = channels * product(shape.slice(axis + 1));
+  const outer = product(shape.slice(0, axis));
+  for (let o = 0; o < outer; o++)
+    for (let i = 0; i < n; i++) {
+      const from = (o * n + i) * run;
+      out.set(data.subarray(from, from + run), (o * n + n - 1 - i) * run);
+    }
+  return out;
+}
+
+/**
+ * `k` counter-clockwise quarter turns in the plane of the last two axes (rows, columns) of a
+ * row-major array of `shape`: an image turns, a volume turns slice by slice. An odd `k` swaps the
+ * last two sizes; the new shape comes back with the new array.
+ */
+export function quarterTurns<T extends Values>(
+  data: T,
+  shape: readonly number[],
+  channels: number,
+  k: number,
+): { data: T; shape: number[] } {
+  const turns = ((k % 4) + 4) % 4;
+  const [h, w] = [shape[shape.length - 2]!, shape[shape.length - 1]!];
+  const [th, tw] = turns % 2 === 1 ? [w, h] : [h, w];
+  const out = like(data, data.length);
+  const planes = product(shape.slice(0, -2));
+  for (let z = 0; z < planes; z++)
+    for (let r = 0; r < th; r++)
+      for (let c = 0; c < tw; c++) {
+        // The source of turned pixel (r, c): one turn takes it from (c, w-1-r); a half turn from
+        // (h-1-r, w-1-c); three from (h-1-c, r).
+        const [sr, sc] =
+          turns === 1 ? [c, w - 1 - r] : turns === 2 ? [h - 1 - r, w - 1 - c] : turns === 3 ? [h - 1 - c, r] : [r, c];
+        const from = ((z * h + sr) * w + sc) * channels;
+        out.set(data.subarray(from, from + channels), ((z * th + r) * tw + c) * channels);
+      }
+  return { data: out, shape: [...shape.slice(0, -2), th, tw] };
+}
+
 /** Mirrors left-right (`horizontal`) or top-bottom (`vertical`). */
-export function flip<T extends Float32Array | Uint8Array | Uint16Array>(
-  x: HWC<T>,
-  axis: 'horizontal' | 'vertical',
-): HWC<T> {
-  const { height: h, width: w } = x;
-  return axis === 'horizontal'
-    ? remap(x, h, w, (r, c) => r * w + (w - 1 - c))
-    : remap(x, h, w, (r, c) => (h - 1 - r) * w + c);
+export function flip<T extends Values>(x: HWC<T>, axis: 'horizontal' | 'vertical'): HWC<T> {
+  return { ...x, data: flipAxis(x.data, [x.height, x.width], x.channels, axis === 'horizontal' ? 1 : 0) };
 }
 
 /** Rotates counter-clockwise by k * 90 degrees; odd k swaps height and width. */
-export function rotate90<T extends Float32Array | Uint8Array | Uint16Array>(x: HWC<T>, k: number): HWC<T> {
-  const { height: h, width: w } = x;
-  switch (((k % 4) + 4) % 4) {
-    case 1:
-      return remap(x, w, h, (r, c) => c * w + (w - 1 - r));
-    case 2:
-      return remap(x, h, w, (r, c) => (h - 1 - r) * w + (w - 1 - c));
-    case 3:
-      return remap(x, w, h, (r, c) => (h - 1 - c) * w + r);
-    default:
-      return remap(x, h, w, (r, c) => r * w + c);
-  }
+export function rotate90<T extends Values>(x: HWC<T>, k: number): HWC<T> {
+  const turned = quarterTurns(x.data, [x.height, x.width], x.channels, k);
+  return { height: turned.shape[0]!, width: turned.shape[1]!, channels: x.channels, data: turned.data };
 }
 
 /** Swaps rows and columns. */

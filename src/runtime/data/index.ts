@@ -47,6 +47,8 @@ export {
   crop,
   elasticField,
   flip,
+  flipAxis,
+  quarterTurns,
   reflectIndex,
   rotate90,
   transpose,

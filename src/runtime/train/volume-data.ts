@@ -5,7 +5,14 @@
  * NIfTI volume's (k, j, i) order with i fastest, so no copy reorders voxels.
  */
 import { Random, seedFor } from '../../util/random.js';
-import { augmentIntensity, formatProblems, normalizationParams, type AugmentOptions } from '../data/index.js';
+import {
+  augmentIntensity,
+  flipAxis,
+  formatProblems,
+  normalizationParams,
+  quarterTurns,
+  type AugmentOptions,
+} from '../data/index.js';
 import {
   extractPatch,
   randomPatchOrigin,
@@ -154,51 +161,19 @@ export interface VolumeBatch {
   readonly shape: readonly [number, number, number, number];
 }
 
-/** Each depth slice of a DHW block turned by k quarter turns in the (height, width) plane: a new array (the same when k is 0). */
+/**
+ * Each depth slice of a DHW block turned by k clockwise quarter turns in the (height, width)
+ * plane (geometry.ts quarterTurns, the other way round): a new array (the same when k is 0).
+ */
 export function rotatePlanes<T extends Float32Array | Uint16Array>(
   data: T,
   dims: readonly [number, number, number],
   k: number,
 ): T {
-  const [d, h, w] = dims;
-  const turns = ((k % 4) + 4) % 4;
-  if (turns === 0) return data;
-  if (turns % 2 === 1 && h !== w) throw new RangeError(`rotatePlanes: a ${h}x${w} plane cannot take a quarter turn`);
-  const out = new (data.constructor as new (n: number) => T)(data.length);
-  for (let z = 0; z < d; z++)
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++) {
-        // Where (y, x) goes: a quarter turn maps it to (x, h-1-y); a half turn to (h-1-y, w-1-x).
-        const [ty, tx] = turns === 1 ? [x, h - 1 - y] : turns === 2 ? [h - 1 - y, w - 1 - x] : [w - 1 - x, y];
-        out[(z * h + ty) * w + tx] = data[(z * h + y) * w + x]!;
-      }
-  return out;
-}
-
-/** Reverses a DHW(C) block along one axis in place. */
-function flipAxis(
-  data: Float32Array | Uint16Array,
-  dims: readonly [number, number, number],
-  channels: number,
-  axis: 0 | 1 | 2,
-): void {
-  const [d, h, w] = dims;
-  const strides = [h * w * channels, w * channels, channels];
-  const n = dims[axis];
-  const stride = strides[axis]!;
-  for (let z = 0; z < d; z++)
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++) {
-        const pos = [z, y, x][axis]!;
-        if (pos >= n - 1 - pos) continue;
-        const a = (z * h * w + y * w + x) * channels;
-        const b = a + (n - 1 - 2 * pos) * stride;
-        for (let c = 0; c < channels; c++) {
-          const t = data[a + c]!;
-          data[a + c] = data[b + c]!;
-          data[b + c] = t;
-        }
-      }
+  const [, h, w] = dims;
+  if (((k % 4) + 4) % 4 === 0) return data;
+  if (k % 2 !== 0 && h !== w) throw new RangeError(`rotatePlanes: a ${h}x${w} plane cannot take a quarter turn`);
+  return quarterTurns(data, dims, 1, -k).data;
 }
 
 /**
@@ -245,8 +220,8 @@ export function makeVolumeBatch(
     if (augmentation.flip) {
       for (const axis of [0, 1, 2] as const) {
         if (r.next() < 0.5) {
-          flipAxis(image, size, 1, axis);
-          flipAxis(mask, size, 1, axis);
+          image = flipAxis(image, size, 1, axis);
+          mask = flipAxis(mask, size, 1, axis);
         }
       }
     }

@@ -11,6 +11,8 @@ import {
   cropResized,
   elasticField,
   flip,
+  flipAxis,
+  quarterTurns,
   reflectIndex,
   rotate90,
   transpose,
@@ -97,6 +99,39 @@ describe('geometry', () => {
   it('rotate90 turns counter-clockwise and swaps the shape', () => {
     const out = rotate90(small, 1);
     expect([out.height, out.width, ...out.data]).toEqual([3, 2, 3, 6, 2, 5, 1, 4]);
+  });
+
+  it('flipAxis and quarterTurns: one code path for images and volumes (a volume turns slice by slice)', () => {
+    // A 2x2x3 volume of 2 channels: each voxel's value encodes (z, y, x, channel).
+    const shape = [2, 2, 3];
+    const vol = Float32Array.from({ length: 24 }, (_, i) => {
+      const [v, ch] = [Math.floor(i / 2), i % 2];
+      return 1000 * Math.floor(v / 6) + 100 * (Math.floor(v / 3) % 2) + 10 * (v % 3) + ch;
+    });
+    const slice = (data: Float32Array, z: number, h: number, w: number) =>
+      Array.from(data.subarray(z * h * w * 2, (z + 1) * h * w * 2));
+    const image = (z: number): HWC<Float32Array> => ({
+      height: 2,
+      width: 3,
+      channels: 2,
+      data: Float32Array.from(slice(vol, z, 2, 3)),
+    });
+    for (const k of [1, 2, 3]) {
+      const turned = quarterTurns(vol, shape, 2, k);
+      expect(turned.shape).toEqual(k === 2 ? [2, 2, 3] : [2, 3, 2]);
+      const [h, w] = turned.shape.slice(1) as [number, number];
+      for (const z of [0, 1]) expect(slice(turned.data, z, h, w)).toEqual(Array.from(rotate90(image(z), k).data));
+    }
+    // Negative control: the other direction is another array.
+    expect(Array.from(quarterTurns(vol, shape, 2, 3).data)).not.toEqual(
+      Array.from(quarterTurns(vol, shape, 2, 1).data),
+    );
+    // Flips: depth reverses the slices; width mirrors each row; channels stay together.
+    const depth = flipAxis(vol, shape, 2, 0);
+    expect(slice(depth, 0, 2, 3)).toEqual(slice(vol, 1, 2, 3));
+    const width = flipAxis(vol, shape, 2, 2);
+    expect(Array.from(width.subarray(0, 6))).toEqual([20, 21, 10, 11, 0, 1]);
+    expect(Array.from(flipAxis(width, shape, 2, 2))).toEqual(Array.from(vol));
   });
 
   it('a constant elastic field is a shift (bicubic interpolation reproduces constants)', () => {
