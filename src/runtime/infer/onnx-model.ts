@@ -15,6 +15,7 @@ import {
   type OutputActivation,
   type SegmentationModel,
 } from './model.js';
+import { toChannelsFirst, toChannelsLast } from './layout.js';
 import { closeOnnxSession, createOnnxSession, runOnnx, type OnnxSession } from './onnx.js';
 import { parseValidSizes, progression, type SizeRule } from './sizes.js';
 
@@ -22,17 +23,12 @@ const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** HWC -> CHW (one image). */
 export function hwcToChw(x: HWC<Float32Array>): Float32Array {
-  const { height: h, width: w, channels: c, data } = x;
-  const out = new Float32Array(data.length);
-  for (let p = 0; p < h * w; p++) for (let k = 0; k < c; k++) out[k * h * w + p] = data[p * c + k]!;
-  return out;
+  return toChannelsFirst(x.data, 1, [x.height, x.width], x.channels);
 }
 
 /** CHW -> HWC (one image). */
 export function chwToHwc(data: Float32Array, c: number, h: number, w: number): HWC<Float32Array> {
-  const out = new Float32Array(data.length);
-  for (let p = 0; p < h * w; p++) for (let k = 0; k < c; k++) out[p * c + k] = data[k * h * w + p]!;
-  return { height: h, width: w, channels: c, data: out };
+  return { height: h, width: w, channels: c, data: toChannelsLast(data, 1, [h, w], c) };
 }
 
 /**

@@ -25,7 +25,7 @@ import {
 } from './model.js';
 import { closeOnnxSession, createOnnxSession, runOnnx } from './onnx.js';
 import { readOnnxSummary } from './onnx-model.js';
-import { toChannelsFirst } from '../verify/parity.js';
+import { toChannelsFirst, toChannelsLast } from './layout.js';
 import { planAxis, TileBlend, tileGrid, type AxisTile } from './tiling.js';
 import { parseSizeText, progression, type SizeRule } from './sizes.js';
 import { normalizationOf } from './tfjs-model.js';
@@ -107,11 +107,7 @@ async function loadOnnxVolume(file: string, threads: number | undefined): Promis
   const run = async (tile: Float32Array, dims: readonly [number, number, number]): Promise<VolumeTileOutput> => {
     const out = await runOnnx(session, toChannelsFirst(tile, 1, dims, channels), [1, channels, ...dims]);
     const [, , od = 0, oh = 0, ow = 0] = out.dims;
-    const voxels = od * oh * ow;
-    // NCDHW -> DHWC
-    const result = new Float32Array(voxels * classes);
-    for (let k = 0; k < classes; k++)
-      for (let p = 0; p < voxels; p++) result[p * classes + k] = out.data[k * voxels + p]!;
+    const result = toChannelsLast(out.data, 1, [od, oh, ow], classes);
     if (activation === 'none') activate(result, classes);
     return { data: result, dims: [od, oh, ow] };
   };

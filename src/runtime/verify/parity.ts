@@ -5,6 +5,9 @@ import type { Graph } from '../../compiler/ir/index.js';
 import { inferShapes, shapeSizes, validSizes } from '../../compiler/shape/index.js';
 import type { Tf } from '../backend/index.js';
 import { runOnnx, type OnnxSession } from '../infer/onnx.js';
+import { toChannelsFirst } from '../infer/layout.js';
+
+export { toChannelsFirst } from '../infer/layout.js';
 
 /** The tolerance an export must meet: max |diff| / max |ref| (shared/FACTS.md: right exports are ~1e-6, wrong ones 1e-2 and up). */
 export const PARITY_TOLERANCE = 1e-4;
@@ -62,27 +65,6 @@ export function randomInput(n: number, h: number, w: number, c: number, seed: nu
   // Zero mean, unit variance (uniform on [-sqrt 3, sqrt 3)): what a z-scored image looks like.
   for (let i = 0; i < data.length; i++) data[i] = (rng.next() * 2 - 1) * Math.sqrt(3);
   return data;
-}
-
-/** NHWC -> NCHW (pass h = D*H for NDHWC -> NCDHW: the spatial axes stay in order). */
-export function toNchw(data: Float32Array, n: number, h: number, w: number, c: number): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let b = 0; b < n; b++)
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++)
-        for (let k = 0; k < c; k++) out[((b * c + k) * h + y) * w + x] = data[((b * h + y) * w + x) * c + k]!;
-  return out;
-}
-
-/** Channels-last -> channels-first for any number of spatial axes. */
-export function toChannelsFirst(data: Float32Array, n: number, spatial: readonly number[], c: number): Float32Array {
-  return toNchw(
-    data,
-    n,
-    spatial.reduce((a, b) => a * b, 1),
-    1,
-    c,
-  );
 }
 
 /** Compares two equally laid-out arrays. */
