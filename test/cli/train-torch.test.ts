@@ -150,6 +150,7 @@ describe.skipIf(!torch)('the torch runner computes what the tfjs engine computes
     ['ce-dice', undefined, 3, [2, 3, 4, 5]],
     ['ce-dice', 'boundary', 3, [2, 5, 6], 10],
     ['ce', 'boundary', 3, [2, 5, 6], 4],
+    ['ce-dice', 'boundary', 3, [2, 3, 4, 5], 10],
   ];
   it.each(cases)(
     'loss %s (instances %s, %i channels, batch %j, contact weight %s) on random probabilities equals losses.ts',

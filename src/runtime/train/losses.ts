@@ -1,4 +1,4 @@
-import type { Scalar, Tensor, Tensor4D, Tensor5D } from '@tensorflow/tfjs';
+import type { Scalar, Tensor } from '@tensorflow/tfjs';
 import type { LossName } from '../../compiler/spec/model.js';
 import type { Tf } from '../backend/index.js';
 import { BACKGROUND, BOUNDARY } from '../infer/boundary.js';
@@ -87,18 +87,36 @@ export const objectDice: Loss = (tf, p, t) =>
   });
 
 /**
+ * `x` moved by one pixel along `axis` (+1: each pixel takes its next neighbour's value), with 0
+ * where the neighbour is past the array's edge.
+ */
+function shifted(tf: Tf, x: Tensor, axis: number, by: 1 | -1): Tensor {
+  const padded = tf.pad(
+    x,
+    x.shape.map((_, a): [number, number] => (a === axis ? [1, 1] : [0, 0])),
+  );
+  return tf.slice(
+    padded,
+    x.shape.map((_, a) => (a === axis ? 1 + by : 0)),
+    x.shape,
+  );
+}
+
+/**
  * Where two instances touch, from a boundary head's one-hot targets ([N, ...spatial, 3]): outline
- * pixels with no background among their 8 neighbours (26 in 3D); 1 there, else 0, as
- * [N, ...spatial, 1]. An outline pixel that faces the background has it as a neighbour; one
- * between two nuclei has only their pixels around it. The array's edge is no background.
+ * pixels with no background among their face neighbours (4 in 2D, 6 in 3D); 1 there, else 0, as
+ * [N, ...spatial, 1]. An outline pixel has a face neighbour of another id (boundaryTargets), so
+ * without background it faces another instance: the contact, to its very ends, where round
+ * nuclei meet background only diagonally. (The 8 neighbours' rule cut those ends, and with them
+ * most of a small pair's short contact: trained on the DSB nuclei with four seeds, it scored
+ * 0.004 less instance F1, on every seed.) The array's edge is no background.
  */
 export function contactMask(tf: Tf, t: Tensor): Tensor {
   return tf.tidy(() => {
     const background = channelOf(tf, t, BACKGROUND);
-    const near =
-      t.rank === 4
-        ? tf.maxPool(background as Tensor4D, 3, 1, 'same')
-        : tf.maxPool3d(background as Tensor5D, 3, 1, 'same');
+    let near = tf.zerosLike(background);
+    for (let axis = 1; axis < t.rank - 1; axis++)
+      for (const by of [1, -1] as const) near = tf.maximum(near, shifted(tf, background, axis, by));
     return tf.mul(channelOf(tf, t, BOUNDARY), tf.sub(1, near));
   });
 }

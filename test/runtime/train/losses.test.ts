@@ -116,6 +116,52 @@ describe('the contact weight of boundary heads (train.contact_weight)', () => {
     expect(outline).toBeGreaterThan(expected.filter((v) => v === 1).length);
   });
 
+  it('marks a contact to its ends where the instances do not line up (background only diagonal)', () => {
+    // Instance 1 in rows 1..6, instance 2 in rows 3..5 beside it (columns 4..6): the contact is
+    // column 3 rows 3..5 and column 4 rows 3..5. Pixels (3,3) and (5,3) have background only
+    // diagonally ((2,4) and (6,4)); they face instance 2, so they are contact.
+    const staggered = Array.from({ length: 64 }, (_, p) => {
+      const [r, c] = [Math.floor(p / 8), p % 8];
+      return c >= 1 && c <= 3 && r >= 1 && r <= 6 ? 1 : c >= 4 && c <= 6 && r >= 3 && r <= 5 ? 2 : 0;
+    });
+    const t = tf
+      .oneHot(tf.tensor1d(Array.from(boundaryTargets(staggered, [8, 8])), 'int32'), 3)
+      .reshape([1, 8, 8, 3])
+      .toFloat();
+    const mask = Array.from(contactMask(tf, t).dataSync());
+    const at = mask.flatMap((v, p) => (v ? [[Math.floor(p / 8), p % 8]] : []));
+    expect(at).toEqual([
+      [3, 3],
+      [4, 3],
+      [4, 4],
+      [5, 3],
+    ]);
+    // Negative control: a 3x3 window (the 8 neighbours) would keep only the middle row, (4, 3) and (4, 4).
+    const window = tf.mul(
+      tf.slice(t, [0, 0, 0, 2], [1, 8, 8, 1]),
+      tf.sub(1, tf.maxPool(tf.slice(t, [0, 0, 0, 0], [1, 8, 8, 1]) as tf.Tensor4D, 3, 1, 'same')),
+    );
+    expect(Array.from(window.dataSync()).filter((v) => v === 1)).toHaveLength(2);
+  });
+
+  it('finds contacts in volumes with the 6 face neighbours', () => {
+    // Two 3x3x2 blocks side by side along W in a 5x5x6 volume: each block's face on the other.
+    const [d, h, w] = [5, 5, 6];
+    const labels = Array.from({ length: d * h * w }, (_, p) => {
+      const [z, y, x] = [Math.floor(p / (h * w)), Math.floor(p / w) % h, p % w];
+      const inside = z >= 1 && z <= 3 && y >= 1 && y <= 3;
+      return inside && (x === 1 || x === 2) ? 1 : inside && (x === 3 || x === 4) ? 2 : 0;
+    });
+    const t = tf
+      .oneHot(tf.tensor1d(Array.from(boundaryTargets(labels, [d, h, w])), 'int32'), 3)
+      .reshape([1, d, h, w, 3])
+      .toFloat();
+    const mask = contactMask(tf, t).dataSync();
+    const at = Array.from(mask).flatMap((v, p) => (v ? [p] : []));
+    // Only the centre of each facing 3x3 face has no background among its 6 neighbours.
+    expect(at).toEqual([(2 * h + 2) * w + 2, (2 * h + 2) * w + 3]);
+  });
+
   it('weighs the contact pixels; weight 1 is plain cross-entropy', () => {
     const t = oneHot();
     // A prediction that is right everywhere (0.8) except on the contact, where it says interior.
