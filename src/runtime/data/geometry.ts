@@ -102,8 +102,10 @@ export function flipAxis<T extends Values>(data: T, shape: readonly number[], ch
   const outer = product(shape.slice(0, axis));
   for (let o = 0; o < outer; o++)
     for (let i = 0; i < n; i++) {
+      // A plain copy: a run is one pixel's channels when the last axis flips (no view per pixel).
       const from = (o * n + i) * run;
-      out.set(data.subarray(from, from + run), (o * n + n - 1 - i) * run);
+      const to = (o * n + n - 1 - i) * run;
+      for (let j = 0; j < run; j++) out[to + j] = data[from + j]!;
     }
   return out;
 }
@@ -122,17 +124,21 @@ export function quarterTurns<T extends Values>(
   const turns = ((k % 4) + 4) % 4;
   const [h, w] = [shape[shape.length - 2]!, shape[shape.length - 1]!];
   const [th, tw] = turns % 2 === 1 ? [w, h] : [h, w];
+  // The source pixel of turned pixel (r, c) in a plane is start + r * dr + c * dc: one turn takes
+  // it from (c, w-1-r), a half turn from (h-1-r, w-1-c), three from (h-1-c, r).
+  const [start, dr, dc] = [
+    [0, w, 1],
+    [w - 1, -1, w],
+    [h * w - 1, -w, -1],
+    [(h - 1) * w, 1, -w],
+  ][turns]!;
   const out = like(data, data.length);
   const planes = product(shape.slice(0, -2));
-  for (let z = 0; z < planes; z++)
+  for (let z = 0, to = 0; z < planes; z++)
     for (let r = 0; r < th; r++)
-      for (let c = 0; c < tw; c++) {
-        // The source of turned pixel (r, c): one turn takes it from (c, w-1-r); a half turn from
-        // (h-1-r, w-1-c); three from (h-1-c, r).
-        const [sr, sc] =
-          turns === 1 ? [c, w - 1 - r] : turns === 2 ? [h - 1 - r, w - 1 - c] : turns === 3 ? [h - 1 - c, r] : [r, c];
-        const from = ((z * h + sr) * w + sc) * channels;
-        out.set(data.subarray(from, from + channels), ((z * th + r) * tw + c) * channels);
+      for (let c = 0; c < tw; c++, to += channels) {
+        const from = (z * h * w + start! + r * dr! + c * dc!) * channels;
+        for (let k = 0; k < channels; k++) out[to + k] = data[from + k]!;
       }
   return { data: out, shape: [...shape.slice(0, -2), th, tw] };
 }

@@ -6,20 +6,31 @@
 
 const product = (sizes: readonly number[]) => sizes.reduce((a, b) => a * b, 1);
 
-/** [n, ...spatial, c] -> [n, c, ...spatial]. */
-export function toChannelsFirst(data: Float32Array, n: number, spatial: readonly number[], c: number): Float32Array {
+/** Copies `data` between the two layouts: `first` true writes channels-first, false reads it. */
+function moveChannels(
+  data: Float32Array,
+  n: number,
+  spatial: readonly number[],
+  c: number,
+  first: boolean,
+): Float32Array {
   const s = product(spatial);
   const out = new Float32Array(data.length);
   for (let b = 0; b < n; b++)
-    for (let p = 0; p < s; p++) for (let k = 0; k < c; k++) out[(b * c + k) * s + p] = data[(b * s + p) * c + k]!;
+    for (let p = 0; p < s; p++)
+      for (let k = 0; k < c; k++) {
+        const last = (b * s + p) * c + k;
+        const firstAt = (b * c + k) * s + p;
+        if (first) out[firstAt] = data[last]!;
+        else out[last] = data[firstAt]!;
+      }
   return out;
 }
 
+/** [n, ...spatial, c] -> [n, c, ...spatial]. */
+export const toChannelsFirst = (data: Float32Array, n: number, spatial: readonly number[], c: number): Float32Array =>
+  moveChannels(data, n, spatial, c, true);
+
 /** [n, c, ...spatial] -> [n, ...spatial, c]. */
-export function toChannelsLast(data: Float32Array, n: number, spatial: readonly number[], c: number): Float32Array {
-  const s = product(spatial);
-  const out = new Float32Array(data.length);
-  for (let b = 0; b < n; b++)
-    for (let p = 0; p < s; p++) for (let k = 0; k < c; k++) out[(b * s + p) * c + k] = data[(b * c + k) * s + p]!;
-  return out;
-}
+export const toChannelsLast = (data: Float32Array, n: number, spatial: readonly number[], c: number): Float32Array =>
+  moveChannels(data, n, spatial, c, false);
