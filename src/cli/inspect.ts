@@ -11,6 +11,7 @@ import {
   opAttributes,
   shapeSizes,
   spatialAxes,
+  splitText,
   validSizes,
   type Cost,
   type Graph,
@@ -95,7 +96,7 @@ function inspectText(file: string, g: Graph, cost: Cost, size: readonly number[]
   const out: string[] = [];
   const out0 = cost.layers[cost.layers.length - 1]?.shape;
   out.push(
-    `${g.name} (${file}): input ${formatSize([...size, g.inputChannels])} -> output ${out0 ? shapeText(out0) : '?'}, ${g.activation}${g.instances ? `; instances: ${g.instances} (background, interior, boundary; touching objects are split)` : ''}\n\n`,
+    `${g.name} (${file}): input ${formatSize([...size, g.inputChannels])} -> output ${out0 ? shapeText(out0) : '?'}, ${g.activation}${g.instances ? `; instances: ${g.instances} (background, interior, boundary; touching objects are split: ${splitText(g.split)})` : ''}\n\n`,
   );
   if (!summary) {
     const rows = cost.layers.map((l) => [

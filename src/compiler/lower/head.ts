@@ -1,6 +1,6 @@
 import type { Graph } from '../ir/index.js';
 import { valueSpan, type SpecDocument } from '../spec/document.js';
-import { filled } from '../ir/index.js';
+import { defaultSplit, filled } from '../ir/index.js';
 import { defaults, headClasses, headClassNames, inputDims, outputActivation, type SpecValue } from '../spec/model.js';
 import type { GraphBuilder } from './builder.js';
 
@@ -18,6 +18,14 @@ export function graphHeader(spec: SpecValue): Omit<Graph, 'ops'> {
     classNames: headClassNames(spec),
     threshold: spec.output.threshold ?? defaults.threshold,
     ...(spec.output.instances ? { instances: spec.output.instances } : {}),
+    ...(spec.output.split
+      ? {
+          split: {
+            seedThreshold: spec.output.split.seed_threshold ?? defaultSplit.seedThreshold,
+            waistDepth: spec.output.split.waist_depth ?? defaultSplit.waistDepth,
+          },
+        }
+      : {}),
   };
 }
 

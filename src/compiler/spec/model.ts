@@ -158,6 +158,8 @@ export interface SpecValue {
     readonly from?: string;
     /** Instance-aware training: a 3-class head (background, interior, boundary). */
     readonly instances?: 'boundary';
+    /** Boundary heads: how interiors become instances (defaults: ir's defaultSplit). */
+    readonly split?: { readonly seed_threshold?: number; readonly waist_depth?: number };
   };
   readonly network?: NetworkSpec;
   readonly graph?: readonly NodeSpec[];

@@ -162,6 +162,16 @@ function checkDims(doc: SpecDocument, spec: SpecValue, out: Diagnostic[]): void 
 function checkOutput(doc: SpecDocument, spec: SpecValue, out: Diagnostic[]): void {
   const { classes, class_names } = spec.output;
   const activation = outputActivation(spec);
+  if (spec.output.split && spec.output.instances !== 'boundary') {
+    out.push(
+      error(
+        Codes.instances,
+        'output.split says how a boundary head splits instances, but output.instances is not boundary',
+        keySpan(doc, '/output/split'),
+        ['add output.instances: boundary (with labels/ in the data), or remove output.split'],
+      ),
+    );
+  }
   if (spec.output.instances) {
     // The head is then 3 softmax channels whatever classes says: the checks below are about plain heads.
     checkInstances(doc, spec, out);

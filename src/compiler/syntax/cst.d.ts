@@ -223,6 +223,8 @@ export type OutputItemCstChildren = {
   threshold?: IToken[];
   Instances?: IToken[];
   instances?: PlainValueCstNode[];
+  Split?: IToken[];
+  split?: ObjectCstNode[];
   From?: IToken[];
   from?: PlainValueCstNode[];
   activation?: PlainValueCstNode[];

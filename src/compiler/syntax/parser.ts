@@ -16,7 +16,7 @@ const valueStarts: readonly TokenType[] = [
   T.Equals,
 ];
 const startsValue = (t: TokenType) => valueStarts.includes(t);
-const outputKeywords: readonly TokenType[] = [T.Classes, T.Names, T.Threshold, T.From, T.Instances];
+const outputKeywords: readonly TokenType[] = [T.Classes, T.Names, T.Threshold, T.From, T.Instances, T.Split];
 const activations: readonly string[] = ['sigmoid', 'softmax', 'none'];
 
 export { messages } from './parser-base.js';
@@ -143,6 +143,12 @@ export class DslParser extends BaseRules {
           ALT: () => {
             this.CONSUME(T.Instances);
             this.SUBRULE3(this.plainValue, { LABEL: 'instances' });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Split);
+            this.SUBRULE(this.object, { LABEL: 'split' });
           },
         },
         {

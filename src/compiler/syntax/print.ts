@@ -16,7 +16,7 @@ import {
 
 const INDENT = '  ';
 /** Output item keywords: an activation with one of these names must be quoted. */
-const outputWords = new Set(['classes', 'names', 'threshold', 'from', 'instances']);
+const outputWords = new Set(['classes', 'names', 'threshold', 'from', 'instances', 'split']);
 
 /**
  * Canonical DSL text for a spec value: one statement per line in a fixed order (version,
@@ -78,6 +78,7 @@ function printOutput(output: JsonObject): string {
   if (output.threshold !== undefined) parts.push('threshold', printScalar(output.threshold));
   if (typeof output.from === 'string') parts.push('from', printPlainName(output.from));
   if (typeof output.instances === 'string') parts.push('instances', printPlainName(output.instances));
+  if (isObject(output.split)) parts.push('split', printObject(output.split, INDENT.length + 6, INDENT));
   return parts.join(' ');
 }
 

@@ -114,6 +114,7 @@ export const Names = keyword('Names', 'names', PlainName);
 export const Threshold = keyword('Threshold', 'threshold', PlainName);
 export const From = keyword('From', 'from', PlainName);
 export const Instances = keyword('Instances', 'instances', PlainName);
+export const Split = keyword('Split', 'split', PlainName);
 export const Base = keyword('Base', 'base', PlainName);
 export const Growth = keyword('Growth', 'growth', PlainName);
 export const X = keyword('X', 'x', PlainName);

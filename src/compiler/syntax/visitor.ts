@@ -252,6 +252,10 @@ function visitOutput(b: DocBuilder, node: OutputStatementCstNode): void {
     const i = nameOf(c.instances?.[0]);
     if (instances && i)
       b.member(output, path, 'instances', i.text, b.tokenSpan(instances), b.tokenSpan(i.token), "'instances'");
+    const split = tok(c.Split);
+    const obj = c.split?.[0];
+    const splitPath = split && obj ? b.claim(output, path, 'split', b.tokenSpan(split), "'split'") : undefined;
+    if (splitPath !== undefined && obj) b.set(output, splitPath, 'split', objectOf(b, obj, splitPath), b.range(obj));
     const activation = nameOf(c.activation?.[0]);
     if (activation) {
       const s = b.tokenSpan(activation.token);

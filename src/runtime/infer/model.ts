@@ -8,6 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { HWC } from '../data/index.js';
 import type { SizeRule } from './sizes.js';
+import type { SplitSettings } from '../../compiler/ir/index.js';
 import { UnetcError } from '../../util/error.js';
 
 /** How inputs are scaled before the network sees them (the `input_normalization` metadata). */
@@ -41,6 +42,8 @@ export interface ModelInfo {
    * (1 - P(background) above the threshold) and instances are grown from the interiors.
    */
   readonly instances?: 'boundary';
+  /** A boundary model's split settings, where its spec declared them (else defaultSplit). */
+  readonly split?: SplitSettings;
 }
 
 /** The classes of the masks a model makes (2: background and foreground, for binary and boundary models). */

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { summarizeOnnx, type OnnxSummary } from '../../compiler/backends/onnx/index.js';
+import type { SplitSettings } from '../../compiler/ir/index.js';
 import type { HWC } from '../data/index.js';
 import {
   activate,
@@ -118,7 +119,27 @@ function infoOf(file: string, s: OnnxSummary): Omit<ModelInfo, 'margin'> {
     normalization: parseNormalization(meta.get('input_normalization') ?? 'none', file),
     sizes: sizesOf(s, meta),
     ...(instances === 'boundary' ? { instances } : {}),
+    ...splitOf(meta, file),
   };
+}
+
+/** The `instance_split` metadata (a spec's output.split): absent means the defaults. */
+function splitOf(meta: ReadonlyMap<string, string>, file: string): { split?: SplitSettings } {
+  const text = meta.get('instance_split');
+  if (text === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const { seed_threshold: seed, waist_depth: waist } = (parsed ?? {}) as Record<string, unknown>;
+  if (typeof seed !== 'number' || !(seed > 0 && seed < 1) || typeof waist !== 'number' || !(waist > 0))
+    throw new ModelError(
+      file,
+      `instance_split metadata '${text}' is not {"seed_threshold": 0..1, "waist_depth": > 0} (the file is damaged or not a unetc model)`,
+    );
+  return { split: { seedThreshold: seed, waistDepth: waist } };
 }
 
 /** Fixed dims accept only themselves; symbolic ones what valid_sizes says (else spatial_divisor, else any). */

@@ -3,6 +3,7 @@
  * channels), run it tile by tile at any size, and turn the blended probabilities into a class map.
  */
 import { flip, normalize, rotate90, type HWC } from '../data/index.js';
+import { defaultSplit } from '../../compiler/ir/index.js';
 import { classMap } from '../eval/metrics.js';
 import { splitInstances } from './boundary.js';
 import { connectedComponents, type InstanceOptions, type Instances } from './instances.js';
@@ -194,13 +195,16 @@ const BOUNDARY_MIN_SIZE = 20;
  */
 export function instancesOf(
   p: Prediction,
-  info: Pick<ModelInfo, 'instances' | 'threshold'>,
+  info: Pick<ModelInfo, 'instances' | 'threshold' | 'split'>,
   options: InstanceOptions & { readonly threshold?: number } = {},
 ): Instances {
   if (info.instances !== 'boundary') return connectedComponents(p.classMap, p.height, p.width, options);
+  const settings = info.split ?? defaultSplit;
   const split = splitInstances(p.probabilities, [p.height, p.width], p.classes, {
     threshold: options.threshold ?? info.threshold,
-    ...SPLIT,
+    seedThreshold: settings.seedThreshold,
+    neck: { depth: settings.waistDepth, area: WAIST_AREA },
+    minSeed: MIN_SEED,
   });
   // Relabelled (raster order, areas, boxes, --min-size) as components of the label map: grown
   // instances are face-connected, and two of them never share a label.
@@ -209,12 +213,8 @@ export function instancesOf(
 }
 
 /**
- * How a boundary head's interiors become seeds. A confident interior (P > 0.7) is one seed unless
- * it has a waist: two sides each 1.5 pixels deeper than the waist and 10 pixels large come apart
- * (nuclei the network let touch). Measured against the earlier 2-pixel erosion on the DSB 2018
- * nuclei (three trained models, validation and training images) instance F1 +0.008 to +0.016;
- * on the shipped model's held-out images of other kinds +0.027 (a 1-pixel depth splits more on
- * DSB, +0.01, but cuts large nuclei at other magnifications). Blobs under 4 pixels are a
- * network's stray blips, not nuclei.
+ * The split's fixed parts: each side of a waist at least 10 pixels large (a bump on one nucleus
+ * is not a second one); blobs under 4 pixels are a network's stray blips, not nuclei.
  */
-const SPLIT = { seedThreshold: 0.7, neck: { depth: 1.5, area: 10 }, minSeed: 4 } as const;
+const WAIST_AREA = 10;
+const MIN_SEED = 4;

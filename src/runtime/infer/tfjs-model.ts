@@ -94,6 +94,7 @@ export function segmentationModelOf(
     sizes,
     margin: marginOf(graph, sizes, where.file ?? where.path),
     ...(graph.instances ? { instances: graph.instances } : {}),
+    ...(graph.split ? { split: graph.split } : {}),
   };
   const tf = engine.tf;
   return {

@@ -3,7 +3,7 @@
  * diagram, the spec and the manifest. Everything is inline (CSS, SVG, PNG data: URIs) and a
  * Content-Security-Policy forbids any fetch, so the page works offline and leaks nothing.
  */
-import type { Graph } from '../../compiler/ir/index.js';
+import { splitText, type Graph } from '../../compiler/ir/index.js';
 import { checkInputSize, defaultSize } from '../../compiler/shape/index.js';
 import { isUnetGraph, renderGraphSvg, renderUnetSvg, vizSize } from '../../compiler/viz/index.js';
 import type { RunManifest } from '../train/run.js';
@@ -102,7 +102,7 @@ function runTables(p: ReportPage): string {
     ['input normalization', m.inputNormalization],
     [
       'network',
-      `${p.graph.inputChannels} input channel${p.graph.inputChannels === 1 ? '' : 's'} \u2192 ${p.graph.instances ? `1 class with instance boundaries (${p.graph.classes} channels: background, interior, boundary; touching objects are split)` : `${p.graph.classes} class${p.graph.classes === 1 ? '' : 'es'}`} (${p.graph.activation})`,
+      `${p.graph.inputChannels} input channel${p.graph.inputChannels === 1 ? '' : 's'} \u2192 ${p.graph.instances ? `1 class with instance boundaries (${p.graph.classes} channels: background, interior, boundary; touching objects are split: ${splitText(p.graph.split)})` : `${p.graph.classes} class${p.graph.classes === 1 ? '' : 'es'}`} (${p.graph.activation})`,
     ],
   ];
   const o = s.optimizer;

@@ -51,6 +51,9 @@ export function metadataProps(m: MetadataInputs): Record<string, string> {
     input_layout: g.dims === 3 ? 'NCDHW' : 'NCHW',
     input_normalization: m.inputNormalization,
     ...(g.instances ? { instances: g.instances } : {}),
+    ...(g.split
+      ? { instance_split: JSON.stringify({ seed_threshold: g.split.seedThreshold, waist_depth: g.split.waistDepth }) }
+      : {}),
     model_name: g.name,
     output_activation: g.activation,
     source_spec_sha256: sourceSha256(m.specSource),
