@@ -10,6 +10,7 @@ import type { SliceAxis } from '../runtime/volume/index.js';
 import { volumeLine, volumeSummary } from './eval-volume.js';
 import { UsageError, writeFileAtomic, type CliIO } from './io.js';
 import { openVolumeSegmenter } from './predict-volume.js';
+import { runTuneSplit } from './tune-split.js';
 import { checkConnectivity, modelPathOf, openModel, parseInferenceFlags, type InferenceFlags } from './predict.js';
 
 /** `unetc eval` flags, as Commander gives them. */
@@ -17,6 +18,8 @@ export interface EvalCommandOptions extends InferenceFlags {
   readonly data?: string;
   readonly out?: string;
   readonly sliceAxis?: string;
+  /** Score the grid of split settings instead (runtime/eval/tune-split.ts). */
+  readonly tuneSplit?: boolean;
 }
 
 /** Text for `--help` (added by main.ts with `addHelpText('after', ...)`). */
@@ -37,6 +40,10 @@ A folder of NIfTI volumes (images/*.nii[.gz] with masks/ or labels/ of the same 
 per volume (Dice, IoU, voxel accuracy; mean per volume and pooled), each volume segmented as
 \`unetc predict\` would: in 3D tiles by a 3D model, slice by slice (--slice-axis) by a 2D one.
 With instances/ (instance label volumes of the same names), also instance F1 of the 3D components.
+
+--tune-split (a boundary model, labels/ in DIR): instead, the pooled instance F1 of each split
+setting, seed thresholds 0.5-0.8 by waist depths 0.5-3 px, each image predicted once, and the best
+to pass as --split or to keep in the spec (output.split). Tune on images the model did not train on.
 `;
 
 const f3 = (v: number) => v.toFixed(3);
@@ -93,9 +100,16 @@ export async function runEval(io: CliIO, modelArg: string, options: EvalCommandO
   if (options.out !== undefined) guardOutputs([options.out], { overwrite: options.overwrite, what: 'the scores' });
   const volumes = await isVolumeFolder(options.data);
   checkConnectivity(options.connectivity, volumes);
+  if (options.tuneSplit) {
+    if (volumes) throw new UsageError('--tune-split is for 2D boundary models on images (PNG), not volumes');
+    if (options.out !== undefined || flags.split)
+      throw new UsageError('--tune-split writes no --out and tries its own --split settings');
+    return runTuneSplit(io, modelPath, options.data, flags, options.backend);
+  }
   let target: PredictTarget;
   if (volumes) {
     if (flags.tta) throw new UsageError('--tta is for 2D images (PNG); volumes are segmented without it');
+    if (flags.split) throw new UsageError('--split is for 2D boundary models on images (PNG), not volumes');
     const sliceAxis = options.sliceAxis ?? 'z';
     if (!['x', 'y', 'z'].includes(sliceAxis))
       throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);

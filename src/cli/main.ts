@@ -257,6 +257,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       )
       .option('--connectivity <4|8>', 'instance connectivity (default 8)')
       .option('--tta', 'test-time augmentation: average over the 8 flips and quarter turns (2D images)')
+      .option(
+        '--split <seed,waist>',
+        "boundary models: seed threshold and waist depth (px) of the split instead of the model's (e.g. 0.6,0.75)",
+      )
       .option('--backend <name>', 'tfjs engine, for tfjs checkpoints')
       .option('--overwrite', 'replace files in --out that unetc did not write (it never does without this)');
   inference(
@@ -281,7 +285,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       .argument('<model>', 'run folder, tfjs checkpoint folder or .onnx file')
       .option('--data <dir>', 'data folder (PNG images/ and masks/, or NIfTI volumes)')
       .option('--slice-axis <axis>', 'NIfTI data and a 2D model: segment slices across x, y or z (default z)')
-      .option('--out <file.csv>', 'write per-image scores as CSV'),
+      .option('--out <file.csv>', 'write per-image scores as CSV')
+      .option('--tune-split', 'boundary models: score a grid of split settings on DIR and name the best'),
   )
     .addHelpText('after', EVAL_HELP)
     .action(async (m: string, o: Parameters<typeof runEval>[2]) => {

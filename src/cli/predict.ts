@@ -14,6 +14,7 @@ import { predictFiles, type PredictTarget } from '../runtime/infer/folder.js';
 import { listPredictInputs } from '../runtime/infer/inputs.js';
 import { isVolumeModel } from '../runtime/infer/volume.js';
 import type { SliceAxis } from '../runtime/volume/index.js';
+import type { SplitSettings } from '../compiler/index.js';
 import { outputText } from './check.js';
 import { UsageError, type CliIO } from './io.js';
 import { resolveModel, shippedModels } from '../runtime/checkpoint/models.js';
@@ -28,6 +29,8 @@ export interface InferenceFlags {
   readonly connectivity?: string;
   readonly backend?: string;
   readonly tta?: boolean;
+  /** Boundary models: "SEED,WAIST" instead of the model's split settings. */
+  readonly split?: string;
   /** Replace files in --out that unetc did not write. */
   readonly overwrite?: boolean;
 }
@@ -92,10 +95,12 @@ export function parseInferenceFlags(o: InferenceFlags): {
   connectivity: 4 | 8;
   connectivity3d: 6 | 26;
   tta?: boolean;
+  split?: SplitSettings;
 } {
   const int = (v: number) => Number.isInteger(v);
   return {
     ...(o.tta ? { tta: true } : {}),
+    ...(o.split === undefined ? {} : { split: parseSplit(o.split) }),
     ...(o.tile === undefined
       ? {}
       : { tile: num('--tile', o.tile, (v) => int(v) && v >= 1, 'a whole number of pixels (at least 1)') }),
@@ -123,6 +128,16 @@ export function parseInferenceFlags(o: InferenceFlags): {
         : num('--connectivity', o.connectivity, (v) => [4, 6, 8, 26].includes(v), '4 or 8 (images), 6 or 26 (volumes)'),
     ),
   };
+}
+
+/** `--split SEED,WAIST`: a seed threshold in (0, 1) and a waist depth in pixels (above 0, at most 20). */
+function parseSplit(text: string): SplitSettings {
+  const [seed, waist, ...rest] = text.split(',').map((p) => (p.trim() === '' ? NaN : Number(p)));
+  if (rest.length > 0 || !(seed! > 0 && seed! < 1) || !(waist! > 0 && waist! <= 20))
+    throw new UsageError(
+      `--split takes SEED,WAIST: a seed threshold between 0 and 1 and a waist depth in pixels (above 0, at most 20), e.g. 0.6,0.75; found '${text}'`,
+    );
+  return { seedThreshold: seed!, waistDepth: waist! };
 }
 
 /**
@@ -164,6 +179,10 @@ export async function openModel(
     io.stderr(
       `model: ${i.path} (${i.name}: ${i.inputChannels} channel${i.inputChannels === 1 ? '' : 's'} -> ${out}, input ${i.normalization}, sizes ${i.sizes.height.text === i.sizes.width.text ? i.sizes.height.text : `${i.sizes.height.text} x ${i.sizes.width.text}`})\n`,
     );
+    if (flags.split && i.instances !== 'boundary')
+      throw new UsageError(
+        `--split sets how a boundary model (output.instances: boundary) splits touching objects; ${path} has no boundary head`,
+      );
     if (flags.threshold !== undefined && maskClasses(i) !== 2)
       throw new UsageError(
         `--threshold applies to binary models; ${path} has ${i.classes} classes (each pixel gets the most probable one)`,
@@ -235,6 +254,7 @@ export async function runPredict(io: CliIO, modelArg: string, options: PredictCo
     );
   checkConnectivity(options.connectivity, volumes);
   if (volumes && flags.tta) throw new UsageError('--tta is for 2D images (PNG); volumes are segmented without it');
+  if (volumes && flags.split) throw new UsageError('--split is for 2D boundary models on images (PNG), not volumes');
   if (volumes && threeD && options.sliceAxis !== undefined)
     io.stderr(`note: --slice-axis applies to 2D models; ${modelPath} is 3D and segments whole volumes\n`);
   const target: PredictTarget = volumes

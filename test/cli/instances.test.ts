@@ -102,6 +102,34 @@ describe('output.instances: boundary', () => {
     expect(e.out).not.toMatch(/boundary Dice/);
   });
 
+  it('eval --tune-split scores a grid of split settings; predict and eval take one with --split', async () => {
+    const t = await run('eval', trained, '--data', data, '--tune-split');
+    expect(t.code).toBe(0);
+    expect(t.out).toMatch(/pooled instance F1 \(IoU > 0\.5\) on 4 images with labels\//);
+    expect(t.out).toMatch(
+      /^best: seed_threshold [\d.]+, waist_depth [\d.]+: F1 [\d.]+ .*the model's own \(0\.7, 1\.5\)/m,
+    );
+    // 7 seed thresholds x 7 waist depths, one row each.
+    expect(t.out.split('\n').filter((l) => /^0\.\d+ +\d\.\d{3}/.test(l))).toHaveLength(7);
+    const p = await run(
+      'predict',
+      trained,
+      '--input',
+      data,
+      '--out',
+      join(dir, 'split'),
+      '--instances',
+      '--split',
+      '0.6,0.75',
+    );
+    expect(p.code).toBe(0);
+    const e = await run('eval', trained, '--data', data, '--split', '0.6,0.75');
+    expect(e.code).toBe(0);
+    const bad = await run('eval', trained, '--data', data, '--split', '1.5,1');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--split takes SEED,WAIST: .* found '1\.5,1'/);
+  });
+
   it('--tta predicts too (8 symmetries averaged)', async () => {
     const r = await run('eval', trained, '--data', data, '--tta');
     expect(r.code).toBe(0);

@@ -7,6 +7,8 @@
  * image counts the same, whatever its size or how much foreground it has) and the **pooled**
  * scores (one set of counts over every pixel, or every instance, of the data set).
  */
+import type { SplitSettings } from '../../compiler/ir/index.js';
+import { defined } from '../../util/object.js';
 import { loadSample, type DatasetSample } from '../data/index.js';
 import { removeSmall } from '../infer/instances.js';
 import { instancesOf, minInstanceSize, predictImage, type PredictOptions } from '../infer/predict.js';
@@ -20,6 +22,8 @@ export interface EvalOptions extends PredictOptions {
   readonly connectivity?: 4 | 8;
   /** Predicted instances below this many pixels are removed from the mask and the instances (default: minInstanceSize's). */
   readonly minSize?: number;
+  /** Boundary models: split settings instead of the model's (`--split`). */
+  readonly split?: SplitSettings;
 }
 
 /** One image's scores. */
@@ -95,7 +99,7 @@ export async function evaluateDataset(
     const found = instancesOf(prediction, model.info, {
       connectivity: options.connectivity ?? 8,
       minSize,
-      ...(options.threshold === undefined ? {} : { threshold: options.threshold }),
+      ...defined({ threshold: options.threshold, split: options.split }),
     });
     const predicted = minSize > 0 ? removeSmall(prediction.classMap, found) : prediction.classMap;
     const scores = new ConfusionCounts(classes).add(predicted, loaded.mask).scores();

@@ -8,6 +8,7 @@
  * What differs between images and volumes (reading, naming, writing, the CSV's columns) is one
  * `Kind` each; the loop is one. Events say what happened, for the CLI to print.
  */
+import type { SplitSettings } from '../../compiler/ir/index.js';
 import { basename, extname, join, resolve } from 'node:path';
 import {
   claimOutputs,
@@ -64,6 +65,8 @@ export interface PredictFilesOptions extends Omit<PredictOptions, 'onTile'> {
   /** Neighbourhood of instances: 4 or 8 for images (default 8), 6 or 26 for volumes (default 26). */
   readonly connectivity?: 4 | 8;
   readonly connectivity3d?: 6 | 26;
+  /** Boundary models: split settings instead of the model's (`--split`). */
+  readonly split?: SplitSettings;
   /** Replace files in `out` that unetc did not write. */
   readonly overwrite?: boolean;
   /** Progress through a large image's tiles (images only): the file, tiles done, tiles in all. */
@@ -201,7 +204,7 @@ function imageKind(model: SegmentationModel, o: PredictFilesOptions): Kind<HWC<F
           ? instancesOf(p, model.info, {
               connectivity: o.connectivity ?? 8,
               minSize,
-              ...(o.threshold === undefined ? {} : { threshold: o.threshold }),
+              ...defined({ threshold: o.threshold, split: o.split }),
             })
           : undefined;
       const mask = found && minSize > 0 ? removeSmall(p.classMap, found) : p.classMap;

@@ -3,7 +3,7 @@
  * channels), run it tile by tile at any size, and turn the blended probabilities into a class map.
  */
 import { flip, normalize, rotate90, type HWC } from '../data/index.js';
-import { defaultSplit } from '../../compiler/ir/index.js';
+import { defaultSplit, type SplitSettings } from '../../compiler/ir/index.js';
 import { classMap } from '../eval/metrics.js';
 import { splitInstances } from './boundary.js';
 import { connectedComponents, type InstanceOptions, type Instances } from './instances.js';
@@ -190,16 +190,16 @@ const BOUNDARY_MIN_SIZE = 20;
 
 /**
  * The instances of a prediction: a boundary model's interiors grown over its outlines (touching
- * objects apart), or the connected components of the class map; with `minSize`, smaller ones are
- * dropped. Labels 1..K in raster order of each instance's first pixel.
+ * objects apart; `split` overrides the model's split settings), or the connected components of the
+ * class map; with `minSize`, smaller ones are dropped. Labels 1..K in raster order of each instance's first pixel.
  */
 export function instancesOf(
   p: Prediction,
   info: Pick<ModelInfo, 'instances' | 'threshold' | 'split'>,
-  options: InstanceOptions & { readonly threshold?: number } = {},
+  options: InstanceOptions & { readonly threshold?: number; readonly split?: SplitSettings } = {},
 ): Instances {
   if (info.instances !== 'boundary') return connectedComponents(p.classMap, p.height, p.width, options);
-  const settings = info.split ?? defaultSplit;
+  const settings = options.split ?? info.split ?? defaultSplit;
   const split = splitInstances(p.probabilities, [p.height, p.width], p.classes, {
     threshold: options.threshold ?? info.threshold,
     seedThreshold: settings.seedThreshold,
