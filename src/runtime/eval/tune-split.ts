@@ -13,7 +13,7 @@ import { defaultSplit, type SplitSettings } from '../../compiler/ir/index.js';
 import { defined } from '../../util/object.js';
 import { DataError, formatProblems, loadSample, scanDataset, type DatasetSample } from '../data/index.js';
 import { maskClasses, ModelError, type SegmentationModel } from '../infer/model.js';
-import { instancesOf, minInstanceSize, predictImage, type Prediction } from '../infer/predict.js';
+import { instancesOf, minInstanceSize, predictImage } from '../infer/predict.js';
 import type { EvalOptions } from './evaluate.js';
 import { addCounts, instanceScores, matchInstances, type InstanceCounts, type InstanceScores } from './match.js';
 
@@ -68,8 +68,18 @@ export async function tuneSplit(
       samples[0]?.mask ?? info.path,
       'no image has an instance label map (labels/NAME.png): tuning the split matches instances against them',
     );
-  // Predicted once; the split is cheap next to the network.
-  const images: { prediction: Prediction; truth: Uint16Array | Uint32Array }[] = [];
+  const grid = options.grid ?? SPLIT_GRID;
+  const own = info.split ?? defaultSplit;
+  const splits = grid.seedThresholds.flatMap((seedThreshold) =>
+    grid.waistDepths.map((waistDepth) => ({ seedThreshold, waistDepth })),
+  );
+  const ownAt = splits.findIndex((t) => t.seedThreshold === own.seedThreshold && t.waistDepth === own.waistDepth);
+  // The model's own settings are scored too when the grid does not hold them (the last entry).
+  if (ownAt < 0) splits.push(own);
+  // Each image is predicted once and split every way at once (the split is cheap next to the
+  // network), so only one image's probabilities are held whatever the folder's size.
+  const counts: InstanceCounts[][] = splits.map(() => []);
+  const minSize = minInstanceSize(info, options.minSize);
   for (const [i, sample] of labelled.entries()) {
     const loaded = await loadSample(sample, info.inputChannels);
     const prediction = await predictImage(
@@ -77,27 +87,19 @@ export async function tuneSplit(
       { height: loaded.height, width: loaded.width, channels: loaded.channels, data: loaded.image },
       options,
     );
-    images.push({ prediction, truth: loaded.labels! });
+    for (const [k, split] of splits.entries()) {
+      const found = instancesOf(prediction, info, { minSize, split, ...defined({ threshold: options.threshold }) });
+      counts[k]!.push(matchInstances(loaded.labels!, found.labels));
+    }
     onImage?.(sample, i, labelled.length);
   }
-  const minSize = minInstanceSize(info, options.minSize);
-  const score = (split: SplitSettings): SplitTrial => {
-    const counts = images.map(({ prediction, truth }) => {
-      const found = instancesOf(prediction, info, { minSize, split, ...defined({ threshold: options.threshold }) });
-      return matchInstances(truth, found.labels);
-    });
-    const sum = addCounts(counts);
+  const scored: SplitTrial[] = splits.map((split, k) => {
+    const sum = addCounts(counts[k]!);
     return { split, pooled: { ...sum, ...instanceScores(sum) } };
-  };
-  const grid = options.grid ?? SPLIT_GRID;
-  const trials = grid.seedThresholds.flatMap((seedThreshold) =>
-    grid.waistDepths.map((waistDepth) => score({ seedThreshold, waistDepth })),
-  );
+  });
+  const trials = ownAt < 0 ? scored.slice(0, -1) : scored;
   const best = trials.reduce((a, b) => (b.pooled.f1 > a.pooled.f1 ? b : a));
-  const own = info.split ?? defaultSplit;
-  const current =
-    trials.find((t) => t.split.seedThreshold === own.seedThreshold && t.split.waistDepth === own.waistDepth) ??
-    score(own);
+  const current = scored[ownAt < 0 ? scored.length - 1 : ownAt]!;
   return { images: labelled.length, trials, best, current };
 }
 

@@ -8,8 +8,8 @@
  * What differs between images and volumes (reading, naming, writing, the CSV's columns) is one
  * `Kind` each; the loop is one. Events say what happened, for the CLI to print.
  */
-import type { SplitSettings } from '../../compiler/ir/index.js';
 import { basename, extname, join, resolve } from 'node:path';
+import type { SplitSettings } from '../../compiler/ir/index.js';
 import {
   claimOutputs,
   DataError,

@@ -191,7 +191,8 @@ const BOUNDARY_MIN_SIZE = 20;
 /**
  * The instances of a prediction: a boundary model's interiors grown over its outlines (touching
  * objects apart; `split` overrides the model's split settings), or the connected components of the
- * class map; with `minSize`, smaller ones are dropped. Labels 1..K in raster order of each instance's first pixel.
+ * class map; with `minSize`, smaller ones are dropped. Labels 1..K in raster order of each
+ * instance's first pixel.
  */
 export function instancesOf(
   p: Prediction,
