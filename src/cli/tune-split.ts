@@ -1,5 +1,4 @@
-import type { SplitTuning } from '../runtime/eval/tune-split.js';
-import { tuneSplitFolder } from '../runtime/eval/tune-split.js';
+import { tuneSplitFolder, type SplitTuning } from '../runtime/eval/tune-split.js';
 import type { CliIO } from './io.js';
 import { openModel, type parseInferenceFlags } from './predict.js';
 
@@ -24,7 +23,7 @@ export async function runTuneSplit(
       io.stderr(`error: ${result.problems.length} problems in ${dir}; nothing was run\n`);
       return 1;
     }
-    io.stdout(tuningTable(result.tuning, modelPath));
+    io.stdout(tuningTable(result.tuning));
     return 0;
   } finally {
     await model.close();
@@ -34,7 +33,7 @@ export async function runTuneSplit(
 const f3 = (v: number) => v.toFixed(3);
 
 /** Seed thresholds down, waist depths across, pooled F1 in the cells; the best and the model's own marked. */
-export function tuningTable(t: SplitTuning, modelPath: string): string {
+export function tuningTable(t: SplitTuning): string {
   const seeds = [...new Set(t.trials.map((x) => x.split.seedThreshold))];
   const waists = [...new Set(t.trials.map((x) => x.split.waistDepth))];
   const cell = (w: number) => String(w).padEnd(8);
@@ -57,7 +56,7 @@ export function tuningTable(t: SplitTuning, modelPath: string): string {
   );
   if (t.best !== t.current)
     rows.push(
-      `use it: predict and eval --split ${b.seedThreshold},${b.waistDepth}; or keep it in the model: output.split: {seed_threshold: ${b.seedThreshold}, waist_depth: ${b.waistDepth}} in the spec, then train, or export these weights with it (unetc compile SPEC --target onnx --weights ${modelPath})`,
+      `use it: predict and eval --split ${b.seedThreshold},${b.waistDepth}; or keep it in the model: output.split: {seed_threshold: ${b.seedThreshold}, waist_depth: ${b.waistDepth}} in the spec, then train, or export the run's weights with it (unetc compile SPEC --target onnx --weights RUN/best, or RUN/last)`,
       'choose on images the model did not train on (its validation images): on its training images the best setting is biased',
     );
   return `${rows.join('\n')}\n`;

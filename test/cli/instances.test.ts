@@ -125,6 +125,24 @@ describe('output.instances: boundary', () => {
     expect(p.code).toBe(0);
     const e = await run('eval', trained, '--data', data, '--split', '0.6,0.75');
     expect(e.code).toBe(0);
+    // Kept in the model as the advice says: the spec with the split, exported from the run's weights
+    // (the split and the threshold are not the network: the weights fit).
+    const tuned = join(dir, 'tuned.yaml');
+    writeFileSync(
+      tuned,
+      BOUNDARY.replace(
+        'instances: boundary}',
+        'instances: boundary, threshold: 0.6, split: {seed_threshold: 0.6, waist_depth: 0.75}}',
+      ),
+    );
+    const exported = join(dir, 'tuned.onnx');
+    const c = await run('compile', tuned, '-t', 'onnx', '-o', exported, '--weights', join(trained, 'last'));
+    expect([c.code, c.err]).toEqual([0, expect.stringContaining('weights: ')]);
+    const meta = new Map(summarizeOnnx(readFileSync(exported)).metadata);
+    expect([meta.get('threshold'), meta.get('instance_split')]).toEqual([
+      '0.6',
+      '{"seed_threshold":0.6,"waist_depth":0.75}',
+    ]);
     const bad = await run('eval', trained, '--data', data, '--split', '1.5,1');
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--split takes SEED,WAIST: .* found '1\.5,1'/);

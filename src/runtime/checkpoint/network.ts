@@ -13,15 +13,15 @@ import { recordedGraph, type NetworkRecord } from './graph.js';
 /**
  * Why weights trained as `record` says (a checkpoint's unetc.json, a run's run.json) do not fit
  * `graph`, or undefined when they do: a spec whose text differs (reformatted, comments edited,
- * renamed) fits when both are the same network; otherwise the first differing op is named.
+ * renamed, another mask threshold or instance split) fits when both are the same network;
+ * otherwise the first differing op is named.
  * Deep-supervision heads (training only) may differ.
  */
 export function networkMismatch(graph: Graph, record: NetworkRecord, specFile: string): string | undefined {
   const trained = record.spec;
   const theirs = recordedGraph(record);
-  // The first line is the model's name, which may change without changing the network.
-  const mine = printGraph(inferenceGraph(graph)).split('\n').slice(1);
-  const other = typeof theirs === 'string' ? [] : printGraph(inferenceGraph(theirs)).split('\n').slice(1);
+  const mine = networkLines(graph);
+  const other = typeof theirs === 'string' ? [] : networkLines(theirs);
   const i = mine.findIndex((line, k) => line !== other[k]);
   if (i < 0 && mine.length === other.length) return undefined;
   const detail =
@@ -29,6 +29,17 @@ export function networkMismatch(graph: Graph, record: NetworkRecord, specFile: s
       ? `: ${specFile} has '${mine[i]!.trim()}' where the checkpoint's spec has '${(other[i] ?? '(nothing)').trim()}'`
       : '';
   return `the checkpoint was trained from a different network (spec '${trained.name}'${trained.file ? `, ${trained.file}` : ''})${detail}`;
+}
+
+/**
+ * The printed graph without what may change without changing the network: the first line (the
+ * model's name), and the mask threshold and instance split (post-processing of the output).
+ */
+function networkLines(graph: Graph): string[] {
+  const { split: _, ...network } = inferenceGraph(graph);
+  return printGraph({ ...network, threshold: 0.5 })
+    .split('\n')
+    .slice(1);
 }
 
 /** A checkpoint's weights for `graph`: every weight the checkpoint has, deep-supervision heads it lacks from the initial weights. */
