@@ -1,17 +1,12 @@
 import { join, resolve } from 'node:path';
 import { Random, seedFor } from '../../util/random.js';
-import { boundaryTargets } from '../infer/boundary.js';
 import {
-  applyNormalization,
-  augment,
   DataError,
-  finishInput,
   formatProblems,
   generateSample,
   loadSample,
   normalizationParams,
   scanDataset,
-  type AugmentOptions,
   type HWC,
   type NormalizationParams,
 } from '../data/index.js';
@@ -230,50 +225,4 @@ export function folderData(
   },
 ): Promise<TrainingData> {
   return splitFolders(dir, options, 'images', (d) => folderExamples(d, options.channels, options));
-}
-
-/** A batch as flat NHWC arrays: normalized images and one-hot (or 0/1) targets. */
-export interface Batch {
-  readonly images: Float32Array;
-  readonly targets: Float32Array;
-  readonly shape: readonly [number, number, number];
-}
-
-/** Targets for the head: one channel of 0/1 for one class, one-hot over `classes` otherwise. */
-export function targetsOf(mask: ArrayLike<number>, classes: number, out: Float32Array, offset: number): void {
-  for (let p = 0; p < mask.length; p++) {
-    if (classes === 1) out[offset + p] = mask[p]! > 0 ? 1 : 0;
-    else out[offset + p * classes + Math.min(mask[p]!, classes - 1)] = 1;
-  }
-}
-
-/**
- * The batch of step `step`: examples and augmentations drawn from seeds derived from (seed,
- * step), so a resumed run draws exactly the batches the interrupted one would have. `head` is
- * the network's output: its channels, and whether they are a boundary head's (the masks are
- * then instance labels, and the outlines are found after the augmentation moved them).
- */
-export function makeBatch(
-  data: readonly Example[],
-  step: number,
-  batch: number,
-  patch: readonly [number, number],
-  head: { readonly classes: number; readonly instances?: 'boundary' },
-  seed: number,
-  augmentation: AugmentOptions,
-): Batch {
-  const [h, w] = patch;
-  const channels = data[0]!.image.channels;
-  const classes = head.classes;
-  const k = classes === 1 ? 1 : classes;
-  const images = new Float32Array(batch * h * w * channels);
-  const targets = new Float32Array(batch * h * w * k);
-  const rng = new Random(seedFor(seed, `batch:${step}`));
-  for (let b = 0; b < batch; b++) {
-    const e = data[Math.floor(rng.next() * data.length)]!;
-    const a = augment(seedFor(seed, `augment:${step}:${b}`), e.image, e.mask, { ...augmentation, patch });
-    images.set(finishInput(applyNormalization(a.image, e.norm), a.plan), b * h * w * channels);
-    targetsOf(head.instances ? boundaryTargets(a.mask.data, [h, w]) : a.mask.data, classes, targets, b * h * w * k);
-  }
-  return { images, targets, shape: [h, w, channels] };
 }

@@ -5,9 +5,9 @@ import type { Graph } from '../../compiler/ir/index.js';
 import type { Engine } from '../backend/index.js';
 import type { CheckpointInfo } from '../checkpoint/index.js';
 import { seedFor } from '../../util/random.js';
-import { makeBatch, type TrainingData } from './data.js';
+import { makeBatch } from './batch.js';
+import type { TrainingData } from './data.js';
 import { validate } from './validate.js';
-import { makeVolumeBatch } from './volume-data.js';
 import type { Scores } from '../eval/metrics.js';
 import { learningRate } from './schedule.js';
 import { TimeBudget } from './budget.js';
@@ -219,10 +219,7 @@ export async function* trainLoop(ctx: TrainContext): AsyncGenerator<TrainEvent> 
     const total = plan.total(state.step);
     lr = learningRate(s.schedule, s.optimizer.learningRate, state.step, total, s.warmup);
     setLearningRate(optimizer, lr);
-    const volumes = ctx.data.volumes;
-    const b = volumes
-      ? makeVolumeBatch(volumes.train, state.step, s.batch, s.patch, ctx.graph.classes, s.seed, s.augmentation)
-      : makeBatch(ctx.data.train, state.step, s.batch, [s.patch[0]!, s.patch[1]!], ctx.graph, s.seed, s.augmentation);
+    const b = makeBatch(ctx.data, state.step, s, ctx.graph);
     const t0 = clock();
     const images = tf.tensor(b.images, [s.batch, ...b.shape]);
     const targets = tf.tensor(b.targets, [

@@ -4,27 +4,12 @@
  * training loop draws patches from. Layout: [depth, height, width, channels] row-major, i.e. a
  * NIfTI volume's (k, j, i) order with i fastest, so no copy reorders voxels.
  */
-import { Random, seedFor } from '../../util/random.js';
-import {
-  augmentIntensity,
-  flipAxis,
-  formatProblems,
-  normalizationParams,
-  quarterTurns,
-  type AugmentOptions,
-} from '../data/index.js';
-import {
-  extractPatch,
-  randomPatchOrigin,
-  readNifti,
-  scanVolumeDataset,
-  sliceVolume,
-  syntheticVolume,
-  type SliceAxis,
-} from '../volume/index.js';
+import { seedFor } from '../../util/random.js';
+import { formatProblems, normalizationParams } from '../data/index.js';
+import { readNifti, scanVolumeDataset, sliceVolume, syntheticVolume, type SliceAxis } from '../volume/index.js';
 import { join } from 'node:path';
 import { listFiles } from '../data/entries.js';
-import { DataProblems, splitFolders, targetsOf, type Example } from './data.js';
+import { DataProblems, splitFolders, type Example } from './data.js';
 import type { VolumeData, VolumeExample } from './volume-types.js';
 
 export type { VolumeData, VolumeExample } from './volume-types.js';
@@ -151,82 +136,4 @@ export function middleSlices(volumes: readonly VolumeExample[], axis: SliceAxis)
     const mid = count >> 1;
     return sliceExamples([{ ...v, dims: v.dims }], axis).find((e) => e.name === `${v.name}:${axis}${mid}`)!;
   });
-}
-
-/** A batch of 3D patches as flat NDHWC arrays: normalized images and one-hot (or 0/1) targets. */
-export interface VolumeBatch {
-  readonly images: Float32Array;
-  readonly targets: Float32Array;
-  /** [depth, height, width, channels]. */
-  readonly shape: readonly [number, number, number, number];
-}
-
-/**
- * Each depth slice of a DHW block turned by k clockwise quarter turns in the (height, width)
- * plane (geometry.ts quarterTurns, the other way round): a new array (the same when k is 0).
- */
-export function rotatePlanes<T extends Float32Array | Uint16Array>(
-  data: T,
-  dims: readonly [number, number, number],
-  k: number,
-): T {
-  const [, h, w] = dims;
-  if (((k % 4) + 4) % 4 === 0) return data;
-  if (k % 2 !== 0 && h !== w) throw new RangeError(`rotatePlanes: a ${h}x${w} plane cannot take a quarter turn`);
-  return quarterTurns(data, dims, 1, -k).data;
-}
-
-/**
- * The batch of step `step`: volumes, patch origins and flips drawn from seeds derived from
- * (seed, step), so a resumed run draws exactly the batches the interrupted one would have.
- * Patches are zero-filled where they reach past a volume smaller than the patch.
- */
-export function makeVolumeBatch(
-  data: readonly VolumeExample[],
-  step: number,
-  batch: number,
-  patch: readonly number[],
-  classes: number,
-  seed: number,
-  augmentation: AugmentOptions,
-): VolumeBatch {
-  const size = [patch[0]!, patch[1]!, patch[2]!] as const;
-  const voxels = size[0] * size[1] * size[2];
-  const k = classes === 1 ? 1 : classes;
-  const images = new Float32Array(batch * voxels);
-  const targets = new Float32Array(batch * voxels * k);
-  const rng = new Random(seedFor(seed, `batch:${step}`));
-  for (let b = 0; b < batch; b++) {
-    const e = data[Math.floor(rng.next() * data.length)]!;
-    const nifti = [e.dims[2], e.dims[1], e.dims[0]] as const;
-    const r = new Random(seedFor(seed, `augment:${step}:${b}`));
-    const origin = randomPatchOrigin(r, nifti, size);
-    const offset = e.norm.offset[0] ?? 0;
-    const scale = e.norm.scale[0] ?? 1;
-    // Intensity changes on the raw values, then the volume's own normalization (as 2D images).
-    let image = augmentIntensity(
-      extractPatch(e.image, nifti, origin, size),
-      seedFor(seed, `intensity:${step}:${b}`),
-      augmentation,
-    ).map((v) => (v - offset) / scale);
-    let mask = extractPatch(e.mask, nifti, origin, size);
-    if (augmentation.rotate90) {
-      // In-plane quarter turns (height x width); a non-square plane only gets half turns.
-      const turns = Math.floor(r.next() * 4);
-      const k = size[1] === size[2] ? turns : turns % 2 === 0 ? 0 : 2;
-      image = rotatePlanes(image, size, k);
-      mask = rotatePlanes(mask, size, k);
-    }
-    if (augmentation.flip) {
-      for (const axis of [0, 1, 2] as const) {
-        if (r.next() < 0.5) {
-          image = flipAxis(image, size, 1, axis);
-          mask = flipAxis(mask, size, 1, axis);
-        }
-      }
-    }
-    images.set(image, b * voxels);
-    targetsOf(mask, classes, targets, b * voxels * k);
-  }
-  return { images, targets, shape: [size[0], size[1], size[2], 1] };
 }
