@@ -9,9 +9,15 @@ import { isVolumeFolder } from '../runtime/train/volume-data.js';
 import type { SliceAxis } from '../runtime/volume/index.js';
 import { volumeLine, volumeSummary } from './eval-volume.js';
 import { UsageError, writeFileAtomic, type CliIO } from './io.js';
-import { openVolumeSegmenter } from './predict-volume.js';
 import { runTuneSplit } from './tune-split.js';
-import { checkConnectivity, modelPathOf, openModel, parseInferenceFlags, type InferenceFlags } from './predict.js';
+import {
+  checkConnectivity,
+  modelPathOf,
+  openModel,
+  openVolumeSegmenter,
+  parseInferenceFlags,
+  type InferenceFlags,
+} from './open.js';
 
 /** `unetc eval` flags, as Commander gives them. */
 export interface EvalCommandOptions extends InferenceFlags {

@@ -1,6 +1,6 @@
 import { tuneSplitFolder, type SplitTuning } from '../runtime/eval/tune-split.js';
 import type { CliIO } from './io.js';
-import { openModel, type parseInferenceFlags } from './predict.js';
+import { openModel, type InferenceSettings } from './open.js';
 
 /**
  * `unetc eval MODEL --data DIR --tune-split`: the pooled instance F1 of every split setting of
@@ -10,7 +10,7 @@ export async function runTuneSplit(
   io: CliIO,
   modelPath: string,
   dir: string,
-  flags: ReturnType<typeof parseInferenceFlags>,
+  flags: InferenceSettings,
   backend: string | undefined,
 ): Promise<number> {
   const model = await openModel(io, modelPath, flags, backend);
