@@ -1,22 +1,15 @@
-import type { LayersModel } from '@tensorflow/tfjs';
 import { join } from 'node:path';
-import { countInitializerValues } from '../compiler/backends/onnx/index.js';
-import { describeParity, exportVerifiedOnnx } from '../runtime/export/onnx.js';
-import { PYTORCH_FILES, writeVerifiedPytorch } from '../runtime/export/pytorch.js';
-import { TFJS_FILES, writeVerifiedTfjs } from '../runtime/export/tfjs.js';
-import { exportWeights } from '../runtime/export/weights.js';
-import { INSTALL_TORCH } from '../runtime/torch/python.js';
-import { buildModel, setWeights } from '../compiler/backends/tfjs/index.js';
-import { roundWeightsToHalf } from '../compiler/backends/half.js';
-import type { WeightMap } from '../compiler/backends/weights.js';
-import { checkInputSize, type Graph } from '../compiler/index.js';
-import { selectEngine, type Engine } from '../runtime/backend/index.js';
-import type { InputNormalization } from '../runtime/infer/index.js';
-import { PARITY_TOLERANCE } from '../runtime/verify/index.js';
-import { bytes, parseSize, thousands } from './format.js';
+import { checkInputSize } from '../compiler/index.js';
 import { guardOutputs } from '../runtime/data/index.js';
+import { compileModel, type CompileResult } from '../runtime/export/compile.js';
+import { describeParity } from '../runtime/export/onnx.js';
+import { PYTORCH_FILES } from '../runtime/export/pytorch.js';
+import { TFJS_FILES } from '../runtime/export/tfjs.js';
+import { INSTALL_TORCH } from '../runtime/torch/python.js';
+import { PARITY_TOLERANCE } from '../runtime/verify/index.js';
 import { UnetcError } from '../util/error.js';
-import { reportDiagnostics, UsageError, writeFileAtomic, type CliIO, type DiagnosticFormat } from './io.js';
+import { bytes, parseSize, thousands } from './format.js';
+import { reportDiagnostics, UsageError, type CliIO, type DiagnosticFormat } from './io.js';
 import { loadSpec } from './load.js';
 
 export interface CompileOptions {
@@ -46,7 +39,8 @@ export class CompileError extends UnetcError {
 
 /**
  * `unetc compile SPEC --target onnx|tfjs|pytorch -o PATH`: builds the tfjs graph (with a checkpoint's
- * weights or seeded initial ones), exports, verifies numerically, and only then writes.
+ * weights or seeded initial ones), exports, verifies numerically, and only then writes (the work
+ * is runtime/export/compile.ts's; this checks the flags and prints).
  */
 export async function runCompile(io: CliIO, file: string, options: CompileOptions): Promise<number> {
   const target = options.target;
@@ -77,7 +71,6 @@ export async function runCompile(io: CliIO, file: string, options: CompileOption
   reportDiagnostics(io, spec.diagnostics, options.format);
   if (!spec.graph || !spec.document) return 1;
   const graph = spec.graph;
-  const specText = spec.document.source.body;
   let staticSize: number[] | undefined;
   if (options.staticSize !== undefined) {
     if (target !== 'onnx')
@@ -94,139 +87,76 @@ export async function runCompile(io: CliIO, file: string, options: CompileOption
     }
   }
 
-  const engine = await selectEngine(options.backend);
-  io.stderr(`engine: ${engine.description}\n`);
-  const model = buildModel(engine.tf, graph);
-  try {
-    const chosen = await exportWeights(engine, graph, { text: specText, file }, options.weights, seed);
-    const { normalization, manifest } = chosen;
-    io.stderr(
-      manifest
-        ? `weights: ${options.weights} (trained from ${manifest.spec.file ?? manifest.spec.name}, seed ${manifest.seed}; inputs ${normalization})\n`
-        : `weights: initial (He-normal, seed ${seed})\n`,
-    );
-    // float16 storage: round first, so the graph that verifies the export holds the stored values.
-    const weights = half ? roundWeightsToHalf(chosen.weights) : chosen.weights;
-    if (half) io.stderr('weights: rounded to float16 (stored at half the size)\n');
-    setWeights(model, weights, engine.tf);
-    if (target === 'onnx')
-      return await compileOnnx(io, engine, graph, model, weights, specText, options.output, {
-        opset,
-        foldBn: options.foldBn,
-        halfWeights: half,
-        verify: options.verify,
-        normalization,
-        ...(staticSize ? { staticSize } : {}),
-      });
-    if (target === 'pytorch')
-      return await compilePytorch(io, engine, graph, model, weights, specText, options.output, {
-        normalization,
-        verify: options.verify,
-      });
-    return await compileTfjs(
-      io,
-      engine,
-      graph,
-      model,
-      { name: graph.name, file, text: specText },
-      seed,
-      options.output,
-      options.verify,
-      half,
-    );
-  } finally {
-    model.dispose();
-  }
-}
-
-async function compileOnnx(
-  io: CliIO,
-  engine: Engine,
-  graph: Graph,
-  model: LayersModel,
-  weights: WeightMap,
-  specText: string,
-  output: string,
-  o: {
-    opset: number | undefined;
-    foldBn: boolean;
-    halfWeights: boolean;
-    verify: boolean;
-    normalization: InputNormalization;
-    staticSize?: readonly number[];
-  },
-): Promise<number> {
-  const { exported, parity, ok } = await exportVerifiedOnnx(engine, graph, model, weights, {
-    specText,
-    opset: o.opset,
-    foldBn: o.foldBn,
-    halfWeights: o.halfWeights,
-    verify: o.verify,
-    inputNormalization: o.normalization,
-    ...(o.staticSize ? { staticSize: o.staticSize } : {}),
+  const events = compileModel({
+    graph,
+    spec: { name: graph.name, file, text: spec.document.source.body },
+    target,
+    output: options.output,
+    ...(options.weights === undefined ? {} : { weights: options.weights }),
+    seed,
+    verify: options.verify,
+    ...(options.backend === undefined ? {} : { backend: options.backend }),
+    ...(opset === undefined ? {} : { opset }),
+    foldBn: options.foldBn,
+    fp16: half,
+    ...(staticSize ? { staticSize } : {}),
   });
-  if (o.foldBn)
-    io.stderr(
-      `fold-bn: ${exported.foldedBatchNorms.length} BatchNorm${exported.foldedBatchNorms.length === 1 ? '' : 's'} folded into their convs\n`,
+  let next = await events.next();
+  for (; !next.done; next = await events.next()) {
+    const e = next.value;
+    if (e.kind === 'engine') io.stderr(`engine: ${e.engine.description}\n`);
+    else {
+      const { manifest, normalization } = e.chosen;
+      io.stderr(
+        manifest
+          ? `weights: ${options.weights} (trained from ${manifest.spec.file ?? manifest.spec.name}, seed ${manifest.seed}; inputs ${normalization})\n`
+          : `weights: initial (He-normal, seed ${seed})\n`,
+      );
+      if (e.half) io.stderr('weights: rounded to float16 (stored at half the size)\n');
+    }
+  }
+  return say(io, next.value, { ...options, output: options.output });
+}
+
+const VERIFIED = `: ok (<= ${PARITY_TOLERANCE})`;
+
+/** The export's result in words: what was verified and written, or why nothing was (exit 1). */
+function say(io: CliIO, r: CompileResult, o: CompileOptions & { readonly output: string }): number {
+  if (r.target === 'onnx') {
+    const folded = r.exported.foldedBatchNorms.length;
+    if (o.foldBn) io.stderr(`fold-bn: ${folded} BatchNorm${folded === 1 ? '' : 's'} folded into their convs\n`);
+    if (o.verify) {
+      const line = `parity (onnxruntime vs tfjs ${r.engine}): max|diff|/max|ref| = ${describeParity(r.parity)}`;
+      if (!r.ok) {
+        io.stderr(
+          `${line}\nerror: the ONNX model does not match the tfjs graph (tolerance ${PARITY_TOLERANCE}); nothing was written\n`,
+        );
+        return 1;
+      }
+      io.stdout(`${line}${VERIFIED}\n`);
+    }
+    io.stdout(
+      `wrote ${o.output} (${bytes(r.exported.bytes.length)}, opset ${r.exported.opset}, IR ${r.exported.irVersion}, ${thousands(r.values)} weight values${o.verify ? '' : ', not verified'})\n`,
     );
-  if (o.verify) {
-    const line = `parity (onnxruntime vs tfjs ${engine.name}): max|diff|/max|ref| = ${describeParity(parity)}`;
-    if (!ok) {
-      io.stderr(
-        `${line}\nerror: the ONNX model does not match the tfjs graph (tolerance ${PARITY_TOLERANCE}); nothing was written\n`,
-      );
-      return 1;
-    }
-    io.stdout(`${line}: ok (<= ${PARITY_TOLERANCE})\n`);
+    return 0;
   }
-  writeFileAtomic(output, exported.bytes);
-  const values = countInitializerValues(exported.bytes);
-  io.stdout(
-    `wrote ${output} (${bytes(exported.bytes.length)}, opset ${exported.opset}, IR ${exported.irVersion}, ${thousands(values)} weight values${o.verify ? '' : ', not verified'})\n`,
-  );
-  return 0;
-}
-
-async function compilePytorch(
-  io: CliIO,
-  engine: Engine,
-  graph: Graph,
-  model: LayersModel,
-  weights: WeightMap,
-  specText: string,
-  output: string,
-  o: { normalization: InputNormalization; verify: boolean },
-): Promise<number> {
-  const r = await writeVerifiedPytorch(engine, graph, model, weights, { output, specText, ...o });
-  if (r.unverified) io.stderr(`warning: not verified: ${r.unverified}; to verify, ${INSTALL_TORCH}\n`);
-  if (r.python) {
-    const line = `parity (PyTorch ${r.python.torch} vs tfjs ${engine.name}): max|diff|/max|ref| = ${describeParity(r.parity)}`;
-    if (!r.ok) {
-      io.stderr(
-        `${line}\nerror: the PyTorch module does not match the tfjs graph (tolerance ${PARITY_TOLERANCE}); nothing was written\n`,
-      );
-      return 1;
+  if (r.target === 'pytorch') {
+    if (r.unverified) io.stderr(`warning: not verified: ${r.unverified}; to verify, ${INSTALL_TORCH}\n`);
+    if (r.python) {
+      const line = `parity (PyTorch ${r.python.torch} vs tfjs ${r.engine}): max|diff|/max|ref| = ${describeParity(r.parity)}`;
+      if (!r.ok) {
+        io.stderr(
+          `${line}\nerror: the PyTorch module does not match the tfjs graph (tolerance ${PARITY_TOLERANCE}); nothing was written\n`,
+        );
+        return 1;
+      }
+      io.stdout(`${line}${VERIFIED}\n`);
     }
-    io.stdout(`${line}: ok (<= ${PARITY_TOLERANCE})\n`);
+    io.stdout(
+      `wrote ${o.output}/{${PYTORCH_FILES.join(',')}} (${bytes(r.exported.weights.length)} of weights${r.python ? '' : ', not verified'})\n`,
+    );
+    return 0;
   }
-  io.stdout(
-    `wrote ${output}/{${PYTORCH_FILES.join(',')}} (${bytes(r.exported.weights.length)} of weights${r.python ? '' : ', not verified'})\n`,
-  );
-  return 0;
-}
-
-async function compileTfjs(
-  io: CliIO,
-  engine: Engine,
-  graph: Graph,
-  model: LayersModel,
-  spec: { name: string; file: string; text: string },
-  seed: number,
-  output: string,
-  verify: boolean,
-  fp16: boolean,
-): Promise<number> {
-  const r = await writeVerifiedTfjs(engine, graph, model, { output, spec, seed, verify, fp16 });
   if (!r.ok) {
     io.stderr(
       `error: the saved model predicts differently after loading (max|diff| ${r.maxAbsDiff}); nothing was written\n`,
@@ -235,6 +165,6 @@ async function compileTfjs(
   }
   if (r.verifiedAt)
     io.stdout(`round trip: tf.loadLayersModel predicts bit-identically at ${r.verifiedAt.join('x')}: ok\n`);
-  io.stdout(`wrote ${output}/{${TFJS_FILES.join(',')}}\n`);
+  io.stdout(`wrote ${o.output}/{${TFJS_FILES.join(',')}}\n`);
   return 0;
 }
