@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import type { SplitSettings } from '../compiler/index.js';
 import { resolveModel, shippedModels } from '../runtime/checkpoint/models.js';
 import {
+  DEFAULT_TILE,
   loadModel,
   locateModel,
   maskClasses,
@@ -161,7 +162,7 @@ export async function openModel(
       );
     // A tile too small for a 'valid' network's margins fails on every image larger than one tile:
     // say so once, up front (planning an image of two tiles and more).
-    const big = 2 * (flags.tile ?? 512) + 4 * Math.max(...i.margin) + 1;
+    const big = 2 * (flags.tile ?? DEFAULT_TILE) + 4 * Math.max(...i.margin) + 1;
     planTiles(big, big, {
       sizes: i.sizes,
       margin: i.margin,

@@ -19,6 +19,7 @@ export { chwToHwc, hwcToChw, loadOnnxModel } from './onnx-model.js';
 export { loadTfjsModel } from './tfjs-model.js';
 export { fromList, parseSizeText, parseValidSizes, progression, type SizeRule } from './sizes.js';
 export {
+  DEFAULT_TILE,
   planAxis,
   planTiles,
   runTiled,

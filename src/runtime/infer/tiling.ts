@@ -58,7 +58,8 @@ export class TilingError extends UnetcError {
   }
 }
 
-const DEFAULT_TILE = 512;
+/** The largest 2D tile side when none is asked for (volumes have their own, in volume.ts). */
+export const DEFAULT_TILE = 512;
 const DEFAULT_OVERLAP = 0.25;
 
 /** Raised cosine from ~0 to ~1 over u in (0, 1); ramp(u) + ramp(1 - u) = 1, so two ramps over one overlap sum to 1. */
