@@ -38,3 +38,18 @@ export class UsageError extends UnetcError {
     super(undefined, problem, { exitCode: 2 });
   }
 }
+
+/**
+ * Every problem with a data file (an image, a mask, a volume, a folder of them, a file unetc writes).
+ * The message starts with the file it is about and says what is wrong, so a CLI can print it as is.
+ */
+export class DataError extends UnetcError {
+  constructor(path: string, problem: string, options?: { cause?: unknown }) {
+    super(path, problem, options);
+  }
+
+  /** The file (or folder) the problem is in. */
+  get path(): string {
+    return this.file!;
+  }
+}

@@ -1,6 +1,7 @@
 import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { DataError } from './png.js';
+import { DataError } from '../../util/error.js';
 
 /**
  * Writes a file atomically: a temporary file next to it, then a rename, so readers never see
@@ -19,6 +20,25 @@ export function writeFileAtomicSync(path: string, text: string | Uint8Array): vo
       code: (e as NodeJS.ErrnoException).code,
       path,
     });
+  }
+}
+
+let tempCounter = 0;
+
+/**
+ * The same, asynchronously (masks, label maps, NIfTI files, the report): a failure is a DataError
+ * naming `path` and saying why.
+ */
+export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${++tempCounter}.tmp`);
+  try {
+    await writeFile(temp, bytes);
+    await rename(temp, path);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'the folder does not exist' : (errnoText(code) ?? String(error));
+    throw new DataError(path, `cannot write: ${why}`, { cause: error });
   }
 }
 

@@ -10,7 +10,8 @@ import { listFiles } from './entries.js';
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DataError, decodeImage, decodeMask, readBytes, type MaskEncoding, type PngBitDepth } from './png.js';
+import { DataError } from '../../util/error.js';
+import { decodeImage, decodeMask, readBytes, type MaskEncoding, type PngBitDepth } from './png.js';
 
 /** What the spec expects of the masks. */
 export interface ScanOptions {

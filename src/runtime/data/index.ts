@@ -10,8 +10,8 @@ export {
   type SyntheticOptions,
   type SyntheticSample,
 } from './synthetic.js';
+export { DataError } from '../../util/error.js';
 export {
-  DataError,
   decodeImage,
   decodeMask,
   readImage,
@@ -25,13 +25,12 @@ export {
   encodeGray,
   encodeLabels,
   encodeMask,
-  writeFileAtomic,
   writeGray,
   writeLabels,
   writeMask,
   type GrayRaster,
 } from './png-write.js';
-export { makeFolder, writeFileAtomicSync } from './atomic.js';
+export { makeFolder, writeFileAtomic, writeFileAtomicSync } from './atomic.js';
 export { claimOutputs, guardOutputs, outputClash, outputsInTheWay, OUTPUTS_FILE, recordOutputs } from './outputs.js';
 export {
   formatProblems,

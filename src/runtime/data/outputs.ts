@@ -15,7 +15,7 @@ import { closeSync, existsSync, lstatSync, openSync, readFileSync, readSync, sta
 import { onnxProducer } from '../../compiler/backends/onnx/index.js';
 import { SVG_MARK } from '../../compiler/viz/index.js';
 import { basename, dirname, join, resolve } from 'node:path';
-import { DataError } from './png.js';
+import { DataError } from '../../util/error.js';
 import { writeFileAtomicSync } from './atomic.js';
 
 export const OUTPUTS_FILE = '.unetc-outputs.json';

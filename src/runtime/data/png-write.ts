@@ -4,11 +4,9 @@
  * temporary file in the same folder, then renamed over the target, so a reader never sees half a
  * file and an interrupted run leaves the old file in place.
  */
-import { errnoText } from './atomic.js';
-import { rename, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic } from './atomic.js';
 import { encode } from 'fast-png';
-import { DataError } from './png.js';
+import { DataError } from '../../util/error.js';
 
 /** A single-channel raster, row-major. */
 export interface GrayRaster<T extends ArrayLike<number>> {
@@ -76,22 +74,6 @@ export function encodeGray(image: GrayRaster<ArrayLike<number>>, path: string, b
     out[p] = Number.isNaN(v) ? 0 : Math.round(Math.min(1, Math.max(0, v)) * max);
   }
   return encode({ width: image.width, height: image.height, data: out, channels: 1, depth: bitDepth });
-}
-
-let tempCounter = 0;
-
-/** Writes bytes to a temporary file next to `path`, then renames it over `path`. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${++tempCounter}.tmp`);
-  try {
-    await writeFile(temp, bytes);
-    await rename(temp, path);
-  } catch (error) {
-    await unlink(temp).catch(() => undefined);
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'the folder does not exist' : (errnoText(code) ?? String(error));
-    throw new DataError(path, `cannot write: ${why}`, { cause: error });
-  }
 }
 
 /** Writes an 8-bit mask PNG atomically (see `encodeMask`). */

@@ -7,22 +7,7 @@
 import { totalmem } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { decode } from 'fast-png';
-import { UnetcError } from '../../util/error.js';
-
-/**
- * Every problem with a data file. The message starts with the file it is about and says what is
- * wrong, so a CLI can print it as is.
- */
-export class DataError extends UnetcError {
-  constructor(path: string, problem: string, options?: { cause?: unknown }) {
-    super(path, problem, options);
-  }
-
-  /** The file (or folder) the problem is in. */
-  get path(): string {
-    return this.file!;
-  }
-}
+import { DataError } from '../../util/error.js';
 
 /** Bit depths PNG allows (per color type, see `colorTypes`). */
 export type PngBitDepth = 1 | 2 | 4 | 8 | 16;

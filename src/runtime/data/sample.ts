@@ -3,7 +3,8 @@
  * channels, the mask as class ids, and the instance labels when there are any.
  */
 import type { DatasetSample } from './folder.js';
-import { DataError, decodeImage, decodeMask, readBytes, type PngImage } from './png.js';
+import { DataError } from '../../util/error.js';
+import { decodeImage, decodeMask, readBytes, type PngImage } from './png.js';
 
 /** A loaded pair: `image` is HWC in [0, 1], `mask` and `labels` are H*W integers. */
 export interface LoadedSample {

@@ -12,7 +12,7 @@
  */
 import { inflateRawSync } from 'node:zlib';
 import dicomParser, { type DataSet } from 'dicom-parser';
-import { DataError } from '../data/png.js';
+import { DataError } from '../../util/error.js';
 
 /** The uncompressed transfer syntaxes read, by UID. */
 export const nativeTransferSyntaxes: Readonly<Record<string, string>> = {

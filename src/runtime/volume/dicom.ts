@@ -16,7 +16,8 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DataError, readBytes } from '../data/png.js';
+import { DataError } from '../../util/error.js';
+import { readBytes } from '../data/png.js';
 import { createNiftiHeader } from './create.js';
 import { checkSliceFormat, hasDicomPreamble, parseDicomSlice, slicePixels, type DicomSlice } from './dicom-file.js';
 import type { NiftiVolume } from './nifti.js';

@@ -6,8 +6,8 @@
  * gzipped. Files are written atomically (temporary file in the same folder, then rename).
  */
 import { gzipSync } from 'node:zlib';
-import { DataError } from '../data/png.js';
-import { writeFileAtomic } from '../data/png-write.js';
+import { DataError } from '../../util/error.js';
+import { writeFileAtomic } from '../data/atomic.js';
 import { DT_FLOAT32, DT_UINT16, DT_UINT8, getField, layouts, setField } from './layout.js';
 import type { NiftiVolume } from './nifti.js';
 

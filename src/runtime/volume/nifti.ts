@@ -9,7 +9,8 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { NIFTI1, NIFTI2 } from 'nifti-reader-js';
-import { DataError, readBytes } from '../data/png.js';
+import { DataError } from '../../util/error.js';
+import { readBytes } from '../data/png.js';
 import { datatypes, getField, layouts, unsupportedDatatypes, type NiftiVersion } from './layout.js';
 
 export type { NiftiVersion } from './layout.js';

@@ -3,15 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encode } from 'fast-png';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DataError, decodeImage, decodeMask, readImage, readMask } from '../../../src/runtime/data/png.js';
-import {
-  encodeGray,
-  encodeLabels,
-  encodeMask,
-  writeFileAtomic,
-  writeLabels,
-  writeMask,
-} from '../../../src/runtime/data/png-write.js';
+import { decodeImage, decodeMask, readImage, readMask } from '../../../src/runtime/data/png.js';
+import { DataError } from '../../../src/util/error.js';
+import { encodeGray, encodeLabels, encodeMask, writeLabels, writeMask } from '../../../src/runtime/data/png-write.js';
+import { writeFileAtomic } from '../../../src/runtime/data/atomic.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'unetc-png-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeImage, decodeMask } from '../../../src/runtime/data/png.js';
-import { encodeGray, encodeLabels, encodeMask, writeFileAtomic } from '../../../src/runtime/data/png-write.js';
+import { writeFileAtomic } from '../../../src/runtime/data/atomic.js';
+import { encodeGray, encodeLabels, encodeMask } from '../../../src/runtime/data/png-write.js';
 import { generateDataset, generateSample, type SyntheticSample } from '../../../src/runtime/data/synthetic.js';
 
 /** One buffer of all three arrays, compared with Buffer.equals (expect's deep equality is slow on big arrays). */

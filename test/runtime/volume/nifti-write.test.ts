@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { NIFTI1 } from 'nifti-reader-js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DataError } from '../../../src/runtime/data/png.js';
+import { DataError } from '../../../src/util/error.js';
 import {
   createNiftiHeader,
   encodeNiftiMask,

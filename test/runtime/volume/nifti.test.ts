@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DataError } from '../../../src/runtime/data/png.js';
+import { DataError } from '../../../src/util/error.js';
 import { parseNifti, readNifti } from '../../../src/runtime/volume/index.js';
 import { buildNifti, type BuildOptions } from './build.js';
 
