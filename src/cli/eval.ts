@@ -2,22 +2,11 @@ import { basename } from 'node:path';
 import { guardOutputs } from '../runtime/data/index.js';
 import type { EvalReport, ImageEval } from '../runtime/eval/index.js';
 import { evaluateFolder } from '../runtime/eval/folder.js';
-import type { PredictTarget } from '../runtime/infer/folder.js';
-import { locateModel } from '../runtime/infer/index.js';
-import { isVolumeModel } from '../runtime/infer/volume.js';
 import { isVolumeFolder } from '../runtime/train/volume-data.js';
-import type { SliceAxis } from '../runtime/volume/index.js';
 import { volumeLine, volumeSummary } from './eval-volume.js';
 import { UsageError, writeFileAtomic, type CliIO } from './io.js';
 import { runTuneSplit } from './tune-split.js';
-import {
-  checkConnectivity,
-  modelPathOf,
-  openModel,
-  openVolumeSegmenter,
-  parseInferenceFlags,
-  type InferenceFlags,
-} from './open.js';
+import { checkConnectivity, modelPathOf, openTarget, parseInferenceFlags, type InferenceFlags } from './open.js';
 
 /** `unetc eval` flags, as Commander gives them. */
 export interface EvalCommandOptions extends InferenceFlags {
@@ -112,24 +101,7 @@ export async function runEval(io: CliIO, modelArg: string, options: EvalCommandO
       throw new UsageError('--tune-split writes no --out and tries its own --split settings');
     return runTuneSplit(io, modelPath, options.data, flags, options.backend);
   }
-  let target: PredictTarget;
-  if (volumes) {
-    if (flags.tta) throw new UsageError('--tta is for 2D images (PNG); volumes are segmented without it');
-    if (flags.split) throw new UsageError('--split is for 2D boundary models on images (PNG), not volumes');
-    const sliceAxis = options.sliceAxis ?? 'z';
-    if (!['x', 'y', 'z'].includes(sliceAxis))
-      throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
-    const threeD = isVolumeModel(locateModel(modelPath));
-    if (threeD && options.sliceAxis !== undefined)
-      io.stderr(`note: --slice-axis applies to 2D models; ${modelPath} is 3D and segments whole volumes\n`);
-    const volumeOptions = {
-      sliceAxis: sliceAxis as SliceAxis,
-      ...flags,
-      ...(options.backend === undefined ? {} : { backend: options.backend }),
-    };
-    const open2d = () => openModel(io, modelPath, flags, options.backend);
-    target = { kind: 'volumes', segmenter: await openVolumeSegmenter(io, modelPath, threeD, volumeOptions, open2d) };
-  } else target = { kind: 'images', model: await openModel(io, modelPath, flags, options.backend) };
+  const target = await openTarget(io, modelPath, flags, { volumes, ...options });
   try {
     const result = await evaluateFolder(target, options.data, flags, (item, i, total) =>
       io.stdout('image' in item ? imageLine(item.image, i, total) : volumeLine(item.volume, i, total)),

@@ -23,7 +23,8 @@ import {
   type VolumeOptions,
   type VolumeSegmenter,
 } from '../runtime/infer/segmenter.js';
-import { loadVolumeModel } from '../runtime/infer/volume.js';
+import type { PredictTarget } from '../runtime/infer/folder.js';
+import { isVolumeModel, loadVolumeModel } from '../runtime/infer/volume.js';
 import type { SliceAxis } from '../runtime/volume/index.js';
 import { outputText } from './check.js';
 import { UsageError, type CliIO } from './io.js';
@@ -217,4 +218,33 @@ export async function openVolumeSegmenter(
     throw new UsageError(`${model.info.path} takes ${model.info.inputChannels} channels; NIfTI volumes have one`);
   }
   return sliceSegmenter(model, o.sliceAxis, options);
+}
+
+/**
+ * The model opened for the kind of input (`predict` and `eval` alike): for images; for volumes, a
+ * 3D model's 3D tiles or a 2D model's slices across --slice-axis. Refuses what the input cannot
+ * take: --tta and --split for volumes, a bad --slice-axis (a 3D model given images is refused by
+ * the model loader, naming the model).
+ */
+export async function openTarget(
+  io: CliIO,
+  modelPath: string,
+  flags: InferenceSettings,
+  o: { readonly volumes: boolean; readonly sliceAxis?: string; readonly backend?: string },
+): Promise<PredictTarget> {
+  const sliceAxis = o.sliceAxis ?? 'z';
+  if (!['x', 'y', 'z'].includes(sliceAxis)) throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
+  const open2d = () => openModel(io, modelPath, flags, o.backend);
+  if (!o.volumes) return { kind: 'images', model: await open2d() };
+  const threeD = isVolumeModel(locateModel(modelPath));
+  if (flags.tta) throw new UsageError('--tta is for 2D images (PNG); volumes are segmented without it');
+  if (flags.split) throw new UsageError('--split is for 2D boundary models on images (PNG), not volumes');
+  if (threeD && o.sliceAxis !== undefined)
+    io.stderr(`note: --slice-axis applies to 2D models; ${modelPath} is 3D and segments whole volumes\n`);
+  const options = {
+    sliceAxis: sliceAxis as SliceAxis,
+    ...flags,
+    ...(o.backend === undefined ? {} : { backend: o.backend }),
+  };
+  return { kind: 'volumes', segmenter: await openVolumeSegmenter(io, modelPath, threeD, options, open2d) };
 }

@@ -1,20 +1,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { DataError, makeFolder } from '../runtime/data/index.js';
+import { predictFiles } from '../runtime/infer/folder.js';
 import { locateModel } from '../runtime/infer/index.js';
-import { predictFiles, type PredictTarget } from '../runtime/infer/folder.js';
-import { listPredictInputs } from '../runtime/infer/inputs.js';
 import { isVolumeModel } from '../runtime/infer/volume.js';
-import type { SliceAxis } from '../runtime/volume/index.js';
+import { listPredictInputs } from '../runtime/infer/inputs.js';
 import { UsageError, type CliIO } from './io.js';
-import {
-  checkConnectivity,
-  modelPathOf,
-  openModel,
-  openVolumeSegmenter,
-  parseInferenceFlags,
-  type InferenceFlags,
-} from './open.js';
+import { checkConnectivity, modelPathOf, openTarget, parseInferenceFlags, type InferenceFlags } from './open.js';
 
 /** `unetc predict` flags. */
 export interface PredictCommandOptions extends InferenceFlags {
@@ -90,39 +82,17 @@ export async function runPredict(io: CliIO, modelArg: string, options: PredictCo
     io.stderr(`warning: ${f}: skipped (only PNG and NIfTI are read; convert it to PNG)\n`);
   if (resolve(inputs.dir) === resolve(out))
     throw new UsageError(`--out ${out} is the input folder: the masks would overwrite the images`);
-  const sliceAxis = options.sliceAxis ?? 'z';
-  if (!['x', 'y', 'z'].includes(sliceAxis)) throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
   const volumes = inputs.volumes > 0;
   if (volumes && inputs.volumes < inputs.files.length)
     throw new UsageError(
       `${options.input} holds both PNG images and NIfTI volumes: give them to separate predict runs`,
     );
-  const threeD = isVolumeModel(locateModel(modelPath));
-  if (threeD && !volumes)
+  if (!volumes && isVolumeModel(locateModel(modelPath)))
     throw new UsageError(
       `${modelPath} is a 3D model (input.dims: 3): give it NIfTI volumes (.nii, .nii.gz), not PNG images`,
     );
   checkConnectivity(options.connectivity, volumes);
-  if (volumes && flags.tta) throw new UsageError('--tta is for 2D images (PNG); volumes are segmented without it');
-  if (volumes && flags.split) throw new UsageError('--split is for 2D boundary models on images (PNG), not volumes');
-  if (volumes && threeD && options.sliceAxis !== undefined)
-    io.stderr(`note: --slice-axis applies to 2D models; ${modelPath} is 3D and segments whole volumes\n`);
-  const target: PredictTarget = volumes
-    ? {
-        kind: 'volumes',
-        segmenter: await openVolumeSegmenter(
-          io,
-          modelPath,
-          threeD,
-          {
-            sliceAxis: sliceAxis as SliceAxis,
-            ...flags,
-            ...(options.backend === undefined ? {} : { backend: options.backend }),
-          },
-          () => openModel(io, modelPath, flags, options.backend),
-        ),
-      }
-    : { kind: 'images', model: await openModel(io, modelPath, flags, options.backend) };
+  const target = await openTarget(io, modelPath, flags, { volumes, ...options });
   try {
     if (existsSync(out) && !statSync(out).isDirectory()) throw new DataError(out, 'is a file; --out takes a folder');
     makeFolder(out);
