@@ -67,6 +67,7 @@ export {
 } from './augment.js';
 export {
   applyNormalization,
+  nonFiniteCount,
   normalize,
   normalizationParams,
   type NormalizationMode,

@@ -85,3 +85,10 @@ export function normalize(
   const params = normalizationParams(image, settings);
   return { data: applyNormalization(image, params), params };
 }
+
+/** How many values are NaN or infinite (they would spoil a whole volume's z-score). */
+export function nonFiniteCount(data: Float32Array): number {
+  let n = 0;
+  for (const v of data) if (!Number.isFinite(v)) n++;
+  return n;
+}

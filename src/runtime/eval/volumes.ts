@@ -12,7 +12,7 @@ import { DataError, formatProblems } from '../data/index.js';
 import { connectedComponents3d } from '../infer/instances3d.js';
 import type { VolumeSegmenter } from '../infer/segmenter.js';
 import { ConfusionCounts, type Scores } from './metrics.js';
-import { nonFiniteCount } from '../train/volume-data.js';
+import { nonFiniteCount } from '../data/index.js';
 import { readNifti, scanVolumeDataset } from '../volume/index.js';
 import { addCounts, instanceScores, matchInstances, type InstanceCounts, type InstanceScores } from './match.js';
 

@@ -24,7 +24,7 @@ import {
   type HWC,
 } from '../data/index.js';
 import { csvField } from '../eval/csv.js';
-import { nonFiniteCount } from '../train/volume-data.js';
+import { nonFiniteCount } from '../data/index.js';
 import {
   readDicomSeries,
   readNifti,

@@ -5,7 +5,7 @@
  * NIfTI volume's (k, j, i) order with i fastest, so no copy reorders voxels.
  */
 import { seedFor } from '../../util/random.js';
-import { formatProblems, normalizationParams } from '../data/index.js';
+import { formatProblems, nonFiniteCount, normalizationParams } from '../data/index.js';
 import { readNifti, scanVolumeDataset, sliceVolume, syntheticVolume, type SliceAxis } from '../volume/index.js';
 import { join } from 'node:path';
 import { listFiles } from '../data/entries.js';
@@ -96,13 +96,6 @@ export function volumeFolderData(
   options: { valDir?: string; valSplit: number; seed: number; channels: number; classes: number },
 ): Promise<VolumeData> {
   return splitFolders(dir, options, 'volumes', (d) => folderVolumes(d, options.channels, options.classes));
-}
-
-/** How many values are NaN or infinite (they would spoil a whole volume's z-score). */
-export function nonFiniteCount(data: Float32Array): number {
-  let n = 0;
-  for (const v of data) if (!Number.isFinite(v)) n++;
-  return n;
 }
 
 /** NIfTI axis letters in tensor terms: z slices are [H, W] images, y slices [D, W], x slices [D, H]. */
