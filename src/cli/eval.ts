@@ -6,7 +6,14 @@ import { isVolumeFolder } from '../runtime/train/volume-data.js';
 import { volumeLine, volumeSummary } from './eval-volume.js';
 import { UsageError, writeFileAtomic, type CliIO } from './io.js';
 import { runTuneSplit } from './tune-split.js';
-import { checkConnectivity, modelPathOf, openTarget, parseInferenceFlags, type InferenceFlags } from './open.js';
+import {
+  checkConnectivity,
+  modelPathOf,
+  openTarget,
+  parseInferenceFlags,
+  sliceAxisOf,
+  type InferenceFlags,
+} from './open.js';
 
 /** `unetc eval` flags, as Commander gives them. */
 export interface EvalCommandOptions extends InferenceFlags {
@@ -92,6 +99,7 @@ export async function runEval(io: CliIO, modelArg: string, options: EvalCommandO
   if (options.out !== undefined && !/\.csv$/i.test(options.out))
     throw new UsageError(`--out takes a .csv file, found '${options.out}'`);
   const flags = parseInferenceFlags(options);
+  const sliceAxis = sliceAxisOf(options.sliceAxis);
   if (options.out !== undefined) guardOutputs([options.out], { overwrite: options.overwrite, what: 'the scores' });
   const volumes = await isVolumeFolder(options.data);
   checkConnectivity(options.connectivity, volumes);
@@ -101,7 +109,7 @@ export async function runEval(io: CliIO, modelArg: string, options: EvalCommandO
       throw new UsageError('--tune-split writes no --out and tries its own --split settings');
     return runTuneSplit(io, modelPath, options.data, flags, options.backend);
   }
-  const target = await openTarget(io, modelPath, flags, { volumes, ...options });
+  const target = await openTarget(io, modelPath, flags, { volumes, sliceAxis, backend: options.backend });
   try {
     const result = await evaluateFolder(target, options.data, flags, (item, i, total) =>
       io.stdout('image' in item ? imageLine(item.image, i, total) : volumeLine(item.volume, i, total)),

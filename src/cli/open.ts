@@ -191,7 +191,7 @@ export function checkConnectivity(given: string | undefined, volumes: boolean): 
  * A segmenter for NIfTI volumes: a 3D model segments in 3D tiles; a 2D model (opened as
  * `predict` opens it, printing what it is) slice by slice across `o.sliceAxis`.
  */
-export async function openVolumeSegmenter(
+async function openVolumeSegmenter(
   io: CliIO,
   modelPath: string,
   threeD: boolean,
@@ -220,29 +220,34 @@ export async function openVolumeSegmenter(
   return sliceSegmenter(model, o.sliceAxis, options);
 }
 
+/** --slice-axis: x, y or z (undefined when not given: z then); a UsageError otherwise. */
+export function sliceAxisOf(text: string | undefined): SliceAxis | undefined {
+  if (text === undefined) return undefined;
+  if (text !== 'x' && text !== 'y' && text !== 'z')
+    throw new UsageError(`--slice-axis takes x, y or z, found '${text}'`);
+  return text;
+}
+
 /**
  * The model opened for the kind of input (`predict` and `eval` alike): for images; for volumes, a
- * 3D model's 3D tiles or a 2D model's slices across --slice-axis. Refuses what the input cannot
- * take: --tta and --split for volumes, a bad --slice-axis (a 3D model given images is refused by
- * the model loader, naming the model).
+ * 3D model's 3D tiles or a 2D model's slices across --slice-axis (checked by sliceAxisOf first).
+ * The flags volumes cannot take (--tta, --split) are refused before the model is looked at.
  */
 export async function openTarget(
   io: CliIO,
   modelPath: string,
   flags: InferenceSettings,
-  o: { readonly volumes: boolean; readonly sliceAxis?: string; readonly backend?: string },
+  o: { readonly volumes: boolean; readonly sliceAxis: SliceAxis | undefined; readonly backend?: string },
 ): Promise<PredictTarget> {
-  const sliceAxis = o.sliceAxis ?? 'z';
-  if (!['x', 'y', 'z'].includes(sliceAxis)) throw new UsageError(`--slice-axis takes x, y or z, found '${sliceAxis}'`);
   const open2d = () => openModel(io, modelPath, flags, o.backend);
   if (!o.volumes) return { kind: 'images', model: await open2d() };
-  const threeD = isVolumeModel(locateModel(modelPath));
   if (flags.tta) throw new UsageError('--tta is for 2D images (PNG); volumes are segmented without it');
   if (flags.split) throw new UsageError('--split is for 2D boundary models on images (PNG), not volumes');
+  const threeD = isVolumeModel(locateModel(modelPath));
   if (threeD && o.sliceAxis !== undefined)
     io.stderr(`note: --slice-axis applies to 2D models; ${modelPath} is 3D and segments whole volumes\n`);
   const options = {
-    sliceAxis: sliceAxis as SliceAxis,
+    sliceAxis: o.sliceAxis ?? 'z',
     ...flags,
     ...(o.backend === undefined ? {} : { backend: o.backend }),
   };

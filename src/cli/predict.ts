@@ -6,7 +6,14 @@ import { locateModel } from '../runtime/infer/index.js';
 import { isVolumeModel } from '../runtime/infer/volume.js';
 import { listPredictInputs } from '../runtime/infer/inputs.js';
 import { UsageError, type CliIO } from './io.js';
-import { checkConnectivity, modelPathOf, openTarget, parseInferenceFlags, type InferenceFlags } from './open.js';
+import {
+  checkConnectivity,
+  modelPathOf,
+  openTarget,
+  parseInferenceFlags,
+  sliceAxisOf,
+  type InferenceFlags,
+} from './open.js';
 
 /** `unetc predict` flags. */
 export interface PredictCommandOptions extends InferenceFlags {
@@ -82,6 +89,7 @@ export async function runPredict(io: CliIO, modelArg: string, options: PredictCo
     io.stderr(`warning: ${f}: skipped (only PNG and NIfTI are read; convert it to PNG)\n`);
   if (resolve(inputs.dir) === resolve(out))
     throw new UsageError(`--out ${out} is the input folder: the masks would overwrite the images`);
+  const sliceAxis = sliceAxisOf(options.sliceAxis);
   const volumes = inputs.volumes > 0;
   if (volumes && inputs.volumes < inputs.files.length)
     throw new UsageError(
@@ -92,7 +100,7 @@ export async function runPredict(io: CliIO, modelArg: string, options: PredictCo
       `${modelPath} is a 3D model (input.dims: 3): give it NIfTI volumes (.nii, .nii.gz), not PNG images`,
     );
   checkConnectivity(options.connectivity, volumes);
-  const target = await openTarget(io, modelPath, flags, { volumes, ...options });
+  const target = await openTarget(io, modelPath, flags, { volumes, sliceAxis, backend: options.backend });
   try {
     if (existsSync(out) && !statSync(out).isDirectory()) throw new DataError(out, 'is a file; --out takes a folder');
     makeFolder(out);

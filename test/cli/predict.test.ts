@@ -344,6 +344,18 @@ describe('unetc eval', () => {
   it('needs --data (exit 2)', async () => {
     expect((await evaluate(run, {})).code).toBe(2);
   });
+
+  it('a bad --slice-axis is a usage error for PNG data too, before the model opens (predict and eval)', async () => {
+    const e = await evaluate(run, { data, sliceAxis: 'w' });
+    expect(e.code).toBe(2);
+    expect(e.err).toMatch(/--slice-axis takes x, y or z, found 'w'/);
+    expect(e.err).not.toMatch(/engine:/);
+    const p = await predict(run, { input: join(data, 'images'), out: join(dir, 'axis-out'), sliceAxis: 'w' });
+    expect(p.code).toBe(2);
+    expect(p.err).toMatch(/--slice-axis takes x, y or z, found 'w'/);
+    // Negative control: a good axis is accepted (and ignored for images).
+    expect((await evaluate(run, { data, sliceAxis: 'y' })).code).toBe(0);
+  });
 });
 
 /** Two real DSB2018 images (8-bit images, 0/255 masks, 16-bit labels) when ../shared/data has them. */

@@ -88,7 +88,7 @@ async function exportTo(
       ...(r.staticSize ? { staticSize: r.staticSize } : {}),
     });
     if (v.ok) writeFileAtomicSync(r.output, v.exported.bytes);
-    return { target: 'onnx', values: countInitializerValues(v.exported.bytes), ...v };
+    return { target: 'onnx', values: v.ok ? countInitializerValues(v.exported.bytes) : 0, ...v };
   }
   if (r.target === 'pytorch') {
     const p = await writeVerifiedPytorch(engine, r.graph, model, weights, {

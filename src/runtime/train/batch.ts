@@ -51,7 +51,7 @@ interface Patch {
 }
 
 /** Targets for the head: one channel of 0/1 for one class, one-hot over `classes` otherwise. */
-export function targetsOf(mask: ArrayLike<number>, classes: number, out: Float32Array, offset: number): void {
+function targetsOf(mask: ArrayLike<number>, classes: number, out: Float32Array, offset: number): void {
   for (let p = 0; p < mask.length; p++) {
     if (classes === 1) out[offset + p] = mask[p]! > 0 ? 1 : 0;
     else out[offset + p * classes + Math.min(mask[p]!, classes - 1)] = 1;

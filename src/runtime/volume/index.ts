@@ -2,7 +2,7 @@
  * Volumes for 3D U-Nets and 2D-on-slices: NIfTI-1/2 reading (.nii, .nii.gz), writing masks and
  * float volumes with an input's header, fresh headers, seeded synthetic volumes, volume data
  * folders, and slice/patch helpers. Voxels are kept as NIfTI stores them (i fastest), which is a
- * [D = nz, H = ny, W = nx] row-major tensor. Errors in files are the data module's `DataError`.
+ * [D = nz, H = ny, W = nx] row-major tensor. Errors in files are `DataError`s (util/error.ts).
  */
 export { parseNifti, readNifti, type NiftiVersion, type NiftiVolume } from './nifti.js';
 export {
