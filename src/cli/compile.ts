@@ -6,7 +6,7 @@ import { describeParity } from '../runtime/export/onnx.js';
 import { PYTORCH_FILES } from '../runtime/export/pytorch.js';
 import { TFJS_FILES } from '../runtime/export/tfjs.js';
 import { INSTALL_TORCH } from '../runtime/torch/python.js';
-import { PARITY_TOLERANCE } from '../runtime/verify/index.js';
+import { PARITY_TOLERANCE, type ParityResult } from '../runtime/verify/index.js';
 import { UnetcError } from '../util/error.js';
 import { bytes, parseSize, thousands } from './format.js';
 import { reportDiagnostics, UsageError, type CliIO, type DiagnosticFormat } from './io.js';
@@ -118,23 +118,28 @@ export async function runCompile(io: CliIO, file: string, options: CompileOption
   return say(io, next.value, { ...options, output: options.output });
 }
 
-const VERIFIED = `: ok (<= ${PARITY_TOLERANCE})`;
+/** The parity line of a verified export, on stdout; with the refusal on stderr when it failed (false). */
+function sayParity(
+  io: CliIO,
+  runtime: string,
+  what: string,
+  r: { readonly engine: string; readonly parity: readonly ParityResult[]; readonly ok: boolean },
+): boolean {
+  const line = `parity (${runtime} vs tfjs ${r.engine}): max|diff|/max|ref| = ${describeParity(r.parity)}`;
+  if (r.ok) io.stdout(`${line}: ok (<= ${PARITY_TOLERANCE})\n`);
+  else
+    io.stderr(
+      `${line}\nerror: ${what} does not match the tfjs graph (tolerance ${PARITY_TOLERANCE}); nothing was written\n`,
+    );
+  return r.ok;
+}
 
 /** The export's result in words: what was verified and written, or why nothing was (exit 1). */
 function say(io: CliIO, r: CompileResult, o: CompileOptions & { readonly output: string }): number {
   if (r.target === 'onnx') {
     const folded = r.exported.foldedBatchNorms.length;
     if (o.foldBn) io.stderr(`fold-bn: ${folded} BatchNorm${folded === 1 ? '' : 's'} folded into their convs\n`);
-    if (o.verify) {
-      const line = `parity (onnxruntime vs tfjs ${r.engine}): max|diff|/max|ref| = ${describeParity(r.parity)}`;
-      if (!r.ok) {
-        io.stderr(
-          `${line}\nerror: the ONNX model does not match the tfjs graph (tolerance ${PARITY_TOLERANCE}); nothing was written\n`,
-        );
-        return 1;
-      }
-      io.stdout(`${line}${VERIFIED}\n`);
-    }
+    if (o.verify && !sayParity(io, 'onnxruntime', 'the ONNX model', r)) return 1;
     io.stdout(
       `wrote ${o.output} (${bytes(r.exported.bytes.length)}, opset ${r.exported.opset}, IR ${r.exported.irVersion}, ${thousands(r.values)} weight values${o.verify ? '' : ', not verified'})\n`,
     );
@@ -142,16 +147,7 @@ function say(io: CliIO, r: CompileResult, o: CompileOptions & { readonly output:
   }
   if (r.target === 'pytorch') {
     if (r.unverified) io.stderr(`warning: not verified: ${r.unverified}; to verify, ${INSTALL_TORCH}\n`);
-    if (r.python) {
-      const line = `parity (PyTorch ${r.python.torch} vs tfjs ${r.engine}): max|diff|/max|ref| = ${describeParity(r.parity)}`;
-      if (!r.ok) {
-        io.stderr(
-          `${line}\nerror: the PyTorch module does not match the tfjs graph (tolerance ${PARITY_TOLERANCE}); nothing was written\n`,
-        );
-        return 1;
-      }
-      io.stdout(`${line}${VERIFIED}\n`);
-    }
+    if (r.python && !sayParity(io, `PyTorch ${r.python.torch}`, 'the PyTorch module', r)) return 1;
     io.stdout(
       `wrote ${o.output}/{${PYTORCH_FILES.join(',')}} (${bytes(r.exported.weights.length)} of weights${r.python ? '' : ', not verified'})\n`,
     );
