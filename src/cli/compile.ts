@@ -115,7 +115,7 @@ export async function runCompile(io: CliIO, file: string, options: CompileOption
       if (e.half) io.stderr('weights: rounded to float16 (stored at half the size)\n');
     }
   }
-  return say(io, next.value, { ...options, output: options.output });
+  return say(io, next.value, options.output, options);
 }
 
 /** The parity line of a verified export, on stdout; with the refusal on stderr when it failed (false). */
@@ -135,13 +135,13 @@ function sayParity(
 }
 
 /** The export's result in words: what was verified and written, or why nothing was (exit 1). */
-function say(io: CliIO, r: CompileResult, o: CompileOptions & { readonly output: string }): number {
+function say(io: CliIO, r: CompileResult, output: string, o: CompileOptions): number {
   if (r.target === 'onnx') {
     const folded = r.exported.foldedBatchNorms.length;
     if (o.foldBn) io.stderr(`fold-bn: ${folded} BatchNorm${folded === 1 ? '' : 's'} folded into their convs\n`);
     if (o.verify && !sayParity(io, 'onnxruntime', 'the ONNX model', r)) return 1;
     io.stdout(
-      `wrote ${o.output} (${bytes(r.exported.bytes.length)}, opset ${r.exported.opset}, IR ${r.exported.irVersion}, ${thousands(r.values)} weight values${o.verify ? '' : ', not verified'})\n`,
+      `wrote ${output} (${bytes(r.exported.bytes.length)}, opset ${r.exported.opset}, IR ${r.exported.irVersion}, ${thousands(r.values)} weight values${o.verify ? '' : ', not verified'})\n`,
     );
     return 0;
   }
@@ -149,7 +149,7 @@ function say(io: CliIO, r: CompileResult, o: CompileOptions & { readonly output:
     if (r.unverified) io.stderr(`warning: not verified: ${r.unverified}; to verify, ${INSTALL_TORCH}\n`);
     if (r.python && !sayParity(io, `PyTorch ${r.python.torch}`, 'the PyTorch module', r)) return 1;
     io.stdout(
-      `wrote ${o.output}/{${PYTORCH_FILES.join(',')}} (${bytes(r.exported.weights.length)} of weights${r.python ? '' : ', not verified'})\n`,
+      `wrote ${output}/{${PYTORCH_FILES.join(',')}} (${bytes(r.exported.weights.length)} of weights${r.python ? '' : ', not verified'})\n`,
     );
     return 0;
   }
@@ -161,6 +161,6 @@ function say(io: CliIO, r: CompileResult, o: CompileOptions & { readonly output:
   }
   if (r.verifiedAt)
     io.stdout(`round trip: tf.loadLayersModel predicts bit-identically at ${r.verifiedAt.join('x')}: ok\n`);
-  io.stdout(`wrote ${o.output}/{${TFJS_FILES.join(',')}}\n`);
+  io.stdout(`wrote ${output}/{${TFJS_FILES.join(',')}}\n`);
   return 0;
 }

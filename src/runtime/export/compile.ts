@@ -42,12 +42,14 @@ export type CompileEvent =
   | { readonly kind: 'engine'; readonly engine: Engine }
   | { readonly kind: 'weights'; readonly chosen: ExportWeights; readonly half: boolean };
 
-/** The export, verified or refused (`ok` false: nothing was written). */
-export type CompileResult = { readonly engine: string } & (
+/** One target's export, verified or refused (`ok` false: nothing was written). */
+type Exported =
   | ({ readonly target: 'onnx'; readonly values: number } & VerifiedExport)
   | ({ readonly target: 'pytorch' } & PytorchExportResult)
-  | ({ readonly target: 'tfjs' } & TfjsExportResult)
-);
+  | ({ readonly target: 'tfjs' } & TfjsExportResult);
+
+/** The export and the tfjs engine that verified it. */
+export type CompileResult = { readonly engine: string } & Exported;
 
 export async function* compileModel(r: CompileRequest): AsyncGenerator<CompileEvent, CompileResult> {
   const engine = await selectEngine(r.backend);
@@ -72,11 +74,7 @@ async function exportTo(
   model: LayersModel,
   weights: WeightMap,
   chosen: ExportWeights,
-): Promise<
-  | ({ target: 'onnx'; values: number } & VerifiedExport)
-  | ({ target: 'pytorch' } & PytorchExportResult)
-  | ({ target: 'tfjs' } & TfjsExportResult)
-> {
+): Promise<Exported> {
   if (r.target === 'onnx') {
     const v = await exportVerifiedOnnx(engine, r.graph, model, weights, {
       specText: r.spec.text,
