@@ -77,8 +77,10 @@ class Sampler:
     """Random patches of a rank's share of each batch, drawn from a generator seeded by (seed, step,
     rank): a resumed run draws exactly the batches the interrupted one would have."""
 
-    def __init__(self, examples, patch, augment, head, seed, rank):
+    def __init__(self, examples, patch, augment, head, seed, rank, normalization='zscore-per-image'):
         self.examples = examples
+        # Inverting a z-scored image is a change of sign; a percentile-normalized one (about [0, 1]) is 1 - v.
+        self.top = 1.0 if normalization == 'percentile-per-image' else 0.0
         self.patch = tuple(patch)
         self.augment = augment or {}
         self.head = head
@@ -127,7 +129,7 @@ class Sampler:
             std = rng.uniform(0, a['noise'])  # in the image's own units, as unetc draws it
             image = image + rng.standard_normal(image.shape) * (std / e.scale)
         if a.get('invert') and rng.random() < a['invert']:
-            image = -image  # on z-scored values, max + min - v is a change of sign
+            image = self.top - image
         mask = np.ascontiguousarray(mask)
         image = np.ascontiguousarray(np.moveaxis(image, -1, 0), dtype=np.float32)
         return image, self.target(mask)

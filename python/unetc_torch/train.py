@@ -343,7 +343,7 @@ def worker(rank, world, local_rank, config_path, args):
 
     blob = read_data(os.path.join(here, cfg['data']['file']), cfg['data'].get('sha256'))
     sampler = Sampler(load_examples(blob, cfg['data']['train']), s['patch'], s.get('augmentation'), head,
-                      s['seed'], rank)
+                      s['seed'], rank, cfg['data'].get('normalization', 'zscore-per-image'))
     val = load_examples(blob, cfg['data']['val']) if rank == 0 else []
     writer = CheckpointWriter(os.path.join(here, 'template'), module.WEIGHTS,
                               f'torch {torch.__version__} {device.type} x{world}') if rank == 0 else None

@@ -96,7 +96,7 @@ function inspectText(file: string, g: Graph, cost: Cost, size: readonly number[]
   const out: string[] = [];
   const out0 = cost.layers[cost.layers.length - 1]?.shape;
   out.push(
-    `${g.name} (${file}): input ${formatSize([...size, g.inputChannels])} -> output ${out0 ? shapeText(out0) : '?'}, ${g.activation}${g.instances ? `; instances: ${g.instances} (background, interior, boundary; touching objects are split: ${splitText(g.split)})` : ''}\n\n`,
+    `${g.name} (${file}): input ${formatSize([...size, g.inputChannels])}${g.normalize ? ` (${g.normalize}-normalized)` : ''} -> output ${out0 ? shapeText(out0) : '?'}, ${g.activation}${g.instances ? `; instances: ${g.instances} (background, interior, boundary; touching objects are split: ${splitText(g.split)})` : ''}\n\n`,
   );
   if (!summary) {
     const rows = cost.layers.map((l) => [
@@ -155,8 +155,14 @@ function inspectJson(
     name: g.name,
     input:
       g.dims === 3
-        ? { depth: size[0], height: size[1], width: size[2], channels: g.inputChannels }
-        : { height: size[0], width: size[1], channels: g.inputChannels },
+        ? {
+            depth: size[0],
+            height: size[1],
+            width: size[2],
+            channels: g.inputChannels,
+            normalize: g.normalize ?? 'zscore',
+          }
+        : { height: size[0], width: size[1], channels: g.inputChannels, normalize: g.normalize ?? 'zscore' },
     layers: cost.layers.map((l) => ({
       name: l.op.name,
       op: l.op.kind,

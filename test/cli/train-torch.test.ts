@@ -121,12 +121,16 @@ describe.skipIf(!torch)('the torch runner computes what the tfjs engine computes
         'for name, a in [("off", {"noise": 0, "invert": 0, "blur": 0}), ("noise", {"noise": 5}), ("blur", {"blur": 2}), ("gray", {"gray": 1}), ("color", {"color": 0.2}), ("scale", {"scale": 2})]:',
         '    x, y = draw(a); res[name] = [float(np.abs(x - x0).max()), bool((y == y0).all()), list(x.shape)]',
         'x, y = draw({"invert": 1}); res["invert"] = [float(np.abs(x + x0).max()), bool((y == y0).all()), list(x.shape)]',
+        // Percentile-normalized inputs (about [0, 1]) invert to 1 - v.
+        'x = Sampler([e], [32, 32], {"invert": 1}, {"classes": 1}, 0, 0, "percentile-per-image").batch(1, 7)[0]',
+        'res["invert-percentile"] = [float(np.abs(x - (1 - x0)).max()), True, list(x.shape)]',
         'print(json.dumps(res))',
       ].join('\n'),
     );
     const r = JSON.parse(out) as Record<string, [number, boolean, number[]]>;
     expect(r.off).toEqual([0, true, [1, 3, 32, 32]]);
     expect(r.invert).toEqual([0, true, [1, 3, 32, 32]]);
+    expect(r['invert-percentile']![0]).toBeLessThan(1e-6);
     for (const name of ['noise', 'blur', 'gray', 'color']) {
       expect(r[name]![0]).toBeGreaterThan(0.1);
       expect(r[name]![1]).toBe(true); // the mask moves only with the geometry

@@ -145,7 +145,7 @@ describe('parseDsl: malformed specs', () => {
     [
       'input without items',
       'unet m {\n  input\n}',
-      ["bad.unet:3:1: error[E103] expected 'channels', 'dims' or 'size' after 'input', found '}'"],
+      ["bad.unet:3:1: error[E103] expected 'channels', 'dims', 'size' or 'normalize' after 'input', found '}'"],
     ],
     [
       'bad size',

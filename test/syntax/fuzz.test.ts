@@ -195,7 +195,11 @@ const specValue = fc.record(
     name: fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_.-]{0,10}$/),
     description: fc.string({ maxLength: 30 }),
     input: fc.record(
-      { channels: int(1, 1024), size: fc.oneof(fc.constant('any'), fc.tuple(int(1, 65536), int(1, 65536))) },
+      {
+        channels: int(1, 1024),
+        size: fc.oneof(fc.constant('any'), fc.tuple(int(1, 65536), int(1, 65536))),
+        normalize: fc.constantFrom('zscore', 'percentile'),
+      },
       { requiredKeys: ['channels'] },
     ),
     output: fc.record(

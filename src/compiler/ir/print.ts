@@ -34,7 +34,7 @@ export function opAttributes(op: Op): string {
 export function printGraph(g: Graph): string {
   const lines = [
     `graph ${g.name}`,
-    `  input channels=${g.inputChannels}${g.dims === 3 ? ' dims=3' : ''} size=${g.inputSize === 'any' ? 'any' : pair(g.inputSize)}`,
+    `  input channels=${g.inputChannels}${g.dims === 3 ? ' dims=3' : ''} size=${g.inputSize === 'any' ? 'any' : pair(g.inputSize)}${g.normalize ? ` normalize=${g.normalize}` : ''}`,
     `  output classes=${g.classes} activation=${g.activation} threshold=${g.threshold}${g.classNames ? ` names=${g.classNames.join(',')}` : ''}${g.instances ? ` instances=${g.instances}` : ''}${g.split ? ` split=${g.split.seedThreshold},${g.split.waistDepth}` : ''}`,
   ];
   for (const op of g.ops) {

@@ -134,6 +134,8 @@ export interface Graph {
   /** 'any', or a fixed size per spatial axis ([height, width] or [depth, height, width]). */
   readonly inputSize: 'any' | Spatial;
   readonly inputChannels: number;
+  /** 'percentile' where the spec says so (`input.normalize`); absent: the per-image z-score. */
+  readonly normalize?: 'percentile';
   readonly classes: number;
   readonly activation: OutputActivation;
   readonly classNames: readonly string[] | undefined;

@@ -13,6 +13,7 @@ export function graphHeader(spec: SpecValue): Omit<Graph, 'ops'> {
     dims: inputDims(spec),
     inputSize: size === undefined || size === 'any' ? 'any' : [...size],
     inputChannels: spec.input.channels,
+    ...(spec.input.normalize === 'percentile' ? { normalize: 'percentile' as const } : {}),
     classes: headClasses(spec),
     activation: outputActivation(spec),
     classNames: headClassNames(spec),

@@ -149,7 +149,12 @@ export interface SpecValue {
   readonly unetc?: 1;
   readonly name: string;
   readonly description?: string;
-  readonly input: { readonly channels: number; readonly dims?: 2 | 3; readonly size?: 'any' | readonly number[] };
+  readonly input: {
+    readonly channels: number;
+    readonly dims?: 2 | 3;
+    readonly size?: 'any' | readonly number[];
+    readonly normalize?: 'zscore' | 'percentile';
+  };
   readonly output: {
     readonly classes: number;
     readonly activation?: 'sigmoid' | 'softmax' | 'none';

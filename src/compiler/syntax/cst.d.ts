@@ -194,6 +194,8 @@ export type InputItemCstChildren = {
   NumberLiteral?: IToken[];
   Dims?: IToken[];
   dimsValue?: IToken[];
+  Normalize?: IToken[];
+  normalize?: PlainValueCstNode[];
   Size?: IToken[];
   SizeLiteral?: IToken[];
   Any?: IToken[];

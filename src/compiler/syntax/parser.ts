@@ -71,7 +71,10 @@ export class DslParser extends BaseRules {
 
   inputStatement = this.RULE('inputStatement', () => {
     this.CONSUME(T.Input);
-    this.AT_LEAST_ONE({ ERR_MSG: "'channels', 'dims' or 'size'", DEF: () => this.SUBRULE(this.inputItem) });
+    this.AT_LEAST_ONE({
+      ERR_MSG: "'channels', 'dims', 'size' or 'normalize'",
+      DEF: () => this.SUBRULE(this.inputItem),
+    });
   });
 
   inputItem = this.RULE('inputItem', () => {
@@ -86,6 +89,12 @@ export class DslParser extends BaseRules {
         ALT: () => {
           this.CONSUME(T.Dims);
           this.CONSUME2(T.NumberLiteral, { LABEL: 'dimsValue' });
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Normalize);
+          this.SUBRULE(this.plainValue, { LABEL: 'normalize' });
         },
       },
       {

@@ -60,6 +60,7 @@ function printInput(input: JsonObject): string {
   const parts = ['input'];
   if (input.channels !== undefined) parts.push('channels', printScalar(input.channels));
   if (input.dims !== undefined) parts.push('dims', printScalar(input.dims));
+  if (typeof input.normalize === 'string') parts.push('normalize', printPlainName(input.normalize));
   if (input.size !== undefined)
     parts.push('size', input.size === 'any' ? 'any' : (printSize(input.size) ?? printScalar(input.size)));
   return parts.join(' ');

@@ -108,6 +108,7 @@ export const Node = statement('Node', 'node');
 export const Channels = keyword('Channels', 'channels', PlainName);
 export const Size = keyword('Size', 'size', PlainName);
 export const Dims = keyword('Dims', 'dims', PlainName);
+export const Normalize = keyword('Normalize', 'normalize', PlainName);
 export const Any = keyword('Any', 'any', PlainName);
 export const Classes = keyword('Classes', 'classes', PlainName);
 export const Names = keyword('Names', 'names', PlainName);

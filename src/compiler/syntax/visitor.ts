@@ -219,6 +219,10 @@ function visitInput(b: DocBuilder, node: InputStatementCstNode): void {
     const dims = tok(c.Dims);
     const d = tok(c.dimsValue);
     if (dims && d) b.member(input, path, 'dims', numberOf(d), b.tokenSpan(dims), b.tokenSpan(d), "'dims'");
+    const normalize = tok(c.Normalize);
+    const how = nameOf(c.normalize?.[0]);
+    if (normalize && how)
+      b.member(input, path, 'normalize', how.text, b.tokenSpan(normalize), b.tokenSpan(how.token), "'normalize'");
     const size = tok(c.Size);
     const literal = tok(c.SizeLiteral) ?? tok(c.Any);
     if (!size || !literal) continue;

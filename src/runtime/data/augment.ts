@@ -13,6 +13,7 @@
 import type { AugmentSpec, ElasticSpec } from '../../compiler/spec/model.js';
 import { Random } from '../../util/random.js';
 import { crop, cropResized, elasticField, flip, rotate90, warp, type HWC } from './geometry.js';
+import type { NormalizationMode } from './normalize.js';
 import { gaussianBlur } from './optics.js';
 
 /** Elastic deformation settings (the 2015 U-Net paper: a 3x3 grid, 10 px standard deviation). */
@@ -233,10 +234,18 @@ function appearance(im: HWC<Float32Array>, plan: AugmentPlan): Float32Array {
 
 /**
  * What comes after the per-image normalization: inversion. On z-scored values, inverting the
- * image (max + min - v) is exactly a change of sign, whatever the image's statistics.
+ * image (max + min - v) is exactly a change of sign, whatever the image's statistics. Percentile
+ * normalization maps an image to about [0, 1], so there it is 1 - v (the inverted image's own
+ * percentiles would give nearly that: its 1st percentile is the original's 99th, not 99.8th).
  */
-export function finishInput(normalized: Float32Array, plan: Pick<AugmentPlan, 'invert'>): Float32Array {
-  if (plan.invert) for (let i = 0; i < normalized.length; i++) normalized[i] = -normalized[i]!;
+export function finishInput(
+  normalized: Float32Array,
+  plan: Pick<AugmentPlan, 'invert'>,
+  mode: NormalizationMode = 'zscore',
+): Float32Array {
+  if (!plan.invert) return normalized;
+  const top = mode === 'percentile' ? 1 : 0;
+  for (let i = 0; i < normalized.length; i++) normalized[i] = top - normalized[i]!;
   return normalized;
 }
 

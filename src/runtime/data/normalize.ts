@@ -4,8 +4,15 @@
  */
 import type { HWC } from './geometry.js';
 
-/** `zscore`: mean 0, standard deviation 1; `minmax`: [0, 1]; `none`: unchanged. */
-export type NormalizationMode = 'zscore' | 'minmax' | 'none';
+/**
+ * `zscore`: mean 0, standard deviation 1; `percentile`: the 1st percentile at 0 and the 99.8th at 1
+ * (StarDist's `normalize(x, 1, 99.8)`: a few saturated pixels do not squash the nuclei, as they
+ * do a z-score's or a min-max's scale); `minmax`: [0, 1]; `none`: unchanged.
+ */
+export type NormalizationMode = 'zscore' | 'percentile' | 'minmax' | 'none';
+
+/** The percentiles `percentile` maps to 0 and 1. */
+export const PERCENTILES = [1, 99.8] as const;
 
 /** Settings of a normalization: what a run records. */
 export interface NormalizationSettings {
@@ -46,6 +53,24 @@ function stats(
   return { mean, std: n ? Math.sqrt(sq / n) : 0, min: n ? min : 0, max: n ? max : 0 };
 }
 
+/**
+ * The q-th percentiles of channel `c` (all channels when undefined), interpolated linearly between
+ * the sorted values as numpy.percentile does.
+ */
+export function percentiles(image: HWC<Float32Array>, c: number | undefined, qs: readonly number[]): number[] {
+  const { channels: ch, data } = image;
+  const values = c === undefined ? Float32Array.from(data) : data.filter((_, i) => i % ch === c);
+  values.sort();
+  const n = values.length;
+  return qs.map((q) => {
+    if (n === 0) return 0;
+    const at = (q / 100) * (n - 1);
+    const low = Math.floor(at);
+    const high = Math.min(n - 1, low + 1);
+    return values[low]! + (values[high]! - values[low]!) * (at - low);
+  });
+}
+
 /** The parameters `settings` gives for this image. */
 export function normalizationParams(image: HWC<Float32Array>, settings: NormalizationSettings): NormalizationParams {
   const eps = settings.epsilon ?? 1e-6;
@@ -56,6 +81,12 @@ export function normalizationParams(image: HWC<Float32Array>, settings: Normaliz
     if (settings.mode === 'none') {
       offset.push(0);
       scale.push(1);
+      continue;
+    }
+    if (settings.mode === 'percentile') {
+      const [low, high] = percentiles(image, c, PERCENTILES) as [number, number];
+      offset.push(low);
+      scale.push(Math.max(eps, high - low));
       continue;
     }
     const s = stats(image, c);

@@ -6,15 +6,25 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { HWC } from '../data/index.js';
+import type { HWC, NormalizationMode } from '../data/index.js';
 import type { SizeRule } from './sizes.js';
 import type { SplitSettings } from '../../compiler/ir/index.js';
 import { UnetcError } from '../../util/error.js';
 
 /** How inputs are scaled before the network sees them (the `input_normalization` metadata). */
-export type InputNormalization = 'zscore-per-image' | 'minmax-per-image' | 'none';
+export type InputNormalization = 'zscore-per-image' | 'percentile-per-image' | 'minmax-per-image' | 'none';
 
-export const INPUT_NORMALIZATIONS: readonly InputNormalization[] = ['zscore-per-image', 'minmax-per-image', 'none'];
+export const INPUT_NORMALIZATIONS: readonly InputNormalization[] = [
+  'zscore-per-image',
+  'percentile-per-image',
+  'minmax-per-image',
+  'none',
+];
+
+/** The data module's mode for a recorded normalization. */
+export function normalizationMode(n: InputNormalization): NormalizationMode {
+  return n === 'none' ? 'none' : (n.slice(0, -'-per-image'.length) as NormalizationMode);
+}
 
 export type OutputActivation = 'sigmoid' | 'softmax' | 'none';
 

@@ -7,7 +7,14 @@ import { defaultSplit, type SplitSettings } from '../../compiler/ir/index.js';
 import { classMap } from '../eval/metrics.js';
 import { splitInstances } from './boundary.js';
 import { connectedComponents, type InstanceOptions, type Instances } from './instances.js';
-import { locateModel, ModelError, type ModelInfo, type ModelLocation, type SegmentationModel } from './model.js';
+import {
+  locateModel,
+  ModelError,
+  normalizationMode,
+  type ModelInfo,
+  type ModelLocation,
+  type SegmentationModel,
+} from './model.js';
 import { loadOnnxModel } from './onnx-model.js';
 import { loadTfjsModel } from './tfjs-model.js';
 import { planTiles, runTiled } from './tiling.js';
@@ -57,7 +64,7 @@ export interface Prediction {
 export function modelInput(model: SegmentationModel, image: HWC<Float32Array>): HWC<Float32Array> {
   const mode = model.info.normalization;
   if (mode === 'none') return image;
-  return { ...image, data: normalize(image, { mode: mode === 'zscore-per-image' ? 'zscore' : 'minmax' }).data };
+  return { ...image, data: normalize(image, { mode: normalizationMode(mode) }).data };
 }
 
 /** Whether the model segments foreground against background (one sigmoid channel or two classes). */

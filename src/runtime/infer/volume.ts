@@ -17,6 +17,7 @@ import {
   activate,
   locateModel,
   ModelError,
+  normalizationMode,
   parseNormalization,
   type InputNormalization,
   type ModelInfo,
@@ -305,8 +306,5 @@ function normalize(
 ): Float32Array {
   if (mode === 'none') return volume;
   const image = { height: dims[0] * dims[1], width: dims[2], channels: 1, data: volume };
-  return applyNormalization(
-    image,
-    normalizationParams(image, { mode: mode === 'zscore-per-image' ? 'zscore' : 'minmax' }),
-  );
+  return applyNormalization(image, normalizationParams(image, { mode: normalizationMode(mode) }));
 }

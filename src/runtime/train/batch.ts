@@ -84,7 +84,7 @@ export function makeBatch(data: TrainingData, step: number, s: BatchSettings, he
 function imagePatch(e: Example, step: number, b: number, s: BatchSettings): Patch {
   const patch = [s.patch[0]!, s.patch[1]!] as const;
   const a = augment(seedFor(s.seed, `augment:${step}:${b}`), e.image, e.mask, { ...s.augmentation, patch });
-  return { image: finishInput(applyNormalization(a.image, e.norm), a.plan), mask: a.mask.data };
+  return { image: finishInput(applyNormalization(a.image, e.norm), a.plan, e.norm.mode), mask: a.mask.data };
 }
 
 /** A volume's patch: zero-filled where it reaches past a volume smaller than the patch. */

@@ -11,7 +11,7 @@ import type { Engine } from '../backend/index.js';
 import { writeFileAtomic } from '../data/index.js';
 import { exportVerifiedOnnx } from '../export/onnx.js';
 import type { ParityResult } from '../verify/index.js';
-import { INPUT_NORMALIZATION } from './data.js';
+import { inputNormalization } from './data.js';
 import { readTrainCheckpoint, type TrainState } from './state.js';
 
 export interface RunExport {
@@ -36,7 +36,7 @@ export async function exportRunModel(
     const weights = getWeights(model);
     const { exported, parity, ok } = await exportVerifiedOnnx(engine, graph, model as LayersModel, weights, {
       specText,
-      inputNormalization: INPUT_NORMALIZATION,
+      inputNormalization: inputNormalization(graph),
       verify: true,
     });
     const file = join(runDir, 'model.onnx');

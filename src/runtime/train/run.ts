@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Graph } from '../../compiler/ir/types.js';
 import { makeFolder, writeFileAtomic } from '../data/index.js';
 import { CheckpointError, sha256, UNETC_VERSION } from '../checkpoint/index.js';
-import { INPUT_NORMALIZATION } from './data.js';
+import { inputNormalization } from './data.js';
 import type { TrainSettings } from './settings.js';
 
 const encoder = new TextEncoder();
@@ -60,7 +60,7 @@ export function makeRunManifest(
     data,
     engine,
     ...(init ? { init } : {}),
-    inputNormalization: INPUT_NORMALIZATION,
+    inputNormalization: inputNormalization(graph),
     versions: { unetc: UNETC_VERSION, tfjs: tfjsVersion },
     created: new Date().toISOString(),
   };

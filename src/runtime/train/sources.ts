@@ -6,8 +6,17 @@
  */
 import { specClasses, type Graph } from '../../compiler/ir/types.js';
 import type { SliceAxis } from '../volume/index.js';
-import { DataProblems, folderData, syntheticData, type TrainingData } from './data.js';
-import { isVolumeFolder, middleSlices, sliceExamples, syntheticVolumeData, volumeFolderData } from './volume-data.js';
+import { normalizationParams } from '../data/index.js';
+import { DataProblems, folderData, syntheticData, type Example, type TrainingData } from './data.js';
+import type { VolumeExample } from './volume-types.js';
+import {
+  isVolumeFolder,
+  middleSlices,
+  sliceExamples,
+  syntheticVolumeData,
+  volumeFolderData,
+  volumeNormalization,
+} from './volume-data.js';
 
 export interface DataChoice {
   /** The data folder; undefined for the built-in synthetic data. */
@@ -21,6 +30,32 @@ export interface DataChoice {
 
 /** The training and validation examples of `graph`'s run; a DataProblems listing every problem found. */
 export async function loadTrainingData(graph: Graph, c: DataChoice): Promise<TrainingData> {
+  return normalizedAs(await loadData(graph, c), graph);
+}
+
+/**
+ * The examples with the normalization `graph` trains with. The loaders compute the per-image
+ * z-score (the default) as they read; a spec with `input.normalize: percentile` gets each image's
+ * (and volume's) own percentiles instead, over the same pixels.
+ */
+function normalizedAs(data: TrainingData, graph: Graph): TrainingData {
+  if (graph.normalize === undefined) return data;
+  const settings = { mode: graph.normalize };
+  const images = (es: readonly Example[]) => es.map((e) => ({ ...e, norm: normalizationParams(e.image, settings) }));
+  const volumes = (vs: readonly VolumeExample[]) =>
+    vs.map((v) => ({ ...v, norm: volumeNormalization(v.dims, v.image, settings.mode) }));
+  return {
+    ...data,
+    train: images(data.train),
+    val: images(data.val),
+    ...(data.reportExamples ? { reportExamples: images(data.reportExamples) } : {}),
+    ...(data.volumes
+      ? { volumes: { ...data.volumes, train: volumes(data.volumes.train), val: volumes(data.volumes.val) } }
+      : {}),
+  };
+}
+
+async function loadData(graph: Graph, c: DataChoice): Promise<TrainingData> {
   const none = { train: [], val: [] };
   if (c.dir === undefined) {
     if (graph.dims === 3) {

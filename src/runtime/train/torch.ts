@@ -27,7 +27,7 @@ import { saveCheckpoint, sha256, UNETC_VERSION } from '../checkpoint/index.js';
 import { makeFolder } from '../data/index.js';
 import { writePytorchFiles } from '../export/pytorch.js';
 import { PYTHON_PACKAGE_ROOT, TorchError, type TorchPython } from '../torch/python.js';
-import { INPUT_NORMALIZATION } from './data.js';
+import { inputNormalization } from './data.js';
 import { METRICS_FILE, truncateMetrics, type TrainContext, type TrainEvent } from './loop.js';
 import type { TrainSettings } from './settings.js';
 
@@ -150,7 +150,7 @@ export async function prepareTorchRun(ctx: TrainContext): Promise<string> {
     exportPytorch(g, getWeights(ctx.model), {
       specSource: ctx.checkpointInfo.spec.text,
       producerVersion: UNETC_VERSION,
-      inputNormalization: INPUT_NORMALIZATION,
+      inputNormalization: inputNormalization(g),
     }),
   );
   await saveCheckpoint(ctx.engine.tf, join(dir, 'template'), ctx.model, ctx.checkpointInfo);
@@ -193,7 +193,7 @@ export async function prepareTorchRun(ctx: TrainContext): Promise<string> {
     data: {
       file: 'data.bin',
       sha256: sha256(packed.bytes),
-      normalization: INPUT_NORMALIZATION,
+      normalization: inputNormalization(g),
       train: packed.train,
       val: packed.val,
     },

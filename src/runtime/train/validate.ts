@@ -9,7 +9,7 @@ import type { Engine } from '../backend/index.js';
 import { predictImage } from '../infer/predict.js';
 import { segmentationModelOf } from '../infer/tfjs-model.js';
 import { predictVolume, volumeModelOf } from '../infer/volume.js';
-import { INPUT_NORMALIZATION, type TrainingData } from './data.js';
+import { inputNormalization, type TrainingData } from './data.js';
 import { ConfusionCounts, type Scores } from '../eval/metrics.js';
 
 /**
@@ -26,7 +26,7 @@ export async function validate(ctx: {
   const binaryMasks = ctx.graph.classes === 1 || ctx.graph.instances !== undefined;
   const counts = new ConfusionCounts(binaryMasks ? 2 : ctx.graph.classes);
   // The training contract's normalization, applied by the predictors as by `unetc predict`.
-  const where = { path: 'the model being trained', normalization: INPUT_NORMALIZATION } as const;
+  const where = { path: 'the model being trained', normalization: inputNormalization(ctx.graph) } as const;
   const binary = (mask: Uint16Array) => (binaryMasks ? mask.map((v) => (v > 0 ? 1 : 0)) : mask);
   if (ctx.data.volumes) {
     const model = volumeModelOf(ctx.engine, ctx.model, ctx.graph, where);

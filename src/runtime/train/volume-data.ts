@@ -5,7 +5,13 @@
  * NIfTI volume's (k, j, i) order with i fastest, so no copy reorders voxels.
  */
 import { seedFor } from '../../util/random.js';
-import { formatProblems, nonFiniteCount, normalizationParams } from '../data/index.js';
+import {
+  formatProblems,
+  nonFiniteCount,
+  normalizationParams,
+  type NormalizationMode,
+  type NormalizationParams,
+} from '../data/index.js';
 import { readNifti, scanVolumeDataset, sliceVolume, syntheticVolume, type SliceAxis } from '../volume/index.js';
 import { join } from 'node:path';
 import { listFiles } from '../data/entries.js';
@@ -20,12 +26,16 @@ function volumeExample(
   image: Float32Array,
   mask: Uint16Array,
 ): VolumeExample {
-  // Per-volume z-score: the whole volume is one "image" of D*H rows for the statistics.
-  const norm = normalizationParams(
-    { height: dims[0] * dims[1], width: dims[2], channels: 1, data: image },
-    { mode: 'zscore' },
-  );
-  return { name, dims, channels: 1, image, mask, norm };
+  return { name, dims, channels: 1, image, mask, norm: volumeNormalization(dims, image, 'zscore') };
+}
+
+/** A volume's normalization: the whole volume is one "image" of D*H rows for the statistics. */
+export function volumeNormalization(
+  dims: readonly [number, number, number],
+  image: Float32Array,
+  mode: NormalizationMode,
+): NormalizationParams {
+  return normalizationParams({ height: dims[0] * dims[1], width: dims[2], channels: 1, data: image }, { mode });
 }
 
 /** Built-in volumes: seeded synthetic nuclei, [depth, height, width] = `dims` (train and validation never share a seed). */

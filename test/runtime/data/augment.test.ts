@@ -305,6 +305,11 @@ describe('appearance and scale augmentations', () => {
     const flipped = finishInput(z.data.slice(), { invert: true });
     for (let i = 0; i < flipped.length; i += 97) expect(flipped[i]).toBeCloseTo(zi.data[i]!, 4);
     expect(finishInput(z.data.slice(), { invert: false })).toEqual(z.data);
+    // Percentile-normalized values (about [0, 1]) invert to 1 - v; not inverted, unchanged.
+    const p = normalize(image, { mode: 'percentile' }).data;
+    const pi = finishInput(p.slice(), { invert: true }, 'percentile');
+    for (let i = 0; i < pi.length; i += 97) expect(pi[i]).toBeCloseTo(1 - p[i]!, 6);
+    expect(finishInput(p.slice(), { invert: false }, 'percentile')).toEqual(p);
     const share =
       Array.from({ length: 200 }, (_, s) => planAugmentation(s, image, { invert: 0.5 }).invert).filter(Boolean).length /
       200;
@@ -389,7 +394,41 @@ describe('normalize', () => {
     ]);
   });
 
-  it.each(['zscore', 'minmax'] as const)('%s of a flat image is all zeros (epsilon, no NaN)', (mode) => {
+  it('percentile puts the 1st percentile at 0 and the 99.8th at 1 (numpy.percentile, linear)', () => {
+    // 0..999: numpy.percentile(range(1000), [1, 99.8]) = [9.99, 997.002].
+    const ramp: HWC<Float32Array> = {
+      height: 10,
+      width: 100,
+      channels: 1,
+      data: Float32Array.from({ length: 1000 }, (_, i) => 999 - i),
+    };
+    const { data, params } = normalize(ramp, { mode: 'percentile' });
+    expect(params.mode).toBe('percentile');
+    expect(params.offset[0]).toBeCloseTo(9.99, 4);
+    expect(params.offset[0]! + params.scale[0]!).toBeCloseTo(997.002, 3);
+    expect(data[999 - 10]).toBeCloseTo((10 - 9.99) / (997.002 - 9.99), 6);
+    // A saturated pixel: the z-score's scale grows with it, the percentiles' barely moves
+    // (the negative control: the same image without them).
+    const spiked = Float32Array.from(ramp.data);
+    spiked[0] = 100_000;
+    const scaleOf = (mode: 'zscore' | 'percentile', d: Float32Array) =>
+      normalize({ ...ramp, data: d }, { mode }).params.scale[0]!;
+    expect(scaleOf('percentile', spiked) / scaleOf('percentile', ramp.data)).toBeLessThan(1.01);
+    expect(scaleOf('zscore', spiked) / scaleOf('zscore', ramp.data)).toBeGreaterThan(10);
+  });
+
+  it('percentile per channel: each channel its own', () => {
+    const { params } = normalize(rgb, { mode: 'percentile', perChannel: true });
+    const one = normalize(
+      { ...rgb, channels: 1, data: rgb.data.filter((_, i) => i % 3 === 1) },
+      { mode: 'percentile' },
+    );
+    expect(params.offset[1]).toBeCloseTo(one.params.offset[0]!, 6);
+    expect(params.scale[1]).toBeCloseTo(one.params.scale[0]!, 6);
+    expect(params.offset[0]).not.toBeCloseTo(params.offset[1]!, 3);
+  });
+
+  it.each(['zscore', 'percentile', 'minmax'] as const)('%s of a flat image is all zeros (epsilon, no NaN)', (mode) => {
     const flat: HWC<Float32Array> = { height: 2, width: 2, channels: 1, data: new Float32Array(4).fill(0.3) };
     const { data, params } = normalize(flat, { mode });
     expect([...data]).toEqual([0, 0, 0, 0]);
