@@ -4,15 +4,16 @@
  * metadata, and prediction normalizing that way. The default (per-image z-score) is the negative
  * control throughout.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileSpec, printGraph, type Graph } from '../../src/compiler/index.js';
 import { makeSource } from '../../src/compiler/diagnostics/index.js';
 import { parseDsl, printDsl } from '../../src/compiler/syntax/index.js';
 import { generateSample, normalize, writeGray } from '../../src/runtime/data/index.js';
+import { percentiles } from '../../src/runtime/data/normalize.js';
 import { loadModel, modelInput } from '../../src/runtime/infer/index.js';
-import { inputNormalization } from '../../src/runtime/train/data.js';
+import { inputNormalization } from '../../src/runtime/infer/model.js';
 import { loadTrainingData } from '../../src/runtime/train/sources.js';
 import { findTorchPython } from '../../src/runtime/torch/python.js';
 import { scratchDir } from '../helpers.js';
@@ -24,6 +25,8 @@ output: {classes: 1, activation: sigmoid}
 network: {depth: 2, filters: {base: 4, growth: 2}}
 train: {loss: bce-dice, batch: 2, patch: [64, 64], epochs: 1, steps_per_epoch: 2}
 `;
+
+const mean = (d: Float32Array) => d.reduce((a, v) => a + v, 0) / d.length;
 
 function graphOf(name: string, body: string): Graph {
   const c = compileSpec({ name, body });
@@ -79,7 +82,13 @@ describe('training data with input.normalize', () => {
       const data = await loadTrainingData(graphOf('d.yaml', spec(n)), choice);
       const examples = data.volumes ? [...data.volumes.train, ...data.volumes.val] : [...data.train, ...data.val];
       expect(examples.length).toBeGreaterThan(0);
-      return new Set(examples.map((e) => e.norm.mode));
+      // Each example's offset is its own 1st percentile (or mean): not a relabelled z-score.
+      const e = examples[0]!;
+      const image =
+        'dims' in e ? { height: e.dims[0] * e.dims[1], width: e.dims[2], channels: 1, data: e.image } : e.image;
+      const expected = e.norm.mode === 'percentile' ? percentiles(image, undefined, [1])[0]! : mean(image.data);
+      expect(e.norm.offset[0]).toBeCloseTo(expected, 4);
+      return new Set(examples.map((x) => x.norm.mode));
     };
     expect(await modes(', normalize: percentile')).toEqual(new Set([on]));
     expect(await modes('')).toEqual(new Set([off]));
@@ -112,6 +121,14 @@ describe('unetc train with input.normalize: percentile', () => {
     }
     const s = generateSample(5, { height: 64, width: 64 });
     await writeGray(join(dir, 'cell.png'), { width: 64, height: 64, data: s.image });
+    // A checkpoint copied out of its run (no run.json beside it) still says so: its spec does.
+    cpSync(join(out, 'last'), join(dir, 'copied'), { recursive: true });
+    const copied = await loadModel(join(dir, 'copied'));
+    try {
+      expect(copied.info.normalization).toBe('percentile-per-image');
+    } finally {
+      await copied.close();
+    }
     const pred = await run('predict', out, '--input', join(dir, 'cell.png'), '--out', join(dir, 'masks'));
     expect(pred.code, pred.err).toBe(0);
   });
@@ -130,6 +147,14 @@ describe('unetc train with input.normalize: percentile', () => {
     writeFileSync(join(dir, 'z.yaml'), yaml(''));
     const z = join(dir, 'z-run');
     expect((await run('train', join(dir, 'z.yaml'), '--out', z, '--no-export')).code).toBe(0);
+    // Copied out of its run, a z-score checkpoint says z-score (the copied percentile one's control).
+    cpSync(join(z, 'last'), join(dir, 'z-copied'), { recursive: true });
+    const copied = await loadModel(join(dir, 'z-copied'));
+    try {
+      expect(copied.info.normalization).toBe('zscore-per-image');
+    } finally {
+      await copied.close();
+    }
     const r = await run(
       'compile',
       join(dir, 'pct.yaml'),
@@ -141,7 +166,7 @@ describe('unetc train with input.normalize: percentile', () => {
       join(dir, 'pct.onnx'),
     );
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/different network.*normalize=percentile/);
+    expect(r.err).toMatch(/normalized by zscore and .*pct\.yaml says input\.normalize: percentile/);
     // The negative control: the spec they were trained with takes them.
     const ok = await run(
       'compile',

@@ -24,6 +24,12 @@ export function networkMismatch(graph: Graph, record: NetworkRecord, specFile: s
   const other = typeof theirs === 'string' ? [] : networkLines(theirs);
   const i = mine.findIndex((line, k) => line !== other[k]);
   if (i < 0 && mine.length === other.length) return undefined;
+  if (typeof theirs !== 'string' && (theirs.normalize ?? 'zscore') !== (graph.normalize ?? 'zscore')) {
+    const same = networkMismatch({ ...graph, normalize: theirs.normalize }, record, specFile) === undefined;
+    // The same weights' shapes, other input values: say that, not "another network".
+    if (same)
+      return `the checkpoint was trained on inputs normalized by ${theirs.normalize ?? 'zscore'} and ${specFile} says input.normalize: ${graph.normalize ?? 'zscore'}: its weights expect other values (use the spec it was trained with, or train from scratch)`;
+  }
   const detail =
     i >= 0
       ? `: ${specFile} has '${mine[i]!.trim()}' where the checkpoint's spec has '${(other[i] ?? '(nothing)').trim()}'`

@@ -55,7 +55,8 @@ function stats(
 
 /**
  * The q-th percentiles of channel `c` (all channels when undefined), interpolated linearly between
- * the sorted values as numpy.percentile does.
+ * the sorted values as numpy.percentile does (for finite values: training and prediction refuse
+ * images with NaN or infinities before they get here).
  */
 export function percentiles(image: HWC<Float32Array>, c: number | undefined, qs: readonly number[]): number[] {
   const { channels: ch, data } = image;
@@ -84,9 +85,11 @@ export function normalizationParams(image: HWC<Float32Array>, settings: Normaliz
       continue;
     }
     if (settings.mode === 'percentile') {
-      const [low, high] = percentiles(image, c, PERCENTILES) as [number, number];
+      const [low, high, top] = percentiles(image, c, [...PERCENTILES, 100]) as [number, number, number];
       offset.push(low);
-      scale.push(Math.max(eps, high - low));
+      // More than 99.8% of the pixels alike (a sparse image, an empty end slice): the span to the
+      // brightest pixel instead, or the few bright ones would land at millions.
+      scale.push(Math.max(eps, high > low ? high - low : top - low));
       continue;
     }
     const s = stats(image, c);

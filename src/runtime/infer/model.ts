@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { HWC, NormalizationMode } from '../data/index.js';
 import type { SizeRule } from './sizes.js';
-import type { SplitSettings } from '../../compiler/ir/index.js';
+import type { Graph, SplitSettings } from '../../compiler/ir/index.js';
 import { UnetcError } from '../../util/error.js';
 
 /** How inputs are scaled before the network sees them (the `input_normalization` metadata). */
@@ -20,6 +20,11 @@ export const INPUT_NORMALIZATIONS: readonly InputNormalization[] = [
   'minmax-per-image',
   'none',
 ];
+
+/** How `graph`'s inputs are normalized: what training records in run.json and the ONNX metadata (`input_normalization`). */
+export function inputNormalization(graph: Pick<Graph, 'normalize'>): 'zscore-per-image' | 'percentile-per-image' {
+  return graph.normalize === 'percentile' ? 'percentile-per-image' : 'zscore-per-image';
+}
 
 /** The data module's mode for a recorded normalization. */
 export function normalizationMode(n: InputNormalization): NormalizationMode {

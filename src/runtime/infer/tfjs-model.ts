@@ -12,7 +12,14 @@ import { inferShapes, validSizes } from '../../compiler/shape/infer.js';
 import { selectEngine, type Engine } from '../backend/index.js';
 import { FILES, loadCheckpoint, recordedGraph, type CheckpointManifest } from '../checkpoint/index.js';
 import type { HWC } from '../data/index.js';
-import { activate, ModelError, parseNormalization, type InputNormalization, type SegmentationModel } from './model.js';
+import {
+  activate,
+  inputNormalization,
+  ModelError,
+  parseNormalization,
+  type InputNormalization,
+  type SegmentationModel,
+} from './model.js';
 import { fromList, progression, type SizeRule } from './sizes.js';
 
 /** A recorded normalization: a name, or the data module's `{ mode }` settings; undefined when absent or unreadable. */
@@ -26,8 +33,10 @@ function recorded(value: unknown, file: string): InputNormalization | undefined 
 
 /**
  * The normalization a checkpoint was trained with: what its unetc.json records, else what the
- * run.json of the run folder it sits in (best/, last/) records, else the training contract's
- * per-image z-score (every unetc training run normalizes that way).
+ * run.json of the run folder it sits in (best/, last/) records, else what the spec it records says
+ * (`input.normalize`: a checkpoint copied out of its run, a tfjs export), else the per-image
+ * z-score (a checkpoint whose network cannot be rebuilt; every unetc run before `input.normalize`
+ * trained that way).
  */
 export function normalizationOf(manifest: CheckpointManifest, dir: string): InputNormalization {
   const manifestFile = join(dir, FILES.manifest);
@@ -48,7 +57,8 @@ export function normalizationOf(manifest: CheckpointManifest, dir: string): Inpu
         : undefined;
     if (fromRun) return fromRun;
   }
-  return 'zscore-per-image';
+  const graph = recordedGraph(manifest);
+  return typeof graph === 'string' ? 'zscore-per-image' : inputNormalization(graph);
 }
 
 function sizesOf(graph: Graph): { height: SizeRule; width: SizeRule } {

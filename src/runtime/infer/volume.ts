@@ -1,5 +1,5 @@
 /**
- * Inference for 3D networks (input.dims: 3): a volume is z-scored as in training, zero-padded to
+ * Inference for 3D networks (input.dims: 3): a volume is normalized as in training, zero-padded to
  * sizes the network accepts and run as overlapping 3D tiles blended with raised-cosine weights.
  * Models: an NCDHW ONNX file (onnxruntime-node) or a tfjs checkpoint of a 3D spec; unpadded
  * ('valid') networks get input tiles that reach past their outputs by the network's margin.
@@ -225,11 +225,11 @@ export interface VolumePrediction {
 }
 
 /**
- * Segments a one-channel volume ([depth, height, width], DHW order = NIfTI's k, j, i): z-score
- * over the whole volume (the training contract), then overlapping 3D tiles of sizes the network
+ * Segments a one-channel volume ([depth, height, width], DHW order = NIfTI's k, j, i): the
+ * model's normalization over the whole volume (the training contract), then overlapping 3D tiles of sizes the network
  * accepts with at most `tile` output voxels a side, placed on its shift grid; each tile's input
  * reaches `margin` voxels past its output for unpadded ('valid') networks; outside the volume is
- * zero (the normalized mean). Probabilities are blended with raised-cosine weights where tiles
+ * zero (the normalized mean, or the 1st percentile). Probabilities are blended with raised-cosine weights where tiles
  * overlap.
  */
 export async function predictVolume(
@@ -275,7 +275,7 @@ export async function predictVolume(
   return { dims, probabilities: sum, classMap };
 }
 
-/** A tile's input: the volume's voxels in each axis' input range, zero outside it (the normalized mean). */
+/** A tile's input: the volume's voxels in each axis' input range, zero outside it (the normalized mean, or the 1st percentile). */
 function cropZero(volume: Float32Array, dims: readonly number[], tiles: readonly AxisTile[]): Float32Array {
   const [[z0, td], [y0, th], [x0, tw]] = tiles.map((t) => [t.inStart, t.inSize] as const) as [
     readonly [number, number],

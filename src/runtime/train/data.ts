@@ -10,14 +10,8 @@ import {
   type HWC,
   type NormalizationParams,
 } from '../data/index.js';
-import type { Graph } from '../../compiler/ir/types.js';
 import type { VolumeData } from './volume-types.js';
 import { UnetcError } from '../../util/error.js';
-
-/** How `graph`'s inputs are normalized, recorded in run.json and the ONNX metadata (`input_normalization`). */
-export function inputNormalization(graph: Pick<Graph, 'normalize'>): 'zscore-per-image' | 'percentile-per-image' {
-  return graph.normalize === 'percentile' ? 'percentile-per-image' : 'zscore-per-image';
-}
 
 /** One image with its mask and the normalization computed on the whole image. */
 export interface Example {

@@ -11,7 +11,7 @@ import type { Engine } from '../backend/index.js';
 import { writeFileAtomic } from '../data/index.js';
 import { exportVerifiedOnnx } from '../export/onnx.js';
 import type { ParityResult } from '../verify/index.js';
-import { inputNormalization } from './data.js';
+import { inputNormalization } from '../infer/model.js';
 import { readTrainCheckpoint, type TrainState } from './state.js';
 
 export interface RunExport {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Graph } from '../../compiler/ir/types.js';
 import { makeFolder, writeFileAtomic } from '../data/index.js';
 import { CheckpointError, sha256, UNETC_VERSION } from '../checkpoint/index.js';
-import { inputNormalization } from './data.js';
+import { inputNormalization } from '../infer/model.js';
 import type { TrainSettings } from './settings.js';
 
 const encoder = new TextEncoder();

@@ -27,7 +27,7 @@ import { saveCheckpoint, sha256, UNETC_VERSION } from '../checkpoint/index.js';
 import { makeFolder } from '../data/index.js';
 import { writePytorchFiles } from '../export/pytorch.js';
 import { PYTHON_PACKAGE_ROOT, TorchError, type TorchPython } from '../torch/python.js';
-import { inputNormalization } from './data.js';
+import { inputNormalization } from '../infer/model.js';
 import { METRICS_FILE, truncateMetrics, type TrainContext, type TrainEvent } from './loop.js';
 import type { TrainSettings } from './settings.js';
 

@@ -9,7 +9,8 @@ import type { Engine } from '../backend/index.js';
 import { predictImage } from '../infer/predict.js';
 import { segmentationModelOf } from '../infer/tfjs-model.js';
 import { predictVolume, volumeModelOf } from '../infer/volume.js';
-import { inputNormalization, type TrainingData } from './data.js';
+import { inputNormalization } from '../infer/model.js';
+import type { TrainingData } from './data.js';
 import { ConfusionCounts, type Scores } from '../eval/metrics.js';
 
 /**

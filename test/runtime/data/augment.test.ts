@@ -19,7 +19,7 @@ import {
   warp,
   type HWC,
 } from '../../../src/runtime/data/geometry.js';
-import { applyNormalization, normalize } from '../../../src/runtime/data/normalize.js';
+import { applyNormalization, normalize, percentiles } from '../../../src/runtime/data/normalize.js';
 import { generateSample } from '../../../src/runtime/data/synthetic.js';
 
 const sample = generateSample(11, { height: 48, width: 64, scene: 'dense' });
@@ -415,6 +415,15 @@ describe('normalize', () => {
       normalize({ ...ramp, data: d }, { mode }).params.scale[0]!;
     expect(scaleOf('percentile', spiked) / scaleOf('percentile', ramp.data)).toBeLessThan(1.01);
     expect(scaleOf('zscore', spiked) / scaleOf('zscore', ramp.data)).toBeGreaterThan(10);
+  });
+
+  it('percentile of a nearly flat image (over 99.8% alike) spans to its brightest pixel, not to epsilon', () => {
+    const sparse: HWC<Float32Array> = { height: 10, width: 100, channels: 1, data: new Float32Array(1000) };
+    sparse.data[500] = 1000;
+    const { data, params } = normalize(sparse, { mode: 'percentile' });
+    expect([params.offset[0], params.scale[0], data[500], data[0]]).toEqual([0, 1000, 1, 0]);
+    // The percentiles alone would put the bright pixel at 1000 / 1e-6.
+    expect(percentiles(sparse, undefined, [1, 99.8])).toEqual([0, 0]);
   });
 
   it('percentile per channel: each channel its own', () => {
