@@ -28,6 +28,17 @@ train: {loss: bce-dice, batch: 2, patch: [64, 64], epochs: 1, steps_per_epoch: 2
 
 const mean = (d: Float32Array) => d.reduce((a, v) => a + v, 0) / d.length;
 
+/** The normalization a checkpoint says once copied out of its run folder (no run.json beside it). */
+async function copiedNormalization(checkpoint: string, to: string): Promise<string> {
+  cpSync(checkpoint, to, { recursive: true });
+  const model = await loadModel(to);
+  try {
+    return model.info.normalization;
+  } finally {
+    await model.close();
+  }
+}
+
 function graphOf(name: string, body: string): Graph {
   const c = compileSpec({ name, body });
   expect(c.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
@@ -122,13 +133,7 @@ describe('unetc train with input.normalize: percentile', () => {
     const s = generateSample(5, { height: 64, width: 64 });
     await writeGray(join(dir, 'cell.png'), { width: 64, height: 64, data: s.image });
     // A checkpoint copied out of its run (no run.json beside it) still says so: its spec does.
-    cpSync(join(out, 'last'), join(dir, 'copied'), { recursive: true });
-    const copied = await loadModel(join(dir, 'copied'));
-    try {
-      expect(copied.info.normalization).toBe('percentile-per-image');
-    } finally {
-      await copied.close();
-    }
+    expect(await copiedNormalization(join(out, 'last'), join(dir, 'copied'))).toBe('percentile-per-image');
     const pred = await run('predict', out, '--input', join(dir, 'cell.png'), '--out', join(dir, 'masks'));
     expect(pred.code, pred.err).toBe(0);
   });
@@ -148,13 +153,7 @@ describe('unetc train with input.normalize: percentile', () => {
     const z = join(dir, 'z-run');
     expect((await run('train', join(dir, 'z.yaml'), '--out', z, '--no-export')).code).toBe(0);
     // Copied out of its run, a z-score checkpoint says z-score (the copied percentile one's control).
-    cpSync(join(z, 'last'), join(dir, 'z-copied'), { recursive: true });
-    const copied = await loadModel(join(dir, 'z-copied'));
-    try {
-      expect(copied.info.normalization).toBe('zscore-per-image');
-    } finally {
-      await copied.close();
-    }
+    expect(await copiedNormalization(join(z, 'last'), join(dir, 'z-copied'))).toBe('zscore-per-image');
     const r = await run(
       'compile',
       join(dir, 'pct.yaml'),
