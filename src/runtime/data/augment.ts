@@ -6,6 +6,13 @@
  * noise (image only). Inversion comes after the normalization (`finishInput`). Inputs are never
  * modified.
  *
+ * Brightness and contrast are relative to the image's own levels (`IntensityReference`, the
+ * normalization's offset and scale) when training gives them: `intensity: 0.1` then moves every
+ * image by up to a tenth of its own spread, as the torch engine moves its normalized values. In
+ * the raw units of the file it would be a tenth of the whole 8- or 16-bit range: two standard
+ * deviations of a typical dim fluorescence image (std 0.05 of the range), nothing on a CT in
+ * Hounsfield units.
+ *
  * The appearance augmentations are what lets a model trained on one kind of image hold on others
  * (the DSB 2018 winners and Cellpose train this way): dark nuclei on a light ground are bright ones
  * inverted, stains differ by a gain per channel, other microscopes by magnification and focus.
@@ -131,9 +138,29 @@ function drawIntensity(
   };
 }
 
-/** Gamma, brightness/contrast and noise as `options` ask, drawn from `seed`, on any array (3D patches): a new array. */
-export function augmentIntensity(data: Float32Array, seed: number, options: AugmentOptions): Float32Array {
-  return intensity(data, drawIntensity(new Random(seed), options));
+/**
+ * The levels a brightness/contrast change is relative to, per channel (a normalization's offset and
+ * scale, `NormalizationParams`): contrast pivots around the offset and brightness moves by
+ * `brightness * scale`. In normalized values that is v * contrast + brightness, whatever the
+ * image's range.
+ */
+export interface IntensityReference {
+  readonly offset: readonly number[];
+  readonly scale: readonly number[];
+}
+
+/**
+ * Gamma, brightness/contrast and noise as `options` ask, drawn from `seed`, on any array of
+ * `channels` interleaved channels (3D patches): a new array. See `IntensityReference`.
+ */
+export function augmentIntensity(
+  data: Float32Array,
+  seed: number,
+  options: AugmentOptions,
+  reference?: IntensityReference,
+  channels = 1,
+): Float32Array {
+  return intensity(data, drawIntensity(new Random(seed), options), channels, reference);
 }
 
 function minMax(data: Float32Array): [number, number] {
@@ -146,10 +173,15 @@ function minMax(data: Float32Array): [number, number] {
   return [lo, hi];
 }
 
-/** Gamma, then brightness/contrast around the image mean, then noise: a new array. */
+/**
+ * Gamma, then brightness/contrast (around the reference's offset and in its scale's units, else
+ * around the array's mean and in its own units), then noise: a new array.
+ */
 function intensity(
   data: Float32Array,
   plan: Pick<AugmentPlan, 'gamma' | 'contrast' | 'brightness' | 'noiseStd' | 'noiseSeed'>,
+  channels: number,
+  reference: IntensityReference | undefined,
 ): Float32Array {
   const out = data.slice();
   if (plan.gamma !== 1) {
@@ -157,7 +189,14 @@ function intensity(
     if (hi > lo)
       for (let p = 0; p < out.length; p++) out[p] = lo + (hi - lo) * (((out[p] ?? 0) - lo) / (hi - lo)) ** plan.gamma;
   }
-  if (plan.contrast !== 1 || plan.brightness !== 0) {
+  if ((plan.contrast !== 1 || plan.brightness !== 0) && reference) {
+    for (let p = 0; p < out.length; p++) {
+      const c = p % channels;
+      const pivot = reference.offset[c] ?? reference.offset[0] ?? 0;
+      const unit = reference.scale[c] ?? reference.scale[0] ?? 1;
+      out[p] = ((out[p] ?? 0) - pivot) * plan.contrast + pivot + plan.brightness * unit;
+    }
+  } else if (plan.contrast !== 1 || plan.brightness !== 0) {
     let mean = 0;
     for (const v of out) mean += v;
     mean /= out.length || 1;
@@ -170,11 +209,15 @@ function intensity(
   return out;
 }
 
-/** Applies a plan to an image and its mask (same height and width; the mask usually has 1 channel). */
+/**
+ * Applies a plan to an image and its mask (same height and width; the mask usually has 1
+ * channel); brightness and contrast relative to `reference` when given (see `IntensityReference`).
+ */
 export function applyAugmentation<M extends Uint8Array | Uint16Array>(
   plan: AugmentPlan,
   image: HWC<Float32Array>,
   mask: HWC<M>,
+  reference?: IntensityReference,
 ): { image: HWC<Float32Array>; mask: HWC<M> } {
   if (image.height !== mask.height || image.width !== mask.width) {
     throw new RangeError(
@@ -200,7 +243,7 @@ export function applyAugmentation<M extends Uint8Array | Uint16Array>(
     const field = elasticField(plan.elastic.dx, plan.elastic.dy, plan.elastic.grid, im.height, im.width);
     [im, mk] = [warp(im, field, 'bilinear'), warp(mk, field, 'nearest')];
   }
-  return { image: { ...im, data: intensity(appearance(im, plan), plan) }, mask: mk };
+  return { image: { ...im, data: intensity(appearance(im, plan), plan, im.channels, reference) }, mask: mk };
 }
 
 /** Colour (gray, per-channel gain and offset) and blur: a new array (gray images get only the blur). */
@@ -255,7 +298,8 @@ export function augment<M extends Uint8Array | Uint16Array>(
   image: HWC<Float32Array>,
   mask: HWC<M>,
   options: AugmentOptions,
+  reference?: IntensityReference,
 ): { image: HWC<Float32Array>; mask: HWC<M>; plan: AugmentPlan } {
   const plan = planAugmentation(seed, image, options);
-  return { ...applyAugmentation(plan, image, mask), plan };
+  return { ...applyAugmentation(plan, image, mask, reference), plan };
 }

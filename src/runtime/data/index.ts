@@ -64,6 +64,7 @@ export {
   type AugmentOptions,
   type AugmentPlan,
   type ElasticOptions,
+  type IntensityReference,
 } from './augment.js';
 export {
   applyNormalization,

@@ -83,7 +83,8 @@ export function makeBatch(data: TrainingData, step: number, s: BatchSettings, he
 
 function imagePatch(e: Example, step: number, b: number, s: BatchSettings): Patch {
   const patch = [s.patch[0]!, s.patch[1]!] as const;
-  const a = augment(seedFor(s.seed, `augment:${step}:${b}`), e.image, e.mask, { ...s.augmentation, patch });
+  // Brightness and contrast relative to the image's own levels: its normalization's offset and scale.
+  const a = augment(seedFor(s.seed, `augment:${step}:${b}`), e.image, e.mask, { ...s.augmentation, patch }, e.norm);
   return { image: finishInput(applyNormalization(a.image, e.norm), a.plan, e.norm.mode), mask: a.mask.data };
 }
 
@@ -95,11 +96,13 @@ function volumePatch(e: VolumeExample, step: number, b: number, s: BatchSettings
   const origin = randomPatchOrigin(r, nifti, size);
   const offset = e.norm.offset[0] ?? 0;
   const scale = e.norm.scale[0] ?? 1;
-  // Intensity changes on the raw values, then the volume's own normalization (as 2D images).
+  // Intensity changes on the raw values, relative to the volume's own levels, then its
+  // normalization (as 2D images).
   let image = augmentIntensity(
     extractPatch(e.image, nifti, origin, size),
     seedFor(s.seed, `intensity:${step}:${b}`),
     s.augmentation,
+    e.norm,
   ).map((v) => (v - offset) / scale);
   let mask = extractPatch(e.mask, nifti, origin, size);
   if (s.augmentation.rotate90) {

@@ -19,7 +19,12 @@ import {
   warp,
   type HWC,
 } from '../../../src/runtime/data/geometry.js';
-import { applyNormalization, normalize, percentiles } from '../../../src/runtime/data/normalize.js';
+import {
+  applyNormalization,
+  normalizationParams,
+  normalize,
+  percentiles,
+} from '../../../src/runtime/data/normalize.js';
 import { generateSample } from '../../../src/runtime/data/synthetic.js';
 
 const sample = generateSample(11, { height: 48, width: 64, scene: 'dense' });
@@ -242,6 +247,70 @@ describe('augment', () => {
       b.flipVertical,
       b.rotate,
     ]);
+  });
+});
+
+describe("brightness and contrast relative to the image's own levels", () => {
+  // The same picture recorded dim (a twentieth of the range, as a faint 16-bit fluorescence image)
+  // and bright: after normalization the two are one input, and so must their augmentations be.
+  const dim: HWC<Float32Array> = { ...image, data: image.data.map((v) => 0.05 * v + 0.01) };
+  const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+  const options: AugmentOptions = { patch: [32, 32], flip: true, intensity: 0.3, gamma: 0.3 };
+
+  it.each(['zscore', 'percentile'] as const)(
+    '%s: a dim image and a bright one get the same normalized input (without a reference they do not)',
+    (mode) => {
+      const ref = normalizationParams(image, { mode });
+      const refDim = normalizationParams(dim, { mode });
+      for (const seed of [1, 2, 3]) {
+        const bright = applyNormalization(augment(seed, image, mask, options, ref).image, ref);
+        const faint = applyNormalization(augment(seed, dim, mask, options, refDim).image, refDim);
+        expect(maxDiff(bright, faint)).toBeLessThan(1e-3);
+      }
+      // Negative control: brightness in the file's units moves the faint image 20x as far.
+      const diffs = [1, 2, 3].map((seed) =>
+        maxDiff(
+          applyNormalization(augment(seed, image, mask, options).image, ref),
+          applyNormalization(augment(seed, dim, mask, options).image, refDim),
+        ),
+      );
+      expect(Math.max(...diffs)).toBeGreaterThan(0.5);
+    },
+  );
+
+  it("in normalized values the change is v * contrast + brightness (the torch engine's formula)", () => {
+    const ref = normalizationParams(image, { mode: 'percentile' });
+    const changed = augment(5, image, mask, { patch: [32, 32], intensity: 0.3 }, ref);
+    const plain = augment(5, image, mask, { patch: [32, 32] }, ref);
+    expect(changed.plan.brightness).not.toBe(0);
+    expect(changed.plan.contrast).not.toBe(1);
+    const expected = applyNormalization(plain.image, ref).map(
+      (v) => v * changed.plan.contrast + changed.plan.brightness,
+    );
+    expect(maxDiff(applyNormalization(changed.image, ref), expected)).toBeLessThan(1e-4);
+  });
+
+  it('per channel: each channel moves by its own scale, so normalized channels move alike', () => {
+    // Three channels: the same plane at three gains; normalized per channel they are equal.
+    const three: HWC<Float32Array> = {
+      ...image,
+      channels: 3,
+      data: Float32Array.from(
+        { length: image.data.length * 3 },
+        (_, i) => [1, 0.2, 0.05][i % 3]! * image.data[(i / 3) | 0]!,
+      ),
+    };
+    const ref = normalizationParams(three, { mode: 'zscore', perChannel: true });
+    const out = applyNormalization(augment(4, three, mask, { patch: [32, 32], intensity: 0.3 }, ref).image, ref);
+    const plane = (c: number) => out.filter((_, i) => i % 3 === c);
+    expect(maxDiff(plane(0), plane(1))).toBeLessThan(1e-3);
+    expect(maxDiff(plane(0), plane(2))).toBeLessThan(1e-3);
+    expect(
+      maxDiff(
+        plane(0),
+        applyNormalization(augment(4, three, mask, { patch: [32, 32] }, ref).image, ref).filter((_, i) => i % 3 === 0),
+      ),
+    ).toBeGreaterThan(0.01);
   });
 });
 

@@ -42,6 +42,17 @@ describe('3D patches', () => {
     const bright = makeVolumeBatch(data, 3, 2, [8, 16, 16], 1, 7, { intensity: 0.5, gamma: 0.3, noise: 0.05 });
     expect(Array.from(bright.targets)).toEqual(Array.from(plain.targets));
     expect(Array.from(bright.images)).not.toEqual(Array.from(plain.images));
+    // Relative to each volume's own levels: the same volume at a twentieth of its brightness gives
+    // the same batch (noise, in the file's units, left out).
+    const dim = data.map((e) => ({
+      ...e,
+      image: e.image.map((v) => 0.05 * v),
+      norm: { ...e.norm, offset: e.norm.offset.map((v) => 0.05 * v), scale: e.norm.scale.map((v) => 0.05 * v) },
+    }));
+    const jitter = { intensity: 0.5, gamma: 0.3 };
+    const a = makeVolumeBatch(data, 3, 2, [8, 16, 16], 1, 7, jitter).images;
+    const b = makeVolumeBatch(dim, 3, 2, [8, 16, 16], 1, 7, jitter).images;
+    expect(a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0)).toBeLessThan(1e-3);
     // Rotations: the foreground voxel count is kept, and masks still mark the bright voxels.
     for (let step = 0; step < 4; step++) {
       const a = makeVolumeBatch(data, step, 1, [8, 16, 16], 1, 7, {});
@@ -89,6 +100,27 @@ describe('training batches of images', () => {
     expect(Array.from(makeBatch(images, 5, settings, { classes: 3, instances: 'boundary' }).images)).not.toEqual(
       Array.from(b.images),
     );
+  });
+
+  it("brightness and contrast are the same share of a dim image's spread as of a bright one's", () => {
+    // Each image recorded at a twentieth of its brightness: z-scoring makes it the same input, and
+    // the intensity changes, relative to each image's own levels, keep it so.
+    const dim = {
+      ...images,
+      train: images.train.map((e) => ({
+        ...e,
+        image: { ...e.image, data: e.image.data.map((v) => 0.05 * v) },
+        norm: { ...e.norm, offset: e.norm.offset.map((v) => 0.05 * v), scale: e.norm.scale.map((v) => 0.05 * v) },
+      })),
+    };
+    const jitter = { ...settings, augmentation: { ...settings.augmentation, intensity: 0.3, gamma: 0.3 } };
+    const head = { classes: 3, instances: 'boundary' as const };
+    const bright = makeBatch(images, 4, jitter, head).images;
+    const faint = makeBatch(dim, 4, jitter, head).images;
+    expect(bright.reduce((m, v, i) => Math.max(m, Math.abs(v - faint[i]!)), 0)).toBeLessThan(1e-3);
+    // Negative control: the jitter does change the batch.
+    const still = makeBatch(images, 4, settings, head).images;
+    expect(bright.reduce((m, v, i) => Math.max(m, Math.abs(v - still[i]!)), 0)).toBeGreaterThan(0.05);
   });
 
   it('a one-class head on the same labels: 0/1 foreground, where the boundary head has interior or outline', () => {
