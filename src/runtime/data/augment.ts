@@ -8,7 +8,8 @@
  *
  * Brightness and contrast are relative to the image's own levels (`IntensityReference`, the
  * normalization's offset and scale) when training gives them: `intensity: 0.1` then moves every
- * image by up to a tenth of its own spread, as the torch engine moves its normalized values. In
+ * image by up to a tenth of its own spread and scales it by up to 10% around its offset, as the
+ * torch engine changes its normalized values (with `normalize: none` both act on raw values). In
  * the raw units of the file it would be a tenth of the whole 8- or 16-bit range: two standard
  * deviations of a typical dim fluorescence image (std 0.05 of the range), nothing on a CT in
  * Hounsfield units.

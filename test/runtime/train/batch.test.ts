@@ -53,6 +53,9 @@ describe('3D patches', () => {
     const a = makeVolumeBatch(data, 3, 2, [8, 16, 16], 1, 7, jitter).images;
     const b = makeVolumeBatch(dim, 3, 2, [8, 16, 16], 1, 7, jitter).images;
     expect(a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0)).toBeLessThan(1e-3);
+    // Negative control: the intensity change itself moves the batch.
+    const g = makeVolumeBatch(data, 3, 2, [8, 16, 16], 1, 7, { gamma: 0.3 }).images;
+    expect(a.reduce((m, v, i) => Math.max(m, Math.abs(v - g[i]!)), 0)).toBeGreaterThan(0.05);
     // Rotations: the foreground voxel count is kept, and masks still mark the bright voxels.
     for (let step = 0; step < 4; step++) {
       const a = makeVolumeBatch(data, step, 1, [8, 16, 16], 1, 7, {});
@@ -118,8 +121,9 @@ describe('training batches of images', () => {
     const bright = makeBatch(images, 4, jitter, head).images;
     const faint = makeBatch(dim, 4, jitter, head).images;
     expect(bright.reduce((m, v, i) => Math.max(m, Math.abs(v - faint[i]!)), 0)).toBeLessThan(1e-3);
-    // Negative control: the jitter does change the batch.
-    const still = makeBatch(images, 4, settings, head).images;
+    // Negative control: the intensity change itself moves the batch (gamma alone gives another).
+    const gammaOnly = { ...settings, augmentation: { ...settings.augmentation, gamma: 0.3 } };
+    const still = makeBatch(images, 4, gammaOnly, head).images;
     expect(bright.reduce((m, v, i) => Math.max(m, Math.abs(v - still[i]!)), 0)).toBeGreaterThan(0.05);
   });
 
