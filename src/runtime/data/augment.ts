@@ -131,7 +131,8 @@ function drawIntensity(
   const g = options.gamma ?? 0;
   const i = options.intensity ?? 0;
   return {
-    gamma: Math.max(0.05, rng.uniform(1 - g, 1 + g)),
+    // Log-uniform, as the torch runner draws it: a gamma and its inverse are equally likely.
+    gamma: Math.exp(rng.uniform(-g, g)),
     contrast: Math.max(0, rng.uniform(1 - i, 1 + i)),
     brightness: rng.uniform(-i, i),
     noiseStd: rng.uniform(0, options.noise ?? 0),

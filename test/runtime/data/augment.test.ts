@@ -238,6 +238,16 @@ describe('augment', () => {
     expect(Math.max(...i.image.data)).not.toBeCloseTo(hi, 3);
   });
 
+  it('gamma is log-uniform in [e^-g, e^g], as the torch runner draws it (not uniform in [1-g, 1+g])', () => {
+    const gammas = Array.from({ length: 2000 }, (_, seed) => planAugmentation(seed, image, { gamma: 0.5 }).gamma);
+    expect(Math.min(...gammas)).toBeGreaterThanOrEqual(Math.exp(-0.5));
+    expect(Math.max(...gammas)).toBeLessThanOrEqual(Math.exp(0.5));
+    // Uniform in [0.5, 1.5] would reach below e^-0.5 = 0.61 and never above 1.5.
+    expect(Math.min(...gammas)).toBeLessThan(0.62);
+    expect(Math.max(...gammas)).toBeGreaterThan(1.6);
+    expect(planAugmentation(3, image, { gamma: 0 }).gamma).toBe(1);
+  });
+
   it('changing one option leaves the other random choices as they were', () => {
     const a = planAugmentation(21, image, { patch: [32, 32], flip: true, rotate90: true });
     const b = planAugmentation(21, image, { patch: [32, 32], flip: true, rotate90: true, elastic: true, gamma: 0.2 });
