@@ -152,17 +152,22 @@ export interface IntensityReference {
 }
 
 /**
- * Gamma, brightness/contrast and noise as `options` ask, drawn from `seed`, on any array of
- * `channels` interleaved channels (3D patches): a new array. See `IntensityReference`.
+ * Gamma, brightness/contrast and noise as `options` ask, drawn from `seed`, on any one-channel
+ * array (3D patches): a new array. See `IntensityReference`.
  */
 export function augmentIntensity(
   data: Float32Array,
   seed: number,
   options: AugmentOptions,
   reference?: IntensityReference,
-  channels = 1,
 ): Float32Array {
-  return intensity(data, drawIntensity(new Random(seed), options), channels, reference);
+  return intensity(data, drawIntensity(new Random(seed), options), 1, reference);
+}
+
+function meanOf(data: Float32Array): number {
+  let sum = 0;
+  for (const v of data) sum += v;
+  return sum / (data.length || 1);
 }
 
 function minMax(data: Float32Array): [number, number] {
@@ -191,18 +196,14 @@ function intensity(
     if (hi > lo)
       for (let p = 0; p < out.length; p++) out[p] = lo + (hi - lo) * (((out[p] ?? 0) - lo) / (hi - lo)) ** plan.gamma;
   }
-  if ((plan.contrast !== 1 || plan.brightness !== 0) && reference) {
+  if (plan.contrast !== 1 || plan.brightness !== 0) {
+    // One value for every channel, or one per channel.
+    const { offset: pivots, scale: units } = reference ?? { offset: [meanOf(out)], scale: [1] };
     for (let p = 0; p < out.length; p++) {
       const c = p % channels;
-      const pivot = reference.offset[c] ?? reference.offset[0] ?? 0;
-      const unit = reference.scale[c] ?? reference.scale[0] ?? 1;
-      out[p] = ((out[p] ?? 0) - pivot) * plan.contrast + pivot + plan.brightness * unit;
+      const pivot = pivots[c] ?? pivots[0] ?? 0;
+      out[p] = ((out[p] ?? 0) - pivot) * plan.contrast + pivot + plan.brightness * (units[c] ?? units[0] ?? 1);
     }
-  } else if (plan.contrast !== 1 || plan.brightness !== 0) {
-    let mean = 0;
-    for (const v of out) mean += v;
-    mean /= out.length || 1;
-    for (let p = 0; p < out.length; p++) out[p] = ((out[p] ?? 0) - mean) * plan.contrast + mean + plan.brightness;
   }
   if (plan.noiseStd > 0) {
     const rng = new Random(plan.noiseSeed);
