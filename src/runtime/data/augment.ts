@@ -180,6 +180,24 @@ function minMax(data: Float32Array): [number, number] {
   return [lo, hi];
 }
 
+/** (v - offset[c]) / scale[c] per channel c: a new array. */
+function normalized(data: Float32Array, channels: number, { offset, scale }: IntensityReference): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let p = 0; p < data.length; p++) {
+    const c = p % channels;
+    out[p] = ((data[p] ?? 0) - (offset[c] ?? offset[0] ?? 0)) / (scale[c] ?? scale[0] ?? 1);
+  }
+  return out;
+}
+
+/** `normalized`'s inverse, into `out`. */
+function restore(data: Float32Array, channels: number, { offset, scale }: IntensityReference, out: Float32Array): void {
+  for (let p = 0; p < data.length; p++) {
+    const c = p % channels;
+    out[p] = (data[p] ?? 0) * (scale[c] ?? scale[0] ?? 1) + (offset[c] ?? offset[0] ?? 0);
+  }
+}
+
 /**
  * Gamma, then brightness/contrast (around the reference's offset and in its scale's units, else
  * around the array's mean and in its own units), then noise: a new array.
@@ -192,9 +210,15 @@ function intensity(
 ): Float32Array {
   const out = data.slice();
   if (plan.gamma !== 1) {
-    const [lo, hi] = minMax(out);
+    // On the array rescaled to [0, 1] and back. With a reference, in normalized values (the torch
+    // runner's): with one offset per channel, a channel recorded at a twentieth of another's
+    // level then bends alike instead of sitting at the bottom of the range, nearly untouched.
+    const normed = reference ? normalized(out, channels, reference) : out;
+    const [lo, hi] = minMax(normed);
     if (hi > lo)
-      for (let p = 0; p < out.length; p++) out[p] = lo + (hi - lo) * (((out[p] ?? 0) - lo) / (hi - lo)) ** plan.gamma;
+      for (let p = 0; p < out.length; p++)
+        normed[p] = lo + (hi - lo) * (((normed[p] ?? 0) - lo) / (hi - lo)) ** plan.gamma;
+    if (reference) restore(normed, channels, reference, out);
   }
   if (plan.contrast !== 1 || plan.brightness !== 0) {
     // One value for every channel, or one per channel.

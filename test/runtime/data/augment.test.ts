@@ -300,16 +300,33 @@ describe("brightness and contrast relative to the image's own levels", () => {
     expect(maxDiff(applyNormalization(changed.image, ref), expected)).toBeLessThan(1e-4);
   });
 
+  // Three channels: the same plane at three gains; normalized per channel they are equal.
+  const three: HWC<Float32Array> = {
+    ...image,
+    channels: 3,
+    data: Float32Array.from(
+      { length: image.data.length * 3 },
+      (_, i) => [1, 0.2, 0.05][i % 3]! * image.data[(i / 3) | 0]!,
+    ),
+  };
+
+  it('per channel: gamma bends each normalized channel alike (in the raw values the dim ones would barely bend)', () => {
+    const ref = normalizationParams(three, { mode: 'percentile', perChannel: true });
+    const options: AugmentOptions = { patch: [32, 32], gamma: 0.5 };
+    const seed = [1, 2, 3, 4, 5].find((k) => Math.abs(Math.log(augment(k, three, mask, options).plan.gamma)) > 0.2)!;
+    const planes = (out: Float32Array) => [0, 1, 2].map((c) => out.filter((_, i) => i % 3 === c));
+    const [p0, p1, p2] = planes(applyNormalization(augment(seed, three, mask, options, ref).image, ref));
+    expect(maxDiff(p0!, p1!)).toBeLessThan(1e-3);
+    expect(maxDiff(p0!, p2!)).toBeLessThan(1e-3);
+    // The change itself is there: the same plane without gamma differs.
+    const plain = planes(applyNormalization(augment(seed, three, mask, { patch: [32, 32] }, ref).image, ref));
+    expect(maxDiff(p0!, plain[0]!)).toBeGreaterThan(0.02);
+    // Negative control: over the raw values of all three channels the channels bend differently.
+    const [r0, , r2] = planes(applyNormalization(augment(seed, three, mask, options).image, ref));
+    expect(maxDiff(r0!, r2!)).toBeGreaterThan(0.02);
+  });
+
   it('per channel: each channel moves by its own scale, so normalized channels move alike', () => {
-    // Three channels: the same plane at three gains; normalized per channel they are equal.
-    const three: HWC<Float32Array> = {
-      ...image,
-      channels: 3,
-      data: Float32Array.from(
-        { length: image.data.length * 3 },
-        (_, i) => [1, 0.2, 0.05][i % 3]! * image.data[(i / 3) | 0]!,
-      ),
-    };
     const ref = normalizationParams(three, { mode: 'zscore', perChannel: true });
     const out = applyNormalization(augment(4, three, mask, { patch: [32, 32], intensity: 0.3 }, ref).image, ref);
     const plane = (c: number) => out.filter((_, i) => i % 3 === c);
