@@ -4,7 +4,8 @@ unetc reads the user's folders (PNG, NIfTI, DICOM) itself and writes each image 
 channels-last values with its normalization parameters, and each mask as uint16 class ids (or
 instance ids for a boundary head), so both engines train on exactly the same pixels. This module
 samples patches from them: N-dimensional (2D images and 3D volumes), with the augmentations both
-engines have (flips, quarter turns in the last two axes, intensity and gamma jitter).
+engines have (flips, quarter turns in the last two axes, elastic deformation of 2D patches, zoom,
+intensity and gamma jitter, noise, inversion, gray and colour jitter, blur).
 """
 import numpy as np
 
@@ -115,6 +116,13 @@ class Sampler:
         if a.get('rotate90') and self.patch[-1] == self.patch[-2]:
             k = int(rng.integers(4))
             image, mask = np.rot90(image, k, (dims - 2, dims - 1)), np.rot90(mask, k, (dims - 2, dims - 1))
+        if a.get('elastic') and dims == 2:
+            e_opts = a['elastic'] if isinstance(a['elastic'], dict) else {}
+            g = int(e_opts.get('grid', 3))
+            spread = float(e_opts.get('sigma', 10)) * float(e_opts.get('alpha', 1))
+            dx, dy = elastic_field(spread * rng.standard_normal(g * g), spread * rng.standard_normal(g * g), g,
+                                   *self.patch)
+            image, mask = warp(image, dx, dy, linear=True), warp(mask, dx, dy, linear=False)
         image = self.appearance(image, e)
         if a.get('intensity'):
             s = float(a['intensity'])
@@ -181,6 +189,61 @@ def gaussian_blur(array, sigma, axes):
             out += w * np.take(padded, range(i, i + array.shape[axis]), axis=axis)
         array = out
     return array
+
+
+def cubic_weights(f):
+    """Catmull-Rom weights of the four control points around fractions f in [0, 1) (geometry.ts)."""
+    f2, f3 = f * f, f * f * f
+    return np.stack([(-f3 + 2 * f2 - f) / 2, (3 * f3 - 5 * f2 + 2) / 2, (-3 * f3 + 4 * f2 + f) / 2, (f3 - f2) / 2])
+
+
+def upsample_grid(grid, n):
+    """Bicubic interpolation of a g-point axis (the first) to n points, ends on the end points."""
+    g = grid.shape[0]
+    u = np.arange(n) * (g - 1) / (n - 1) if n > 1 else np.zeros(1)
+    j = np.minimum(g - 2, np.floor(u).astype(int))
+    k = cubic_weights(u - j)
+    out = 0
+    for t in range(4):
+        out = out + k[t].reshape((n,) + (1,) * (grid.ndim - 1)) * grid[np.clip(j + t - 1, 0, g - 1)]
+    return out
+
+
+def elastic_field(grid_dx, grid_dy, g, h, w):
+    """The U-Net paper's elastic deformation: displacements (pixels) drawn on a g x g grid of control
+    points spread over the patch, corners included, interpolated bicubically to every pixel
+    (unetc's elasticField). The output pixel (r, c) samples the input at (r + dy, c + dx)."""
+    def dense(grid):
+        rows = upsample_grid(np.asarray(grid, dtype=np.float64).reshape(g, g).T, w).T  # along the width
+        return upsample_grid(rows, h).astype(np.float32)
+    return dense(grid_dx), dense(grid_dy)
+
+
+def warp(array, dx, dy, linear):
+    """`array` ([h, w, ...]) resampled along a displacement field: bilinear (images) or nearest
+    (masks); edges reflect (unetc's warp)."""
+    h, w = array.shape[:2]
+    sy = np.arange(h, dtype=np.float32)[:, None] + dy
+    sx = np.arange(w, dtype=np.float32)[None, :] + dx
+
+    def reflect(i, n):
+        if n == 1:
+            return np.zeros_like(i)
+        period = 2 * (n - 1)
+        i = np.mod(i, period)
+        return np.where(i >= n, period - i, i)
+
+    if not linear:
+        # floor(v + 0.5): JavaScript's Math.round, as unetc rounds (numpy rounds halves to even).
+        return array[reflect(np.floor(sy + 0.5).astype(int), h), reflect(np.floor(sx + 0.5).astype(int), w)]
+    y0, x0 = np.floor(sy).astype(int), np.floor(sx).astype(int)
+    fy, fx = sy - y0, sx - x0
+    if array.ndim > 2:
+        fy, fx = fy[..., None], fx[..., None]
+    ya, yb, xa, xb = reflect(y0, h), reflect(y0 + 1, h), reflect(x0, w), reflect(x0 + 1, w)
+    top = array[ya, xa] * (1 - fx) + array[ya, xb] * fx
+    bottom = array[yb, xa] * (1 - fx) + array[yb, xb] * fx
+    return top * (1 - fy) + bottom * fy
 
 
 def resize(array, size, linear):

@@ -6,6 +6,7 @@ import type { Tensor } from '@tensorflow/tfjs';
 import { selectEngine, type Engine } from '../../src/runtime/backend/index.js';
 import { generateDataset } from '../../src/runtime/data/synthetic.js';
 import { encodeGray } from '../../src/runtime/data/png-write.js';
+import { elasticField, warp } from '../../src/runtime/data/geometry.js';
 import { boundaryTargets } from '../../src/runtime/infer/boundary.js';
 import { findTorchPython, PYTHON_PACKAGE_ROOT } from '../../src/runtime/torch/python.js';
 import { lossFor, type LossName } from '../../src/runtime/train/losses.js';
@@ -118,7 +119,7 @@ describe.skipIf(!torch)('the torch runner computes what the tfjs engine computes
         'draw = lambda a: Sampler([e], [32, 32], a, {"classes": 1}, 0, 0).batch(1, 7)',
         'x0, y0 = draw({})',
         'res = {}',
-        'for name, a in [("off", {"noise": 0, "invert": 0, "blur": 0}), ("noise", {"noise": 5}), ("blur", {"blur": 2}), ("gray", {"gray": 1}), ("color", {"color": 0.2}), ("scale", {"scale": 2})]:',
+        'for name, a in [("off", {"noise": 0, "invert": 0, "blur": 0}), ("noise", {"noise": 5}), ("blur", {"blur": 2}), ("gray", {"gray": 1}), ("color", {"color": 0.2}), ("scale", {"scale": 2}), ("elastic", {"elastic": True})]:',
         '    x, y = draw(a); res[name] = [float(np.abs(x - x0).max()), bool((y == y0).all()), list(x.shape)]',
         'x, y = draw({"invert": 1}); res["invert"] = [float(np.abs(x + x0).max()), bool((y == y0).all()), list(x.shape)]',
         // Percentile-normalized inputs (about [0, 1]) invert to 1 - v.
@@ -137,6 +138,46 @@ describe.skipIf(!torch)('the torch runner computes what the tfjs engine computes
     }
     expect(r.scale![0]).toBeGreaterThan(0.1);
     expect(r.scale![2]).toEqual([1, 3, 32, 32]);
+    // Elastic deformation is geometry: the mask moves with the image.
+    expect(r.elastic![0]).toBeGreaterThan(0.1);
+    expect(r.elastic![1]).toBe(false);
+    expect(r.elastic![2]).toEqual([1, 3, 32, 32]);
+  });
+
+  it('elastic deformation: the field and the resampling are unetc’s (geometry.ts), pixel for pixel', () => {
+    const rng = new Random(11);
+    const [g, h, w, ch] = [4, 19, 23, 2];
+    const gdx = Array.from({ length: g * g }, () => 6 * rng.normal());
+    const gdy = Array.from({ length: g * g }, () => 6 * rng.normal());
+    const image = Float32Array.from({ length: h * w * ch }, () => rng.next());
+    const labels = Uint16Array.from({ length: h * w }, () => Math.floor(rng.next() * 5));
+    const field = elasticField(gdx, gdy, g, h, w);
+    const warped = warp({ height: h, width: w, channels: ch, data: image }, field, 'bilinear').data;
+    const moved = warp({ height: h, width: w, channels: 1, data: labels }, field, 'nearest').data;
+    const out = python(
+      [
+        'import sys, json, numpy as np',
+        'from unetc_torch.data import elastic_field, warp',
+        'a = json.loads(sys.argv[1])',
+        'dx, dy = elastic_field(np.array(a["dx"]), np.array(a["dy"]), 4, 19, 23)',
+        'im = np.array(a["image"], dtype=np.float32).reshape(19, 23, 2)',
+        'lab = np.array(a["labels"], dtype=np.uint16).reshape(19, 23)',
+        'print(json.dumps({"dx": dx.ravel().tolist(), "dy": dy.ravel().tolist(),',
+        '  "image": warp(im, dx, dy, True).ravel().tolist(), "labels": warp(lab, dx, dy, False).ravel().tolist()}))',
+      ].join('\n'),
+      JSON.stringify({ dx: gdx, dy: gdy, image: [...image], labels: [...labels] }),
+    );
+    const r = JSON.parse(out) as Record<'dx' | 'dy' | 'image' | 'labels', number[]>;
+    const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+      Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+    expect(maxDiff(r.dx, field.dx)).toBeLessThan(1e-4);
+    expect(maxDiff(r.dy, field.dy)).toBeLessThan(1e-4);
+    expect(maxDiff(r.image, warped)).toBeLessThan(1e-4);
+    expect(r.labels).toEqual([...moved]);
+    // Negative controls: the field moves pixels, and transposed control points give another field.
+    expect(maxDiff(r.image, image)).toBeGreaterThan(0.3);
+    const transposed = elasticField(gdy, gdx, g, h, w);
+    expect(maxDiff(r.dx, transposed.dx)).toBeGreaterThan(0.5);
   });
 
   const cases: [LossName, 'boundary' | undefined, number, number[], number?][] = [

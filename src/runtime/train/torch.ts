@@ -75,6 +75,7 @@ const TORCH_AUGMENTATIONS = new Set([
   'gray',
   'color',
   'scale',
+  'elastic',
 ]);
 
 /** The spec's augmentations the torch engine leaves out, by their spec names (for a note). */
