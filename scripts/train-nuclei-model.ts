@@ -2,6 +2,7 @@
  * Retrains the nuclei model that ships with unetc (models/nuclei/), from ../shared/data:
  *
  *   npm run model:nuclei            # or: node --import tsx scripts/train-nuclei-model.ts [--data DIR] [--steps N]
+ *   npm run model:nuclei -- --engine torch      # the same recipe in PyTorch (python3 with torch): about 2x faster on CPUs
  *
  * 1. Training folder: every image of dsb2018-nuclei-mini and -val, and of dsb2018-nuclei-multi
  *    except the held-out ones (models/nuclei/holdout.txt: about a third of each kind), the multi
@@ -39,6 +40,7 @@ const option = (name: string, fallback: string) => {
 const data = resolve(option('data', join(root, '..', 'shared', 'data')));
 const keep = process.argv.includes('--keep');
 const scoreOnly = process.argv.includes('--score-only');
+const engine = option('engine', 'tfjs');
 
 interface Entry {
   readonly name: string;
@@ -106,7 +108,10 @@ function main(): void {
       `training on ${count} images (${multi.length - holdout.size} of dsb2018-nuclei-multi twice); ${holdout.size} held out in ${kinds.size} kinds`,
     );
 
-    const previous = JSON.parse(readFileSync(join(modelDir, 'scores.json'), 'utf8')) as { trained: string };
+    const previous = JSON.parse(readFileSync(join(modelDir, 'scores.json'), 'utf8')) as {
+      trained: string;
+      engine?: string;
+    };
     if (!scoreOnly) {
       const run = join(work, 'run');
       const steps = option('steps', '');
@@ -121,6 +126,8 @@ function main(): void {
         '--out',
         run,
         '--no-export',
+        '--engine',
+        engine,
         ...(steps ? ['--epochs', '1', '--steps-per-epoch', steps] : []),
       );
       unetc(
@@ -168,7 +175,17 @@ function main(): void {
     const today = new Date().toISOString().slice(0, 10);
     writeFileSync(
       join(modelDir, 'scores.json'),
-      `${JSON.stringify({ trained: scoreOnly ? previous.trained : today, scored: today, trainingImages: count, scores }, null, 2)}\n`,
+      `${JSON.stringify(
+        {
+          trained: scoreOnly ? previous.trained : today,
+          engine: scoreOnly ? (previous.engine ?? 'tfjs') : engine,
+          scored: today,
+          trainingImages: count,
+          scores,
+        },
+        null,
+        2,
+      )}\n`,
     );
     writeScoreTable(scores as unknown as Score[]);
     console.log(`wrote ${modelDir}/checkpoint, model.onnx, scores.json and the table in MODEL.md`);
