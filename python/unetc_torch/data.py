@@ -116,8 +116,9 @@ class Sampler:
         if a.get('rotate90') and self.patch[-1] == self.patch[-2]:
             k = int(rng.integers(4))
             image, mask = np.rot90(image, k, (dims - 2, dims - 1)), np.rot90(mask, k, (dims - 2, dims - 1))
-        if a.get('elastic') and dims == 2:
-            e_opts = a['elastic'] if isinstance(a['elastic'], dict) else {}
+        elastic = a.get('elastic')
+        if (elastic is True or isinstance(elastic, dict)) and dims == 2:  # {}: the defaults, as in unetc
+            e_opts = elastic if isinstance(elastic, dict) else {}
             g = int(e_opts.get('grid', 3))
             spread = float(e_opts.get('sigma', 10)) * float(e_opts.get('alpha', 1))
             dx, dy = elastic_field(spread * rng.standard_normal(g * g), spread * rng.standard_normal(g * g), g,
@@ -214,8 +215,10 @@ def elastic_field(grid_dx, grid_dy, g, h, w):
     points spread over the patch, corners included, interpolated bicubically to every pixel
     (unetc's elasticField). The output pixel (r, c) samples the input at (r + dy, c + dx)."""
     def dense(grid):
-        rows = upsample_grid(np.asarray(grid, dtype=np.float64).reshape(g, g).T, w).T  # along the width
-        return upsample_grid(rows, h).astype(np.float32)
+        # Along the width, then the height; float32 between the passes and at the end, as unetc
+        # stores them, so that the two engines' fields agree to the bit.
+        rows = upsample_grid(np.asarray(grid, dtype=np.float64).reshape(g, g).T, w).T.astype(np.float32)
+        return upsample_grid(rows.astype(np.float64), h).astype(np.float32)
     return dense(grid_dx), dense(grid_dy)
 
 
@@ -223,8 +226,8 @@ def warp(array, dx, dy, linear):
     """`array` ([h, w, ...]) resampled along a displacement field: bilinear (images) or nearest
     (masks); edges reflect (unetc's warp)."""
     h, w = array.shape[:2]
-    sy = np.arange(h, dtype=np.float32)[:, None] + dy
-    sx = np.arange(w, dtype=np.float32)[None, :] + dx
+    sy = np.arange(h)[:, None] + dy.astype(np.float64)  # in float64, as JavaScript adds them
+    sx = np.arange(w)[None, :] + dx.astype(np.float64)
 
     def reflect(i, n):
         if n == 1:
@@ -243,7 +246,7 @@ def warp(array, dx, dy, linear):
     ya, yb, xa, xb = reflect(y0, h), reflect(y0 + 1, h), reflect(x0, w), reflect(x0 + 1, w)
     top = array[ya, xa] * (1 - fx) + array[ya, xb] * fx
     bottom = array[yb, xa] * (1 - fx) + array[yb, xb] * fx
-    return top * (1 - fy) + bottom * fy
+    return (top * (1 - fy) + bottom * fy).astype(array.dtype)
 
 
 def resize(array, size, linear):

@@ -144,40 +144,89 @@ describe.skipIf(!torch)('the torch runner computes what the tfjs engine computes
     expect(r.elastic![2]).toEqual([1, 3, 32, 32]);
   });
 
-  it('elastic deformation: the field and the resampling are unetc’s (geometry.ts), pixel for pixel', () => {
-    const rng = new Random(11);
-    const [g, h, w, ch] = [4, 19, 23, 2];
-    const gdx = Array.from({ length: g * g }, () => 6 * rng.normal());
-    const gdy = Array.from({ length: g * g }, () => 6 * rng.normal());
-    const image = Float32Array.from({ length: h * w * ch }, () => rng.next());
-    const labels = Uint16Array.from({ length: h * w }, () => Math.floor(rng.next() * 5));
-    const field = elasticField(gdx, gdy, g, h, w);
-    const warped = warp({ height: h, width: w, channels: ch, data: image }, field, 'bilinear').data;
-    const moved = warp({ height: h, width: w, channels: 1, data: labels }, field, 'nearest').data;
+  it.each([
+    ['random control points, 2 channels', 4, 19, 23, 2, 6, 0],
+    ['a large patch', 3, 160, 144, 1, 10, 0],
+    ['g = 2, one row', 2, 1, 9, 1, 3, 0],
+    ['g = 3, one column, 3 channels', 3, 9, 1, 3, 3, 0],
+    // Every pixel exactly halfway: nearest must round halves up (JavaScript's Math.round), not to even.
+    ['a shift of exactly 0.5 px', 3, 12, 14, 1, 0, 0.5],
+    ['a shift of exactly 1.5 px', 3, 12, 14, 1, 0, 1.5],
+  ] as const)(
+    'elastic deformation, %s: the field and the resampling are unetc’s (geometry.ts), bit for bit',
+    (_, g, h, w, ch, spread, shift) => {
+      const rng = new Random(11);
+      const gdx = Array.from({ length: g * g }, () => shift + spread * rng.normal());
+      const gdy = Array.from({ length: g * g }, () => shift + spread * rng.normal());
+      // Made alike on both sides (no arrays to pass): exact in float32 either way.
+      const image = Float32Array.from({ length: h * w * ch }, (_, i) => ((i * 7919) % 1021) / 1021);
+      const labels = Uint16Array.from({ length: h * w }, (_, i) => (i % 7) + ((i * 31) % 3));
+      const field = elasticField(gdx, gdy, g, h, w);
+      const warped = warp({ height: h, width: w, channels: ch, data: image }, field, 'bilinear').data;
+      const moved = warp({ height: h, width: w, channels: 1, data: labels }, field, 'nearest').data;
+      const out = python(
+        [
+          'import sys, json, base64, numpy as np',
+          'from unetc_torch.data import elastic_field, warp',
+          'a = json.loads(sys.argv[1]); g, h, w, ch = a["size"]',
+          'dx, dy = elastic_field(np.array(a["dx"]), np.array(a["dy"]), g, h, w)',
+          'i = np.arange(h * w * ch); im = ((i * 7919 % 1021) / 1021).astype(np.float32).reshape(h, w, ch)',
+          'i = np.arange(h * w); lab = (i % 7 + i * 31 % 3).astype(np.uint16).reshape(h, w)',
+          'b = lambda v, t: base64.b64encode(np.ascontiguousarray(v, dtype=t).tobytes()).decode()',
+          'print(json.dumps({"dx": b(dx, "<f4"), "dy": b(dy, "<f4"),',
+          '  "image": b(warp(im, dx, dy, True), "<f4"), "labels": b(warp(lab, dx, dy, False), "<u2")}))',
+        ].join('\n'),
+        JSON.stringify({ size: [g, h, w, ch], dx: gdx, dy: gdy }),
+      );
+      const r = JSON.parse(out) as Record<'dx' | 'dy' | 'image' | 'labels', string>;
+      // The bytes: float32 (and uint16 labels) as both engines store them.
+      const bytes = (v: Float32Array | Uint16Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+      const same = (b64: string, v: Float32Array | Uint16Array) => Buffer.from(b64, 'base64').equals(bytes(v));
+      expect(same(r.dx, field.dx)).toBe(true);
+      expect(same(r.dy, field.dy)).toBe(true);
+      expect(same(r.image, warped)).toBe(true);
+      expect(same(r.labels, moved)).toBe(true);
+      // Negative control: the field moves pixels.
+      expect(same(r.labels, labels)).toBe(false);
+    },
+  );
+
+  it('elastic deformation in the sampler: a non-square patch, the mask stays on the image', () => {
     const out = python(
       [
-        'import sys, json, numpy as np',
-        'from unetc_torch.data import elastic_field, warp',
-        'a = json.loads(sys.argv[1])',
-        'dx, dy = elastic_field(np.array(a["dx"]), np.array(a["dy"]), 4, 19, 23)',
-        'im = np.array(a["image"], dtype=np.float32).reshape(19, 23, 2)',
-        'lab = np.array(a["labels"], dtype=np.uint16).reshape(19, 23)',
-        'print(json.dumps({"dx": dx.ravel().tolist(), "dy": dy.ravel().tolist(),',
-        '  "image": warp(im, dx, dy, True).ravel().tolist(), "labels": warp(lab, dx, dy, False).ravel().tolist()}))',
+        'import json, numpy as np',
+        'from unetc_torch.data import Sampler',
+        'class E: pass',
+        'e = E(); yy, xx = np.mgrid[:60, :90]',
+        // Blobs on a ramp-free ground: the image is the mask, so a deformed pair must still agree.
+        'm = ((np.sin(yy / 5.0) * np.cos(xx / 7.0)) > 0.3).astype(np.uint16)',
+        'e.image = m[..., None].astype(np.float32); e.mask = m',
+        'e.offset, e.scale, e.name = np.float32(0), np.float32(1), "x"',
+        'res = {}',
+        'for name, a in [("plain", {}), ("elastic", {"elastic": True}), ("defaults", {"elastic": {}}), ("all", {"elastic": {"sigma": 8, "grid": 4}, "flip": True, "scale": 1.5})]:',
+        '    agree, astray, moved = [], [], []',
+        '    for step in range(6):',
+        '        x, y = Sampler([e], [24, 40], a, {"classes": 1}, 3, 0).batch(1, step)',
+        '        x0, y0 = Sampler([e], [24, 40], {}, {"classes": 1}, 3, 0).batch(1, step)',
+        '        agree.append(float(((x[0, 0] > 0.5) == (y[0, 0] > 0.5)).mean()))',
+        '        astray.append(float(((x[0, 0] > 0.5) == (y0[0, 0] > 0.5)).mean()))',
+        '        moved.append(float((y != y0).mean()))',
+        '    res[name] = [min(agree), max(astray), max(moved), list(x.shape)]',
+        'print(json.dumps(res))',
       ].join('\n'),
-      JSON.stringify({ dx: gdx, dy: gdy, image: [...image], labels: [...labels] }),
     );
-    const r = JSON.parse(out) as Record<'dx' | 'dy' | 'image' | 'labels', number[]>;
-    const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
-      Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
-    expect(maxDiff(r.dx, field.dx)).toBeLessThan(1e-4);
-    expect(maxDiff(r.dy, field.dy)).toBeLessThan(1e-4);
-    expect(maxDiff(r.image, warped)).toBeLessThan(1e-4);
-    expect(r.labels).toEqual([...moved]);
-    // Negative controls: the field moves pixels, and transposed control points give another field.
-    expect(maxDiff(r.image, image)).toBeGreaterThan(0.3);
-    const transposed = elasticField(gdy, gdx, g, h, w);
-    expect(maxDiff(r.dx, transposed.dx)).toBeGreaterThan(0.5);
+    const r = JSON.parse(out) as Record<string, [number, number, number, number[]]>;
+    for (const name of ['elastic', 'defaults', 'all']) {
+      const [agree, astray, moved, shape] = r[name]!;
+      expect(shape).toEqual([1, 1, 24, 40]);
+      // Image and mask deformed alike (bilinear against nearest differ only at a few edge pixels;
+      // the zoom of 'all' adds its own); the deformed image against the undeformed mask does not
+      // agree (negative control: the check sees a misplaced mask), and the mask moved.
+      expect(agree).toBeGreaterThan(name === 'all' ? 0.95 : 0.99);
+      expect(astray).toBeLessThan(0.9);
+      expect(moved).toBeGreaterThan(0.1);
+    }
+    expect(r.plain![2]).toBe(0); // no augmentation moves nothing
   });
 
   const cases: [LossName, 'boundary' | undefined, number, number[], number?][] = [

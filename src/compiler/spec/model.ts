@@ -79,9 +79,9 @@ export interface AugmentSpec {
   /** Rotations by multiples of 90 degrees; non-square patches only get 0 or 180 to keep their shape. */
   readonly rotate90?: boolean;
   readonly elastic?: boolean | ElasticSpec;
-  /** Brightness shift in [-i, i] and contrast factor in [1-i, 1+i]. */
+  /** Brightness shift in [-i, i] (in units of the image's normalization scale) and contrast factor in [1-i, 1+i]. */
   readonly intensity?: number;
-  /** Gamma in [1-g, 1+g] (at least 0.05), applied between the image's min and max. */
+  /** Gamma log-uniform in [e^-g, e^g], on the patch rescaled to [0, 1] between its min and max (normalized values). */
   readonly gamma?: number;
   /** Gaussian noise with a standard deviation drawn in [0, noise]. */
   readonly noise?: number;

@@ -63,7 +63,10 @@ export function torchUnsupported(graph: Graph): string | undefined {
   return undefined;
 }
 
-/** The augmentations the runner applies (python/unetc_torch/data.py); the spec's others are not, yet. */
+/**
+ * The augmentations the runner applies (python/unetc_torch/data.py): today every one the spec has;
+ * one added to the spec before the runner has it is named in a note and skipped.
+ */
 const TORCH_AUGMENTATIONS = new Set([
   'flip',
   'rotate90',

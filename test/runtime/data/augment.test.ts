@@ -313,16 +313,17 @@ describe("brightness and contrast relative to the image's own levels", () => {
   it('per channel: gamma bends each normalized channel alike (in the raw values the dim ones would barely bend)', () => {
     const ref = normalizationParams(three, { mode: 'percentile', perChannel: true });
     const options: AugmentOptions = { patch: [32, 32], gamma: 0.5 };
-    const seed = [1, 2, 3, 4, 5].find((k) => Math.abs(Math.log(augment(k, three, mask, options).plan.gamma)) > 0.2)!;
+    const seed = [1, 2, 3, 4, 5].find((k) => Math.abs(Math.log(augment(k, three, mask, options).plan.gamma)) > 0.2);
+    expect(seed).toBeDefined();
     const planes = (out: Float32Array) => [0, 1, 2].map((c) => out.filter((_, i) => i % 3 === c));
-    const [p0, p1, p2] = planes(applyNormalization(augment(seed, three, mask, options, ref).image, ref));
+    const [p0, p1, p2] = planes(applyNormalization(augment(seed!, three, mask, options, ref).image, ref));
     expect(maxDiff(p0!, p1!)).toBeLessThan(1e-3);
     expect(maxDiff(p0!, p2!)).toBeLessThan(1e-3);
     // The change itself is there: the same plane without gamma differs.
-    const plain = planes(applyNormalization(augment(seed, three, mask, { patch: [32, 32] }, ref).image, ref));
+    const plain = planes(applyNormalization(augment(seed!, three, mask, { patch: [32, 32] }, ref).image, ref));
     expect(maxDiff(p0!, plain[0]!)).toBeGreaterThan(0.02);
     // Negative control: over the raw values of all three channels the channels bend differently.
-    const [r0, , r2] = planes(applyNormalization(augment(seed, three, mask, options).image, ref));
+    const [r0, , r2] = planes(applyNormalization(augment(seed!, three, mask, options).image, ref));
     expect(maxDiff(r0!, r2!)).toBeGreaterThan(0.02);
   });
 
