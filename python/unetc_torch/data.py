@@ -113,8 +113,10 @@ class Sampler:
             for axis in range(dims):
                 if rng.random() < 0.5:
                     image, mask = np.flip(image, axis), np.flip(mask, axis)
-        if a.get('rotate90') and self.patch[-1] == self.patch[-2]:
+        if a.get('rotate90'):
             k = int(rng.integers(4))
+            if self.patch[-1] != self.patch[-2]:  # a quarter turn would change the shape: half turns only (as unetc)
+                k = 0 if k % 2 == 0 else 2
             image, mask = np.rot90(image, k, (dims - 2, dims - 1)), np.rot90(mask, k, (dims - 2, dims - 1))
         elastic = a.get('elastic')
         if (elastic is True or isinstance(elastic, dict)) and dims == 2:  # {}: the defaults, as in unetc

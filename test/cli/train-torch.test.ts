@@ -191,6 +191,30 @@ describe.skipIf(!torch)('the torch runner computes what the tfjs engine computes
     },
   );
 
+  it('quarter turns of a non-square patch are half turns, as unetc draws them (not none)', () => {
+    const out = python(
+      [
+        'import json, numpy as np',
+        'from unetc_torch.data import Sampler',
+        'class E: pass',
+        'e = E(); r = np.random.default_rng(1)',
+        'e.image = r.standard_normal((50, 70, 1)).astype(np.float32); e.mask = (r.random((50, 70)) > 0.5).astype(np.uint16)',
+        'e.offset, e.scale, e.name = np.float32(0), np.float32(1), "x"',
+        'kinds = []',
+        'for step in range(12):',
+        '    x, y = Sampler([e], [24, 40], {"rotate90": True}, {"classes": 1}, 0, 0).batch(1, step)',
+        '    x0, y0 = Sampler([e], [24, 40], {}, {"classes": 1}, 0, 0).batch(1, step)',
+        '    half = np.rot90(x0, 2, (2, 3))',
+        '    kinds.append("same" if (x == x0).all() else "half" if (x == half).all() and (y == np.rot90(y0, 2, (2, 3))).all() else "other")',
+        'print(json.dumps(kinds))',
+      ].join('\n'),
+    );
+    const kinds = JSON.parse(out) as string[];
+    expect(kinds).not.toContain('other');
+    expect(kinds).toContain('same');
+    expect(kinds).toContain('half'); // negative control of the old runner: it never turned these
+  });
+
   it('elastic deformation in the sampler: a non-square patch, the mask stays on the image', () => {
     const out = python(
       [
