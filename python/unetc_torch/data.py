@@ -224,6 +224,15 @@ def elastic_field(grid_dx, grid_dy, g, h, w):
     return dense(grid_dx), dense(grid_dy)
 
 
+def reflect_index(i, n):
+    """Indices reflected into [0, n) without repeating the edge (numpy's 'reflect'; geometry.ts reflectIndex)."""
+    if n == 1:
+        return np.zeros_like(i)
+    period = 2 * (n - 1)
+    i = np.mod(i, period)
+    return np.where(i >= n, period - i, i)
+
+
 def warp(array, dx, dy, linear):
     """`array` ([h, w, ...]) resampled along a displacement field: bilinear (images) or nearest
     (masks); edges reflect (unetc's warp)."""
@@ -231,21 +240,15 @@ def warp(array, dx, dy, linear):
     sy = np.arange(h)[:, None] + dy.astype(np.float64)  # in float64, as JavaScript adds them
     sx = np.arange(w)[None, :] + dx.astype(np.float64)
 
-    def reflect(i, n):
-        if n == 1:
-            return np.zeros_like(i)
-        period = 2 * (n - 1)
-        i = np.mod(i, period)
-        return np.where(i >= n, period - i, i)
-
     if not linear:
         # floor(v + 0.5): JavaScript's Math.round, as unetc rounds (numpy rounds halves to even).
-        return array[reflect(np.floor(sy + 0.5).astype(int), h), reflect(np.floor(sx + 0.5).astype(int), w)]
+        rows, cols = np.floor(sy + 0.5).astype(int), np.floor(sx + 0.5).astype(int)
+        return array[reflect_index(rows, h), reflect_index(cols, w)]
     y0, x0 = np.floor(sy).astype(int), np.floor(sx).astype(int)
     fy, fx = sy - y0, sx - x0
     if array.ndim > 2:
         fy, fx = fy[..., None], fx[..., None]
-    ya, yb, xa, xb = reflect(y0, h), reflect(y0 + 1, h), reflect(x0, w), reflect(x0 + 1, w)
+    ya, yb, xa, xb = reflect_index(y0, h), reflect_index(y0 + 1, h), reflect_index(x0, w), reflect_index(x0 + 1, w)
     top = array[ya, xa] * (1 - fx) + array[ya, xb] * fx
     bottom = array[yb, xa] * (1 - fx) + array[yb, xb] * fx
     return (top * (1 - fy) + bottom * fy).astype(array.dtype)

@@ -21,7 +21,7 @@
 import type { AugmentSpec, ElasticSpec } from '../../compiler/spec/model.js';
 import { Random } from '../../util/random.js';
 import { crop, cropResized, elasticField, flip, rotate90, warp, type HWC } from './geometry.js';
-import type { NormalizationMode } from './normalize.js';
+import { applyNormalization, undoNormalization, type NormalizationMode } from './normalize.js';
 import { gaussianBlur } from './optics.js';
 
 /** Elastic deformation settings (the 2015 U-Net paper: a 3x3 grid, 10 px standard deviation). */
@@ -180,24 +180,6 @@ function minMax(data: Float32Array): [number, number] {
   return [lo, hi];
 }
 
-/** (v - offset[c]) / scale[c] per channel c: a new array. */
-function normalized(data: Float32Array, channels: number, { offset, scale }: IntensityReference): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let p = 0; p < data.length; p++) {
-    const c = p % channels;
-    out[p] = ((data[p] ?? 0) - (offset[c] ?? offset[0] ?? 0)) / (scale[c] ?? scale[0] ?? 1);
-  }
-  return out;
-}
-
-/** `normalized`'s inverse, into `out`. */
-function restore(data: Float32Array, channels: number, { offset, scale }: IntensityReference, out: Float32Array): void {
-  for (let p = 0; p < data.length; p++) {
-    const c = p % channels;
-    out[p] = (data[p] ?? 0) * (scale[c] ?? scale[0] ?? 1) + (offset[c] ?? offset[0] ?? 0);
-  }
-}
-
 /**
  * Gamma, then brightness/contrast (around the reference's offset and in its scale's units, else
  * around the array's mean and in its own units), then noise: a new array.
@@ -213,12 +195,12 @@ function intensity(
     // On the array rescaled to [0, 1] and back. With a reference, in normalized values (the torch
     // runner's): with one offset per channel, a channel recorded at a twentieth of another's
     // level then bends alike instead of sitting at the bottom of the range, nearly untouched.
-    const normed = reference ? normalized(out, channels, reference) : out;
+    const normed = reference ? applyNormalization({ channels, data: out }, reference) : out;
     const [lo, hi] = minMax(normed);
     if (hi > lo)
       for (let p = 0; p < out.length; p++)
         normed[p] = lo + (hi - lo) * (((normed[p] ?? 0) - lo) / (hi - lo)) ** plan.gamma;
-    if (reference) restore(normed, channels, reference, out);
+    if (reference) undoNormalization(normed, channels, reference, out);
   }
   if (plan.contrast !== 1 || plan.brightness !== 0) {
     // One value for every channel, or one per channel.

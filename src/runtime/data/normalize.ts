@@ -99,8 +99,11 @@ export function normalizationParams(image: HWC<Float32Array>, settings: Normaliz
   return { mode: settings.mode, offset, scale };
 }
 
+/** The offset and scale of each value (one pair for the image, or one per channel). */
+type Levels = Pick<NormalizationParams, 'offset' | 'scale'>;
+
 /** Applies recorded parameters: a new array. */
-export function applyNormalization(image: HWC<Float32Array>, params: NormalizationParams): Float32Array {
+export function applyNormalization(image: Pick<HWC<Float32Array>, 'channels' | 'data'>, params: Levels): Float32Array {
   const { channels: ch, data } = image;
   const out = new Float32Array(data.length);
   const per = params.offset.length > 1;
@@ -109,6 +112,15 @@ export function applyNormalization(image: HWC<Float32Array>, params: Normalizati
     out[i] = ((data[i] ?? 0) - (params.offset[c] ?? 0)) / (params.scale[c] ?? 1);
   }
   return out;
+}
+
+/** `applyNormalization`'s inverse: normalized values back to the image's own units, into `out`. */
+export function undoNormalization(normalized: Float32Array, channels: number, params: Levels, out: Float32Array): void {
+  const per = params.offset.length > 1;
+  for (let i = 0; i < normalized.length; i++) {
+    const c = per ? i % channels : 0;
+    out[i] = (normalized[i] ?? 0) * (params.scale[c] ?? 1) + (params.offset[c] ?? 0);
+  }
 }
 
 /** Normalizes one image; returns the new data and the parameters it used (to record). */
