@@ -93,7 +93,8 @@ const LEVELS = 256;
 
 /**
  * Instances from a boundary network's probabilities (`channels` values per pixel, in the order
- * background, interior, boundary): seeds are the connected interiors; each seed grows over the
+ * background, interior, boundary): seeds are the connected interiors (holes filled, see
+ * fillSeedHoles), split at waists when `neck` is given; each seed grows over the
  * foreground in order of rising boundary probability (a seeded watershed with a bucket queue;
  * ties go to the seed that got there first, so growth also follows distance). Foreground no seed
  * reaches (a nucleus too small to have an interior) becomes an instance of its own per
@@ -120,6 +121,7 @@ export function splitInstances(
     fg[p] = 1 - probabilities[q + BACKGROUND]! > threshold ? 1 : 0;
     seed[p] = fg[p] && probabilities[q + INTERIOR]! > seedThreshold ? 1 : 0;
   }
+  fillSeedHoles(seed, fg, shape);
   const labels = new Uint32Array(n);
   const minSeed = options.minSeed ?? 0;
   const next = options.neck
@@ -164,6 +166,26 @@ export function splitInstances(
   for (let p = 0; p < n; p++) rest[p] = fg[p] && labels[p] === 0 ? 1 : 0;
   labelPieces(rest, shape, labels, next, 0);
   return labels;
+}
+
+/**
+ * Fills the holes of the seed mask, in place: pieces of non-seed (full connectivity: 8 neighbours
+ * in 2D, 26 in 3D) that stay off the array's edge and are foreground throughout become seed. A
+ * nucleus with textured chromatin gets a dip of P(interior) inside, so its interior is a ring,
+ * and the waist split cut rings into arcs: several instances, none matching the nucleus. The gap
+ * between two touching nuclei is no hole (it reaches the background), and a hole with background
+ * in it (a dark centre the network left out of the mask) stays a hole, so the mask is unchanged.
+ * Measured (instance F1 at IoU 0.5, pooled): models trained on dsb2018-nuclei-val scored on -mini,
+ * 4 seeds, 0.8774 -> 0.8801 (3 seeds up, one -0.0008); the quality benchmark's models on -val
+ * 0.877 -> 0.885 (every seed up); models/nuclei on its held-out images of other kinds 0.634 -> 0.642.
+ */
+export function fillSeedHoles(seed: Uint8Array, fg: Uint8Array, shape: readonly number[]): void {
+  const outside = new Uint8Array(seed.length);
+  for (let p = 0; p < seed.length; p++) outside[p] = seed[p] ? 0 : 1;
+  const { labels, components } = labelComponents(outside, shape, { full: true });
+  const hole = components.map((c) => c.lo.every((lo) => lo > 0) && c.hi.every((hi, a) => hi < shape[a]!));
+  for (let p = 0; p < seed.length; p++) if (labels[p] && !fg[p]) hole[labels[p]! - 1] = false;
+  for (let p = 0; p < seed.length; p++) if (labels[p] && hole[labels[p]! - 1]) seed[p] = 1;
 }
 
 /**

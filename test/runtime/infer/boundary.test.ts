@@ -4,6 +4,7 @@ import {
   BOUNDARY,
   boundaryTargets,
   distanceToOutside,
+  fillSeedHoles,
   INTERIOR,
   splitInstances,
 } from '../../../src/runtime/infer/boundary.js';
@@ -143,9 +144,11 @@ describe('splitInstances', () => {
     const w = 30;
     const truth = disks(h, w, [[15, 15, 10]]);
     const classes = boundaryTargets(truth, [h, w]);
-    // A stray interior pixel, cut off from the interior by a ring of boundary (a blip of the network).
+    // A stray interior pixel at the nucleus's edge, cut off from the interior by a ring of boundary
+    // that opens onto the outline (a blip of the network; a ring closed inside the interior would
+    // be a hole, and filled).
     for (let dy = -1; dy <= 1; dy++)
-      for (let dx = -1; dx <= 1; dx++) classes[(15 + dy) * w + 15 + dx] = dx === 0 && dy === 0 ? INTERIOR : BOUNDARY;
+      for (let dx = -1; dx <= 1; dx++) classes[(15 + dy) * w + 24 + dx] = dx === 0 && dy === 0 ? INTERIOR : BOUNDARY;
     const probabilities = probabilitiesOf(classes);
     expect(count(splitInstances(probabilities, [h, w], 3))).toBe(2);
     expect(count(splitInstances(probabilities, [h, w], 3, { minSeed: 3 }))).toBe(1);
@@ -233,6 +236,132 @@ describe('splitInstances with neck splitting', () => {
     const probabilities = oneInterior(union, shape);
     expect(count(splitInstances(probabilities, shape, 3, { neck }))).toBe(2);
     expect(count(splitInstances(probabilities, shape, 3))).toBe(1);
+  });
+});
+
+/** Masks from rows of characters: 's' seed, 'f' foreground that is not seed, '.' background. */
+function seedRows(rows: string[]): { seed: Uint8Array; fg: Uint8Array; shape: [number, number] } {
+  const cells = rows.join('');
+  return {
+    seed: Uint8Array.from(cells, (c) => (c === 's' ? 1 : 0)),
+    fg: Uint8Array.from(cells, (c) => (c === '.' ? 0 : 1)),
+    shape: [rows.length, rows[0]!.length],
+  };
+}
+
+function seedShown(seed: Uint8Array, fg: Uint8Array, [h, w]: readonly number[]): string[] {
+  return Array.from({ length: h! }, (_, y) =>
+    Array.from({ length: w! }, (_, x) => (seed[y * w! + x] ? 's' : fg[y * w! + x] ? 'f' : '.')).join(''),
+  );
+}
+
+describe('fillSeedHoles', () => {
+  it('fills enclosed foreground; leaves a piece with background in it, and one that reaches the edge', () => {
+    const { seed, fg, shape } = seedRows([
+      '..........',
+      '.sssss.sss',
+      '.sffss.sff',
+      '.sffss.sss',
+      '.sssss....',
+      '.ssss.....',
+      '.s.fs.ssss',
+      '.ssss.sffs',
+      '......sffs',
+      '.......sss',
+    ]);
+    fillSeedHoles(seed, fg, shape);
+    expect(seedShown(seed, fg, shape)).toEqual([
+      '..........',
+      '.sssss.sss',
+      '.sssss.sff', // reaches the right edge: stays
+      '.sssss.sss',
+      '.sssss....',
+      '.ssss.....',
+      '.s.fs.ssss', // background in it: stays
+      '.ssss.sffs', // closed on every face, open to the background at a corner: stays
+      '......sffs', // (pieces join across corners, as seeds join across faces only)
+      '.......sss',
+    ]);
+  });
+
+  it('3D: a hollow cube is filled, one with a way out to the background is not', () => {
+    const shape = [5, 5, 5];
+    const cube = (open: boolean) => {
+      const seed = new Uint8Array(125);
+      const fg = new Uint8Array(125).fill(1);
+      for (let z = 0; z < 5; z++)
+        for (let y = 0; y < 5; y++)
+          for (let x = 0; x < 5; x++) {
+            const shell = [z, y, x].some((v) => v === 0 || v === 4);
+            const inner = [z, y, x].every((v) => v >= 1 && v <= 3);
+            const p = (z * 5 + y) * 5 + x;
+            if (inner && [z, y, x].some((v) => v === 1 || v === 3)) seed[p] = 1;
+            if (shell) fg[p] = 0;
+          }
+      // The centre (2, 2, 2) is foreground, not seed; open: a tunnel from it to the shell.
+      if (open) seed[(2 * 5 + 2) * 5 + 3] = 0;
+      return { seed, fg };
+    };
+    const closed = cube(false);
+    fillSeedHoles(closed.seed, closed.fg, shape);
+    expect(closed.seed[(2 * 5 + 2) * 5 + 2]).toBe(1);
+    const open = cube(true);
+    fillSeedHoles(open.seed, open.fg, shape);
+    expect(open.seed[(2 * 5 + 2) * 5 + 2]).toBe(0);
+  });
+});
+
+describe('splitInstances: an interior with a hole', () => {
+  /**
+   * A disk (radius 14) whose interior probability dips in a flat ellipse across its middle, as
+   * textured chromatin makes it: the seeds are a ring, thick above and below, thin at the ends.
+   * `dip` gives the dip's class probabilities (background, interior, boundary).
+   */
+  function ringed(dip: [number, number, number]): { probabilities: Float32Array; shape: [number, number] } {
+    const h = 40;
+    const w = 40;
+    const classes = boundaryTargets(disks(h, w, [[20, 20, 14]]), [h, w]);
+    const probabilities = probabilitiesOf(classes);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        if (((y - 20) / 3.5) ** 2 + ((x - 20) / 11) ** 2 <= 1) probabilities.set(dip, (y * w + x) * 3);
+    return { probabilities, shape: [h, w] };
+  }
+  const neck = { depth: 1, area: 10 };
+
+  it('is one instance, with neck splitting too (its ring would be cut at the thin ends)', () => {
+    const { probabilities, shape } = ringed([0.1, 0.35, 0.55]);
+    expect(count(splitInstances(probabilities, shape, 3, { neck }))).toBe(1);
+    expect(count(splitInstances(probabilities, shape, 3))).toBe(1);
+  });
+
+  it('a hole the network calls background stays, and the ring around it is cut as before', () => {
+    // Negative control: the same ring with background in the dip is not filled, so the split
+    // sees the ring and cuts it at its thin ends, as it cut every ring before holes were filled.
+    const { probabilities, shape } = ringed([0.9, 0.05, 0.05]);
+    expect(count(splitInstances(probabilities, shape, 3, { neck }))).toBe(2);
+  });
+
+  it('3D: a ball whose interior dips in a flat disk is one instance', () => {
+    const shape = [24, 24, 24];
+    const n = 24 ** 3;
+    const ball = new Uint8Array(n);
+    for (let z = 0; z < 24; z++)
+      for (let y = 0; y < 24; y++)
+        for (let x = 0; x < 24; x++)
+          if ((z - 12) ** 2 + (y - 12) ** 2 + (x - 12) ** 2 <= 100) ball[(z * 24 + y) * 24 + x] = 1;
+    const dipped = (dip: [number, number, number]) => {
+      const probabilities = probabilitiesOf(boundaryTargets(ball, shape));
+      for (let z = 0; z < 24; z++)
+        for (let y = 0; y < 24; y++)
+          for (let x = 0; x < 24; x++)
+            if (((z - 12) / 2.5) ** 2 + ((y - 12) / 6.5) ** 2 + ((x - 12) / 6.5) ** 2 <= 1)
+              probabilities.set(dip, ((z * 24 + y) * 24 + x) * 3);
+      return probabilities;
+    };
+    expect(count(splitInstances(dipped([0.1, 0.35, 0.55]), shape, 3, { neck }))).toBe(1);
+    // Negative control: background in the dip leaves two caps joined by a thin rim, cut apart.
+    expect(count(splitInstances(dipped([0.9, 0.05, 0.05]), shape, 3, { neck }))).toBe(2);
   });
 });
 
