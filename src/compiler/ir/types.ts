@@ -207,7 +207,7 @@ export function inferenceGraph(graph: Graph): Graph {
 
 /** How a boundary head's interiors become instances (runtime/infer/boundary.ts splitInstances). */
 export interface SplitSettings {
-  /** Seeds are pixels whose P(interior) is above this. */
+  /** Seeds are pixels whose P(interior) is above this (their holes filled where all is foreground). */
   readonly seedThreshold: number;
   /** Interiors come apart at a waist both sides rise this many pixels above (distance from the interior's edge). */
   readonly waistDepth: number;

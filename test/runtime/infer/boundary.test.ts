@@ -143,15 +143,18 @@ describe('splitInstances', () => {
     const h = 30;
     const w = 30;
     const truth = disks(h, w, [[15, 15, 10]]);
-    const classes = boundaryTargets(truth, [h, w]);
-    // A stray interior pixel at the nucleus's edge, cut off from the interior by a ring of boundary
-    // that opens onto the outline (a blip of the network; a ring closed inside the interior would
-    // be a hole, and filled).
-    for (let dy = -1; dy <= 1; dy++)
-      for (let dx = -1; dx <= 1; dx++) classes[(15 + dy) * w + 24 + dx] = dx === 0 && dy === 0 ? INTERIOR : BOUNDARY;
-    const probabilities = probabilitiesOf(classes);
-    expect(count(splitInstances(probabilities, [h, w], 3))).toBe(2);
-    expect(count(splitInstances(probabilities, [h, w], 3, { minSeed: 3 }))).toBe(1);
+    // A stray interior pixel cut off from the interior by a ring of boundary (a blip of the network).
+    const blip = (cx: number) => {
+      const classes = boundaryTargets(truth, [h, w]);
+      for (let dy = -1; dy <= 1; dy++)
+        for (let dx = -1; dx <= 1; dx++) classes[(15 + dy) * w + cx + dx] = dx === 0 && dy === 0 ? INTERIOR : BOUNDARY;
+      return probabilitiesOf(classes);
+    };
+    // At the nucleus's edge the ring opens onto the outline: two seeds, one of them noise.
+    expect(count(splitInstances(blip(23), [h, w], 3))).toBe(2);
+    expect(count(splitInstances(blip(23), [h, w], 3, { minSeed: 3 }))).toBe(1);
+    // In the middle the ring is a hole of the interior, filled (fillSeedHoles): one seed either way.
+    expect(count(splitInstances(blip(15), [h, w], 3))).toBe(1);
   });
 
   it('3D: touching balls split the same way', () => {
@@ -281,6 +284,34 @@ describe('fillSeedHoles', () => {
       '.ssss.sffs', // closed on every face, open to the background at a corner: stays
       '......sffs', // (pieces join across corners, as seeds join across faces only)
       '.......sss',
+    ]);
+  });
+
+  it('a piece that reaches any side of the array is no hole; one off it by a pixel is', () => {
+    const { seed, fg, shape } = seedRows([
+      'sssss.ssfs',
+      'sfffs.ssss',
+      'sssss.....',
+      'sss..sssss',
+      'ffs..sfffs',
+      'sss..sssss',
+      '......ssss',
+      'sssss..sff',
+      'sffss..sss',
+      'sssss.....',
+    ]);
+    fillSeedHoles(seed, fg, shape);
+    expect(seedShown(seed, fg, shape)).toEqual([
+      'sssss.ssfs', // right: reaches the top edge
+      'sssss.ssss', // a ring on the top and left edges: its hole is off them by a pixel, filled
+      'sssss.....',
+      'sss..sssss',
+      'ffs..sssss', // left: reaches the left edge; right: off the right edge by a pixel, filled
+      'sss..sssss',
+      '......ssss',
+      'sssss..sff', // reaches the right edge
+      'sssss..sss', // a ring on the left and bottom edges: filled
+      'sssss.....',
     ]);
   });
 
