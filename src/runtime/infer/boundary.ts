@@ -175,8 +175,8 @@ export function splitInstances(
  * nucleus with textured chromatin gets a dip of P(interior) inside, so its interior is a ring,
  * and the waist split cut rings into arcs: several instances, none matching the nucleus.
  * - Full connectivity for the non-seed pieces pairs with the seeds' face connectivity: a hole is
- *   then closed on every side by one seed piece, so filling never joins two seeds that were apart
- *   (the outline between two touching nuclei reaches the background: no hole). A seed island
+ *   then ringed by one seed piece, so filling never joins two seeds that lie side by side (the
+ *   outline between two touching nuclei reaches the background: no hole). A seed island
  *   inside a hole (a bright chromocentre ringed by a dip) joins the ring: one nucleus. The cost:
  *   nuclei whose interiors the network let touch all the way round a gap of foreground (three or
  *   four small ones in a ring) become one seed with no waist left to cut. On the tuning split below
