@@ -188,7 +188,9 @@ function main(): void {
       )}\n`,
     );
     writeScoreTable(scores as unknown as Score[]);
-    console.log(`wrote ${modelDir}/checkpoint, model.onnx, scores.json and the table in MODEL.md`);
+    console.log(
+      `wrote ${modelDir}/${scoreOnly ? '' : 'checkpoint, model.onnx, '}scores.json and the table in MODEL.md`,
+    );
   } finally {
     if (keep) console.log(`kept ${work}`);
     else rmSync(work, { recursive: true, force: true });
